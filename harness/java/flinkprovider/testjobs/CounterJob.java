@@ -1,0 +1,68 @@
+package flinkprovider.testjobs;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.util.Collector;
+
+/**
+ * Unbounded stateful streaming job used by the integration tests.
+ *
+ * <p>A rate-limited generator feeds a keyed counter. The counter lives in keyed ValueState, so it
+ * survives a savepoint or checkpoint restore; its latest value is exposed as the operator gauge
+ * {@code counter} (read it as the vertex subtask metric {@code count.counter}, aggregated with max).
+ * After a restore the gauge continues from the restored count instead of starting again at 1.
+ *
+ * <p>Args: {@code --rate N} records per second (default 20), {@code --keys N} (default 1),
+ * {@code --name NAME} job name (default "counter").
+ */
+public class CounterJob {
+    public static void main(String[] args) throws Exception {
+        Args a = new Args(args);
+        final int rate = a.getInt("rate", 20);
+        final long keys = a.getInt("keys", 1);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.enableCheckpointing(a.getInt("checkpoint-interval-ms", 2000));
+        DataGeneratorSource<Long> source =
+                new DataGeneratorSource<>(
+                        i -> i, Long.MAX_VALUE, RateLimiterStrategy.perSecond(rate), Types.LONG);
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "ticks")
+                .uid("ticks")
+                .keyBy(i -> i % keys)
+                .process(new Count())
+                .uid("count")
+                .name("count")
+                .sinkTo(new DiscardingSink<>())
+                .uid("sink")
+                .name("sink");
+        env.execute(a.get("name", "counter"));
+    }
+
+    /** Counts the records of each key in keyed state and exposes the latest count. */
+    static class Count extends KeyedProcessFunction<Long, Long, Long> {
+        private transient ValueState<Long> count;
+        private volatile long latest;
+
+        @Override
+        public void open(OpenContext openContext) {
+            count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
+            getRuntimeContext().getMetricGroup().gauge("counter", () -> latest);
+        }
+
+        @Override
+        public void processElement(Long value, Context ctx, Collector<Long> out) throws Exception {
+            Long current = count.value();
+            long next = current == null ? 1L : current + 1L;
+            count.update(next);
+            latest = next;
+            out.collect(next);
+        }
+    }
+}

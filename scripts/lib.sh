@@ -1,0 +1,63 @@
+# Shared by scripts/test and scripts/demo: find or install what the project needs.
+# Sourced, not run. Everything lands in .venv (Python) and ~/.cache/airflow-provider-flink (Flink, jars).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+export PATH="$VENV/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Java 17+ (java and javac) runs the local Flink and builds the test jobs.
+ensure_java() {
+  local version=""
+  if command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+    version=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+  fi
+  if [ -n "$version" ] && [ "$version" -ge 17 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Java 17+ not found: installing openjdk-17-jdk-headless with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+    return 0
+  fi
+  cat >&2 <<'MSG'
+error: Java 17 or newer (java and javac) is needed to run the local Flink cluster and build its test jobs.
+  Debian/Ubuntu: sudo apt-get install -y openjdk-17-jdk-headless
+  macOS:         brew install openjdk@17
+  then make sure `java -version` says 17 or newer (or set JAVA_HOME) and run this command again.
+MSG
+  exit 1
+}
+
+# A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.
+ensure_venv() {
+  local python="${PYTHON:-}"
+  if [ -z "$python" ]; then
+    for candidate in python3.12 python3.11 python3.10 python3; do
+      if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+        python="$candidate"; break
+      fi
+    done
+  fi
+  if [ -z "$python" ]; then
+    echo "error: Python 3.10 or newer is needed (set PYTHON=/path/to/python3)." >&2
+    exit 1
+  fi
+  if ! command -v uv >/dev/null 2>&1; then
+    say "installing uv (fast Python package installer)"
+    "$python" -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1 || true
+  fi
+  local stamp="$VENV/.installed-$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)"
+  if [ -f "$stamp" ]; then return 0; fi
+  say "creating $VENV and installing the provider with its test and lint dependencies"
+  if command -v uv >/dev/null 2>&1; then
+    [ -x "$PY" ] || uv venv --quiet --python "$python" "$VENV"
+    uv pip install --quiet --python "$PY" -e "$ROOT[test,lint]"
+  else
+    [ -x "$PY" ] || "$python" -m venv "$VENV"
+    "$PY" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test,lint]"
+  fi
+  rm -f "$VENV"/.installed-* && touch "$stamp"
+}

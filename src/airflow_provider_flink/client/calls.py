@@ -1,0 +1,171 @@
+"""One description of each Flink REST call, shared by the sync and the async transport.
+
+A :class:`Call` says what to send (method, path, query, JSON body or a file to upload), how to
+read the answer (``parse``) and whether it is safe to send again when its outcome is unknown
+(``idempotent``). The transports only move bytes; nothing here is written twice.
+
+Reads are idempotent. Writes are idempotent only when the caller made them so: a run with a
+caller-chosen ``jobId`` (Flink refuses a second copy), a savepoint or stop with a caller-chosen
+``triggerId``, a cancel (repeating it is harmless). A jar upload is not: a lost answer followed by
+a retry would store the jar twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from airflow_provider_flink.client import models as m
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    params: dict[str, str] | None = None
+    body: Any = None
+    upload: Path | None = None
+    idempotent: bool = True
+
+    @property
+    def description(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+def _seg(value: str) -> str:
+    """A path segment from user input, quoted so it cannot change the path."""
+    return quote(value, safe="")
+
+
+def new_trigger_id() -> str:
+    """A fresh 32-hex id for a savepoint/stop trigger or a job (Flink's id format)."""
+    return secrets.token_hex(16)
+
+
+# ---------------------------------------------------------------------------- cluster
+def overview() -> Call[m.ClusterOverview]:
+    return Call("GET", "/overview", m.ClusterOverview.model_validate)
+
+
+def jobmanager_config() -> Call[m.JobManagerConfig]:
+    return Call("GET", "/jobmanager/config", m.JobManagerConfig.model_validate)
+
+
+def taskmanagers() -> Call[m.TaskManagers]:
+    return Call("GET", "/taskmanagers", m.TaskManagers.model_validate)
+
+
+# ---------------------------------------------------------------------------- jobs
+def jobs_overview() -> Call[m.JobsOverview]:
+    return Call("GET", "/jobs/overview", m.JobsOverview.model_validate)
+
+
+def job(job_id: str) -> Call[m.JobDetail]:
+    return Call("GET", f"/jobs/{_seg(job_id)}", m.JobDetail.model_validate)
+
+
+def job_exceptions(job_id: str) -> Call[m.JobExceptions]:
+    return Call("GET", f"/jobs/{_seg(job_id)}/exceptions", m.JobExceptions.model_validate)
+
+
+def job_checkpoints(job_id: str) -> Call[m.JobCheckpoints]:
+    return Call("GET", f"/jobs/{_seg(job_id)}/checkpoints", m.JobCheckpoints.model_validate)
+
+
+def vertex_metrics(job_id: str, vertex_id: str, names: list[str]) -> Call[m.AggregatedMetrics]:
+    """Metrics of a vertex aggregated over its subtasks (min/max/avg/sum)."""
+    return Call(
+        "GET",
+        f"/jobs/{_seg(job_id)}/vertices/{_seg(vertex_id)}/subtasks/metrics",
+        m.AggregatedMetrics.model_validate,
+        params={"get": ",".join(names)},
+    )
+
+
+def cancel_job(job_id: str) -> Call[None]:
+    """Cancel without a savepoint. Flink answers 202 also for an already CANCELED job."""
+    return Call("PATCH", f"/jobs/{_seg(job_id)}", _none, params={"mode": "cancel"})
+
+
+# ---------------------------------------------------------------------------- jars
+def upload_jar(path: Path) -> Call[m.JarUploaded]:
+    return Call("POST", "/jars/upload", m.JarUploaded.model_validate, upload=path, idempotent=False)
+
+
+def list_jars() -> Call[m.JarList]:
+    return Call("GET", "/jars", m.JarList.model_validate)
+
+
+def delete_jar(jar_id: str) -> Call[None]:
+    return Call("DELETE", f"/jars/{_seg(jar_id)}", _none)
+
+
+def run_jar(jar_id: str, request: m.JarRunRequest, flink_version: str | None = None) -> Call[m.JobSubmitted]:
+    """Submit a job. Safe to repeat only with a ``job_id``: Flink then refuses a second copy."""
+    return Call(
+        "POST",
+        f"/jars/{_seg(jar_id)}/run",
+        m.JobSubmitted.model_validate,
+        body=request.body(flink_version),
+        idempotent=request.job_id is not None,
+    )
+
+
+# ---------------------------------------------------------------------------- savepoints
+def trigger_savepoint(
+    job_id: str,
+    trigger_id: str,
+    target_directory: str | None = None,
+    format_type: m.SavepointFormat = "CANONICAL",
+) -> Call[m.TriggerAccepted]:
+    """Start a savepoint; poll :func:`savepoint_status` with the same ``trigger_id``."""
+    body: dict[str, Any] = {"cancel-job": False, "formatType": format_type, "triggerId": trigger_id}
+    if target_directory:
+        body["target-directory"] = target_directory
+    return Call("POST", f"/jobs/{_seg(job_id)}/savepoints", m.TriggerAccepted.model_validate, body=body)
+
+
+def stop_job(
+    job_id: str,
+    trigger_id: str,
+    *,
+    drain: bool = False,
+    target_directory: str | None = None,
+    format_type: m.SavepointFormat = "CANONICAL",
+) -> Call[m.TriggerAccepted]:
+    """Stop with a savepoint; the job ends FINISHED. Poll :func:`savepoint_status`.
+
+    The field names differ from the savepoint call (``targetDirectory`` here): Flink's spelling.
+    """
+    body: dict[str, Any] = {"drain": drain, "formatType": format_type, "triggerId": trigger_id}
+    if target_directory:
+        body["targetDirectory"] = target_directory
+    return Call("POST", f"/jobs/{_seg(job_id)}/stop", m.TriggerAccepted.model_validate, body=body)
+
+
+def savepoint_status(job_id: str, trigger_id: str) -> Call[m.AsyncOperationStatus]:
+    return Call(
+        "GET",
+        f"/jobs/{_seg(job_id)}/savepoints/{_seg(trigger_id)}",
+        m.AsyncOperationStatus.model_validate,
+    )
+
+
+def dispose_savepoint(path: str) -> Call[m.TriggerAccepted]:
+    """Delete a savepoint through Flink (it knows the state backend's file layout)."""
+    return Call("POST", "/savepoint-disposal", m.TriggerAccepted.model_validate, body={"savepoint-path": path})
+
+
+def disposal_status(trigger_id: str) -> Call[m.AsyncOperationStatus]:
+    return Call("GET", f"/savepoint-disposal/{_seg(trigger_id)}", m.AsyncOperationStatus.model_validate)

@@ -1,0 +1,161 @@
+"""Typed errors of the Flink REST client.
+
+Callers need to tell three situations apart, because they lead to different decisions:
+
+* :class:`FlinkApiError`: Flink answered, with an error. The request reached the cluster and was
+  refused; the message carries Flink's own root cause. Repeating it rarely helps.
+* :class:`FlinkUnreachableError` (and :class:`FlinkTimeoutError`): no answer. The state of the
+  cluster is *unknown*, never "failed" (invariant I3).
+* :class:`FlinkCircuitOpenError`: this process saw the cluster fail repeatedly and is not even
+  trying for a while; also *unknown*.
+
+Flink's error bodies are Java stack traces. :func:`root_cause` turns one into the single line a
+person needs ("java.lang.IllegalStateException: failing on purpose after 20 records").
+"""
+
+from __future__ import annotations
+
+import re
+
+# Wrapper exceptions that say nothing about the cause: stripped from the front of a cause line.
+_WRAPPERS = (
+    "java.util.concurrent.CompletionException",
+    "java.util.concurrent.ExecutionException",
+    "org.apache.flink.runtime.rest.handler.RestHandlerException",
+    "org.apache.flink.runtime.rest.util.RestClientException",
+    "org.apache.flink.util.FlinkRuntimeException",
+    "org.apache.flink.util.SerializedThrowable",
+)
+_CLASS_PREFIX = re.compile(r"^((?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*)(?::\s*|$)")
+_DUPLICATE_MARKERS = ("DuplicateJobSubmissionException", "DuplicateApplicationSubmissionException")
+
+
+def _innermost(line: str) -> str:
+    """``A: B: msg`` -> ``B: msg`` while the remainder still starts with a class name."""
+    line = line.strip()
+    while True:
+        match = _CLASS_PREFIX.match(line)
+        if not match:
+            return line
+        rest = line[match.end():]
+        inner = _CLASS_PREFIX.match(rest)
+        if (inner and rest) or (match.group(1) in _WRAPPERS and rest):
+            line = rest
+            continue
+        return line
+
+
+def root_cause(text: str) -> str:
+    """The deepest cause of a Java stack trace, as one human-readable line.
+
+    Takes the last ``Caused by:`` line (the innermost exception), else the first line that is not
+    boilerplate, and strips wrapper exception class names from its front.
+    """
+    lines = [ln.strip() for ln in text.splitlines()]
+    causes = [ln[len("Caused by:"):].strip() for ln in lines if ln.startswith("Caused by:")]
+    if causes:
+        return _innermost(causes[-1])
+    for ln in lines:
+        cleaned = ln.removeprefix("<Exception on server side:").strip()
+        if cleaned and not cleaned.startswith("at ") and cleaned != "Internal server error.":
+            return _innermost(cleaned)
+    return text.strip()[:500]
+
+
+class FlinkError(Exception):
+    """Base of every error this client raises.
+
+    ``attempts`` counts the tries made; a message of an error that outlived its retries says so.
+    """
+
+    attempts: int = 1
+
+    def _giving_up(self) -> str:
+        if self.attempts > 1:
+            return f" (giving up after {self.attempts} attempts)"
+        return ""
+
+
+class FlinkApiError(FlinkError):
+    """Flink answered ``status`` >= 400 to ``call``; ``errors`` is Flink's own ``errors`` list."""
+
+    def __init__(self, call: str, status: int, errors: list[str], body: str = "") -> None:
+        self.call = call
+        self.status = status
+        self.errors = errors
+        text = "\n".join(errors) or body
+        self.root_cause = root_cause(text) if text else f"HTTP {status} with an empty body"
+        self.full_text = text
+        super().__init__()
+
+    @property
+    def is_duplicate_submission(self) -> bool:
+        """True when Flink refused a job id it has seen before: the job was already submitted."""
+        return any(marker in self.full_text for marker in _DUPLICATE_MARKERS)
+
+    @property
+    def is_not_found(self) -> bool:
+        return self.status == 404
+
+    def __str__(self) -> str:
+        hint = ""
+        if self.status in (401, 403):
+            hint = " Check the credentials (login/password or bearer token) of the Flink connection."
+        elif self.is_duplicate_submission:
+            hint = " A job with this job id was already submitted to this cluster."
+        cause = self.root_cause.rstrip(".")
+        return f"Flink answered HTTP {self.status} to {self.call}: {cause}.{hint}{self._giving_up()}"
+
+
+class FlinkUnreachableError(FlinkError):
+    """No answer from Flink at ``url``.
+
+    ``request_sent`` is False when the connection failed before the request left (nothing can
+    have happened on the cluster); True when the answer was lost (the outcome is unknown).
+    """
+
+    def __init__(self, call: str, url: str, reason: str, *, request_sent: bool) -> None:
+        self.call = call
+        self.url = url
+        self.reason = reason
+        self.request_sent = request_sent
+        super().__init__()
+
+    def __str__(self) -> str:
+        return (
+            f"Flink at {self.url} did not answer {self.call}: {self.reason}. "
+            "Check that the cluster is up and that host, port, protocol and TLS settings of the "
+            f"Flink connection are right.{self._giving_up()}"
+        )
+
+
+class FlinkTimeoutError(FlinkUnreachableError):
+    """The request timed out (the connection's request timeout)."""
+
+
+class FlinkCircuitOpenError(FlinkError):
+    """Calls to ``url`` are refused locally after repeated failures, until ``retry_in`` passes."""
+
+    def __init__(self, url: str, failures: int, retry_in: float) -> None:
+        self.url = url
+        self.failures = failures
+        self.retry_in = retry_in
+        super().__init__()
+
+    def __str__(self) -> str:
+        return (
+            f"Not calling Flink at {self.url}: its last {self.failures} calls failed, so the circuit "
+            f"breaker is open; a probe call is let through in {self.retry_in:.0f} s."
+        )
+
+
+class FlinkResponseError(FlinkError):
+    """Flink answered 2xx with a body this client cannot read (an incompatible Flink version?)."""
+
+    def __init__(self, call: str, problem: str) -> None:
+        self.call = call
+        self.problem = problem
+        super().__init__()
+
+    def __str__(self) -> str:
+        return f"Unexpected answer from Flink to {self.call}: {self.problem}"

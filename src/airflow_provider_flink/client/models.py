@@ -1,0 +1,344 @@
+"""Pydantic models of the Flink REST requests and responses this provider uses.
+
+Every response model ignores fields it does not know and gives defaults to fields that not every
+Flink version sends, so one model reads both Flink 1.20 and 2.x. Field names follow Python; the
+REST spellings (``slots-total``, ``external_path``, ``jid`` ...) are aliases.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+
+from airflow_provider_flink.client.errors import root_cause
+
+HEX32 = r"^[0-9a-f]{32}$"
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class JobState(str, enum.Enum):
+    """A Flink job status, plus UNKNOWN for "could not be observed" (never the same as FAILED)."""
+
+    INITIALIZING = "INITIALIZING"
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    FAILING = "FAILING"
+    FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELED = "CANCELED"
+    FINISHED = "FINISHED"
+    RESTARTING = "RESTARTING"
+    SUSPENDED = "SUSPENDED"
+    RECONCILING = "RECONCILING"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def _missing_(cls, value: object) -> JobState:
+        # A state added by a future Flink must not break parsing: it is simply not understood.
+        return cls.UNKNOWN
+
+    @property
+    def is_globally_terminal(self) -> bool:
+        """Flink will never run this job again (SUSPENDED is terminal only for one JobManager)."""
+        return self in (JobState.FAILED, JobState.CANCELED, JobState.FINISHED)
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (JobState.FAILED, JobState.FAILING)
+
+
+# ------------------------------------------------------------------------- cluster
+class ClusterOverview(_Response):
+    taskmanagers: int = 0
+    slots_total: int = Field(0, alias="slots-total")
+    slots_available: int = Field(0, alias="slots-available")
+    jobs_running: int = Field(0, alias="jobs-running")
+    jobs_finished: int = Field(0, alias="jobs-finished")
+    jobs_cancelled: int = Field(0, alias="jobs-cancelled")
+    jobs_failed: int = Field(0, alias="jobs-failed")
+    flink_version: str = Field("", alias="flink-version")
+    flink_commit: str = Field("", alias="flink-commit")
+
+
+class ConfigEntry(_Response):
+    key: str
+    value: str
+
+
+class JobManagerConfig(RootModel[list[ConfigEntry]]):
+    """``GET /jobmanager/config``: a list of key/value pairs."""
+
+    def as_dict(self) -> dict[str, str]:
+        return {entry.key: entry.value for entry in self.root}
+
+
+class TaskManager(_Response):
+    id: str
+    slots_number: int = Field(0, alias="slotsNumber")
+    free_slots: int = Field(0, alias="freeSlots")
+
+
+class TaskManagers(_Response):
+    taskmanagers: list[TaskManager] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------- jobs
+class JobOverview(_Response):
+    jid: str
+    name: str = ""
+    state: JobState = JobState.UNKNOWN
+    start_time: int = Field(-1, alias="start-time")
+    end_time: int = Field(-1, alias="end-time")
+    tasks: dict[str, int] = Field(default_factory=dict)
+
+
+class JobsOverview(_Response):
+    jobs: list[JobOverview] = Field(default_factory=list)
+
+    def by_id(self) -> dict[str, JobOverview]:
+        return {job.jid: job for job in self.jobs}
+
+
+class Vertex(_Response):
+    id: str
+    name: str = ""
+    parallelism: int = 0
+    status: str = "UNKNOWN"
+
+
+class JobDetail(_Response):
+    jid: str
+    name: str = ""
+    state: JobState = JobState.UNKNOWN
+    start_time: int = Field(-1, alias="start-time")
+    end_time: int = Field(-1, alias="end-time")
+    vertices: list[Vertex] = Field(default_factory=list)
+
+    @property
+    def all_vertices_running(self) -> bool:
+        """RUNNING job *and* every vertex RUNNING: a RUNNING job can still be scheduling tasks."""
+        return (
+            self.state is JobState.RUNNING
+            and bool(self.vertices)
+            and all(v.status == "RUNNING" for v in self.vertices)
+        )
+
+    @property
+    def not_running_vertices(self) -> list[str]:
+        return [f"{v.name}={v.status}" for v in self.vertices if v.status != "RUNNING"]
+
+
+class ExceptionEntry(_Response):
+    exception_name: str = Field("", alias="exceptionName")
+    stacktrace: str = ""
+    timestamp: int = 0
+    task_name: str | None = Field(None, alias="taskName")
+
+
+class ExceptionHistory(_Response):
+    entries: list[ExceptionEntry] = Field(default_factory=list)
+    truncated: bool = False
+
+
+class JobExceptions(_Response):
+    """``GET /jobs/{id}/exceptions``; 1.x also sends the deprecated ``root-exception``."""
+
+    exception_history: ExceptionHistory = Field(default_factory=ExceptionHistory, alias="exceptionHistory")
+    legacy_root_exception: str | None = Field(None, alias="root-exception")
+
+    def root_cause(self) -> str | None:
+        """The latest failure's deepest cause as one line, or None when the job never failed."""
+        entries = sorted(self.exception_history.entries, key=lambda e: e.timestamp, reverse=True)
+        if entries and entries[0].stacktrace:
+            return root_cause(entries[0].stacktrace)
+        if self.legacy_root_exception:
+            return root_cause(self.legacy_root_exception)
+        return None
+
+
+class CheckpointInfo(_Response):
+    id: int = 0
+    status: str = ""
+    is_savepoint: bool = False
+    external_path: str | None = None
+    trigger_timestamp: int | None = None
+    restore_timestamp: int | None = None
+
+
+class LatestCheckpoints(_Response):
+    completed: CheckpointInfo | None = None
+    savepoint: CheckpointInfo | None = None
+    failed: CheckpointInfo | None = None
+    restored: CheckpointInfo | None = None
+
+
+class CheckpointCounts(_Response):
+    restored: int = 0
+    total: int = 0
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+class JobCheckpoints(_Response):
+    counts: CheckpointCounts = Field(default_factory=CheckpointCounts)
+    latest: LatestCheckpoints = Field(default_factory=LatestCheckpoints)
+
+
+class AggregatedMetric(_Response):
+    id: str
+    min: float | None = None
+    max: float | None = None
+    avg: float | None = None
+    sum: float | None = None
+
+
+class AggregatedMetrics(RootModel[list[AggregatedMetric]]):
+    def by_id(self) -> dict[str, AggregatedMetric]:
+        return {m.id: m for m in self.root}
+
+
+# ------------------------------------------------------------------------- jars
+class JarUploaded(_Response):
+    filename: str
+    status: str = ""
+
+    @property
+    def jar_id(self) -> str:
+        """Flink names an uploaded jar by the basename of the stored file."""
+        return self.filename.rsplit("/", 1)[-1]
+
+
+class JarEntry(_Response):
+    name: str
+    description: str | None = None
+
+
+class JarFile(_Response):
+    id: str
+    name: str = ""
+    uploaded: int = 0
+    entry: list[JarEntry] = Field(default_factory=list)
+
+
+class JarList(_Response):
+    address: str = ""
+    files: list[JarFile] = Field(default_factory=list)
+
+
+ClaimMode = Literal["CLAIM", "NO_CLAIM", "LEGACY"]
+
+
+class JarRunRequest(BaseModel):
+    """Body of ``POST /jars/{id}/run``.
+
+    ``job_id`` is chosen by the caller (32 lowercase hex) so that a repeated submission is
+    recognised by Flink as a duplicate instead of starting a second copy (invariant I1).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    entry_class: str | None = Field(None, alias="entryClass")
+    program_args: list[str] | None = Field(None, alias="programArgsList")
+    parallelism: int | None = Field(None, ge=1)
+    job_id: str | None = Field(None, alias="jobId", pattern=HEX32)
+    savepoint_path: str | None = Field(None, alias="savepointPath")
+    allow_non_restored_state: bool | None = Field(None, alias="allowNonRestoredState")
+    claim_mode: ClaimMode | None = None
+    flink_configuration: dict[str, str] | None = Field(None, alias="flinkConfiguration")
+
+    @field_validator("flink_configuration", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        # Flink's configuration values are strings; YAML/JSON users write numbers and booleans.
+        if isinstance(value, dict):
+            return {str(k): _as_flink_value(v) for k, v in value.items()}
+        return value
+
+    def body(self, flink_version: str | None = None) -> dict[str, Any]:
+        """The JSON body; the claim mode goes under the name this Flink version reads."""
+        data = self.model_dump(by_alias=True, exclude_none=True, exclude={"claim_mode"})
+        if self.claim_mode is not None:
+            data[_claim_mode_field(flink_version)] = self.claim_mode
+        return data
+
+
+def _as_flink_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _claim_mode_field(flink_version: str | None) -> str:
+    """``claimMode`` from Flink 1.20 on (the only name in 2.x); ``restoreMode`` before."""
+    if not flink_version:
+        return "claimMode"
+    try:
+        major, minor = (int(part) for part in flink_version.split(".")[:2])
+    except ValueError:
+        return "claimMode"
+    return "claimMode" if (major, minor) >= (1, 20) else "restoreMode"
+
+
+class JobSubmitted(_Response):
+    jobid: str
+
+
+# ------------------------------------------------------------------------- async operations
+class TriggerAccepted(_Response):
+    request_id: str = Field(alias="request-id")
+
+
+class FailureCause(_Response):
+    class_name: str = Field("", alias="class")
+    stack_trace: str = Field("", alias="stack-trace")
+
+    def describe(self) -> str:
+        return root_cause(self.stack_trace) if self.stack_trace else self.class_name
+
+
+class OperationResult(_Response):
+    location: str | None = None
+    failure_cause: FailureCause | None = Field(None, alias="failure-cause")
+
+
+class QueueStatus(_Response):
+    id: str
+
+
+class AsyncOperationStatus(_Response):
+    """Status of a savepoint, stop-with-savepoint or disposal.
+
+    Flink reports a *failed* operation as ``COMPLETED`` with a ``failure-cause``: only a
+    COMPLETED status without one is a success.
+    """
+
+    status: QueueStatus
+    operation: OperationResult | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status.id != "COMPLETED"
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.in_progress and (self.operation is None or self.operation.failure_cause is None)
+
+    @property
+    def failure(self) -> str | None:
+        """Flink's root cause of a failed operation, else None."""
+        if self.in_progress or self.operation is None or self.operation.failure_cause is None:
+            return None
+        return self.operation.failure_cause.describe()
+
+    @property
+    def location(self) -> str | None:
+        return self.operation.location if self.operation else None
+
+
+SavepointFormat = Literal["CANONICAL", "NATIVE"]

@@ -1,0 +1,147 @@
+"""What is retried, how, and when to stop trying: shared by the sync and async transports.
+
+Rules (see :func:`is_retryable`):
+
+* The request never reached Flink (connection refused, connect timeout), or Flink said it did not
+  process it (429, 503): always safe to retry.
+* The outcome is unknown (read timeout, connection dropped, 502/504 from a proxy): retried only
+  for idempotent calls.
+* 500 is retried for reads only: from a write handler it means the handler threw, and the body
+  names a cause that repeating will not fix (a missing entry class, an exception in ``main()``).
+* Any other 4xx: never.
+
+The :class:`CircuitBreaker` is per cluster (base URL) per process: after ``threshold``
+consecutive failures it fails calls at once for ``cooldown`` seconds, then lets one probe call
+through; the probe's outcome closes or re-opens it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import tenacity
+
+from airflow_provider_flink.client.calls import Call
+from airflow_provider_flink.client.errors import (
+    FlinkApiError,
+    FlinkCircuitOpenError,
+    FlinkError,
+    FlinkUnreachableError,
+)
+
+NOT_PROCESSED = frozenset({429, 503})
+OUTCOME_UNKNOWN = frozenset({502, 504})
+
+
+def is_retryable(call: Call[Any], error: BaseException) -> bool:
+    if isinstance(error, FlinkUnreachableError):
+        return not error.request_sent or call.idempotent
+    if isinstance(error, FlinkApiError):
+        if error.status in NOT_PROCESSED:
+            return True
+        if error.status in OUTCOME_UNKNOWN:
+            return call.idempotent
+        return error.status == 500 and call.method == "GET"
+    return False
+
+
+def counts_as_failure(error: BaseException) -> bool:
+    """Failures that say the cluster is unwell (feed the breaker); a 4xx means it is alive."""
+    if isinstance(error, FlinkUnreachableError):
+        return True
+    return isinstance(error, FlinkApiError) and error.status >= 500
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter between ``initial`` and ``maximum`` seconds."""
+
+    attempts: int = 4
+    initial: float = 0.5
+    maximum: float = 8.0
+    jitter: float = 0.5
+    give_up_after: float = 60.0
+
+    def _kwargs(self, call: Call[Any]) -> dict[str, Any]:
+        return {
+            "stop": tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.give_up_after),
+            "wait": tenacity.wait_exponential_jitter(initial=self.initial, max=self.maximum, jitter=self.jitter),
+            "retry": tenacity.retry_if_exception(lambda exc: is_retryable(call, exc)),
+            "reraise": True,
+            "before_sleep": _count_attempt,
+        }
+
+    def retrying(self, call: Call[Any]) -> tenacity.Retrying:
+        return tenacity.Retrying(**self._kwargs(call))
+
+    def async_retrying(self, call: Call[Any]) -> tenacity.AsyncRetrying:
+        return tenacity.AsyncRetrying(**self._kwargs(call))
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def _count_attempt(state: tenacity.RetryCallState) -> None:
+    """Record on the error how many attempts were made, for the "giving up" message."""
+    if state.outcome is not None:
+        error = state.outcome.exception()
+        if isinstance(error, FlinkError):
+            error.attempts = state.attempt_number + 1
+
+
+@dataclass
+class CircuitBreaker:
+    url: str
+    threshold: int = 5
+    cooldown: float = 30.0
+    clock: Any = time.monotonic
+    _failures: int = 0
+    _opened_at: float | None = None
+    _probing: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def before_call(self) -> None:
+        """Raise :class:`FlinkCircuitOpenError` while open; let exactly one probe through after."""
+        with self._lock:
+            if self._opened_at is None:
+                return
+            waited = self.clock() - self._opened_at
+            if waited < self.cooldown or self._probing:
+                raise FlinkCircuitOpenError(self.url, self._failures, max(0.0, self.cooldown - waited))
+            self._probing = True
+
+    def record(self, error: BaseException | None) -> None:
+        with self._lock:
+            self._probing = False
+            if error is None or not counts_as_failure(error):
+                self._failures = 0
+                self._opened_at = None
+                return
+            self._failures += 1
+            if self._failures >= self.threshold:
+                self._opened_at = self.clock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+
+_BREAKERS: dict[str, CircuitBreaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+def breaker_for(url: str) -> CircuitBreaker:
+    """The process-wide breaker of one cluster."""
+    with _BREAKERS_LOCK:
+        if url not in _BREAKERS:
+            _BREAKERS[url] = CircuitBreaker(url)
+        return _BREAKERS[url]
+
+
+def reset_breakers() -> None:
+    """Forget every breaker (tests; a new process starts clean anyway)."""
+    with _BREAKERS_LOCK:
+        _BREAKERS.clear()

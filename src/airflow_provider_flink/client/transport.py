@@ -1,0 +1,264 @@
+"""The two transports: :class:`FlinkClient` (requests) and :class:`AsyncFlinkClient` (httpx).
+
+Both send a :class:`~airflow_provider_flink.client.calls.Call` and return its parsed answer.
+Everything that is not moving bytes (building the request, reading the answer, classifying
+errors, retrying, the circuit breaker) lives in shared functions, so the two stay identical in
+behaviour: only :meth:`FlinkClient._send` and :meth:`AsyncFlinkClient._send` differ.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import pydantic
+import requests
+
+from airflow_provider_flink.client.calls import Call
+from airflow_provider_flink.client.errors import (
+    FlinkApiError,
+    FlinkResponseError,
+    FlinkTimeoutError,
+    FlinkUnreachableError,
+)
+from airflow_provider_flink.client.multipart import MultipartFile
+from airflow_provider_flink.client.resilience import CircuitBreaker, RetryPolicy, breaker_for
+
+T = TypeVar("T")
+USER_AGENT = "airflow-provider-flink"
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """TLS settings as file paths (the hook writes PEM contents to private temp files)."""
+
+    verify: bool = True
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def requests_verify(self) -> bool | str:
+        return self.ca_bundle if (self.verify and self.ca_bundle) else self.verify
+
+    def requests_cert(self) -> tuple[str, str] | str | None:
+        if self.client_cert and self.client_key:
+            return (self.client_cert, self.client_key)
+        return self.client_cert
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """For httpx, which takes an SSLContext (paths for ``verify``/``cert`` are deprecated)."""
+        if not self.verify and not self.client_cert:
+            return False
+        ctx = ssl.create_default_context(cafile=self.ca_bundle)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.client_cert:
+            ctx.load_cert_chain(self.client_cert, self.client_key)
+        return ctx
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything a client needs; ``headers`` carries authentication and is never logged."""
+
+    base_url: str
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def root(self) -> str:
+        return self.base_url.rstrip("/")
+
+
+# ------------------------------------------------------------------ shared request/answer logic
+@dataclass
+class _Prepared:
+    method: str
+    url: str
+    params: dict[str, str] | None
+    headers: dict[str, str]
+    json_body: Any
+    upload: MultipartFile | None
+
+
+def _prepare(settings: ClientSettings, call: Call[Any]) -> _Prepared:
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **settings.headers}
+    upload = MultipartFile(call.upload) if call.upload is not None else None
+    if upload is not None:
+        headers.update(upload.headers)
+    return _Prepared(call.method, settings.root + call.path, call.params, headers, call.body, upload)
+
+
+def _interpret(call: Call[T], status: int, content: bytes) -> T:
+    """Turn an HTTP answer into the call's result or a typed error."""
+    text = content.decode("utf-8", errors="replace")
+    try:
+        payload: Any = json.loads(text) if text.strip() else None
+    except ValueError:
+        payload = None
+    if status >= 400:
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        error_list = [str(e) for e in errors] if isinstance(errors, list) else []
+        raise FlinkApiError(call.description, status, error_list, body=text[:2000])
+    if payload is None and text.strip():
+        raise FlinkResponseError(call.description, f"not JSON (HTTP {status}): {text[:200]!r}")
+    try:
+        return call.parse(payload if payload is not None else {})
+    except pydantic.ValidationError as err:
+        raise FlinkResponseError(call.description, str(err)) from err
+
+
+class _Base:
+    def __init__(self, settings: ClientSettings, breaker: CircuitBreaker | None = None) -> None:
+        self.settings = settings
+        self.breaker = breaker or breaker_for(settings.root)
+
+    def _guarded(self, error: BaseException | None) -> None:
+        self.breaker.record(error)
+
+
+# ------------------------------------------------------------------ sync
+class FlinkClient(_Base):
+    """Synchronous client (requests). Use as a context manager or call :meth:`close`."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        session: requests.Session | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        super().__init__(settings, breaker)
+        self._session = session or requests.Session()
+        self._session.verify = settings.tls.requests_verify()
+        self._session.cert = settings.tls.requests_cert()
+
+    def call(self, call: Call[T], retry: RetryPolicy | None = None) -> T:
+        """Send ``call`` with retries as its idempotency allows; return the parsed answer."""
+        for attempt in (retry or self.settings.retry).retrying(call):
+            with attempt:
+                return self._attempt(call)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _attempt(self, call: Call[T]) -> T:
+        self.breaker.before_call()
+        try:
+            status, content = self._send(_prepare(self.settings, call), call)
+            result = _interpret(call, status, content)
+        except (FlinkApiError, FlinkUnreachableError) as err:
+            self._guarded(err)
+            raise
+        self._guarded(None)
+        return result
+
+    def _send(self, req: _Prepared, call: Call[Any]) -> tuple[int, bytes]:
+        try:
+            resp = self._session.request(
+                req.method, req.url, params=req.params, headers=req.headers,
+                json=req.json_body if req.upload is None else None,
+                data=req.upload, timeout=self.settings.timeout,
+            )
+            return resp.status_code, resp.content
+        except requests.exceptions.ConnectTimeout as err:
+            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+        except requests.exceptions.Timeout as err:
+            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=True) from None
+        except requests.exceptions.SSLError as err:
+            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+        except requests.exceptions.ConnectionError as err:
+            sent = not _connect_phase(err)
+            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=sent) from None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> FlinkClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------ async
+class AsyncFlinkClient(_Base):
+    """Asynchronous client (httpx) for triggers. Use with ``async with`` or call :meth:`aclose`."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        super().__init__(settings, breaker)
+        self._http = httpx.AsyncClient(
+            verify=settings.tls.ssl_context(), timeout=settings.timeout, transport=transport
+        )
+
+    async def call(self, call: Call[T], retry: RetryPolicy | None = None) -> T:
+        async for attempt in (retry or self.settings.retry).async_retrying(call):
+            with attempt:
+                return await self._attempt(call)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(self, call: Call[T]) -> T:
+        self.breaker.before_call()
+        try:
+            status, content = await self._send(_prepare(self.settings, call), call)
+            result = _interpret(call, status, content)
+        except (FlinkApiError, FlinkUnreachableError) as err:
+            self._guarded(err)
+            raise
+        self._guarded(None)
+        return result
+
+    async def _send(self, req: _Prepared, call: Call[Any]) -> tuple[int, bytes]:
+        try:
+            resp = await self._http.request(
+                req.method, req.url, params=req.params, headers=req.headers,
+                json=req.json_body if req.upload is None else None,
+                content=req.upload.aiter() if req.upload is not None else None,
+            )
+            return resp.status_code, resp.content
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+        except httpx.TimeoutException as err:
+            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=True) from None
+        except httpx.ConnectError as err:
+            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+        except httpx.TransportError as err:
+            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=True) from None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncFlinkClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _connect_phase(err: requests.exceptions.ConnectionError) -> bool:
+    """True when requests failed while connecting, so the request never left this process."""
+    text = repr(err)
+    return any(marker in text for marker in ("NewConnectionError", "ConnectionRefused", "NameResolution",
+                                              "Failed to establish"))
+
+
+def _reason(err: BaseException) -> str:
+    """A short reason without the URL's query or any header: safe to log."""
+    text = str(err) or type(err).__name__
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "NameResolution" in text or "nodename nor servname" in text:
+        return "host name could not be resolved"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "TLS certificate verification failed (set a CA bundle on the connection, or check the host name)"
+    if isinstance(err, (requests.exceptions.Timeout, httpx.TimeoutException)):
+        return f"timed out ({type(err).__name__})"
+    return text.splitlines()[0][:300]

@@ -1,0 +1,107 @@
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
+
+The connection form is declared here (``conn-fields`` + ``ui-field-behaviour``) rather than with
+the deprecated hook methods, so Airflow builds the ``flink`` form without importing the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_flink import __version__
+
+_STRING = ["string", "null"]
+
+
+def _field(label: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": _STRING, **schema}}
+
+
+CONN_FIELDS: dict[str, Any] = {
+    "bearer_token": _field(
+        "Bearer token",
+        "Sent as 'Authorization: Bearer <token>' (e.g. to a proxy in front of Flink). "
+        "Use this or login/password, not both.",
+        format="password",
+    ),
+    "verify_tls": {
+        "label": "Verify TLS certificate",
+        "description": "Check the server certificate on https. Leave on; turning it off is logged as a warning.",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "ca_bundle": _field(
+        "CA bundle",
+        "PEM text of the CA certificate(s) that signed Flink's REST certificate, or a path on the workers.",
+        format="multiline",
+    ),
+    "client_cert": _field(
+        "Client certificate",
+        "PEM text (or a path) of the client certificate for mutual TLS.",
+        format="password",
+    ),
+    "client_key": _field(
+        "Client private key",
+        "PEM text (or a path) of the private key of the client certificate.",
+        format="password",
+    ),
+    "request_timeout": {
+        "label": "Request timeout (seconds)",
+        "description": "How long one REST call may take before it counts as unanswered.",
+        "schema": {"type": ["number", "null"], "default": 30},
+    },
+    "web_ui_url": _field(
+        "Flink web UI URL",
+        "Base URL of the Flink web UI for links, when it differs from the REST URL "
+        "(e.g. behind an ingress). Defaults to the REST URL.",
+    ),
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-flink",
+        "name": "Apache Flink (REST)",
+        "description": "Deploy, savepoint, upgrade, stop and watch Apache Flink jobs through Flink's REST API.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Apache Flink REST",
+                "external-doc-url": "https://nightlies.apache.org/flink/flink-docs-stable/docs/ops/rest_api/",
+                "tags": ["apache"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Apache Flink REST",
+                "python-modules": ["airflow_provider_flink.hooks.flink"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "flink",
+                "hook-class-name": "airflow_provider_flink.hooks.flink.FlinkHook",
+                "hook-name": "Apache Flink",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["extra"],
+                    "relabeling": {
+                        "host": "REST host (or full URL)",
+                        "port": "REST port",
+                        "schema": "Protocol (http or https)",
+                        "login": "Username (basic auth)",
+                        "password": "Password (basic auth)",
+                    },
+                    "placeholders": {
+                        "host": "flink-jobmanager or https://flink.example.com",
+                        "port": "8081",
+                        "schema": "http",
+                        "login": "optional",
+                        "password": "optional",
+                        "bearer_token": "optional, instead of login/password",
+                        "ca_bundle": "-----BEGIN CERTIFICATE-----",
+                        "web_ui_url": "https://flink-ui.example.com",
+                    },
+                },
+                "conn-fields": CONN_FIELDS,
+            }
+        ],
+    }

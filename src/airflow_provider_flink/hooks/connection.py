@@ -1,0 +1,165 @@
+"""Turn an Airflow ``flink`` connection into :class:`ClientSettings`.
+
+Kept apart from the hook so the mapping is one pure-ish function, shared by the sync and the
+async path and testable without Airflow's metadata DB. Its only side effects are deliberate:
+secrets are registered with Airflow's masker (the derived ``Authorization`` header included), and
+PEM contents of the CA bundle, client certificate and key are written to private files in
+``secret_dir`` (0700 directory, 0600 files), which the hook deletes when it closes.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from airflow_provider_flink.client import ClientSettings, RetryPolicy, TlsConfig
+
+log = logging.getLogger(__name__)
+
+CONN_TYPE = "flink"
+DEFAULT_TIMEOUT = 30.0
+
+
+class ConnectionLike(Protocol):
+    host: str | None
+    port: int | None
+    schema: str | None
+    login: str | None
+    password: str | None
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+class FlinkConnectionError(ValueError):
+    """The connection's fields do not make sense; the message names the field to fix."""
+
+
+def _extra(conn: ConnectionLike, name: str, default: Any = None) -> Any:
+    extras = conn.extra_dejson
+    for key in (name, f"extra__{CONN_TYPE}__{name}"):
+        value = extras.get(key)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def _as_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise FlinkConnectionError(f"Flink connection field {field!r} must be true or false, got {value!r}")
+
+
+def base_url(conn: ConnectionLike) -> str:
+    """``http(s)://host:port[/path]`` from host (which may be a whole URL), port and schema."""
+    host = (conn.host or "").strip()
+    if not host:
+        raise FlinkConnectionError("Flink connection has no host: set it to the REST endpoint, e.g. flink-jm")
+    if "://" in host:
+        parts = urlsplit(host)
+        scheme, hostname, path = parts.scheme, parts.hostname or "", parts.path.rstrip("/")
+        port = conn.port or parts.port
+    else:
+        hostname, _, path = host.partition("/")
+        path = f"/{path}".rstrip("/") if path else ""
+        scheme = (conn.schema or "http").strip().lower()
+        port = conn.port
+    if scheme not in ("http", "https"):
+        raise FlinkConnectionError(f"Flink connection protocol must be http or https, got {scheme!r}")
+    netloc = f"{hostname}:{port}" if port else hostname
+    return f"{scheme}://{netloc}{path}"
+
+
+def auth_headers(conn: ConnectionLike, mask: Any) -> dict[str, str]:
+    """Basic auth from login/password or a bearer token; both at once is ambiguous, so refused."""
+    token = _extra(conn, "bearer_token")
+    if token and conn.login:
+        raise FlinkConnectionError(
+            "Flink connection sets both login/password and a bearer token: keep only one of them"
+        )
+    if token:
+        mask(token)
+        header = f"Bearer {token}"
+    elif conn.login:
+        mask(conn.password or "")
+        raw = f"{conn.login}:{conn.password or ''}".encode()
+        header = "Basic " + base64.b64encode(raw).decode()
+    else:
+        return {}
+    mask(header)
+    return {"Authorization": header}
+
+
+def _pem_or_path(value: str | None, secret_dir: Path, name: str, mask: Any, secret: bool) -> str | None:
+    """A PEM text is written to a private file; anything else is taken as a path on the worker."""
+    if not value:
+        return None
+    text = str(value).strip()
+    if "-----BEGIN" not in text:
+        if not Path(text).exists():
+            raise FlinkConnectionError(
+                f"Flink connection field {name!r} is neither PEM text nor an existing file path"
+            )
+        return text
+    if secret:
+        mask(text)
+    secret_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = secret_dir / f"{name}.pem"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    return str(target)
+
+
+def settings_from_connection(
+    conn: ConnectionLike,
+    secret_dir: Path,
+    mask: Any,
+    retry: RetryPolicy | None = None,
+) -> ClientSettings:
+    verify = _as_bool(_extra(conn, "verify_tls", True), "verify_tls")
+    url = base_url(conn)
+    if not verify and url.startswith("https"):
+        log.warning(
+            "TLS certificate verification is OFF for the Flink connection to %s: anyone on the network "
+            "path can read and change this traffic, credentials included. Set verify_tls back to true "
+            "and give a CA bundle instead.", url,
+        )
+    tls = TlsConfig(
+        verify=verify,
+        ca_bundle=_pem_or_path(_extra(conn, "ca_bundle"), secret_dir, "ca_bundle", mask, secret=False),
+        client_cert=_pem_or_path(_extra(conn, "client_cert"), secret_dir, "client_cert", mask, secret=True),
+        client_key=_pem_or_path(_extra(conn, "client_key"), secret_dir, "client_key", mask, secret=True),
+    )
+    if tls.client_key and not tls.client_cert:
+        raise FlinkConnectionError("Flink connection has a client key but no client certificate")
+    try:
+        timeout = float(_extra(conn, "request_timeout", DEFAULT_TIMEOUT))
+    except (TypeError, ValueError):
+        raise FlinkConnectionError(
+            f"Flink connection field 'request_timeout' must be a number of seconds, "
+            f"got {_extra(conn, 'request_timeout')!r}"
+        ) from None
+    if timeout <= 0:
+        raise FlinkConnectionError("Flink connection field 'request_timeout' must be > 0 seconds")
+    return ClientSettings(
+        base_url=url,
+        headers=auth_headers(conn, mask),
+        tls=tls,
+        timeout=timeout,
+        retry=retry or RetryPolicy(),
+    )
+
+
+def web_ui_url(conn: ConnectionLike) -> str:
+    """The Flink web UI for links: ``web_ui_url`` when the UI is served elsewhere, else the REST URL."""
+    return str(_extra(conn, "web_ui_url") or base_url(conn)).rstrip("/")
