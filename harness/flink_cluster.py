@@ -16,6 +16,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -33,9 +34,7 @@ from pathlib import Path
 
 DEFAULT_VERSION = "2.3.0"
 SUPPORTED_VERSIONS = ("2.3.0", "1.20.5")
-CACHE_ROOT = Path(
-    os.environ.get("FLINK_PROVIDER_CACHE", Path.home() / ".cache" / "airflow-provider-flink")
-)
+CACHE_ROOT = Path(os.environ.get("FLINK_PROVIDER_CACHE", Path.home() / ".cache" / "airflow-provider-flink"))
 STATE_FILE = "cluster.json"
 
 JAVA_HELP = (
@@ -69,9 +68,7 @@ def java_tool(name: str) -> str:
     candidate = str(Path(home) / "bin" / name) if home else shutil.which(name)
     if not candidate or not Path(candidate).exists():
         raise HarnessError(JAVA_HELP.format(problem=f"`{name}` was not found"))
-    out = subprocess.run(
-        [candidate, "-version"], capture_output=True, text=True, check=False
-    )
+    out = subprocess.run([candidate, "-version"], capture_output=True, text=True, check=False)
     text = out.stderr + out.stdout
     match = re.search(r'(?:version "|javac )(\d+)', text)
     if not match or int(match.group(1)) < 17:
@@ -203,9 +200,18 @@ class LocalFlink:
         """JVM flags and -D memory settings as Flink's own start scripts would compute them."""
         classpath = f"{self.home / 'bin' / 'bash-java-utils.jar'}:{self._dist_jar()}"
         out = subprocess.run(
-            [java, "-cp", classpath, "org.apache.flink.runtime.util.bash.BashJavaUtils",
-             kind, "--configDir", str(self.conf_dir)],
-            capture_output=True, text=True, check=False,
+            [
+                java,
+                "-cp",
+                classpath,
+                "org.apache.flink.runtime.util.bash.BashJavaUtils",
+                kind,
+                "--configDir",
+                str(self.conf_dir),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         results = [
             line.split("BASH_JAVA_UTILS_EXEC_RESULT:", 1)[1].strip()
@@ -226,29 +232,39 @@ class LocalFlink:
     def _launch(self, role: str) -> int:
         java = java_tool("java")
         if role == "jobmanager":
-            kind, main = "GET_JM_RESOURCE_PARAMS", (
-                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+            kind, main = (
+                "GET_JM_RESOURCE_PARAMS",
+                ("org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"),
             )
         else:
-            kind, main = "GET_TM_RESOURCE_PARAMS", (
-                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
-            )
+            kind, main = "GET_TM_RESOURCE_PARAMS", ("org.apache.flink.runtime.taskexecutor.TaskManagerRunner")
         jvm_flags, dynamic = self._resource_params(java, kind)
         opts = _java_opts_all(self.home, self.version).split()
         log = self.workdir / "log" / f"{role}.log"
         cmd = [
-            java, *jvm_flags, *opts,
+            java,
+            *jvm_flags,
+            *opts,
             f"-Dlog.file={log}",
             f"-Dlog4j.configurationFile=file:{self.conf_dir / 'log4j.properties'}",
-            "-classpath", self._classpath(), main,
-            "--configDir", str(self.conf_dir), *dynamic,
+            "-classpath",
+            self._classpath(),
+            main,
+            "--configDir",
+            str(self.conf_dir),
+            *dynamic,
         ]
-        env = dict(os.environ, FLINK_PLUGINS_DIR=str(self.home / "plugins"),
-                   FLINK_CONF_DIR=str(self.conf_dir))
+        env = dict(
+            os.environ, FLINK_PLUGINS_DIR=str(self.home / "plugins"), FLINK_CONF_DIR=str(self.conf_dir)
+        )
         with open(self.workdir / "log" / f"{role}.out", "ab") as out:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv built above
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,
+            proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
             )
         self.pids[role] = proc.pid
         self._save()
@@ -283,7 +299,8 @@ class LocalFlink:
 
     def overview(self) -> dict[str, object] | None:
         try:
-            with urllib.request.urlopen(f"{self.rest_url}/overview", timeout=2) as resp:
+            url = f"{self.rest_url}/overview"
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own http URL
                 return dict(json.load(resp))
         except (OSError, ValueError):
             return None
@@ -320,15 +337,25 @@ class LocalFlink:
 
     # ---------------------------------------------------------------- state file
     def _save(self) -> None:
-        state = {"version": self.version, "rest_port": self.rest_port, "pids": self.pids,
-                 "workdir": str(self.workdir), "slots": self.slots}
+        state = {
+            "version": self.version,
+            "rest_port": self.rest_port,
+            "pids": self.pids,
+            "workdir": str(self.workdir),
+            "slots": self.slots,
+        }
         (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
 
     @classmethod
     def load(cls, workdir: Path) -> LocalFlink:
         state = json.loads((workdir / STATE_FILE).read_text())
-        return cls(version=state["version"], workdir=Path(state["workdir"]), slots=state["slots"],
-                   rest_port=state["rest_port"], pids={k: int(v) for k, v in state["pids"].items()})
+        return cls(
+            version=state["version"],
+            workdir=Path(state["workdir"]),
+            slots=state["slots"],
+            rest_port=state["rest_port"],
+            pids={k: int(v) for k, v in state["pids"].items()},
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -347,10 +374,8 @@ def _alive(pid: int) -> bool:
 
 
 def _signal(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
@@ -363,8 +388,11 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.flink_cluster", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.flink_cluster",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["install", "start", "stop", "status"])
     parser.add_argument("--version", default=os.environ.get("FLINK_VERSION", DEFAULT_VERSION))
     parser.add_argument("--dir", type=Path, default=None, help="work dir (default .run/flink-VERSION)")
@@ -382,8 +410,10 @@ def main(argv: list[str] | None = None) -> int:
                     return 0
             began = time.monotonic()
             flink = LocalFlink(version=args.version, workdir=workdir, slots=args.slots).start()
-            print(f"Flink {flink.version} ready at {flink.rest_url} in {time.monotonic() - began:.1f} s "
-                  f"(pids {flink.pids}; logs in {flink.workdir / 'log'})")
+            print(
+                f"Flink {flink.version} ready at {flink.rest_url} in {time.monotonic() - began:.1f} s "
+                f"(pids {flink.pids}; logs in {flink.workdir / 'log'})"
+            )
         elif args.command == "stop":
             if not (workdir / STATE_FILE).exists():
                 print(f"no cluster recorded in {workdir}")

@@ -52,14 +52,21 @@ def build_jar(version: str = DEFAULT_VERSION, out_dir: Path | None = None) -> Pa
     jar_tool = str(Path(javac).with_name("jar"))
     with tempfile.TemporaryDirectory() as classes:
         subprocess.run(
-            [javac, "-nowarn", "--release", "11", "-cp",
-             str(home / "lib" / f"flink-dist-{version}.jar"), "-d", classes,
-             *map(str, _sources())],
+            [
+                javac,
+                "-nowarn",
+                "--release",
+                "11",
+                "-cp",
+                str(home / "lib" / f"flink-dist-{version}.jar"),
+                "-d",
+                classes,
+                *map(str, _sources()),
+            ],
             check=True,
         )
         partial = jar.with_suffix(".partial")
-        subprocess.run([jar_tool, "--create", "--file", str(partial), "-C", classes, "."],
-                       check=True)
+        subprocess.run([jar_tool, "--create", "--file", str(partial), "-C", classes, "."], check=True)
         os.replace(partial, jar)
     return jar
 

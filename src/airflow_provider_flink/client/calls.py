@@ -164,7 +164,9 @@ def savepoint_status(job_id: str, trigger_id: str) -> Call[m.AsyncOperationStatu
 
 def dispose_savepoint(path: str) -> Call[m.TriggerAccepted]:
     """Delete a savepoint through Flink (it knows the state backend's file layout)."""
-    return Call("POST", "/savepoint-disposal", m.TriggerAccepted.model_validate, body={"savepoint-path": path})
+    return Call(
+        "POST", "/savepoint-disposal", m.TriggerAccepted.model_validate, body={"savepoint-path": path}
+    )
 
 
 def disposal_status(trigger_id: str) -> Call[m.AsyncOperationStatus]:

@@ -27,6 +27,7 @@ _WRAPPERS = (
     "org.apache.flink.util.SerializedThrowable",
 )
 _CLASS_PREFIX = re.compile(r"^((?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*)(?::\s*|$)")
+_CLASS_WITH_MESSAGE = re.compile(r"^(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*:")
 _DUPLICATE_MARKERS = ("DuplicateJobSubmissionException", "DuplicateApplicationSubmissionException")
 
 
@@ -37,9 +38,8 @@ def _innermost(line: str) -> str:
         match = _CLASS_PREFIX.match(line)
         if not match:
             return line
-        rest = line[match.end():]
-        inner = _CLASS_PREFIX.match(rest)
-        if (inner and rest) or (match.group(1) in _WRAPPERS and rest):
+        rest = line[match.end() :]
+        if rest and (_CLASS_WITH_MESSAGE.match(rest) or match.group(1) in _WRAPPERS):
             line = rest
             continue
         return line
@@ -52,7 +52,7 @@ def root_cause(text: str) -> str:
     boilerplate, and strips wrapper exception class names from its front.
     """
     lines = [ln.strip() for ln in text.splitlines()]
-    causes = [ln[len("Caused by:"):].strip() for ln in lines if ln.startswith("Caused by:")]
+    causes = [ln[len("Caused by:") :].strip() for ln in lines if ln.startswith("Caused by:")]
     if causes:
         return _innermost(causes[-1])
     for ln in lines:

@@ -12,7 +12,6 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-
 CHUNK = 256 * 1024
 
 

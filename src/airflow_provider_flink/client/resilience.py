@@ -28,7 +28,6 @@ from airflow_provider_flink.client.calls import Call
 from airflow_provider_flink.client.errors import (
     FlinkApiError,
     FlinkCircuitOpenError,
-    FlinkError,
     FlinkUnreachableError,
 )
 
@@ -67,11 +66,12 @@ class RetryPolicy:
 
     def _kwargs(self, call: Call[Any]) -> dict[str, Any]:
         return {
-            "stop": tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.give_up_after),
-            "wait": tenacity.wait_exponential_jitter(initial=self.initial, max=self.maximum, jitter=self.jitter),
+            "stop": tenacity.stop_after_attempt(self.attempts)
+            | tenacity.stop_after_delay(self.give_up_after),
+            "wait": tenacity.wait_exponential(multiplier=self.initial, max=self.maximum)
+            + tenacity.wait_random(0, self.jitter),
             "retry": tenacity.retry_if_exception(lambda exc: is_retryable(call, exc)),
             "reraise": True,
-            "before_sleep": _count_attempt,
         }
 
     def retrying(self, call: Call[Any]) -> tenacity.Retrying:
@@ -82,14 +82,6 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
-
-
-def _count_attempt(state: tenacity.RetryCallState) -> None:
-    """Record on the error how many attempts were made, for the "giving up" message."""
-    if state.outcome is not None:
-        error = state.outcome.exception()
-        if isinstance(error, FlinkError):
-            error.attempts = state.attempt_number + 1
 
 
 @dataclass

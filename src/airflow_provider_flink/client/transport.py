@@ -20,6 +20,7 @@ import requests
 from airflow_provider_flink.client.calls import Call
 from airflow_provider_flink.client.errors import (
     FlinkApiError,
+    FlinkError,
     FlinkResponseError,
     FlinkTimeoutError,
     FlinkUnreachableError,
@@ -115,12 +116,28 @@ def _interpret(call: Call[T], status: int, content: bytes) -> T:
 
 
 class _Base:
+    """What both transports do around sending: breaker check before, reading and recording after."""
+
     def __init__(self, settings: ClientSettings, breaker: CircuitBreaker | None = None) -> None:
         self.settings = settings
         self.breaker = breaker or breaker_for(settings.root)
 
-    def _guarded(self, error: BaseException | None) -> None:
+    def _begin(self, call: Call[Any]) -> _Prepared:
+        self.breaker.before_call()
+        return _prepare(self.settings, call)
+
+    def _failed(self, error: FlinkError, attempt: int) -> FlinkError:
         self.breaker.record(error)
+        error.attempts = attempt
+        return error
+
+    def _complete(self, call: Call[T], status: int, content: bytes, attempt: int) -> T:
+        try:
+            result = _interpret(call, status, content)
+        except FlinkError as err:
+            raise self._failed(err, attempt) from err.__cause__
+        self.breaker.record(None)
+        return result
 
 
 # ------------------------------------------------------------------ sync
@@ -142,37 +159,44 @@ class FlinkClient(_Base):
         """Send ``call`` with retries as its idempotency allows; return the parsed answer."""
         for attempt in (retry or self.settings.retry).retrying(call):
             with attempt:
-                return self._attempt(call)
+                number = attempt.retry_state.attempt_number
+                request = self._begin(call)
+                try:
+                    status, content = self._send(request, call)
+                except FlinkUnreachableError as err:
+                    raise self._failed(err, number) from None
+                return self._complete(call, status, content, number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _attempt(self, call: Call[T]) -> T:
-        self.breaker.before_call()
-        try:
-            status, content = self._send(_prepare(self.settings, call), call)
-            result = _interpret(call, status, content)
-        except (FlinkApiError, FlinkUnreachableError) as err:
-            self._guarded(err)
-            raise
-        self._guarded(None)
-        return result
 
     def _send(self, req: _Prepared, call: Call[Any]) -> tuple[int, bytes]:
         try:
             resp = self._session.request(
-                req.method, req.url, params=req.params, headers=req.headers,
+                req.method,
+                req.url,
+                params=req.params,
+                headers=req.headers,
                 json=req.json_body if req.upload is None else None,
-                data=req.upload, timeout=self.settings.timeout,
+                data=req.upload,
+                timeout=self.settings.timeout,
             )
             return resp.status_code, resp.content
         except requests.exceptions.ConnectTimeout as err:
-            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+            raise FlinkTimeoutError(
+                call.description, self.settings.root, _reason(err), request_sent=False
+            ) from None
         except requests.exceptions.Timeout as err:
-            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=True) from None
+            raise FlinkTimeoutError(
+                call.description, self.settings.root, _reason(err), request_sent=True
+            ) from None
         except requests.exceptions.SSLError as err:
-            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+            raise FlinkUnreachableError(
+                call.description, self.settings.root, _reason(err), request_sent=False
+            ) from None
         except requests.exceptions.ConnectionError as err:
             sent = not _connect_phase(err)
-            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=sent) from None
+            raise FlinkUnreachableError(
+                call.description, self.settings.root, _reason(err), request_sent=sent
+            ) from None
 
     def close(self) -> None:
         self._session.close()
@@ -202,36 +226,42 @@ class AsyncFlinkClient(_Base):
     async def call(self, call: Call[T], retry: RetryPolicy | None = None) -> T:
         async for attempt in (retry or self.settings.retry).async_retrying(call):
             with attempt:
-                return await self._attempt(call)
+                number = attempt.retry_state.attempt_number
+                request = self._begin(call)
+                try:
+                    status, content = await self._send(request, call)
+                except FlinkUnreachableError as err:
+                    raise self._failed(err, number) from None
+                return self._complete(call, status, content, number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    async def _attempt(self, call: Call[T]) -> T:
-        self.breaker.before_call()
-        try:
-            status, content = await self._send(_prepare(self.settings, call), call)
-            result = _interpret(call, status, content)
-        except (FlinkApiError, FlinkUnreachableError) as err:
-            self._guarded(err)
-            raise
-        self._guarded(None)
-        return result
 
     async def _send(self, req: _Prepared, call: Call[Any]) -> tuple[int, bytes]:
         try:
             resp = await self._http.request(
-                req.method, req.url, params=req.params, headers=req.headers,
+                req.method,
+                req.url,
+                params=req.params,
+                headers=req.headers,
                 json=req.json_body if req.upload is None else None,
                 content=req.upload.aiter() if req.upload is not None else None,
             )
             return resp.status_code, resp.content
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as err:
-            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+            raise FlinkTimeoutError(
+                call.description, self.settings.root, _reason(err), request_sent=False
+            ) from None
         except httpx.TimeoutException as err:
-            raise FlinkTimeoutError(call.description, self.settings.root, _reason(err), request_sent=True) from None
+            raise FlinkTimeoutError(
+                call.description, self.settings.root, _reason(err), request_sent=True
+            ) from None
         except httpx.ConnectError as err:
-            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=False) from None
+            raise FlinkUnreachableError(
+                call.description, self.settings.root, _reason(err), request_sent=False
+            ) from None
         except httpx.TransportError as err:
-            raise FlinkUnreachableError(call.description, self.settings.root, _reason(err), request_sent=True) from None
+            raise FlinkUnreachableError(
+                call.description, self.settings.root, _reason(err), request_sent=True
+            ) from None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -246,8 +276,10 @@ class AsyncFlinkClient(_Base):
 def _connect_phase(err: requests.exceptions.ConnectionError) -> bool:
     """True when requests failed while connecting, so the request never left this process."""
     text = repr(err)
-    return any(marker in text for marker in ("NewConnectionError", "ConnectionRefused", "NameResolution",
-                                              "Failed to establish"))
+    return any(
+        marker in text
+        for marker in ("NewConnectionError", "ConnectionRefused", "NameResolution", "Failed to establish")
+    )
 
 
 def _reason(err: BaseException) -> str:
@@ -258,7 +290,9 @@ def _reason(err: BaseException) -> str:
     if "Name or service not known" in text or "NameResolution" in text or "nodename nor servname" in text:
         return "host name could not be resolved"
     if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS certificate verification failed (set a CA bundle on the connection, or check the host name)"
+        return (
+            "TLS certificate verification failed (set a CA bundle on the connection, or check the host name)"
+        )
     if isinstance(err, (requests.exceptions.Timeout, httpx.TimeoutException)):
         return f"timed out ({type(err).__name__})"
     return text.splitlines()[0][:300]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -99,6 +100,19 @@ def auth_headers(conn: ConnectionLike, mask: Any) -> dict[str, str]:
     return {"Authorization": header}
 
 
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+def normalize_pem(text: str) -> str:
+    """Re-wrap PEM blocks whose line breaks were lost (a paste into a one-line secret field)."""
+    blocks = []
+    for label, body in _PEM_BLOCK.findall(text):
+        data = "".join(body.split())
+        lines = [data[i : i + 64] for i in range(0, len(data), 64)]
+        blocks.append("\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]))
+    return "\n".join(blocks) + "\n" if blocks else text
+
+
 def _pem_or_path(value: str | None, secret_dir: Path, name: str, mask: Any, secret: bool) -> str | None:
     """A PEM text is written to a private file; anything else is taken as a path on the worker."""
     if not value:
@@ -116,7 +130,7 @@ def _pem_or_path(value: str | None, secret_dir: Path, name: str, mask: Any, secr
     target = secret_dir / f"{name}.pem"
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
+        fh.write(normalize_pem(text))
     return str(target)
 
 
@@ -132,7 +146,8 @@ def settings_from_connection(
         log.warning(
             "TLS certificate verification is OFF for the Flink connection to %s: anyone on the network "
             "path can read and change this traffic, credentials included. Set verify_tls back to true "
-            "and give a CA bundle instead.", url,
+            "and give a CA bundle instead.",
+            url,
         )
     tls = TlsConfig(
         verify=verify,

@@ -1,0 +1,134 @@
+"""A real local Flink per supported version, started once per test session and always stopped.
+
+``FLINK_VERSIONS`` (comma separated, default "2.3.0,1.20.5") picks the versions; every test that
+uses the ``flink`` fixture runs once per version.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from airflow_provider_flink.client import ClientSettings, FlinkApiError, FlinkClient, calls, models
+from airflow_provider_flink.client.calls import new_trigger_id
+from airflow_provider_flink.client.resilience import reset_breakers
+from harness.flink_cluster import LocalFlink
+from harness.job_jars import COUNTER_METRIC, build_jar
+
+VERSIONS = [v.strip() for v in os.environ.get("FLINK_VERSIONS", "2.3.0,1.20.5").split(",") if v.strip()]
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.25) -> T:
+    """Poll ``probe`` until it returns something truthy; fail the test with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last seen: {last!r})")
+
+
+@dataclass
+class Cluster:
+    """One running Flink with the test jar uploaded and helpers to drive it."""
+
+    flink: LocalFlink
+    client: FlinkClient
+    jar: Path
+    jar_id: str
+
+    @property
+    def version(self) -> str:
+        return self.flink.version
+
+    def run(
+        self, entry_class: str, *, job_id: str | None = None, args: list[str] | None = None, **kwargs: object
+    ) -> str:
+        request = models.JarRunRequest(
+            entry_class=entry_class,
+            job_id=job_id or new_trigger_id(),
+            program_args=args,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        return self.client.call(calls.run_jar(self.jar_id, request, self.version)).jobid
+
+    def job(self, job_id: str) -> models.JobDetail:
+        return self.client.call(calls.job(job_id))
+
+    def wait_state(self, job_id: str, *states: models.JobState, timeout: float = 60.0) -> models.JobDetail:
+        def probe() -> models.JobDetail | None:
+            job = self.job(job_id)
+            return job if job.state in states else None
+
+        return wait_for(f"job {job_id} in {states}", probe, timeout)
+
+    def wait_all_running(self, job_id: str) -> models.JobDetail:
+        def probe() -> models.JobDetail | None:
+            job = self.job(job_id)
+            return job if job.all_vertices_running else None
+
+        return wait_for(f"job {job_id} with all vertices RUNNING", probe)
+
+    def counter(self, job_id: str) -> float:
+        """The stateful counter of the CounterJob (max over subtasks), 0 before the first record."""
+        job = self.job(job_id)
+        vertex = next(v for v in job.vertices if v.name.startswith("count"))
+        metric = self.client.call(calls.vertex_metrics(job_id, vertex.id, [COUNTER_METRIC])).by_id()
+        found = metric.get(COUNTER_METRIC)
+        return (found.max or 0.0) if found else 0.0
+
+    def wait_savepoint(
+        self, job_id: str, trigger_id: str, timeout: float = 60.0
+    ) -> models.AsyncOperationStatus:
+        def probe() -> models.AsyncOperationStatus | None:
+            status = self.client.call(calls.savepoint_status(job_id, trigger_id))
+            return None if status.in_progress else status
+
+        return wait_for(f"savepoint {trigger_id} of {job_id}", probe, timeout)
+
+    def running_job_ids(self) -> set[str]:
+        return {
+            j.jid for j in self.client.call(calls.jobs_overview()).jobs if not j.state.is_globally_terminal
+        }
+
+    def cancel_all(self) -> None:
+        for job_id in self.running_job_ids():
+            try:
+                self.client.call(calls.cancel_job(job_id))
+            except FlinkApiError:
+                pass
+        wait_for("all jobs ended", lambda: not self.running_job_ids() or None, 60)
+
+
+@pytest.fixture(scope="session", params=VERSIONS, ids=[f"flink-{v}" for v in VERSIONS])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    version: str = request.param
+    jar = build_jar(version)
+    flink = LocalFlink(version=version, workdir=tmp_path_factory.mktemp(f"flink-{version}"))
+    began = time.monotonic()
+    flink.start()
+    print(f"\nFlink {version} ready at {flink.rest_url} in {time.monotonic() - began:.1f} s")
+    client = FlinkClient(ClientSettings(flink.rest_url))
+    try:
+        jar_id = client.call(calls.upload_jar(jar)).jar_id
+        yield Cluster(flink, client, jar, jar_id)
+    finally:
+        client.close()
+        flink.stop()
+
+
+@pytest.fixture
+def flink(cluster: Cluster) -> Iterator[Cluster]:
+    """The cluster, with every job a test left running cancelled afterwards (slots are few)."""
+    reset_breakers()
+    yield cluster
+    cluster.cancel_all()

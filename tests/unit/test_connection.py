@@ -1,0 +1,183 @@
+"""The flink connection -> client settings: URL, auth, TLS files, timeouts, masking."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import Connection
+
+from airflow_provider_flink.hooks.connection import (
+    FlinkConnectionError,
+    base_url,
+    normalize_pem,
+    settings_from_connection,
+    web_ui_url,
+)
+
+CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakecertbody\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfakekeybody\n-----END PRIVATE KEY-----\n"
+
+
+def conn(**kwargs: Any) -> Connection:
+    extra = kwargs.pop("extra", None)
+    return Connection(
+        conn_id="flink_test", conn_type="flink", extra=json.dumps(extra) if extra else None, **kwargs
+    )
+
+
+class Masked(list[Any]):
+    def __call__(self, secret: Any) -> None:
+        self.append(secret)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"host": "flink-jm", "port": 8081}, "http://flink-jm:8081"),
+        ({"host": "flink-jm", "port": 443, "schema": "https"}, "https://flink-jm:443"),
+        ({"host": "https://flink.example.com/rest/"}, "https://flink.example.com/rest"),
+        ({"host": "http://flink.example.com:8081"}, "http://flink.example.com:8081"),
+        ({"host": "proxy/flink", "port": 80}, "http://proxy:80/flink"),
+    ],
+)
+def test_base_url(fields: dict[str, Any], expected: str) -> None:
+    assert base_url(conn(**fields)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "Flink connection has no host: set it to the REST endpoint, e.g. flink-jm"),
+        ({"host": "h", "schema": "ftp"}, "Flink connection protocol must be http or https, got 'ftp'"),
+    ],
+)
+def test_bad_url_fields(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(FlinkConnectionError) as info:
+        base_url(conn(**fields))
+    assert str(info.value) == message
+
+
+def test_basic_auth_header_is_derived_and_masked(tmp_path: Path) -> None:
+    masked = Masked()
+    settings = settings_from_connection(conn(host="h", login="alice", password="pw!"), tmp_path, masked)
+    header = "Basic " + base64.b64encode(b"alice:pw!").decode()
+    assert settings.headers == {"Authorization": header}
+    assert "pw!" in masked
+    assert header in masked
+    assert "pw!" not in repr(settings)
+
+
+def test_bearer_token_header_is_masked(tmp_path: Path) -> None:
+    masked = Masked()
+    settings = settings_from_connection(conn(host="h", extra={"bearer_token": "tok"}), tmp_path, masked)
+    assert settings.headers == {"Authorization": "Bearer tok"}
+    assert {"tok", "Bearer tok"} <= set(masked)
+
+
+def test_legacy_prefixed_extra_names_are_read(tmp_path: Path) -> None:
+    settings = settings_from_connection(
+        conn(host="h", extra={"extra__flink__bearer_token": "tok", "extra__flink__request_timeout": "7"}),
+        tmp_path,
+        Masked(),
+    )
+    assert settings.headers["Authorization"] == "Bearer tok"
+    assert settings.timeout == 7.0
+
+
+def test_login_and_token_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(FlinkConnectionError) as info:
+        settings_from_connection(
+            conn(host="h", login="a", password="p", extra={"bearer_token": "t"}), tmp_path, Masked()
+        )
+    assert (
+        str(info.value)
+        == "Flink connection sets both login/password and a bearer token: keep only one of them"
+    )
+
+
+def test_pem_contents_go_to_private_files(tmp_path: Path) -> None:
+    masked = Masked()
+    secret_dir = tmp_path / "secrets"
+    settings = settings_from_connection(
+        conn(host="h", schema="https", extra={"client_cert": CERT, "client_key": KEY, "ca_bundle": CERT}),
+        secret_dir,
+        masked,
+    )
+    assert stat.S_IMODE(secret_dir.stat().st_mode) == 0o700
+    for path in (settings.tls.client_cert, settings.tls.client_key, settings.tls.ca_bundle):
+        assert path is not None
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600
+    assert Path(str(settings.tls.client_key)).read_text() == KEY
+    assert KEY.strip() in masked
+    assert settings.tls.requests_cert() == (settings.tls.client_cert, settings.tls.client_key)
+    assert settings.tls.requests_verify() == settings.tls.ca_bundle
+
+
+def test_pem_pasted_on_one_line_is_rewrapped() -> None:
+    one_line = "-----BEGIN PRIVATE KEY----- " + "A" * 70 + " -----END PRIVATE KEY-----"
+    assert normalize_pem(one_line) == (
+        "-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\n" + "A" * 6 + "\n-----END PRIVATE KEY-----\n"
+    )
+
+
+def test_paths_are_used_as_they_are_and_missing_paths_refused(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text(CERT)
+    settings = settings_from_connection(
+        conn(host="h", extra={"ca_bundle": str(ca)}), tmp_path / "s", Masked()
+    )
+    assert settings.tls.ca_bundle == str(ca)
+    with pytest.raises(FlinkConnectionError) as info:
+        settings_from_connection(
+            conn(host="h", extra={"client_cert": "/nope/cert.pem"}), tmp_path / "s", Masked()
+        )
+    assert (
+        str(info.value)
+        == "Flink connection field 'client_cert' is neither PEM text nor an existing file path"
+    )
+
+
+def test_key_without_certificate_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FlinkConnectionError, match="client key but no client certificate"):
+        settings_from_connection(conn(host="h", extra={"client_key": KEY}), tmp_path, Masked())
+
+
+def test_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        settings = settings_from_connection(
+            conn(host="https://h", extra={"verify_tls": "false"}), tmp_path, Masked()
+        )
+    assert settings.tls.verify is False
+    assert settings.tls.ssl_context() is False
+    assert "TLS certificate verification is OFF for the Flink connection to https://h" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"request_timeout": "soon"},
+            "Flink connection field 'request_timeout' must be a number of seconds, got 'soon'",
+        ),
+        ({"request_timeout": 0}, "Flink connection field 'request_timeout' must be > 0 seconds"),
+        ({"verify_tls": "maybe"}, "Flink connection field 'verify_tls' must be true or false, got 'maybe'"),
+    ],
+)
+def test_bad_extras(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(FlinkConnectionError) as info:
+        settings_from_connection(conn(host="h", extra=extra), tmp_path, Masked())
+    assert str(info.value) == message
+
+
+def test_web_ui_url_defaults_to_rest_url() -> None:
+    assert web_ui_url(conn(host="h", port=8081)) == "http://h:8081"
+    assert (
+        web_ui_url(conn(host="h", extra={"web_ui_url": "https://ui.example.com/"}))
+        == "https://ui.example.com"
+    )

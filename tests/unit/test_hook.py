@@ -1,0 +1,76 @@
+"""FlinkHook with a real Airflow Connection (from an AIRFLOW_CONN_ variable) and faked HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import responses
+
+from airflow_provider_flink.hooks import FlinkHook
+from tests.unit.conftest import recorded
+from tests.unit.test_connection import CERT, KEY
+
+URL = "http://flink-hook.test:8081"
+
+
+@pytest.fixture
+def flink_conn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "flink",
+                "host": "flink-hook.test",
+                "port": 8081,
+                "extra": {"client_cert": CERT, "client_key": KEY, "web_ui_url": "https://ui.test"},
+            }
+        ),
+    )
+
+
+@responses.activate
+def test_test_connection_reports_version_and_capacity(flink_conn: None) -> None:
+    responses.get(f"{URL}/overview", json=recorded("flink-2.3.0-overview.json"))
+    ok, message = FlinkHook().test_connection()
+    assert ok
+    assert message == "Connected to Flink 2.3.0: 1 task manager(s), 4/4 slots free, 0 job(s) running"
+
+
+@responses.activate
+def test_test_connection_reports_the_failure(flink_conn: None) -> None:
+    responses.get(f"{URL}/overview", status=401, body="")
+    ok, message = FlinkHook().test_connection()
+    assert not ok
+    assert message.startswith("Flink answered HTTP 401 to GET /overview")
+
+
+def test_test_connection_reports_a_bad_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_BAD", json.dumps({"conn_type": "flink", "host": "h", "schema": "gopher"})
+    )
+    assert FlinkHook("flink_bad").test_connection() == (
+        False,
+        "Flink connection protocol must be http or https, got 'gopher'",
+    )
+
+
+@responses.activate
+def test_secret_files_exist_only_while_the_client_does(flink_conn: None) -> None:
+    responses.get(f"{URL}/overview", json=recorded("flink-2.3.0-overview.json"))
+    hook = FlinkHook()
+    client = hook.get_conn()
+    key_file = Path(str(client.settings.tls.client_key))
+    assert key_file.read_text() == KEY
+    assert hook.flink_version() == "2.3.0"
+    assert hook.flink_version() == "2.3.0"
+    assert len(responses.calls) == 1  # the version is asked once
+    hook.close()
+    assert not key_file.exists()
+    assert not key_file.parent.exists()
+
+
+def test_links_use_the_web_ui_url(flink_conn: None) -> None:
+    hook = FlinkHook()
+    assert hook.job_url("ab" * 16) == f"https://ui.test/#/job/running/{'ab' * 16}/overview"

@@ -1,0 +1,115 @@
+"""Models read both Flink 1.20 and 2.x shapes; their derived answers are what callers rely on."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from airflow_provider_flink.client import models
+from airflow_provider_flink.client.models import JobState
+from tests.unit.conftest import recorded
+
+
+def test_unknown_future_state_is_unknown_not_failed() -> None:
+    job = models.JobOverview.model_validate({"jid": "a" * 32, "state": "SOMETHING_NEW"})
+    assert job.state is JobState.UNKNOWN
+    assert not job.state.is_failure
+    assert not job.state.is_globally_terminal
+
+
+@pytest.mark.parametrize(
+    ("state", "terminal"),
+    [("FINISHED", True), ("FAILED", True), ("CANCELED", True), ("SUSPENDED", False), ("RUNNING", False)],
+)
+def test_globally_terminal_states(state: str, terminal: bool) -> None:
+    assert JobState(state).is_globally_terminal is terminal
+
+
+def test_running_job_with_a_vertex_still_deploying_is_not_all_running() -> None:
+    detail = recorded("flink-2.3.0-running-job.json")
+    job = models.JobDetail.model_validate(detail)
+    assert job.all_vertices_running
+    detail["vertices"][1]["status"] = "DEPLOYING"
+    job = models.JobDetail.model_validate(detail)
+    assert job.state is JobState.RUNNING
+    assert not job.all_vertices_running
+    assert job.not_running_vertices == [f"{detail['vertices'][1]['name']}=DEPLOYING"]
+
+
+def test_root_cause_of_a_failed_job_2x_shape() -> None:
+    exc = models.JobExceptions.model_validate(recorded("flink-2.3.0-failed-job-exceptions.json"))
+    assert exc.root_cause() == "java.lang.IllegalStateException: failing on purpose after 20 records"
+
+
+def test_root_cause_of_a_failed_job_legacy_1x_field_only() -> None:
+    body = {
+        "root-exception": "org.apache.flink.runtime.JobException: Recovery is suppressed\n\tat a.b(C.java:1)\n"
+        "Caused by: java.lang.IllegalStateException: boom\n\tat x.y(Z.java:2)",
+        "all-exceptions": [],
+        "truncated": False,
+    }
+    assert models.JobExceptions.model_validate(body).root_cause() == "java.lang.IllegalStateException: boom"
+
+
+def test_root_cause_is_none_for_a_job_that_never_failed() -> None:
+    assert models.JobExceptions.model_validate({"exceptionHistory": {"entries": []}}).root_cause() is None
+
+
+def test_run_request_body_and_claim_mode_by_version() -> None:
+    req = models.JarRunRequest(
+        entry_class="x.Main",
+        program_args=["--rate", "5"],
+        parallelism=2,
+        job_id="0123456789abcdef0123456789abcdef",
+        savepoint_path="file:/sp/1",
+        allow_non_restored_state=True,
+        claim_mode="NO_CLAIM",
+        flink_configuration={"pipeline.name": "x", "parallelism.default": 3, "a.flag": True},
+    )
+    body = req.body("2.3.0")
+    assert body == {
+        "entryClass": "x.Main",
+        "programArgsList": ["--rate", "5"],
+        "parallelism": 2,
+        "jobId": "0123456789abcdef0123456789abcdef",
+        "savepointPath": "file:/sp/1",
+        "allowNonRestoredState": True,
+        "claimMode": "NO_CLAIM",
+        "flinkConfiguration": {"pipeline.name": "x", "parallelism.default": "3", "a.flag": "true"},
+    }
+    assert "claimMode" in req.body("1.20.5")
+    assert req.body("1.18.1")["restoreMode"] == "NO_CLAIM"
+    assert "claimMode" in req.body("weird")
+    assert models.JarRunRequest(entry_class="x").body() == {"entryClass": "x"}
+
+
+@pytest.mark.parametrize("job_id", ["ABC", "g" * 32, "a" * 31])
+def test_job_id_must_be_32_lowercase_hex(job_id: str) -> None:
+    with pytest.raises(ValidationError, match=r"job_id|jobId"):
+        models.JarRunRequest(entry_class="x", job_id=job_id)
+
+
+def test_async_operation_success_and_progress() -> None:
+    done = models.AsyncOperationStatus.model_validate(
+        {"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/savepoint-1"}}
+    )
+    assert done.succeeded
+    assert done.location == "file:/sp/savepoint-1"
+    assert done.failure is None
+    running = models.AsyncOperationStatus.model_validate({"status": {"id": "IN_PROGRESS"}})
+    assert running.in_progress
+    assert not running.succeeded
+    assert running.failure is None
+
+
+def test_jar_upload_id_and_config_dict() -> None:
+    up = models.JarUploaded.model_validate(
+        {"filename": "/tmp/x/flink-web-upload/1_a.jar", "status": "success"}
+    )
+    assert up.jar_id == "1_a.jar"
+    cfg = models.JobManagerConfig.model_validate([{"key": "rest.port", "value": "8081"}])
+    assert cfg.as_dict() == {"rest.port": "8081"}
+    jobs = models.JobsOverview.model_validate({"jobs": [{"jid": "a" * 32, "state": "RUNNING"}]})
+    assert jobs.by_id()["a" * 32].state is JobState.RUNNING
+    metrics = models.AggregatedMetrics.model_validate([{"id": "count.counter", "max": 5.0}])
+    assert metrics.by_id()["count.counter"].max == 5.0

@@ -1,0 +1,54 @@
+"""The provider is registered with Airflow and declares the flink connection form."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from airflow_provider_flink.get_provider_info import get_provider_info
+
+
+def test_entry_point_points_at_provider_info() -> None:
+    eps = [
+        ep
+        for ep in entry_points(group="apache_airflow_provider")
+        if ep.value.startswith("airflow_provider_flink")
+    ]
+    assert [ep.value for ep in eps] == ["airflow_provider_flink.get_provider_info:get_provider_info"]
+    assert eps[0].load()()["package-name"] == "airflow-provider-flink"
+
+
+def test_connection_form_declares_every_field() -> None:
+    (conn_type,) = get_provider_info()["connection-types"]
+    assert conn_type["connection-type"] == "flink"
+    assert conn_type["hook-class-name"] == "airflow_provider_flink.hooks.flink.FlinkHook"
+    fields = conn_type["conn-fields"]
+    assert set(fields) == {
+        "bearer_token",
+        "verify_tls",
+        "ca_bundle",
+        "client_cert",
+        "client_key",
+        "request_timeout",
+        "web_ui_url",
+    }
+    for name in ("bearer_token", "client_cert", "client_key"):
+        assert fields[name]["schema"]["format"] == "password", name
+    assert fields["verify_tls"]["schema"]["default"] is True
+    assert all(field["label"] for field in fields.values())
+    relabel = conn_type["ui-field-behaviour"]["relabeling"]
+    assert set(relabel) == {"host", "port", "schema", "login", "password"}
+
+
+def test_airflow_providers_manager_sees_the_hook_and_form() -> None:
+    from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    hook = ProvidersManagerTaskRuntime().hooks["flink"]
+    assert hook is not None
+    assert hook.hook_class_name == "airflow_provider_flink.hooks.flink.FlinkHook"
+    manager = ProvidersManager()
+    assert "airflow-provider-flink" in manager.providers
+    widgets = manager.connection_form_widgets
+    assert "extra__flink__bearer_token" in widgets
+    assert widgets["extra__flink__client_key"].is_sensitive
+    assert manager.field_behaviours["flink"]["relabeling"]["schema"] == "Protocol (http or https)"
