@@ -6,6 +6,7 @@ uses the ``flink`` fixture runs once per version.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -102,10 +103,8 @@ class Cluster:
 
     def cancel_all(self) -> None:
         for job_id in self.running_job_ids():
-            try:
+            with contextlib.suppress(FlinkApiError):
                 self.client.call(calls.cancel_job(job_id))
-            except FlinkApiError:
-                pass
         wait_for("all jobs ended", lambda: not self.running_job_ids() or None, 60)
 
 

@@ -36,8 +36,9 @@ def test_running_job_with_a_vertex_still_deploying_is_not_all_running() -> None:
     assert job.not_running_vertices == [f"{detail['vertices'][1]['name']}=DEPLOYING"]
 
 
-def test_root_cause_of_a_failed_job_2x_shape() -> None:
-    exc = models.JobExceptions.model_validate(recorded("flink-2.3.0-failed-job-exceptions.json"))
+@pytest.mark.parametrize("version", ["2.3.0", "1.20.5"])
+def test_root_cause_of_a_failed_job_recorded_shapes(version: str) -> None:
+    exc = models.JobExceptions.model_validate(recorded(f"flink-{version}-failed-job-exceptions.json"))
     assert exc.root_cause() == "java.lang.IllegalStateException: failing on purpose after 20 records"
 
 
