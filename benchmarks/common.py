@@ -1,0 +1,48 @@
+"""Helpers shared by the benchmarks: a local Flink for the run and simple timing statistics."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from harness.flink_cluster import LocalFlink
+
+
+@contextmanager
+def local_flink(version: str) -> Iterator[LocalFlink]:
+    """A fresh local Flink for the benchmark, stopped at the end whatever happens."""
+    with TemporaryDirectory(prefix="flink-bench-") as tmp:
+        flink = LocalFlink(version=version, workdir=Path(tmp))
+        began = time.monotonic()
+        flink.start()
+        print(f"Flink {version} up at {flink.rest_url} in {time.monotonic() - began:.1f} s")
+        try:
+            yield flink
+        finally:
+            flink.stop()
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int, warmup: int = 5) -> dict[str, list[float]]:
+    """Wall-clock seconds of ``repeat`` calls of each function, taken in turn so that drift in
+    the server (JIT warm-up, GC) hits every variant alike; ``warmup`` rounds are not measured."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for round_ in range(warmup + repeat):
+        for name, fn in fns.items():
+            began = time.perf_counter()
+            fn()
+            if round_ >= warmup:
+                samples[name].append(time.perf_counter() - began)
+    return samples
+
+
+def summary(name: str, samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p90 = ordered[int(len(ordered) * 0.9) - 1]
+    return (
+        f"{name:<38} median {statistics.median(samples) * 1000:8.2f} ms   "
+        f"p90 {p90 * 1000:8.2f} ms   n={len(samples)}"
+    )
