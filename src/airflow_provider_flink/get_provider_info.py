@@ -49,6 +49,16 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "How long one REST call may take before it counts as unanswered.",
         "schema": {"type": ["number", "null"], "default": 30},
     },
+    "circuit_breaker_failures": {
+        "label": "Circuit breaker: failures",
+        "description": "Consecutive failed calls (no answer or 5xx) after which calls to this cluster fail fast.",
+        "schema": {"type": ["integer", "null"], "default": 5},
+    },
+    "circuit_breaker_cooldown": {
+        "label": "Circuit breaker: cooldown (seconds)",
+        "description": "How long calls fail fast before one probe call is let through.",
+        "schema": {"type": ["number", "null"], "default": 30},
+    },
     "web_ui_url": _field(
         "Flink web UI URL",
         "Base URL of the Flink web UI for links, when it differs from the REST URL "
@@ -76,6 +86,25 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_flink.hooks.flink"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Apache Flink REST",
+                "python-modules": ["airflow_provider_flink.operators.job"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Apache Flink REST",
+                "python-modules": ["airflow_provider_flink.sensors.flink"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Apache Flink REST",
+                "python-modules": ["airflow_provider_flink.triggers.flink"],
+            }
+        ],
+        "extra-links": ["airflow_provider_flink.links.FlinkJobLink"],
         "connection-types": [
             {
                 "connection-type": "flink",

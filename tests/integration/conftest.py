@@ -7,17 +7,21 @@ uses the ``flink`` fixture runs once per version.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import runpy
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 from airflow_provider_flink.client import ClientSettings, FlinkApiError, FlinkClient, calls, models
-from airflow_provider_flink.client.calls import new_trigger_id
+from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import COUNTER_METRIC, build_jar
@@ -56,7 +60,7 @@ class Cluster:
     ) -> str:
         request = models.JarRunRequest(
             entry_class=entry_class,
-            job_id=job_id or new_trigger_id(),
+            job_id=job_id or new_id(),
             program_args=args,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -131,3 +135,75 @@ def flink(cluster: Cluster) -> Iterator[Cluster]:
     reset_breakers()
     yield cluster
     cluster.cancel_all()
+
+
+# ---------------------------------------------------------------------------------------- Airflow
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated metadata DB in the test AIRFLOW_HOME (set in tests/conftest.py)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def connection_json(url: str, **extra: object) -> str:
+    host, port = url.removeprefix("http://").split(":")
+    return json.dumps({"conn_type": "flink", "host": host, "port": int(port), "extra": extra})
+
+
+@pytest.fixture
+def airflow(flink: Cluster, airflow_db: None, monkeypatch: pytest.MonkeyPatch) -> Cluster:
+    """Airflow pointed at this cluster: connection ``flink_default`` and Variable ``flink_example_jar``."""
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", connection_json(flink.flink.rest_url))
+    monkeypatch.setenv("AIRFLOW_VAR_FLINK_EXAMPLE_JAR", str(flink.jar))
+    return flink
+
+
+_DAG_FILES: dict[str, dict[str, object]] = {}
+
+
+def load_dag(dag_id: str) -> Any:
+    from airflow.sdk import DAG
+
+    dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    for path in sorted(dags.glob("*.py")):
+        namespace = _DAG_FILES.setdefault(str(path), runpy.run_path(str(path)))
+        for value in namespace.values():
+            if isinstance(value, DAG) and value.dag_id == dag_id:
+                return value
+    raise AssertionError(f"no DAG {dag_id} in {dags}")
+
+
+@dataclass
+class DagResult:
+    state: str
+    tasks: dict[str, str]
+    tries: dict[str, int]
+    xcom: dict[tuple[str, str], Any]
+    seconds: float
+
+
+def run_dag(dag_id: str, *, deferrable: bool, conf: dict[str, Any] | None = None) -> DagResult:
+    """Run a DAG with ``dag.test()`` (real Airflow, in this process) with every Flink task deferrable or not."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    dag = load_dag(dag_id)
+    for task in dag.tasks:
+        if hasattr(task, "deferrable"):
+            task.deferrable = deferrable
+    began = time.monotonic()
+    run = dag.test(run_conf=conf)
+    seconds = time.monotonic() - began
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
+        )
+        tasks = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in tis}
+        tries = {ti.task_id: ti.try_number for ti in tis}
+        rows = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == run.run_id)
+        xcom = {(x.task_id, x.key): XComModel.deserialize_value(x) for x in rows}
+    return DagResult(
+        str(run.state.value if hasattr(run.state, "value") else run.state), tasks, tries, xcom, seconds
+    )

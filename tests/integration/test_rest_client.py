@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_flink.client import AsyncFlinkClient, ClientSettings, FlinkApiError, calls, models
-from airflow_provider_flink.client.calls import new_trigger_id
+from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.hooks import FlinkHook
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB
@@ -36,7 +36,7 @@ def test_upload_list_and_delete_a_jar(flink: Cluster) -> None:
 
 
 def test_run_with_chosen_job_id_then_duplicate_is_recognised(flink: Cluster) -> None:
-    job_id = new_trigger_id()
+    job_id = new_id()
     assert flink.run(COUNTER_JOB, job_id=job_id, parallelism=2) == job_id
     detail = flink.wait_all_running(job_id)
     assert [v.parallelism for v in detail.vertices] == [2, 2]
@@ -62,7 +62,7 @@ def test_savepoint_stop_and_restore_keeps_state(flink: Cluster, tmp_path: Path) 
     flink.wait_all_running(job_id)
     wait_for("counter past 50", lambda: flink.counter(job_id) >= 50)
 
-    trigger = new_trigger_id()
+    trigger = new_id()
     accepted = flink.client.call(calls.trigger_savepoint(job_id, trigger, str(tmp_path / "sp"), "CANONICAL"))
     assert accepted.request_id == trigger
     status = flink.wait_savepoint(job_id, trigger)
@@ -72,7 +72,7 @@ def test_savepoint_stop_and_restore_keeps_state(flink: Cluster, tmp_path: Path) 
     assert flink.job(job_id).state is JobState.RUNNING  # a plain savepoint leaves the job running
 
     counted = flink.counter(job_id)
-    stop_trigger = new_trigger_id()
+    stop_trigger = new_id()
     flink.client.call(
         calls.stop_job(job_id, stop_trigger, drain=False, target_directory=str(tmp_path / "stop"))
     )
@@ -101,7 +101,7 @@ def test_savepoint_stop_and_restore_keeps_state(flink: Cluster, tmp_path: Path) 
 def test_failed_savepoint_is_a_failure_and_the_job_keeps_running(flink: Cluster) -> None:
     job_id = flink.run(COUNTER_JOB)
     flink.wait_all_running(job_id)
-    trigger = new_trigger_id()
+    trigger = new_id()
     flink.client.call(calls.trigger_savepoint(job_id, trigger, "file:///proc/flink-cannot-write-here"))
     status = flink.wait_savepoint(job_id, trigger)
     assert not status.succeeded
@@ -116,7 +116,7 @@ def test_cancel_and_cancel_again(flink: Cluster) -> None:
     flink.client.call(calls.cancel_job(job_id))
     assert flink.wait_state(job_id, JobState.CANCELED).state is JobState.CANCELED
     flink.client.call(calls.cancel_job(job_id))  # already CANCELED: accepted, nothing happens
-    unknown = new_trigger_id()
+    unknown = new_id()
     with pytest.raises(FlinkApiError) as info:
         flink.client.call(calls.cancel_job(unknown))
     assert info.value.status == 404
@@ -161,7 +161,7 @@ def test_batch_job_reaches_finished(flink: Cluster) -> None:
 def test_dispose_a_savepoint(flink: Cluster, tmp_path: Path) -> None:
     job_id = flink.run(COUNTER_JOB)
     flink.wait_all_running(job_id)
-    trigger = new_trigger_id()
+    trigger = new_id()
     flink.client.call(calls.trigger_savepoint(job_id, trigger, str(tmp_path)))
     location = flink.wait_savepoint(job_id, trigger).location
     assert location is not None
@@ -186,7 +186,7 @@ def test_cluster_views(flink: Cluster) -> None:
     config = flink.client.call(calls.jobmanager_config()).as_dict()
     assert config["rest.port"] == str(flink.flink.rest_port)
     with pytest.raises(FlinkApiError) as missing:
-        flink.job(new_trigger_id())
+        flink.job(new_id())
     assert missing.value.is_not_found
 
 

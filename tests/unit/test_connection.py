@@ -165,7 +165,11 @@ def test_tls_verification_off_is_loud(tmp_path: Path, caplog: pytest.LogCaptureF
             {"request_timeout": "soon"},
             "Flink connection field 'request_timeout' must be a number of seconds, got 'soon'",
         ),
-        ({"request_timeout": 0}, "Flink connection field 'request_timeout' must be > 0 seconds"),
+        ({"request_timeout": 0}, "Flink connection field 'request_timeout' must be > 0"),
+        (
+            {"circuit_breaker_cooldown": "x"},
+            "Flink connection field 'circuit_breaker_cooldown' must be a number of seconds, got 'x'",
+        ),
         ({"verify_tls": "maybe"}, "Flink connection field 'verify_tls' must be true or false, got 'maybe'"),
     ],
 )

@@ -30,6 +30,8 @@ def test_connection_form_declares_every_field() -> None:
         "client_key",
         "request_timeout",
         "web_ui_url",
+        "circuit_breaker_failures",
+        "circuit_breaker_cooldown",
     }
     for name in ("bearer_token", "client_cert", "client_key"):
         assert fields[name]["schema"]["format"] == "password", name

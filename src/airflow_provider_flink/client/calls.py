@@ -32,6 +32,7 @@ class Call(Generic[T]):
     params: dict[str, str] | None = None
     body: Any = None
     upload: Path | None = None
+    upload_name: str | None = None
     idempotent: bool = True
 
     @property
@@ -48,8 +49,8 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def new_trigger_id() -> str:
-    """A fresh 32-hex id for a savepoint/stop trigger or a job (Flink's id format)."""
+def new_id() -> str:
+    """A fresh 32-hex id, Flink's format for job ids and savepoint/stop trigger ids."""
     return secrets.token_hex(16)
 
 
@@ -99,8 +100,11 @@ def cancel_job(job_id: str) -> Call[None]:
 
 
 # ---------------------------------------------------------------------------- jars
-def upload_jar(path: Path) -> Call[m.JarUploaded]:
-    return Call("POST", "/jars/upload", m.JarUploaded.model_validate, upload=path, idempotent=False)
+def upload_jar(path: Path, name: str | None = None) -> Call[m.JarUploaded]:
+    """Upload a jar, streamed from disk; Flink stores it as ``<uuid>_<name>`` (name defaults to the file's)."""
+    return Call(
+        "POST", "/jars/upload", m.JarUploaded.model_validate, upload=path, upload_name=name, idempotent=False
+    )
 
 
 def list_jars() -> Call[m.JarList]:

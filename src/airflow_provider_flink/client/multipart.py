@@ -18,10 +18,16 @@ CHUNK = 256 * 1024
 class MultipartFile:
     """The whole body: preamble, the file's bytes, epilogue. Single use."""
 
-    def __init__(self, path: Path, field: str = "jarfile", content_type: str = "application/x-java-archive"):
+    def __init__(
+        self,
+        path: Path,
+        field: str = "jarfile",
+        content_type: str = "application/x-java-archive",
+        filename: str | None = None,
+    ):
         self.path = path
         self.boundary = secrets.token_hex(16)
-        name = path.name.replace('"', "_").replace("\r", "_").replace("\n", "_")
+        name = (filename or path.name).replace('"', "_").replace("\r", "_").replace("\n", "_")
         self._head = (
             f"--{self.boundary}\r\n"
             f'Content-Disposition: form-data; name="{field}"; filename="{name}"\r\n'

@@ -125,11 +125,11 @@ _BREAKERS: dict[str, CircuitBreaker] = {}
 _BREAKERS_LOCK = threading.Lock()
 
 
-def breaker_for(url: str) -> CircuitBreaker:
-    """The process-wide breaker of one cluster."""
+def breaker_for(url: str, threshold: int = 5, cooldown: float = 30.0) -> CircuitBreaker:
+    """The process-wide breaker of one cluster (the first caller's threshold and cooldown apply)."""
     with _BREAKERS_LOCK:
         if url not in _BREAKERS:
-            _BREAKERS[url] = CircuitBreaker(url)
+            _BREAKERS[url] = CircuitBreaker(url, threshold=threshold, cooldown=cooldown)
         return _BREAKERS[url]
 
 

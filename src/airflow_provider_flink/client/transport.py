@@ -71,6 +71,8 @@ class ClientSettings:
     tls: TlsConfig = field(default_factory=TlsConfig)
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker_failures: int = 5
+    breaker_cooldown: float = 30.0
 
     @property
     def root(self) -> str:
@@ -90,7 +92,7 @@ class _Prepared:
 
 def _prepare(settings: ClientSettings, call: Call[Any]) -> _Prepared:
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **settings.headers}
-    upload = MultipartFile(call.upload) if call.upload is not None else None
+    upload = MultipartFile(call.upload, filename=call.upload_name) if call.upload is not None else None
     if upload is not None:
         headers.update(upload.headers)
     return _Prepared(call.method, settings.root + call.path, call.params, headers, call.body, upload)
@@ -120,7 +122,9 @@ class _Base:
 
     def __init__(self, settings: ClientSettings, breaker: CircuitBreaker | None = None) -> None:
         self.settings = settings
-        self.breaker = breaker or breaker_for(settings.root)
+        self.breaker = breaker or breaker_for(
+            settings.root, settings.breaker_failures, settings.breaker_cooldown
+        )
 
     def _begin(self, call: Call[Any]) -> _Prepared:
         self.breaker.before_call()

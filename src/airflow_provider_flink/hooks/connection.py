@@ -157,22 +157,26 @@ def settings_from_connection(
     )
     if tls.client_key and not tls.client_cert:
         raise FlinkConnectionError("Flink connection has a client key but no client certificate")
-    try:
-        timeout = float(_extra(conn, "request_timeout", DEFAULT_TIMEOUT))
-    except (TypeError, ValueError):
-        raise FlinkConnectionError(
-            f"Flink connection field 'request_timeout' must be a number of seconds, "
-            f"got {_extra(conn, 'request_timeout')!r}"
-        ) from None
-    if timeout <= 0:
-        raise FlinkConnectionError("Flink connection field 'request_timeout' must be > 0 seconds")
     return ClientSettings(
         base_url=url,
         headers=auth_headers(conn, mask),
         tls=tls,
-        timeout=timeout,
+        timeout=_positive(conn, "request_timeout", DEFAULT_TIMEOUT, "a number of seconds"),
         retry=retry or RetryPolicy(),
+        breaker_failures=int(_positive(conn, "circuit_breaker_failures", 5, "a number of failed calls")),
+        breaker_cooldown=_positive(conn, "circuit_breaker_cooldown", 30.0, "a number of seconds"),
     )
+
+
+def _positive(conn: ConnectionLike, name: str, default: float, what: str) -> float:
+    raw = _extra(conn, name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise FlinkConnectionError(f"Flink connection field {name!r} must be {what}, got {raw!r}") from None
+    if value <= 0:
+        raise FlinkConnectionError(f"Flink connection field {name!r} must be > 0")
+    return value
 
 
 def web_ui_url(conn: ConnectionLike) -> str:

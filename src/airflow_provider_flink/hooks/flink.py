@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 import weakref
@@ -14,10 +15,12 @@ from airflow.sdk import BaseHook
 from airflow_provider_flink.client import (
     AsyncFlinkClient,
     ClientSettings,
+    FlinkApiError,
     FlinkClient,
     FlinkError,
     RetryPolicy,
     calls,
+    models,
 )
 from airflow_provider_flink.client.calls import Call
 from airflow_provider_flink.hooks.connection import (
@@ -28,6 +31,15 @@ from airflow_provider_flink.hooks.connection import (
 )
 
 T = TypeVar("T")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (jars can be large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _mask(secret: Any) -> None:
@@ -102,6 +114,48 @@ class FlinkHook(BaseHook):
         if self._flink_version is None:
             self._flink_version = self.call(calls.overview()).flink_version
         return self._flink_version
+
+    # ---------------------------------------------------------------- job-level operations
+    def find_job(self, job_id: str) -> models.JobDetail | None:
+        """The job's detail, or None when Flink does not know the id (404)."""
+        try:
+            return self.call(calls.job(job_id))
+        except FlinkApiError as err:
+            if err.is_not_found:
+                return None
+            raise
+
+    def upload_jar(self, path: Path) -> str:
+        """Upload ``path`` unless the cluster already holds a jar with the same content; return its id.
+
+        The upload is named ``<stem>.sha256-<digest>.jar``, so one ``GET /jars`` tells whether this
+        exact content is there: an unchanged jar is never uploaded twice.
+        """
+        name = f"{path.stem}.sha256-{sha256_of(path)}.jar"
+        for jar in self.call(calls.list_jars()).files:
+            if jar.name == name:
+                self.log.info("Jar %s is already on the cluster as %s: not uploading it again", path, jar.id)
+                return jar.id
+        jar_id = self.call(calls.upload_jar(path, name)).jar_id
+        self.log.info("Uploaded %s as %s", path, jar_id)
+        return jar_id
+
+    def submit_job(self, jar_id: str, request: models.JarRunRequest) -> bool:
+        """Run the jar with the request's (caller-chosen) job id; True when Flink already had it.
+
+        "Already submitted" is Flink refusing a duplicate id: the job exists, from an earlier
+        attempt whose answer was lost, and is adopted instead of started twice (invariant I1).
+        """
+        try:
+            self.call(calls.run_jar(jar_id, request, self.flink_version()))
+        except FlinkApiError as err:
+            if err.is_duplicate_submission and request.job_id:
+                self.log.info(
+                    "Flink already has job %s: adopting it instead of submitting again", request.job_id
+                )
+                return True
+            raise
+        return False
 
     def test_connection(self) -> tuple[bool, str]:
         """Reach the cluster and report its version and capacity (the UI's "Test" button)."""

@@ -1,0 +1,33 @@
+"""Session-wide settings, applied before anything imports Airflow.
+
+Airflow reads its configuration when first imported, so the test Airflow home (a fresh SQLite
+metadata DB under .run/), the DAG folder (``dags/`` plus the test-only DAGs) and quiet defaults are set
+here, at the top of the first conftest pytest loads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+AIRFLOW_HOME = ROOT / ".run" / "airflow-test"
+
+DAGS = AIRFLOW_HOME / "dags"
+
+shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+DAGS.mkdir(parents=True)
+# dag.test() runs only DAGs of the configured bundle: the examples and the test-only DAGs.
+for source in [*(ROOT / "dags").glob("*.py"), *(ROOT / "tests" / "integration" / "dags").glob("*.py")]:
+    (DAGS / source.name).symlink_to(source)
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)

@@ -1,0 +1,61 @@
+"""DAGs that only the tests run: failure paths of the operators under real Airflow.
+
+Ids and paths come from ``dag_run.conf`` so one DAG serves every Flink version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from airflow_provider_flink.operators import (
+    FlinkCancelJobOperator,
+    FlinkDeployJobOperator,
+    FlinkSavepointOperator,
+    FlinkStopJobOperator,
+)
+from airflow_provider_flink.sensors import FlinkJobStateSensor
+
+JAR = "{{ var.value.flink_example_jar }}"
+START = datetime(2026, 1, 1)
+
+with DAG("test_deploy_retry", schedule=None, start_date=START, catchup=False) as deploy_retry:
+    FlinkDeployJobOperator(
+        task_id="deploy",
+        jar=JAR,
+        entry_class="flinkprovider.testjobs.CounterJob",
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    )
+
+with DAG("test_failed_savepoint", schedule=None, start_date=START, catchup=False) as failed_savepoint:
+    FlinkSavepointOperator(
+        task_id="savepoint",
+        job_id="{{ dag_run.conf['job_id'] }}",
+        target_directory="file:///proc/flink-cannot-write-here",
+    )
+
+with DAG("test_failing_job", schedule=None, start_date=START, catchup=False) as failing_job:
+    FlinkDeployJobOperator(
+        task_id="deploy_failing",
+        jar=JAR,
+        entry_class="flinkprovider.testjobs.FailingJob",
+        args=["--fail-after", "20"],
+        wait_for_completion=True,
+    )
+
+with DAG("test_rest_outage", schedule=None, start_date=START, catchup=False) as rest_outage:
+    FlinkJobStateSensor(
+        task_id="job_healthy",
+        flink_conn_id="flink_proxy",
+        job_id="{{ dag_run.conf['job_id'] }}",
+        checkpoint_within=10,
+        poke_interval=1,
+        timeout=90,
+    )
+
+with DAG("test_idempotent_stop_cancel", schedule=None, start_date=START, catchup=False) as stop_cancel:
+    stop = FlinkStopJobOperator(task_id="stop_finished", job_id="{{ dag_run.conf['finished_job'] }}")
+    cancel = FlinkCancelJobOperator(task_id="cancel_unknown", job_id="{{ dag_run.conf['unknown_job'] }}")
+    stop >> cancel

@@ -1,0 +1,162 @@
+"""Example and failure-path DAGs under real Airflow (dag.test) against the real local Flink.
+
+Every DAG runs twice: with its Flink tasks deferred to a trigger (dag.test runs the trigger
+in-line, as the triggerer would) and waiting in the worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flink.client import FlinkClient, FlinkTimeoutError, calls
+from airflow_provider_flink.client.calls import new_id
+from airflow_provider_flink.client.models import JobState
+from harness.job_jars import BATCH_JOB, COUNTER_JOB
+from harness.tcp_proxy import TcpProxy
+from tests.integration.conftest import Cluster, connection_json, run_dag
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("deferrable", [False, True], ids=["wait", "defer"]),
+]
+
+
+def _local(location: str) -> Path:
+    return Path(location.removeprefix("file:"))
+
+
+def test_lifecycle_example_upgrades_with_state(airflow: Cluster, deferrable: bool) -> None:
+    result = run_dag("flink_job_lifecycle", deferrable=deferrable)
+    assert result.state == "success", result.tasks
+    assert set(result.tasks.values()) == {"success"}
+    x = result.xcom
+    first, upgraded = x[("deploy", "return_value")], x[("redeploy_from_savepoint", "return_value")]
+    assert first != upgraded
+    assert (_local(x[("savepoint", "return_value")]) / "_metadata").exists()
+    stop_location = x[("stop_with_savepoint", "return_value")]
+    assert (_local(stop_location) / "_metadata").exists()
+    assert airflow.job(first).state is JobState.FINISHED  # stopped with a savepoint, not cancelled
+    upgraded_job = airflow.job(upgraded)
+    assert upgraded_job.state is JobState.FINISHED  # the last task stopped it too
+    assert {v.parallelism for v in upgraded_job.vertices} == {2}  # the upgrade: 1 -> 2
+    restored = airflow.client.call(calls.job_checkpoints(upgraded)).latest.restored
+    assert restored is not None
+    assert restored.is_savepoint
+    assert restored.external_path == stop_location  # state came from the stop's savepoint
+    link = x[("deploy", "_link_FlinkJobLink")]
+    assert link == f"{airflow.flink.rest_url}/#/job/running/{first}/overview"
+
+
+def test_batch_example_succeeds_only_at_finished(airflow: Cluster, deferrable: bool) -> None:
+    result = run_dag("flink_batch_job", deferrable=deferrable)
+    assert result.tasks == {"run_batch": "success"}
+    job_id = result.xcom[("run_batch", "return_value")]
+    assert result.xcom[("run_batch", "final_state")] == "FINISHED"
+    assert airflow.job(job_id).state is JobState.FINISHED
+
+
+def test_manual_example_takes_params_from_the_trigger_form(airflow: Cluster, deferrable: bool) -> None:
+    conf = {"entry_class": COUNTER_JOB, "parallelism": 3, "args": ["--rate", "7", "--name", "manual-run"]}
+    result = run_dag("flink_deploy_manual", deferrable=deferrable, conf=conf)
+    assert result.tasks == {"deploy": "success"}
+    job = airflow.job(result.xcom[("deploy", "return_value")])
+    assert job.state is JobState.RUNNING
+    assert job.name == "manual-run"
+    assert {v.parallelism for v in job.vertices} == {3}
+
+
+def test_deploy_retried_after_a_lost_submit_answer_leaves_one_job(
+    airflow: Cluster, deferrable: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first try's submit reaches Flink but every answer is lost; the retry adopts that job."""
+    real_send = FlinkClient._send
+    lost: list[str] = []
+
+    def lossy_send(self: FlinkClient, req: Any, call: calls.Call[Any]) -> tuple[int, bytes]:
+        answer = real_send(self, req, call)
+        if call.path.endswith("/run") and len(lost) < 4:  # the 4 attempts of the first try
+            lost.append(call.path)
+            raise FlinkTimeoutError(call.description, self.settings.root, "read timed out", request_sent=True)
+        return answer
+
+    monkeypatch.setattr(FlinkClient, "_send", lossy_send)
+    before = {j.jid for j in airflow.client.call(calls.jobs_overview()).jobs}
+    result = run_dag("test_deploy_retry", deferrable=deferrable)
+    assert result.tasks == {"deploy": "success"}
+    assert result.tries == {"deploy": 2}
+    assert len(lost) == 4
+    new_jobs = [j for j in airflow.client.call(calls.jobs_overview()).jobs if j.jid not in before]
+    assert [j.jid for j in new_jobs] == [result.xcom[("deploy", "return_value")]]  # one job, not two
+    assert new_jobs[0].state is JobState.RUNNING
+
+
+def test_failed_savepoint_fails_the_task_and_leaves_the_job_running(
+    airflow: Cluster, deferrable: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    job_id = airflow.run(COUNTER_JOB)
+    airflow.wait_all_running(job_id)
+    result = run_dag("test_failed_savepoint", deferrable=deferrable, conf={"job_id": job_id})
+    assert result.tasks == {"savepoint": "failed"}
+    output = capfd.readouterr()
+    assert (
+        f"Savepoint of job {job_id} failed: java.io.IOException: Failed to create savepoint directory at "
+        "file:/proc/flink-cannot-write-here"
+    ) in output.out + output.err
+    assert airflow.job(job_id).state is JobState.RUNNING
+
+
+def test_failing_job_fails_its_task_with_the_root_cause(
+    airflow: Cluster, deferrable: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    result = run_dag("test_failing_job", deferrable=deferrable)
+    assert result.tasks == {"deploy_failing": "failed"}
+    output = capfd.readouterr()
+    assert (
+        "ended FAILED while waiting for it to be FINISHED. Root cause: "
+        "java.lang.IllegalStateException: failing on purpose after 20 records"
+    ) in output.out + output.err
+
+
+def test_rest_outage_during_a_wait_does_not_fail_the_task(
+    airflow: Cluster, deferrable: bool, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    host, port = airflow.flink.rest_url.removeprefix("http://").split(":")
+    proxy = TcpProxy(host, int(port)).start()
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_PROXY", connection_json(proxy.url, circuit_breaker_cooldown=1))
+    job_id = airflow.run(COUNTER_JOB)
+    airflow.wait_all_running(job_id)
+    proxy.down()
+    back = threading.Timer(6.0, proxy.up)
+    back.start()
+    try:
+        result = run_dag("test_rest_outage", deferrable=deferrable, conf={"job_id": job_id})
+    finally:
+        back.cancel()
+        proxy.down()
+    assert result.tasks == {"job_healthy": "success"}
+    assert result.seconds >= 6.0  # it waited the outage out
+    output = capfd.readouterr()
+    assert "Flink state unknown" in output.out + output.err
+    assert airflow.job(job_id).state is JobState.RUNNING
+
+
+def test_stop_and_cancel_are_idempotent(
+    airflow: Cluster, deferrable: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    finished = airflow.run(BATCH_JOB, args=["--count", "1000"])
+    airflow.wait_state(finished, JobState.FINISHED)
+    unknown = new_id()
+    result = run_dag(
+        "test_idempotent_stop_cancel",
+        deferrable=deferrable,
+        conf={"finished_job": finished, "unknown_job": unknown},
+    )
+    assert result.tasks == {"stop_finished": "success", "cancel_unknown": "success"}
+    assert result.xcom.get(("stop_finished", "return_value")) is None
+    text = "".join(capfd.readouterr())
+    assert f"Job {finished} is already FINISHED: nothing to stop, no savepoint taken" in text
+    assert f"Job {unknown} is not known to Flink (already gone): nothing to cancel" in text
