@@ -172,7 +172,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
 
     # ------------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
-        self._request(calls.new_id())  # validate before touching the cluster
+        self._request(str(self.job_id) if self.job_id else calls.new_id())  # validate before any call
         jar = self._jar_path()
         store = task_state(context)
         job_id, on_cluster = self._job_to_use(store)

@@ -275,7 +275,7 @@ class FlinkSavepointTrigger(FlinkPollingTrigger):
         return {"job_id": self.job_id, "request_id": self.request_id, "operation": self.operation}
 
     def ids(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "request_id": self.request_id}
+        return {"job_id": self.job_id, "trigger_id": self.request_id}
 
     def _what(self) -> str:
         return "Stop-with-savepoint" if self.operation == "stop" else "Savepoint"
@@ -286,7 +286,21 @@ class FlinkSavepointTrigger(FlinkPollingTrigger):
     async def probe(self, client: AsyncFlinkClient) -> Verdict | None:
         status = await client.call(calls.savepoint_status(self.job_id, self.request_id))
         self.last_seen = status.status.id
-        return judge_savepoint(self.job_id, status, self._what())
+        verdict = judge_savepoint(self.job_id, status, self._what())
+        if verdict is None or not verdict.ok or self.operation != "stop":
+            return verdict
+        # The savepoint is done, but the job may still be winding down: a stop is over only when the
+        # job has ended, or an immediate redeploy would briefly run next to it (I1).
+        try:
+            state = (await client.call(calls.job(self.job_id))).state.value
+        except FlinkApiError as err:
+            if not err.is_not_found:
+                raise
+            state = "gone"
+        if state not in ("FINISHED", "CANCELED", "FAILED", "gone"):
+            self.last_seen = f"savepoint at {status.location}, job still {state}"
+            return None
+        return Verdict(True, state, f"{verdict.message}; the job is {state}", verdict.extra)
 
 
 class FlinkClusterHealthTrigger(FlinkPollingTrigger):

@@ -1,0 +1,218 @@
+"""Operator logic that needs no cluster: input validation, event checks, job-id bookkeeping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_flink.operators import (
+    FlinkCancelJobOperator,
+    FlinkDeployJobOperator,
+    FlinkOperatorError,
+    FlinkSavepointOperator,
+    FlinkStopJobOperator,
+)
+from airflow_provider_flink.operators.base import checked_event, task_state
+from airflow_provider_flink.operators.job import JOB_ID_KEY
+
+URL = "http://flink-ops.test:8081"
+J = "c" * 32
+
+
+class Store(dict[str, Any]):
+    """The task state store's interface, in memory (the real one needs a supervisor)."""
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self[key] = value
+
+
+class Ti:
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+@pytest.fixture(autouse=True)
+def flink_conn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps({"conn_type": "flink", "host": "flink-ops.test", "port": 8081}),
+    )
+
+
+@pytest.fixture
+def jar(tmp_path: Path) -> Path:
+    path = tmp_path / "job.jar"
+    path.write_bytes(b"PK\x03\x04 jar")
+    return path
+
+
+def context(store: Store | None = None) -> dict[str, Any]:
+    return {"task_state_store": store if store is not None else Store(), "ti": Ti()}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (None, "t resumed with no usable trigger event (None); cannot tell the outcome"),
+        ({"status": "failed", "message": "Job x ended FAILED"}, "Job x ended FAILED"),
+        ({"status": "timeout", "message": "Timed out waiting for y"}, "Timed out waiting for y"),
+        ({"status": "weird"}, "t resumed with an unknown event status 'weird': {'status': 'weird'}"),
+    ],
+)
+def test_bad_events_raise_with_their_message(event: Any, message: str) -> None:
+    with pytest.raises(FlinkOperatorError) as info:
+        checked_event(event, "t")
+    assert str(info.value) == message
+
+
+def test_missing_task_state_store_is_explained() -> None:
+    with pytest.raises(FlinkOperatorError, match=r"no task state store .* never submits twice"):
+        task_state({})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"parallelism": "lots"}, "parallelism must be a whole number, got 'lots'"),
+        ({"parallelism": 0}, "parallelism must be at least 1, got 0"),
+        ({"job_id": "not-hex"}, "Invalid Flink job request"),
+    ],
+)
+@responses.activate
+def test_invalid_deploy_input_fails_before_any_call(jar: Path, kwargs: dict[str, Any], message: str) -> None:
+    op = FlinkDeployJobOperator(task_id="d", jar=str(jar), entry_class="x.Main", deferrable=False, **kwargs)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(context())
+    assert message in str(info.value)
+    assert len(responses.calls) == 0  # nothing was asked of the cluster
+
+
+@responses.activate
+def test_missing_jar_fails_before_any_call(tmp_path: Path) -> None:
+    op = FlinkDeployJobOperator(task_id="d", jar=str(tmp_path / "nope.jar"), deferrable=False)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(context())
+    assert (
+        str(info.value)
+        == f"Job jar '{tmp_path / 'nope.jar'}' does not exist on this worker (or is not a file)"
+    )
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_an_explicit_job_id_already_used_by_a_failed_job_is_refused(jar: Path) -> None:
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "FAILED", "vertices": []})
+    op = FlinkDeployJobOperator(task_id="d", jar=str(jar), job_id=J, deferrable=False)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(context())
+    assert str(info.value).startswith(f"Job id {J} was already used by a job that ended FAILED")
+    assert [c.request.method for c in responses.calls] == ["GET"]  # nothing uploaded or submitted
+
+
+@responses.activate
+def test_recorded_job_that_failed_gets_a_fresh_id_recorded_before_submitting(jar: Path) -> None:
+    store = Store({JOB_ID_KEY: J})
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "FAILED", "vertices": []})
+    responses.get(f"{URL}/jars", json={"files": []})
+    responses.post(f"{URL}/jars/upload", json={"filename": "/u/1_job.jar", "status": "success"})
+    responses.get(f"{URL}/overview", json={"flink-version": "2.3.0"})
+    submitted: list[str] = []
+
+    def run(request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        assert store[JOB_ID_KEY] == body["jobId"]  # recorded before the request (I4)
+        submitted.append(body["jobId"])
+        return 200, {}, json.dumps({"jobid": body["jobId"]})
+
+    responses.add_callback(responses.POST, f"{URL}/jars/1_job.jar/run", callback=run)
+    op = FlinkDeployJobOperator(
+        task_id="d", jar=str(jar), entry_class="x.Main", wait_until_running=False, deferrable=False
+    )
+    ctx = context(store)
+    assert op.execute(ctx) == submitted[0]
+    assert submitted[0] != J
+    assert ctx["ti"].pushed["_link_FlinkJobLink"] == f"{URL}/#/job/running/{submitted[0]}/overview"
+
+
+@responses.activate
+def test_jar_already_on_the_cluster_is_not_uploaded_again(jar: Path) -> None:
+    from airflow_provider_flink.hooks.flink import sha256_of
+
+    name = f"job.sha256-{sha256_of(jar)}.jar"
+    responses.get(f"{URL}/jars", json={"files": [{"id": f"9_{name}", "name": name}]})
+    responses.get(f"{URL}/overview", json={"flink-version": "1.20.5"})
+    responses.post(f"{URL}/jars/9_{name}/run", json={"jobid": J})
+    op = FlinkDeployJobOperator(
+        task_id="d", jar=str(jar), job_id=J, wait_until_running=False, deferrable=False
+    )
+    responses.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["not found"]})
+    assert op.execute(context()) == J
+    assert not [c for c in responses.calls if c.request.url.endswith("/jars/upload")]
+
+
+@responses.activate
+def test_savepoint_of_a_job_that_is_not_running_is_refused() -> None:
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "FINISHED", "vertices": []})
+    op = FlinkSavepointOperator(task_id="s", job_id=J, deferrable=False)
+    with pytest.raises(FlinkOperatorError) as info:
+        op.execute(context())
+    assert str(info.value) == f"Cannot take a savepoint: job {J} is FINISHED, not RUNNING"
+    responses.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["nope"]})
+    responses.replace(responses.GET, f"{URL}/jobs/{J}", status=404, json={"errors": ["nope"]})
+    with pytest.raises(FlinkOperatorError, match=f"Cannot take a savepoint: Flink does not know job {J}"):
+        op.execute(context())
+
+
+@responses.activate
+def test_stop_returns_the_location_of_an_earlier_tries_stop() -> None:
+    store = Store({"flink_trigger_id": "d" * 32})
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "FINISHED", "vertices": []})
+    responses.get(
+        f"{URL}/jobs/{J}/savepoints/{'d' * 32}",
+        json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/earlier"}},
+    )
+    op = FlinkStopJobOperator(task_id="s", job_id=J, deferrable=False)
+    assert op.execute(context(store)) == "file:/sp/earlier"
+
+
+@responses.activate
+def test_cancel_of_an_ended_job_reports_its_state() -> None:
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "FINISHED", "vertices": []})
+    op = FlinkCancelJobOperator(task_id="c", job_id=J, deferrable=False)
+    assert op.execute(context()) == "FINISHED"
+    assert [c.request.method for c in responses.calls] == ["GET"]
+
+
+@responses.activate
+def test_cancel_without_waiting() -> None:
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": []})
+    responses.patch(f"{URL}/jobs/{J}", status=202, json={})
+    op = FlinkCancelJobOperator(task_id="c", job_id=J, wait=False, deferrable=False)
+    assert op.execute(context()) == "CANCELLING"
+
+
+@pytest.mark.parametrize(
+    ("action", "method", "path"), [("cancel", "PATCH", f"/jobs/{J}"), ("stop", "POST", f"/jobs/{J}/stop")]
+)
+@responses.activate
+def test_on_kill_acts_only_when_asked(jar: Path, action: Any, method: str, path: str) -> None:
+    responses.add(method, f"{URL}{path}", status=202, json={"request-id": "e" * 32})
+    op = FlinkDeployJobOperator(task_id="d", jar=str(jar), kill_action=action, deferrable=False)
+    op.on_kill()  # nothing started yet: nothing to do
+    assert len(responses.calls) == 0
+    op._started_job = J
+    op.on_kill()
+    assert [(c.request.method, c.request.path_url.split("?")[0]) for c in responses.calls] == [(method, path)]
+
+
+def test_kill_action_defaults() -> None:
+    assert FlinkDeployJobOperator(task_id="a", jar="x").kill_action == "none"  # streaming: keep state
+    assert FlinkDeployJobOperator(task_id="b", jar="x", wait_for_completion=True).kill_action == "cancel"

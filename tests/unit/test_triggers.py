@@ -1,0 +1,263 @@
+"""Triggers against faked HTTP: serialization, unknown-is-not-failed, deadlines, root causes, kill."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_flink.client import AsyncFlinkClient, ClientSettings
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.triggers import FlinkClusterHealthTrigger, FlinkJobTrigger, FlinkSavepointTrigger
+from tests.unit.conftest import FAST_RETRY, recorded
+
+J = "a" * 32
+T = "b" * 32
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture
+def fake_flink(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Request]]:
+    """Route the triggers' async client to a handler; returns the list of requests seen."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT", json.dumps({"conn_type": "flink", "host": "flink.test", "port": 8081})
+    )
+
+    def install(handler: Handler) -> list[httpx.Request]:
+        seen: list[httpx.Request] = []
+
+        def recording(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return handler(request)
+
+        async def aget_conn(self: FlinkHook) -> AsyncFlinkClient:
+            settings = ClientSettings("http://flink.test:8081", retry=FAST_RETRY)
+            return AsyncFlinkClient(settings, transport=httpx.MockTransport(recording))
+
+        monkeypatch.setattr(FlinkHook, "aget_conn", aget_conn)
+        return seen
+
+    return install
+
+
+def run(trigger: Any) -> dict[str, Any]:
+    async def first() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("no event")
+
+    return asyncio.run(first())
+
+
+def job_body(state: str, vertex: str = "RUNNING") -> dict[str, Any]:
+    return {"jid": J, "state": state, "vertices": [{"id": "v", "name": "count", "status": vertex}]}
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        FlinkJobTrigger(
+            "flink_default",
+            J,
+            123.0,
+            target="states",
+            states=["CANCELED"],
+            checkpoint_within=5.0,
+            kill_action="stop",
+        ),
+        FlinkSavepointTrigger("flink_default", J, request_id=T, deadline=123.0, operation="stop"),
+        FlinkClusterHealthTrigger("flink_default", 123.0, min_taskmanagers=2, min_free_slots=3),
+    ],
+)
+def test_serialize_round_trips_with_plain_values(trigger: Any) -> None:
+    path, kwargs = trigger.serialize()
+    json.dumps(kwargs)  # plain values only
+    module, name = path.rsplit(".", 1)
+    again = getattr(importlib.import_module(module), name)(**kwargs)
+    assert again.serialize() == (path, kwargs)
+
+
+def test_job_becomes_running_after_unknown_polls(fake_flink: Any) -> None:
+    answers = iter(
+        [
+            httpx.ConnectError("Connection refused"),
+            httpx.Response(503, text="starting"),
+            httpx.Response(200, json=job_body("RUNNING", "DEPLOYING")),
+            httpx.Response(200, json=job_body("RUNNING")),
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    fake_flink(handler)
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 30, poll_interval=0.01))
+    assert event["status"] == "success"
+    assert event["job_id"] == J
+    assert event["message"] == f"Job {J} is RUNNING with all 1 vertices RUNNING"
+
+
+def test_unreachable_until_the_deadline_is_a_timeout_not_a_failure(fake_flink: Any) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused")
+
+    seen = fake_flink(handler)
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 0.3, poll_interval=0.05))
+    assert event == {
+        "status": "timeout",
+        "job_id": J,
+        "state": "UNKNOWN",
+        "message": f"Timed out waiting for job {J} to be RUNNING with all vertices RUNNING; last seen: UNKNOWN",
+    }
+    assert len(seen) >= 2
+
+
+def test_timeout_names_the_last_state_seen(fake_flink: Any) -> None:
+    fake_flink(lambda r: httpx.Response(200, json=job_body("RUNNING", "INITIALIZING")))
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 0.2, poll_interval=0.05))
+    assert event["status"] == "timeout"
+    assert event["message"].endswith("last seen: RUNNING, vertices not running yet: count=INITIALIZING")
+
+
+def test_failed_job_event_carries_the_root_cause(fake_flink: Any) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/exceptions"):
+            return httpx.Response(200, json=recorded("flink-2.3.0-failed-job-exceptions.json"))
+        return httpx.Response(200, json=job_body("FAILED", "FAILED"))
+
+    fake_flink(handler)
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 5, target="finished"))
+    assert event["status"] == "failed"
+    assert event["root_cause"] == "java.lang.IllegalStateException: failing on purpose after 20 records"
+    assert event["message"] == (
+        f"Job {J} ended FAILED while waiting for it to be FINISHED. "
+        "Root cause: java.lang.IllegalStateException: failing on purpose after 20 records"
+    )
+
+
+def test_failed_job_without_reachable_exceptions_still_fails(fake_flink: Any) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/exceptions"):
+            return httpx.Response(500, text="oops")
+        return httpx.Response(200, json=job_body("FAILED", "FAILED"))
+
+    fake_flink(handler)
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 5, target="finished"))
+    assert event["status"] == "failed"
+    assert event["root_cause"].startswith("(root cause not available: Flink answered HTTP 500")
+
+
+def test_unknown_job_is_reported_as_not_found(fake_flink: Any) -> None:
+    fake_flink(
+        lambda r: httpx.Response(
+            404, json={"errors": ["org.apache.flink.runtime.rest.NotFoundException: Job x not found"]}
+        )
+    )
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 5))
+    assert event["status"] == "failed"
+    assert event["state"] == "NOT_FOUND"
+    assert event["message"] == (
+        f"Flink does not know job {J}: never submitted to this cluster, or lost in a JobManager restart "
+        "without high availability"
+    )
+
+
+def test_client_error_ends_the_wait_with_flinks_message(fake_flink: Any) -> None:
+    fake_flink(lambda r: httpx.Response(400, json={"errors": ["bad request: no savepoint operation"]}))
+    event = run(FlinkSavepointTrigger("flink_default", J, request_id=T, deadline=time.time() + 5))
+    assert event["status"] == "failed"
+    assert (
+        event["message"]
+        == f"Flink answered HTTP 400 to GET /jobs/{J}/savepoints/{T}: bad request: no savepoint operation."
+    )
+
+
+def test_healthy_with_checkpoint_window_reads_checkpoints(fake_flink: Any) -> None:
+    now_ms = int(time.time() * 1000)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/checkpoints"):
+            return httpx.Response(
+                200, json={"latest": {"completed": {"id": 3, "trigger_timestamp": now_ms - 1000}}}
+            )
+        return httpx.Response(200, json=job_body("RUNNING"))
+
+    seen = fake_flink(handler)
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 5, checkpoint_within=30))
+    assert event["status"] == "success"
+    assert "last checkpoint" in event["message"]
+    assert [r.url.path for r in seen] == [f"/jobs/{J}", f"/jobs/{J}/checkpoints"]
+
+
+def test_savepoint_trigger_waits_then_returns_the_location(fake_flink: Any) -> None:
+    answers = iter(
+        [
+            {"status": {"id": "IN_PROGRESS"}},
+            {"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/9"}},
+        ]
+    )
+    fake_flink(lambda r: httpx.Response(200, json=next(answers)))
+    event = run(
+        FlinkSavepointTrigger("flink_default", J, request_id=T, deadline=time.time() + 5, poll_interval=0.01)
+    )
+    assert event["status"] == "success"
+    assert event["location"] == "file:/sp/9"
+    assert event["trigger_id"] == T
+
+
+def test_cluster_health_trigger(fake_flink: Any) -> None:
+    answers = iter(
+        [
+            {"taskmanagers": 0, "slots-total": 0, "slots-available": 0, "flink-version": "2.3.0"},
+            {"taskmanagers": 1, "slots-total": 4, "slots-available": 4, "flink-version": "2.3.0"},
+        ]
+    )
+    fake_flink(lambda r: httpx.Response(200, json=next(answers)))
+    event = run(FlinkClusterHealthTrigger("flink_default", time.time() + 5, 1, 2, poll_interval=0.01))
+    assert event["status"] == "success"
+    assert event["free_slots"] == 4
+
+
+@pytest.mark.parametrize(
+    ("action", "method", "path"), [("cancel", "PATCH", f"/jobs/{J}"), ("stop", "POST", f"/jobs/{J}/stop")]
+)
+def test_on_kill_cancels_or_stops_when_asked(fake_flink: Any, action: Any, method: str, path: str) -> None:
+    seen = fake_flink(lambda r: httpx.Response(202, json={"request-id": T}))
+    asyncio.run(FlinkJobTrigger("flink_default", J, time.time() + 5, kill_action=action).on_kill())
+    assert [(r.method, r.url.path) for r in seen] == [(method, path)]
+
+
+def test_on_kill_does_nothing_by_default(fake_flink: Any) -> None:
+    seen = fake_flink(lambda r: httpx.Response(202, json={}))
+    asyncio.run(FlinkJobTrigger("flink_default", J, time.time() + 5).on_kill())
+    assert seen == []
+
+
+def test_stop_is_over_only_when_the_job_has_ended(fake_flink: Any) -> None:
+    states = iter(["RUNNING", "FINISHED"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/savepoints/" in request.url.path:
+            return httpx.Response(
+                200, json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/1"}}
+            )
+        return httpx.Response(200, json=job_body(next(states)))
+
+    seen = fake_flink(handler)
+    trigger = FlinkSavepointTrigger(
+        "flink_default", J, request_id=T, deadline=time.time() + 5, operation="stop", poll_interval=0.01
+    )
+    event = run(trigger)
+    assert event["status"] == "success"
+    assert event["state"] == "FINISHED"
+    assert event["message"] == f"Stop-with-savepoint of job {J} completed at file:/sp/1; the job is FINISHED"
+    assert len(seen) == 4  # status, job (still RUNNING), status, job (FINISHED)
