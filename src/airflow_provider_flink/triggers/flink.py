@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -45,6 +45,22 @@ KillAction = Literal["none", "cancel", "stop"]
 UNKNOWN = "UNKNOWN"
 # The poll loop is itself a retry: each observation tries at most twice, then waits for the next poll.
 POLL_RETRY = RetryPolicy(attempts=2, initial=0.5, maximum=2.0, give_up_after=10.0)
+# Most transitions (submit -> RUNNING, savepoint done) take about a second: poll fast at first, so a
+# wait ends within ~0.1 s of the change, then slow down to ``poll_interval`` for long waits.
+FAST_POLL = 0.1
+FAST_PHASE = 3.0
+POLL_GROWTH = 1.5
+
+
+def poll_delays(poll_interval: float) -> Iterator[float]:
+    """Delays between observations: FAST_POLL for FAST_PHASE seconds, then growing to ``poll_interval``."""
+    fast = max(1, int(FAST_PHASE / FAST_POLL))
+    for _ in range(fast):
+        yield min(FAST_POLL, poll_interval)
+    delay = FAST_POLL
+    while True:
+        delay = min(poll_interval, delay * POLL_GROWTH)
+        yield max(delay, min(FAST_POLL, poll_interval))
 
 
 def _is_unknown(err: BaseException) -> bool:
@@ -128,7 +144,7 @@ class FlinkPollingTrigger(BaseTrigger):
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
         try:
             async with await hook.aget_conn() as client:
-                while True:
+                for delay in poll_delays(self.poll_interval):
                     try:
                         verdict = await self._observe(client)
                     except FlinkApiError as err:
@@ -144,9 +160,10 @@ class FlinkPollingTrigger(BaseTrigger):
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
                         return self._timeout_event()
-                    await asyncio.sleep(min(self.poll_interval, remaining))
+                    await asyncio.sleep(min(delay, remaining))
         finally:
             hook.close()
+        raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
 
     async def complete(self, client: AsyncFlinkClient, verdict: Verdict) -> dict[str, Any]:
         """The event for a verdict; subclasses may add what they can learn (a root cause)."""

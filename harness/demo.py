@@ -1,0 +1,160 @@
+"""The demo behind ``./scripts/demo``: a local Flink and a real Airflow run of the lifecycle DAG.
+
+Starts (or reuses) a local Flink under ``.run/demo-flink``, builds the example job jar, prepares an
+Airflow home under ``.run/demo-airflow`` (SQLite), runs ``dags/flink_job_lifecycle.py`` with
+``dag.test()`` (its waits deferred to triggers, run in-line as the triggerer would), and prints
+what each step did and how long it took, then where to look and how to stop Flink.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / ".run"
+FLINK_DIR = RUN / "demo-flink"
+AIRFLOW_HOME = RUN / "demo-airflow"
+DAG_ID = "flink_job_lifecycle"
+
+
+def start_flink(version: str) -> Any:
+    from harness.flink_cluster import STATE_FILE, LocalFlink, _alive
+
+    if (FLINK_DIR / STATE_FILE).exists():
+        old = LocalFlink.load(FLINK_DIR)
+        if old.pids and all(_alive(p) for p in old.pids.values()) and old.overview():
+            print(f"Reusing the local Flink {old.version} at {old.rest_url}")
+            return old
+    began = time.monotonic()
+    flink = LocalFlink(version=version, workdir=FLINK_DIR).start()
+    print(f"Started Flink {version} at {flink.rest_url} in {time.monotonic() - began:.1f} s")
+    return flink
+
+
+def prepare_airflow(rest_url: str, jar: Path) -> None:
+    host, port = rest_url.removeprefix("http://").split(":")
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+            "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps({"conn_type": "flink", "host": host, "port": int(port)}),
+            "AIRFLOW_VAR_FLINK_EXAMPLE_JAR": str(jar),
+        }
+    )
+    airflow = Path(sys.executable).with_name("airflow")
+    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"airflow db migrate failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def run_dag(log_file: Path) -> Any:
+    """dag.test() with Airflow's own console logging sent to ``log_file``."""
+    import runpy
+
+    dag = runpy.run_path(str(ROOT / "dags" / f"{DAG_ID}.py"))["dag"]
+    sys.stdout.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_file.open("w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            return dag.test()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+
+
+def _started(ti: Any) -> float:
+    when = ti.start_date or ti.end_date
+    return float(when.timestamp()) if when else 0.0
+
+
+def report(run: Any, rest_url: str, log_file: Path) -> bool:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
+
+    with create_session() as session:
+        tis = sorted(
+            session.query(TaskInstance).filter(
+                TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run.run_id
+            ),
+            key=_started,
+                (ti.start_date or ti.end_date).timestamp() if (ti.start_date or ti.end_date) else 0.0
+            ),
+        )
+        values = {
+            x.task_id: XComModel.deserialize_value(x)
+            for x in session.query(XComModel).filter(
+                XComModel.dag_id == DAG_ID, XComModel.run_id == run.run_id, XComModel.key == "return_value"
+            )
+        }
+        rows = [
+            (
+                ti.task_id,
+                str(getattr(ti.state, "value", ti.state)),
+                (ti.end_date - ti.start_date).total_seconds() if ti.start_date and ti.end_date else 0.0,
+                values.get(ti.task_id),
+            )
+            for ti in tis
+        ]
+    print(f"\nDAG {DAG_ID}: {getattr(run.state, 'value', run.state)}\n")
+    print(f"  {'step':<26} {'state':<8} {'seconds':>7}  result")
+    for task_id, state, seconds, value in rows:
+        print(f"  {task_id:<26} {state:<8} {seconds:7.2f}  {value if value is not None else ''}")
+    first, upgraded = values.get("deploy"), values.get("redeploy_from_savepoint")
+    with FlinkClient(ClientSettings(rest_url)) as client:
+        if first and upgraded:
+            old, new = client.call(calls.job(first)), client.call(calls.job(upgraded))
+            restored = client.call(calls.job_checkpoints(upgraded)).latest.restored
+            print("\nWhat Flink says:")
+            print(f"  first job     {first}  {old.state.value}, parallelism {old.vertices[0].parallelism}")
+            print(f"  upgraded job  {upgraded}  {new.state.value}, parallelism {new.vertices[0].parallelism}")
+            if restored is not None:
+                print(
+                    f"  the upgraded job started from {restored.external_path} (savepoint: {restored.is_savepoint}),"
+                )
+                print("  so its keyed counter continued from the first job's count instead of starting at 1.")
+    print(f"\nFlink web UI:   {rest_url}   (jobs, checkpoints, the savepoints' restore)")
+    print(f"Airflow log:    {log_file}")
+    print(f"Airflow home:   {AIRFLOW_HOME}  (metadata DB, the run above)")
+    print(
+        f"Stop Flink:     .venv/bin/python -m harness.flink_cluster stop --dir {FLINK_DIR.relative_to(ROOT)}"
+    )
+    return all(state == "success" for _, state, _, _ in rows) and bool(rows)
+
+
+def main() -> int:
+    version = os.environ.get("FLINK_VERSION", "2.3.0")
+    sys.path.insert(0, str(ROOT))
+    from harness.job_jars import build_jar
+
+    flink = start_flink(version)
+    jar = build_jar(flink.version)
+    print(f"Example job jar: {jar}")
+    prepare_airflow(flink.rest_url, jar)
+    log_file = AIRFLOW_HOME / "demo-dag-test.log"
+    print(
+        f"Running DAG {DAG_ID} under Airflow (dag.test, deferrable waits); Airflow's log goes to {log_file} ..."
+    )
+    began = time.monotonic()
+    run = run_dag(log_file)
+    print(f"... done in {time.monotonic() - began:.1f} s")
+    return 0 if report(run, flink.rest_url, log_file) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
