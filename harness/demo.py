@@ -93,8 +93,6 @@ def report(run: Any, rest_url: str, log_file: Path) -> bool:
                 TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run.run_id
             ),
             key=_started,
-                (ti.start_date or ti.end_date).timestamp() if (ti.start_date or ti.end_date) else 0.0
-            ),
         )
         values = {
             x.task_id: XComModel.deserialize_value(x)
