@@ -8,7 +8,9 @@ behaviour: only :meth:`FlinkClient._send` and :meth:`AsyncFlinkClient._send` dif
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import ssl
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -53,13 +55,21 @@ class TlsConfig:
         """For httpx, which takes an SSLContext (paths for ``verify``/``cert`` are deprecated)."""
         if not self.verify and not self.client_cert:
             return False
-        ctx = ssl.create_default_context(cafile=self.ca_bundle)
-        if not self.verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        if self.client_cert:
-            ctx.load_cert_chain(self.client_cert, self.client_key)
-        return ctx
+        files = (self.ca_bundle, self.client_cert, self.client_key)
+        return _ssl_context(self, tuple(os.stat(f).st_mtime_ns if f else 0 for f in files))
+
+
+@functools.lru_cache(maxsize=32)
+def _ssl_context(tls: TlsConfig, file_stamps: tuple[int, ...]) -> ssl.SSLContext:
+    """Built once per TLS setting and file version: loading CA certificates costs tens of ms and
+    triggers open many clients; a rotated certificate file (new mtime) gets a new context."""
+    ctx = ssl.create_default_context(cafile=tls.ca_bundle)
+    if not tls.verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if tls.client_cert:
+        ctx.load_cert_chain(tls.client_cert, tls.client_key)
+    return ctx
 
 
 @dataclass(frozen=True)

@@ -146,8 +146,10 @@ class FlinkHook(BaseHook):
         "Already submitted" is Flink refusing a duplicate id: the job exists, from an earlier
         attempt whose answer was lost, and is adopted instead of started twice (invariant I1).
         """
+        # The version only decides the claim-mode field's name: don't ask for it when there is none.
+        version = self.flink_version() if request.claim_mode else None
         try:
-            self.call(calls.run_jar(jar_id, request, self.flink_version()))
+            self.call(calls.run_jar(jar_id, request, version))
         except FlinkApiError as err:
             if err.is_duplicate_submission and request.job_id:
                 self.log.info(
