@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN = ROOT / ".run"
+RUN = Path(os.environ.get("DEMO_RUN_DIR", ROOT / ".run")).resolve()
 FLINK_DIR = RUN / "demo-flink"
 AIRFLOW_HOME = RUN / "demo-airflow"
 DAG_ID = "flink_job_lifecycle"
@@ -40,9 +40,12 @@ def start_flink(version: str) -> Any:
 def prepare_airflow(rest_url: str, jar: Path) -> None:
     host, port = rest_url.removeprefix("http://").split(":")
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    for key in [k for k in os.environ if k.startswith("AIRFLOW")]:
+        del os.environ[key]  # the demo's Airflow is its own, whatever this shell points at
     os.environ.update(
         {
             "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
@@ -129,10 +132,12 @@ def report(run: Any, rest_url: str, log_file: Path) -> bool:
     print(f"\nFlink web UI:   {rest_url}   (jobs, checkpoints, the savepoints' restore)")
     print(f"Airflow log:    {log_file}")
     print(f"Airflow home:   {AIRFLOW_HOME}  (metadata DB, the run above)")
-    print(
-        f"Stop Flink:     .venv/bin/python -m harness.flink_cluster stop --dir {FLINK_DIR.relative_to(ROOT)}"
-    )
+    print(f"Stop Flink:     .venv/bin/python -m harness.flink_cluster stop --dir {_shown(FLINK_DIR)}")
     return all(state == "success" for _, state, _, _ in rows) and bool(rows)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def main() -> int:
