@@ -1,0 +1,371 @@
+"""The reconcile executor: applies a deployment's planned actions with the safety rules.
+
+* I1: every submission uses a job id recorded before the request; Flink refuses a duplicate, which
+  is read as "already submitted" and adopted.
+* I2: a stateful upgrade stops the old job *with* a savepoint and restores from the location Flink
+  returned; a failed savepoint leaves the old job running and the upgrade fails, never falling back
+  to stateless. Savepoints are disposed through Flink before they leave the history.
+* I4: intent (job id, the state restored from, the spec) is written to the record before acting.
+
+Waits reuse the triggers (run in-process), so "healthy" and "savepoint done" mean what they mean
+everywhere else in the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_flink.client import FlinkApiError, calls, models
+from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    PendingSavepoint,
+    RecordStore,
+    SavepointEntry,
+    UpgradeInFlight,
+)
+from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
+from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.hooks.flink import FlinkHook, sha256_of
+from airflow_provider_flink.operators.base import run_inline
+from airflow_provider_flink.triggers.flink import FlinkJobTrigger, FlinkSavepointTrigger
+
+log = logging.getLogger(__name__)
+SAVEPOINT_TIMEOUT = 600.0
+
+
+class ReconcileError(RuntimeError):
+    """An action could not be completed; the message says what happened and what state things are in."""
+
+
+def resolve_artifact(spec: DeploymentSpec) -> tuple[Path, str]:
+    """The jar and its SHA-256; a pinned digest that does not match is refused (I6)."""
+    path = Path(spec.artifact.jar).expanduser()
+    if not path.is_file():
+        raise ReconcileError(f"artifact {spec.artifact.jar} does not exist on this worker")
+    digest = sha256_of(path)
+    if spec.artifact.sha256 and digest != spec.artifact.sha256:
+        raise ReconcileError(
+            f"artifact {path} has SHA-256 {digest} but the spec pins {spec.artifact.sha256}: not deploying it"
+        )
+    return path, digest
+
+
+def _need(value: str | None) -> str:
+    """A field the planner always sets for this action kind."""
+    if not value:
+        raise ReconcileError("internal error: the planned action lacks a field it needs")
+    return value
+
+
+@dataclass
+class Outcome:
+    action: Action
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action.describe(), "ok": self.ok, "detail": self.detail}
+
+
+class Executor:
+    def __init__(self, hook: FlinkHook, store: RecordStore, clock: Callable[[], float] = time.time) -> None:
+        self.hook = hook
+        self.store = store
+        self.clock = clock
+
+    # ------------------------------------------------------------------ entry point
+    def apply(self, plan: DeploymentPlan) -> list[Outcome]:
+        """Apply the plan's actions in order; stop at the first failure (later ones depend on it)."""
+        outcomes: list[Outcome] = []
+        if plan.record.rebuilt:
+            log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
+            self.store.put(plan.record)
+        for action in plan.actions:
+            try:
+                detail = getattr(self, "_" + action.kind.replace("-", "_"))(plan.spec, plan.record, action)
+            except Exception as err:
+                outcomes.append(Outcome(action, False, str(err)))
+                log.error("%s failed: %s", action.describe(), err)
+                break
+            outcomes.append(Outcome(action, True, detail))
+            log.info("%s: %s", action.describe(), detail)
+        return outcomes
+
+    # ------------------------------------------------------------------ building blocks
+    def _save(self, record: DeploymentRecord) -> None:
+        self.store.put(record)
+
+    def _wait_healthy(self, spec: DeploymentSpec, job_id: str) -> dict[str, Any]:
+        trigger = FlinkJobTrigger(
+            spec.cluster,
+            job_id,
+            self.clock() + spec.health_timeout_seconds,
+            target="running",
+            poll_interval=1.0,
+        )
+        return run_inline(trigger)
+
+    def _submit(
+        self,
+        spec: DeploymentSpec,
+        record: DeploymentRecord,
+        job_id: str,
+        spec_hash: str,
+        savepoint: str | None,
+    ) -> dict[str, Any]:
+        """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
+        recorded as the last stable one (the rollback target)."""
+        jar, _ = resolve_artifact(spec)
+        record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
+        self._save(record)  # I4: intent before the request
+        request = models.JarRunRequest(
+            entry_class=spec.entry_class,
+            program_args=spec.args or None,
+            parallelism=spec.parallelism,
+            job_id=job_id,
+            savepoint_path=savepoint,
+            allow_non_restored_state=spec.allow_non_restored_state or None,
+            flink_configuration=spec.flink_config or None,
+        )
+        adopted = self.hook.submit_job(self.hook.upload_jar(jar), request)
+        record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
+        self._save(record)
+        event = dict(self._wait_healthy(spec, job_id))
+        event["adopted"] = adopted
+        if event["status"] == "success":
+            record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
+            record.upgrade = None
+            self._save(record)
+        return event
+
+    def _stop_with_savepoint(
+        self, spec: DeploymentSpec, record: DeploymentRecord, job_id: str, reason: str
+    ) -> str:
+        trigger_id = calls.new_id()
+        record.pending_savepoint = PendingSavepoint(
+            job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
+        )
+        self._save(record)
+        self.hook.call(calls.stop_job(job_id, trigger_id, target_directory=spec.savepoint_dir))
+        return self._finish_savepoint(spec, record, job_id, trigger_id, "stop", reason)
+
+    def _finish_savepoint(
+        self,
+        spec: DeploymentSpec,
+        record: DeploymentRecord,
+        job_id: str,
+        trigger_id: str,
+        operation: Any,
+        reason: str,
+    ) -> str:
+        event = run_inline(
+            FlinkSavepointTrigger(
+                spec.cluster,
+                job_id,
+                request_id=trigger_id,
+                deadline=self.clock() + SAVEPOINT_TIMEOUT,
+                operation=operation,
+            )
+        )
+        record.pending_savepoint = None
+        if event["status"] != "success" or not event.get("location"):
+            self._save(record)
+            raise ReconcileError(f"{event['message']}; job {job_id} was left as it is")
+        record.savepoints.append(
+            SavepointEntry(path=event["location"], taken_at=self.clock(), reason=reason, job_id=job_id)
+        )
+        self._save(record)
+        return str(event["location"])
+
+    def _cancel(self, job_id: str) -> None:
+        try:
+            self.hook.call(calls.cancel_job(job_id))
+        except FlinkApiError as err:
+            if err.status not in (404, 409):  # already gone or already ended
+                raise
+        run_inline(
+            FlinkJobTrigger(
+                self.hook.flink_conn_id,
+                job_id,
+                self.clock() + 120,
+                target="states",
+                states=["CANCELED", "FINISHED", "FAILED"],
+                poll_interval=0.5,
+            )
+        )
+
+    def _healthy_or_raise(self, event: dict[str, Any]) -> str:
+        if event["status"] != "success":
+            raise ReconcileError(event["message"])
+        return f"{event['message']}{' (adopted)' if event.get('adopted') else ''}"
+
+    # ------------------------------------------------------------------ actions
+    def _deploy(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        event = self._submit(spec, record, _need(action.new_job_id), _need(action.spec_hash), action.path)
+        return self._healthy_or_raise(event)
+
+    def _resubmit(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        event = self._submit(spec, record, _need(action.new_job_id), action.spec_hash or "", action.path)
+        return self._healthy_or_raise(event)
+
+    def _resume(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        return self._deploy(spec, record, action)
+
+    def _restart(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        state = self._latest_state(record, _need(action.job_id))
+        record.restarts = [*record.restarts, self.clock()][-20:]
+        return self._deploy(spec, record, Action(**{**action.__dict__, "path": state}))
+
+    def _recover(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        lost = _need(action.job_id)
+        checkpoint_dir = (
+            spec.flink_config.get("execution.checkpointing.dir")
+            or spec.flink_config.get("state.checkpoints.dir")
+            or self._cluster_checkpoint_dir()
+        )
+        state = latest_retained_checkpoint(checkpoint_dir, lost) if checkpoint_dir else None
+        if state is None:
+            saved = record.last_savepoint()
+            state = saved.path if saved else None
+        if state is None:
+            raise ReconcileError(
+                f"job {lost} is gone and neither a retained checkpoint under {checkpoint_dir} nor a "
+                "savepoint is known: not starting it without its state; deploy it by hand (or remove its record "
+                "to start fresh)"
+            )
+        return (
+            self._deploy(spec, record, Action(**{**action.__dict__, "path": state}))
+            + f" (state from {state})"
+        )
+
+    def _cluster_checkpoint_dir(self) -> str | None:
+        config = self.hook.call(calls.jobmanager_config()).as_dict()
+        return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
+
+    def _latest_state(self, record: DeploymentRecord, job_id: str) -> str | None:
+        """A FAILED job's latest completed checkpoint, else the newest savepoint, else none."""
+        try:
+            latest = self.hook.call(calls.job_checkpoints(job_id)).latest.completed
+            if latest is not None and latest.external_path:
+                return latest.external_path
+        except FlinkApiError as err:
+            log.warning("No checkpoint information for job %s: %s", job_id, err)
+        saved = record.last_savepoint()
+        return saved.path if saved else None
+
+    def _upgrade(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        old, mode, new, new_hash = (
+            _need(action.job_id),
+            action.mode,
+            _need(action.new_job_id),
+            _need(action.spec_hash),
+        )
+        job = self.hook.call(calls.job(old))
+        if mode == "stateless":
+            self._cancel(old)
+            state: str | None = None
+        elif mode == "last-state" and not job.all_vertices_running:
+            latest = self.hook.call(calls.job_checkpoints(old)).latest.completed
+            state = latest.external_path if latest else None
+            if state is None:
+                raise ReconcileError(
+                    f"last-state upgrade: job {old} is not healthy and has no completed "
+                    "checkpoint; not upgrading without its state"
+                )
+            self._cancel(old)
+        else:
+            state = self._stop_with_savepoint(spec, record, old, "upgrade")  # raises, old job untouched
+        record.upgrade = UpgradeInFlight(
+            from_hash=record.applied_hash,
+            to_hash=action.spec_hash,
+            savepoint_path=state,
+            started_at=self.clock(),
+            new_job_id=action.new_job_id,
+        )
+        self._save(record)
+        try:
+            event = self._submit(spec, record, new, new_hash, state)
+        except Exception as err:
+            event = {"status": "failed", "message": f"the new job could not be submitted: {err}"}
+        if event["status"] == "success":
+            return f"upgraded ({mode}) from {state or 'no state'}: {event['message']}"
+        rollback = self._rollback_to_stable(spec, record, new, state)
+        raise ReconcileError(f"upgrade failed ({event['message']}); {rollback}")
+
+    def _rollback(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        return self._rollback_to_stable(spec, record, _need(action.job_id), action.path)
+
+    def _rollback_to_stable(
+        self, spec: DeploymentSpec, record: DeploymentRecord, bad_job: str, state: str | None
+    ) -> str:
+        if not record.last_stable_spec or not record.last_stable_hash:
+            return (
+                "no earlier healthy spec is recorded, so nothing to roll back to; the deployment needs a fix"
+            )
+        stable = DeploymentSpec.model_validate(record.last_stable_spec)
+        self._cancel(bad_job)
+        job_id = new_job_id(spec.name, record.last_stable_hash)
+        event = self._submit(stable, record, job_id, record.last_stable_hash, state)
+        record.upgrade = None
+        self._save(record)
+        if event["status"] != "success":
+            raise ReconcileError(f"rollback to the last stable spec failed too: {event['message']}")
+        return f"rolled back to the last stable spec from {state or 'no state'} as job {job_id}"
+
+    def _suspend(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        location = self._stop_with_savepoint(spec, record, _need(action.job_id), "suspend")
+        record.status = "suspended"
+        self._save(record)
+        return f"suspended; state in {location}"
+
+    def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        job_id = _need(action.job_id)
+        trigger_id = calls.new_id()
+        record.pending_savepoint = PendingSavepoint(
+            job_id=job_id, trigger_id=trigger_id, reason="periodic", started_at=self.clock()
+        )
+        self._save(record)
+        self.hook.call(calls.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir))
+        return f"savepoint at {self._finish_savepoint(spec, record, job_id, trigger_id, 'savepoint', 'periodic')}"
+
+    def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        accepted = self.hook.call(calls.dispose_savepoint(_need(action.path)))
+        deadline = self.clock() + SAVEPOINT_TIMEOUT
+        while True:
+            status = self.hook.call(calls.disposal_status(accepted.request_id))
+            if not status.in_progress:
+                break
+            if self.clock() > deadline:
+                raise ReconcileError(f"disposal of {action.path} did not finish: kept in the history")
+            time.sleep(0.2)
+        if not status.succeeded:
+            raise ReconcileError(
+                f"Flink could not dispose {action.path}: {status.failure}; kept in the history"
+            )
+        record.savepoints = [
+            s for s in record.savepoints if s.path != action.path
+        ]  # only after Flink disposed it
+        self._save(record)
+        return "disposed through Flink, then dropped from the history"
+
+    def _adopt(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        record.current_job_id = action.job_id
+        record.status = "running"
+        if record.intended_job_id == action.job_id:
+            record.applied_hash = record.intended_hash
+        self._save(record)
+        return "recorded as the deployment's job"
+
+    def _mark_stable(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        record.last_stable_spec = spec.model_dump(mode="json")
+        record.last_stable_hash = action.spec_hash
+        record.applied_hash = action.spec_hash
+        record.upgrade = None
+        self._save(record)
+        return "spec recorded as the last stable one"

@@ -1,0 +1,125 @@
+"""Deployment records: what Flink cannot tell, kept in Airflow's metadata DB (Variables, Task SDK).
+
+Flink is the truth for what runs. A record adds what it cannot say: the spec applied, the job id
+about to be submitted (intent, written *before* the request: I4), the savepoint history with
+reasons, the last spec that ran healthy (for rollback), an upgrade in flight, recent restarts.
+
+A missing or unreadable record is rebuilt from what Flink shows, with a warning; it never stops
+the reconcile with a cryptic error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
+
+VARIABLE_PREFIX = "flink_deployment"
+
+
+class SavepointEntry(BaseModel):
+    path: str
+    taken_at: float
+    reason: str
+    job_id: str
+
+
+class PendingSavepoint(BaseModel):
+    job_id: str
+    trigger_id: str
+    reason: str
+    started_at: float
+
+
+class UpgradeInFlight(BaseModel):
+    """An upgrade whose new job has not yet been seen healthy: rollback material."""
+
+    from_hash: str | None
+    to_hash: str
+    savepoint_path: str | None
+    started_at: float
+    new_job_id: str
+
+
+class DeploymentRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    cluster: str
+    status: Literal["new", "running", "suspended"] = "new"
+    applied_hash: str | None = None
+    current_job_id: str | None = None
+    intended_job_id: str | None = None
+    intended_hash: str | None = None
+    intended_savepoint: str | None = None
+    savepoints: list[SavepointEntry] = Field(default_factory=list)
+    pending_savepoint: PendingSavepoint | None = None
+    last_stable_spec: dict[str, Any] | None = None
+    last_stable_hash: str | None = None
+    upgrade: UpgradeInFlight | None = None
+    restarts: list[float] = Field(default_factory=list)
+    rebuilt: bool = False
+
+    def last_savepoint(self) -> SavepointEntry | None:
+        return max(self.savepoints, key=lambda s: s.taken_at) if self.savepoints else None
+
+
+class RecordStore(Protocol):
+    def get(self, cluster: str, name: str) -> DeploymentRecord | None: ...
+
+    def put(self, record: DeploymentRecord) -> None: ...
+
+
+def record_key(cluster: str, name: str) -> str:
+    return f"{VARIABLE_PREFIX}.{cluster}.{name}"
+
+
+def parse_record(raw: str | None, cluster: str, name: str) -> DeploymentRecord | None:
+    """The stored record, or None when missing or unreadable (logged: it will be rebuilt)."""
+    if raw in (None, ""):
+        return None
+    try:
+        return DeploymentRecord.model_validate(json.loads(str(raw)))
+    except (ValueError, ValidationError) as err:
+        log.warning(
+            "Record of deployment %s on %s is unreadable (%s): rebuilding it from Flink",
+            name,
+            cluster,
+            str(err).splitlines()[0],
+        )
+        return None
+
+
+class VariableRecordStore:
+    """Records as Airflow Variables ``flink_deployment.<cluster>.<name>`` (JSON)."""
+
+    def get(self, cluster: str, name: str) -> DeploymentRecord | None:
+        from airflow.sdk import Variable
+
+        return parse_record(Variable.get(record_key(cluster, name), default=None), cluster, name)
+
+    def put(self, record: DeploymentRecord) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(
+            record_key(record.cluster, record.name),
+            record.model_dump_json(),
+            description=f"Flink deployment record of {record.name} (written by airflow-provider-flink)",
+        )
+
+
+class MemoryRecordStore:
+    """Records in a dict: for tests and dry runs."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, str] = {}
+
+    def get(self, cluster: str, name: str) -> DeploymentRecord | None:
+        return parse_record(self.raw.get(record_key(cluster, name)), cluster, name)
+
+    def put(self, record: DeploymentRecord) -> None:
+        self.raw[record_key(record.cluster, record.name)] = record.model_dump_json()
