@@ -6,6 +6,8 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -21,14 +23,21 @@ import org.apache.flink.util.Collector;
  * After a restore the gauge continues from the restored count instead of starting again at 1.
  *
  * <p>Args: {@code --rate N} records per second (default 20), {@code --keys N} (default 1),
- * {@code --name NAME} job name (default "counter").
+ * {@code --name NAME} job name (default "counter"), {@code --fail-after-seconds S} to throw
+ * "counter failing on purpose" S seconds after each start (with restart strategy "none", so the
+ * job ends FAILED with its checkpoints retained: for restart-from-checkpoint tests).
  */
 public class CounterJob {
     public static void main(String[] args) throws Exception {
         Args a = new Args(args);
         final int rate = a.getInt("rate", 20);
         final long keys = a.getInt("keys", 1);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        final long failAfterMs = a.getInt("fail-after-seconds", 0) * 1000L;
+        Configuration conf = new Configuration();
+        if (failAfterMs > 0) {
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.enableCheckpointing(a.getInt("checkpoint-interval-ms", 2000));
         DataGeneratorSource<Long> source =
                 new DataGeneratorSource<>(
@@ -36,7 +45,7 @@ public class CounterJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "ticks")
                 .uid("ticks")
                 .keyBy(i -> i % keys)
-                .process(new Count())
+                .process(new Count(failAfterMs))
                 .uid("count")
                 .name("count")
                 .sinkTo(new DiscardingSink<>())
@@ -47,17 +56,27 @@ public class CounterJob {
 
     /** Counts the records of each key in keyed state and exposes the latest count. */
     static class Count extends KeyedProcessFunction<Long, Long, Long> {
+        private final long failAfterMs;
         private transient ValueState<Long> count;
+        private transient long openedAt;
         private volatile long latest;
+
+        Count(long failAfterMs) {
+            this.failAfterMs = failAfterMs;
+        }
 
         @Override
         public void open(OpenContext openContext) {
+            openedAt = System.currentTimeMillis();
             count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
             getRuntimeContext().getMetricGroup().gauge("counter", () -> latest);
         }
 
         @Override
         public void processElement(Long value, Context ctx, Collector<Long> out) throws Exception {
+            if (failAfterMs > 0 && System.currentTimeMillis() - openedAt > failAfterMs) {
+                throw new IllegalStateException("counter failing on purpose after " + failAfterMs / 1000 + " s");
+            }
             Long current = count.value();
             long next = current == null ? 1L : current + 1L;
             count.update(next);
