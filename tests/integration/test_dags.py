@@ -6,6 +6,7 @@ in-line, as the triggerer would) and waiting in the worker.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,45 @@ def test_stop_and_cancel_are_idempotent(
     text = "".join(capfd.readouterr())
     assert f"Job {finished} is already FINISHED: nothing to stop, no savepoint taken" in text
     assert f"Job {unknown} is not known to Flink (already gone): nothing to cancel" in text
+
+
+def test_reconcile_example_dag_keeps_records_in_airflow(
+    airflow: Cluster, deferrable: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled reconcile DAG under real Airflow: records go to Variables through the Task SDK."""
+    import yaml
+    from airflow.models.variable import Variable as VariableModel
+
+    from airflow_provider_flink.deployments.planner import deployment_prefix
+
+    name = f"dag-{'defer' if deferrable else 'wait'}-{airflow.version.replace('.', '-')}"
+    folder = tmp_path / "deployments"
+    folder.mkdir()
+    spec = {"name": name, "artifact": {"jar": str(airflow.jar)}, "entry_class": COUNTER_JOB, "parallelism": 1}
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.setenv("AIRFLOW_VAR_FLINK_DEPLOYMENTS_FOLDER", str(folder))
+
+    first = run_dag("flink_reconcile", deferrable=deferrable)
+    assert first.tasks == {"reconcile": "success"}
+    summary = first.xcom[("reconcile", "return_value")]
+    assert summary["deployments"][0]["actions"][0].startswith(f"deploy {name}")
+    live = [
+        j
+        for j in airflow.client.call(calls.jobs_overview()).jobs
+        if j.jid.startswith(deployment_prefix(name)) and j.state is JobState.RUNNING
+    ]
+    assert len(live) == 1
+    record = json.loads(VariableModel.get(f"flink_deployment.flink_default.{name}"))
+    assert record["current_job_id"] == live[0].jid
+
+    spec["parallelism"] = 2
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    second = run_dag("flink_reconcile", deferrable=deferrable)
+    assert second.tasks == {"reconcile": "success"}
+    done = second.xcom[("reconcile", "return_value")]["deployments"][0]["done"]
+    assert done[0]["ok"]
+    assert done[0]["action"].startswith(f"upgrade {name} job {live[0].jid}")
+    record = json.loads(VariableModel.get(f"flink_deployment.flink_default.{name}"))
+    new_job = airflow.job(record["current_job_id"])
+    assert {v.parallelism for v in new_job.vertices} == {2}
+    assert record["savepoints"][-1]["reason"] == "upgrade"

@@ -115,7 +115,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
     :param deployments_folder: folder of spec files (templated).
     :param clusters: only deployments of these connection ids (default: all).
     :param deployments: only these deployment names (default: all).
-    :param dry_run: plan and report, change nothing.
+    :param plan_only: plan and report, change nothing (a dry run).
     :param fail_on_problems: fail the task at the end when a spec was invalid or an action failed
         (every other deployment is still reconciled first).
 
@@ -131,7 +131,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         deployments_folder: str,
         clusters: Sequence[str] | None = None,
         deployments: Sequence[str] | None = None,
-        dry_run: bool = False,
+        plan_only: bool = False,
         fail_on_problems: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -139,7 +139,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         self.deployments_folder = deployments_folder
         self.clusters = list(clusters) if clusters else None
         self.deployments = list(deployments) if deployments else None
-        self.dry_run = dry_run
+        self.plan_only = plan_only
         self.fail_on_problems = fail_on_problems
 
     def record_store(self) -> RecordStore:
@@ -151,7 +151,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             self.record_store(),
             self.clusters,
             self.deployments,
-            self.dry_run,
+            self.plan_only,
             self.log,
         )
         for problem in summary["invalid"]:
