@@ -166,9 +166,11 @@ def plan_deployment(
 
     # An earlier run recorded a submission it may not have finished: finish it with the same id.
     intended = record.intended_job_id
-    if intended and intended != record.current_job_id:
+    current = record.current_job_id
+    if intended and intended != current:
         if job is not None and job.jid == intended:
             act("adopt", "the job an earlier run submitted is on the cluster", job_id=intended)
+            current = intended
         elif job is None and not any(j.jid == intended for j in jobs):
             return act(
                 "resubmit",
@@ -216,7 +218,7 @@ def plan_deployment(
             mode=spec.upgrade_mode,
         )
 
-    if record.current_job_id != job.jid:
+    if current != job.jid:
         act("adopt", "running job of this deployment not yet in the record", job_id=job.jid)
     if is_healthy(job) and (upgrade is not None or record.last_stable_hash != desired_hash):
         act(

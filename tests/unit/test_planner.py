@@ -1,0 +1,374 @@
+"""Table-driven planner tests: every transition, from specs + observed jobs + records, no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_flink.client import models
+from airflow_provider_flink.deployments.planner import (
+    ClusterView,
+    deployment_prefix,
+    new_job_id,
+    plan_deployment,
+    retention_victims,
+)
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    PendingSavepoint,
+    SavepointEntry,
+    UpgradeInFlight,
+)
+from airflow_provider_flink.deployments.spec import DeploymentSpec
+
+NOW = 1_800_000_000.0
+H1 = "1" * 64  # the applied spec's hash
+H2 = "2" * 64  # a changed spec's hash
+NONCE = "abcd0123"
+
+
+def spec(**fields: Any) -> DeploymentSpec:
+    return DeploymentSpec.model_validate({"name": "orders", "artifact": {"jar": "/j.jar"}, **fields})
+
+
+def jid(spec_hash: str = H1, nonce: str = NONCE) -> str:
+    return new_job_id("orders", spec_hash, lambda: nonce)
+
+
+def job(
+    job_id: str, state: str = "RUNNING", running: int = 2, total: int = 2, start: int = 1
+) -> models.JobOverview:
+    return models.JobOverview.model_validate(
+        {"jid": job_id, "state": state, "start-time": start, "tasks": {"running": running, "total": total}}
+    )
+
+
+def view(*jobs: models.JobOverview) -> ClusterView:
+    return ClusterView("flink_default", tuple(jobs))
+
+
+def record(**fields: Any) -> DeploymentRecord:
+    base: dict[str, Any] = {"name": "orders", "cluster": "flink_default"}
+    return DeploymentRecord.model_validate({**base, **fields})
+
+
+def running_record(**fields: Any) -> DeploymentRecord:
+    base: dict[str, Any] = {
+        "status": "running",
+        "current_job_id": jid(),
+        "applied_hash": H1,
+        "last_stable_hash": H1,
+    }
+    return record(**{**base, **fields})
+
+
+def saved(path: str, age: float, reason: str = "periodic") -> SavepointEntry:
+    return SavepointEntry(path=path, taken_at=NOW - age, reason=reason, job_id=jid())
+
+
+def kinds(plan: Any) -> list[str]:
+    return [a.kind for a in plan.actions]
+
+
+CASES = [
+    # (id, spec fields, desired hash, jobs on the cluster, stored record, expected kinds, expected skip text)
+    ("first deploy", {}, H1, [], None, ["deploy"], None),
+    ("no drift: nothing", {}, H1, [job(jid())], running_record(), [], None),
+    ("spec changed: upgrade", {}, H2, [job(jid())], running_record(), ["upgrade"], None),
+    ("suspend", {"state": "suspended"}, H1, [job(jid())], running_record(), ["suspend"], None),
+    (
+        "stays suspended",
+        {"state": "suspended"},
+        H1,
+        [job(jid(), "FINISHED", 0)],
+        running_record(status="suspended"),
+        [],
+        None,
+    ),
+    (
+        "resume",
+        {},
+        H1,
+        [job(jid(), "FINISHED", 0)],
+        running_record(status="suspended", savepoints=[saved("file:/sp/1", 60, "suspend")]),
+        ["resume"],
+        None,
+    ),
+    ("restart failed", {}, H1, [job(jid(), "FAILED", 0)], running_record(), ["restart"], None),
+    (
+        "restart limit",
+        {"restart_policy": {"max_restarts": 2, "window_minutes": 10}},
+        H1,
+        [job(jid(), "FAILED", 0)],
+        running_record(restarts=[NOW - 60, NOW - 120]),
+        [],
+        "reached the limit of 2",
+    ),
+    (
+        "restarts disabled",
+        {"restart_policy": {"enabled": False}},
+        H1,
+        [job(jid(), "FAILED", 0)],
+        running_record(),
+        [],
+        "restart policy is disabled",
+    ),
+    ("ended outside: resume", {}, H1, [job(jid(), "CANCELED", 0)], running_record(), ["resume"], None),
+    ("lost in JM restart: recover", {}, H1, [], running_record(), ["recover"], None),
+    (
+        "two live copies: refuse",
+        {},
+        H1,
+        [job(jid()), job(jid(nonce="ffff0000"))],
+        running_record(),
+        [],
+        "2 live jobs belong to this deployment",
+    ),
+    (
+        "pending savepoint blocks upgrade",
+        {},
+        H2,
+        [job(jid())],
+        running_record(
+            pending_savepoint=PendingSavepoint(
+                job_id=jid(), trigger_id="t" * 32, reason="periodic", started_at=NOW - 5
+            )
+        ),
+        [],
+        "upgrade waits",
+    ),
+    (
+        "unfinished submission: resubmit same id",
+        {},
+        H1,
+        [],
+        record(
+            status="running",
+            intended_job_id=jid(nonce="99990000"),
+            intended_hash=H1,
+            intended_savepoint="file:/sp/9",
+        ),
+        ["resubmit"],
+        None,
+    ),
+    (
+        "submission seen: adopt",
+        {},
+        H1,
+        [job(jid(nonce="99990000"))],
+        record(
+            status="running",
+            current_job_id=None,
+            intended_job_id=jid(nonce="99990000"),
+            intended_hash=H1,
+            last_stable_hash=H1,
+        ),
+        ["adopt"],
+        None,
+    ),
+    (
+        "upgrade not healthy in time: rollback",
+        {"health_timeout_seconds": 60},
+        H2,
+        [job(jid(H2), "RUNNING", 0, 2)],
+        running_record(
+            current_job_id=jid(H2),
+            applied_hash=H2,
+            upgrade=UpgradeInFlight(
+                from_hash=H1,
+                to_hash=H2,
+                savepoint_path="file:/sp/u",
+                started_at=NOW - 120,
+                new_job_id=jid(H2),
+            ),
+        ),
+        ["rollback"],
+        None,
+    ),
+    (
+        "upgrade still starting: wait",
+        {"health_timeout_seconds": 600},
+        H2,
+        [job(jid(H2), "RUNNING", 0, 2)],
+        running_record(
+            current_job_id=jid(H2),
+            applied_hash=H2,
+            upgrade=UpgradeInFlight(
+                from_hash=H1,
+                to_hash=H2,
+                savepoint_path="file:/sp/u",
+                started_at=NOW - 120,
+                new_job_id=jid(H2),
+            ),
+        ),
+        [],
+        "waiting for the upgraded job",
+    ),
+    (
+        "upgraded job healthy: mark stable",
+        {},
+        H2,
+        [job(jid(H2))],
+        running_record(
+            current_job_id=jid(H2),
+            applied_hash=H2,
+            upgrade=UpgradeInFlight(
+                from_hash=H1,
+                to_hash=H2,
+                savepoint_path="file:/sp/u",
+                started_at=NOW - 120,
+                new_job_id=jid(H2),
+            ),
+        ),
+        ["mark-stable"],
+        None,
+    ),
+    (
+        "missing record, job running: rebuilt, marked stable",
+        {},
+        H1,
+        [job(jid())],
+        None,
+        ["mark-stable"],
+        None,
+    ),
+    (
+        "record points elsewhere: adopt the live job",
+        {},
+        H1,
+        [job(jid())],
+        running_record(current_job_id=jid(nonce="12121212")),
+        ["adopt"],
+        None,
+    ),
+    (
+        "periodic savepoint due",
+        {"savepoint_policy": {"interval_minutes": 10}},
+        H1,
+        [job(jid())],
+        running_record(savepoints=[saved("file:/sp/1", 601)]),
+        ["savepoint"],
+        None,
+    ),
+    (
+        "periodic savepoint not due",
+        {"savepoint_policy": {"interval_minutes": 10}},
+        H1,
+        [job(jid())],
+        running_record(savepoints=[saved("file:/sp/1", 60)]),
+        [],
+        None,
+    ),
+    (
+        "no periodic savepoint of an unhealthy job",
+        {"savepoint_policy": {"interval_minutes": 10}},
+        H1,
+        [job(jid(), "RESTARTING", 0)],
+        running_record(),
+        [],
+        None,
+    ),
+    (
+        "retention by count",
+        {"savepoint_policy": {"keep_last": 1}},
+        H1,
+        [job(jid())],
+        running_record(savepoints=[saved("file:/sp/old", 600), saved("file:/sp/new", 60)]),
+        ["dispose"],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec_fields", "desired", "jobs", "stored", "expected", "skip"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_transitions(
+    spec_fields: dict[str, Any],
+    desired: str,
+    jobs: list[models.JobOverview],
+    stored: DeploymentRecord | None,
+    expected: list[str],
+    skip: str | None,
+) -> None:
+    plan = plan_deployment(spec(**spec_fields), desired, view(*jobs), stored, NOW, nonce=lambda: "00000000")
+    assert kinds(plan) == expected
+    if skip is None:
+        assert plan.skipped is None
+    else:
+        assert plan.skipped is not None
+        assert skip in plan.skipped
+
+
+def test_unobservable_cluster_gets_no_action() -> None:
+    plan = plan_deployment(
+        spec(), H2, ClusterView("flink_default", None, "connection refused"), running_record(), NOW
+    )
+    assert plan.actions == []
+    assert plan.skipped == "cluster flink_default could not be observed (connection refused): no action taken"
+
+
+def test_job_ids_carry_deployment_and_spec() -> None:
+    job_id = new_job_id("orders", H2, lambda: NONCE)
+    assert len(job_id) == 32
+    assert job_id.startswith(deployment_prefix("orders"))
+    assert job_id[12:24] == H2[:12]
+    assert job_id.endswith(NONCE)
+    plan = plan_deployment(spec(), H2, view(job(jid())), running_record(), NOW, nonce=lambda: "77777777")
+    (upgrade,) = plan.actions
+    assert upgrade.job_id == jid()
+    assert upgrade.new_job_id == new_job_id("orders", H2, lambda: "77777777")
+    assert upgrade.mode == "savepoint"
+    assert (
+        upgrade.describe()
+        == f"upgrade orders job {jid()} -> {upgrade.new_job_id} (savepoint): the declared spec changed"
+    )
+
+
+def test_other_deployments_jobs_are_ignored() -> None:
+    other = new_job_id("payments", H1, lambda: NONCE)
+    plan = plan_deployment(spec(), H1, view(job(other)), None, NOW)
+    assert kinds(plan) == ["deploy"]
+
+
+def test_first_deploy_starts_from_the_initial_savepoint() -> None:
+    plan = plan_deployment(spec(initial_savepoint="s3://b/sp-1"), H1, view(), None, NOW)
+    assert plan.actions[0].path == "s3://b/sp-1"
+
+
+def test_rollback_targets_the_last_stable_spec_from_the_upgrade_savepoint() -> None:
+    stored = running_record(
+        current_job_id=jid(H2),
+        applied_hash=H2,
+        upgrade=UpgradeInFlight(
+            from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 999, new_job_id=jid(H2)
+        ),
+    )
+    plan = plan_deployment(
+        spec(), H2, view(job(jid(H2), "FAILING", 0)), stored, NOW, nonce=lambda: "00000000"
+    )
+    (rollback,) = plan.actions
+    assert rollback.path == "file:/sp/u"
+    assert rollback.spec_hash == H1
+    assert rollback.new_job_id is not None
+    assert rollback.new_job_id[12:24] == H1[:12]
+
+
+def test_retention_by_age_keeps_the_newest() -> None:
+    stored = running_record(savepoints=[saved("a", 10 * 86400), saved("b", 9 * 86400), saved("c", 3600)])
+    assert [s.path for s in retention_victims(stored, keep_last=5, max_age_days=7, now=NOW)] == ["a", "b"]
+    only_old = running_record(savepoints=[saved("a", 10 * 86400)])
+    assert retention_victims(only_old, keep_last=5, max_age_days=7, now=NOW) == []  # the newest stays
+
+
+def test_plan_summary_is_readable() -> None:
+    plan = plan_deployment(spec(), H1, view(), None, NOW, nonce=lambda: NONCE)
+    assert plan.as_dict() == {
+        "deployment": "orders",
+        "cluster": "flink_default",
+        "actions": [f"deploy orders -> {jid()}: first deployment"],
+        "skipped": None,
+    }
