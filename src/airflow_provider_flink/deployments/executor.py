@@ -43,12 +43,24 @@ class ReconcileError(RuntimeError):
     """An action could not be completed; the message says what happened and what state things are in."""
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime): many deployments share one jar."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_of(path)
+    return _DIGESTS[key]
+
+
 def resolve_artifact(spec: DeploymentSpec) -> tuple[Path, str]:
     """The jar and its SHA-256; a pinned digest that does not match is refused (I6)."""
     path = Path(spec.artifact.jar).expanduser()
     if not path.is_file():
         raise ReconcileError(f"artifact {spec.artifact.jar} does not exist on this worker")
-    digest = sha256_of(path)
+    digest = _digest(path)
     if spec.artifact.sha256 and digest != spec.artifact.sha256:
         raise ReconcileError(
             f"artifact {path} has SHA-256 {digest} but the spec pins {spec.artifact.sha256}: not deploying it"

@@ -1,0 +1,93 @@
+"""Deployment spec files: validation errors per file and field, the canonical hash, the schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_flink.deployments.records import MemoryRecordStore, record_key
+from airflow_provider_flink.deployments.spec import DeploymentSpec, json_schema, load_specs, spec_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = "name: orders\nartifact: {jar: /j.jar}\nentry_class: x.Main\nparallelism: 2\n"
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    (folder / name).write_text(text)
+
+
+def test_one_error_per_problem_naming_file_and_field(tmp_path: Path) -> None:
+    write(tmp_path, "a-good.yaml", GOOD)
+    write(
+        tmp_path,
+        "b-bad.yaml",
+        "name: Bad Name\nartifact: {jar: /j.jar, sha256: nothex}\nparallelism: zero\n"
+        "upgrade_mode: yolo\nsavepoint_policy: {keep_last: 0}\n",
+    )
+    write(tmp_path, "c-broken.json", "{not json")
+    write(tmp_path, "d-list.yaml", "- name: x\n")
+    write(tmp_path, "e-dup.yml", GOOD)
+    write(tmp_path, "notes.txt", "ignored")
+    specs, problems = load_specs(tmp_path)
+    assert [s.name for s in specs] == ["orders"]
+    texts = [str(p) for p in problems]
+    assert texts[:5] == [
+        "b-bad.yaml: name: String should match pattern '^[a-z0-9][a-z0-9._-]{0,62}$'",
+        "b-bad.yaml: artifact.sha256: String should match pattern '^[0-9a-f]{64}$'",
+        "b-bad.yaml: parallelism: Input should be a valid integer, unable to parse string as an integer",
+        "b-bad.yaml: upgrade_mode: Input should be 'stateless', 'savepoint' or 'last-state'",
+        "b-bad.yaml: savepoint_policy.keep_last: Input should be greater than or equal to 1",
+    ]
+    assert texts[5].startswith("c-broken.json: (file): cannot be read as JSON: ")
+    assert texts[6] == "d-list.yaml: (file): must hold one deployment (a mapping of fields)"
+    assert texts[7] == "e-dup.yml: name: 'orders' is already declared in a-good.yaml"
+
+
+def test_missing_folder_is_one_problem(tmp_path: Path) -> None:
+    specs, problems = load_specs(tmp_path / "nope")
+    assert specs == []
+    assert [str(p) for p in problems] == [f"{tmp_path / 'nope'}: (folder): does not exist or is not a folder"]
+
+
+def test_hash_changes_only_with_what_the_job_is_made_of() -> None:
+    base = DeploymentSpec.model_validate(
+        {"name": "o", "artifact": {"jar": "/j"}, "flink_config": {"a": 1, "b": True}}
+    )
+    same_config_other_order = base.model_copy(update={"flink_config": {"b": "true", "a": "1"}})
+    assert spec_hash(base, "d1") == spec_hash(same_config_other_order, "d1")
+    for harmless in (
+        {"savepoint_policy": {"keep_last": 9}},
+        {"state": "suspended"},
+        {"upgrade_mode": "stateless"},
+        {"restart_policy": {"max_restarts": 0}},
+        {"health_timeout_seconds": 5},
+    ):
+        other = DeploymentSpec.model_validate({**base.model_dump(), **harmless})
+        assert spec_hash(other, "d1") == spec_hash(base, "d1"), harmless
+    for change in (
+        {"parallelism": 2},
+        {"args": ["--x"]},
+        {"entry_class": "y.Main"},
+        {"flink_config": {"a": "2"}},
+    ):
+        other = DeploymentSpec.model_validate({**base.model_dump(), **change})
+        assert spec_hash(other, "d1") != spec_hash(base, "d1"), change
+    assert spec_hash(base, "d2") != spec_hash(base, "d1")  # a new artifact
+
+
+def test_published_schema_is_current() -> None:
+    published = json.loads((ROOT / "docs" / "deployment.schema.json").read_text())
+    assert published == json_schema(), (
+        "regenerate: python -m airflow_provider_flink.deployments.schema > docs/deployment.schema.json"
+    )
+
+
+def test_unreadable_record_is_rebuilt_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryRecordStore()
+    store.raw[record_key("c", "orders")] = "{broken"
+    assert store.get("c", "orders") is None
+    assert "Record of deployment orders on c is unreadable" in caplog.text
+    store.raw[record_key("c", "orders")] = json.dumps({"name": "orders"})  # missing fields
+    assert store.get("c", "orders") is None
