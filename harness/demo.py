@@ -59,14 +59,14 @@ def prepare_airflow(rest_url: str, jar: Path) -> None:
         sys.exit(f"airflow db migrate failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def run_dag(log_file: Path) -> Any:
+def run_dag(log_file: Path, dag_id: str = DAG_ID) -> Any:
     """dag.test() with Airflow's own console logging sent to ``log_file``."""
     import runpy
 
-    dag = runpy.run_path(str(ROOT / "dags" / f"{DAG_ID}.py"))["dag"]
+    dag = runpy.run_path(str(ROOT / "dags" / f"{dag_id}.py"))["dag"]
     sys.stdout.flush()
     saved = os.dup(1), os.dup(2)
-    with log_file.open("w") as log:
+    with log_file.open("a") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
@@ -132,8 +132,98 @@ def report(run: Any, rest_url: str, log_file: Path) -> bool:
     print(f"\nFlink web UI:   {rest_url}   (jobs, checkpoints, the savepoints' restore)")
     print(f"Airflow log:    {log_file}")
     print(f"Airflow home:   {AIRFLOW_HOME}  (metadata DB, the run above)")
-    print(f"Stop Flink:     .venv/bin/python -m harness.flink_cluster stop --dir {_shown(FLINK_DIR)}")
     return all(state == "success" for _, state, _, _ in rows) and bool(rows)
+
+
+def declared_deployment_section(rest_url: str, jar: Path, log_file: Path) -> bool:
+    """Part 2: a declared deployment, changed and reconciled by the reconcile DAG, state kept."""
+    import yaml
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from airflow_provider_flink.client import ClientSettings, FlinkClient
+    from harness.job_jars import COUNTER_JOB, read_counter
+
+    folder = RUN / "demo-deployments"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["AIRFLOW_VAR_FLINK_DEPLOYMENTS_FOLDER"] = str(folder)
+    spec: dict[str, Any] = {
+        "name": "demo-counter",
+        "artifact": {"jar": str(jar)},
+        "entry_class": COUNTER_JOB,
+        "args": ["--rate", "50"],
+        "parallelism": 1,
+    }
+    spec_file = folder / "demo-counter.yaml"
+
+    def reconcile_once() -> dict[str, Any]:
+        run = run_dag(log_file, "flink_reconcile")
+        with create_session() as session:
+            row = (
+                session.query(XComModel)
+                .filter(
+                    XComModel.dag_id == "flink_reconcile",
+                    XComModel.run_id == run.run_id,
+                    XComModel.key == "return_value",
+                )
+                .one_or_none()
+            )
+        summary = XComModel.deserialize_value(row) if row is not None else {}
+        for entry in summary.get("deployments", []):
+            for line in entry.get("actions") or ["nothing to do"]:
+                print(f"    plan: {line}")
+            for done in entry.get("done", []):
+                print(f"    {'done' if done['ok'] else 'FAILED'}: {done['detail']}")
+        return dict(summary)
+
+    print(
+        f"\nPart 2: a declared deployment ({spec_file.relative_to(RUN.parent) if spec_file.is_relative_to(RUN.parent) else spec_file})"
+    )
+    spec_file.write_text(yaml.safe_dump(spec))
+    print("  reconcile #1 (first deploy):")
+    first = reconcile_once()
+    record = _record("demo-counter")
+    job = record.get("current_job_id") if record else None
+    if not job:
+        print(f"  the reconcile did not deploy the job: {first.get('errors')}")
+        return False
+    with FlinkClient(ClientSettings(rest_url)) as client:
+        deadline = time.monotonic() + 60
+        while (before := read_counter(client, job)) < 100 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        print(f"  job {job} runs; its counter is at {before:.0f}")
+        spec["parallelism"] = 2
+        spec_file.write_text(yaml.safe_dump(spec))
+        print("  parallelism 1 -> 2 in the file; reconcile #2 (stateful upgrade):")
+        reconcile_once()
+        record = _record("demo-counter") or {}
+        new_job = record.get("current_job_id")
+        if not new_job or new_job == job:
+            print("  the upgrade did not happen")
+            return False
+        deadline = time.monotonic() + 60
+        while not (after := read_counter(client, new_job)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    kept = after >= before
+    print(
+        f"  upgraded job {new_job}: its counter went on at {after:.0f} (was {before:.0f} before the upgrade): "
+        f"{'state kept' if kept else 'STATE LOST'}"
+    )
+    print(
+        "  record (Airflow Variable flink_deployment.flink_default.demo-counter): "
+        f"{len(record.get('savepoints', []))} savepoint(s), last: {record['savepoints'][-1]['path']}"
+    )
+    print(
+        "  the upgraded job keeps running; set 'state: suspended' in the file and reconcile to stop it with a savepoint"
+    )
+    return kept
+
+
+def _record(name: str) -> dict[str, Any] | None:
+    from airflow.models.variable import Variable
+
+    raw = Variable.get(f"flink_deployment.flink_default.{name}", default_var=None)
+    return json.loads(raw) if raw else None
 
 
 def _shown(path: Path) -> str:
@@ -150,13 +240,17 @@ def main() -> int:
     print(f"Example job jar: {jar}")
     prepare_airflow(flink.rest_url, jar)
     log_file = AIRFLOW_HOME / "demo-dag-test.log"
+    log_file.unlink(missing_ok=True)
     print(
         f"Running DAG {DAG_ID} under Airflow (dag.test, deferrable waits); Airflow's log goes to {log_file} ..."
     )
     began = time.monotonic()
     run = run_dag(log_file)
     print(f"... done in {time.monotonic() - began:.1f} s")
-    return 0 if report(run, flink.rest_url, log_file) else 1
+    ok = report(run, flink.rest_url, log_file)
+    ok = declared_deployment_section(flink.rest_url, jar, log_file) and ok
+    print(f"\nStop Flink:     .venv/bin/python -m harness.flink_cluster stop --dir {_shown(FLINK_DIR)}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

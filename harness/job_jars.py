@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from harness.flink_cluster import CACHE_ROOT, DEFAULT_VERSION, install_flink, java_tool
 
@@ -26,6 +27,16 @@ BATCH_JOB = f"{PACKAGE}.BatchJob"
 FAILING_JOB = f"{PACKAGE}.FailingJob"
 COUNTER_METRIC = "count.counter"
 FAILING_MESSAGE = "failing on purpose after "
+
+
+def read_counter(client: Any, job_id: str) -> float:
+    """The CounterJob's keyed counter (max over subtasks) through REST metrics; 0 before the first record."""
+    from airflow_provider_flink.client import calls
+
+    job = client.call(calls.job(job_id))
+    vertex = next(v for v in job.vertices if v.name.startswith("count"))
+    found = client.call(calls.vertex_metrics(job_id, vertex.id, [COUNTER_METRIC])).by_id().get(COUNTER_METRIC)
+    return float(found.max or 0.0) if found else 0.0
 
 
 def _sources() -> list[Path]:

@@ -24,7 +24,7 @@ from airflow_provider_flink.client import ClientSettings, FlinkApiError, FlinkCl
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
 from harness.flink_cluster import LocalFlink
-from harness.job_jars import COUNTER_METRIC, build_jar
+from harness.job_jars import build_jar, read_counter
 
 VERSIONS = [v.strip() for v in os.environ.get("FLINK_VERSIONS", "2.3.0,1.20.5").split(",") if v.strip()]
 T = TypeVar("T")
@@ -85,11 +85,7 @@ class Cluster:
 
     def counter(self, job_id: str) -> float:
         """The stateful counter of the CounterJob (max over subtasks), 0 before the first record."""
-        job = self.job(job_id)
-        vertex = next(v for v in job.vertices if v.name.startswith("count"))
-        metric = self.client.call(calls.vertex_metrics(job_id, vertex.id, [COUNTER_METRIC])).by_id()
-        found = metric.get(COUNTER_METRIC)
-        return (found.max or 0.0) if found else 0.0
+        return read_counter(self.client, job_id)
 
     def wait_savepoint(
         self, job_id: str, trigger_id: str, timeout: float = 60.0

@@ -39,6 +39,9 @@ def test_scripts_demo_runs_the_lifecycle_and_says_where_to_look(tmp_path: Path) 
             assert f"  {step} " in out
         assert "the upgraded job started from file:" in out
         assert "Flink web UI:   http://127.0.0.1:" in out
+        assert "    plan: deploy demo-counter -> " in out
+        assert "(savepoint): the declared spec changed" in out
+        assert ": state kept" in out
         assert (
             f"Stop Flink:     .venv/bin/python -m harness.flink_cluster stop --dir {tmp_path / 'demo-flink'}"
             in out
