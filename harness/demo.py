@@ -21,6 +21,8 @@ RUN = Path(os.environ.get("DEMO_RUN_DIR", ROOT / ".run")).resolve()
 FLINK_DIR = RUN / "demo-flink"
 AIRFLOW_HOME = RUN / "demo-airflow"
 DAG_ID = "flink_job_lifecycle"
+# The reconcile DAG's pool: one slot, so two runs never act on the same deployments at once.
+RECONCILE_POOL = ("pools", "set", "flink_reconcile", "1", "Flink reconcile: one run acts at a time")
 
 
 def start_flink(version: str) -> Any:
@@ -54,9 +56,10 @@ def prepare_airflow(rest_url: str, jar: Path) -> None:
         }
     )
     airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, check=False)
-    if done.returncode:
-        sys.exit(f"airflow db migrate failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    for command in (["db", "migrate"], [*RECONCILE_POOL]):
+        done = subprocess.run([str(airflow), *command], capture_output=True, text=True, check=False)
+        if done.returncode:
+            sys.exit(f"airflow {' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
 def run_dag(log_file: Path, dag_id: str = DAG_ID) -> Any:

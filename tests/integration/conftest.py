@@ -136,10 +136,13 @@ def flink(cluster: Cluster) -> Iterator[Cluster]:
 # ---------------------------------------------------------------------------------------- Airflow
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
-    """A migrated metadata DB in the test AIRFLOW_HOME (set in tests/conftest.py)."""
+    """A migrated metadata DB in the test AIRFLOW_HOME (set in tests/conftest.py), with the reconcile pool."""
+    from harness.demo import RECONCILE_POOL
+
     airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for command in (["db", "migrate"], [*RECONCILE_POOL]):
+        done = subprocess.run([str(airflow), *command], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def connection_json(url: str, **extra: object) -> str:
