@@ -346,6 +346,37 @@ class Executor:
         self.hook.call(calls.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir))
         return f"savepoint at {self._finish_savepoint(spec, record, job_id, trigger_id, 'savepoint', 'periodic')}"
 
+    def _settle_savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        """A savepoint an earlier run started but did not see finish: keep it if it completed."""
+        pending = record.pending_savepoint
+        if pending is None:
+            return "nothing pending any more"
+        try:
+            status = self.hook.call(calls.savepoint_status(pending.job_id, pending.trigger_id))
+        except FlinkApiError as err:
+            if err.status >= 500:
+                raise
+            record.pending_savepoint = None
+            self._save(record)
+            return f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record"
+        if status.in_progress:
+            return f"savepoint {pending.trigger_id} is still in progress"
+        record.pending_savepoint = None
+        if status.succeeded and status.location:
+            record.savepoints.append(
+                SavepointEntry(
+                    path=status.location,
+                    taken_at=pending.started_at,
+                    reason=pending.reason,
+                    job_id=pending.job_id,
+                )
+            )
+            outcome = f"kept: {status.location}"
+        else:
+            outcome = f"failed: {status.failure}"
+        self._save(record)
+        return f"savepoint {pending.trigger_id} {outcome}"
+
     def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         accepted = self.hook.call(calls.dispose_savepoint(_need(action.path)))
         deadline = self.clock() + SAVEPOINT_TIMEOUT

@@ -42,6 +42,7 @@ ActionKind = Literal[
     "restart",
     "recover",
     "savepoint",
+    "settle-savepoint",
     "dispose",
     "adopt",
     "mark-stable",
@@ -204,10 +205,14 @@ def plan_deployment(
         return plan
 
     if spec_part(job.jid) != desired_hash[:12]:
-        if record.pending_savepoint is not None:
-            plan.skipped = (
-                f"a savepoint ({record.pending_savepoint.trigger_id}) is pending: the upgrade waits for it"
+        pending = record.pending_savepoint
+        if pending is not None:
+            act(
+                "settle-savepoint",
+                "an earlier run left a savepoint pending: record or drop it",
+                job_id=pending.job_id,
             )
+            plan.skipped = f"a savepoint ({pending.trigger_id}) is pending: the upgrade waits for it"
             return plan
         return act(
             "upgrade",
@@ -308,6 +313,11 @@ def _plan_housekeeping(
 ) -> None:
     policy = plan.spec.savepoint_policy
     if record.pending_savepoint is not None:
+        act(
+            "settle-savepoint",
+            "an earlier run left a savepoint pending: record or drop it",
+            job_id=record.pending_savepoint.job_id,
+        )
         return
     last = record.last_savepoint()
     if policy.interval_minutes and is_healthy(job):

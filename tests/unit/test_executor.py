@@ -1,0 +1,146 @@
+"""Executor paths that need no waiting: records kept honest when Flink says no."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from airflow_provider_flink.deployments.executor import Executor, ReconcileError, resolve_artifact
+from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    MemoryRecordStore,
+    PendingSavepoint,
+    SavepointEntry,
+)
+from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.hooks.flink import FlinkHook, sha256_of
+
+URL = "http://flink-exec.test:8081"
+J = "a" * 32
+T = "b" * 32
+
+
+@pytest.fixture(autouse=True)
+def conn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps({"conn_type": "flink", "host": "flink-exec.test", "port": 8081}),
+    )
+
+
+def spec(jar: str = "/nope.jar", **fields: Any) -> DeploymentSpec:
+    return DeploymentSpec.model_validate({"name": "orders", "artifact": {"jar": jar}, **fields})
+
+
+def apply(
+    record: DeploymentRecord, *actions: Action, **spec_fields: Any
+) -> tuple[list[Any], MemoryRecordStore]:
+    store = MemoryRecordStore()
+    outcomes = Executor(FlinkHook(), store).apply(DeploymentPlan(spec(**spec_fields), record, list(actions)))
+    return outcomes, store
+
+
+def pending_record() -> DeploymentRecord:
+    return DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        status="running",
+        current_job_id=J,
+        pending_savepoint=PendingSavepoint(job_id=J, trigger_id=T, reason="periodic", started_at=100.0),
+    )
+
+
+@responses.activate
+def test_a_pending_savepoint_that_completed_is_kept() -> None:
+    responses.get(
+        f"{URL}/jobs/{J}/savepoints/{T}",
+        json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/7"}},
+    )
+    record = pending_record()
+    (outcome,), store = apply(record, Action("settle-savepoint", "orders", "r", job_id=J))
+    assert outcome.ok
+    assert outcome.detail == f"savepoint {T} kept: file:/sp/7"
+    saved = store.get("flink_default", "orders")
+    assert saved is not None
+    assert saved.pending_savepoint is None
+    assert [(s.path, s.reason) for s in saved.savepoints] == [("file:/sp/7", "periodic")]
+
+
+@responses.activate
+def test_a_pending_savepoint_flink_forgot_is_dropped() -> None:
+    responses.get(f"{URL}/jobs/{J}/savepoints/{T}", status=404, json={"errors": ["no savepoint operation"]})
+    (outcome,), store = apply(pending_record(), Action("settle-savepoint", "orders", "r", job_id=J))
+    assert outcome.detail == f"Flink no longer knows savepoint {T}: dropped from the record"
+    saved = store.get("flink_default", "orders")
+    assert saved is not None
+    assert saved.pending_savepoint is None
+    assert saved.savepoints == []
+
+
+@responses.activate
+def test_a_pending_savepoint_still_running_stays_pending() -> None:
+    responses.get(f"{URL}/jobs/{J}/savepoints/{T}", json={"status": {"id": "IN_PROGRESS"}})
+    record = pending_record()
+    (outcome,), _ = apply(record, Action("settle-savepoint", "orders", "r", job_id=J))
+    assert outcome.detail == f"savepoint {T} is still in progress"
+    assert record.pending_savepoint is not None
+
+
+@responses.activate
+def test_a_savepoint_flink_cannot_dispose_stays_in_the_history() -> None:
+    responses.post(f"{URL}/savepoint-disposal", json={"request-id": T})
+    responses.get(
+        f"{URL}/savepoint-disposal/{T}",
+        json={
+            "status": {"id": "COMPLETED"},
+            "operation": {
+                "failure-cause": {"class": "x", "stack-trace": "java.io.IOException: permission denied"}
+            },
+        },
+    )
+    record = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        savepoints=[SavepointEntry(path="file:/sp/1", taken_at=1, reason="periodic", job_id=J)],
+    )
+    (outcome,), _ = apply(record, Action("dispose", "orders", "retention", path="file:/sp/1"))
+    assert not outcome.ok
+    assert (
+        outcome.detail
+        == "Flink could not dispose file:/sp/1: java.io.IOException: permission denied; kept in the history"
+    )
+    assert [s.path for s in record.savepoints] == ["file:/sp/1"]
+
+
+def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> None:
+    jar = tmp_path / "j.jar"
+    jar.write_bytes(b"PK")
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    action = Action("recover", "orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
+    (outcome,), _ = apply(
+        record, action, jar=str(jar), flink_config={"execution.checkpointing.dir": f"file://{tmp_path}/chk"}
+    )
+    assert not outcome.ok
+    assert outcome.detail.startswith(
+        f"job {J} is gone and neither a retained checkpoint under file://{tmp_path}/chk nor a savepoint is known"
+    )
+
+
+def test_artifact_must_exist_and_match_its_pin(tmp_path: Path) -> None:
+    with pytest.raises(ReconcileError, match=r"artifact /nope\.jar does not exist on this worker"):
+        resolve_artifact(spec())
+    jar = tmp_path / "j.jar"
+    jar.write_bytes(b"PK\x03\x04 real")
+    good = sha256_of(jar)
+    assert resolve_artifact(spec(str(jar), artifact={"jar": str(jar), "sha256": good}))[1] == good
+    wrong = "0" * 64
+    with pytest.raises(ReconcileError) as info:
+        resolve_artifact(
+            DeploymentSpec.model_validate({"name": "o", "artifact": {"jar": str(jar), "sha256": wrong}})
+        )
+    assert str(info.value) == f"artifact {jar} has SHA-256 {good} but the spec pins {wrong}: not deploying it"
