@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from airflow_provider_flink.client import ClientSettings, RetryPolicy
+from airflow_provider_flink.client import AsyncFlinkClient, ClientSettings, RetryPolicy
 from airflow_provider_flink.client.resilience import reset_breakers
 
+Handler = Callable[[httpx.Request], httpx.Response]
 RECORDED = Path(__file__).parent / "recorded"
 BASE = "http://flink.test:8081"
 FAST_RETRY = RetryPolicy(attempts=4, initial=0.001, maximum=0.001, jitter=0.0)
@@ -30,3 +32,29 @@ def _fresh_breakers() -> Iterator[None]:
 @pytest.fixture
 def settings() -> ClientSettings:
     return ClientSettings(BASE, headers={"Authorization": "Bearer s3cr3t-token"}, retry=FAST_RETRY)
+
+
+@pytest.fixture
+def fake_flink(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Request]]:
+    """Route the triggers' async client to a handler; returns the list of requests seen."""
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT", json.dumps({"conn_type": "flink", "host": "flink.test", "port": 8081})
+    )
+
+    def install(handler: Handler) -> list[httpx.Request]:
+        seen: list[httpx.Request] = []
+
+        def recording(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return handler(request)
+
+        async def aget_conn(self: Any) -> AsyncFlinkClient:
+            settings = ClientSettings("http://flink.test:8081", retry=FAST_RETRY)
+            return AsyncFlinkClient(settings, transport=httpx.MockTransport(recording))
+
+        monkeypatch.setattr(FlinkHook, "aget_conn", aget_conn)
+        return seen
+
+    return install

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import responses
 from airflow.sdk.exceptions import AirflowFailException
@@ -202,15 +203,16 @@ def test_cancel_without_waiting() -> None:
 @pytest.mark.parametrize(
     ("action", "method", "path"), [("cancel", "PATCH", f"/jobs/{J}"), ("stop", "POST", f"/jobs/{J}/stop")]
 )
-@responses.activate
-def test_on_kill_acts_only_when_asked(jar: Path, action: Any, method: str, path: str) -> None:
-    responses.add(method, f"{URL}{path}", status=202, json={"request-id": "e" * 32})
+def test_on_kill_acts_only_when_asked(
+    jar: Path, action: Any, method: str, path: str, fake_flink: Any
+) -> None:
+    seen = fake_flink(lambda r: httpx.Response(202, json={"request-id": "e" * 32}))
     op = FlinkDeployJobOperator(task_id="d", jar=str(jar), kill_action=action, deferrable=False)
     op.on_kill()  # nothing started yet: nothing to do
-    assert len(responses.calls) == 0
+    assert seen == []
     op._started_job = J
     op.on_kill()
-    assert [(c.request.method, c.request.path_url.split("?")[0]) for c in responses.calls] == [(method, path)]
+    assert [(r.method, r.url.path) for r in seen] == [(method, path)]
 
 
 def test_kill_action_defaults() -> None:

@@ -12,38 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_flink.client import AsyncFlinkClient, ClientSettings
-from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.triggers import FlinkClusterHealthTrigger, FlinkJobTrigger, FlinkSavepointTrigger
-from tests.unit.conftest import FAST_RETRY, recorded
+from tests.unit.conftest import recorded
 
 J = "a" * 32
 T = "b" * 32
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture
-def fake_flink(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Request]]:
-    """Route the triggers' async client to a handler; returns the list of requests seen."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_DEFAULT", json.dumps({"conn_type": "flink", "host": "flink.test", "port": 8081})
-    )
-
-    def install(handler: Handler) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
-
-        def recording(request: httpx.Request) -> httpx.Response:
-            seen.append(request)
-            return handler(request)
-
-        async def aget_conn(self: FlinkHook) -> AsyncFlinkClient:
-            settings = ClientSettings("http://flink.test:8081", retry=FAST_RETRY)
-            return AsyncFlinkClient(settings, transport=httpx.MockTransport(recording))
-
-        monkeypatch.setattr(FlinkHook, "aget_conn", aget_conn)
-        return seen
-
-    return install
 
 
 def run(trigger: Any) -> dict[str, Any]:

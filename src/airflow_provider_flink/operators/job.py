@@ -7,6 +7,7 @@ a second one (I1): a job found under the recorded id is adopted, a savepoint tri
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -206,15 +207,12 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         return payload["job_id"]
 
     def on_kill(self) -> None:
-        job_id = self._started_job
-        if not job_id or self.kill_action == "none":
-            return
-        if self.kill_action == "cancel":
-            self.hook.call(calls.cancel_job(job_id))
-            self.log.warning("Task killed: cancelled Flink job %s (no savepoint)", job_id)
-        else:
-            self.hook.call(calls.stop_job(job_id, calls.new_id()))
-            self.log.warning("Task killed: stopping Flink job %s with a savepoint", job_id)
+        """Killed while waiting in the worker: do what the deferred wait's trigger would do."""
+        if self._started_job and self.kill_action != "none":
+            trigger = FlinkJobTrigger(
+                self.flink_conn_id, self._started_job, 0.0, kill_action=self.kill_action
+            )
+            asyncio.run(trigger.on_kill())
 
 
 class _SavepointingOperator(FlinkBaseOperator):
