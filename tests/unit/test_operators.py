@@ -50,9 +50,9 @@ def flink_conn(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def jar(tmp_path: Path) -> Path:
-    path = tmp_path / "job.jar"
-    path.write_bytes(b"PK\x03\x04 jar")
-    return path
+    from tests.unit.test_artifacts import make_jar
+
+    return make_jar(tmp_path / "job.jar", classes=("x/Main.class",), manifest="Main-Class: x.Main\n")
 
 
 def context(store: Store | None = None) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def test_missing_jar_fails_before_any_call(tmp_path: Path) -> None:
         op.execute(context())
     assert (
         str(info.value)
-        == f"Job jar '{tmp_path / 'nope.jar'}' does not exist on this worker (or is not a file)"
+        == f"artifact {tmp_path / 'nope.jar'} does not exist on this worker (or is not a file)"
     )
     assert len(responses.calls) == 0
 

@@ -125,13 +125,15 @@ class FlinkHook(BaseHook):
                 return None
             raise
 
-    def upload_jar(self, path: Path) -> str:
+    def upload_jar(self, path: Path, digest: str | None = None, display_name: str | None = None) -> str:
         """Upload ``path`` unless the cluster already holds a jar with the same content; return its id.
 
-        The upload is named ``<stem>.sha256-<digest>.jar``, so one ``GET /jars`` tells whether this
-        exact content is there: an unchanged jar is never uploaded twice.
+        The upload is named ``<stem>.sha256-<digest>.jar`` (stem of ``display_name``, else of the
+        file), so one ``GET /jars`` tells whether this exact content is there: an unchanged jar is
+        never uploaded twice.
         """
-        name = f"{path.stem}.sha256-{sha256_of(path)}.jar"
+        stem = Path(display_name.split("?")[0].rstrip("/")).stem if display_name else path.stem
+        name = f"{stem}.sha256-{digest or sha256_of(path)}.jar"
         for jar in self.call(calls.list_jars()).files:
             if jar.name == name:
                 self.log.info("Jar %s is already on the cluster as %s: not uploading it again", path, jar.id)

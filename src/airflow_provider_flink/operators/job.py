@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_flink.artifacts import (
+    ArtifactError,
+    ArtifactSource,
+    PreparedArtifact,
+    prepare,
+    public_keys_from_connection,
+)
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.operators.base import (
@@ -49,7 +55,13 @@ def _as_bool(value: Any) -> bool:
 class FlinkDeployJobOperator(FlinkBaseOperator):
     """Deploy a jar job and wait until it runs (streaming) or finishes (batch).
 
-    :param jar: path of the job jar on the worker. An unchanged jar is not uploaded again.
+    :param jar: the job jar: a path on the worker, an http(s) URL or any ObjectStoragePath URI
+        (s3://, gs://, file:// ...). It is fetched into a digest-keyed cache and verified before any
+        call to Flink; an unchanged jar is not uploaded again.
+    :param jar_sha256: pinned SHA-256; a jar that does not match is never uploaded.
+    :param jar_signature: path or URI of a detached signature (Ed25519, ECDSA P-256, RSA-PSS) of the jar.
+    :param public_keys_conn_id: connection holding the PEM public keys that may sign jars
+        (extra ``public_keys`` or the password field).
     :param entry_class: main class (needed unless the jar's manifest names one).
     :param args: program arguments.
     :param parallelism: job parallelism (templated; a rendered string is accepted).
@@ -78,6 +90,8 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         "savepoint_path",
         "allow_non_restored_state",
         "job_id",
+        "jar_sha256",
+        "jar_signature",
     )
 
     def __init__(
@@ -95,10 +109,16 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         wait_for_completion: bool = False,
         wait_until_running: bool = True,
         kill_action: KillAction | None = None,
+        jar_sha256: str | None = None,
+        jar_signature: str | None = None,
+        public_keys_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.jar = jar
+        self.jar_sha256 = jar_sha256
+        self.jar_signature = jar_signature
+        self.public_keys_conn_id = public_keys_conn_id
         self.entry_class = entry_class
         self.args = args
         self.parallelism = parallelism
@@ -128,13 +148,22 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         except ValueError as err:
             raise AirflowFailException(f"Invalid Flink job request: {err}") from None
 
-    def _jar_path(self) -> Path:
-        path = Path(str(self.jar)).expanduser()
-        if not path.is_file():
-            raise AirflowFailException(
-                f"Job jar {self.jar!r} does not exist on this worker (or is not a file)"
-            )
-        return path
+    def _artifact(self) -> PreparedArtifact:
+        """Fetch and verify the jar before anything touches the cluster (I6)."""
+        keys: tuple[str, ...] = ()
+        if self.public_keys_conn_id:
+            keys = public_keys_from_connection(self.hook.get_connection(self.public_keys_conn_id))
+        extra = self.hook.connection.extra_dejson
+        required = str(extra.get("require_verified_artifacts", "false")).lower() in ("true", "1", "yes")
+        source = ArtifactSource(str(self.jar), self.jar_sha256 or None, self.jar_signature or None, keys)
+        try:
+            prepared = prepare(source, self.entry_class or None, require_verification=required)
+        except ArtifactError as err:
+            raise AirflowFailException(str(err)) from None
+        self.log.info(
+            "Artifact %s: SHA-256 %s, verified by %s", self.jar, prepared.sha256, prepared.verified_by
+        )
+        return prepared
 
     # ------------------------------------------------------------------ job identity
     def _job_to_use(self, store: Any) -> tuple[str, bool]:
@@ -174,15 +203,15 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     # ------------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
         self._request(str(self.job_id) if self.job_id else calls.new_id())  # validate before any call
-        jar = self._jar_path()
+        artifact = self._artifact()
         store = task_state(context)
         job_id, on_cluster = self._job_to_use(store)
         request = self._request(job_id)
         if not on_cluster:
-            jar_id = self.hook.upload_jar(jar)
+            jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))
             adopted = self.hook.submit_job(jar_id, request)
             self.log.info(
-                "%s job %s (%s)", "Adopted" if adopted else "Submitted", job_id, self.entry_class or jar.name
+                "%s job %s (%s)", "Adopted" if adopted else "Submitted", job_id, self.entry_class or self.jar
             )
         self._started_job = job_id
         self.push_job_link(context, job_id)

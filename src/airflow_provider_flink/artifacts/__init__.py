@@ -1,0 +1,85 @@
+"""Artifacts (layer 6): resolve a job jar from where it is kept, verify it, before any upload.
+
+:func:`prepare` is the one entry point the operators and the reconcile executor use: fetch (local,
+http(s), any ObjectStoragePath URI) into the digest-keyed cache, check the SHA-256 pin and the
+detached signature, check that the jar holds its entry class. A policy can require verification
+(a pin or a signature) for a cluster. Nothing here talks to Flink: an artifact that fails any
+check never reaches a cluster (I6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_flink.artifacts.fetch import DEFAULT_CACHE, DEFAULT_MAX_BYTES, ArtifactError, fetch
+from airflow_provider_flink.artifacts.verify import check_jar, verify_sha256, verify_signature
+
+__all__ = ["ArtifactError", "ArtifactSource", "PreparedArtifact", "prepare", "public_keys_from_connection"]
+
+
+@dataclass(frozen=True)
+class ArtifactSource:
+    uri: str
+    sha256: str | None = None
+    signature: str | None = None
+    public_keys: tuple[str, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PreparedArtifact:
+    path: Path
+    sha256: str
+    verified_by: str  # "sha256", "signature <key fingerprint>", both, or "nothing"
+
+
+def public_keys_from_connection(conn: Any) -> tuple[str, ...]:
+    """PEM public keys from an Airflow connection: extra ``public_keys`` (a list or one PEM text),
+    else the password field (several PEM blocks may follow each other)."""
+    extra = conn.extra_dejson.get("public_keys")
+    raw = extra if extra else conn.password or ""
+    texts = raw if isinstance(raw, list) else [raw]
+    keys: list[str] = []
+    for text in texts:
+        blocks = str(text).split("-----END PUBLIC KEY-----")
+        keys += [
+            b.strip() + "\n-----END PUBLIC KEY-----\n" for b in blocks if "-----BEGIN PUBLIC KEY-----" in b
+        ]
+    return tuple(keys)
+
+
+def prepare(
+    source: ArtifactSource,
+    entry_class: str | None,
+    *,
+    require_verification: bool = False,
+    cache_dir: Path = DEFAULT_CACHE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> PreparedArtifact:
+    if require_verification and not (source.sha256 or source.signature):
+        raise ArtifactError(
+            f"artifact {source.uri}: this cluster requires verified artifacts: pin its sha256 or give a signature"
+        )
+    path, digest = fetch(
+        source.uri,
+        cache_dir=cache_dir,
+        max_bytes=max_bytes,
+        headers=source.headers,
+        expected_sha256=source.sha256,
+    )
+    checks = []
+    if source.sha256:
+        verify_sha256(source.uri, digest, source.sha256)
+        checks.append("sha256")
+    if source.signature:
+        signature_path, _ = fetch(
+            source.signature, cache_dir=cache_dir, max_bytes=64 * 1024, headers=source.headers
+        )
+        fingerprint = verify_signature(
+            source.uri, path, digest, signature_path.read_bytes(), list(source.public_keys)
+        )
+        checks.append(f"signature by key {fingerprint}")
+    check_jar(source.uri, path, entry_class)
+    return PreparedArtifact(path, digest, " and ".join(checks) or "nothing")
