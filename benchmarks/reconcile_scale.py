@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import threading
 import time
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     jar = work / "job.jar"
-    jar.write_bytes(b"PK\x03\x04" + os.urandom(15000))
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("x/Main.class", os.urandom(15000))
     folder = work / "deployments"
     folder.mkdir()
     for i in range(args.deployments):

@@ -134,8 +134,9 @@ def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> Non
 def test_artifact_must_exist_and_match_its_pin(tmp_path: Path) -> None:
     with pytest.raises(ReconcileError, match=r"artifact /nope\.jar does not exist on this worker"):
         resolve_artifact(spec())
-    jar = tmp_path / "j.jar"
-    jar.write_bytes(b"PK\x03\x04 real")
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",), manifest="Main-Class: x.Main\n")
     good = sha256_of(jar)
     assert resolve_artifact(spec(str(jar), artifact={"jar": str(jar), "sha256": good}))[1] == good
     wrong = "0" * 64
@@ -143,4 +144,4 @@ def test_artifact_must_exist_and_match_its_pin(tmp_path: Path) -> None:
         resolve_artifact(
             DeploymentSpec.model_validate({"name": "o", "artifact": {"jar": str(jar), "sha256": wrong}})
         )
-    assert str(info.value) == f"artifact {jar} has SHA-256 {good} but the spec pins {wrong}: not deploying it"
+    assert str(info.value) == f"artifact {jar}: SHA-256 is {good}, the pin expects {wrong}: not uploading it"

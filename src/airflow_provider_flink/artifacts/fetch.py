@@ -74,6 +74,18 @@ def fetch(
     return _store(uri, chunks, cache_dir, max_bytes)
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _local_digest(path: Path) -> str:
+    """SHA-256 of a local file, remembered per (path, size, mtime): many deployments share one jar."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_of(path)
+    return _DIGESTS[key]
+
+
 def _http_chunks(uri: str, headers: dict[str, str], timeout: float) -> Iterator[bytes]:
     try:
         with requests.get(uri, headers=headers, stream=True, timeout=timeout) as resp:

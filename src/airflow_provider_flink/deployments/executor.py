@@ -20,6 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_flink.artifacts import (
+    ArtifactError,
+    ArtifactSource,
+    prepare,
+    public_keys_from_connection,
+)
 from airflow_provider_flink.client import FlinkApiError, calls, models
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
 from airflow_provider_flink.deployments.records import (
@@ -31,7 +37,7 @@ from airflow_provider_flink.deployments.records import (
 )
 from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
-from airflow_provider_flink.hooks.flink import FlinkHook, sha256_of
+from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.operators.base import run_inline
 from airflow_provider_flink.triggers.flink import FlinkJobTrigger, FlinkSavepointTrigger
 
@@ -43,29 +49,24 @@ class ReconcileError(RuntimeError):
     """An action could not be completed; the message says what happened and what state things are in."""
 
 
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def _digest(path: Path) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime): many deployments share one jar."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = sha256_of(path)
-    return _DIGESTS[key]
-
-
-def resolve_artifact(spec: DeploymentSpec) -> tuple[Path, str]:
-    """The jar and its SHA-256; a pinned digest that does not match is refused (I6)."""
-    path = Path(spec.artifact.jar).expanduser()
-    if not path.is_file():
-        raise ReconcileError(f"artifact {spec.artifact.jar} does not exist on this worker")
-    digest = _digest(path)
-    if spec.artifact.sha256 and digest != spec.artifact.sha256:
-        raise ReconcileError(
-            f"artifact {path} has SHA-256 {digest} but the spec pins {spec.artifact.sha256}: not deploying it"
+def resolve_artifact(spec: DeploymentSpec, hook: FlinkHook | None = None) -> tuple[Path, str]:
+    """The verified jar and its SHA-256 (I6): pin, signature and the cluster's verification policy."""
+    keys: tuple[str, ...] = ()
+    required = False
+    if hook is not None:
+        if spec.artifact.public_keys_conn_id:
+            keys = public_keys_from_connection(hook.get_connection(spec.artifact.public_keys_conn_id))
+        required = str(hook.connection.extra_dejson.get("require_verified_artifacts", "false")).lower() in (
+            "true",
+            "1",
+            "yes",
         )
-    return path, digest
+    source = ArtifactSource(spec.artifact.jar, spec.artifact.sha256, spec.artifact.signature, keys)
+    try:
+        prepared = prepare(source, spec.entry_class, require_verification=required)
+    except ArtifactError as err:
+        raise ReconcileError(str(err)) from None
+    return prepared.path, prepared.sha256
 
 
 def _need(value: str | None) -> str:
@@ -133,7 +134,7 @@ class Executor:
     ) -> dict[str, Any]:
         """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
         recorded as the last stable one (the rollback target)."""
-        jar, _ = resolve_artifact(spec)
+        jar, digest = resolve_artifact(spec, self.hook)
         record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
         self._save(record)  # I4: intent before the request
         request = models.JarRunRequest(
@@ -145,7 +146,7 @@ class Executor:
             allow_non_restored_state=spec.allow_non_restored_state or None,
             flink_configuration=spec.flink_config or None,
         )
-        adopted = self.hook.submit_job(self.hook.upload_jar(jar), request)
+        adopted = self.hook.submit_job(self.hook.upload_jar(jar, digest, spec.artifact.jar), request)
         record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
         self._save(record)
         event = dict(self._wait_healthy(spec, job_id))

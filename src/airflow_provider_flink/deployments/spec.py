@@ -39,8 +39,14 @@ class _Strict(BaseModel):
 
 
 class Artifact(_Strict):
-    jar: str = Field(description="Path of the job jar on the Airflow workers.")
+    jar: str = Field(
+        description="The job jar: a path on the workers, an http(s) URL or an ObjectStoragePath URI."
+    )
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="Pinned SHA-256 of the jar.")
+    signature: str | None = Field(None, description="Path or URI of a detached signature of the jar.")
+    public_keys_conn_id: str | None = Field(
+        None, description="Airflow connection with the PEM public keys allowed to sign (extra public_keys)."
+    )
 
 
 class SavepointPolicy(_Strict):

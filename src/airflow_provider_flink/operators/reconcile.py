@@ -80,7 +80,7 @@ def _one(
     log: Any,
 ) -> dict[str, Any]:
     try:
-        _, digest = resolve_artifact(spec)
+        _, digest = resolve_artifact(spec, hook)
     except ReconcileError as err:
         summary["errors"].append(f"{spec.name}: {err}")
         return {
