@@ -19,9 +19,12 @@ from airflow_provider_flink.hooks.connection import (
     settings_from_connection,
     web_ui_url,
 )
+from harness.tls import TestCA
 
-CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakecertbody\n-----END CERTIFICATE-----\n"
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfakekeybody\n-----END PRIVATE KEY-----\n"
+CA = TestCA()
+CLIENT = CA.issue("airflow-worker")
+CERT = CLIENT.cert_pem
+KEY = CLIENT.key_pem
 
 
 def conn(**kwargs: Any) -> Connection:
@@ -105,7 +108,9 @@ def test_pem_contents_go_to_private_files(tmp_path: Path) -> None:
     masked = Masked()
     secret_dir = tmp_path / "secrets"
     settings = settings_from_connection(
-        conn(host="h", schema="https", extra={"client_cert": CERT, "client_key": KEY, "ca_bundle": CERT}),
+        conn(
+            host="h", schema="https", extra={"client_cert": CERT, "client_key": KEY, "ca_bundle": CA.cert_pem}
+        ),
         secret_dir,
         masked,
     )
@@ -113,7 +118,7 @@ def test_pem_contents_go_to_private_files(tmp_path: Path) -> None:
     for path in (settings.tls.client_cert, settings.tls.client_key, settings.tls.ca_bundle):
         assert path is not None
         assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600
-    assert Path(str(settings.tls.client_key)).read_text() == KEY
+    assert Path(str(settings.tls.client_key)).read_text() == normalize_pem(KEY)
     assert KEY.strip() in masked
     assert settings.tls.requests_cert() == (settings.tls.client_cert, settings.tls.client_key)
     assert settings.tls.requests_verify() == settings.tls.ca_bundle
@@ -185,3 +190,51 @@ def test_web_ui_url_defaults_to_rest_url() -> None:
         web_ui_url(conn(host="h", extra={"web_ui_url": "https://ui.example.com/"}))
         == "https://ui.example.com"
     )
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("expired", "Flink connection client certificate (CN=old-worker) expired on "),
+        ("not yet valid", "Flink connection client certificate (CN=future-worker) is not valid before "),
+        (
+            "wrong key",
+            "Flink connection 'client_key' does not belong to the client certificate (CN=airflow-worker)",
+        ),
+        ("not a certificate", "Flink connection 'client_cert' is not a PEM certificate"),
+        ("not a key", "Flink connection 'client_key' is not a PEM private key"),
+        ("empty CA bundle", "Flink connection 'ca_bundle' holds no PEM certificate"),
+    ],
+)
+def test_bad_tls_material_is_refused_before_any_call(tmp_path: Path, case: str, message: str) -> None:
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    extra: dict[str, Any] = {"client_cert": CERT, "client_key": KEY}
+    if case == "expired":
+        old = CA.issue(
+            "old-worker",
+            valid_from=now - datetime.timedelta(days=10),
+            valid_until=now - datetime.timedelta(days=1),
+        )
+        extra = {"client_cert": old.cert_pem, "client_key": old.key_pem}
+    elif case == "not yet valid":
+        new = CA.issue(
+            "future-worker",
+            valid_from=now + datetime.timedelta(days=1),
+            valid_until=now + datetime.timedelta(days=9),
+        )
+        extra = {"client_cert": new.cert_pem, "client_key": new.key_pem}
+    elif case == "wrong key":
+        extra["client_key"] = CA.issue("someone-else").key_pem
+    elif case == "not a certificate":
+        extra["client_cert"] = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"
+    elif case == "not a key":
+        extra["client_key"] = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
+    else:
+        extra["ca_bundle"] = str(tmp_path / "empty.pem")
+        (tmp_path / "empty.pem").write_text("nothing here")
+    with pytest.raises(FlinkConnectionError) as info:
+        settings_from_connection(conn(host="h", schema="https", extra=extra), tmp_path / "s", Masked())
+    assert str(info.value).startswith(message)
+    assert "PRIVATE KEY" not in str(info.value)

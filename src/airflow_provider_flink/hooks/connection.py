@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_flink.client import ClientSettings, RetryPolicy, TlsConfig
+from airflow_provider_flink.hooks.tls_check import TlsMaterialError, check_ca_bundle, check_client_certificate
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,13 @@ def settings_from_connection(
     )
     if tls.client_key and not tls.client_cert:
         raise FlinkConnectionError("Flink connection has a client key but no client certificate")
+    try:
+        if tls.client_cert:
+            check_client_certificate(tls.client_cert, tls.client_key)
+        if tls.ca_bundle:
+            check_ca_bundle(tls.ca_bundle)
+    except TlsMaterialError as err:
+        raise FlinkConnectionError(str(err)) from None
     return ClientSettings(
         base_url=url,
         headers=auth_headers(conn, mask),
