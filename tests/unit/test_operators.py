@@ -218,3 +218,124 @@ def test_on_kill_acts_only_when_asked(
 def test_kill_action_defaults() -> None:
     assert FlinkDeployJobOperator(task_id="a", jar="x").kill_action == "none"  # streaming: keep state
     assert FlinkDeployJobOperator(task_id="b", jar="x", wait_for_completion=True).kill_action == "cancel"
+
+
+def _limited(monkeypatch: pytest.MonkeyPatch, **extra: Any) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps({"conn_type": "flink", "host": "flink-ops.test", "port": 8081, "extra": extra}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "kwargs", "message"),
+    [
+        (
+            {"max_parallelism": 4},
+            {"parallelism": 8},
+            "parallelism 8 is over the cap of 4 set on connection flink_default",
+        ),
+        (
+            {"max_parallelism": "lots"},
+            {},
+            "Flink connection field 'max_parallelism' must be a whole number, got 'lots'",
+        ),
+        (
+            {"allowed_jar_sources": ["s3://platform-jars/"]},
+            {},
+            "jar {jar} is not from an allowed source of connection flink_default (s3://platform-jars/)",
+        ),
+        (
+            {"allowed_entry_classes": [r"com\.example\..*"]},
+            {},
+            r"entry class x.Main is not allowed on connection flink_default (allowed: com\.example\..*)",
+        ),
+        (
+            {"allowed_entry_classes": "x.Main"},
+            {"entry_class": None},
+            "connection flink_default allows only listed entry classes: give entry_class",
+        ),
+        (
+            {"require_verified_artifacts": True},
+            {},
+            "artifact {jar}: this cluster requires verified artifacts: pin its sha256 or give a signature",
+        ),
+    ],
+)
+@responses.activate
+def test_connection_caps_are_checked_before_any_call(
+    jar: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any], kwargs: dict[str, Any], message: str
+) -> None:
+    _limited(monkeypatch, **extra)
+    params: dict[str, Any] = {"entry_class": "x.Main", **kwargs}
+    op = FlinkDeployJobOperator(task_id="d", jar=str(jar), deferrable=False, **params)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(context())
+    assert str(info.value) == message.format(jar=jar)
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_jar_from_an_allowed_source_passes_the_caps(jar: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _limited(
+        monkeypatch,
+        allowed_jar_sources=[f"{jar.parent}/*.jar"],
+        max_parallelism=2,
+        allowed_entry_classes=[r"x\..*"],
+    )
+    responses.get(f"{URL}/jars", json={"files": []})
+    responses.post(f"{URL}/jars/upload", json={"filename": "/u/1_job.jar", "status": "success"})
+    responses.post(f"{URL}/jars/1_job.jar/run", json={"jobid": J})
+    op = FlinkDeployJobOperator(
+        task_id="d",
+        jar=str(jar),
+        entry_class="x.Main",
+        parallelism=2,
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    responses.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["none"]})
+    assert op.execute(context()) == J
+
+
+@responses.activate
+def test_capacity_check_fail_does_not_submit(jar: Path) -> None:
+    responses.get(f"{URL}/overview", json={"slots-available": 1, "slots-total": 4, "taskmanagers": 1})
+    op = FlinkDeployJobOperator(
+        task_id="d", jar=str(jar), parallelism=2, capacity_check="fail", deferrable=False
+    )
+    with pytest.raises(FlinkOperatorError) as info:
+        op.execute(context())
+    assert (
+        str(info.value)
+        == "Not deploying: the job needs 2 free task slot(s) and flink_default has 1 (capacity_check='fail')"
+    )
+    assert [c.request.method for c in responses.calls] == ["GET"]
+
+
+@responses.activate
+def test_capacity_check_wait_submits_once_slots_are_free(jar: Path, fake_flink: Any) -> None:
+    base = "http://flink.test:8081"  # where fake_flink points the connection
+    responses.get(f"{base}/overview", json={"slots-available": 0, "slots-total": 4, "taskmanagers": 1})
+    responses.get(f"{base}/jars", json={"files": []})
+    responses.post(f"{base}/jars/upload", json={"filename": "/u/1_job.jar", "status": "success"})
+    responses.post(f"{base}/jars/1_job.jar/run", json={"jobid": J})
+    answers = iter([0, 1, 2])
+    fake_flink(
+        lambda r: httpx.Response(
+            200, json={"taskmanagers": 1, "slots-total": 4, "slots-available": next(answers)}
+        )
+    )
+    op = FlinkDeployJobOperator(
+        task_id="d",
+        jar=str(jar),
+        parallelism=2,
+        capacity_check="wait",
+        wait_until_running=False,
+        poll_interval=0.01,
+        deferrable=False,
+    )
+    job_id = op.execute(context())
+    assert [c.request.url for c in responses.calls if c.request.method == "POST"][-1].endswith("/run")
+    assert len(job_id) == 32

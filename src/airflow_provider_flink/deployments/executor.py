@@ -38,6 +38,7 @@ from airflow_provider_flink.deployments.records import (
 from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
 from airflow_provider_flink.operators.base import run_inline
 from airflow_provider_flink.triggers.flink import FlinkJobTrigger, FlinkSavepointTrigger
 
@@ -134,6 +135,12 @@ class Executor:
     ) -> dict[str, Any]:
         """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
         recorded as the last stable one (the rollback target)."""
+        try:
+            ClusterLimits.from_extra(self.hook.connection.extra_dejson).check(
+                spec.cluster, spec.artifact.jar, spec.entry_class, spec.parallelism
+            )
+        except LimitError as err:
+            raise ReconcileError(str(err)) from None
         jar, digest = resolve_artifact(spec, self.hook)
         record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
         self._save(record)  # I4: intent before the request

@@ -22,13 +22,20 @@ from airflow_provider_flink.artifacts import (
 )
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
 from airflow_provider_flink.operators.base import (
     FlinkBaseOperator,
     FlinkOperatorError,
     checked_event,
+    run_inline,
     task_state,
 )
-from airflow_provider_flink.triggers.flink import FlinkJobTrigger, FlinkSavepointTrigger, KillAction
+from airflow_provider_flink.triggers.flink import (
+    FlinkClusterHealthTrigger,
+    FlinkJobTrigger,
+    FlinkSavepointTrigger,
+    KillAction,
+)
 
 JOB_ID_KEY = "flink_job_id"
 TRIGGER_ID_KEY = "flink_trigger_id"
@@ -62,6 +69,12 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     :param jar_signature: path or URI of a detached signature (Ed25519, ECDSA P-256, RSA-PSS) of the jar.
     :param public_keys_conn_id: connection holding the PEM public keys that may sign jars
         (extra ``public_keys`` or the password field).
+    :param capacity_check: before submitting, compare free task slots with the parallelism:
+        ``"fail"`` at once, ``"wait"`` (in the worker, up to ``wait_timeout``) or ``"off"`` (default;
+        clusters that add task managers on demand show no free slots before a job asks).
+
+    The connection's caps (``max_parallelism``, ``allowed_jar_sources``, ``allowed_entry_classes``,
+    ``require_verified_artifacts``) are checked before anything is fetched or submitted.
     :param entry_class: main class (needed unless the jar's manifest names one).
     :param args: program arguments.
     :param parallelism: job parallelism (templated; a rendered string is accepted).
@@ -112,9 +125,11 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         jar_sha256: str | None = None,
         jar_signature: str | None = None,
         public_keys_conn_id: str | None = None,
+        capacity_check: Literal["off", "fail", "wait"] = "off",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.capacity_check = capacity_check
         self.jar = jar
         self.jar_sha256 = jar_sha256
         self.jar_signature = jar_signature
@@ -201,13 +216,41 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         return job_id, False
 
     # ------------------------------------------------------------------ execute
+    def _check_limits(self, request: models.JarRunRequest) -> None:
+        try:
+            limits = ClusterLimits.from_extra(self.hook.connection.extra_dejson)
+            limits.check(self.flink_conn_id, str(self.jar), request.entry_class, request.parallelism)
+        except LimitError as err:
+            raise AirflowFailException(str(err)) from None
+
+    def _ensure_capacity(self, parallelism: int | None) -> None:
+        """Free slots >= parallelism, or fail / wait as ``capacity_check`` says (before submitting)."""
+        if self.capacity_check == "off":
+            return
+        needed = parallelism or 1
+        free = self.hook.call(calls.overview()).slots_available
+        if free >= needed:
+            return
+        shortage = f"the job needs {needed} free task slot(s) and {self.flink_conn_id} has {free}"
+        if self.capacity_check == "fail":
+            raise FlinkOperatorError(f"Not deploying: {shortage} (capacity_check='fail')")
+        self.log.info("%s: waiting up to %s s for slots (capacity_check='wait')", shortage, self.wait_timeout)
+        trigger = FlinkClusterHealthTrigger(
+            self.flink_conn_id, self.deadline(), 1, needed, self.poll_interval
+        )
+        checked_event(run_inline(trigger), self.task_id)
+
     def execute(self, context: Any) -> Any:
-        self._request(str(self.job_id) if self.job_id else calls.new_id())  # validate before any call
+        checked = self._request(
+            str(self.job_id) if self.job_id else calls.new_id()
+        )  # validate before any call
+        self._check_limits(checked)
         artifact = self._artifact()
         store = task_state(context)
         job_id, on_cluster = self._job_to_use(store)
         request = self._request(job_id)
         if not on_cluster:
+            self._ensure_capacity(request.parallelism)
             jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))
             adopted = self.hook.submit_job(jar_id, request)
             self.log.info(
