@@ -297,3 +297,26 @@ def test_other_upgrade_modes(deployments: Deployments, mode: str) -> None:
         assert deployments.flink.job(old).state is JobState.FINISHED
         assert deployments.restored_from(new).external_path == deployments.record(name).savepoints[-1].path
         assert deployments.counted(new, 1) >= before
+
+
+def test_older_uploads_are_deleted_keeping_the_previous_one(deployments: Deployments, tmp_path: Path) -> None:
+    import shutil
+    import zipfile
+
+    jars = []
+    for version in (1, 2, 3):
+        jar = tmp_path / f"counter-v{version}.jar"
+        shutil.copy(deployments.flink.jar, jar)
+        with zipfile.ZipFile(jar, "a") as archive:
+            archive.writestr("VERSION", str(version))  # new content, new digest
+        jars.append(jar)
+    ids = []
+    for jar in jars:
+        deployments.declare("versioned", artifact={"jar": str(jar)})
+        summary = deployments.run()
+        assert summary["errors"] == []
+        ids.append(deployments.record("versioned").uploads[-1])
+    on_cluster = {f.id for f in deployments.flink.client.call(calls.list_jars()).files}
+    assert ids[0] not in on_cluster  # the oldest upload was deleted
+    assert {ids[1], ids[2]} <= on_cluster  # the current one and the previous (rollback) one stay
+    assert deployments.record("versioned").uploads == [ids[1], ids[2]]

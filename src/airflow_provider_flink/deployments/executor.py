@@ -153,16 +153,31 @@ class Executor:
             allow_non_restored_state=spec.allow_non_restored_state or None,
             flink_configuration=spec.flink_config or None,
         )
-        adopted = self.hook.submit_job(self.hook.upload_jar(jar, digest, spec.artifact.jar), request)
+        jar_id = self.hook.upload_jar(jar, digest, spec.artifact.jar)
+        adopted = self.hook.submit_job(jar_id, request)
         record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
+        record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
         self._save(record)
         event = dict(self._wait_healthy(spec, job_id))
         event["adopted"] = adopted
         if event["status"] == "success":
             record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
             record.upgrade = None
+            self._prune_uploads(record)
             self._save(record)
         return event
+
+    def _prune_uploads(self, record: DeploymentRecord, keep: int = 2) -> None:
+        """After a healthy deploy, delete older uploads of this deployment, keeping the previous jar
+        for a rollback. A jar another deployment shares is simply uploaded again when it needs it."""
+        for jar_id in record.uploads[:-keep]:
+            try:
+                self.hook.call(calls.delete_jar(jar_id))
+            except FlinkApiError as err:
+                if err.status >= 500:
+                    log.warning("Could not delete old upload %s: %s", jar_id, err)
+                    continue
+            record.uploads.remove(jar_id)
 
     def _stop_with_savepoint(
         self, spec: DeploymentSpec, record: DeploymentRecord, job_id: str, reason: str

@@ -62,6 +62,7 @@ class DeploymentRecord(BaseModel):
     last_stable_hash: str | None = None
     upgrade: UpgradeInFlight | None = None
     restarts: list[float] = Field(default_factory=list)
+    uploads: list[str] = Field(default_factory=list)  # jar ids on the cluster, oldest first
     rebuilt: bool = False
 
     def last_savepoint(self) -> SavepointEntry | None:
