@@ -31,6 +31,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_VERSION = "2.3.0"
 SUPPORTED_VERSIONS = ("2.3.0", "1.20.5")
@@ -49,7 +50,7 @@ rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = MainAppender
 appender.main.name = MainAppender
 appender.main.type = File
-appender.main.append = false
+appender.main.append = true
 appender.main.fileName = ${sys:log.file}
 appender.main.layout.type = PatternLayout
 appender.main.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-50c{1.} - %m%n
@@ -126,6 +127,7 @@ class LocalFlink:
     slots: int = 4
     extra_config: dict[str, str] = field(default_factory=dict)
     rest_port: int = 0
+    tls: Any = None  # harness.tls.RestTls: REST over TLS with client certificates
     pids: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -134,7 +136,9 @@ class LocalFlink:
 
     @property
     def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.rest_port}"
+        scheme = "https" if self.tls is not None else "http"
+        host = "localhost" if self.tls is not None else "127.0.0.1"  # the name in the server certificate
+        return f"{scheme}://{host}:{self.rest_port}"
 
     @property
     def conf_dir(self) -> Path:
@@ -190,6 +194,8 @@ class LocalFlink:
             "taskmanager.rpc.port": "0",
             "taskmanager.data.port": "0",
         }
+        if self.tls is not None:
+            settings.update(self.tls.flink_config())
         settings.update(self.extra_config)
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
         (self.conf_dir / "config.yaml").write_text("\n".join(lines) + "\n")
@@ -300,7 +306,8 @@ class LocalFlink:
     def overview(self) -> dict[str, object] | None:
         try:
             url = f"{self.rest_url}/overview"
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own http URL
+            context = self.tls.client_context() if self.tls is not None else None
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:  # noqa: S310 - our own URL
                 return dict(json.load(resp))
         except (OSError, ValueError):
             return None

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import secrets
+import ssl
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 UTC = datetime.timezone.utc
@@ -96,3 +101,106 @@ class TestCA:
             )
         cert = builder.sign(self.key, hashes.SHA256())
         return Issued(cert.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(key))
+
+
+@dataclass(frozen=True)
+class RestTls:
+    """Files for a Flink REST endpoint with TLS and client authentication (mutual TLS)."""
+
+    keystore: Path
+    truststore: Path
+    password: str
+    ca_pem: Path
+    client_cert_pem: Path
+    client_key_pem: Path
+
+    def flink_config(self) -> dict[str, str]:
+        return {
+            "security.ssl.rest.enabled": "true",
+            "security.ssl.rest.authentication-enabled": "true",
+            "security.ssl.rest.keystore": str(self.keystore),
+            "security.ssl.rest.keystore-password": self.password,
+            "security.ssl.rest.key-password": self.password,
+            "security.ssl.rest.truststore": str(self.truststore),
+            "security.ssl.rest.truststore-password": self.password,
+            # Flink's default suite list is RSA-only (TLS_RSA_WITH_AES_128_CBC_SHA); these keys are ECDSA.
+            "security.ssl.algorithms": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        }
+
+    def client_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.ca_pem))
+        ctx.load_cert_chain(str(self.client_cert_pem), str(self.client_key_pem))
+        return ctx
+
+
+def make_rest_tls(folder: Path, ca: TestCA, password: str | None = None) -> RestTls:
+    """Server keystore and CA truststore for Flink, built with the JDK's keytool from ``ca``'s material."""
+    from harness.flink_cluster import java_tool
+
+    password = password or secrets.token_urlsafe(12)
+    folder.mkdir(parents=True, exist_ok=True)
+    keytool = str(Path(java_tool("java")).with_name("keytool"))
+    server = ca.issue("localhost", server=True)
+    client = ca.issue("airflow-worker")
+    (folder / "ca.pem").write_text(ca.cert_pem)
+    (folder / "client.pem").write_text(client.cert_pem)
+    (folder / "client.key").write_text(client.key_pem)
+    key = serialization.load_pem_private_key(server.key_pem.encode(), password=None)
+    bundle = pkcs12.serialize_key_and_certificates(
+        b"flink-rest",
+        key,  # type: ignore[arg-type]
+        x509.load_pem_x509_certificate(server.cert_pem.encode()),
+        [ca.cert],
+        serialization.BestAvailableEncryption(password.encode()),
+    )
+    (folder / "server.p12").write_bytes(bundle)
+    for path in (folder / "rest.keystore", folder / "rest.truststore"):
+        path.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            keytool,
+            "-importkeystore",
+            "-noprompt",
+            "-srckeystore",
+            str(folder / "server.p12"),
+            "-srcstoretype",
+            "PKCS12",
+            "-srcstorepass",
+            password,
+            "-destkeystore",
+            str(folder / "rest.keystore"),
+            "-deststoretype",
+            "PKCS12",
+            "-deststorepass",
+            password,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            keytool,
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "test-ca",
+            "-file",
+            str(folder / "ca.pem"),
+            "-keystore",
+            str(folder / "rest.truststore"),
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            password,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return RestTls(
+        folder / "rest.keystore",
+        folder / "rest.truststore",
+        password,
+        folder / "ca.pem",
+        folder / "client.pem",
+        folder / "client.key",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -214,3 +215,29 @@ def test_path_segments_from_input_cannot_change_the_path(client: FlinkClient) ->
     responses.delete(f"{BASE}/jars/..%2Fjobs", json={})
     client.call(calls.delete_jar("../jobs"))
     assert responses.calls[0].request.url == f"{BASE}/jars/..%2Fjobs"
+
+
+def test_connection_tls_settings_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """requests lets REQUESTS_CA_BUNDLE override a session's verify; the client passes it per request."""
+    from airflow_provider_flink.client import TlsConfig
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/not-the-flink-ca.pem")
+    seen: dict[str, Any] = {}
+
+    def fake_send(
+        self: requests.Session, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        seen.update(kwargs)
+        resp = requests.Response()
+        resp.status_code = 200
+        resp._content = b'{"flink-version": "2.3.0"}'
+        return resp
+
+    monkeypatch.setattr(requests.Session, "send", fake_send)
+    tls = TlsConfig(ca_bundle=str(tmp_path / "flink-ca.pem"), client_cert="/c.pem", client_key="/k.pem")
+    with FlinkClient(ClientSettings("https://flink.test", tls=tls)) as client:
+        client.call(calls.overview())
+    assert seen["verify"] == str(tmp_path / "flink-ca.pem")
+    assert seen["cert"] == ("/c.pem", "/k.pem")

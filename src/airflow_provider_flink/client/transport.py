@@ -166,8 +166,10 @@ class FlinkClient(_Base):
     ) -> None:
         super().__init__(settings, breaker)
         self._session = session or requests.Session()
-        self._session.verify = settings.tls.requests_verify()
-        self._session.cert = settings.tls.requests_cert()
+        # Passed with every request, not set on the session: requests lets REQUESTS_CA_BUNDLE /
+        # CURL_CA_BUNDLE from the environment override a session's verify, not a request's.
+        self._verify = settings.tls.requests_verify()
+        self._cert = settings.tls.requests_cert()
 
     def call(self, call: Call[T], retry: RetryPolicy | None = None) -> T:
         """Send ``call`` with retries as its idempotency allows; return the parsed answer."""
@@ -192,6 +194,8 @@ class FlinkClient(_Base):
                 json=req.json_body if req.upload is None else None,
                 data=req.upload,
                 timeout=self.settings.timeout,
+                verify=self._verify,
+                cert=self._cert,
             )
             return resp.status_code, resp.content
         except requests.exceptions.ConnectTimeout as err:
