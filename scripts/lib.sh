@@ -31,6 +31,18 @@ MSG
   exit 1
 }
 
+# nginx, for the tests that put Flink behind an authenticating reverse proxy, as teams run it.
+ensure_nginx() {
+  if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "nginx not found: installing nginx-light with apt-get (for the reverse-proxy auth tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+    return 0
+  fi
+  echo "warning: nginx is not installed (sudo apt-get install -y nginx-light): the reverse-proxy tests will fail" >&2
+}
+
 # A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.
 ensure_venv() {
   local python="${PYTHON:-}"
