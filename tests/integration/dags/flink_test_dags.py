@@ -15,7 +15,7 @@ from airflow_provider_flink.operators import (
     FlinkSavepointOperator,
     FlinkStopJobOperator,
 )
-from airflow_provider_flink.sensors import FlinkJobStateSensor
+from airflow_provider_flink.sensors import FlinkClusterHealthSensor, FlinkJobStateSensor
 
 JAR = "{{ var.value.flink_example_jar }}"
 START = datetime(2026, 1, 1)
@@ -59,3 +59,25 @@ with DAG("test_idempotent_stop_cancel", schedule=None, start_date=START, catchup
     stop = FlinkStopJobOperator(task_id="stop_finished", job_id="{{ dag_run.conf['finished_job'] }}")
     cancel = FlinkCancelJobOperator(task_id="cancel_unknown", job_id="{{ dag_run.conf['unknown_job'] }}")
     stop >> cancel
+
+with DAG("test_secrets_in_play", schedule=None, start_date=START, catchup=False) as secrets_in_play:
+    # Every Flink call goes through nginx with basic auth (and a bearer-token connection for the sensor).
+    healthy = FlinkClusterHealthSensor(
+        task_id="healthy", flink_conn_id="flink_bearer", poke_interval=1, timeout=60
+    )
+    deployed = FlinkDeployJobOperator(
+        task_id="deploy",
+        flink_conn_id="flink_secured",
+        jar=JAR,
+        entry_class="flinkprovider.testjobs.CounterJob",
+    )
+    saved = FlinkSavepointOperator(task_id="savepoint", flink_conn_id="flink_secured", job_id=deployed.output)
+    stopped = FlinkStopJobOperator(task_id="stop", flink_conn_id="flink_secured", job_id=deployed.output)
+    denied = FlinkJobStateSensor(
+        task_id="denied",
+        flink_conn_id="flink_wrong_token",
+        job_id=deployed.output,
+        timeout=10,
+        poke_interval=1,
+    )
+    healthy >> deployed >> saved >> stopped >> denied
