@@ -48,6 +48,7 @@ http {{
   server {{
     listen 127.0.0.1:{bearer_port};
     location / {{
+      if ($http_authorization = "Bearer forbidden") {{ return 403 '{{"errors": ["this token may not use Flink"]}}'; }}
       if ($http_authorization != "Bearer {token}") {{ return 401 '{{"errors": ["bearer token required"]}}'; }}
       proxy_set_header Authorization "";
       proxy_pass {upstream};

@@ -20,6 +20,7 @@ from airflow_provider_flink.artifacts import (
     prepare,
     public_keys_from_connection,
 )
+from airflow_provider_flink.artifacts.fetch import DEFAULT_MAX_BYTES
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
@@ -171,8 +172,11 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         extra = self.hook.connection.extra_dejson
         required = str(extra.get("require_verified_artifacts", "false")).lower() in ("true", "1", "yes")
         source = ArtifactSource(str(self.jar), self.jar_sha256 or None, self.jar_signature or None, keys)
+        max_bytes = int(extra.get("max_artifact_bytes") or DEFAULT_MAX_BYTES)
         try:
-            prepared = prepare(source, self.entry_class or None, require_verification=required)
+            prepared = prepare(
+                source, self.entry_class or None, require_verification=required, max_bytes=max_bytes
+            )
         except ArtifactError as err:
             raise AirflowFailException(str(err)) from None
         self.log.info(
