@@ -59,6 +59,29 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "How long calls fail fast before one probe call is let through.",
         "schema": {"type": ["number", "null"], "default": 30},
     },
+    "require_verified_artifacts": {
+        "label": "Require verified artifacts",
+        "description": "Refuse jars without a pinned SHA-256 or a valid signature (e.g. on production).",
+        "schema": {"type": ["boolean", "null"], "default": False},
+    },
+    "max_parallelism": {
+        "label": "Max parallelism",
+        "description": "Largest parallelism a job deployed through this connection may ask for.",
+        "schema": {"type": ["integer", "null"]},
+    },
+    "allowed_jar_sources": _field(
+        "Allowed jar sources",
+        "Comma-separated prefixes or glob patterns a jar location must match (e.g. s3://platform-jars/).",
+    ),
+    "allowed_entry_classes": _field(
+        "Allowed entry classes",
+        "Comma-separated regular expressions an entry class must match in full.",
+    ),
+    "max_artifact_bytes": {
+        "label": "Max artifact size (bytes)",
+        "description": "Downloads of larger jars are aborted (default 512 MiB).",
+        "schema": {"type": ["integer", "null"]},
+    },
     "web_ui_url": _field(
         "Flink web UI URL",
         "Base URL of the Flink web UI for links, when it differs from the REST URL "

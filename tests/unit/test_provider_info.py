@@ -32,6 +32,11 @@ def test_connection_form_declares_every_field() -> None:
         "web_ui_url",
         "circuit_breaker_failures",
         "circuit_breaker_cooldown",
+        "require_verified_artifacts",
+        "max_parallelism",
+        "allowed_jar_sources",
+        "allowed_entry_classes",
+        "max_artifact_bytes",
     }
     for name in ("bearer_token", "client_cert", "client_key"):
         assert fields[name]["schema"]["format"] == "password", name
