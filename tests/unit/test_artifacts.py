@@ -388,3 +388,23 @@ def test_bad_input_gives_one_clear_error_and_leaves_no_file(
     assert "s3cret" not in text
     assert "token=abc" not in text
     assert [n for n in leftovers(cache) if n.startswith(".partial")] == []  # a partial download is never kept
+
+
+def test_download_headers_from_a_connection_are_masked(server: str, jar: Path, cache: Path) -> None:
+    import base64
+
+    from airflow_provider_flink.artifacts import headers_from_connection
+
+    class Conn:
+        login = "ci"
+        password = "p4ss"
+        extra_dejson: dict[str, Any] = {"headers": {"X-Api-Key": "k3y"}}
+
+    masked: list[str] = []
+    headers = headers_from_connection(Conn(), masked.append)
+    assert headers == {"X-Api-Key": "k3y", "Authorization": "Basic " + base64.b64encode(b"ci:p4ss").decode()}
+    assert set(masked) == set(headers.values())
+    Files.routes["/private/job.jar"] = (200, jar.read_bytes())
+    prepare(ArtifactSource(f"{server}/private/job.jar", headers=headers), ENTRY, cache_dir=cache)
+    assert Files.seen_headers[-1]["X-Api-Key"] == "k3y"
+    assert Files.seen_headers[-1]["Authorization"] == headers["Authorization"]

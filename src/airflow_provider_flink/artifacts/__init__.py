@@ -16,7 +16,14 @@ from typing import Any
 from airflow_provider_flink.artifacts.fetch import DEFAULT_CACHE, DEFAULT_MAX_BYTES, ArtifactError, fetch
 from airflow_provider_flink.artifacts.verify import check_jar, verify_sha256, verify_signature
 
-__all__ = ["ArtifactError", "ArtifactSource", "PreparedArtifact", "prepare", "public_keys_from_connection"]
+__all__ = [
+    "ArtifactError",
+    "ArtifactSource",
+    "PreparedArtifact",
+    "headers_from_connection",
+    "prepare",
+    "public_keys_from_connection",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,21 @@ class PreparedArtifact:
     path: Path
     sha256: str
     verified_by: str  # "sha256", "signature <key fingerprint>", both, or "nothing"
+
+
+def headers_from_connection(conn: Any, mask: Any = None) -> dict[str, str]:
+    """HTTP headers for downloading jars: extra ``headers`` (a mapping), plus basic auth from
+    login/password. Values are registered with the secret masker when ``mask`` is given."""
+    import base64
+
+    headers = {str(k): str(v) for k, v in (conn.extra_dejson.get("headers") or {}).items()}
+    if conn.login:
+        token = base64.b64encode(f"{conn.login}:{conn.password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    if mask is not None:
+        for value in headers.values():
+            mask(value)
+    return headers
 
 
 def public_keys_from_connection(conn: Any) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from typing import Any
 from airflow_provider_flink.artifacts import (
     ArtifactError,
     ArtifactSource,
+    headers_from_connection,
     prepare,
     public_keys_from_connection,
 )
@@ -37,7 +38,7 @@ from airflow_provider_flink.deployments.records import (
 )
 from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
-from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.hooks.flink import FlinkHook, mask_value
 from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
 from airflow_provider_flink.operators.base import run_inline
 from airflow_provider_flink.triggers.flink import FlinkJobTrigger, FlinkSavepointTrigger
@@ -62,7 +63,10 @@ def resolve_artifact(spec: DeploymentSpec, hook: FlinkHook | None = None) -> tup
             "1",
             "yes",
         )
-    source = ArtifactSource(spec.artifact.jar, spec.artifact.sha256, spec.artifact.signature, keys)
+    headers: dict[str, str] = {}
+    if hook is not None and spec.artifact.headers_conn_id:
+        headers = headers_from_connection(hook.get_connection(spec.artifact.headers_conn_id), mask_value)
+    source = ArtifactSource(spec.artifact.jar, spec.artifact.sha256, spec.artifact.signature, keys, headers)
     try:
         prepared = prepare(source, spec.entry_class, require_verification=required)
     except ArtifactError as err:

@@ -47,6 +47,9 @@ class Artifact(_Strict):
     public_keys_conn_id: str | None = Field(
         None, description="Airflow connection with the PEM public keys allowed to sign (extra public_keys)."
     )
+    headers_conn_id: str | None = Field(
+        None, description="Airflow connection for http(s) downloads: extra headers and/or login/password."
+    )
 
 
 class SavepointPolicy(_Strict):

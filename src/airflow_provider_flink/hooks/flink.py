@@ -42,7 +42,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _mask(secret: Any) -> None:
+def mask_value(secret: Any) -> None:
     if not secret:
         return
     from airflow.sdk.log import mask_secret
@@ -84,7 +84,7 @@ class FlinkHook(BaseHook):
         if self._secret_dir is None:
             self._secret_dir = Path(tempfile.mkdtemp(prefix="flink-conn-"))
             self._cleanup = weakref.finalize(self, shutil.rmtree, self._secret_dir, True)
-        return settings_from_connection(conn, self._secret_dir, _mask, self.retry)
+        return settings_from_connection(conn, self._secret_dir, mask_value, self.retry)
 
     @property
     def web_ui_url(self) -> str:

@@ -17,12 +17,14 @@ from airflow_provider_flink.artifacts import (
     ArtifactError,
     ArtifactSource,
     PreparedArtifact,
+    headers_from_connection,
     prepare,
     public_keys_from_connection,
 )
 from airflow_provider_flink.artifacts.fetch import DEFAULT_MAX_BYTES
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.hooks.flink import mask_value
 from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
 from airflow_provider_flink.operators.base import (
     FlinkBaseOperator,
@@ -70,6 +72,8 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     :param jar_signature: path or URI of a detached signature (Ed25519, ECDSA P-256, RSA-PSS) of the jar.
     :param public_keys_conn_id: connection holding the PEM public keys that may sign jars
         (extra ``public_keys`` or the password field).
+    :param artifact_conn_id: connection for downloading the jar over http(s): extra ``headers`` and/or
+        login/password (basic auth).
     :param capacity_check: before submitting, compare free task slots with the parallelism:
         ``"fail"`` at once, ``"wait"`` (in the worker, up to ``wait_timeout``) or ``"off"`` (default;
         clusters that add task managers on demand show no free slots before a job asks).
@@ -127,9 +131,11 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         jar_signature: str | None = None,
         public_keys_conn_id: str | None = None,
         capacity_check: Literal["off", "fail", "wait"] = "off",
+        artifact_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.artifact_conn_id = artifact_conn_id
         self.capacity_check = capacity_check
         self.jar = jar
         self.jar_sha256 = jar_sha256
@@ -171,7 +177,12 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             keys = public_keys_from_connection(self.hook.get_connection(self.public_keys_conn_id))
         extra = self.hook.connection.extra_dejson
         required = str(extra.get("require_verified_artifacts", "false")).lower() in ("true", "1", "yes")
-        source = ArtifactSource(str(self.jar), self.jar_sha256 or None, self.jar_signature or None, keys)
+        headers: dict[str, str] = {}
+        if self.artifact_conn_id:
+            headers = headers_from_connection(self.hook.get_connection(self.artifact_conn_id), mask_value)
+        source = ArtifactSource(
+            str(self.jar), self.jar_sha256 or None, self.jar_signature or None, keys, headers
+        )
         max_bytes = int(extra.get("max_artifact_bytes") or DEFAULT_MAX_BYTES)
         try:
             prepared = prepare(
