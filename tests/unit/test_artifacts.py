@@ -255,7 +255,11 @@ def _bad_cases(tmp: Path, server: str) -> list[tuple[str, ArtifactSource, str | 
         ),
         (
             "key not PEM",
-            ArtifactSource(str(good), signature=str(good_sig), public_keys=("hello",)),
+            ArtifactSource(
+                str(good),
+                signature=str(good_sig),
+                public_keys=("-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",),
+            ),
             ENTRY,
             {},
             None,
@@ -408,3 +412,23 @@ def test_download_headers_from_a_connection_are_masked(server: str, jar: Path, c
     prepare(ArtifactSource(f"{server}/private/job.jar", headers=headers), ENTRY, cache_dir=cache)
     assert Files.seen_headers[-1]["X-Api-Key"] == "k3y"
     assert Files.seen_headers[-1]["Authorization"] == headers["Authorization"]
+
+
+def test_public_keys_from_files(jar: Path, cache: Path, tmp_path: Path) -> None:
+    key_file = tmp_path / "signing.pub"
+    key_file.write_text(pem(KEYS["ecdsa-p256"]))
+    sig = tmp_path / "job.jar.sig"
+    sig.write_bytes(sign(KEYS["ecdsa-p256"], jar.read_bytes()))
+    got = prepare(
+        ArtifactSource(str(jar), signature=str(sig), public_keys=(str(key_file),)), ENTRY, cache_dir=cache
+    )
+    assert got.verified_by == f"signature by key {key_fingerprint(KEYS['ecdsa-p256'].public_key())}"
+    with pytest.raises(ArtifactError) as info:
+        prepare(
+            ArtifactSource(str(jar), signature=str(sig), public_keys=(str(tmp_path / "none.pub"),)),
+            ENTRY,
+            cache_dir=cache,
+        )
+    assert (
+        str(info.value) == f"public key #1 is neither PEM text nor an existing file: {tmp_path / 'none.pub'}"
+    )

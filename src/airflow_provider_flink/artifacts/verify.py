@@ -40,8 +40,16 @@ def key_fingerprint(key: PublicKeyTypes) -> str:
 
 
 def load_public_keys(pems: list[str]) -> list[PublicKeyTypes]:
+    """Keys given as PEM text or as paths of PEM files on the worker."""
     keys: list[PublicKeyTypes] = []
     for i, pem in enumerate(pems, 1):
+        if "-----BEGIN" not in pem:
+            path = Path(pem.strip()).expanduser()
+            if not path.is_file():
+                raise ArtifactError(
+                    f"public key #{i} is neither PEM text nor an existing file: {pem.strip()}"
+                )
+            pem = path.read_text()
         try:
             keys.append(serialization.load_pem_public_key(pem.strip().encode()))
         except (ValueError, TypeError) as err:

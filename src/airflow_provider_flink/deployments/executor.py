@@ -53,11 +53,11 @@ class ReconcileError(RuntimeError):
 
 def resolve_artifact(spec: DeploymentSpec, hook: FlinkHook | None = None) -> tuple[Path, str]:
     """The verified jar and its SHA-256 (I6): pin, signature and the cluster's verification policy."""
-    keys: tuple[str, ...] = ()
+    keys: tuple[str, ...] = tuple(spec.artifact.public_keys)
     required = False
     if hook is not None:
         if spec.artifact.public_keys_conn_id:
-            keys = public_keys_from_connection(hook.get_connection(spec.artifact.public_keys_conn_id))
+            keys += public_keys_from_connection(hook.get_connection(spec.artifact.public_keys_conn_id))
         required = str(hook.connection.extra_dejson.get("require_verified_artifacts", "false")).lower() in (
             "true",
             "1",

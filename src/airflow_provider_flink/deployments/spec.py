@@ -47,6 +47,10 @@ class Artifact(_Strict):
     public_keys_conn_id: str | None = Field(
         None, description="Airflow connection with the PEM public keys allowed to sign (extra public_keys)."
     )
+    public_keys: list[str] = Field(
+        default_factory=list,
+        description="PEM public keys (text or file paths on the workers) allowed to sign.",
+    )
     headers_conn_id: str | None = Field(
         None, description="Airflow connection for http(s) downloads: extra headers and/or login/password."
     )

@@ -72,6 +72,8 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     :param jar_signature: path or URI of a detached signature (Ed25519, ECDSA P-256, RSA-PSS) of the jar.
     :param public_keys_conn_id: connection holding the PEM public keys that may sign jars
         (extra ``public_keys`` or the password field).
+    :param public_keys: PEM public keys (text or file paths on the worker) that may sign jars, in
+        addition to those of ``public_keys_conn_id``.
     :param artifact_conn_id: connection for downloading the jar over http(s): extra ``headers`` and/or
         login/password (basic auth).
     :param capacity_check: before submitting, compare free task slots with the parallelism:
@@ -132,10 +134,12 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         public_keys_conn_id: str | None = None,
         capacity_check: Literal["off", "fail", "wait"] = "off",
         artifact_conn_id: str | None = None,
+        public_keys: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.artifact_conn_id = artifact_conn_id
+        self.public_keys = public_keys
         self.capacity_check = capacity_check
         self.jar = jar
         self.jar_sha256 = jar_sha256
@@ -172,9 +176,9 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
 
     def _artifact(self) -> PreparedArtifact:
         """Fetch and verify the jar before anything touches the cluster (I6)."""
-        keys: tuple[str, ...] = ()
+        keys: tuple[str, ...] = tuple(self.public_keys or ())
         if self.public_keys_conn_id:
-            keys = public_keys_from_connection(self.hook.get_connection(self.public_keys_conn_id))
+            keys += public_keys_from_connection(self.hook.get_connection(self.public_keys_conn_id))
         extra = self.hook.connection.extra_dejson
         required = str(extra.get("require_verified_artifacts", "false")).lower() in ("true", "1", "yes")
         headers: dict[str, str] = {}
