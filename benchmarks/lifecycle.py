@@ -42,22 +42,9 @@ from airflow_provider_flink.client.calls import new_id
 from benchmarks.common import local_flink
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar
+from harness.task_context import task_context
 
 POLL = 0.1
-
-
-class Store(dict[str, Any]):
-    def set(self, key: str, value: Any, **_: Any) -> None:
-        self[key] = value
-
-
-class Ti:
-    def xcom_push(self, key: str, value: Any) -> None:
-        pass
-
-
-def _context() -> dict[str, Any]:
-    return {"task_state_store": Store(), "ti": Ti()}
 
 
 def _wait_running(session: requests.Session, url: str, job_id: str) -> None:
@@ -135,13 +122,13 @@ def _op_deploy(jar: Path, savepoint: str | None = None) -> str:
     op = FlinkDeployJobOperator(
         task_id="deploy", jar=str(jar), entry_class=COUNTER_JOB, savepoint_path=savepoint, deferrable=False
     )
-    return str(op.execute(_context()))
+    return str(op.execute(task_context()))
 
 
 def _op_stop(job_id: str) -> str:
     from airflow_provider_flink.operators import FlinkStopJobOperator
 
-    return str(FlinkStopJobOperator(task_id="stop", job_id=job_id, deferrable=False).execute(_context()))
+    return str(FlinkStopJobOperator(task_id="stop", job_id=job_id, deferrable=False).execute(task_context()))
 
 
 def _cancel_all(client: FlinkClient) -> None:

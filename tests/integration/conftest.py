@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import runpy
+import secrets
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import pytest
 from airflow_provider_flink.client import ClientSettings, FlinkApiError, FlinkClient, calls, models
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
+from harness.auth_proxy import AuthProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import build_jar, read_counter
 
@@ -206,3 +208,19 @@ def run_dag(dag_id: str, *, deferrable: bool, conf: dict[str, Any] | None = None
     return DagResult(
         str(run.state.value if hasattr(run.state, "value") else run.state), tasks, tries, xcom, seconds
     )
+
+
+@pytest.fixture
+def auth_proxy(flink: Cluster, tmp_path: Path) -> Iterator[AuthProxy]:
+    """nginx in front of the cluster: basic auth (random password) and a bearer token (random)."""
+    nginx = AuthProxy(
+        flink.flink.rest_url,
+        tmp_path / "nginx",
+        "flink-ops",
+        secrets.token_urlsafe(16),
+        secrets.token_urlsafe(24),
+    ).start()
+    try:
+        yield nginx
+    finally:
+        nginx.stop()

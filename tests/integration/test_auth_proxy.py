@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,21 +16,6 @@ from tests.integration.conftest import Cluster
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def proxy(flink: Cluster, tmp_path: Path) -> Iterator[AuthProxy]:
-    nginx = AuthProxy(
-        flink.flink.rest_url,
-        tmp_path / "nginx",
-        "flink-ops",
-        secrets.token_urlsafe(12),
-        secrets.token_urlsafe(24),
-    ).start()
-    try:
-        yield nginx
-    finally:
-        nginx.stop()
-
-
 def _hook(monkeypatch: pytest.MonkeyPatch, url: str, **fields: object) -> FlinkHook:
     monkeypatch.setenv(
         "AIRFLOW_CONN_FLINK_PROXIED", json.dumps({"conn_type": "flink", "host": url, **fields})
@@ -42,9 +24,9 @@ def _hook(monkeypatch: pytest.MonkeyPatch, url: str, **fields: object) -> FlinkH
 
 
 def test_basic_auth_deploys_a_job_through_the_proxy(
-    proxy: AuthProxy, flink: Cluster, monkeypatch: pytest.MonkeyPatch
+    auth_proxy: AuthProxy, flink: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hook = _hook(monkeypatch, proxy.basic_url, login=proxy.user, password=proxy.password)
+    hook = _hook(monkeypatch, auth_proxy.basic_url, login=auth_proxy.user, password=auth_proxy.password)
     ok, message = hook.test_connection()
     assert ok, message
     jar_id = hook.upload_jar(flink.jar)  # the multipart upload streams through nginx
@@ -54,24 +36,26 @@ def test_basic_auth_deploys_a_job_through_the_proxy(
 
 
 def test_wrong_password_is_a_clear_401_and_changes_nothing(
-    proxy: AuthProxy, flink: Cluster, monkeypatch: pytest.MonkeyPatch
+    auth_proxy: AuthProxy, flink: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = [j.jid for j in flink.client.call(calls.jobs_overview()).jobs]
-    hook = _hook(monkeypatch, proxy.basic_url, login=proxy.user, password="not-" + proxy.password)
+    hook = _hook(
+        monkeypatch, auth_proxy.basic_url, login=auth_proxy.user, password="not-" + auth_proxy.password
+    )
     with pytest.raises(FlinkApiError) as info:
         hook.call(calls.jobs_overview())
     assert info.value.status == 401
     assert str(info.value).endswith(
         "Check the credentials (login/password or bearer token) of the Flink connection."
     )
-    assert proxy.password not in str(info.value)
+    assert auth_proxy.password not in str(info.value)
     assert [j.jid for j in flink.client.call(calls.jobs_overview()).jobs] == before
 
 
-def test_bearer_token(proxy: AuthProxy, flink: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
-    good = _hook(monkeypatch, proxy.bearer_url, extra={"bearer_token": proxy.token})
+def test_bearer_token(auth_proxy: AuthProxy, flink: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = _hook(monkeypatch, auth_proxy.bearer_url, extra={"bearer_token": auth_proxy.token})
     assert good.call(calls.overview()).flink_version == flink.version
-    bad = _hook(monkeypatch, proxy.bearer_url, extra={"bearer_token": "wrong-token"})
+    bad = _hook(monkeypatch, auth_proxy.bearer_url, extra={"bearer_token": "wrong-token"})
     with pytest.raises(FlinkApiError) as info:
         bad.call(calls.overview())
     assert info.value.status == 401

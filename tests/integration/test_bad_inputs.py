@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -33,21 +32,12 @@ from airflow_provider_flink.operators import (
 from airflow_provider_flink.operators.reconcile import reconcile
 from harness.auth_proxy import AuthProxy
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB
+from harness.task_context import task_context
 from harness.tls import TestCA
 from tests.integration.conftest import Cluster, connection_json
 from tests.unit.test_artifacts import KEYS, Files, pem, sign
 
 pytestmark = pytest.mark.integration
-
-
-class Store(dict[str, Any]):
-    def set(self, key: str, value: Any, **_: Any) -> None:
-        self[key] = value
-
-
-class Ti:
-    def xcom_push(self, key: str, value: Any) -> None:
-        pass
 
 
 @dataclass
@@ -70,20 +60,16 @@ class Env:
     def deploy(self, conn_id: str = "flink_default", **kwargs: Any) -> Callable[[], Any]:
         params: dict[str, Any] = {"jar": str(self.flink.jar), "entry_class": COUNTER_JOB, **kwargs}
         op = FlinkDeployJobOperator(task_id="deploy", flink_conn_id=conn_id, deferrable=False, **params)
-        return lambda: op.execute({"task_state_store": Store(), "ti": Ti()})
+        return lambda: op.execute(task_context())
 
 
 @pytest.fixture
-def env(airflow: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+def env(
+    airflow: Cluster, auth_proxy: AuthProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Env]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    proxy = AuthProxy(
-        airflow.flink.rest_url,
-        tmp_path / "nginx",
-        "flink-ops",
-        secrets.token_urlsafe(12),
-        secrets.token_urlsafe(20),
-    ).start()
+    proxy = auth_proxy
     silent = socket.socket()  # accepts connections (backlog) and never answers: a hung endpoint
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -98,7 +84,6 @@ def env(airflow: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         )
     finally:
         silent.close()
-        proxy.stop()
         httpd.shutdown()
 
 
@@ -343,7 +328,7 @@ def _cases(e: Env, case: str) -> Case:
         unknown = new_id()
         op = FlinkSavepointOperator(task_id="s", job_id=unknown, deferrable=False)
         return (
-            (lambda: op.execute({"task_state_store": Store(), "ti": Ti()})),
+            (lambda: op.execute(task_context())),
             FlinkOperatorError,
             (f"Cannot take a savepoint: Flink does not know job {unknown}"),
         )
@@ -352,7 +337,7 @@ def _cases(e: Env, case: str) -> Case:
         e.flink.wait_state(done, JobState.FINISHED)
         op = FlinkSavepointOperator(task_id="s", job_id=done, deferrable=False)
         return (
-            (lambda: op.execute({"task_state_store": Store(), "ti": Ti()})),
+            (lambda: op.execute(task_context())),
             FlinkOperatorError,
             (f"Cannot take a savepoint: job {done} is FINISHED, not RUNNING"),
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("deferrable", [False, True], ids=["wait", "defer"]),
 ]
-
-
-@pytest.fixture
-def proxy(airflow: Cluster, tmp_path: Path) -> Iterator[AuthProxy]:
-    nginx = AuthProxy(
-        airflow.flink.rest_url,
-        tmp_path / "nginx",
-        "flink-ops",
-        secrets.token_urlsafe(16),
-        secrets.token_urlsafe(24),
-    ).start()
-    try:
-        yield nginx
-    finally:
-        nginx.stop()
 
 
 def _rendered_and_xcom(dag_id: str) -> list[str]:
@@ -59,7 +43,7 @@ def _rendered_and_xcom(dag_id: str) -> list[str]:
 
 def test_no_secret_in_logs_xcom_or_rendered_fields(
     airflow: Cluster,
-    proxy: AuthProxy,
+    auth_proxy: AuthProxy,
     deferrable: bool,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
@@ -67,20 +51,22 @@ def test_no_secret_in_logs_xcom_or_rendered_fields(
     client = TestCA().issue("airflow-worker")
     basic = {
         "conn_type": "flink",
-        "host": proxy.basic_url,
-        "login": proxy.user,
-        "password": proxy.password,
+        "host": auth_proxy.basic_url,
+        "login": auth_proxy.user,
+        "password": auth_proxy.password,
         "extra": {"client_cert": client.cert_pem, "client_key": client.key_pem},
     }
     monkeypatch.setenv("AIRFLOW_CONN_FLINK_SECURED", json.dumps(basic))
     monkeypatch.setenv(
         "AIRFLOW_CONN_FLINK_BEARER",
-        json.dumps({"conn_type": "flink", "host": proxy.bearer_url, "extra": {"bearer_token": proxy.token}}),
+        json.dumps(
+            {"conn_type": "flink", "host": auth_proxy.bearer_url, "extra": {"bearer_token": auth_proxy.token}}
+        ),
     )
     wrong = secrets.token_urlsafe(20)
     monkeypatch.setenv(
         "AIRFLOW_CONN_FLINK_WRONG_TOKEN",
-        json.dumps({"conn_type": "flink", "host": proxy.bearer_url, "extra": {"bearer_token": wrong}}),
+        json.dumps({"conn_type": "flink", "host": auth_proxy.bearer_url, "extra": {"bearer_token": wrong}}),
     )
 
     result = run_dag("test_secrets_in_play", deferrable=deferrable)
@@ -101,9 +87,9 @@ def test_no_secret_in_logs_xcom_or_rendered_fields(
     assert "401" in text  # the refused task's error is in there, so error paths were searched too
     key_body = "".join(client.key_pem.strip().splitlines()[1:-1])
     needles = {
-        "password": proxy.password,
-        "basic header": base64.b64encode(f"{proxy.user}:{proxy.password}".encode()).decode(),
-        "bearer token": proxy.token,
+        "password": auth_proxy.password,
+        "basic header": base64.b64encode(f"{auth_proxy.user}:{auth_proxy.password}".encode()).decode(),
+        "bearer token": auth_proxy.token,
         "wrong bearer token": wrong,
         "client key": key_body[:40],
     }

@@ -34,6 +34,17 @@ def tls_flink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalF
         flink.stop()
 
 
+def _mutual(monkeypatch: pytest.MonkeyPatch, flink: LocalFlink, tls: RestTls) -> FlinkHook:
+    """A connection with the CA bundle and the right client certificate and key."""
+    return _use(
+        monkeypatch,
+        flink,
+        ca_bundle=tls.ca_pem.read_text(),
+        client_cert=tls.client_cert_pem.read_text(),
+        client_key=tls.client_key_pem.read_text(),
+    )
+
+
 def _use(monkeypatch: pytest.MonkeyPatch, flink: LocalFlink, **extra: Any) -> FlinkHook:
     reset_breakers()
     monkeypatch.setenv(
@@ -47,13 +58,7 @@ def test_right_client_certificate_works(
     tls_flink: tuple[LocalFlink, RestTls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flink, tls = tls_flink
-    hook = _use(
-        monkeypatch,
-        flink,
-        ca_bundle=tls.ca_pem.read_text(),
-        client_cert=tls.client_cert_pem.read_text(),
-        client_key=tls.client_key_pem.read_text(),
-    )
+    hook = _mutual(monkeypatch, flink, tls)
     ok, message = hook.test_connection()
     assert ok, message
     assert message.startswith(f"Connected to Flink {flink.version}")
@@ -137,13 +142,7 @@ def test_key_files_are_private_and_gone_after_close(
     tls_flink: tuple[LocalFlink, RestTls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flink, tls = tls_flink
-    hook = _use(
-        monkeypatch,
-        flink,
-        ca_bundle=tls.ca_pem.read_text(),
-        client_cert=tls.client_cert_pem.read_text(),
-        client_key=tls.client_key_pem.read_text(),
-    )
+    hook = _mutual(monkeypatch, flink, tls)
     assert hook.call(calls.overview()).taskmanagers == 1
     key_file = Path(str(hook.get_conn().settings.tls.client_key))
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"

@@ -20,24 +20,11 @@ from airflow_provider_flink.operators import (
 )
 from airflow_provider_flink.operators.base import checked_event, task_state
 from airflow_provider_flink.operators.job import JOB_ID_KEY
+from harness.task_context import MemoryTaskState as Store
+from harness.task_context import task_context
 
 URL = "http://flink-ops.test:8081"
 J = "c" * 32
-
-
-class Store(dict[str, Any]):
-    """The task state store's interface, in memory (the real one needs a supervisor)."""
-
-    def set(self, key: str, value: Any, **_: Any) -> None:
-        self[key] = value
-
-
-class Ti:
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +43,7 @@ def jar(tmp_path: Path) -> Path:
 
 
 def context(store: Store | None = None) -> dict[str, Any]:
-    return {"task_state_store": store if store is not None else Store(), "ti": Ti()}
+    return task_context(store)
 
 
 @pytest.mark.parametrize(
