@@ -44,44 +44,46 @@ def test_async_reads_checkpoints_with_auth(settings: ClientSettings) -> None:
     assert seen[0].url == f"{BASE}/jobs/{'a' * 32}/checkpoints"
 
 
-def test_async_connect_error_is_not_sent_and_retried(settings: ClientSettings, tmp_path: Path) -> None:
-    attempts: list[int] = []
+@pytest.mark.parametrize(
+    ("raised", "error", "sent", "reason", "attempts"),
+    [
+        (
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            FlinkUnreachableError,
+            False,
+            "connection refused",
+            4,
+        ),
+        (httpx.ReadTimeout("timed out"), FlinkTimeoutError, True, "timed out (ReadTimeout)", 1),
+    ],
+    ids=["refused: never sent, retried", "read timeout: outcome unknown, not repeated"],
+)
+def test_async_upload_failures_follow_the_retry_rules(
+    settings: ClientSettings,
+    tmp_path: Path,
+    raised: Exception,
+    error: type[Exception],
+    sent: bool,
+    reason: str,
+    attempts: int,
+) -> None:
+    seen: list[int] = []
     jar = tmp_path / "job.jar"
     jar.write_bytes(b"PK")
 
     def handler(request: httpx.Request) -> httpx.Response:
-        attempts.append(1)
-        raise httpx.ConnectError("[Errno 111] Connection refused")
+        seen.append(1)
+        raise raised
 
     async def go() -> None:
         async with _client(settings, handler) as client:
             await client.call(calls.upload_jar(jar))
 
-    with pytest.raises(FlinkUnreachableError) as info:
+    with pytest.raises(error) as info:
         asyncio.run(go())
-    assert not info.value.request_sent
-    assert info.value.reason == "connection refused"
-    assert len(attempts) == 4
-
-
-def test_async_read_timeout_on_upload_is_not_repeated(settings: ClientSettings, tmp_path: Path) -> None:
-    attempts: list[int] = []
-    jar = tmp_path / "job.jar"
-    jar.write_bytes(b"PK")
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        attempts.append(1)
-        raise httpx.ReadTimeout("timed out")
-
-    async def go() -> None:
-        async with _client(settings, handler) as client:
-            await client.call(calls.upload_jar(jar))
-
-    with pytest.raises(FlinkTimeoutError) as info:
-        asyncio.run(go())
-    assert info.value.request_sent
-    assert info.value.reason == "timed out (ReadTimeout)"
-    assert len(attempts) == 1
+    assert info.value.request_sent is sent  # type: ignore[attr-defined]
+    assert info.value.reason == reason  # type: ignore[attr-defined]
+    assert len(seen) == attempts
 
 
 def test_async_upload_streams_the_file(settings: ClientSettings, tmp_path: Path) -> None:
