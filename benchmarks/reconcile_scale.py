@@ -29,6 +29,7 @@ from airflow_provider_flink.deployments.executor import resolve_artifact
 from airflow_provider_flink.deployments.planner import ClusterView, new_job_id, plan_deployment
 from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore
 from airflow_provider_flink.deployments.spec import load_specs, spec_hash
+from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.operators.reconcile import reconcile
 
 RECORDED = (
@@ -80,11 +81,17 @@ def main() -> None:
     specs, problems = load_specs(folder)
     if problems or len(specs) != args.deployments:
         raise SystemExit(f"spec generation went wrong: {problems}")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CountingFlink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["AIRFLOW_CONN_FLINK_DEFAULT"] = json.dumps(
+        {"conn_type": "flink", "host": "127.0.0.1", "port": server.server_address[1]}
+    )
+    hook = FlinkHook("flink_default")
     template = json.loads(RECORDED.read_text())
     store = MemoryRecordStore()
     jobs = []
     for spec in specs:
-        digest = spec_hash(spec, resolve_artifact(spec)[1])
+        digest = spec_hash(spec, resolve_artifact(spec, hook)[1])
         job_id = new_job_id(spec.name, digest)
         jobs.append(
             {
@@ -107,11 +114,6 @@ def main() -> None:
             )
         )
     CountingFlink.body = json.dumps({"jobs": jobs}).encode()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CountingFlink)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["AIRFLOW_CONN_FLINK_DEFAULT"] = json.dumps(
-        {"conn_type": "flink", "host": "127.0.0.1", "port": server.server_address[1]}
-    )
     totals, plans = [], []
     view = ClusterView("flink_default", tuple(models.JobsOverview.model_validate({"jobs": jobs}).jobs))
     try:
@@ -125,7 +127,7 @@ def main() -> None:
             calls = len(CountingFlink.requests)
             began = time.perf_counter()
             for spec in specs:
-                digest = spec_hash(spec, resolve_artifact(spec)[1])
+                digest = spec_hash(spec, resolve_artifact(spec, hook)[1])
                 plan_deployment(spec, digest, view, store.get(spec.cluster, spec.name), time.time())
             plans.append(time.perf_counter() - began)
     finally:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import responses
 
@@ -92,17 +93,15 @@ def test_a_pending_savepoint_still_running_stays_pending() -> None:
 
 
 @responses.activate
-def test_a_savepoint_flink_cannot_dispose_stays_in_the_history() -> None:
-    responses.post(f"{URL}/savepoint-disposal", json={"request-id": T})
-    responses.get(
-        f"{URL}/savepoint-disposal/{T}",
-        json={
-            "status": {"id": "COMPLETED"},
-            "operation": {
-                "failure-cause": {"class": "x", "stack-trace": "java.io.IOException: permission denied"}
-            },
+def test_a_savepoint_flink_cannot_dispose_stays_in_the_history(fake_flink: Any) -> None:
+    failed = {
+        "status": {"id": "COMPLETED"},
+        "operation": {
+            "failure-cause": {"class": "x", "stack-trace": "java.io.IOException: permission denied"}
         },
-    )
+    }
+    fake_flink(lambda r: httpx.Response(200, json=failed))  # the disposal status, polled by the trigger
+    responses.post("http://flink.test:8081/savepoint-disposal", json={"request-id": T})
     record = DeploymentRecord(
         name="orders",
         cluster="flink_default",
@@ -133,15 +132,40 @@ def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> Non
 
 def test_artifact_must_exist_and_match_its_pin(tmp_path: Path) -> None:
     with pytest.raises(ReconcileError, match=r"artifact /nope\.jar does not exist on this worker"):
-        resolve_artifact(spec())
+        resolve_artifact(spec(), FlinkHook())
     from tests.unit.test_artifacts import make_jar
 
     jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",), manifest="Main-Class: x.Main\n")
     good = sha256_of(jar)
-    assert resolve_artifact(spec(str(jar), artifact={"jar": str(jar), "sha256": good}))[1] == good
+    assert (
+        resolve_artifact(spec(str(jar), artifact={"jar": str(jar), "sha256": good}), FlinkHook())[1] == good
+    )
     wrong = "0" * 64
     with pytest.raises(ReconcileError) as info:
         resolve_artifact(
-            DeploymentSpec.model_validate({"name": "o", "artifact": {"jar": str(jar), "sha256": wrong}})
+            DeploymentSpec.model_validate({"name": "o", "artifact": {"jar": str(jar), "sha256": wrong}}),
+            FlinkHook(),
         )
     assert str(info.value) == f"artifact {jar}: SHA-256 is {good}, the pin expects {wrong}: not uploading it"
+
+
+def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caps apply at planning time: an upgrade over the cap never stops the running job first."""
+    from airflow_provider_flink.operators.reconcile import reconcile
+    from tests.unit.test_artifacts import make_jar
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps({"conn_type": "flink", "host": "127.0.0.1", "port": 9, "extra": {"max_parallelism": 2}}),
+    )
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    (tmp_path / "orders.yaml").write_text(
+        f"name: orders\nartifact: {{jar: {jar}}}\nentry_class: x.Main\nparallelism: 4\n"
+    )
+    summary = reconcile(tmp_path, MemoryRecordStore())
+    assert (
+        summary["errors"][-1] == "orders: parallelism 4 is over the cap of 2 set on connection flink_default"
+    )
+    assert summary["deployments"][0]["actions"] == []

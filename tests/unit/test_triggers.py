@@ -12,7 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_flink.triggers import FlinkClusterHealthTrigger, FlinkJobTrigger, FlinkSavepointTrigger
+from airflow_provider_flink.triggers import (
+    FlinkClusterHealthTrigger,
+    FlinkDisposalTrigger,
+    FlinkJobTrigger,
+    FlinkSavepointTrigger,
+)
 from tests.unit.conftest import recorded
 
 J = "a" * 32
@@ -47,6 +52,7 @@ def job_body(state: str, vertex: str = "RUNNING") -> dict[str, Any]:
         ),
         FlinkSavepointTrigger("flink_default", J, request_id=T, deadline=123.0, operation="stop"),
         FlinkClusterHealthTrigger("flink_default", 123.0, min_taskmanagers=2, min_free_slots=3),
+        FlinkDisposalTrigger("flink_default", T, "file:/sp/1", 123.0),
     ],
 )
 def test_serialize_round_trips_with_plain_values(trigger: Any) -> None:

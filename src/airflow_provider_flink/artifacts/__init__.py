@@ -15,13 +15,17 @@ from typing import Any
 
 from airflow_provider_flink.artifacts.fetch import DEFAULT_CACHE, DEFAULT_MAX_BYTES, ArtifactError, fetch
 from airflow_provider_flink.artifacts.verify import check_jar, verify_sha256, verify_signature
+from airflow_provider_flink.hooks.flink import FlinkHook, mask_value
+from airflow_provider_flink.hooks.limits import ClusterLimits
 
 __all__ = [
     "ArtifactError",
+    "ArtifactRequest",
     "ArtifactSource",
     "PreparedArtifact",
     "headers_from_connection",
     "prepare",
+    "prepare_for_cluster",
     "public_keys_from_connection",
 ]
 
@@ -105,3 +109,44 @@ def prepare(
         checks.append(f"signature by key {fingerprint}")
     check_jar(source.uri, path, entry_class)
     return PreparedArtifact(path, digest, " and ".join(checks) or "nothing")
+
+
+@dataclass(frozen=True)
+class ArtifactRequest:
+    """What a deployment asks to run: the jar and how to verify it, and the job's shape for the caps."""
+
+    jar: str
+    entry_class: str | None = None
+    parallelism: int | None = None
+    sha256: str | None = None
+    signature: str | None = None
+    public_keys: tuple[str, ...] = ()
+    public_keys_conn_id: str | None = None
+    headers_conn_id: str | None = None
+
+
+def _flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
+def prepare_for_cluster(hook: FlinkHook, request: ArtifactRequest) -> PreparedArtifact:
+    """Everything checked before a jar may go to the hook's cluster, for operators and reconcile alike:
+    the connection's caps (:class:`~airflow_provider_flink.hooks.limits.LimitError`), then fetching and
+    verification under its policy (``require_verified_artifacts``, ``max_artifact_bytes``)."""
+    extra = hook.connection.extra_dejson
+    ClusterLimits.from_extra(extra).check(
+        hook.flink_conn_id, request.jar, request.entry_class, request.parallelism
+    )
+    keys = request.public_keys
+    if request.public_keys_conn_id:
+        keys += public_keys_from_connection(hook.get_connection(request.public_keys_conn_id))
+    headers: dict[str, str] = {}
+    if request.headers_conn_id:
+        headers = headers_from_connection(hook.get_connection(request.headers_conn_id), mask_value)
+    source = ArtifactSource(request.jar, request.sha256, request.signature, keys, headers)
+    return prepare(
+        source,
+        request.entry_class,
+        require_verification=_flag(extra.get("require_verified_artifacts", False)),
+        max_bytes=int(extra.get("max_artifact_bytes") or DEFAULT_MAX_BYTES),
+    )

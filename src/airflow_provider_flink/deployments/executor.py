@@ -20,13 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_flink.artifacts import (
-    ArtifactError,
-    ArtifactSource,
-    headers_from_connection,
-    prepare,
-    public_keys_from_connection,
-)
+from airflow_provider_flink.artifacts import ArtifactError, ArtifactRequest, prepare_for_cluster
 from airflow_provider_flink.client import FlinkApiError, calls, models
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
 from airflow_provider_flink.deployments.records import (
@@ -38,10 +32,10 @@ from airflow_provider_flink.deployments.records import (
 )
 from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
-from airflow_provider_flink.hooks.flink import FlinkHook, mask_value
-from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.hooks.limits import LimitError
 from airflow_provider_flink.operators.base import run_inline
-from airflow_provider_flink.triggers.flink import FlinkJobTrigger, FlinkSavepointTrigger
+from airflow_provider_flink.triggers.flink import FlinkDisposalTrigger, FlinkJobTrigger, FlinkSavepointTrigger
 
 log = logging.getLogger(__name__)
 SAVEPOINT_TIMEOUT = 600.0
@@ -51,25 +45,21 @@ class ReconcileError(RuntimeError):
     """An action could not be completed; the message says what happened and what state things are in."""
 
 
-def resolve_artifact(spec: DeploymentSpec, hook: FlinkHook | None = None) -> tuple[Path, str]:
-    """The verified jar and its SHA-256 (I6): pin, signature and the cluster's verification policy."""
-    keys: tuple[str, ...] = tuple(spec.artifact.public_keys)
-    required = False
-    if hook is not None:
-        if spec.artifact.public_keys_conn_id:
-            keys += public_keys_from_connection(hook.get_connection(spec.artifact.public_keys_conn_id))
-        required = str(hook.connection.extra_dejson.get("require_verified_artifacts", "false")).lower() in (
-            "true",
-            "1",
-            "yes",
-        )
-    headers: dict[str, str] = {}
-    if hook is not None and spec.artifact.headers_conn_id:
-        headers = headers_from_connection(hook.get_connection(spec.artifact.headers_conn_id), mask_value)
-    source = ArtifactSource(spec.artifact.jar, spec.artifact.sha256, spec.artifact.signature, keys, headers)
+def resolve_artifact(spec: DeploymentSpec, hook: FlinkHook) -> tuple[Path, str]:
+    """The verified jar and its SHA-256 under the cluster's caps and policy (I6)."""
+    wanted = ArtifactRequest(
+        spec.artifact.jar,
+        spec.entry_class,
+        spec.parallelism,
+        spec.artifact.sha256,
+        spec.artifact.signature,
+        tuple(spec.artifact.public_keys),
+        spec.artifact.public_keys_conn_id,
+        spec.artifact.headers_conn_id,
+    )
     try:
-        prepared = prepare(source, spec.entry_class, require_verification=required)
-    except ArtifactError as err:
+        prepared = prepare_for_cluster(hook, wanted)
+    except (ArtifactError, LimitError) as err:
         raise ReconcileError(str(err)) from None
     return prepared.path, prepared.sha256
 
@@ -139,12 +129,6 @@ class Executor:
     ) -> dict[str, Any]:
         """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
         recorded as the last stable one (the rollback target)."""
-        try:
-            ClusterLimits.from_extra(self.hook.connection.extra_dejson).check(
-                spec.cluster, spec.artifact.jar, spec.entry_class, spec.parallelism
-            )
-        except LimitError as err:
-            raise ReconcileError(str(err)) from None
         jar, digest = resolve_artifact(spec, self.hook)
         record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
         self._save(record)  # I4: intent before the request
@@ -405,22 +389,15 @@ class Executor:
         return f"savepoint {pending.trigger_id} {outcome}"
 
     def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        accepted = self.hook.call(calls.dispose_savepoint(_need(action.path)))
-        deadline = self.clock() + SAVEPOINT_TIMEOUT
-        while True:
-            status = self.hook.call(calls.disposal_status(accepted.request_id))
-            if not status.in_progress:
-                break
-            if self.clock() > deadline:
-                raise ReconcileError(f"disposal of {action.path} did not finish: kept in the history")
-            time.sleep(0.2)
-        if not status.succeeded:
-            raise ReconcileError(
-                f"Flink could not dispose {action.path}: {status.failure}; kept in the history"
-            )
-        record.savepoints = [
-            s for s in record.savepoints if s.path != action.path
-        ]  # only after Flink disposed it
+        path = _need(action.path)
+        accepted = self.hook.call(calls.dispose_savepoint(path))
+        trigger = FlinkDisposalTrigger(
+            spec.cluster, accepted.request_id, path, self.clock() + SAVEPOINT_TIMEOUT
+        )
+        event = run_inline(trigger)
+        if event["status"] != "success":
+            raise ReconcileError(f"{event['message']}; kept in the history")
+        record.savepoints = [s for s in record.savepoints if s.path != path]  # only after Flink disposed it
         self._save(record)
         return "disposed through Flink, then dropped from the history"
 

@@ -15,17 +15,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_flink.artifacts import (
     ArtifactError,
-    ArtifactSource,
+    ArtifactRequest,
     PreparedArtifact,
-    headers_from_connection,
-    prepare,
-    public_keys_from_connection,
+    prepare_for_cluster,
 )
-from airflow_provider_flink.artifacts.fetch import DEFAULT_MAX_BYTES
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.hooks.flink import mask_value
-from airflow_provider_flink.hooks.limits import ClusterLimits, LimitError
+from airflow_provider_flink.hooks.limits import LimitError
 from airflow_provider_flink.operators.base import (
     FlinkBaseOperator,
     FlinkOperatorError,
@@ -174,25 +170,21 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         except ValueError as err:
             raise AirflowFailException(f"Invalid Flink job request: {err}") from None
 
-    def _artifact(self) -> PreparedArtifact:
-        """Fetch and verify the jar before anything touches the cluster (I6)."""
-        keys: tuple[str, ...] = tuple(self.public_keys or ())
-        if self.public_keys_conn_id:
-            keys += public_keys_from_connection(self.hook.get_connection(self.public_keys_conn_id))
-        extra = self.hook.connection.extra_dejson
-        required = str(extra.get("require_verified_artifacts", "false")).lower() in ("true", "1", "yes")
-        headers: dict[str, str] = {}
-        if self.artifact_conn_id:
-            headers = headers_from_connection(self.hook.get_connection(self.artifact_conn_id), mask_value)
-        source = ArtifactSource(
-            str(self.jar), self.jar_sha256 or None, self.jar_signature or None, keys, headers
+    def _artifact(self, request: models.JarRunRequest) -> PreparedArtifact:
+        """Caps, then fetch and verify the jar, before anything touches the cluster (I6)."""
+        wanted = ArtifactRequest(
+            str(self.jar),
+            request.entry_class,
+            request.parallelism,
+            self.jar_sha256 or None,
+            self.jar_signature or None,
+            tuple(self.public_keys or ()),
+            self.public_keys_conn_id,
+            self.artifact_conn_id,
         )
-        max_bytes = int(extra.get("max_artifact_bytes") or DEFAULT_MAX_BYTES)
         try:
-            prepared = prepare(
-                source, self.entry_class or None, require_verification=required, max_bytes=max_bytes
-            )
-        except ArtifactError as err:
+            prepared = prepare_for_cluster(self.hook, wanted)
+        except (ArtifactError, LimitError) as err:
             raise AirflowFailException(str(err)) from None
         self.log.info(
             "Artifact %s: SHA-256 %s, verified by %s", self.jar, prepared.sha256, prepared.verified_by
@@ -235,13 +227,6 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         return job_id, False
 
     # ------------------------------------------------------------------ execute
-    def _check_limits(self, request: models.JarRunRequest) -> None:
-        try:
-            limits = ClusterLimits.from_extra(self.hook.connection.extra_dejson)
-            limits.check(self.flink_conn_id, str(self.jar), request.entry_class, request.parallelism)
-        except LimitError as err:
-            raise AirflowFailException(str(err)) from None
-
     def _ensure_capacity(self, parallelism: int | None) -> None:
         """Free slots >= parallelism, or fail / wait as ``capacity_check`` says (before submitting)."""
         if self.capacity_check == "off":
@@ -263,8 +248,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         checked = self._request(
             str(self.job_id) if self.job_id else calls.new_id()
         )  # validate before any call
-        self._check_limits(checked)
-        artifact = self._artifact()
+        artifact = self._artifact(checked)
         store = task_state(context)
         job_id, on_cluster = self._job_to_use(store)
         request = self._request(job_id)

@@ -2,9 +2,16 @@
 
 from airflow_provider_flink.triggers.flink import (
     FlinkClusterHealthTrigger,
+    FlinkDisposalTrigger,
     FlinkJobTrigger,
     FlinkPollingTrigger,
     FlinkSavepointTrigger,
 )
 
-__all__ = ["FlinkClusterHealthTrigger", "FlinkJobTrigger", "FlinkPollingTrigger", "FlinkSavepointTrigger"]
+__all__ = [
+    "FlinkClusterHealthTrigger",
+    "FlinkDisposalTrigger",
+    "FlinkJobTrigger",
+    "FlinkPollingTrigger",
+    "FlinkSavepointTrigger",
+]

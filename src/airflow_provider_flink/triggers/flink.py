@@ -320,6 +320,35 @@ class FlinkSavepointTrigger(FlinkPollingTrigger):
         return Verdict(True, state, f"{verdict.message}; the job is {state}", verdict.extra)
 
 
+class FlinkDisposalTrigger(FlinkPollingTrigger):
+    """Wait for a savepoint disposal started through Flink (``POST /savepoint-disposal``) to finish."""
+
+    def __init__(
+        self, flink_conn_id: str, request_id: str, path: str, deadline: float, poll_interval: float = 1.0
+    ) -> None:
+        super().__init__(flink_conn_id, deadline, poll_interval)
+        self.request_id = request_id
+        self.path = path
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "path": self.path}
+
+    def ids(self) -> dict[str, Any]:
+        return {"trigger_id": self.request_id, "path": self.path}
+
+    def waiting_for(self) -> str:
+        return f"disposal of {self.path}"
+
+    async def probe(self, client: AsyncFlinkClient) -> Verdict | None:
+        status = await client.call(calls.disposal_status(self.request_id))
+        self.last_seen = status.status.id
+        if status.in_progress:
+            return None
+        if status.succeeded:
+            return Verdict(True, "DISPOSED", f"{self.path} disposed through Flink")
+        return Verdict(False, "FAILED", f"Flink could not dispose {self.path}: {status.failure}")
+
+
 class FlinkClusterHealthTrigger(FlinkPollingTrigger):
     """Wait until the REST API answers with enough task managers and free slots."""
 
