@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_flink.client import FlinkApiError, FlinkTimeoutError, FlinkUnreachableError, calls
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments import reconcile
 from airflow_provider_flink.deployments.records import MemoryRecordStore
 from airflow_provider_flink.hooks import FlinkConnectionError, FlinkHook
 from airflow_provider_flink.operators import (
@@ -29,7 +30,6 @@ from airflow_provider_flink.operators import (
     FlinkOperatorError,
     FlinkSavepointOperator,
 )
-from airflow_provider_flink.operators.reconcile import reconcile
 from harness.auth_proxy import AuthProxy
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB
 from harness.task_context import task_context
@@ -402,7 +402,7 @@ def _cases(e: Env, case: str) -> Case:
 
         def run() -> None:
             summary = reconcile(folder, MemoryRecordStore())
-            raise ValueError("; ".join(summary["invalid"]))
+            raise ValueError("; ".join(summary.invalid))
 
         return run, ValueError, expected
     if case == "spec artifact with a wrong pin":
@@ -415,7 +415,7 @@ def _cases(e: Env, case: str) -> Case:
 
         def run_pinned() -> None:
             summary = reconcile(folder, MemoryRecordStore())
-            raise ValueError("; ".join(summary["errors"]))
+            raise ValueError("; ".join(summary.errors))
 
         return (
             run_pinned,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_provider_flink.client import calls
+from airflow_provider_flink.client import FlinkClient, calls
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments import ReconcileReport, reconcile
 from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore
-from airflow_provider_flink.operators.reconcile import reconcile
 from harness.job_jars import COUNTER_JOB, FAILING_JOB
 from tests.integration.conftest import Cluster, connection_json, wait_for
 
@@ -39,7 +39,7 @@ class Deployments:
         }
         (self.folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
 
-    def run(self, **kwargs: Any) -> dict[str, Any]:
+    def run(self, **kwargs: Any) -> ReconcileReport:
         return reconcile(self.folder, self.store, **kwargs)
 
     def record(self, name: str) -> DeploymentRecord:
@@ -78,21 +78,21 @@ def deployments(airflow: Cluster, tmp_path: Path) -> Deployments:
     return Deployments(folder, airflow)
 
 
-def _actions(summary: dict[str, Any], name: str) -> list[str]:
-    entry = next(d for d in summary["deployments"] if d["deployment"] == name)
-    return [a.split(" ")[0] for a in entry["actions"]]
+def _actions(summary: ReconcileReport, name: str) -> list[str]:
+    return summary.deployment(name).kinds
 
 
-def test_first_deploy_then_nothing_to_do_with_one_rest_call(deployments: Deployments) -> None:
+def test_first_deploy_then_nothing_to_do_with_one_rest_call(deployments: Deployments, mocker: Any) -> None:
     deployments.declare("orders")
     first = deployments.run()
-    assert first["errors"] == []
+    assert first.errors == []
     assert _actions(first, "orders") == ["deploy"]
     job = deployments.the_job("orders")
     assert deployments.flink.job(job).all_vertices_running
+    sent = mocker.spy(FlinkClient, "_send")
     second = deployments.run()
     assert _actions(second, "orders") == []
-    assert second["rest_calls"] == {"flink_default": 1}
+    assert [c.args[2].description for c in sent.call_args_list] == ["GET /jobs/overview"]
     assert deployments.live_jobs("orders") == [job]
     record = deployments.record("orders")
     assert record.current_job_id == job
@@ -106,7 +106,7 @@ def test_upgrade_keeps_state(deployments: Deployments) -> None:
     before = deployments.counted(old, 60)
     deployments.declare("upgrade-me", parallelism=2)
     summary = deployments.run()
-    assert summary["errors"] == []
+    assert summary.errors == []
     assert _actions(summary, "upgrade-me") == ["upgrade"]
     new = deployments.the_job("upgrade-me")
     assert new != old
@@ -130,11 +130,9 @@ def test_failed_savepoint_leaves_the_old_job_untouched(deployments: Deployments)
         "no-savepoint-dir", args=["--rate", "40"], savepoint_dir="file:///proc/flink-cannot-write-here"
     )
     summary = deployments.run()
-    assert len(summary["errors"]) == 1
-    assert (
-        "Failed to create savepoint directory at file:/proc/flink-cannot-write-here" in summary["errors"][0]
-    )
-    assert f"job {old} was left as it is" in summary["errors"][0]
+    assert len(summary.errors) == 1
+    assert "Failed to create savepoint directory at file:/proc/flink-cannot-write-here" in summary.errors[0]
+    assert f"job {old} was left as it is" in summary.errors[0]
     assert deployments.live_jobs("no-savepoint-dir") == [old]
     assert deployments.flink.job(old).state is JobState.RUNNING
     record = deployments.record("no-savepoint-dir")
@@ -152,9 +150,9 @@ def test_upgrade_whose_job_cannot_start_is_rolled_back(deployments: Deployments)
         "rollback-me", entry_class=FAILING_JOB, args=["--fail-after", "5"], allow_non_restored_state=True
     )
     summary = deployments.run()
-    assert len(summary["errors"]) == 1
-    assert "upgrade failed" in summary["errors"][0]
-    assert "rolled back to the last stable spec from file:" in summary["errors"][0]
+    assert len(summary.errors) == 1
+    assert "upgrade failed" in summary.errors[0]
+    assert "rolled back to the last stable spec from file:" in summary.errors[0]
     now = deployments.the_job("rollback-me")
     assert now[12:24] == str(stable)[:12]  # runs the stable spec again
     restored = deployments.restored_from(now)
@@ -204,13 +202,13 @@ def test_retention_disposes_old_savepoints_through_flink(deployments: Deployment
     taken: list[str] = []
     for _ in range(4):
         summary = deployments.run()
-        assert summary["errors"] == []
+        assert summary.errors == []
         taken = [s.path for s in deployments.record("kept").savepoints]
     record = deployments.record("kept")
     assert len(record.savepoints) <= 3
     all_paths = {Path(p.removeprefix("file:")) for p in taken}
     assert all(p.exists() for p in all_paths)
-    disposed = [line for d in summary["deployments"] for line in d["actions"] if line.startswith("dispose")]
+    disposed = [line for d in summary.deployments for line in d.actions if line.startswith("dispose")]
     assert disposed, summary
     gone = Path(disposed[0].split("[", 1)[1].split("]", 1)[0].removeprefix("file:"))
     assert not gone.exists()
@@ -222,7 +220,7 @@ def test_bad_file_is_reported_and_others_still_reconcile(deployments: Deployment
         "name: bad\nartifact: {jar: x}\nparallelism: 0\ncolour: red\n"
     )
     summary = deployments.run()
-    assert summary["invalid"] == [
+    assert summary.invalid == [
         "bad.yaml: parallelism: Input should be greater than or equal to 1",
         "bad.yaml: colour: unknown field (misspelled?)",
     ]
@@ -236,12 +234,12 @@ def test_unobservable_cluster_gets_no_action(
     monkeypatch.setenv("AIRFLOW_CONN_FLINK_DOWN", connection_json("http://127.0.0.1:9", request_timeout=2))
     deployments.declare("elsewhere", cluster="flink_down")
     summary = deployments.run()
-    entry = summary["deployments"][0]
-    assert entry["actions"] == []
-    assert entry["skipped"].startswith(
+    entry = summary.deployments[0]
+    assert entry.actions == []
+    assert str(entry.skipped).startswith(
         "cluster flink_down could not be observed (Flink at http://127.0.0.1:9 did not answer"
     )
-    assert summary["errors"][0].startswith("cluster flink_down could not be observed: no action taken")
+    assert summary.errors[0].startswith("cluster flink_down could not be observed: no action taken")
 
 
 def test_job_lost_in_a_jobmanager_restart_is_recovered_from_its_retained_checkpoint(
@@ -267,7 +265,7 @@ def test_job_lost_in_a_jobmanager_restart_is_recovered_from_its_retained_checkpo
         flink.jar_id = flink.client.call(calls.upload_jar(flink.jar)).jar_id  # uploads do not survive
     assert deployments.live_jobs("survivor") == []  # Flink forgot the job
     summary = deployments.run()
-    assert summary["errors"] == []
+    assert summary.errors == []
     assert _actions(summary, "survivor") == ["recover"]
     recovered = deployments.the_job("survivor")
     restored = deployments.restored_from(recovered)
@@ -286,7 +284,7 @@ def test_other_upgrade_modes(deployments: Deployments, mode: str) -> None:
     before = deployments.counted(old, 300)  # ~6 s of counting: a fresh start reads far less at first
     deployments.declare(name, upgrade_mode=mode, parallelism=2)
     summary = deployments.run()
-    assert summary["errors"] == []
+    assert summary.errors == []
     new = deployments.the_job(name)
     if mode == "stateless":
         assert deployments.flink.wait_state(old, JobState.CANCELED).state is JobState.CANCELED
@@ -314,7 +312,7 @@ def test_older_uploads_are_deleted_keeping_the_previous_one(deployments: Deploym
     for jar in jars:
         deployments.declare("versioned", artifact={"jar": str(jar)})
         summary = deployments.run()
-        assert summary["errors"] == []
+        assert summary.errors == []
         ids.append(deployments.record("versioned").uploads[-1])
     on_cluster = {f.id for f in deployments.flink.client.call(calls.list_jars()).files}
     assert ids[0] not in on_cluster  # the oldest upload was deleted

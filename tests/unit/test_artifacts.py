@@ -430,5 +430,6 @@ def test_public_keys_from_files(jar: Path, cache: Path, tmp_path: Path) -> None:
             cache_dir=cache,
         )
     assert (
-        str(info.value) == f"public key #1 is neither PEM text nor an existing file: {tmp_path / 'none.pub'}"
+        str(info.value)
+        == f"public key #1 ({tmp_path / 'none.pub'}) is neither PEM text nor an existing file path"
     )

@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import models
-from airflow_provider_flink.conditions import describe_target, judge_cluster, judge_job, judge_savepoint
+from airflow_provider_flink.triggers.conditions import (
+    describe_target,
+    judge_cluster,
+    judge_job,
+    judge_savepoint,
+)
 
 J = "a" * 32
 
@@ -107,10 +112,9 @@ def test_judge_savepoint() -> None:
         J, status({"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/1"}})
     )
     assert done is not None
-    assert done.payload(job_id=J) == {
+    assert done.event(job_id=J).payload() == {
         "status": "success",
         "job_id": J,
-        "ok": True,
         "state": "COMPLETED",
         "message": f"Savepoint of job {J} completed at file:/sp/1",
         "location": "file:/sp/1",

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import responses
 
-from airflow_provider_flink.deployments.executor import Executor, ReconcileError, resolve_artifact
+from airflow_provider_flink.artifacts import sha256_of
+from airflow_provider_flink.deployments.executor import Executor, ReconcileError, prepare_spec_artifact
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
@@ -19,7 +20,7 @@ from airflow_provider_flink.deployments.records import (
     SavepointEntry,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
-from airflow_provider_flink.hooks.flink import FlinkHook, sha256_of
+from airflow_provider_flink.hooks.flink import FlinkHook
 
 URL = "http://flink-exec.test:8081"
 J = "a" * 32
@@ -132,17 +133,18 @@ def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> Non
 
 def test_artifact_must_exist_and_match_its_pin(tmp_path: Path) -> None:
     with pytest.raises(ReconcileError, match=r"artifact /nope\.jar does not exist on this worker"):
-        resolve_artifact(spec(), FlinkHook())
+        prepare_spec_artifact(spec(), FlinkHook())
     from tests.unit.test_artifacts import make_jar
 
     jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",), manifest="Main-Class: x.Main\n")
     good = sha256_of(jar)
     assert (
-        resolve_artifact(spec(str(jar), artifact={"jar": str(jar), "sha256": good}), FlinkHook())[1] == good
+        prepare_spec_artifact(spec(str(jar), artifact={"jar": str(jar), "sha256": good}), FlinkHook()).sha256
+        == good
     )
     wrong = "0" * 64
     with pytest.raises(ReconcileError) as info:
-        resolve_artifact(
+        prepare_spec_artifact(
             DeploymentSpec.model_validate({"name": "o", "artifact": {"jar": str(jar), "sha256": wrong}}),
             FlinkHook(),
         )
@@ -153,7 +155,7 @@ def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Caps apply at planning time: an upgrade over the cap never stops the running job first."""
-    from airflow_provider_flink.operators.reconcile import reconcile
+    from airflow_provider_flink.deployments import reconcile
     from tests.unit.test_artifacts import make_jar
 
     monkeypatch.setenv(
@@ -165,7 +167,5 @@ def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
         f"name: orders\nartifact: {{jar: {jar}}}\nentry_class: x.Main\nparallelism: 4\n"
     )
     summary = reconcile(tmp_path, MemoryRecordStore())
-    assert (
-        summary["errors"][-1] == "orders: parallelism 4 is over the cap of 2 set on connection flink_default"
-    )
-    assert summary["deployments"][0]["actions"] == []
+    assert summary.errors[-1] == "orders: parallelism 4 is over the cap of 2 set on connection flink_default"
+    assert summary.deployments[0].actions == []

@@ -18,8 +18,9 @@ from airflow_provider_flink.operators import (
     FlinkSavepointOperator,
     FlinkStopJobOperator,
 )
-from airflow_provider_flink.operators.base import checked_event, task_state
+from airflow_provider_flink.operators.base import task_state
 from airflow_provider_flink.operators.job import JOB_ID_KEY
+from airflow_provider_flink.triggers import WaitEvent
 from harness.task_context import MemoryTaskState as Store
 from harness.task_context import task_context
 
@@ -57,7 +58,7 @@ def context(store: Store | None = None) -> dict[str, Any]:
 )
 def test_bad_events_raise_with_their_message(event: Any, message: str) -> None:
     with pytest.raises(FlinkOperatorError) as info:
-        checked_event(event, "t")
+        WaitEvent.checked(event, "t")
     assert str(info.value) == message
 
 
@@ -132,7 +133,7 @@ def test_recorded_job_that_failed_gets_a_fresh_id_recorded_before_submitting(jar
 
 @responses.activate
 def test_jar_already_on_the_cluster_is_not_uploaded_again(jar: Path) -> None:
-    from airflow_provider_flink.hooks.flink import sha256_of
+    from airflow_provider_flink.artifacts import sha256_of
 
     name = f"job.sha256-{sha256_of(jar)}.jar"
     responses.get(f"{URL}/jars", json={"files": [{"id": f"9_{name}", "name": name}]})
@@ -190,16 +191,15 @@ def test_cancel_without_waiting() -> None:
 @pytest.mark.parametrize(
     ("action", "method", "path"), [("cancel", "PATCH", f"/jobs/{J}"), ("stop", "POST", f"/jobs/{J}/stop")]
 )
-def test_on_kill_acts_only_when_asked(
-    jar: Path, action: Any, method: str, path: str, fake_flink: Any
-) -> None:
-    seen = fake_flink(lambda r: httpx.Response(202, json={"request-id": "e" * 32}))
+@responses.activate
+def test_on_kill_acts_only_when_asked(jar: Path, action: Any, method: str, path: str) -> None:
+    responses.add(method, f"{URL}{path}", status=202, json={"request-id": "e" * 32})
     op = FlinkDeployJobOperator(task_id="d", jar=str(jar), kill_action=action, deferrable=False)
     op.on_kill()  # nothing started yet: nothing to do
-    assert seen == []
+    assert len(responses.calls) == 0
     op._started_job = J
     op.on_kill()
-    assert [(r.method, r.url.path) for r in seen] == [(method, path)]
+    assert [(c.request.method, c.request.path_url.split("?")[0]) for c in responses.calls] == [(method, path)]
 
 
 def test_kill_action_defaults() -> None:

@@ -1,0 +1,411 @@
+"""The reconcile executor: applies a deployment's planned actions with the safety rules.
+
+* I1: every submission uses a job id recorded before the request; Flink refuses a duplicate, which
+  is read as "already submitted" and adopted.
+* I2: a stateful upgrade stops the old job *with* a savepoint and restores from the location Flink
+  returned; a failed savepoint leaves the old job running and the upgrade fails, never falling back
+  to stateless. Savepoints are disposed through Flink before they leave the history.
+* I4: intent (job id, the state restored from, the spec) is written to the record before acting.
+
+Every change to the cluster goes through the hook's verbs; waits reuse the triggers (run
+in-process), so "healthy" and "savepoint done" mean what they mean everywhere else in the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
+from airflow_provider_flink.client import FlinkApiError, calls
+from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    PendingSavepoint,
+    RecordStore,
+    SavepointEntry,
+    UpgradeInFlight,
+)
+from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
+from airflow_provider_flink.deployments.report import ActionResult
+from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.exceptions import ArtifactError, LimitError, ReconcileError
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.triggers import (
+    FlinkDisposalTrigger,
+    FlinkJobTrigger,
+    FlinkSavepointTrigger,
+    WaitEvent,
+    run_inline,
+)
+
+__all__ = ["Executor", "ReconcileError", "prepare_spec_artifact"]
+
+log = logging.getLogger(__name__)
+SAVEPOINT_TIMEOUT = 600.0
+
+
+def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArtifact:
+    """The spec's verified jar under the cluster's caps and policy (I6)."""
+    try:
+        return prepare_for_cluster(hook, spec.definition().artifact)
+    except (ArtifactError, LimitError) as err:
+        raise ReconcileError(str(err)) from None
+
+
+def _need(value: str | None) -> str:
+    """A field the planner always sets for this action kind."""
+    if not value:
+        raise ReconcileError("internal error: the planned action lacks a field it needs")
+    return value
+
+
+def _result(action: Action, ok: bool, detail: str) -> ActionResult:
+    return ActionResult(kind=action.kind, action=action.describe(), ok=ok, detail=detail)
+
+
+class Executor:
+    def __init__(self, hook: FlinkHook, store: RecordStore, clock: Callable[[], float] = time.time) -> None:
+        self.hook = hook
+        self.store = store
+        self.clock = clock
+        self._prepared: tuple[DeploymentSpec, PreparedArtifact] | None = None
+
+    # ------------------------------------------------------------------ entry point
+    def apply(self, plan: DeploymentPlan, artifact: PreparedArtifact | None = None) -> list[ActionResult]:
+        """Apply the plan's actions in order; stop at the first failure (later ones depend on it).
+
+        ``artifact`` is the spec's jar as verified at planning; without it the jar is prepared when
+        an action first needs it.
+        """
+        self._prepared = (plan.spec, artifact) if artifact is not None else None
+        results: list[ActionResult] = []
+        if plan.record.rebuilt:
+            log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
+            self.store.put(plan.record)
+        for action in plan.actions:
+            try:
+                detail = getattr(self, "_" + action.kind.replace("-", "_"))(plan.spec, plan.record, action)
+            except Exception as err:
+                results.append(_result(action, False, str(err)))
+                log.error("%s failed: %s", action.describe(), err)
+                break
+            results.append(_result(action, True, detail))
+            log.info("%s: %s", action.describe(), detail)
+        return results
+
+    # ------------------------------------------------------------------ building blocks
+    def _save(self, record: DeploymentRecord) -> None:
+        self.store.put(record)
+
+    def _artifact(self, spec: DeploymentSpec) -> PreparedArtifact:
+        """The verified jar of ``spec``: the one prepared at planning, or (a rollback's older spec)
+        prepared now under the same gate."""
+        if self._prepared is not None and self._prepared[0] == spec:
+            return self._prepared[1]
+        prepared = prepare_spec_artifact(spec, self.hook)
+        self._prepared = (spec, prepared)
+        return prepared
+
+    def _wait_healthy(self, spec: DeploymentSpec, job_id: str) -> WaitEvent:
+        trigger = FlinkJobTrigger(
+            spec.cluster,
+            job_id,
+            self.clock() + spec.health_timeout_seconds,
+            target="running",
+            poll_interval=1.0,
+        )
+        return run_inline(trigger)
+
+    def _submit(
+        self,
+        spec: DeploymentSpec,
+        record: DeploymentRecord,
+        job_id: str,
+        spec_hash: str,
+        savepoint: str | None,
+    ) -> tuple[WaitEvent, bool]:
+        """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
+        recorded as the last stable one (the rollback target). Returns the wait's event and whether
+        the job was adopted (an earlier run had submitted it)."""
+        artifact = self._artifact(spec)
+        request = spec.definition().run_request(job_id, savepoint)
+        record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
+        self._save(record)  # I4: intent before the request
+        jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
+        adopted = self.hook.submit_job(jar_id, request)
+        record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
+        record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
+        self._save(record)
+        event = self._wait_healthy(spec, job_id)
+        if event.ok:
+            record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
+            record.upgrade = None
+            self._prune_uploads(record)
+            self._save(record)
+        return event, adopted
+
+    def _prune_uploads(self, record: DeploymentRecord, keep: int = 2) -> None:
+        """After a healthy deploy, delete older uploads of this deployment, keeping the previous jar
+        for a rollback. A jar another deployment shares is simply uploaded again when it needs it."""
+        for jar_id in record.uploads[:-keep]:
+            try:
+                self.hook.delete_jar(jar_id)
+            except FlinkApiError as err:
+                if err.status >= 500:
+                    log.warning("Could not delete old upload %s: %s", jar_id, err)
+                    continue
+            record.uploads.remove(jar_id)
+
+    def _stop_with_savepoint(
+        self, spec: DeploymentSpec, record: DeploymentRecord, job_id: str, reason: str
+    ) -> str:
+        trigger_id = calls.new_id()
+        record.pending_savepoint = PendingSavepoint(
+            job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
+        )
+        self._save(record)  # I4: the trigger id before the request
+        self.hook.stop_job(job_id, trigger_id, target_directory=spec.savepoint_dir)
+        return self._finish_savepoint(spec, record, job_id, trigger_id, "stop", reason)
+
+    def _finish_savepoint(
+        self,
+        spec: DeploymentSpec,
+        record: DeploymentRecord,
+        job_id: str,
+        trigger_id: str,
+        operation: Any,
+        reason: str,
+    ) -> str:
+        event = run_inline(
+            FlinkSavepointTrigger(
+                spec.cluster,
+                job_id,
+                request_id=trigger_id,
+                deadline=self.clock() + SAVEPOINT_TIMEOUT,
+                operation=operation,
+            )
+        )
+        record.pending_savepoint = None
+        if not event.ok or not event.location:
+            self._save(record)
+            raise ReconcileError(f"{event.message}; job {job_id} was left as it is")
+        record.savepoints.append(
+            SavepointEntry(path=event.location, taken_at=self.clock(), reason=reason, job_id=job_id)
+        )
+        self._save(record)
+        return event.location
+
+    def _cancel(self, job_id: str) -> None:
+        self.hook.cancel_job(job_id)  # an unknown or ended job is fine: it is not running
+        run_inline(
+            FlinkJobTrigger(
+                self.hook.flink_conn_id,
+                job_id,
+                self.clock() + 120,
+                target="states",
+                states=["CANCELED", "FINISHED", "FAILED"],
+                poll_interval=0.5,
+            )
+        )
+
+    def _healthy_or_raise(self, submitted: tuple[WaitEvent, bool]) -> str:
+        event, adopted = submitted
+        if not event.ok:
+            raise ReconcileError(event.message)
+        return f"{event.message}{' (adopted)' if adopted else ''}"
+
+    # ------------------------------------------------------------------ actions
+    def _deploy(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        submitted = self._submit(spec, record, _need(action.new_job_id), _need(action.spec_hash), action.path)
+        return self._healthy_or_raise(submitted)
+
+    def _resubmit(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        submitted = self._submit(spec, record, _need(action.new_job_id), action.spec_hash or "", action.path)
+        return self._healthy_or_raise(submitted)
+
+    def _resume(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        return self._deploy(spec, record, action)
+
+    def _restart(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        state = self._latest_state(record, _need(action.job_id))
+        record.restarts = [*record.restarts, self.clock()][-20:]
+        return self._deploy(spec, record, Action(**{**action.__dict__, "path": state}))
+
+    def _recover(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        lost = _need(action.job_id)
+        checkpoint_dir = (
+            spec.flink_config.get("execution.checkpointing.dir")
+            or spec.flink_config.get("state.checkpoints.dir")
+            or self._cluster_checkpoint_dir()
+        )
+        state = latest_retained_checkpoint(checkpoint_dir, lost) if checkpoint_dir else None
+        if state is None:
+            saved = record.last_savepoint()
+            state = saved.path if saved else None
+        if state is None:
+            raise ReconcileError(
+                f"job {lost} is gone and neither a retained checkpoint under {checkpoint_dir} nor a "
+                "savepoint is known: not starting it without its state; deploy it by hand (or remove its record "
+                "to start fresh)"
+            )
+        return (
+            self._deploy(spec, record, Action(**{**action.__dict__, "path": state}))
+            + f" (state from {state})"
+        )
+
+    def _cluster_checkpoint_dir(self) -> str | None:
+        config = self.hook.cluster_config()
+        return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
+
+    def _latest_state(self, record: DeploymentRecord, job_id: str) -> str | None:
+        """A FAILED job's latest completed checkpoint, else the newest savepoint, else none."""
+        try:
+            latest = self.hook.latest_checkpoint(job_id)
+            if latest is not None and latest.external_path:
+                return latest.external_path
+        except FlinkApiError as err:
+            log.warning("No checkpoint information for job %s: %s", job_id, err)
+        saved = record.last_savepoint()
+        return saved.path if saved else None
+
+    def _upgrade(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        old, mode, new, new_hash = (
+            _need(action.job_id),
+            action.mode,
+            _need(action.new_job_id),
+            _need(action.spec_hash),
+        )
+        job = self.hook.find_job(old)
+        if job is None:
+            raise ReconcileError(
+                f"job {old} is gone from the cluster: not upgrading; the next run recovers it"
+            )
+        if mode == "stateless":
+            self._cancel(old)
+            state: str | None = None
+        elif mode == "last-state" and not job.all_vertices_running:
+            latest = self.hook.latest_checkpoint(old)
+            state = latest.external_path if latest else None
+            if state is None:
+                raise ReconcileError(
+                    f"last-state upgrade: job {old} is not healthy and has no completed "
+                    "checkpoint; not upgrading without its state"
+                )
+            self._cancel(old)
+        else:
+            state = self._stop_with_savepoint(spec, record, old, "upgrade")  # raises, old job untouched
+        record.upgrade = UpgradeInFlight(
+            from_hash=record.applied_hash,
+            to_hash=action.spec_hash,
+            savepoint_path=state,
+            started_at=self.clock(),
+            new_job_id=action.new_job_id,
+        )
+        self._save(record)
+        try:
+            event, _ = self._submit(spec, record, new, new_hash, state)
+            problem = None if event.ok else event.message
+        except Exception as err:
+            problem = f"the new job could not be submitted: {err}"
+        if problem is None:
+            return f"upgraded ({mode}) from {state or 'no state'}: {event.message}"
+        rollback = self._rollback_to_stable(spec, record, new, state)
+        raise ReconcileError(f"upgrade failed ({problem}); {rollback}")
+
+    def _rollback(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        return self._rollback_to_stable(spec, record, _need(action.job_id), action.path)
+
+    def _rollback_to_stable(
+        self, spec: DeploymentSpec, record: DeploymentRecord, bad_job: str, state: str | None
+    ) -> str:
+        if not record.last_stable_spec or not record.last_stable_hash:
+            return (
+                "no earlier healthy spec is recorded, so nothing to roll back to; the deployment needs a fix"
+            )
+        stable = DeploymentSpec.model_validate(record.last_stable_spec)
+        self._cancel(bad_job)
+        job_id = new_job_id(spec.name, record.last_stable_hash)
+        event, _ = self._submit(stable, record, job_id, record.last_stable_hash, state)
+        record.upgrade = None
+        self._save(record)
+        if not event.ok:
+            raise ReconcileError(f"rollback to the last stable spec failed too: {event.message}")
+        return f"rolled back to the last stable spec from {state or 'no state'} as job {job_id}"
+
+    def _suspend(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        location = self._stop_with_savepoint(spec, record, _need(action.job_id), "suspend")
+        record.status = "suspended"
+        self._save(record)
+        return f"suspended; state in {location}"
+
+    def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        job_id = _need(action.job_id)
+        trigger_id = calls.new_id()
+        record.pending_savepoint = PendingSavepoint(
+            job_id=job_id, trigger_id=trigger_id, reason="periodic", started_at=self.clock()
+        )
+        self._save(record)  # I4: the trigger id before the request
+        self.hook.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir)
+        return f"savepoint at {self._finish_savepoint(spec, record, job_id, trigger_id, 'savepoint', 'periodic')}"
+
+    def _settle_savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        """A savepoint an earlier run started but did not see finish: keep it if it completed."""
+        pending = record.pending_savepoint
+        if pending is None:
+            return "nothing pending any more"
+        try:
+            status = self.hook.savepoint_status(pending.job_id, pending.trigger_id)
+        except FlinkApiError as err:
+            if err.status >= 500:
+                raise
+            record.pending_savepoint = None
+            self._save(record)
+            return f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record"
+        if status.in_progress:
+            return f"savepoint {pending.trigger_id} is still in progress"
+        record.pending_savepoint = None
+        if status.succeeded and status.location:
+            record.savepoints.append(
+                SavepointEntry(
+                    path=status.location,
+                    taken_at=pending.started_at,
+                    reason=pending.reason,
+                    job_id=pending.job_id,
+                )
+            )
+            outcome = f"kept: {status.location}"
+        else:
+            outcome = f"failed: {status.failure}"
+        self._save(record)
+        return f"savepoint {pending.trigger_id} {outcome}"
+
+    def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        path = _need(action.path)
+        request_id = self.hook.dispose_savepoint(path)
+        event = run_inline(
+            FlinkDisposalTrigger(spec.cluster, request_id, path, self.clock() + SAVEPOINT_TIMEOUT)
+        )
+        if not event.ok:
+            raise ReconcileError(f"{event.message}; kept in the history")
+        record.savepoints = [s for s in record.savepoints if s.path != path]  # only after Flink disposed it
+        self._save(record)
+        return "disposed through Flink, then dropped from the history"
+
+    def _adopt(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        record.current_job_id = action.job_id
+        record.status = "running"
+        if record.intended_job_id == action.job_id:
+            record.applied_hash = record.intended_hash
+        self._save(record)
+        return "recorded as the deployment's job"
+
+    def _mark_stable(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        record.last_stable_spec = spec.model_dump(mode="json")
+        record.last_stable_hash = action.spec_hash
+        record.applied_hash = action.spec_hash
+        record.upgrade = None
+        self._save(record)
+        return "spec recorded as the last stable one"

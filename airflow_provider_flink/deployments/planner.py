@@ -1,0 +1,360 @@
+"""The reconcile planner: desired specs + observed cluster + records -> ordered actions. No I/O.
+
+Job identity makes observation cheap: every job the provider submits for a deployment has the id
+``<12 hex of the name's digest><12 hex of the spec hash><8 hex nonce>``, so one ``/jobs/overview``
+per cluster tells which deployment each job belongs to and which spec it runs. With no drift the
+whole plan costs that one call.
+
+Decisions per deployment, in order:
+
+1. cluster not observable -> nothing (I3), and the run says so;
+2. more than one live job of the deployment -> nothing: a human decides which one stays;
+3. a submission recorded by an earlier run but not seen on the cluster -> submit it again with the
+   *same* job id (Flink refuses a duplicate, so this can never start a second copy);
+4. desired ``suspended`` -> stop with a savepoint if a job runs;
+5. no live job -> first deploy, restart a FAILED job (restart policy), resume a suspended one,
+   or recover a job lost by a JobManager restart;
+6. an upgraded job not healthy within its timeout -> roll back;
+7. live job runs another spec -> upgrade (unless a savepoint is pending);
+8. otherwise housekeeping: mark an upgrade stable, periodic savepoint, retention.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from airflow_provider_flink.client import models
+from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.spec import DeploymentSpec
+
+ActionKind = Literal[
+    "deploy",
+    "resubmit",
+    "upgrade",
+    "rollback",
+    "suspend",
+    "resume",
+    "restart",
+    "recover",
+    "savepoint",
+    "settle-savepoint",
+    "dispose",
+    "adopt",
+    "mark-stable",
+]
+
+
+# ------------------------------------------------------------------------------ identity
+PREFIX_LENGTH = 12
+
+
+def deployment_prefix(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:PREFIX_LENGTH]
+
+
+def new_job_id(name: str, spec_hash: str, nonce: Callable[[], str] = lambda: secrets.token_hex(4)) -> str:
+    return deployment_prefix(name) + spec_hash[:12] + nonce()
+
+
+def spec_part(job_id: str) -> str:
+    return job_id[12:24]
+
+
+# ------------------------------------------------------------------------------ observation
+@dataclass(frozen=True)
+class ClusterView:
+    """One cluster as seen by one ``GET /jobs/overview``; ``jobs`` is None when it could not be seen."""
+
+    cluster: str
+    jobs: tuple[models.JobOverview, ...] | None
+    error: str | None = None
+
+    def jobs_of(self, name: str) -> list[models.JobOverview]:
+        """The deployment's jobs, oldest first: one dict lookup, so planning n deployments costs O(n)."""
+        return self._by_prefix.get(deployment_prefix(name), [])
+
+    @cached_property
+    def _by_prefix(self) -> dict[str, list[models.JobOverview]]:
+        """Every observed job under its deployment prefix, built once per view."""
+        index: dict[str, list[models.JobOverview]] = {}
+        for job in sorted(self.jobs or (), key=lambda j: j.start_time):
+            index.setdefault(job.jid[:PREFIX_LENGTH], []).append(job)
+        return index
+
+
+def is_healthy(job: models.JobOverview) -> bool:
+    """RUNNING with every task RUNNING (the overview's task counts; no per-job call needed)."""
+    total = job.tasks.get("total", 0)
+    return job.state is JobState.RUNNING and total > 0 and job.tasks.get("running", 0) == total
+
+
+# ------------------------------------------------------------------------------ plan
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    deployment: str
+    reason: str
+    job_id: str | None = None
+    new_job_id: str | None = None
+    spec_hash: str | None = None
+    mode: str | None = None
+    path: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"{self.kind} {self.deployment}"]
+        if self.job_id:
+            parts.append(f"job {self.job_id}")
+        if self.new_job_id:
+            parts.append(f"-> {self.new_job_id}")
+        if self.mode:
+            parts.append(f"({self.mode})")
+        if self.path:
+            parts.append(f"[{self.path}]")
+        return " ".join(parts) + f": {self.reason}"
+
+
+@dataclass
+class DeploymentPlan:
+    spec: DeploymentSpec
+    record: DeploymentRecord
+    actions: list[Action] = field(default_factory=list)
+    skipped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deployment": self.spec.name,
+            "cluster": self.spec.cluster,
+            "actions": [a.describe() for a in self.actions],
+            "skipped": self.skipped,
+        }
+
+
+def rebuild_record(spec: DeploymentSpec, view: ClusterView) -> DeploymentRecord:
+    """A record from what Flink shows, when the stored one is missing or unreadable."""
+    live = [j for j in view.jobs_of(spec.name) if not j.state.is_globally_terminal]
+    record = DeploymentRecord(name=spec.name, cluster=spec.cluster, rebuilt=True)
+    if len(live) == 1:
+        record.current_job_id = live[0].jid
+        record.status = "running"
+    return record
+
+
+def plan_deployment(
+    spec: DeploymentSpec,
+    desired_hash: str,
+    view: ClusterView,
+    stored: DeploymentRecord | None,
+    now: float,
+    nonce: Callable[[], str] = lambda: secrets.token_hex(4),
+) -> DeploymentPlan:
+    record = stored if stored is not None else rebuild_record(spec, view)
+    plan = DeploymentPlan(spec, record)
+    name = spec.name
+
+    def act(kind: ActionKind, reason: str, **kw: Any) -> DeploymentPlan:
+        plan.actions.append(Action(kind, name, reason, **kw))
+        return plan
+
+    def fresh_id() -> str:
+        return new_job_id(name, desired_hash, nonce)
+
+    if view.jobs is None:
+        plan.skipped = f"cluster {spec.cluster} could not be observed ({view.error}): no action taken"
+        return plan
+    jobs = view.jobs_of(name)
+    live = [j for j in jobs if not j.state.is_globally_terminal]
+    if len(live) > 1:
+        ids = ", ".join(f"{j.jid} ({j.state.value})" for j in live)
+        plan.skipped = (
+            f"{len(live)} live jobs belong to this deployment ({ids}): refusing to act; cancel the extra ones"
+        )
+        return plan
+    job = live[0] if live else None
+
+    # An earlier run recorded a submission it may not have finished: finish it with the same id.
+    intended = record.intended_job_id
+    current = record.current_job_id
+    if intended and intended != current:
+        if job is not None and job.jid == intended:
+            act("adopt", "the job an earlier run submitted is on the cluster", job_id=intended)
+            current = intended
+        elif job is None and not any(j.jid == intended for j in jobs):
+            return act(
+                "resubmit",
+                "an earlier run recorded this submission but the job is not on the cluster",
+                new_job_id=intended,
+                spec_hash=record.intended_hash,
+                path=record.intended_savepoint,
+            )
+
+    if spec.state == "suspended":
+        if job is not None:
+            return act("suspend", "declared suspended: stop with a savepoint", job_id=job.jid)
+        return plan
+
+    if job is None:
+        return _plan_no_live_job(plan, jobs, record, desired_hash, now, fresh_id, act)
+
+    upgrade = record.upgrade
+    if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
+        waited = now - upgrade.started_at
+        if waited > spec.health_timeout_seconds:
+            return act(
+                "rollback",
+                f"the upgraded job is not healthy after {waited:.0f} s ({job.state.value})",
+                job_id=job.jid,
+                new_job_id=new_job_id(name, record.last_stable_hash or desired_hash, nonce),
+                spec_hash=record.last_stable_hash,
+                path=upgrade.savepoint_path,
+            )
+        plan.skipped = f"waiting for the upgraded job {job.jid} to become healthy ({waited:.0f} s so far)"
+        return plan
+
+    if spec_part(job.jid) != desired_hash[:12]:
+        pending = record.pending_savepoint
+        if pending is not None:
+            act(
+                "settle-savepoint",
+                "an earlier run left a savepoint pending: record or drop it",
+                job_id=pending.job_id,
+            )
+            plan.skipped = f"a savepoint ({pending.trigger_id}) is pending: the upgrade waits for it"
+            return plan
+        return act(
+            "upgrade",
+            "the declared spec changed",
+            job_id=job.jid,
+            new_job_id=fresh_id(),
+            spec_hash=desired_hash,
+            mode=spec.upgrade_mode,
+        )
+
+    if current != job.jid:
+        act("adopt", "running job of this deployment not yet in the record", job_id=job.jid)
+    if is_healthy(job) and (upgrade is not None or record.last_stable_hash != desired_hash):
+        act(
+            "mark-stable",
+            "the job runs healthy: its spec becomes the rollback target",
+            job_id=job.jid,
+            spec_hash=desired_hash,
+        )
+    _plan_housekeeping(plan, job, record, now, act)
+    return plan
+
+
+def _plan_no_live_job(
+    plan: DeploymentPlan,
+    jobs: list[models.JobOverview],
+    record: DeploymentRecord,
+    desired_hash: str,
+    now: float,
+    fresh_id: Callable[[], str],
+    act: Callable[..., DeploymentPlan],
+) -> DeploymentPlan:
+    spec = plan.spec
+    last = jobs[-1] if jobs else None
+    current_seen = last is not None and last.jid == record.current_job_id
+    if record.status == "suspended":
+        saved = record.last_savepoint()
+        return act(
+            "resume",
+            "declared running again after a suspend",
+            new_job_id=fresh_id(),
+            spec_hash=desired_hash,
+            path=saved.path if saved else None,
+        )
+    if record.current_job_id is None:
+        return act(
+            "deploy",
+            "first deployment",
+            new_job_id=fresh_id(),
+            spec_hash=desired_hash,
+            path=spec.initial_savepoint,
+        )
+    if current_seen and last is not None and last.state is JobState.FAILED:
+        policy = spec.restart_policy
+        recent = [t for t in record.restarts if now - t <= policy.window_minutes * 60]
+        if not policy.enabled:
+            plan.skipped = f"job {last.jid} FAILED and the restart policy is disabled"
+            return plan
+        if len(recent) >= policy.max_restarts:
+            plan.skipped = (
+                f"job {last.jid} FAILED again: {len(recent)} restarts in the last "
+                f"{policy.window_minutes:g} min reached the limit of {policy.max_restarts}"
+            )
+            return plan
+        return act(
+            "restart",
+            "the job FAILED: restart it from its latest state",
+            job_id=last.jid,
+            new_job_id=fresh_id(),
+            spec_hash=desired_hash,
+        )
+    if current_seen and last is not None:
+        saved = record.last_savepoint()
+        return act(
+            "resume",
+            f"the job ended {last.state.value} outside the provider: start it again",
+            job_id=last.jid,
+            new_job_id=fresh_id(),
+            spec_hash=desired_hash,
+            path=saved.path if saved else None,
+        )
+    return act(
+        "recover",
+        "the job is gone from the cluster (JobManager restart without HA?): recover it "
+        "from its latest retained checkpoint",
+        job_id=record.current_job_id,
+        new_job_id=fresh_id(),
+        spec_hash=desired_hash,
+    )
+
+
+def _plan_housekeeping(
+    plan: DeploymentPlan,
+    job: models.JobOverview,
+    record: DeploymentRecord,
+    now: float,
+    act: Callable[..., DeploymentPlan],
+) -> None:
+    policy = plan.spec.savepoint_policy
+    if record.pending_savepoint is not None:
+        act(
+            "settle-savepoint",
+            "an earlier run left a savepoint pending: record or drop it",
+            job_id=record.pending_savepoint.job_id,
+        )
+        return
+    last = record.last_savepoint()
+    if policy.interval_minutes and is_healthy(job):
+        due = last is None or now - last.taken_at >= policy.interval_minutes * 60
+        if due:
+            act("savepoint", f"periodic savepoint (every {policy.interval_minutes:g} min)", job_id=job.jid)
+    for old in retention_victims(record, policy.keep_last, policy.max_age_days, now):
+        act("dispose", f"retention ({old.reason} savepoint of {_age(now - old.taken_at)})", path=old.path)
+
+
+def retention_victims(
+    record: DeploymentRecord, keep_last: int, max_age_days: float | None, now: float
+) -> list[Any]:
+    """Savepoints to dispose: beyond the newest ``keep_last``, or older than ``max_age_days``.
+    The newest savepoint is never disposed: it is the state the deployment resumes or rolls back from."""
+    ordered = sorted(record.savepoints, key=lambda s: s.taken_at, reverse=True)
+    victims = ordered[keep_last:]
+    if max_age_days:
+        victims += [s for s in ordered[1:keep_last] if now - s.taken_at > max_age_days * 86400]
+    return sorted(victims, key=lambda s: s.taken_at)
+
+
+def _age(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds:.0f} s"

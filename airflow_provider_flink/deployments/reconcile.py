@@ -1,0 +1,111 @@
+"""The reconcile use case: make every cluster match the deployments declared in a folder.
+
+One run: load every spec file (a bad file is reported and skipped; the others still reconcile),
+observe each cluster once (``GET /jobs/overview``), verify each deployment's jar under its
+cluster's caps and policy, plan (pure), apply the actions, and return a
+:class:`~airflow_provider_flink.deployments.report.ReconcileReport`.
+
+The jar of a deployment is fetched, verified and hashed once per run, and deployments that name
+the same jar under the same rules share that work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
+from airflow_provider_flink.client import FlinkError
+from airflow_provider_flink.deployments.executor import Executor
+from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment
+from airflow_provider_flink.deployments.records import RecordStore
+from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
+from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_hash
+from airflow_provider_flink.exceptions import ArtifactError, FlinkConnectionError, LimitError
+from airflow_provider_flink.hooks.flink import FlinkHook
+
+log = logging.getLogger(__name__)
+
+
+def observe(hook: FlinkHook, cluster: str) -> ClusterView:
+    """The one call a cluster costs when nothing drifted; any failure means "not observable" (I3)."""
+    try:
+        return ClusterView(cluster, tuple(hook.jobs()))
+    except (FlinkError, FlinkConnectionError) as err:
+        return ClusterView(cluster, None, str(err))
+
+
+def reconcile(
+    folder: Path,
+    store: RecordStore,
+    clusters: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+    dry_run: bool = False,
+) -> ReconcileReport:
+    """Load, observe, plan and (unless ``dry_run``) apply."""
+    specs, problems = load_specs(folder)
+    report = ReconcileReport(invalid=[str(p) for p in problems])
+    specs = [s for s in specs if (not clusters or s.cluster in clusters) and (not names or s.name in names)]
+    by_cluster: dict[str, list[DeploymentSpec]] = {}
+    for spec in specs:
+        by_cluster.setdefault(spec.cluster, []).append(spec)
+    for cluster, members in by_cluster.items():
+        hook = FlinkHook(cluster)
+        try:
+            view = observe(hook, cluster)
+            if view.jobs is None:
+                report.errors.append(
+                    f"cluster {cluster} could not be observed: no action taken ({view.error})"
+                )
+            run = _ClusterRun(hook, store, view, dry_run, report)
+            for spec in members:
+                report.deployments.append(run.reconcile(spec))
+        finally:
+            hook.close()
+    return report
+
+
+class _ClusterRun:
+    """One cluster's share of a run: its view, its verified jars, its executor."""
+
+    def __init__(
+        self, hook: FlinkHook, store: RecordStore, view: ClusterView, dry_run: bool, report: ReconcileReport
+    ) -> None:
+        self.hook, self.store, self.view, self.dry_run, self.report = hook, store, view, dry_run, report
+        self.executor = Executor(hook, store)
+        self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
+
+    def _artifact(self, request: ArtifactRequest) -> PreparedArtifact | str:
+        """The verified jar, or why it may not run here (I6); once per distinct request per run."""
+        if request not in self._prepared:
+            try:
+                self._prepared[request] = prepare_for_cluster(self.hook, request)
+            except (ArtifactError, LimitError) as err:
+                self._prepared[request] = str(err)
+        return self._prepared[request]
+
+    def reconcile(self, spec: DeploymentSpec) -> DeploymentReport:
+        entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
+        artifact = self._artifact(spec.definition().artifact)
+        if isinstance(artifact, str):
+            self.report.errors.append(f"{spec.name}: {artifact}")
+            entry.skipped = artifact
+            return entry
+        plan = plan_deployment(
+            spec,
+            spec_hash(spec, artifact.sha256),
+            self.view,
+            self.store.get(spec.cluster, spec.name),
+            time.time(),
+        )
+        entry.actions = [action.describe() for action in plan.actions]
+        entry.skipped = plan.skipped
+        for line in entry.actions or [f"{spec.name}: {plan.skipped or 'nothing to do'}"]:
+            log.info("plan: %s", line)
+        if self.dry_run or not plan.actions:
+            return entry
+        entry.done = self.executor.apply(plan, artifact)
+        self.report.errors += [f"{spec.name}: {r.kind} failed: {r.detail}" for r in entry.done if not r.ok]
+        return entry

@@ -1,0 +1,258 @@
+"""``FlinkHook``: an Airflow connection of type ``flink`` -> a configured Flink REST client, and
+every Flink verb the operators, triggers and the reconcile executor use.
+
+Nothing above this layer builds a :mod:`~airflow_provider_flink.client.calls` request that changes
+the cluster: submit, cancel, stop, savepoint, dispose and delete-jar are methods here, so their
+safety rules (a caller-chosen job id adopted on Flink's duplicate answer, a cancel of an ended job
+being no error) are written once. The async verbs the triggers need are on
+:class:`~airflow_provider_flink.hooks.verbs.AsyncFlinkVerbs`, opened with :meth:`FlinkHook.async_verbs`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_flink.client import (
+    AsyncFlinkClient,
+    ClientSettings,
+    FlinkApiError,
+    FlinkClient,
+    FlinkError,
+    RetryPolicy,
+    calls,
+    models,
+)
+from airflow_provider_flink.client.calls import Call
+from airflow_provider_flink.exceptions import FlinkConnectionError
+from airflow_provider_flink.hooks.connection import CONN_TYPE, settings_from_connection, web_ui_url
+from airflow_provider_flink.hooks.credentials import mask_value
+from airflow_provider_flink.hooks.verbs import (
+    AsyncFlinkVerbs,
+    KillAction,
+    kill_call,
+    raise_unless_not_found,
+    upload_name,
+)
+
+T = TypeVar("T")
+
+
+class FlinkHook(BaseHook):
+    """Talk to one Flink cluster through its REST API.
+
+    :param flink_conn_id: the Airflow connection (type ``flink``), default ``flink_default``.
+    :param retry: retry policy for safe-to-repeat calls (defaults to 4 attempts with backoff).
+
+    Client certificate and key given as PEM text in the connection are written to private
+    (0600) files that exist only while the hook's client does: :meth:`close` (or garbage
+    collection of the hook) removes them.
+    """
+
+    conn_name_attr = "flink_conn_id"
+    default_conn_name = "flink_default"
+    conn_type = CONN_TYPE
+    hook_name = "Apache Flink"
+
+    def __init__(self, flink_conn_id: str = default_conn_name, retry: RetryPolicy | None = None) -> None:
+        super().__init__()
+        self.flink_conn_id = flink_conn_id
+        self.retry = retry
+        self._secret_dir: Path | None = None
+        self._cleanup: weakref.finalize[Any, Any] | None = None
+        self._client: FlinkClient | None = None
+        self._flink_version: str | None = None
+
+    # ---------------------------------------------------------------- settings
+    @cached_property
+    def connection(self) -> Any:
+        return self.get_connection(self.flink_conn_id)
+
+    def _settings(self, conn: Any) -> ClientSettings:
+        if self._secret_dir is None:
+            self._secret_dir = Path(tempfile.mkdtemp(prefix="flink-conn-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._secret_dir, True)
+        return settings_from_connection(conn, self._secret_dir, mask_value, self.retry)
+
+    @property
+    def web_ui_url(self) -> str:
+        return web_ui_url(self.connection)
+
+    def job_url(self, job_id: str) -> str:
+        """Link to the job's page in the Flink web UI."""
+        return f"{self.web_ui_url}/#/job/running/{job_id}/overview"
+
+    # ---------------------------------------------------------------- clients
+    def get_conn(self) -> FlinkClient:
+        if self._client is None:
+            self._client = FlinkClient(self._settings(self.connection))
+        return self._client
+
+    def call(self, call: Call[T]) -> T:
+        """Send one REST call (see :mod:`airflow_provider_flink.client.calls`): for reads the verbs
+        below do not cover. Changes to the cluster go through the verbs."""
+        return self.get_conn().call(call)
+
+    async def aget_conn(self) -> AsyncFlinkClient:
+        """An async client for triggers; the caller closes it (``async with``)."""
+        conn = await self.aget_connection(self.flink_conn_id)
+        return AsyncFlinkClient(self._settings(conn))
+
+    @asynccontextmanager
+    async def async_verbs(self) -> AsyncIterator[AsyncFlinkVerbs]:
+        """The async verbs over one client, closed at the end of the ``async with``."""
+        async with await self.aget_conn() as client:
+            yield AsyncFlinkVerbs(client, self.log)
+
+    # ---------------------------------------------------------------- reads
+    def overview(self) -> models.ClusterOverview:
+        return self.call(calls.overview())
+
+    def flink_version(self) -> str:
+        """The cluster's Flink version, asked once per hook."""
+        if self._flink_version is None:
+            self._flink_version = self.overview().flink_version
+        return self._flink_version
+
+    def jobs(self) -> list[models.JobOverview]:
+        """Every job the cluster knows (``GET /jobs/overview``): one call, whatever their number."""
+        return self.call(calls.jobs_overview()).jobs
+
+    def find_job(self, job_id: str) -> models.JobDetail | None:
+        """The job's detail, or None when Flink does not know the id (404)."""
+        try:
+            return self.call(calls.job(job_id))
+        except FlinkApiError as err:
+            raise_unless_not_found(err)
+            return None
+
+    def latest_checkpoint(self, job_id: str) -> models.CheckpointInfo | None:
+        """The job's latest completed checkpoint, if any."""
+        return self.call(calls.job_checkpoints(job_id)).latest.completed
+
+    def cluster_config(self) -> dict[str, str]:
+        """The JobManager's effective configuration."""
+        return self.call(calls.jobmanager_config()).as_dict()
+
+    def savepoint_status(self, job_id: str, trigger_id: str) -> models.AsyncOperationStatus:
+        """Status of a savepoint or stop-with-savepoint started with ``trigger_id``."""
+        return self.call(calls.savepoint_status(job_id, trigger_id))
+
+    # ---------------------------------------------------------------- jars
+    def upload_jar(self, path: Path, digest: str, display_name: str | None = None) -> str:
+        """Upload ``path`` unless the cluster already holds a jar with the same content; return its id.
+
+        The upload is named ``<stem>.sha256-<digest>.jar`` (stem of ``display_name``, else of the
+        file), so one ``GET /jars`` tells whether this exact content is there: an unchanged jar is
+        never uploaded twice. ``digest`` is the verified SHA-256 of ``path`` (the artifacts layer
+        computes it while fetching).
+        """
+        name = upload_name(path, digest, display_name)
+        for jar in self.call(calls.list_jars()).files:
+            if jar.name == name:
+                self.log.info("Jar %s is already on the cluster as %s: not uploading it again", path, jar.id)
+                return jar.id
+        jar_id = self.call(calls.upload_jar(path, name)).jar_id
+        self.log.info("Uploaded %s as %s", path, jar_id)
+        return jar_id
+
+    def delete_jar(self, jar_id: str) -> None:
+        self.call(calls.delete_jar(jar_id))
+
+    # ---------------------------------------------------------------- jobs
+    def submit_job(self, jar_id: str, request: models.JarRunRequest) -> bool:
+        """Run the jar with the request's (caller-chosen) job id; True when Flink already had it.
+
+        "Already submitted" is Flink refusing a duplicate id: the job exists, from an earlier
+        attempt whose answer was lost, and is adopted instead of started twice (invariant I1).
+        """
+        # The version only decides the claim-mode field's name: don't ask for it when there is none.
+        version = self.flink_version() if request.claim_mode else None
+        try:
+            self.call(calls.run_jar(jar_id, request, version))
+        except FlinkApiError as err:
+            if err.is_duplicate_submission and request.job_id:
+                self.log.info(
+                    "Flink already has job %s: adopting it instead of submitting again", request.job_id
+                )
+                return True
+            raise
+        return False
+
+    def cancel_job(self, job_id: str) -> bool:
+        """Cancel without a savepoint; False when there was nothing to cancel (unknown or ended job)."""
+        try:
+            self.call(calls.cancel_job(job_id))
+        except FlinkApiError as err:
+            if err.status in (404, 409):  # Flink: unknown job / already ended
+                return False
+            raise
+        return True
+
+    def stop_job(
+        self,
+        job_id: str,
+        trigger_id: str,
+        *,
+        drain: bool = False,
+        target_directory: str | None = None,
+        format_type: models.SavepointFormat = "CANONICAL",
+    ) -> None:
+        """Stop with a savepoint under the caller's ``trigger_id`` (recorded first, so a retry polls it)."""
+        self.call(
+            calls.stop_job(
+                job_id, trigger_id, drain=drain, target_directory=target_directory, format_type=format_type
+            )
+        )
+
+    def trigger_savepoint(
+        self,
+        job_id: str,
+        trigger_id: str,
+        target_directory: str | None = None,
+        format_type: models.SavepointFormat = "CANONICAL",
+    ) -> None:
+        """Start a savepoint under the caller's ``trigger_id``; the job keeps running."""
+        self.call(calls.trigger_savepoint(job_id, trigger_id, target_directory, format_type))
+
+    def dispose_savepoint(self, path: str) -> str:
+        """Ask Flink to delete a savepoint (it knows the state backend's layout); returns the trigger id
+        to wait on with :class:`~airflow_provider_flink.triggers.FlinkDisposalTrigger`."""
+        return self.call(calls.dispose_savepoint(path)).request_id
+
+    def kill_job(self, job_id: str, action: KillAction) -> None:
+        """What a killed task does to its job: nothing, cancel, or stop with a savepoint."""
+        call = kill_call(job_id, action, self.log)
+        if call is not None:
+            self.call(call)
+
+    # ---------------------------------------------------------------- the UI's Test button
+    def test_connection(self) -> tuple[bool, str]:
+        """Reach the cluster and report its version and capacity (the UI's "Test" button)."""
+        try:
+            info = self.overview()
+        except (FlinkError, FlinkConnectionError) as err:
+            return False, str(err)
+        finally:
+            self.close()
+        return True, (
+            f"Connected to Flink {info.flink_version}: {info.taskmanagers} task manager(s), "
+            f"{info.slots_available}/{info.slots_total} slots free, {info.jobs_running} job(s) running"
+        )
+
+    def close(self) -> None:
+        """Close the HTTP session and delete the private certificate/key files."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cleanup is not None:
+            self._cleanup()
+        self._secret_dir = self._cleanup = None

@@ -1,0 +1,20 @@
+"""Operators: thin; validate, call the hook or the reconcile use case, wait through a trigger,
+push XCom and links."""
+
+from airflow_provider_flink.exceptions import FlinkOperatorError
+from airflow_provider_flink.operators.job import (
+    FlinkCancelJobOperator,
+    FlinkDeployJobOperator,
+    FlinkSavepointOperator,
+    FlinkStopJobOperator,
+)
+from airflow_provider_flink.operators.reconcile import FlinkReconcileOperator
+
+__all__ = [
+    "FlinkCancelJobOperator",
+    "FlinkDeployJobOperator",
+    "FlinkOperatorError",
+    "FlinkReconcileOperator",
+    "FlinkSavepointOperator",
+    "FlinkStopJobOperator",
+]

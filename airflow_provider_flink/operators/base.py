@@ -1,0 +1,121 @@
+"""What every Flink operator shares: the hook, waiting (deferred or in-process), the job link.
+
+Waiting is always done by a trigger from :mod:`airflow_provider_flink.triggers`: deferred to the
+triggerer when ``deferrable`` (default from ``[operators] default_deferrable``), or run in the
+worker process otherwise. Both paths therefore judge the same observations the same way, and both
+end in the operator's ``execute_complete`` with the trigger's :class:`WaitEvent`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_flink.exceptions import FlinkOperatorError
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.links import FlinkJobLink
+from airflow_provider_flink.triggers import (
+    DEFER_GRACE,
+    FlinkJobTrigger,
+    FlinkPollingTrigger,
+    JobTarget,
+    KillAction,
+    WaitEvent,
+    default_deferrable,
+    run_inline,
+)
+
+__all__ = ["FlinkBaseOperator", "FlinkOperatorError", "task_state"]
+
+
+def task_state(context: Any) -> Any:
+    """The task state store (Airflow 3.3+), which keeps ids across tries of one task instance."""
+    store = context.get("task_state_store")
+    if store is None:
+        raise FlinkOperatorError(
+            "This Airflow has no task state store (context['task_state_store'], Airflow 3.3+): the provider "
+            "needs it to record job and trigger ids before acting, so that a retry never submits twice"
+        )
+    return store
+
+
+class FlinkBaseOperator(BaseOperator):
+    """Common parameters: ``flink_conn_id``, ``deferrable``, ``poll_interval``, ``wait_timeout`` (s)."""
+
+    operator_extra_links = (FlinkJobLink(),)
+
+    def __init__(
+        self,
+        *,
+        flink_conn_id: str = FlinkHook.default_conn_name,
+        deferrable: bool | None = None,
+        poll_interval: float = 2.0,
+        wait_timeout: float = 600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.flink_conn_id = flink_conn_id
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+
+    @cached_property
+    def hook(self) -> FlinkHook:
+        return FlinkHook(self.flink_conn_id)
+
+    def deadline(self) -> float:
+        return time.time() + float(self.wait_timeout)
+
+    def push_job_link(self, context: Any, job_id: str) -> None:
+        url = self.hook.job_url(job_id)
+        FlinkJobLink().persist(context, url)
+        self.log.info("Flink job %s: %s", job_id, url)
+
+    def wait(self, context: Any, trigger: FlinkPollingTrigger) -> Any:
+        """Defer to the triggerer, or run the same trigger here; either way end in execute_complete."""
+        if self.deferrable:
+            self.defer(
+                trigger=trigger,
+                method_name="execute_complete",
+                timeout=timedelta(seconds=float(self.wait_timeout) + DEFER_GRACE),
+            )
+        return self.execute_complete(context, run_inline(trigger).payload())
+
+    def wait_for_job(
+        self,
+        context: Any,
+        job_id: str,
+        target: JobTarget,
+        states: Sequence[str] = (),
+        kill_action: KillAction = "none",
+    ) -> Any:
+        """Wait until the job is ``target`` (see :class:`FlinkJobTrigger`), then execute_complete."""
+        trigger = FlinkJobTrigger(
+            self.flink_conn_id,
+            job_id,
+            self.deadline(),
+            target=target,
+            states=states,
+            poll_interval=self.poll_interval,
+            kill_action=kill_action,
+        )
+        return self.wait(context, trigger)
+
+    def completed(self, event: dict[str, Any] | None) -> WaitEvent:
+        """The event of a wait that reached its goal (logged); anything else fails the task."""
+        done = WaitEvent.checked(event, self.task_id)
+        self.log.info("%s", done.message)
+        return done
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        super().post_execute(context, result)
+        if "hook" in self.__dict__:
+            self.hook.close()

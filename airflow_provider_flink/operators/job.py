@@ -1,0 +1,441 @@
+"""Operators for a Flink job's lifecycle: deploy, savepoint, stop with savepoint, cancel.
+
+Each one records the id it is about to use (job id, trigger id) in the task state store *before*
+the request (I4), so a retry or a resumed worker continues the same operation instead of starting
+a second one (I1): a job found under the recorded id is adopted, a savepoint trigger id is polled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_flink.artifacts import (
+    ArtifactRequest,
+    JobDefinition,
+    PreparedArtifact,
+    prepare_for_cluster,
+)
+from airflow_provider_flink.client import calls, models
+from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.exceptions import ArtifactError, FlinkOperatorError, LimitError
+from airflow_provider_flink.operators.base import FlinkBaseOperator, task_state
+from airflow_provider_flink.triggers import (
+    FlinkClusterHealthTrigger,
+    FlinkSavepointTrigger,
+    KillAction,
+    WaitEvent,
+    run_inline,
+)
+from airflow_provider_flink.values import parse_bool
+
+JOB_ID_KEY = "flink_job_id"
+TRIGGER_ID_KEY = "flink_trigger_id"
+
+
+def _int_or_none(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise AirflowFailException(f"{field} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise AirflowFailException(f"{field} must be at least 1, got {number}")
+    return number
+
+
+class FlinkDeployJobOperator(FlinkBaseOperator):
+    """Deploy a jar job and wait until it runs (streaming) or finishes (batch).
+
+    :param jar: the job jar: a path on the worker, an http(s) URL or any ObjectStoragePath URI
+        (s3://, gs://, file:// ...). It is fetched into a digest-keyed cache and verified before any
+        call to Flink; an unchanged jar is not uploaded again.
+    :param jar_sha256: pinned SHA-256; a jar that does not match is never uploaded.
+    :param jar_signature: path or URI of a detached signature (Ed25519, ECDSA P-256, RSA-PSS) of the jar.
+    :param public_keys_conn_id: connection holding the PEM public keys that may sign jars
+        (extra ``public_keys`` or the password field).
+    :param public_keys: PEM public keys (text or file paths on the worker) that may sign jars, in
+        addition to those of ``public_keys_conn_id``.
+    :param artifact_conn_id: connection for downloading the jar over http(s): extra ``headers`` and/or
+        login/password (basic auth).
+    :param capacity_check: before submitting, compare free task slots with the parallelism:
+        ``"fail"`` at once, ``"wait"`` (in the worker, up to ``wait_timeout``) or ``"off"`` (default;
+        clusters that add task managers on demand show no free slots before a job asks).
+
+    The connection's caps (``max_parallelism``, ``allowed_jar_sources``, ``allowed_entry_classes``,
+    ``require_verified_artifacts``) are checked before anything is fetched or submitted.
+    :param entry_class: main class (needed unless the jar's manifest names one).
+    :param args: program arguments.
+    :param parallelism: job parallelism (templated; a rendered string is accepted).
+    :param flink_config: per-job Flink configuration (``flinkConfiguration``).
+    :param savepoint_path: start from this savepoint or retained checkpoint.
+    :param allow_non_restored_state: skip savepoint state that maps to no operator.
+    :param claim_mode: CLAIM, NO_CLAIM or LEGACY (sent as the Flink version expects).
+    :param job_id: 32-hex job id to use; by default one is chosen and recorded before submitting.
+    :param wait_for_completion: wait for FINISHED (bounded jobs) instead of RUNNING.
+    :param wait_until_running: for streaming jobs, wait until all vertices RUNNING (default) or return
+        right after the submission.
+    :param kill_action: what to do with the job when the task is killed or marked failed:
+        ``"none"`` (default for streaming jobs: state stays), ``"cancel"`` (default with
+        ``wait_for_completion``) or ``"stop"`` (stop with a savepoint).
+
+    Returns the job id; with ``wait_for_completion`` the final state is also pushed as XCom
+    ``final_state``.
+    """
+
+    template_fields: Sequence[str] = (
+        "jar",
+        "entry_class",
+        "args",
+        "parallelism",
+        "flink_config",
+        "savepoint_path",
+        "allow_non_restored_state",
+        "job_id",
+        "jar_sha256",
+        "jar_signature",
+    )
+
+    def __init__(
+        self,
+        *,
+        jar: str,
+        entry_class: str | None = None,
+        args: list[str] | None = None,
+        parallelism: int | str | None = None,
+        flink_config: dict[str, Any] | None = None,
+        savepoint_path: str | None = None,
+        allow_non_restored_state: bool | str = False,
+        claim_mode: models.ClaimMode | None = None,
+        job_id: str | None = None,
+        wait_for_completion: bool = False,
+        wait_until_running: bool = True,
+        kill_action: KillAction | None = None,
+        jar_sha256: str | None = None,
+        jar_signature: str | None = None,
+        public_keys_conn_id: str | None = None,
+        capacity_check: Literal["off", "fail", "wait"] = "off",
+        artifact_conn_id: str | None = None,
+        public_keys: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.artifact_conn_id = artifact_conn_id
+        self.public_keys = public_keys
+        self.capacity_check = capacity_check
+        self.jar = jar
+        self.jar_sha256 = jar_sha256
+        self.jar_signature = jar_signature
+        self.public_keys_conn_id = public_keys_conn_id
+        self.entry_class = entry_class
+        self.args = args
+        self.parallelism = parallelism
+        self.flink_config = flink_config
+        self.savepoint_path = savepoint_path
+        self.allow_non_restored_state = allow_non_restored_state
+        self.claim_mode = claim_mode
+        self.job_id = job_id
+        self.wait_for_completion = wait_for_completion
+        self.wait_until_running = wait_until_running
+        self.kill_action: KillAction = kill_action or ("cancel" if wait_for_completion else "none")
+        self._started_job: str | None = None
+
+    # ------------------------------------------------------------------ validation
+    def _definition(self) -> JobDefinition:
+        """What to run, from the (rendered) arguments; bad input fails before any call."""
+        try:
+            allow_non_restored = parse_bool(self.allow_non_restored_state, "allow_non_restored_state")
+        except ValueError as err:
+            raise AirflowFailException(str(err)) from None
+        return JobDefinition(
+            artifact=ArtifactRequest(
+                jar=str(self.jar),
+                entry_class=self.entry_class or None,
+                parallelism=_int_or_none(self.parallelism, "parallelism"),
+                sha256=self.jar_sha256 or None,
+                signature=self.jar_signature or None,
+                public_keys=tuple(self.public_keys or ()),
+                public_keys_conn_id=self.public_keys_conn_id,
+                headers_conn_id=self.artifact_conn_id,
+            ),
+            args=tuple(str(a) for a in self.args or ()),
+            flink_config=dict(self.flink_config or {}),
+            allow_non_restored_state=allow_non_restored,
+        )
+
+    def _request(self, definition: JobDefinition, job_id: str) -> models.JarRunRequest:
+        try:
+            return definition.run_request(job_id, self.savepoint_path, self.claim_mode)
+        except ValueError as err:
+            raise AirflowFailException(f"Invalid Flink job request: {err}") from None
+
+    def _artifact(self, definition: JobDefinition) -> PreparedArtifact:
+        """Caps, then fetch and verify the jar, before anything touches the cluster (I6)."""
+        try:
+            prepared = prepare_for_cluster(self.hook, definition.artifact)
+        except (ArtifactError, LimitError) as err:
+            raise AirflowFailException(str(err)) from None
+        self.log.info(
+            "Artifact %s: SHA-256 %s, verified by %s", self.jar, prepared.sha256, prepared.verified_by
+        )
+        return prepared
+
+    # ------------------------------------------------------------------ job identity
+    def _job_to_use(self, store: Any) -> tuple[str, bool]:
+        """(job id, already on the cluster?). A new id is recorded before anything is submitted."""
+        if self.job_id:
+            job_id = str(self.job_id)
+            recorded = job_id
+        else:
+            recorded = store.get(JOB_ID_KEY)
+            job_id = recorded or calls.new_id()
+        if recorded:
+            existing = self.hook.find_job(job_id)
+            if existing is not None:
+                if existing.state in (JobState.FAILED, JobState.CANCELED) and not self.job_id:
+                    self.log.info(
+                        "Job %s of an earlier try ended %s: submitting a new job",
+                        job_id,
+                        existing.state.value,
+                    )
+                    job_id = calls.new_id()
+                elif existing.state in (JobState.FAILED, JobState.CANCELED):
+                    raise AirflowFailException(
+                        f"Job id {job_id} was already used by a job that ended {existing.state.value}, and Flink "
+                        "never accepts a job id twice: leave job_id unset (one is chosen per run) or give a new one"
+                    )
+                else:
+                    self.log.info(
+                        "Job %s is already on the cluster (%s): adopting it, not submitting again",
+                        job_id,
+                        existing.state.value,
+                    )
+                    store.set(JOB_ID_KEY, job_id)
+                    return job_id, True
+        store.set(JOB_ID_KEY, job_id)  # intent first (I4): a retry reuses this id
+        return job_id, False
+
+    # ------------------------------------------------------------------ execute
+    def _ensure_capacity(self, parallelism: int | None) -> None:
+        """Free slots >= parallelism, or fail / wait as ``capacity_check`` says (before submitting)."""
+        if self.capacity_check == "off":
+            return
+        needed = parallelism or 1
+        free = self.hook.overview().slots_available
+        if free >= needed:
+            return
+        shortage = f"the job needs {needed} free task slot(s) and {self.flink_conn_id} has {free}"
+        if self.capacity_check == "fail":
+            raise FlinkOperatorError(f"Not deploying: {shortage} (capacity_check='fail')")
+        self.log.info("%s: waiting up to %s s for slots (capacity_check='wait')", shortage, self.wait_timeout)
+        trigger = FlinkClusterHealthTrigger(
+            self.flink_conn_id, self.deadline(), 1, needed, self.poll_interval
+        )
+        WaitEvent.checked(run_inline(trigger), self.task_id)
+
+    def execute(self, context: Any) -> Any:
+        definition = self._definition()
+        self._request(definition, str(self.job_id) if self.job_id else calls.new_id())  # validate first
+        artifact = self._artifact(definition)
+        store = task_state(context)
+        job_id, on_cluster = self._job_to_use(store)
+        request = self._request(definition, job_id)
+        if not on_cluster:
+            self._ensure_capacity(request.parallelism)
+            jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))
+            adopted = self.hook.submit_job(jar_id, request)
+            self.log.info(
+                "%s job %s (%s)", "Adopted" if adopted else "Submitted", job_id, self.entry_class or self.jar
+            )
+        self._started_job = job_id
+        self.push_job_link(context, job_id)
+        if not self.wait_for_completion and not self.wait_until_running:
+            return job_id
+        target: Literal["running", "finished"] = "finished" if self.wait_for_completion else "running"
+        return self.wait_for_job(context, job_id, target, kill_action=self.kill_action)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        done = self.completed(event)
+        if self.wait_for_completion:
+            context["ti"].xcom_push(key="final_state", value=done.state)
+        return done.job_id
+
+    def on_kill(self) -> None:
+        """Killed while waiting in the worker: do what the deferred wait's trigger would do."""
+        if self._started_job:
+            self.hook.kill_job(self._started_job, self.kill_action)
+
+
+class _SavepointingOperator(FlinkBaseOperator):
+    """Savepoint and stop share the trigger-id bookkeeping and the wait for the operation."""
+
+    operation: Literal["savepoint", "stop"] = "savepoint"
+    template_fields: Sequence[str] = ("job_id", "target_directory")
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        target_directory: str | None = None,
+        format_type: models.SavepointFormat = "CANONICAL",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poll_interval", 1.0)
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.target_directory = target_directory
+        self.format_type = format_type
+
+    def _start(self, job_id: str, trigger_id: str) -> None:
+        raise NotImplementedError
+
+    def _resume_or_start(self, store: Any, job_id: str) -> str:
+        """Poll the trigger id of an earlier try when Flink still knows it; else start anew."""
+        trigger_id = store.get(TRIGGER_ID_KEY)
+        if trigger_id:
+            try:
+                status = self.hook.savepoint_status(job_id, str(trigger_id))
+                if status.in_progress or status.succeeded:
+                    self.log.info("Continuing %s %s of an earlier try", self.operation, trigger_id)
+                    return str(trigger_id)
+            except Exception as err:  # expired (5 min in Flink) or unknown: start a new one
+                self.log.info(
+                    "Earlier %s %s is not known any more (%s): starting a new one",
+                    self.operation,
+                    trigger_id,
+                    err,
+                )
+        trigger_id = calls.new_id()
+        store.set(TRIGGER_ID_KEY, trigger_id)  # intent first: a retry polls this id
+        self._start(job_id, trigger_id)
+        return trigger_id
+
+    def _wait_for(self, context: Any, job_id: str, trigger_id: str) -> Any:
+        trigger = FlinkSavepointTrigger(
+            self.flink_conn_id,
+            job_id,
+            request_id=trigger_id,
+            deadline=self.deadline(),
+            operation=self.operation,
+            poll_interval=self.poll_interval,
+        )
+        return self.wait(context, trigger)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        return self.completed(event).location
+
+
+class FlinkSavepointOperator(_SavepointingOperator):
+    """Trigger a savepoint of a running job, wait for it, return its location.
+
+    :param job_id: the job (templated).
+    :param target_directory: where to write it; the cluster's default savepoint directory otherwise.
+    :param format_type: ``CANONICAL`` (portable across state backends) or ``NATIVE`` (faster).
+
+    A failed savepoint fails the task with Flink's cause; the job keeps running untouched.
+    """
+
+    def _start(self, job_id: str, trigger_id: str) -> None:
+        self.hook.trigger_savepoint(job_id, trigger_id, self.target_directory, self.format_type)
+
+    def execute(self, context: Any) -> Any:
+        job_id = str(self.job_id)
+        job = self.hook.find_job(job_id)
+        if job is None:
+            raise FlinkOperatorError(f"Cannot take a savepoint: Flink does not know job {job_id}")
+        if job.state is not JobState.RUNNING:
+            raise FlinkOperatorError(
+                f"Cannot take a savepoint: job {job_id} is {job.state.value}, not RUNNING"
+            )
+        self.push_job_link(context, job_id)
+        trigger_id = self._resume_or_start(task_state(context), job_id)
+        return self._wait_for(context, job_id, trigger_id)
+
+
+class FlinkStopJobOperator(_SavepointingOperator):
+    """Stop a job with a savepoint (optionally draining it first) and return the savepoint location.
+
+    :param drain: emit MAX_WATERMARK before stopping (ends event-time windows; use when not resuming).
+
+    Idempotent: a job that is already stopped, cancelled, failed or unknown to Flink is reported as
+    such and the task returns ``None`` (or the location recorded by an earlier try).
+    """
+
+    operation: Literal["savepoint", "stop"] = "stop"
+
+    def __init__(self, *, drain: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.drain = drain
+
+    def _start(self, job_id: str, trigger_id: str) -> None:
+        self.hook.stop_job(
+            job_id,
+            trigger_id,
+            drain=self.drain,
+            target_directory=self.target_directory,
+            format_type=self.format_type,
+        )
+
+    def execute(self, context: Any) -> Any:
+        job_id = str(self.job_id)
+        store = task_state(context)
+        job = self.hook.find_job(job_id)
+        if job is None or job.state.is_globally_terminal:
+            recorded = store.get(TRIGGER_ID_KEY)
+            if job is not None and recorded:
+                # An earlier try stopped it: its savepoint location is still answerable for a while.
+                try:
+                    status = self.hook.savepoint_status(job_id, str(recorded))
+                    if status.succeeded and status.location:
+                        self.log.info(
+                            "Job %s was stopped by an earlier try; savepoint at %s", job_id, status.location
+                        )
+                        return status.location
+                except Exception as err:
+                    self.log.info("Earlier stop %s is not known any more: %s", recorded, err)
+            state = "not known to Flink (already gone)" if job is None else f"already {job.state.value}"
+            self.log.warning("Job %s is %s: nothing to stop, no savepoint taken", job_id, state)
+            return None
+        self.push_job_link(context, job_id)
+        trigger_id = self._resume_or_start(store, job_id)
+        return self._wait_for(context, job_id, trigger_id)
+
+
+class FlinkCancelJobOperator(FlinkBaseOperator):
+    """Cancel a job **without** a savepoint and wait for CANCELED; returns the final state.
+
+    Its state since the last checkpoint is not saved: use :class:`FlinkStopJobOperator` to keep it.
+    A job that already ended or that Flink does not know is reported, not an error.
+    """
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(self, *, job_id: str, wait: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.wait_for_cancel = wait
+
+    def execute(self, context: Any) -> Any:
+        job_id = str(self.job_id)
+        job = self.hook.find_job(job_id)
+        if job is None:
+            self.log.warning("Job %s is not known to Flink (already gone): nothing to cancel", job_id)
+            return None
+        if job.state.is_globally_terminal:
+            self.log.warning("Job %s already ended %s: nothing to cancel", job_id, job.state.value)
+            return job.state.value
+        self.push_job_link(context, job_id)
+        if not self.hook.cancel_job(job_id):
+            ended = self.hook.find_job(job_id)
+            self.log.warning("Job %s ended before the cancel reached it: nothing to cancel", job_id)
+            return ended.state.value if ended is not None else None
+        self.log.info("Cancel requested for job %s (no savepoint)", job_id)
+        if not self.wait_for_cancel:
+            return JobState.CANCELLING.value
+        return self.wait_for_job(context, job_id, "states", [JobState.CANCELED.value])
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        return self.completed(event).state

@@ -1,0 +1,132 @@
+"""Sensors: cluster health and job state, in poke, reschedule or deferrable mode.
+
+``poke`` makes one observation through the same trigger class the deferrable mode runs, so a
+sensor judges exactly as the triggerer would. An observation that fails (no answer, 5xx) is
+*unknown*: the poke returns False and the sensor keeps waiting; only Flink's own answer ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator
+
+from airflow_provider_flink.exceptions import FlinkOperatorError
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.links import FlinkJobLink
+from airflow_provider_flink.triggers import (
+    DEFER_GRACE,
+    FlinkClusterHealthTrigger,
+    FlinkJobTrigger,
+    FlinkPollingTrigger,
+    WaitEvent,
+    default_deferrable,
+)
+
+
+class _FlinkSensor(BaseSensorOperator):
+    def __init__(
+        self,
+        *,
+        flink_conn_id: str = FlinkHook.default_conn_name,
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.flink_conn_id = flink_conn_id
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+
+    def make_trigger(self, deadline: float) -> FlinkPollingTrigger:
+        raise NotImplementedError
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        self.defer(
+            trigger=self.make_trigger(time.time() + float(self.timeout)),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
+        )
+
+    def poke(self, context: Any) -> bool:
+        verdict = asyncio.run(self.make_trigger(time.time()).check_once())
+        if verdict is None:
+            return False
+        if not verdict.ok:
+            raise FlinkOperatorError(verdict.message)
+        self.log.info("%s", verdict.message)
+        return True
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        done = WaitEvent.checked(event, self.task_id)
+        self.log.info("%s", done.message)
+        return done.state
+
+
+class FlinkClusterHealthSensor(_FlinkSensor):
+    """Wait until Flink's REST API answers with >= ``min_taskmanagers`` and >= ``min_free_slots``."""
+
+    def __init__(self, *, min_taskmanagers: int = 1, min_free_slots: int = 1, **kwargs: Any) -> None:
+        kwargs.setdefault("poke_interval", 2.0)
+        super().__init__(**kwargs)
+        self.min_taskmanagers = min_taskmanagers
+        self.min_free_slots = min_free_slots
+
+    def make_trigger(self, deadline: float) -> FlinkPollingTrigger:
+        return FlinkClusterHealthTrigger(
+            self.flink_conn_id,
+            deadline,
+            self.min_taskmanagers,
+            self.min_free_slots,
+            float(self.poke_interval),
+        )
+
+
+class FlinkJobStateSensor(_FlinkSensor):
+    """Wait until a job reaches one of ``target_states``.
+
+    With ``healthy=True`` (the default when waiting for RUNNING) RUNNING means the job *and all its
+    vertices* run; with ``checkpoint_within`` (seconds) a checkpoint must also have completed within
+    that window. A job that ends in another terminal state fails the sensor (FAILED with Flink's
+    root cause).
+    """
+
+    template_fields: Sequence[str] = ("job_id",)
+    operator_extra_links = (FlinkJobLink(),)
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        target_states: Sequence[str] = ("RUNNING",),
+        healthy: bool = True,
+        checkpoint_within: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", 2.0)
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.target_states = [str(s).upper() for s in target_states]
+        self.healthy = healthy
+        self.checkpoint_within = checkpoint_within
+
+    def make_trigger(self, deadline: float) -> FlinkPollingTrigger:
+        healthy_running = self.healthy and self.target_states == ["RUNNING"]
+        return FlinkJobTrigger(
+            self.flink_conn_id,
+            str(self.job_id),
+            deadline,
+            target="running" if healthy_running else "states",
+            states=self.target_states,
+            checkpoint_within=self.checkpoint_within if healthy_running else None,
+            poll_interval=float(self.poke_interval),
+        )
+
+    def execute(self, context: Any) -> Any:
+        hook = FlinkHook(self.flink_conn_id)
+        FlinkJobLink().persist(context, hook.job_url(str(self.job_id)))
+        return super().execute(context)

@@ -1,0 +1,119 @@
+"""What each wait is waiting for, decided from one observation: pure functions, no I/O.
+
+Triggers (deferred waits), the operators' in-process waits and the sensors' ``poke`` all judge
+observations here, so "healthy", "finished" or "savepoint done" mean the same everywhere.
+A judge returns ``None`` to keep waiting or a :class:`Verdict` when the wait is over.
+
+Only Flink's own terminal states end a wait as failed: anything not observed (errors, time-outs)
+never reaches a judge, so it can never be mistaken for a failure (invariant I3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from airflow_provider_flink.client import models
+from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.triggers.events import WaitEvent
+
+JobTarget = Literal["running", "finished", "states"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The end of a wait: ``ok`` or not, the state seen, a sentence for the log and the task."""
+
+    ok: bool
+    state: str
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def event(self, **ids: Any) -> WaitEvent:
+        """The wait's end as the event every waiter reads (``ids`` name the job / trigger waited on)."""
+        return WaitEvent(
+            status="success" if self.ok else "failed",
+            message=self.message,
+            state=self.state,
+            **ids,
+            **self.extra,
+        )
+
+
+def describe_target(
+    target: JobTarget, states: Sequence[str] = (), checkpoint_within: float | None = None
+) -> str:
+    if target == "running":
+        text = "RUNNING with all vertices RUNNING"
+        if checkpoint_within:
+            text += f" and a checkpoint completed within {checkpoint_within:g} s"
+        return text
+    if target == "finished":
+        return "FINISHED"
+    return " or ".join(states)
+
+
+def judge_job(
+    job: models.JobDetail,
+    target: JobTarget,
+    states: Sequence[str] = (),
+    checkpoint_within: float | None = None,
+    last_checkpoint_ms: int | None = None,
+    now_ms: int = 0,
+) -> Verdict | None:
+    state = job.state
+    wanted = describe_target(target, states, checkpoint_within)
+    if target == "states" and state.value in states:
+        return Verdict(True, state.value, f"Job {job.jid} is {state.value}")
+    if target == "finished" and state is JobState.FINISHED:
+        return Verdict(True, state.value, f"Job {job.jid} FINISHED")
+    if target == "running" and job.all_vertices_running:
+        if not checkpoint_within:
+            return Verdict(
+                True, state.value, f"Job {job.jid} is RUNNING with all {len(job.vertices)} vertices RUNNING"
+            )
+        if last_checkpoint_ms is not None and now_ms - last_checkpoint_ms <= checkpoint_within * 1000:
+            age = max(0.0, (now_ms - last_checkpoint_ms) / 1000)
+            return Verdict(
+                True,
+                state.value,
+                f"Job {job.jid} is healthy: all vertices RUNNING, last checkpoint {age:.1f} s ago",
+            )
+        return None
+    if state.is_globally_terminal:
+        return Verdict(
+            False, state.value, f"Job {job.jid} ended {state.value} while waiting for it to be {wanted}"
+        )
+    return None
+
+
+def judge_savepoint(
+    job_id: str, status: models.AsyncOperationStatus, what: str = "Savepoint"
+) -> Verdict | None:
+    if status.in_progress:
+        return None
+    if status.succeeded and status.location:
+        return Verdict(
+            True,
+            "COMPLETED",
+            f"{what} of job {job_id} completed at {status.location}",
+            {"location": status.location},
+        )
+    cause = status.failure or "Flink reported no location and no cause"
+    return Verdict(False, "FAILED", f"{what} of job {job_id} failed: {cause}", {"location": None})
+
+
+def judge_cluster(info: models.ClusterOverview, min_taskmanagers: int, min_free_slots: int) -> Verdict | None:
+    summary = (
+        f"Flink {info.flink_version}: {info.taskmanagers} task manager(s), "
+        f"{info.slots_available} free slot(s) of {info.slots_total}"
+    )
+    if info.taskmanagers >= min_taskmanagers and info.slots_available >= min_free_slots:
+        return Verdict(
+            True,
+            "HEALTHY",
+            f"Cluster healthy: {summary}",
+            {"taskmanagers": info.taskmanagers, "free_slots": info.slots_available},
+        )
+    return None

@@ -1,0 +1,372 @@
+"""Async waits for the triggerer: job state, savepoint/stop completion, cluster health.
+
+Every trigger here:
+
+* takes plain, serializable arguments (``serialize()`` mirrors ``__init__``) and an absolute
+  wall-clock ``deadline`` (epoch seconds), so it can be re-created and run again anywhere and still
+  end when it was meant to;
+* treats every failure to observe (no answer, 5xx, circuit open) as *unknown*: logged, waited out
+  until the deadline, never turned into a failure (I3);
+* judges what it sees with :mod:`airflow_provider_flink.triggers.conditions`, shared with the
+  sensors' poke and the operators' and executor's non-deferred waits (which run these same
+  triggers in-process);
+* talks to Flink only through the hook's async verbs.
+
+Every wait ends in a :class:`~airflow_provider_flink.triggers.events.WaitEvent` ("success" |
+"failed" | "timeout", a message, the ids waited on), sent as a plain dict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, Literal
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_flink.client import (
+    FlinkApiError,
+    FlinkCircuitOpenError,
+    FlinkUnreachableError,
+    RetryPolicy,
+)
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs, KillAction
+from airflow_provider_flink.triggers.conditions import (
+    JobTarget,
+    Verdict,
+    describe_target,
+    judge_cluster,
+    judge_job,
+    judge_savepoint,
+)
+from airflow_provider_flink.triggers.events import UNKNOWN, WaitEvent
+
+__all__ = [
+    "FlinkClusterHealthTrigger",
+    "FlinkDisposalTrigger",
+    "FlinkJobTrigger",
+    "FlinkPollingTrigger",
+    "FlinkSavepointTrigger",
+    "KillAction",
+    "poll_delays",
+]
+# The poll loop is itself a retry: each observation tries at most twice, then waits for the next poll.
+POLL_RETRY = RetryPolicy(attempts=2, initial=0.5, maximum=2.0, give_up_after=10.0)
+# Most transitions (submit -> RUNNING, savepoint done) take about a second: poll fast at first, so a
+# wait ends within ~0.1 s of the change, then slow down to ``poll_interval`` for long waits.
+FAST_POLL = 0.1
+FAST_PHASE = 3.0
+POLL_GROWTH = 1.5
+
+
+def poll_delays(poll_interval: float) -> Iterator[float]:
+    """Delays between observations: FAST_POLL for FAST_PHASE seconds, then growing to ``poll_interval``."""
+    fast = max(1, int(FAST_PHASE / FAST_POLL))
+    for _ in range(fast):
+        yield min(FAST_POLL, poll_interval)
+    delay = FAST_POLL
+    while True:
+        delay = min(poll_interval, delay * POLL_GROWTH)
+        yield max(delay, min(FAST_POLL, poll_interval))
+
+
+def _is_unknown(err: BaseException) -> bool:
+    """Errors that say nothing about the job: the cluster could not be observed."""
+    if isinstance(err, (FlinkUnreachableError, FlinkCircuitOpenError)):
+        return True
+    return isinstance(err, FlinkApiError) and (err.status >= 500 or err.status == 429)
+
+
+class FlinkPollingTrigger(BaseTrigger):
+    """Poll one observation until a verdict or the deadline. Subclasses say what to observe."""
+
+    def __init__(
+        self,
+        flink_conn_id: str,
+        deadline: float,
+        poll_interval: float = 2.0,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.flink_conn_id = flink_conn_id
+        self.deadline = float(deadline)
+        self.poll_interval = float(poll_interval)
+        self.last_seen = UNKNOWN
+
+    @abstractmethod
+    async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        """Observe once; a verdict ends the wait. May raise client errors."""
+
+    @abstractmethod
+    def waiting_for(self) -> str:
+        """What this trigger waits for, for the time-out message."""
+
+    @abstractmethod
+    def ids(self) -> dict[str, Any]:
+        """Identifiers carried in every event (the operator keeps nothing between defer and resume)."""
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        kwargs = {
+            "flink_conn_id": self.flink_conn_id,
+            "deadline": self.deadline,
+            "poll_interval": self.poll_interval,
+        }
+        return f"{type(self).__module__}.{type(self).__qualname__}", {**kwargs, **self._own_kwargs()}
+
+    def _timeout_event(self) -> WaitEvent:
+        return WaitEvent(
+            status="timeout",
+            state=self.last_seen,
+            message=f"Timed out waiting for {self.waiting_for()}; last seen: {self.last_seen}",
+            **self.ids(),
+        )
+
+    async def _observe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        """One probe; *unknown* errors are logged and mean "no verdict yet"."""
+        try:
+            return await self.probe(flink)
+        except Exception as err:
+            if not _is_unknown(err):
+                raise
+            self.last_seen = UNKNOWN
+            self.log.warning("Flink state unknown (%s); still waiting for %s", err, self.waiting_for())
+            return None
+
+    async def check_once(self) -> Verdict | None:
+        """A single observation with its own client: what a sensor's ``poke`` needs."""
+        hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
+        try:
+            async with hook.async_verbs() as flink:
+                return await self._observe(flink)
+        finally:
+            hook.close()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        event = await self.wait_for_event()
+        yield TriggerEvent(event.payload())  # type: ignore[no-untyped-call]
+
+    async def wait_for_event(self) -> WaitEvent:
+        """Poll until a verdict, a client error from Flink, or the deadline."""
+        hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
+        try:
+            async with hook.async_verbs() as flink:
+                for delay in poll_delays(self.poll_interval):
+                    try:
+                        verdict = await self._observe(flink)
+                    except FlinkApiError as err:
+                        # Flink answered with a client error: the wait cannot succeed.
+                        return WaitEvent(
+                            status="failed", state=self.last_seen, message=str(err), **self.ids()
+                        )
+                    if verdict is not None:
+                        return await self.complete(flink, verdict)
+                    remaining = self.deadline - time.time()
+                    if remaining <= 0:
+                        return self._timeout_event()
+                    await asyncio.sleep(min(delay, remaining))
+        finally:
+            hook.close()
+        raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+    async def complete(self, flink: AsyncFlinkVerbs, verdict: Verdict) -> WaitEvent:
+        """The event for a verdict; subclasses may add what they can learn (a root cause)."""
+        return verdict.event(**self.ids())
+
+
+class FlinkJobTrigger(FlinkPollingTrigger):
+    """Wait until a job is healthy (``running``), ``finished``, or in one of ``states``.
+
+    A job that ends FAILED ends the wait with Flink's root-cause exception in the message.
+    ``kill_action`` says what to do with the job when a user kills the deferred task.
+    """
+
+    def __init__(
+        self,
+        flink_conn_id: str,
+        job_id: str,
+        deadline: float,
+        target: JobTarget = "running",
+        states: Sequence[str] = (),
+        checkpoint_within: float | None = None,
+        poll_interval: float = 2.0,
+        kill_action: KillAction = "none",
+    ) -> None:
+        super().__init__(flink_conn_id, deadline, poll_interval)
+        self.job_id = job_id
+        self.target: JobTarget = target
+        self.states = list(states)
+        self.checkpoint_within = checkpoint_within
+        self.kill_action: KillAction = kill_action
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "target": self.target,
+            "states": self.states,
+            "checkpoint_within": self.checkpoint_within,
+            "kill_action": self.kill_action,
+        }
+
+    def ids(self) -> dict[str, Any]:
+        return {"job_id": self.job_id}
+
+    def waiting_for(self) -> str:
+        return f"job {self.job_id} to be {describe_target(self.target, self.states, self.checkpoint_within)}"
+
+    async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        job = await flink.find_job(self.job_id)
+        if job is None:
+            return Verdict(
+                False,
+                "NOT_FOUND",
+                f"Flink does not know job {self.job_id}: never submitted to this "
+                "cluster, or lost in a JobManager restart without high availability",
+            )
+        self.last_seen = job.state.value
+        if job.not_running_vertices and job.state.value == "RUNNING":
+            self.last_seen = f"RUNNING, vertices not running yet: {', '.join(job.not_running_vertices)}"
+        last_checkpoint: int | None = None
+        if self.target == "running" and self.checkpoint_within and job.all_vertices_running:
+            latest = await flink.latest_checkpoint(self.job_id)
+            last_checkpoint = latest.trigger_timestamp if latest else None
+        return judge_job(
+            job, self.target, self.states, self.checkpoint_within, last_checkpoint, int(time.time() * 1000)
+        )
+
+    async def complete(self, flink: AsyncFlinkVerbs, verdict: Verdict) -> WaitEvent:
+        event = verdict.event(**self.ids())
+        if verdict.state != "FAILED":
+            return event
+        try:
+            cause = await flink.root_cause(self.job_id)
+        except Exception as err:  # the job did fail; not knowing why must not hide that
+            cause = f"(root cause not available: {err})"
+        return event.model_copy(
+            update={"root_cause": cause, "message": f"{verdict.message}. Root cause: {cause}"}
+        )
+
+    async def on_kill(self) -> None:
+        """The user killed the deferred task: cancel or stop the job if asked to (never waits long)."""
+        if self.kill_action == "none":
+            return
+        hook = FlinkHook(self.flink_conn_id)
+        try:
+            async with hook.async_verbs() as flink:
+                await flink.kill_job(self.job_id, self.kill_action)
+        finally:
+            hook.close()
+
+
+class FlinkSavepointTrigger(FlinkPollingTrigger):
+    """Wait for a savepoint or stop-with-savepoint started with ``request_id`` to complete.
+
+    (``request_id`` is the caller-chosen trigger id; ``trigger_id`` is taken by Airflow's BaseTrigger.)
+    """
+
+    def __init__(
+        self,
+        flink_conn_id: str,
+        job_id: str,
+        request_id: str,
+        deadline: float,
+        operation: Literal["savepoint", "stop"] = "savepoint",
+        poll_interval: float = 1.0,
+    ) -> None:
+        super().__init__(flink_conn_id, deadline, poll_interval)
+        self.job_id = job_id
+        self.request_id = request_id
+        self.operation = operation
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "request_id": self.request_id, "operation": self.operation}
+
+    def ids(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "trigger_id": self.request_id}
+
+    def _what(self) -> str:
+        return "Stop-with-savepoint" if self.operation == "stop" else "Savepoint"
+
+    def waiting_for(self) -> str:
+        return f"{self._what().lower()} {self.request_id} of job {self.job_id} to complete"
+
+    async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        status = await flink.savepoint_status(self.job_id, self.request_id)
+        self.last_seen = status.status.id
+        verdict = judge_savepoint(self.job_id, status, self._what())
+        if verdict is None or not verdict.ok or self.operation != "stop":
+            return verdict
+        # The savepoint is done, but the job may still be winding down: a stop is over only when the
+        # job has ended, or an immediate redeploy would briefly run next to it (I1).
+        job = await flink.find_job(self.job_id)
+        state = job.state.value if job is not None else "gone"
+        if state not in ("FINISHED", "CANCELED", "FAILED", "gone"):
+            self.last_seen = f"savepoint at {status.location}, job still {state}"
+            return None
+        return Verdict(True, state, f"{verdict.message}; the job is {state}", verdict.extra)
+
+
+class FlinkDisposalTrigger(FlinkPollingTrigger):
+    """Wait for a savepoint disposal started through Flink (``POST /savepoint-disposal``) to finish."""
+
+    def __init__(
+        self, flink_conn_id: str, request_id: str, path: str, deadline: float, poll_interval: float = 1.0
+    ) -> None:
+        super().__init__(flink_conn_id, deadline, poll_interval)
+        self.request_id = request_id
+        self.path = path
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "path": self.path}
+
+    def ids(self) -> dict[str, Any]:
+        return {"trigger_id": self.request_id, "path": self.path}
+
+    def waiting_for(self) -> str:
+        return f"disposal of {self.path}"
+
+    async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        status = await flink.disposal_status(self.request_id)
+        self.last_seen = status.status.id
+        if status.in_progress:
+            return None
+        if status.succeeded:
+            return Verdict(True, "DISPOSED", f"{self.path} disposed through Flink")
+        return Verdict(False, "FAILED", f"Flink could not dispose {self.path}: {status.failure}")
+
+
+class FlinkClusterHealthTrigger(FlinkPollingTrigger):
+    """Wait until the REST API answers with enough task managers and free slots."""
+
+    def __init__(
+        self,
+        flink_conn_id: str,
+        deadline: float,
+        min_taskmanagers: int = 1,
+        min_free_slots: int = 1,
+        poll_interval: float = 2.0,
+    ) -> None:
+        super().__init__(flink_conn_id, deadline, poll_interval)
+        self.min_taskmanagers = int(min_taskmanagers)
+        self.min_free_slots = int(min_free_slots)
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {"min_taskmanagers": self.min_taskmanagers, "min_free_slots": self.min_free_slots}
+
+    def ids(self) -> dict[str, Any]:
+        return {}
+
+    def waiting_for(self) -> str:
+        return (
+            f"Flink ({self.flink_conn_id}) to have >= {self.min_taskmanagers} task manager(s) "
+            f"and >= {self.min_free_slots} free slot(s)"
+        )
+
+    async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        info = await flink.overview()
+        self.last_seen = f"{info.taskmanagers} task manager(s), {info.slots_available} free slot(s)"
+        return judge_cluster(info, self.min_taskmanagers, self.min_free_slots)

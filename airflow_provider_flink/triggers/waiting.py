@@ -1,0 +1,29 @@
+"""How operators, sensors and the reconcile executor wait: through a trigger, deferred to the
+triggerer or run to its end in this process. Either way the wait ends in a :class:`WaitEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from airflow_provider_flink.triggers.events import WaitEvent
+
+if TYPE_CHECKING:
+    from airflow_provider_flink.triggers.flink import FlinkPollingTrigger
+
+# Grace given to Airflow's own deferral time-out beyond the trigger's deadline, so the trigger's
+# clear "timed out waiting for ..." message is what the user sees.
+DEFER_GRACE = 60.0
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable``, Airflow's switch for every deferrable operator."""
+    from airflow.sdk import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def run_inline(trigger: FlinkPollingTrigger) -> WaitEvent:
+    """Run a trigger's wait to its event in this process (the non-deferred wait)."""
+    return asyncio.run(trigger.wait_for_event())
