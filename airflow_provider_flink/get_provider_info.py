@@ -112,7 +112,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Apache Flink REST",
-                "python-modules": ["airflow_provider_flink.operators.job"],
+                "python-modules": [
+                    "airflow_provider_flink.operators.job",
+                    "airflow_provider_flink.operators.reconcile",
+                ],
             }
         ],
         "sensors": [

@@ -59,3 +59,26 @@ def test_airflow_providers_manager_sees_the_hook_and_form() -> None:
     assert "extra__flink__bearer_token" in widgets
     assert widgets["extra__flink__client_key"].is_sensitive
     assert manager.field_behaviours["flink"]["relabeling"]["schema"] == "Protocol (http or https)"
+
+
+def test_every_exported_operator_sensor_hook_and_trigger_is_listed() -> None:
+    """A class a DAG author can import from the package is in a module the provider info names."""
+    import importlib
+    import inspect
+
+    from airflow.sdk import BaseHook, BaseOperator
+    from airflow.triggers.base import BaseTrigger
+
+    info = get_provider_info()
+    for kind in ("hooks", "operators", "sensors", "triggers"):
+        listed = {module for entry in info[kind] for module in entry["python-modules"]}
+        package = importlib.import_module(f"airflow_provider_flink.{kind}")
+        for name in package.__all__:
+            obj = getattr(package, name)
+            if inspect.isclass(obj) and issubclass(obj, (BaseHook, BaseOperator, BaseTrigger)):
+                assert obj.__module__ in listed, (
+                    f"{kind}: {name} ({obj.__module__}) is not in the provider info"
+                )
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+
+    assert FlinkReconcileOperator.__module__ == "airflow_provider_flink.operators.reconcile"
