@@ -1,8 +1,9 @@
 """Errors more than one layer raises or catches, in one place below all of them.
 
 The REST client's own errors (:class:`FlinkError` and its kinds) live in
-:mod:`airflow_provider_flink.client.errors`, which imports nothing of Airflow; they are re-exported
-here so a DAG author finds every error of the provider in one module.
+:mod:`airflow_provider_flink.client.errors`, which imports nothing of Airflow; the three a DAG
+author catches are re-exported here: :class:`FlinkError` (any of them), :class:`FlinkApiError`
+(Flink answered with an error) and :class:`FlinkUnreachableError` (no answer: state unknown).
 
 Each message says what was wrong and what to do; none carries a secret.
 """
@@ -11,24 +12,14 @@ from __future__ import annotations
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_flink.client.errors import (
-    FlinkApiError,
-    FlinkCircuitOpenError,
-    FlinkError,
-    FlinkResponseError,
-    FlinkTimeoutError,
-    FlinkUnreachableError,
-)
+from airflow_provider_flink.client.errors import FlinkApiError, FlinkError, FlinkUnreachableError
 
 __all__ = [
     "ArtifactError",
     "FlinkApiError",
-    "FlinkCircuitOpenError",
     "FlinkConnectionError",
     "FlinkError",
     "FlinkOperatorError",
-    "FlinkResponseError",
-    "FlinkTimeoutError",
     "FlinkUnreachableError",
     "LimitError",
     "ReconcileError",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 
-from airflow_provider_flink.operators.reconcile import FlinkReconcileOperator
+from airflow_provider_flink.operators import FlinkReconcileOperator
 
 DEFAULT_FOLDER = str(Path(__file__).parent / "deployments")
 

@@ -1,4 +1,4 @@
-"""Typed Flink REST client with no Airflow import (layer 1).
+"""Typed Flink REST client with no Airflow import: the lowest layer (see docs/architecture.md).
 
 ``calls`` describes each REST call once; :class:`FlinkClient` (requests) and
 :class:`AsyncFlinkClient` (httpx) send them::

@@ -80,9 +80,7 @@ class FlinkApiError(FlinkError):
     """Flink answered ``status`` >= 400 to ``call``; ``errors`` is Flink's own ``errors`` list."""
 
     def __init__(self, call: str, status: int, errors: list[str], body: str = "") -> None:
-        self.call = call
-        self.status = status
-        self.errors = errors
+        self.call, self.status, self.errors = call, status, errors
         text = "\n".join(errors) or body
         self.root_cause = root_cause(text) if text else f"HTTP {status} with an empty body"
         self.full_text = text
@@ -115,10 +113,7 @@ class FlinkUnreachableError(FlinkError):
     """
 
     def __init__(self, call: str, url: str, reason: str, *, request_sent: bool) -> None:
-        self.call = call
-        self.url = url
-        self.reason = reason
-        self.request_sent = request_sent
+        self.call, self.url, self.reason, self.request_sent = call, url, reason, request_sent
         super().__init__()
 
     def __str__(self) -> str:
@@ -137,9 +132,7 @@ class FlinkCircuitOpenError(FlinkError):
     """Calls to ``url`` are refused locally after repeated failures, until ``retry_in`` passes."""
 
     def __init__(self, url: str, failures: int, retry_in: float) -> None:
-        self.url = url
-        self.failures = failures
-        self.retry_in = retry_in
+        self.url, self.failures, self.retry_in = url, failures, retry_in
         super().__init__()
 
     def __str__(self) -> str:
@@ -153,8 +146,7 @@ class FlinkResponseError(FlinkError):
     """Flink answered 2xx with a body this client cannot read (an incompatible Flink version?)."""
 
     def __init__(self, call: str, problem: str) -> None:
-        self.call = call
-        self.problem = problem
+        self.call, self.problem = call, problem
         super().__init__()
 
     def __str__(self) -> str:

@@ -88,12 +88,17 @@ class TaskManagers(_Response):
 
 
 # ------------------------------------------------------------------------- jobs
-class JobOverview(_Response):
+class _Job(_Response):
+    """What ``/jobs/overview`` and ``/jobs/{id}`` both say of a job."""
+
     jid: str
     name: str = ""
     state: JobState = JobState.UNKNOWN
     start_time: int = Field(-1, alias="start-time")
     end_time: int = Field(-1, alias="end-time")
+
+
+class JobOverview(_Job):
     tasks: dict[str, int] = Field(default_factory=dict)
 
 
@@ -111,12 +116,7 @@ class Vertex(_Response):
     status: str = "UNKNOWN"
 
 
-class JobDetail(_Response):
-    jid: str
-    name: str = ""
-    state: JobState = JobState.UNKNOWN
-    start_time: int = Field(-1, alias="start-time")
-    end_time: int = Field(-1, alias="end-time")
+class JobDetail(_Job):
     vertices: list[Vertex] = Field(default_factory=list)
 
     @property

@@ -153,6 +153,33 @@ class _Base:
         self.breaker.record(None)
         return result
 
+    def _no_answer(self, call: Call[Any], err: Exception, table: _NoAnswerTable, attempt: int) -> FlinkError:
+        """The typed error for a transport exception: timed out or not, and whether the request
+        can have reached Flink (which decides whether a write may be sent again)."""
+        timed_out, sent = next((t, s) for kinds, t, s in table if isinstance(err, kinds))
+        if sent is None:
+            sent = not _connect_phase(err)
+        kind = FlinkTimeoutError if timed_out else FlinkUnreachableError
+        return self._failed(
+            kind(call.description, self.settings.root, _reason(err), request_sent=sent), attempt
+        )
+
+
+# (exception types, timed out, request sent: None = tell from the message); the first match wins.
+_NoAnswerTable = tuple[tuple[type[Exception] | tuple[type[Exception], ...], bool, bool | None], ...]
+REQUESTS_NO_ANSWER: _NoAnswerTable = (
+    (requests.exceptions.ConnectTimeout, True, False),
+    (requests.exceptions.Timeout, True, True),
+    (requests.exceptions.SSLError, False, False),
+    (requests.exceptions.ConnectionError, False, None),
+)
+HTTPX_NO_ANSWER: _NoAnswerTable = (
+    ((httpx.ConnectTimeout, httpx.PoolTimeout), True, False),
+    (httpx.TimeoutException, True, True),
+    (httpx.ConnectError, False, False),
+    (httpx.TransportError, False, True),
+)
+
 
 # ------------------------------------------------------------------ sync
 class FlinkClient(_Base):
@@ -175,16 +202,11 @@ class FlinkClient(_Base):
         """Send ``call`` with retries as its idempotency allows; return the parsed answer."""
         for attempt in (retry or self.settings.retry).retrying(call):
             with attempt:
-                number = attempt.retry_state.attempt_number
-                request = self._begin(call)
-                try:
-                    status, content = self._send(request, call)
-                except FlinkUnreachableError as err:
-                    raise self._failed(err, number) from None
-                return self._complete(call, status, content, number)
+                return self._send(call, attempt.retry_state.attempt_number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _send(self, req: _Prepared, call: Call[Any]) -> tuple[int, bytes]:
+    def _send(self, call: Call[T], attempt: int) -> T:
+        req = self._begin(call)
         try:
             resp = self._session.request(
                 req.method,
@@ -197,24 +219,9 @@ class FlinkClient(_Base):
                 verify=self._verify,
                 cert=self._cert,
             )
-            return resp.status_code, resp.content
-        except requests.exceptions.ConnectTimeout as err:
-            raise FlinkTimeoutError(
-                call.description, self.settings.root, _reason(err), request_sent=False
-            ) from None
-        except requests.exceptions.Timeout as err:
-            raise FlinkTimeoutError(
-                call.description, self.settings.root, _reason(err), request_sent=True
-            ) from None
-        except requests.exceptions.SSLError as err:
-            raise FlinkUnreachableError(
-                call.description, self.settings.root, _reason(err), request_sent=False
-            ) from None
-        except requests.exceptions.ConnectionError as err:
-            sent = not _connect_phase(err)
-            raise FlinkUnreachableError(
-                call.description, self.settings.root, _reason(err), request_sent=sent
-            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
+            raise self._no_answer(call, err, REQUESTS_NO_ANSWER, attempt) from None
+        return self._complete(call, resp.status_code, resp.content, attempt)
 
     def close(self) -> None:
         self._session.close()
@@ -244,16 +251,11 @@ class AsyncFlinkClient(_Base):
     async def call(self, call: Call[T], retry: RetryPolicy | None = None) -> T:
         async for attempt in (retry or self.settings.retry).async_retrying(call):
             with attempt:
-                number = attempt.retry_state.attempt_number
-                request = self._begin(call)
-                try:
-                    status, content = await self._send(request, call)
-                except FlinkUnreachableError as err:
-                    raise self._failed(err, number) from None
-                return self._complete(call, status, content, number)
+                return await self._send(call, attempt.retry_state.attempt_number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _send(self, req: _Prepared, call: Call[Any]) -> tuple[int, bytes]:
+    async def _send(self, call: Call[T], attempt: int) -> T:
+        req = self._begin(call)
         try:
             resp = await self._http.request(
                 req.method,
@@ -263,23 +265,9 @@ class AsyncFlinkClient(_Base):
                 json=req.json_body if req.upload is None else None,
                 content=req.upload.aiter() if req.upload is not None else None,
             )
-            return resp.status_code, resp.content
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as err:
-            raise FlinkTimeoutError(
-                call.description, self.settings.root, _reason(err), request_sent=False
-            ) from None
-        except httpx.TimeoutException as err:
-            raise FlinkTimeoutError(
-                call.description, self.settings.root, _reason(err), request_sent=True
-            ) from None
-        except httpx.ConnectError as err:
-            raise FlinkUnreachableError(
-                call.description, self.settings.root, _reason(err), request_sent=False
-            ) from None
         except httpx.TransportError as err:
-            raise FlinkUnreachableError(
-                call.description, self.settings.root, _reason(err), request_sent=True
-            ) from None
+            raise self._no_answer(call, err, HTTPX_NO_ANSWER, attempt) from None
+        return self._complete(call, resp.status_code, resp.content, attempt)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -291,7 +279,7 @@ class AsyncFlinkClient(_Base):
         await self.aclose()
 
 
-def _connect_phase(err: requests.exceptions.ConnectionError) -> bool:
+def _connect_phase(err: Exception) -> bool:
     """True when requests failed while connecting, so the request never left this process."""
     text = repr(err)
     return any(

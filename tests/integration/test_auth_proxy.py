@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.client import FlinkApiError, calls, models
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.hooks import FlinkHook
@@ -29,7 +30,7 @@ def test_basic_auth_deploys_a_job_through_the_proxy(
     hook = _hook(monkeypatch, auth_proxy.basic_url, login=auth_proxy.user, password=auth_proxy.password)
     ok, message = hook.test_connection()
     assert ok, message
-    jar_id = hook.upload_jar(flink.jar)  # the multipart upload streams through nginx
+    jar_id = hook.upload_jar(flink.jar, sha256_of(flink.jar))  # the multipart upload streams through nginx
     job_id = new_id()
     hook.submit_job(jar_id, models.JarRunRequest(entry_class=COUNTER_JOB, job_id=job_id))
     assert flink.wait_all_running(job_id).jid == job_id

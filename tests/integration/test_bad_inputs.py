@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.client import FlinkApiError, FlinkTimeoutError, FlinkUnreachableError, calls
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
@@ -318,7 +319,9 @@ def _cases(e: Env, case: str) -> Case:
             "Flink connection field 'client_cert' is neither PEM text nor an existing file path",
         )
     if case == "exception in main()":
-        FlinkHook().upload_jar(jar)  # already there before the snapshot: the failed submit adds nothing
+        FlinkHook().upload_jar(
+            jar, sha256_of(jar)
+        )  # already there before the snapshot: the failed submit adds nothing
         return (
             e.deploy(entry_class=FAILING_JOB, args=["--fail-in-main"], wait_until_running=False),
             FlinkApiError,

@@ -77,8 +77,8 @@ def test_deploy_retried_after_a_lost_submit_answer_leaves_one_job(
     real_send = FlinkClient._send
     lost: list[str] = []
 
-    def lossy_send(self: FlinkClient, req: Any, call: calls.Call[Any]) -> tuple[int, bytes]:
-        answer = real_send(self, req, call)
+    def lossy_send(self: FlinkClient, call: calls.Call[Any], attempt: int) -> Any:
+        answer = real_send(self, call, attempt)
         if call.path.endswith("/run") and len(lost) < 4:  # the 4 attempts of the first try
             lost.append(call.path)
             raise FlinkTimeoutError(call.description, self.settings.root, "read timed out", request_sent=True)

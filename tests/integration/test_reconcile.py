@@ -92,7 +92,7 @@ def test_first_deploy_then_nothing_to_do_with_one_rest_call(deployments: Deploym
     sent = mocker.spy(FlinkClient, "_send")
     second = deployments.run()
     assert _actions(second, "orders") == []
-    assert [c.args[2].description for c in sent.call_args_list] == ["GET /jobs/overview"]
+    assert [c.args[1].description for c in sent.call_args_list] == ["GET /jobs/overview"]
     assert deployments.live_jobs("orders") == [job]
     record = deployments.record("orders")
     assert record.current_job_id == job

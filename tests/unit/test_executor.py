@@ -169,3 +169,41 @@ def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
     summary = reconcile(tmp_path, MemoryRecordStore())
     assert summary.errors[-1] == "orders: parallelism 4 is over the cap of 2 set on connection flink_default"
     assert summary.deployments[0].actions == []
+
+
+def test_a_run_verifies_a_shared_jar_once_and_the_executor_reuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deployments naming one jar: fetched, verified and hashed once per run, not per use."""
+    from airflow_provider_flink.deployments import ClusterView, reconcile
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from airflow_provider_flink.triggers import WaitEvent
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    for name in ("orders", "payments"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n"
+        )
+    prepared: list[str] = []
+    real = prepare_spec_artifact.__globals__["prepare_for_cluster"]
+
+    def counting(hook: Any, request: Any) -> Any:
+        prepared.append(request.jar)
+        return real(hook, request)
+
+    submitted: list[str] = []
+
+    def submit(self: Executor, spec: Any, *_: Any) -> tuple[WaitEvent, bool]:
+        submitted.append(self._artifact(spec).sha256)  # what would be uploaded
+        return WaitEvent(status="success", message="healthy"), False
+
+    monkeypatch.setattr("airflow_provider_flink.deployments.reconciler.prepare_for_cluster", counting)
+    monkeypatch.setattr("airflow_provider_flink.deployments.executor.prepare_for_cluster", counting)
+    monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, ()))
+    monkeypatch.setattr(Executor, "_submit", submit)
+    summary = reconcile(tmp_path, MemoryRecordStore())
+    assert summary.errors == []
+    assert [d.kinds for d in summary.deployments] == [["deploy"], ["deploy"]]
+    assert prepared == [str(jar)]  # once for both deployments and both submissions
+    assert submitted == [sha256_of(jar), sha256_of(jar)]

@@ -143,3 +143,34 @@ def test_downward_imports_pass(tmp_path: Path) -> None:
         },
     )
     assert violations(root) == []
+
+
+def requests_built_outside_the_hook(root: Path) -> list[str]:
+    """``calls.<request>(...)`` anywhere but the client and the hooks: the hook owns every verb."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in ("client", "hooks"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "calls"
+                and node.attr != "new_id"  # an id generator, not a request
+            ):
+                found.append(f"{PACKAGE}/{relative}:{node.lineno}: calls.{node.attr} (use a FlinkHook verb)")
+    return found
+
+
+def test_only_the_hook_builds_requests() -> None:
+    assert requests_built_outside_the_hook(ROOT) == []
+
+
+def test_a_request_built_in_an_operator_is_caught(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path, {"operators/job.py": "def f(hook, calls):\n    hook.call(calls.cancel_job('x'))\n"}
+    )
+    assert requests_built_outside_the_hook(root) == [
+        "airflow_provider_flink/operators/job.py:2: calls.cancel_job (use a FlinkHook verb)"
+    ]

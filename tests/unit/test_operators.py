@@ -73,6 +73,8 @@ def test_missing_task_state_store_is_explained() -> None:
         ({"parallelism": "lots"}, "parallelism must be a whole number, got 'lots'"),
         ({"parallelism": 0}, "parallelism must be at least 1, got 0"),
         ({"job_id": "not-hex"}, "Invalid Flink job request"),
+        # once read as False without a word: a typo must not decide whether state may be dropped
+        ({"allow_non_restored_state": "ture"}, "allow_non_restored_state must be true or false, got 'ture'"),
     ],
 )
 @responses.activate

@@ -372,3 +372,15 @@ def test_plan_summary_is_readable() -> None:
         "actions": [f"deploy orders -> {jid()}: first deployment"],
         "skipped": None,
     }
+
+
+def test_view_indexes_each_deployments_jobs_oldest_first() -> None:
+    """One pass over the cluster's jobs serves every deployment (planning grows linearly)."""
+    orders_new, orders_old = job(jid(H2, "00000002"), start=30), job(jid(H1, "00000001"), start=10)
+    payments = job(new_job_id("payments", H1, lambda: NONCE), start=20)
+    foreign = job("f" * 32, start=5)  # a job the provider did not submit
+    seen = view(orders_new, payments, foreign, orders_old)
+    assert [j.jid for j in seen.jobs_of("orders")] == [orders_old.jid, orders_new.jid]
+    assert [j.jid for j in seen.jobs_of("payments")] == [payments.jid]
+    assert seen.jobs_of("nobody") == []
+    assert ClusterView("flink_default", None).jobs_of("orders") == []

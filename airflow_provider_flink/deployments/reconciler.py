@@ -59,21 +59,20 @@ def reconcile(
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
-            run = _ClusterRun(hook, store, view, dry_run, report)
-            for spec in members:
-                report.deployments.append(run.reconcile(spec))
+            run = _ClusterRun(hook, store, view, dry_run)
+            entries = [run.reconcile(spec) for spec in members]
         finally:
             hook.close()
+        report.deployments += entries
+        report.errors += [f"{entry.deployment}: {error}" for entry in entries for error in entry.errors]
     return report
 
 
 class _ClusterRun:
     """One cluster's share of a run: its view, its verified jars, its executor."""
 
-    def __init__(
-        self, hook: FlinkHook, store: RecordStore, view: ClusterView, dry_run: bool, report: ReconcileReport
-    ) -> None:
-        self.hook, self.store, self.view, self.dry_run, self.report = hook, store, view, dry_run, report
+    def __init__(self, hook: FlinkHook, store: RecordStore, view: ClusterView, dry_run: bool) -> None:
+        self.hook, self.store, self.view, self.dry_run = hook, store, view, dry_run
         self.executor = Executor(hook, store)
         self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
 
@@ -87,11 +86,11 @@ class _ClusterRun:
         return self._prepared[request]
 
     def reconcile(self, spec: DeploymentSpec) -> DeploymentReport:
+        """Plan one deployment and (unless a dry run) apply the plan."""
         entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
         artifact = self._artifact(spec.definition().artifact)
         if isinstance(artifact, str):
-            self.report.errors.append(f"{spec.name}: {artifact}")
-            entry.skipped = artifact
+            entry.skipped = entry.refused = artifact
             return entry
         plan = plan_deployment(
             spec,
@@ -107,5 +106,4 @@ class _ClusterRun:
         if self.dry_run or not plan.actions:
             return entry
         entry.done = self.executor.apply(plan, artifact)
-        self.report.errors += [f"{spec.name}: {r.kind} failed: {r.detail}" for r in entry.done if not r.ok]
         return entry
