@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import tempfile
@@ -199,6 +200,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--baseline-repeat", type=int, default=1, help="the scan baseline is slow")
     args = parser.parse_args()
+    logging.getLogger("airflow_provider_flink").setLevel(logging.WARNING)  # the table, not run logs
     layouts = [(1, int(n)) for n in args.sizes.split(",") if n]
     if args.clusters:
         count, size = args.clusters.split("x")

@@ -237,13 +237,8 @@ class FlinkClient(_Base):
 class AsyncFlinkClient(_Base):
     """Asynchronous client (httpx) for triggers. Use with ``async with`` or call :meth:`aclose`."""
 
-    def __init__(
-        self,
-        settings: ClientSettings,
-        transport: httpx.AsyncBaseTransport | None = None,
-        breaker: CircuitBreaker | None = None,
-    ) -> None:
-        super().__init__(settings, breaker)
+    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(settings)  # the cluster's process-wide breaker, shared with sync clients
         self._http = httpx.AsyncClient(
             verify=settings.tls.ssl_context(), timeout=settings.timeout, transport=transport
         )

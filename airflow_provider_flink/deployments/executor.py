@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Literal
 
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkApiError, calls
@@ -53,6 +53,11 @@ def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArti
         return prepare_for_cluster(hook, spec.definition().artifact)
     except (ArtifactError, LimitError) as err:
         raise ReconcileError(str(err)) from None
+
+
+def _checkpoint_dir(config: dict[str, str]) -> str | None:
+    """Where a job's checkpoints go: Flink 2.x's key, else 1.x's."""
+    return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
 
 
 def _need(value: str | None) -> str:
@@ -159,26 +164,25 @@ class Executor:
                     continue
             record.uploads.remove(jar_id)
 
-    def _stop_with_savepoint(
-        self, spec: DeploymentSpec, record: DeploymentRecord, job_id: str, reason: str
+    def _take_savepoint(
+        self,
+        spec: DeploymentSpec,
+        record: DeploymentRecord,
+        job_id: str,
+        reason: str,
+        operation: Literal["savepoint", "stop"],
     ) -> str:
+        """A savepoint (``stop``: and the job's end) under a trigger id recorded first; returns the
+        location Flink reported. A failed savepoint raises and leaves the job as it was (I2)."""
         trigger_id = calls.new_id()
         record.pending_savepoint = PendingSavepoint(
             job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
         )
         self._save(record)  # I4: the trigger id before the request
-        self.hook.stop_job(job_id, trigger_id, target_directory=spec.savepoint_dir)
-        return self._finish_savepoint(spec, record, job_id, trigger_id, "stop", reason)
-
-    def _finish_savepoint(
-        self,
-        spec: DeploymentSpec,
-        record: DeploymentRecord,
-        job_id: str,
-        trigger_id: str,
-        operation: Any,
-        reason: str,
-    ) -> str:
+        if operation == "stop":
+            self.hook.stop_job(job_id, trigger_id, target_directory=spec.savepoint_dir)
+        else:
+            self.hook.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir)
         event = run_inline(
             FlinkSavepointTrigger(
                 spec.cluster,
@@ -236,11 +240,7 @@ class Executor:
 
     def _recover(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         lost = _need(action.job_id)
-        checkpoint_dir = (
-            spec.flink_config.get("execution.checkpointing.dir")
-            or spec.flink_config.get("state.checkpoints.dir")
-            or self._cluster_checkpoint_dir()
-        )
+        checkpoint_dir = _checkpoint_dir(spec.flink_config) or _checkpoint_dir(self.hook.cluster_config())
         state = latest_retained_checkpoint(checkpoint_dir, lost) if checkpoint_dir else None
         if state is None:
             saved = record.last_savepoint()
@@ -256,20 +256,20 @@ class Executor:
             + f" (state from {state})"
         )
 
-    def _cluster_checkpoint_dir(self) -> str | None:
-        config = self.hook.cluster_config()
-        return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
-
     def _latest_state(self, record: DeploymentRecord, job_id: str) -> str | None:
         """A FAILED job's latest completed checkpoint, else the newest savepoint, else none."""
         try:
-            latest = self.hook.latest_checkpoint(job_id)
-            if latest is not None and latest.external_path:
-                return latest.external_path
+            if path := self._checkpoint_path(job_id):
+                return path
         except FlinkApiError as err:
             log.warning("No checkpoint information for job %s: %s", job_id, err)
         saved = record.last_savepoint()
         return saved.path if saved else None
+
+    def _checkpoint_path(self, job_id: str) -> str | None:
+        """Where the job's latest completed checkpoint lies, if Flink knows one."""
+        latest = self.hook.latest_checkpoint(job_id)
+        return latest.external_path if latest is not None and latest.external_path else None
 
     def _upgrade(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         old, mode, new, new_hash = (
@@ -287,8 +287,7 @@ class Executor:
             self._cancel(old)
             state: str | None = None
         elif mode == "last-state" and not job.all_vertices_running:
-            latest = self.hook.latest_checkpoint(old)
-            state = latest.external_path if latest else None
+            state = self._checkpoint_path(old)
             if state is None:
                 raise ReconcileError(
                     f"last-state upgrade: job {old} is not healthy and has no completed "
@@ -296,7 +295,7 @@ class Executor:
                 )
             self._cancel(old)
         else:
-            state = self._stop_with_savepoint(spec, record, old, "upgrade")  # raises, old job untouched
+            state = self._take_savepoint(spec, record, old, "upgrade", "stop")  # raises, old job untouched
         record.upgrade = UpgradeInFlight(
             from_hash=record.applied_hash,
             to_hash=action.spec_hash,
@@ -336,20 +335,13 @@ class Executor:
         return f"rolled back to the last stable spec from {state or 'no state'} as job {job_id}"
 
     def _suspend(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        location = self._stop_with_savepoint(spec, record, _need(action.job_id), "suspend")
+        location = self._take_savepoint(spec, record, _need(action.job_id), "suspend", "stop")
         record.status = "suspended"
         self._save(record)
         return f"suspended; state in {location}"
 
     def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        job_id = _need(action.job_id)
-        trigger_id = calls.new_id()
-        record.pending_savepoint = PendingSavepoint(
-            job_id=job_id, trigger_id=trigger_id, reason="periodic", started_at=self.clock()
-        )
-        self._save(record)  # I4: the trigger id before the request
-        self.hook.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir)
-        return f"savepoint at {self._finish_savepoint(spec, record, job_id, trigger_id, 'savepoint', 'periodic')}"
+        return f"savepoint at {self._take_savepoint(spec, record, _need(action.job_id), 'periodic', 'savepoint')}"
 
     def _settle_savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         """A savepoint an earlier run started but did not see finish: keep it if it completed."""

@@ -58,7 +58,12 @@ def deployment_prefix(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:PREFIX_LENGTH]
 
 
-def new_job_id(name: str, spec_hash: str, nonce: Callable[[], str] = lambda: secrets.token_hex(4)) -> str:
+def random_nonce() -> str:
+    """The last 8 hex of a job id: a fresh one per submission (Flink never accepts an id twice)."""
+    return secrets.token_hex(4)
+
+
+def new_job_id(name: str, spec_hash: str, nonce: Callable[[], str] = random_nonce) -> str:
     return deployment_prefix(name) + spec_hash[:12] + nonce()
 
 
@@ -78,6 +83,10 @@ class ClusterView:
     def jobs_of(self, name: str) -> list[models.JobOverview]:
         """The deployment's jobs, oldest first: one dict lookup, so planning n deployments costs O(n)."""
         return self._by_prefix.get(deployment_prefix(name), [])
+
+    def unobservable(self) -> str:
+        """Why nothing is planned on this cluster (I3: what cannot be seen is not acted on)."""
+        return f"cluster {self.cluster} could not be observed ({self.error}): no action taken"
 
     @cached_property
     def _by_prefix(self) -> dict[str, list[models.JobOverview]]:
@@ -151,7 +160,7 @@ def plan_deployment(
     view: ClusterView,
     stored: DeploymentRecord | None,
     now: float,
-    nonce: Callable[[], str] = lambda: secrets.token_hex(4),
+    nonce: Callable[[], str] = random_nonce,
 ) -> DeploymentPlan:
     record = stored if stored is not None else rebuild_record(spec, view)
     plan = DeploymentPlan(spec, record)
@@ -165,7 +174,7 @@ def plan_deployment(
         return new_job_id(name, desired_hash, nonce)
 
     if view.jobs is None:
-        plan.skipped = f"cluster {spec.cluster} could not be observed ({view.error}): no action taken"
+        plan.skipped = view.unobservable()
         return plan
     jobs = view.jobs_of(name)
     live = [j for j in jobs if not j.state.is_globally_terminal]

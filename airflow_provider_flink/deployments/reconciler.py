@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from airflow.sdk.exceptions import AirflowNotFoundException
+
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkError
 from airflow_provider_flink.deployments.executor import Executor
@@ -30,10 +32,11 @@ log = logging.getLogger(__name__)
 
 
 def observe(hook: FlinkHook, cluster: str) -> ClusterView:
-    """The one call a cluster costs when nothing drifted; any failure means "not observable" (I3)."""
+    """The one call a cluster costs when nothing drifted; any failure means "not observable" (I3),
+    a connection that is not defined included: its deployments are reported, the others go on."""
     try:
         return ClusterView(cluster, tuple(hook.jobs()))
-    except (FlinkError, FlinkConnectionError) as err:
+    except (FlinkError, FlinkConnectionError, AirflowNotFoundException) as err:
         return ClusterView(cluster, None, str(err))
 
 
@@ -63,6 +66,8 @@ def reconcile(
             entries = [run.reconcile(spec) for spec in members]
         finally:
             hook.close()
+        idle = sum(1 for entry in entries if not entry.actions and not entry.skipped)
+        log.info("cluster %s: %d deployment(s), %d with nothing to do", cluster, len(entries), idle)
         report.deployments += entries
         report.errors += [f"{entry.deployment}: {error}" for entry in entries for error in entry.errors]
     return report
@@ -88,6 +93,9 @@ class _ClusterRun:
     def reconcile(self, spec: DeploymentSpec) -> DeploymentReport:
         """Plan one deployment and (unless a dry run) apply the plan."""
         entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
+        if self.view.jobs is None:  # nothing is planned for it, so nothing is fetched for it either
+            entry.skipped = self.view.unobservable()
+            return entry
         artifact = self._artifact(spec.definition().artifact)
         if isinstance(artifact, str):
             entry.skipped = entry.refused = artifact
@@ -101,7 +109,8 @@ class _ClusterRun:
         )
         entry.actions = [action.describe() for action in plan.actions]
         entry.skipped = plan.skipped
-        for line in entry.actions or [f"{spec.name}: {plan.skipped or 'nothing to do'}"]:
+        # Only what needs attention: a thousand "nothing to do" lines would bury it.
+        for line in entry.actions or ([f"{spec.name}: {plan.skipped}"] if plan.skipped else []):
             log.info("plan: %s", line)
         if self.dry_run or not plan.actions:
             return entry

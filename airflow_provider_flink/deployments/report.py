@@ -1,5 +1,6 @@
 """What a reconcile run reports: per deployment the plan, what was done and what was skipped, and
-the problems of the whole run. Typed for code, and one JSON-ready dict for XCom and the log."""
+the problems of the whole run. Typed for code; :meth:`ReconcileReport.as_dict` gives plain JSON
+values (what the operator pushes to XCom)."""
 
 from __future__ import annotations
 
@@ -49,5 +50,5 @@ class ReconcileReport(BaseModel):
     def deployment(self, name: str) -> DeploymentReport:
         return next(d for d in self.deployments if d.deployment == name)
 
-    def as_xcom(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_flink import tasks
 from airflow_provider_flink.exceptions import FlinkOperatorError
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.links import FlinkJobLink
 from airflow_provider_flink.triggers import (
-    DEFER_GRACE,
     FlinkJobTrigger,
     FlinkPollingTrigger,
     JobTarget,
     KillAction,
     WaitEvent,
-    default_deferrable,
     run_inline,
 )
 
@@ -60,7 +58,7 @@ class FlinkBaseOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.flink_conn_id = flink_conn_id
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable = tasks.deferrable_or_default(deferrable)
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
 
@@ -72,18 +70,13 @@ class FlinkBaseOperator(BaseOperator):
         return time.time() + float(self.wait_timeout)
 
     def push_job_link(self, context: Any, job_id: str) -> None:
-        url = self.hook.job_url(job_id)
-        FlinkJobLink().persist(context, url)
-        self.log.info("Flink job %s: %s", job_id, url)
+        tasks.push_job_link(self, context, self.hook, job_id)
 
     def wait(self, context: Any, trigger: FlinkPollingTrigger) -> Any:
-        """Defer to the triggerer, or run the same trigger here; either way end in execute_complete."""
+        """Defer to the triggerer, or run the same trigger here; either way end in execute_complete
+        with the event as a dict (what Airflow hands over after a deferral)."""
         if self.deferrable:
-            self.defer(
-                trigger=trigger,
-                method_name="execute_complete",
-                timeout=timedelta(seconds=float(self.wait_timeout) + DEFER_GRACE),
-            )
+            tasks.defer_wait(self, trigger, self.wait_timeout)
         return self.execute_complete(context, run_inline(trigger).payload())
 
     def wait_for_job(
@@ -108,9 +101,7 @@ class FlinkBaseOperator(BaseOperator):
 
     def completed(self, event: dict[str, Any] | None) -> WaitEvent:
         """The event of a wait that reached its goal (logged); anything else fails the task."""
-        done = WaitEvent.checked(event, self.task_id)
-        self.log.info("%s", done.message)
-        return done
+        return tasks.completed(self, event)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         raise NotImplementedError

@@ -63,9 +63,9 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         )
         self._log(report)
         if self.fail_on_problems and report.problems:
-            context["ti"].xcom_push(key="return_value", value=report.as_xcom())
+            context["ti"].xcom_push(key="return_value", value=report.as_dict())
             raise FlinkOperatorError("Reconcile finished with problems: " + "; ".join(report.problems))
-        return report.as_xcom()
+        return report.as_dict()
 
     def _log(self, report: ReconcileReport) -> None:
         for problem in report.invalid:

@@ -10,22 +10,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator
 
+from airflow_provider_flink import tasks
 from airflow_provider_flink.exceptions import FlinkOperatorError
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.links import FlinkJobLink
-from airflow_provider_flink.triggers import (
-    DEFER_GRACE,
-    FlinkClusterHealthTrigger,
-    FlinkJobTrigger,
-    FlinkPollingTrigger,
-    WaitEvent,
-    default_deferrable,
-)
+from airflow_provider_flink.triggers import FlinkClusterHealthTrigger, FlinkJobTrigger, FlinkPollingTrigger
 
 
 class _FlinkSensor(BaseSensorOperator):
@@ -38,7 +31,7 @@ class _FlinkSensor(BaseSensorOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.flink_conn_id = flink_conn_id
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable = tasks.deferrable_or_default(deferrable)
 
     def make_trigger(self, deadline: float) -> FlinkPollingTrigger:
         raise NotImplementedError
@@ -46,11 +39,7 @@ class _FlinkSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        self.defer(
-            trigger=self.make_trigger(time.time() + float(self.timeout)),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout) + DEFER_GRACE),
-        )
+        tasks.defer_wait(self, self.make_trigger(time.time() + float(self.timeout)), self.timeout)
 
     def poke(self, context: Any) -> bool:
         verdict = asyncio.run(self.make_trigger(time.time()).check_once())
@@ -62,9 +51,7 @@ class _FlinkSensor(BaseSensorOperator):
         return True
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        done = WaitEvent.checked(event, self.task_id)
-        self.log.info("%s", done.message)
-        return done.state
+        return tasks.completed(self, event).state
 
 
 class FlinkClusterHealthSensor(_FlinkSensor):
@@ -128,5 +115,8 @@ class FlinkJobStateSensor(_FlinkSensor):
 
     def execute(self, context: Any) -> Any:
         hook = FlinkHook(self.flink_conn_id)
-        FlinkJobLink().persist(context, hook.job_url(str(self.job_id)))
+        try:
+            tasks.push_job_link(self, context, hook, str(self.job_id))
+        finally:
+            hook.close()
         return super().execute(context)

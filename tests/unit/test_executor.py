@@ -155,8 +155,16 @@ def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Caps apply at planning time: an upgrade over the cap never stops the running job first."""
-    from airflow_provider_flink.deployments import reconcile
+    from airflow_provider_flink.client import models
+    from airflow_provider_flink.deployments import ClusterView, reconcile
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from airflow_provider_flink.deployments.planner import new_job_id
     from tests.unit.test_artifacts import make_jar
+
+    running = models.JobOverview.model_validate(
+        {"jid": new_job_id("orders", "1" * 64), "state": "RUNNING", "tasks": {"running": 1, "total": 1}}
+    )
+    monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, (running,)))
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_FLINK_DEFAULT",
@@ -167,8 +175,8 @@ def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
         f"name: orders\nartifact: {{jar: {jar}}}\nentry_class: x.Main\nparallelism: 4\n"
     )
     summary = reconcile(tmp_path, MemoryRecordStore())
-    assert summary.errors[-1] == "orders: parallelism 4 is over the cap of 2 set on connection flink_default"
-    assert summary.deployments[0].actions == []
+    assert summary.errors == ["orders: parallelism 4 is over the cap of 2 set on connection flink_default"]
+    assert summary.deployments[0].actions == []  # the running job is not touched
 
 
 def test_a_run_verifies_a_shared_jar_once_and_the_executor_reuses_it(
@@ -207,3 +215,31 @@ def test_a_run_verifies_a_shared_jar_once_and_the_executor_reuses_it(
     assert [d.kinds for d in summary.deployments] == [["deploy"], ["deploy"]]
     assert prepared == [str(jar)]  # once for both deployments and both submissions
     assert submitted == [sha256_of(jar), sha256_of(jar)]
+
+
+def test_a_spec_naming_an_undefined_connection_is_reported_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_flink.deployments import ClusterView, reconcile
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    (tmp_path / "lost.yaml").write_text(f"name: lost\ncluster: flink_nowhere\nartifact: {{jar: {jar}}}\n")
+    (tmp_path / "fine.yaml").write_text(f"name: fine\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n")
+    real_observe = use_case.observe
+    monkeypatch.setattr(
+        use_case,
+        "observe",
+        lambda hook, cluster: (
+            real_observe(hook, cluster) if cluster == "flink_nowhere" else ClusterView(cluster, ())
+        ),
+    )
+    summary = reconcile(tmp_path, MemoryRecordStore(), dry_run=True)
+    assert summary.errors == [
+        "cluster flink_nowhere could not be observed: no action taken (The conn_id `flink_nowhere` isn't defined)"
+    ]
+    assert [(d.deployment, d.kinds) for d in summary.deployments] == [("fine", ["deploy"]), ("lost", [])]
+    assert summary.deployment("lost").skipped == (
+        "cluster flink_nowhere could not be observed (The conn_id `flink_nowhere` isn't defined): no action taken"
+    )

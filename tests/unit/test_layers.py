@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("artifacts",),  # jars: fetch, verify, what a job is made of
     ("deployments",),  # declared deployments: spec, records, planner, executor, reconcile
     ("links",),  # the UI's extra links
+    ("tasks",),  # what operators and sensors do alike around a wait
     ("operators", "sensors"),  # thin Airflow tasks
     ("get_provider_info",),  # Airflow's entry point: names the rest, imports none of it
 )
@@ -110,7 +111,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         (
             {"hooks/flink.py": "def f():\n    from airflow_provider_flink.operators.job import X\n"},
             "airflow_provider_flink/hooks/flink.py:2: hooks (layer 2) imports "
-            "airflow_provider_flink.operators.job (layer 7) above it",
+            "airflow_provider_flink.operators.job (layer 8) above it",
         ),
         (
             {"sensors/flink.py": "from airflow_provider_flink.operators import base\n"},
@@ -124,7 +125,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         (
             {"deployments/x.py": "from airflow_provider_flink import operators\n"},
             "airflow_provider_flink/deployments/x.py:1: deployments (layer 5) imports "
-            "airflow_provider_flink.operators (layer 7) above it",
+            "airflow_provider_flink.operators (layer 8) above it",
         ),
     ],
 )

@@ -1,0 +1,45 @@
+"""What every Flink operator and sensor does the same way around a wait, in one place below both:
+the ``deferrable`` default, deferring with the trigger's own deadline, reading the finished wait,
+and the "Flink Job" link.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.links import FlinkJobLink
+from airflow_provider_flink.triggers import DEFER_GRACE, FlinkPollingTrigger, WaitEvent, default_deferrable
+
+
+def deferrable_or_default(deferrable: bool | None) -> bool:
+    """The task's choice, else Airflow's ``[operators] default_deferrable``."""
+    return default_deferrable() if deferrable is None else deferrable
+
+
+def defer_wait(task: BaseOperator, trigger: FlinkPollingTrigger, wait_seconds: float) -> None:
+    """Hand the wait to the triggerer. Airflow's own time-out gets a grace beyond the trigger's
+    deadline, so the trigger's clear "timed out waiting for ..." is what the user sees."""
+    task.defer(
+        trigger=trigger,
+        method_name="execute_complete",
+        timeout=timedelta(seconds=float(wait_seconds) + DEFER_GRACE),
+    )
+
+
+def completed(task: BaseOperator, event: Any) -> WaitEvent:
+    """The event of a wait that reached its goal (logged); anything else fails the task with the
+    event's own message."""
+    done = WaitEvent.checked(event, task.task_id)
+    task.log.info("%s", done.message)
+    return done
+
+
+def push_job_link(task: BaseOperator, context: Any, hook: FlinkHook, job_id: str) -> None:
+    """Store the job's Flink UI URL for the "Flink Job" button before waiting (no call to Flink)."""
+    url = hook.job_url(job_id)
+    FlinkJobLink().persist(context, url)
+    task.log.info("Flink job %s: %s", job_id, url)
