@@ -328,3 +328,37 @@ def test_capacity_check_wait_submits_once_slots_are_free(jar: Path, fake_flink: 
     job_id = op.execute(context())
     assert [c.request.url for c in responses.calls if c.request.method == "POST"][-1].endswith("/run")
     assert len(job_id) == 32
+
+
+def test_reconcile_operator_reports_problems_after_reconciling_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad file and a refused jar fail the task at the end, with the report in XCom first."""
+    from airflow_provider_flink.deployments import ClusterView, MemoryRecordStore
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+
+    (tmp_path / "broken.yaml").write_text("name: broken\nparallelism: 0\nartifact: {jar: /x.jar}\n")
+    (tmp_path / "missing.yaml").write_text("name: missing\nartifact: {jar: /nowhere/x.jar}\n")
+    monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, ()))
+    store = MemoryRecordStore()
+    op = FlinkReconcileOperator(task_id="r", deployments_folder=str(tmp_path))
+    monkeypatch.setattr(op, "record_store", lambda: store)
+    ctx = context()
+    with pytest.raises(FlinkOperatorError) as info:
+        op.execute(ctx)
+    assert str(info.value) == (
+        "Reconcile finished with problems: broken.yaml: parallelism: Input should be greater than or equal to 1; "
+        "missing: artifact /nowhere/x.jar does not exist on this worker (or is not a file)"
+    )
+    pushed = ctx["ti"].pushed["return_value"]
+    assert (
+        pushed["deployments"][0]["refused"]
+        == "artifact /nowhere/x.jar does not exist on this worker (or is not a file)"
+    )
+    assert store.raw == {}  # nothing acted on
+    quiet = FlinkReconcileOperator(task_id="q", deployments_folder=str(tmp_path), fail_on_problems=False)
+    monkeypatch.setattr(quiet, "record_store", lambda: store)
+    assert quiet.execute(context())["invalid"] == [
+        "broken.yaml: parallelism: Input should be greater than or equal to 1"
+    ]

@@ -1,0 +1,37 @@
+"""The wheel holds the package (and the license), nothing of tests, harness, benchmarks or DAGs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_wheel_contains_only_the_package_and_its_license(tmp_path: Path) -> None:
+    uv = shutil.which("uv")
+    assert uv, "uv is needed to build the wheel (scripts/lib.sh installs it)"
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "airflow_provider_flink",
+        source / "airflow_provider_flink",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    for other in ("tests", "harness", "benchmarks", "dags"):  # present, as in a checkout, to be left out
+        shutil.copytree(ROOT / other, source / other, ignore=shutil.ignore_patterns("__pycache__", "*.jar"))
+    subprocess.run(
+        [uv, "build", "--wheel", "-q", "-o", str(tmp_path / "dist"), str(source)], check=True, timeout=300
+    )
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names} == {
+        "airflow_provider_flink",
+        wheel.name.split("-py3")[0] + ".dist-info",
+    }
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "airflow_provider_flink/py.typed" in names
