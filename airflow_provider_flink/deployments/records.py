@@ -63,7 +63,9 @@ class DeploymentRecord(BaseModel):
     upgrade: UpgradeInFlight | None = None
     restarts: list[float] = Field(default_factory=list)
     uploads: list[str] = Field(default_factory=list)  # jar ids on the cluster, oldest first
-    rebuilt: bool = False
+    # This run rebuilt the record from Flink (it said so once); never stored, or every later run
+    # would warn again about a record that is fine.
+    rebuilt: bool = Field(False, exclude=True)
 
     def last_savepoint(self) -> SavepointEntry | None:
         return max(self.savepoints, key=lambda s: s.taken_at) if self.savepoints else None

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_provider_flink import tasks
 from airflow_provider_flink.exceptions import FlinkOperatorError
@@ -45,7 +45,7 @@ def task_state(context: Any) -> Any:
 class FlinkBaseOperator(BaseOperator):
     """Common parameters: ``flink_conn_id``, ``deferrable``, ``poll_interval``, ``wait_timeout`` (s)."""
 
-    operator_extra_links = (FlinkJobLink(),)
+    operator_extra_links: tuple[BaseOperatorLink, ...] = (FlinkJobLink(),)
 
     def __init__(
         self,

@@ -47,6 +47,11 @@ def _int_or_none(value: Any, field: str) -> int | None:
     return number
 
 
+def _empty(value: Any) -> bool:
+    """No value, or what a template renders for none (an XCom of None renders as "None")."""
+    return value is None or str(value).strip() in ("", "None")
+
+
 class FlinkDeployJobOperator(FlinkBaseOperator):
     """Deploy a jar job and wait until it runs (streaming) or finishes (batch).
 
@@ -71,7 +76,12 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     :param args: program arguments.
     :param parallelism: job parallelism (templated; a rendered string is accepted).
     :param flink_config: per-job Flink configuration (``flinkConfiguration``).
-    :param savepoint_path: start from this savepoint or retained checkpoint.
+    :param savepoint_path: start from this savepoint or retained checkpoint (templated; typically
+        an upstream stop's ``.output``). Given but rendered empty (the stop took no savepoint), the
+        task fails before anything is submitted, so a stateless copy never starts in place of a
+        stateful upgrade.
+    :param start_without_savepoint: with a ``savepoint_path`` that renders empty, start the job
+        without state instead of failing.
     :param allow_non_restored_state: skip savepoint state that maps to no operator.
     :param claim_mode: CLAIM, NO_CLAIM or LEGACY (sent as the Flink version expects).
     :param job_id: 32-hex job id to use; by default one is chosen and recorded before submitting.
@@ -120,9 +130,13 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         capacity_check: Literal["off", "fail", "wait"] = "off",
         artifact_conn_id: str | None = None,
         public_keys: list[str] | None = None,
+        start_without_savepoint: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Known before rendering: whether the DAG asked for a restore at all.
+        self._savepoint_declared = not _empty(savepoint_path)
+        self.start_without_savepoint = start_without_savepoint
         self.artifact_conn_id = artifact_conn_id
         self.public_keys = public_keys
         self.capacity_check = capacity_check
@@ -236,7 +250,19 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         )
         WaitEvent.checked(run_inline(trigger), self.task_id)
 
+    def _check_savepoint_rendered(self) -> None:
+        if self._savepoint_declared and _empty(self.savepoint_path):
+            if not self.start_without_savepoint:
+                raise AirflowFailException(
+                    f"savepoint_path was given but rendered empty ({self.savepoint_path!r}): the upstream "
+                    "task took no savepoint. Not starting the job without its state; set "
+                    "start_without_savepoint=True to start it fresh"
+                )
+            self.log.warning("savepoint_path rendered empty: starting the job WITHOUT state, as asked")
+            self.savepoint_path = None
+
     def execute(self, context: Any) -> Any:
+        self._check_savepoint_rendered()
         definition = self._definition()
         self._request(definition, str(self.job_id) if self.job_id else calls.new_id())  # validate first
         artifact = self._artifact(definition)
@@ -359,16 +385,20 @@ class FlinkStopJobOperator(_SavepointingOperator):
     """Stop a job with a savepoint (optionally draining it first) and return the savepoint location.
 
     :param drain: emit MAX_WATERMARK before stopping (ends event-time windows; use when not resuming).
+    :param missing_ok: a job id Flink does not know ends the task with ``None`` instead of failing it.
 
-    Idempotent: a job that is already stopped, cancelled, failed or unknown to Flink is reported as
-    such and the task returns ``None`` (or the location recorded by an earlier try).
+    Idempotent: a job that already ended (stopped, cancelled, failed) is reported as such and the
+    task returns ``None``, or the location an earlier try's stop recorded. A job id Flink does not
+    know fails the task (a wrong id, another cluster, or a JobManager restart without HA): a
+    redeploy downstream would otherwise start without the state of a job that may still run.
     """
 
     operation: Literal["savepoint", "stop"] = "stop"
 
-    def __init__(self, *, drain: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, drain: bool = False, missing_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.drain = drain
+        self.missing_ok = missing_ok
 
     def _start(self, job_id: str, trigger_id: str) -> None:
         self.hook.stop_job(
@@ -383,6 +413,12 @@ class FlinkStopJobOperator(_SavepointingOperator):
         job_id = str(self.job_id)
         store = task_state(context)
         job = self.hook.find_job(job_id)
+        if job is None and not self.missing_ok:
+            raise FlinkOperatorError(
+                f"Cannot stop job {job_id}: Flink at {self.flink_conn_id} does not know it (a wrong job id, "
+                "another cluster, or lost in a JobManager restart without HA); no savepoint was taken. "
+                "Set missing_ok=True if an unknown job counts as already stopped"
+            )
         if job is None or job.state.is_globally_terminal:
             recorded = store.get(TRIGGER_ID_KEY)
             if job is not None and recorded:

@@ -32,6 +32,9 @@ class FlinkReconcileOperator(FlinkBaseOperator):
     """
 
     template_fields: Sequence[str] = ("deployments_folder",)
+    # A run acts on many jobs: no single "Flink Job" link (the inherited one only logged
+    # "XCom not found" at the end of every run).
+    operator_extra_links = ()
 
     def __init__(
         self,

@@ -243,3 +243,14 @@ def test_a_spec_naming_an_undefined_connection_is_reported_and_the_others_go_on(
     assert summary.deployment("lost").skipped == (
         "cluster flink_nowhere could not be observed (The conn_id `flink_nowhere` isn't defined): no action taken"
     )
+
+
+def test_a_rebuilt_record_is_stored_without_the_rebuilt_flag() -> None:
+    """Stored with it, every later run warned again that the record had been unreadable."""
+    store = MemoryRecordStore()
+    rebuilt = DeploymentRecord(name="orders", cluster="flink_default", rebuilt=True)
+    Executor(FlinkHook(), store).apply(DeploymentPlan(spec(), rebuilt, []))
+    assert "rebuilt" not in store.raw["flink_deployment.flink_default.orders"]
+    again = store.get("flink_default", "orders")
+    assert again is not None
+    assert again.rebuilt is False

@@ -362,3 +362,65 @@ def test_reconcile_operator_reports_problems_after_reconciling_the_rest(
     assert quiet.execute(context())["invalid"] == [
         "broken.yaml: parallelism: Input should be greater than or equal to 1"
     ]
+
+
+@responses.activate
+def test_stop_of_a_job_flink_does_not_know_fails_unless_missing_ok() -> None:
+    """Returning None here once let the upgrade pattern start a stateless copy beside the real job."""
+    responses.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})
+    op = FlinkStopJobOperator(task_id="s", job_id=J, deferrable=False)
+    with pytest.raises(FlinkOperatorError) as info:
+        op.execute(context())
+    assert str(info.value) == (
+        f"Cannot stop job {J}: Flink at flink_default does not know it (a wrong job id, another cluster, "
+        "or lost in a JobManager restart without HA); no savepoint was taken. "
+        "Set missing_ok=True if an unknown job counts as already stopped"
+    )
+    assert [c.request.method for c in responses.calls] == ["GET"]  # nothing stopped
+    lenient = FlinkStopJobOperator(task_id="s", job_id=J, deferrable=False, missing_ok=True)
+    assert lenient.execute(context()) is None
+
+
+@pytest.mark.parametrize("rendered", [None, "", "None"])
+@responses.activate
+def test_deploy_from_a_savepoint_that_rendered_empty_refuses_to_start_stateless(
+    jar: Path, rendered: Any
+) -> None:
+    op = FlinkDeployJobOperator(
+        task_id="d", jar=str(jar), savepoint_path="{{ ti.xcom_pull('stop') }}", deferrable=False
+    )
+    op.savepoint_path = rendered  # what Airflow's rendering leaves when the stop returned nothing
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(context())
+    assert str(info.value) == (
+        f"savepoint_path was given but rendered empty ({rendered!r}): the upstream task took no savepoint. "
+        "Not starting the job without its state; set start_without_savepoint=True to start it fresh"
+    )
+    assert len(responses.calls) == 0  # refused before any call
+
+
+@responses.activate
+def test_deploy_told_to_start_without_the_savepoint_submits_without_one(jar: Path) -> None:
+    responses.get(f"{URL}/jars", json={"files": []})
+    responses.post(f"{URL}/jars/upload", json={"filename": "/tmp/x_job.jar", "status": "success"})
+    responses.post(f"{URL}/jars/x_job.jar/run", json={"jobid": J})
+    op = FlinkDeployJobOperator(
+        task_id="d",
+        jar=str(jar),
+        savepoint_path="{{ ti.xcom_pull('stop') }}",
+        start_without_savepoint=True,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    op.savepoint_path = "None"
+    job_id = op.execute(context())
+    body = json.loads(responses.calls[-1].request.body)
+    assert body["jobId"] == job_id
+    assert "savepointPath" not in body
+
+
+def test_a_reconcile_task_has_no_single_job_link() -> None:
+    """The inherited "Flink Job" link logged "XCom not found" at the end of every reconcile run."""
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+
+    assert FlinkReconcileOperator(task_id="r", deployments_folder="/x").operator_extra_links == ()
