@@ -119,19 +119,6 @@ class Vertex(_Response):
 class JobDetail(_Job):
     vertices: list[Vertex] = Field(default_factory=list)
 
-    @property
-    def all_vertices_running(self) -> bool:
-        """RUNNING job *and* every vertex RUNNING: a RUNNING job can still be scheduling tasks."""
-        return (
-            self.state is JobState.RUNNING
-            and bool(self.vertices)
-            and all(v.status == "RUNNING" for v in self.vertices)
-        )
-
-    @property
-    def not_running_vertices(self) -> list[str]:
-        return [f"{v.name}={v.status}" for v in self.vertices if v.status != "RUNNING"]
-
 
 class ExceptionEntry(_Response):
     exception_name: str = Field("", alias="exceptionName")

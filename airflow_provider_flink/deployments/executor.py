@@ -40,6 +40,7 @@ from airflow_provider_flink.triggers import (
     WaitEvent,
     run_inline,
 )
+from airflow_provider_flink.triggers.conditions import is_healthy
 
 __all__ = ["Executor", "ReconcileError", "prepare_spec_artifact"]
 
@@ -286,7 +287,7 @@ class Executor:
         if mode == "stateless":
             self._cancel(old)
             state: str | None = None
-        elif mode == "last-state" and not job.all_vertices_running:
+        elif mode == "last-state" and not is_healthy(job):
             state = self._checkpoint_path(old)
             if state is None:
                 raise ReconcileError(

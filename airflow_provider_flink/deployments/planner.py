@@ -32,6 +32,7 @@ from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.triggers.conditions import is_healthy
 
 ActionKind = Literal[
     "deploy",
@@ -95,12 +96,6 @@ class ClusterView:
         for job in sorted(self.jobs or (), key=lambda j: j.start_time):
             index.setdefault(job.jid[:PREFIX_LENGTH], []).append(job)
         return index
-
-
-def is_healthy(job: models.JobOverview) -> bool:
-    """RUNNING with every task RUNNING (the overview's task counts; no per-job call needed)."""
-    total = job.tasks.get("total", 0)
-    return job.state is JobState.RUNNING and total > 0 and job.tasks.get("running", 0) == total
 
 
 # ------------------------------------------------------------------------------ plan

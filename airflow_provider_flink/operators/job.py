@@ -86,7 +86,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     :param claim_mode: CLAIM, NO_CLAIM or LEGACY (sent as the Flink version expects).
     :param job_id: 32-hex job id to use; by default one is chosen and recorded before submitting.
     :param wait_for_completion: wait for FINISHED (bounded jobs) instead of RUNNING.
-    :param wait_until_running: for streaming jobs, wait until all vertices RUNNING (default) or return
+    :param wait_until_running: for streaming jobs, wait until the job is healthy (default) or return
         right after the submission.
     :param kill_action: what to do with the job when the task is killed or marked failed:
         ``"none"`` (default for streaming jobs: state stays), ``"cancel"`` (default with

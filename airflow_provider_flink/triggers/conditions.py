@@ -19,6 +19,31 @@ from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.triggers.events import WaitEvent
 
 JobTarget = Literal["running", "finished", "states"]
+# A vertex or task that is RUNNING, or FINISHED while the job runs on: a source subtask with no
+# split to read (more parallelism than splits, e.g. after an upscale) ends FINISHED at once.
+_UP = ("RUNNING", "FINISHED")
+
+
+def is_healthy(job: models.JobOverview | models.JobDetail) -> bool:
+    """The one judgement of "healthy", for waits, sensors, the planner and the executor alike:
+    the job is RUNNING, every vertex (or task) is RUNNING or FINISHED, and at least one RUNNING.
+
+    A RUNNING job can still be scheduling or restarting its tasks, so the job state alone is not
+    enough; a FINISHED subtask of a bounded source is not a problem. ``/jobs/overview`` gives the
+    task counts, ``/jobs/{id}`` the vertices: the same rule on either.
+    """
+    if job.state is not JobState.RUNNING:
+        return False
+    if isinstance(job, models.JobDetail):
+        statuses = [vertex.status for vertex in job.vertices]
+        return "RUNNING" in statuses and all(status in _UP for status in statuses)
+    running, finished = job.tasks.get("running", 0), job.tasks.get("finished", 0)
+    return running > 0 and running + finished == job.tasks.get("total", 0)
+
+
+def vertices_not_up(job: models.JobDetail) -> list[str]:
+    """``name=STATUS`` of each vertex that keeps a RUNNING job from being healthy."""
+    return [f"{v.name}={v.status}" for v in job.vertices if v.status not in _UP]
 
 
 @dataclass(frozen=True)
@@ -68,17 +93,15 @@ def judge_job(
         return Verdict(True, state.value, f"Job {job.jid} is {state.value}")
     if target == "finished" and state is JobState.FINISHED:
         return Verdict(True, state.value, f"Job {job.jid} FINISHED")
-    if target == "running" and job.all_vertices_running:
+    if target == "running" and is_healthy(job):
         if not checkpoint_within:
-            return Verdict(
-                True, state.value, f"Job {job.jid} is RUNNING with all {len(job.vertices)} vertices RUNNING"
-            )
+            return Verdict(True, state.value, f"Job {job.jid} is RUNNING with {_vertices_up(job)}")
         if last_checkpoint_ms is not None and now_ms - last_checkpoint_ms <= checkpoint_within * 1000:
             age = max(0.0, (now_ms - last_checkpoint_ms) / 1000)
             return Verdict(
                 True,
                 state.value,
-                f"Job {job.jid} is healthy: all vertices RUNNING, last checkpoint {age:.1f} s ago",
+                f"Job {job.jid} is healthy: {_vertices_up(job)}, last checkpoint {age:.1f} s ago",
             )
         return None
     if state.is_globally_terminal:
@@ -86,6 +109,13 @@ def judge_job(
             False, state.value, f"Job {job.jid} ended {state.value} while waiting for it to be {wanted}"
         )
     return None
+
+
+def _vertices_up(job: models.JobDetail) -> str:
+    finished = sum(1 for v in job.vertices if v.status == "FINISHED")
+    if not finished:
+        return f"all {len(job.vertices)} vertices RUNNING"
+    return f"{len(job.vertices) - finished} vertices RUNNING and {finished} FINISHED (a bounded source done)"
 
 
 def judge_savepoint(

@@ -38,9 +38,11 @@ from airflow_provider_flink.triggers.conditions import (
     JobTarget,
     Verdict,
     describe_target,
+    is_healthy,
     judge_cluster,
     judge_job,
     judge_savepoint,
+    vertices_not_up,
 )
 from airflow_provider_flink.triggers.events import UNKNOWN, WaitEvent
 
@@ -228,10 +230,10 @@ class FlinkJobTrigger(FlinkPollingTrigger):
                 "cluster, or lost in a JobManager restart without high availability",
             )
         self.last_seen = job.state.value
-        if job.not_running_vertices and job.state.value == "RUNNING":
-            self.last_seen = f"RUNNING, vertices not running yet: {', '.join(job.not_running_vertices)}"
+        if job.state.value == "RUNNING" and (waiting := vertices_not_up(job)):
+            self.last_seen = f"RUNNING, vertices not running yet: {', '.join(waiting)}"
         last_checkpoint: int | None = None
-        if self.target == "running" and self.checkpoint_within and job.all_vertices_running:
+        if self.target == "running" and self.checkpoint_within and is_healthy(job):
             latest = await flink.latest_checkpoint(self.job_id)
             last_checkpoint = latest.trigger_timestamp if latest else None
         return judge_job(

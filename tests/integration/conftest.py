@@ -24,6 +24,7 @@ import pytest
 from airflow_provider_flink.client import ClientSettings, FlinkApiError, FlinkClient, calls, models
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
+from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.auth_proxy import AuthProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import build_jar, read_counter
@@ -81,7 +82,7 @@ class Cluster:
     def wait_all_running(self, job_id: str) -> models.JobDetail:
         def probe() -> models.JobDetail | None:
             job = self.job(job_id)
-            return job if job.all_vertices_running else None
+            return job if is_healthy(job) else None
 
         return wait_for(f"job {job_id} with all vertices RUNNING", probe)
 

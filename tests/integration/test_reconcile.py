@@ -14,6 +14,7 @@ from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments import ReconcileReport, reconcile
 from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore
+from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.job_jars import COUNTER_JOB, FAILING_JOB
 from tests.integration.conftest import Cluster, connection_json, wait_for
 
@@ -88,7 +89,7 @@ def test_first_deploy_then_nothing_to_do_with_one_rest_call(deployments: Deploym
     assert first.errors == []
     assert _actions(first, "orders") == ["deploy"]
     job = deployments.the_job("orders")
-    assert deployments.flink.job(job).all_vertices_running
+    assert is_healthy(deployments.flink.job(job))
     sent = mocker.spy(FlinkClient, "_send")
     second = deployments.run()
     assert _actions(second, "orders") == []
@@ -119,6 +120,18 @@ def test_upgrade_keeps_state(deployments: Deployments) -> None:
     assert restored.is_savepoint
     assert restored.external_path == upgrade_savepoint.path
     assert deployments.counted(new, 1) >= before  # the counter went on
+    # Upscaled past the source's splits, the new job runs with a source subtask FINISHED: healthy
+    # all the same, by the one judgement every wait and the planner share (a periodic savepoint
+    # that is due gets planned; judged unhealthy, this job was once rolled back).
+    wait_for(
+        f"a FINISHED source subtask in {new}",
+        lambda: next(j for j in deployments.flink.client.call(calls.jobs_overview()).jobs if j.jid == new)
+        .tasks.get("finished", 0)
+        >= 1,
+        timeout=30,
+    )
+    deployments.declare("upgrade-me", parallelism=2, savepoint_policy={"interval_minutes": 0.001})
+    assert _actions(deployments.run(), "upgrade-me") == ["savepoint"]
 
 
 def test_failed_savepoint_leaves_the_old_job_untouched(deployments: Deployments) -> None:

@@ -12,6 +12,7 @@ from airflow_provider_flink.client import AsyncFlinkClient, ClientSettings, Flin
 from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.hooks import FlinkHook
+from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB
 from tests.integration.conftest import Cluster, wait_for
 
@@ -198,7 +199,7 @@ def test_async_client_reads_the_same_cluster(flink: Cluster) -> None:
             assert (await client.call(calls.overview())).flink_version == flink.version
             for _ in range(200):
                 detail = await client.call(calls.job(job_id))
-                if detail.all_vertices_running:
+                if is_healthy(detail):
                     return detail
                 await asyncio.sleep(0.1)
             raise AssertionError("job never ran")

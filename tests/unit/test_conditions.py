@@ -9,9 +9,11 @@ import pytest
 from airflow_provider_flink.client import models
 from airflow_provider_flink.triggers.conditions import (
     describe_target,
+    is_healthy,
     judge_cluster,
     judge_job,
     judge_savepoint,
+    vertices_not_up,
 )
 
 J = "a" * 32
@@ -99,7 +101,7 @@ def test_healthy_needs_a_recent_checkpoint_when_asked() -> None:
     )
     verdict = judge_job(running, "running", checkpoint_within=10, last_checkpoint_ms=now - 2_500, now_ms=now)
     assert verdict is not None
-    assert verdict.message == f"Job {J} is healthy: all vertices RUNNING, last checkpoint 2.5 s ago"
+    assert verdict.message == f"Job {J} is healthy: all 1 vertices RUNNING, last checkpoint 2.5 s ago"
     assert describe_target("running", checkpoint_within=10) == (
         "RUNNING with all vertices RUNNING and a checkpoint completed within 10 s"
     )
@@ -148,3 +150,56 @@ def test_judge_cluster() -> None:
     verdict = judge_cluster(info, 1, 1)
     assert verdict is not None
     assert verdict.message == "Cluster healthy: Flink 2.3.0: 1 task manager(s), 1 free slot(s) of 4"
+
+
+def test_a_running_job_with_a_vertex_still_deploying_is_not_healthy() -> None:
+    from tests.unit.conftest import recorded
+
+    detail = recorded("flink-2.3.0-running-job.json")
+    assert is_healthy(models.JobDetail.model_validate(detail))
+    detail["vertices"][1]["status"] = "DEPLOYING"
+    job = models.JobDetail.model_validate(detail)
+    assert job.state is models.JobState.RUNNING
+    assert not is_healthy(job)
+    assert vertices_not_up(job) == [f"{detail['vertices'][1]['name']}=DEPLOYING"]
+
+
+@pytest.mark.parametrize(
+    ("state", "tasks", "healthy"),
+    [
+        ("RUNNING", {"running": 2, "total": 2}, True),
+        # a source subtask with no split ends FINISHED at once (more parallelism than splits, e.g.
+        # after an upscale 1 -> 2): the job is healthy; judged unhealthy, it was once rolled back
+        ("RUNNING", {"running": 3, "finished": 1, "total": 4}, True),
+        ("RUNNING", {"running": 1, "deploying": 1, "total": 2}, False),
+        ("RUNNING", {"finished": 2, "total": 2}, False),
+        ("RUNNING", {"total": 0}, False),
+        ("RESTARTING", {"running": 2, "total": 2}, False),
+    ],
+)
+def test_one_judgement_of_health_from_the_overview(state: str, tasks: dict[str, int], healthy: bool) -> None:
+    job = models.JobOverview.model_validate({"jid": "a" * 32, "state": state, "tasks": tasks})
+    assert is_healthy(job) is healthy
+
+
+@pytest.mark.parametrize(
+    ("statuses", "healthy"),
+    [
+        (["RUNNING", "RUNNING"], True),
+        (["FINISHED", "RUNNING"], True),
+        (["FINISHED", "FINISHED"], False),
+        (["RUNNING", "INITIALIZING"], False),
+        ([], False),
+    ],
+)
+def test_the_same_judgement_from_the_vertices(statuses: list[str], healthy: bool) -> None:
+    vertices = [{"id": str(i), "name": f"v{i}", "status": s} for i, s in enumerate(statuses)]
+    job = models.JobDetail.model_validate({"jid": "a" * 32, "state": "RUNNING", "vertices": vertices})
+    assert is_healthy(job) is healthy
+    verdict = judge_job(job, "running")
+    assert (verdict is not None) is healthy
+    if statuses == ["FINISHED", "RUNNING"]:
+        assert verdict is not None
+        assert verdict.message == (
+            f"Job {'a' * 32} is RUNNING with 1 vertices RUNNING and 1 FINISHED (a bounded source done)"
+        )

@@ -25,17 +25,6 @@ def test_globally_terminal_states(state: str, terminal: bool) -> None:
     assert JobState(state).is_globally_terminal is terminal
 
 
-def test_running_job_with_a_vertex_still_deploying_is_not_all_running() -> None:
-    detail = recorded("flink-2.3.0-running-job.json")
-    job = models.JobDetail.model_validate(detail)
-    assert job.all_vertices_running
-    detail["vertices"][1]["status"] = "DEPLOYING"
-    job = models.JobDetail.model_validate(detail)
-    assert job.state is JobState.RUNNING
-    assert not job.all_vertices_running
-    assert job.not_running_vertices == [f"{detail['vertices'][1]['name']}=DEPLOYING"]
-
-
 @pytest.mark.parametrize("version", ["2.3.0", "1.20.5"])
 def test_root_cause_of_a_failed_job_recorded_shapes(version: str) -> None:
     exc = models.JobExceptions.model_validate(recorded(f"flink-{version}-failed-job-exceptions.json"))

@@ -384,3 +384,24 @@ def test_view_indexes_each_deployments_jobs_oldest_first() -> None:
     assert [j.jid for j in seen.jobs_of("payments")] == [payments.jid]
     assert seen.jobs_of("nobody") == []
     assert ClusterView("flink_default", None).jobs_of("orders") == []
+
+
+def test_an_upgraded_job_with_a_finished_source_subtask_is_healthy_not_rolled_back() -> None:
+    """One judgement of health: a RUNNING job whose spare source subtask FINISHED (more
+    parallelism than splits) is healthy; the planner once judged it not, and rolled it back."""
+    new = jid(H2)
+    upgraded = job(new, running=3, total=4)
+    upgraded = upgraded.model_copy(update={"tasks": {"running": 3, "finished": 1, "total": 4}})
+    stored = running_record(
+        current_job_id=new,
+        applied_hash=H2,
+        upgrade={
+            "from_hash": H1,
+            "to_hash": H2,
+            "savepoint_path": "file:/sp/1",
+            "started_at": NOW - 999,
+            "new_job_id": new,
+        },
+    )
+    plan = plan_deployment(spec(health_timeout_seconds=60), H2, view(upgraded), stored, NOW)
+    assert kinds(plan) == ["mark-stable"]
