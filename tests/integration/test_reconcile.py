@@ -125,9 +125,12 @@ def test_upgrade_keeps_state(deployments: Deployments) -> None:
     # that is due gets planned; judged unhealthy, this job was once rolled back).
     wait_for(
         f"a FINISHED source subtask in {new}",
-        lambda: next(j for j in deployments.flink.client.call(calls.jobs_overview()).jobs if j.jid == new)
-        .tasks.get("finished", 0)
-        >= 1,
+        lambda: (
+            next(
+                j for j in deployments.flink.client.call(calls.jobs_overview()).jobs if j.jid == new
+            ).tasks.get("finished", 0)
+            >= 1
+        ),
         timeout=30,
     )
     deployments.declare("upgrade-me", parallelism=2, savepoint_policy={"interval_minutes": 0.001})
