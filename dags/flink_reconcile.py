@@ -40,6 +40,9 @@ with DAG(
         task_id="reconcile",
         deployments_folder="{{ var.value.get('flink_deployments_folder', '" + DEFAULT_FOLDER + "') }}",
         pool="flink_reconcile",
+        # A spec whose upgrade failed and was rolled back is not applied again until it changes;
+        # trigger this DAG with {"retry_failed": "name[,name]"} to try it once more.
+        retry_failed="{{ dag_run.conf.get('retry_failed', '') if dag_run.conf else '' }}",
         retries=2,
         retry_delay=timedelta(seconds=30),
     )

@@ -23,6 +23,7 @@ from airflow_provider_flink.client import FlinkApiError, calls
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
+    FailedSpec,
     PendingSavepoint,
     RecordStore,
     SavepointEntry,
@@ -149,6 +150,8 @@ class Executor:
         if event.ok:
             record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
             record.upgrade = None
+            if record.failed_spec is not None and record.failed_spec.spec_hash == spec_hash:
+                record.failed_spec = None  # a retry asked for made it
             self._prune_uploads(record)
             self._save(record)
         return event, adopted
@@ -312,15 +315,27 @@ class Executor:
             problem = f"the new job could not be submitted: {err}"
         if problem is None:
             return f"upgraded ({mode}) from {state or 'no state'}: {event.message}"
-        rollback = self._rollback_to_stable(spec, record, new, state)
+        rollback = self._rollback_to_stable(spec, record, new, state, new_hash, problem)
         raise ReconcileError(f"upgrade failed ({problem}); {rollback}")
 
     def _rollback(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        return self._rollback_to_stable(spec, record, _need(action.job_id), action.path)
+        failed = record.upgrade.to_hash if record.upgrade else None
+        return self._rollback_to_stable(
+            spec, record, _need(action.job_id), action.path, failed, action.reason
+        )
 
     def _rollback_to_stable(
-        self, spec: DeploymentSpec, record: DeploymentRecord, bad_job: str, state: str | None
+        self,
+        spec: DeploymentSpec,
+        record: DeploymentRecord,
+        bad_job: str,
+        state: str | None,
+        failed_hash: str | None,
+        why: str,
     ) -> str:
+        if failed_hash:  # written first: a crash during the rollback still keeps the spec from coming back
+            record.failed_spec = FailedSpec(spec_hash=failed_hash, reason=why, failed_at=self.clock())
+            self._save(record)
         if not record.last_stable_spec or not record.last_stable_hash:
             return (
                 "no earlier healthy spec is recorded, so nothing to roll back to; the deployment needs a fix"

@@ -129,6 +129,13 @@ class DeploymentPlan:
     record: DeploymentRecord
     actions: list[Action] = field(default_factory=list)
     skipped: str | None = None
+    # The reason for skipping needs a person (two live copies, a job that keeps failing): the run
+    # reports it as a problem, so the reconcile task is red, not green.
+    needs_human: bool = False
+
+    def refuse(self, reason: str) -> DeploymentPlan:
+        self.skipped, self.needs_human = reason, True
+        return self
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -156,7 +163,10 @@ def plan_deployment(
     stored: DeploymentRecord | None,
     now: float,
     nonce: Callable[[], str] = random_nonce,
+    retry_failed: bool = False,
 ) -> DeploymentPlan:
+    """Plan one deployment. ``retry_failed``: apply the declared spec even though its upgrade failed
+    before (a person asked; see :class:`~airflow_provider_flink.deployments.records.FailedSpec`)."""
     record = stored if stored is not None else rebuild_record(spec, view)
     plan = DeploymentPlan(spec, record)
     name = spec.name
@@ -175,10 +185,9 @@ def plan_deployment(
     live = [j for j in jobs if not j.state.is_globally_terminal]
     if len(live) > 1:
         ids = ", ".join(f"{j.jid} ({j.state.value})" for j in live)
-        plan.skipped = (
+        return plan.refuse(
             f"{len(live)} live jobs belong to this deployment ({ids}): refusing to act; cancel the extra ones"
         )
-        return plan
     job = live[0] if live else None
 
     # An earlier run recorded a submission it may not have finished: finish it with the same id.
@@ -229,6 +238,15 @@ def plan_deployment(
                 job_id=pending.job_id,
             )
             plan.skipped = f"a savepoint ({pending.trigger_id}) is pending: the upgrade waits for it"
+            return plan
+        failed = record.failed_spec
+        if failed is not None and failed.spec_hash == desired_hash and not retry_failed:
+            plan.skipped = (
+                f"the declared spec failed {_age(now - failed.failed_at)} ago and was rolled back "
+                f"({failed.reason}); it is not applied again until the spec changes or a retry is asked "
+                f"(retry_failed={name!r})"
+            )
+            _plan_housekeeping(plan, job, record, now, act)  # the running (stable) job's savepoints
             return plan
         return act(
             "upgrade",
@@ -285,14 +303,12 @@ def _plan_no_live_job(
         policy = spec.restart_policy
         recent = [t for t in record.restarts if now - t <= policy.window_minutes * 60]
         if not policy.enabled:
-            plan.skipped = f"job {last.jid} FAILED and the restart policy is disabled"
-            return plan
+            return plan.refuse(f"job {last.jid} FAILED and the restart policy is disabled")
         if len(recent) >= policy.max_restarts:
-            plan.skipped = (
+            return plan.refuse(
                 f"job {last.jid} FAILED again: {len(recent)} restarts in the last "
                 f"{policy.window_minutes:g} min reached the limit of {policy.max_restarts}"
             )
-            return plan
         return act(
             "restart",
             "the job FAILED: restart it from its latest state",

@@ -46,8 +46,10 @@ def reconcile(
     clusters: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     dry_run: bool = False,
+    retry_failed: Sequence[str] = (),
 ) -> ReconcileReport:
-    """Load, observe, plan and (unless ``dry_run``) apply."""
+    """Load, observe, plan and (unless ``dry_run``) apply. ``retry_failed``: deployments whose
+    failed spec may be applied again (a person asked)."""
     specs, problems = load_specs(folder)
     report = ReconcileReport(invalid=[str(p) for p in problems])
     specs = [s for s in specs if (not clusters or s.cluster in clusters) and (not names or s.name in names)]
@@ -62,7 +64,7 @@ def reconcile(
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
-            run = _ClusterRun(hook, store, view, dry_run)
+            run = _ClusterRun(hook, store, view, dry_run, frozenset(retry_failed))
             entries = [run.reconcile(spec) for spec in members]
         finally:
             hook.close()
@@ -76,8 +78,10 @@ def reconcile(
 class _ClusterRun:
     """One cluster's share of a run: its view, its verified jars, its executor."""
 
-    def __init__(self, hook: FlinkHook, store: RecordStore, view: ClusterView, dry_run: bool) -> None:
-        self.hook, self.store, self.view, self.dry_run = hook, store, view, dry_run
+    def __init__(
+        self, hook: FlinkHook, store: RecordStore, view: ClusterView, dry_run: bool, retry: frozenset[str]
+    ) -> None:
+        self.hook, self.store, self.view, self.dry_run, self.retry = hook, store, view, dry_run, retry
         self.executor = Executor(hook, store)
         self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
 
@@ -106,9 +110,12 @@ class _ClusterRun:
             self.view,
             self.store.get(spec.cluster, spec.name),
             time.time(),
+            retry_failed=spec.name in self.retry,
         )
         entry.actions = [action.describe() for action in plan.actions]
         entry.skipped = plan.skipped
+        if plan.needs_human:
+            entry.refused = plan.skipped
         # Only what needs attention: a thousand "nothing to do" lines would bury it.
         for line in entry.actions or ([f"{spec.name}: {plan.skipped}"] if plan.skipped else []):
             log.info("plan: %s", line)

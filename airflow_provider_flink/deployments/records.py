@@ -35,6 +35,16 @@ class PendingSavepoint(BaseModel):
     started_at: float
 
 
+class FailedSpec(BaseModel):
+    """A spec whose upgrade failed and was rolled back: not applied again until the declared spec
+    changes or a person asks for a retry (``retry_failed``), so a broken spec does not cost a
+    savepoint, a failing job and a rollback on every run."""
+
+    spec_hash: str
+    reason: str
+    failed_at: float
+
+
 class UpgradeInFlight(BaseModel):
     """An upgrade whose new job has not yet been seen healthy: rollback material."""
 
@@ -61,6 +71,7 @@ class DeploymentRecord(BaseModel):
     last_stable_spec: dict[str, Any] | None = None
     last_stable_hash: str | None = None
     upgrade: UpgradeInFlight | None = None
+    failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
     uploads: list[str] = Field(default_factory=list)  # jar ids on the cluster, oldest first
     # This run rebuilt the record from Flink (it said so once); never stored, or every later run

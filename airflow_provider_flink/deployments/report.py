@@ -23,12 +23,14 @@ class DeploymentReport(BaseModel):
     cluster: str
     actions: list[str] = Field(default_factory=list)  # the plan, one line per action
     skipped: str | None = None  # why nothing (more) was planned
-    refused: str | None = None  # the jar may not run on this cluster (caps, verification)
+    # Not acted on for a reason a person must resolve: the jar may not run on this cluster (caps,
+    # verification), two live copies, a job that keeps failing. Counts as an error of the run.
+    refused: str | None = None
     done: list[ActionResult] = Field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:
-        """What went wrong for this deployment: a refused jar, a failed action."""
+        """What went wrong for this deployment: a refusal, a failed action."""
         refused = [self.refused] if self.refused else []
         return refused + [f"{r.kind} failed: {r.detail}" for r in self.done if not r.ok]
 

@@ -17,6 +17,14 @@ from airflow_provider_flink.exceptions import FlinkOperatorError
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 
 
+def _names(value: Sequence[str] | str | None) -> list[str]:
+    """Names as a list from a list, or from a rendered string "a, b" (templates render strings)."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
 class FlinkReconcileOperator(FlinkBaseOperator):
     """Reconcile the deployments declared in ``deployments_folder`` (YAML/JSON, one per file).
 
@@ -24,14 +32,17 @@ class FlinkReconcileOperator(FlinkBaseOperator):
     :param clusters: only deployments of these connection ids (default: all).
     :param deployments: only these deployment names (default: all).
     :param plan_only: plan and report, change nothing (a dry run).
-    :param fail_on_problems: fail the task at the end when a spec was invalid or an action failed
-        (every other deployment is still reconciled first).
+    :param fail_on_problems: fail the task at the end when a spec was invalid, an action failed or
+        a deployment was refused for a reason a person must resolve (every other deployment is
+        still reconciled first).
+    :param retry_failed: deployments whose failed (rolled-back) spec may be applied again: a list
+        of names, or one string of comma-separated names (templated, e.g. from ``dag_run.conf``).
 
     Returns the report as a dict: ``invalid`` (one line per problem, naming file and field),
     ``deployments`` (plan, outcomes, skip reasons), ``errors``.
     """
 
-    template_fields: Sequence[str] = ("deployments_folder",)
+    template_fields: Sequence[str] = ("deployments_folder", "retry_failed")
     # A run acts on many jobs: no single "Flink Job" link (the inherited one only logged
     # "XCom not found" at the end of every run).
     operator_extra_links = ()
@@ -44,9 +55,11 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         deployments: Sequence[str] | None = None,
         plan_only: bool = False,
         fail_on_problems: bool = True,
+        retry_failed: Sequence[str] | str = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.retry_failed = retry_failed
         self.deployments_folder = deployments_folder
         self.clusters = list(clusters) if clusters else None
         self.deployments = list(deployments) if deployments else None
@@ -63,6 +76,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             self.clusters,
             self.deployments,
             self.plan_only,
+            _names(self.retry_failed),
         )
         self._log(report)
         if self.fail_on_problems and report.problems:

@@ -174,6 +174,16 @@ def test_upgrade_whose_job_cannot_start_is_rolled_back(deployments: Deployments)
     restored = deployments.restored_from(now)
     assert restored.external_path == deployments.record("rollback-me").savepoints[-1].path
     assert deployments.counted(now, 1) >= before
+    # The failed spec is remembered and not applied again on the next run (once: a savepoint, a
+    # failing job and a rollback on every run), until the spec changes or a retry is asked.
+    failed = deployments.record("rollback-me").failed_spec
+    assert failed is not None
+    assert "upgrade failed" not in failed.reason  # the cause itself, not the run's summary
+    again = deployments.run()
+    assert again.errors == []
+    assert _actions(again, "rollback-me") == []
+    assert str(again.deployment("rollback-me").skipped).startswith("the declared spec failed ")
+    assert deployments.live_jobs("rollback-me") == [now]  # untouched
 
 
 def test_failed_job_is_restarted_from_its_checkpoint(deployments: Deployments) -> None:

@@ -34,14 +34,20 @@ def settings() -> ClientSettings:
     return ClientSettings(BASE, headers={"Authorization": "Bearer s3cr3t-token"}, retry=FAST_RETRY)
 
 
+def use_flink_connection(monkeypatch: pytest.MonkeyPatch, host: str, **extra: Any) -> None:
+    """``flink_default`` pointing at ``host``:8081 (faked HTTP), with connection extras."""
+    conn: dict[str, Any] = {"conn_type": "flink", "host": host, "port": 8081}
+    if extra:
+        conn["extra"] = extra
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", json.dumps(conn))
+
+
 @pytest.fixture
 def fake_flink(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Request]]:
     """Route the triggers' async client to a handler; returns the list of requests seen."""
     from airflow_provider_flink.hooks.flink import FlinkHook
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_DEFAULT", json.dumps({"conn_type": "flink", "host": "flink.test", "port": 8081})
-    )
+    use_flink_connection(monkeypatch, "flink.test")
 
     def install(handler: Handler) -> list[httpx.Request]:
         seen: list[httpx.Request] = []

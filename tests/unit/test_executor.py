@@ -21,6 +21,7 @@ from airflow_provider_flink.deployments.records import (
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.hooks.flink import FlinkHook
+from tests.unit.conftest import use_flink_connection
 
 URL = "http://flink-exec.test:8081"
 J = "a" * 32
@@ -29,10 +30,7 @@ T = "b" * 32
 
 @pytest.fixture(autouse=True)
 def conn(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_DEFAULT",
-        json.dumps({"conn_type": "flink", "host": "flink-exec.test", "port": 8081}),
-    )
+    use_flink_connection(monkeypatch, "flink-exec.test")
 
 
 def spec(jar: str = "/nope.jar", **fields: Any) -> DeploymentSpec:
@@ -254,3 +252,57 @@ def test_a_rebuilt_record_is_stored_without_the_rebuilt_flag() -> None:
     again = store.get("flink_default", "orders")
     assert again is not None
     assert again.rebuilt is False
+
+
+def test_a_refusal_a_person_must_resolve_is_an_error_of_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two live copies of a deployment: nothing is done, and the run says so as an error (the
+    reconcile task goes red instead of green)."""
+    from airflow_provider_flink.client import models
+    from airflow_provider_flink.deployments import ClusterView, reconcile
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from airflow_provider_flink.deployments.planner import new_job_id
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    (tmp_path / "orders.yaml").write_text(f"name: orders\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n")
+    copies = tuple(
+        models.JobOverview.model_validate(
+            {"jid": new_job_id("orders", "1" * 64, lambda n=n: n), "state": "RUNNING"}
+        )
+        for n in ("00000001", "00000002")
+    )
+    monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, copies))
+    summary = reconcile(tmp_path, MemoryRecordStore())
+    (error,) = summary.errors
+    assert error.startswith("orders: 2 live jobs belong to this deployment (")
+    assert error.endswith("): refusing to act; cancel the extra ones")
+    assert summary.deployments[0].actions == []
+
+
+def test_a_rollback_records_the_failed_spec_before_acting() -> None:
+    """Written first, so a crash in the middle of the rollback still keeps the spec from returning."""
+    upgrade = {
+        "from_hash": None,
+        "to_hash": "9" * 64,
+        "savepoint_path": None,
+        "started_at": 1.0,
+        "new_job_id": J,
+    }
+    record = DeploymentRecord(name="orders", cluster="flink_default", current_job_id=J, upgrade=upgrade)
+    action = Action(
+        "rollback", "orders", "the upgraded job is not healthy after 130 s (RESTARTING)", job_id=J
+    )
+    (outcome,), store = apply(record, action)
+    assert (
+        outcome.detail
+        == "no earlier healthy spec is recorded, so nothing to roll back to; the deployment needs a fix"
+    )
+    saved = store.get("flink_default", "orders")
+    assert saved is not None
+    assert saved.failed_spec is not None
+    assert (saved.failed_spec.spec_hash, saved.failed_spec.reason) == (
+        "9" * 64,
+        "the upgraded job is not healthy after 130 s (RESTARTING)",
+    )

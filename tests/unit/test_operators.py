@@ -23,6 +23,7 @@ from airflow_provider_flink.operators.job import JOB_ID_KEY
 from airflow_provider_flink.triggers import WaitEvent
 from harness.task_context import MemoryTaskState as Store
 from harness.task_context import task_context
+from tests.unit.conftest import use_flink_connection
 
 URL = "http://flink-ops.test:8081"
 J = "c" * 32
@@ -30,10 +31,7 @@ J = "c" * 32
 
 @pytest.fixture(autouse=True)
 def flink_conn(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_DEFAULT",
-        json.dumps({"conn_type": "flink", "host": "flink-ops.test", "port": 8081}),
-    )
+    use_flink_connection(monkeypatch, "flink-ops.test")
 
 
 @pytest.fixture
@@ -210,10 +208,14 @@ def test_kill_action_defaults() -> None:
 
 
 def _limited(monkeypatch: pytest.MonkeyPatch, **extra: Any) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_DEFAULT",
-        json.dumps({"conn_type": "flink", "host": "flink-ops.test", "port": 8081, "extra": extra}),
-    )
+    use_flink_connection(monkeypatch, "flink-ops.test", **extra)
+
+
+def _accept_upload_and_run(jar_id: str) -> None:
+    """A cluster without the jar that takes the upload (as ``jar_id``) and the run."""
+    responses.get(f"{URL}/jars", json={"files": []})
+    responses.post(f"{URL}/jars/upload", json={"filename": f"/u/{jar_id}", "status": "success"})
+    responses.post(f"{URL}/jars/{jar_id}/run", json={"jobid": J})
 
 
 @pytest.mark.parametrize(
@@ -272,9 +274,7 @@ def test_jar_from_an_allowed_source_passes_the_caps(jar: Path, monkeypatch: pyte
         max_parallelism=2,
         allowed_entry_classes=[r"x\..*"],
     )
-    responses.get(f"{URL}/jars", json={"files": []})
-    responses.post(f"{URL}/jars/upload", json={"filename": "/u/1_job.jar", "status": "success"})
-    responses.post(f"{URL}/jars/1_job.jar/run", json={"jobid": J})
+    _accept_upload_and_run("1_job.jar")
     op = FlinkDeployJobOperator(
         task_id="d",
         jar=str(jar),
@@ -401,9 +401,7 @@ def test_deploy_from_a_savepoint_that_rendered_empty_refuses_to_start_stateless(
 
 @responses.activate
 def test_deploy_told_to_start_without_the_savepoint_submits_without_one(jar: Path) -> None:
-    responses.get(f"{URL}/jars", json={"files": []})
-    responses.post(f"{URL}/jars/upload", json={"filename": "/tmp/x_job.jar", "status": "success"})
-    responses.post(f"{URL}/jars/x_job.jar/run", json={"jobid": J})
+    _accept_upload_and_run("x_job.jar")
     op = FlinkDeployJobOperator(
         task_id="d",
         jar=str(jar),
@@ -424,3 +422,18 @@ def test_a_reconcile_task_has_no_single_job_link() -> None:
     from airflow_provider_flink.operators import FlinkReconcileOperator
 
     assert FlinkReconcileOperator(task_id="r", deployments_folder="/x").operator_extra_links == ()
+
+
+@pytest.mark.parametrize(
+    ("given", "names"),
+    [
+        ("", []),
+        ("orders", ["orders"]),
+        (" orders, payments ,", ["orders", "payments"]),
+        (["a", " b"], ["a", "b"]),
+    ],
+)
+def test_retry_failed_takes_a_list_or_a_rendered_string(given: Any, names: list[str]) -> None:
+    from airflow_provider_flink.operators.reconcile import _names
+
+    assert _names(given) == names

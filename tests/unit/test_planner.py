@@ -301,6 +301,15 @@ def test_transitions(
     else:
         assert plan.skipped is not None
         assert skip in plan.skipped
+    # Refusals a person must resolve make the run red; waiting for Flink does not.
+    assert plan.needs_human is (skip in NEEDS_HUMAN)
+
+
+NEEDS_HUMAN = {
+    "reached the limit of 2",
+    "restart policy is disabled",
+    "2 live jobs belong to this deployment",
+}
 
 
 def test_unobservable_cluster_gets_no_action() -> None:
@@ -405,3 +414,20 @@ def test_an_upgraded_job_with_a_finished_source_subtask_is_healthy_not_rolled_ba
     )
     plan = plan_deployment(spec(health_timeout_seconds=60), H2, view(upgraded), stored, NOW)
     assert kinds(plan) == ["mark-stable"]
+
+
+def test_a_spec_that_failed_and_was_rolled_back_is_not_applied_again() -> None:
+    """Applied on every run, a broken spec cost a savepoint, a failing job and a rollback each time."""
+    failed = {"spec_hash": H2, "reason": "the new job could not be submitted: boom", "failed_at": NOW - 600}
+    stored = running_record(failed_spec=failed, savepoints=[saved("file:/sp/1", 7200)])
+    due = spec(savepoint_policy={"interval_minutes": 60})
+    plan = plan_deployment(due, H2, view(job(jid())), stored, NOW)
+    assert kinds(plan) == ["savepoint"]  # the stable job's housekeeping goes on
+    assert plan.skipped == (
+        "the declared spec failed 600 s ago and was rolled back (the new job could not be submitted: boom); "
+        "it is not applied again until the spec changes or a retry is asked (retry_failed='orders')"
+    )
+    assert not plan.needs_human  # the failing run reported it; later runs do not turn red again
+    assert kinds(plan_deployment(spec(), H2, view(job(jid())), stored, NOW, retry_failed=True)) == ["upgrade"]
+    h3 = "3" * 64
+    assert kinds(plan_deployment(spec(), h3, view(job(jid())), stored, NOW)) == ["upgrade"]  # a new spec

@@ -12,6 +12,7 @@ import responses
 
 from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.hooks import FlinkHook
+from tests.unit.conftest import use_flink_connection
 
 URL = "http://flink-verbs.test:8081"
 J = "d" * 32
@@ -19,10 +20,7 @@ J = "d" * 32
 
 @pytest.fixture(autouse=True)
 def conn(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_DEFAULT",
-        json.dumps({"conn_type": "flink", "host": "flink-verbs.test", "port": 8081}),
-    )
+    use_flink_connection(monkeypatch, "flink-verbs.test")
 
 
 @pytest.mark.parametrize(("status", "sent"), [(202, True), (404, False), (409, False)])
