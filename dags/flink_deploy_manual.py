@@ -67,5 +67,8 @@ with DAG(
         args="{{ params.args }}",  # type: ignore[arg-type]  # rendered to a list (native templates)
         parallelism="{{ params.parallelism }}",
         savepoint_path="{{ params.savepoint_path }}",
+        # The form's savepoint is optional: empty means a fresh start here, on purpose. (Without
+        # this, a savepoint_path that renders empty fails the task instead of starting stateless.)
+        start_without_savepoint=True,
         allow_non_restored_state="{{ params.allow_non_restored_state }}",
     )
