@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from airflow_provider_flink import crashpoints
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkApiError, calls
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
@@ -141,11 +142,14 @@ class Executor:
         request = spec.definition().run_request(job_id, savepoint)
         record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
         self._save(record)  # I4: intent before the request
+        crashpoints.reach("submit:intent-recorded")
         jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
         adopted = self.hook.submit_job(jar_id, request)
+        crashpoints.reach("submit:requested")
         record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
         record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
         self._save(record)
+        crashpoints.reach("submit:recorded")
         event = self._wait_healthy(spec, job_id)
         if event.ok:
             record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
@@ -187,6 +191,7 @@ class Executor:
             self.hook.stop_job(job_id, trigger_id, target_directory=spec.savepoint_dir)
         else:
             self.hook.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir)
+        crashpoints.reach(f"{operation}:requested")
         event = run_inline(
             FlinkSavepointTrigger(
                 spec.cluster,
@@ -204,6 +209,7 @@ class Executor:
             SavepointEntry(path=event.location, taken_at=self.clock(), reason=reason, job_id=job_id)
         )
         self._save(record)
+        crashpoints.reach(f"{operation}:recorded")
         return event.location
 
     def _cancel(self, job_id: str) -> None:
@@ -359,7 +365,23 @@ class Executor:
     def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         return f"savepoint at {self._take_savepoint(spec, record, _need(action.job_id), 'periodic', 'savepoint')}"
 
+    def catch_up(self, record: DeploymentRecord) -> DeploymentRecord:
+        """Bring a record that lags behind Flink up to date before anything is planned (I7): a
+        savepoint an earlier run started but did not see finish (it was killed while waiting) is
+        filed from what Flink reports, so the next restore starts from it and not from an older one.
+        If Flink cannot be asked, the record stays as it is (the planner then waits: I3)."""
+        if record.pending_savepoint is None:
+            return record
+        try:
+            log.info("Deployment %s: %s", record.name, self._settle(record))
+        except Exception as err:
+            log.warning("Deployment %s: pending savepoint not settled yet (%s)", record.name, err)
+        return record
+
     def _settle_savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        return self._settle(record)
+
+    def _settle(self, record: DeploymentRecord) -> str:
         """A savepoint an earlier run started but did not see finish: keep it if it completed."""
         pending = record.pending_savepoint
         if pending is None:
@@ -369,9 +391,7 @@ class Executor:
         except FlinkApiError as err:
             if err.status >= 500:
                 raise
-            record.pending_savepoint = None
-            self._save(record)
-            return f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record"
+            return self._settle_from_history(record, pending)
         if status.in_progress:
             return f"savepoint {pending.trigger_id} is still in progress"
         record.pending_savepoint = None
@@ -389,6 +409,31 @@ class Executor:
             outcome = f"failed: {status.failure}"
         self._save(record)
         return f"savepoint {pending.trigger_id} {outcome}"
+
+    def _settle_from_history(self, record: DeploymentRecord, pending: PendingSavepoint) -> str:
+        """Flink forgot the trigger (its status is kept 5 minutes): the job's checkpoint history
+        still names its latest savepoint; one taken since the trigger was recorded is that one."""
+        try:
+            latest = self.hook.latest_savepoint(pending.job_id)
+        except FlinkApiError as err:
+            if err.status >= 500:
+                raise
+            latest = None  # the job is gone too (a JobManager restart without HA)
+        record.pending_savepoint = None
+        since = pending.started_at * 1000  # Flink's timestamps are in ms
+        if latest is not None and latest.external_path and (latest.trigger_timestamp or 0) >= since:
+            record.savepoints.append(
+                SavepointEntry(
+                    path=latest.external_path,
+                    taken_at=pending.started_at,
+                    reason=pending.reason,
+                    job_id=pending.job_id,
+                )
+            )
+            self._save(record)
+            return f"savepoint {pending.trigger_id} kept from job {pending.job_id}'s history: {latest.external_path}"
+        self._save(record)
+        return f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record"
 
     def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         path = _need(action.path)

@@ -22,7 +22,7 @@ from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, 
 from airflow_provider_flink.client import FlinkError
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment
-from airflow_provider_flink.deployments.records import RecordStore
+from airflow_provider_flink.deployments.records import MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_hash
 from airflow_provider_flink.exceptions import ArtifactError, FlinkConnectionError, LimitError
@@ -104,11 +104,16 @@ class _ClusterRun:
         if isinstance(artifact, str):
             entry.skipped = entry.refused = artifact
             return entry
+        stored = self.store.get(spec.cluster, spec.name)
+        if stored is not None and self.view.jobs is not None:
+            # I7: a record behind Flink is brought up to date first (a dry run, in memory only)
+            catcher = Executor(self.hook, MemoryRecordStore()) if self.dry_run else self.executor
+            stored = catcher.catch_up(stored)
         plan = plan_deployment(
             spec,
             spec_hash(spec, artifact.sha256),
             self.view,
-            self.store.get(spec.cluster, spec.name),
+            stored,
             time.time(),
             retry_failed=spec.name in self.retry,
         )

@@ -138,6 +138,11 @@ class FlinkHook(BaseHook):
         """The job's latest completed checkpoint, if any."""
         return self.call(calls.job_checkpoints(job_id)).latest.completed
 
+    def latest_savepoint(self, job_id: str) -> models.CheckpointInfo | None:
+        """The job's latest completed savepoint in Flink's checkpoint history, if any (it outlives
+        the savepoint trigger's status, which Flink forgets after ``rest.async.store-duration``)."""
+        return self.call(calls.job_checkpoints(job_id)).latest.savepoint
+
     def cluster_config(self) -> dict[str, str]:
         """The JobManager's effective configuration."""
         return self.call(calls.jobmanager_config()).as_dict()

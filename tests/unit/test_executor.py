@@ -74,6 +74,7 @@ def test_a_pending_savepoint_that_completed_is_kept() -> None:
 @responses.activate
 def test_a_pending_savepoint_flink_forgot_is_dropped() -> None:
     responses.get(f"{URL}/jobs/{J}/savepoints/{T}", status=404, json={"errors": ["no savepoint operation"]})
+    responses.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
     (outcome,), store = apply(pending_record(), Action("settle-savepoint", "orders", "r", job_id=J))
     assert outcome.detail == f"Flink no longer knows savepoint {T}: dropped from the record"
     saved = store.get("flink_default", "orders")
@@ -306,3 +307,73 @@ def test_a_rollback_records_the_failed_spec_before_acting() -> None:
         "9" * 64,
         "the upgraded job is not healthy after 130 s (RESTARTING)",
     )
+
+
+@responses.activate
+def test_a_forgotten_trigger_is_kept_from_the_jobs_checkpoint_history() -> None:
+    """Flink keeps a trigger's status 5 minutes; the job's history still proves the savepoint."""
+    responses.get(f"{URL}/jobs/{J}/savepoints/{T}", status=404, json={"errors": ["no savepoint operation"]})
+    taken = {"id": 9, "is_savepoint": True, "external_path": "file:/sp/9", "trigger_timestamp": 100_500}
+    responses.get(f"{URL}/jobs/{J}/checkpoints", json={"latest": {"savepoint": taken}})
+    (outcome,), store = apply(pending_record(), Action("settle-savepoint", "orders", "r", job_id=J))
+    assert outcome.detail == f"savepoint {T} kept from job {J}'s history: file:/sp/9"
+    saved = store.get("flink_default", "orders")
+    assert saved is not None
+    assert [(s.path, s.reason) for s in saved.savepoints] == [("file:/sp/9", "periodic")]
+
+
+@responses.activate
+def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed while it waited for a stop-with-savepoint left the savepoint pending; the next
+    run files it before planning, so the job resumes from it, not from an older state (I7)."""
+    from airflow_provider_flink.client import models
+    from airflow_provider_flink.deployments import ClusterView, reconcile
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from airflow_provider_flink.deployments.planner import new_job_id
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    (tmp_path / "orders.yaml").write_text(f"name: orders\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n")
+    old = new_job_id("orders", "1" * 64)
+    store = MemoryRecordStore()
+    store.put(
+        DeploymentRecord(
+            name="orders",
+            cluster="flink_default",
+            status="running",
+            current_job_id=old,
+            savepoints=[SavepointEntry(path="file:/sp/older", taken_at=50.0, reason="periodic", job_id=old)],
+            pending_savepoint=PendingSavepoint(job_id=old, trigger_id=T, reason="upgrade", started_at=100.0),
+        )
+    )
+    finished = models.JobOverview.model_validate({"jid": old, "state": "FINISHED", "start-time": 1})
+    monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, (finished,)))
+    responses.get(
+        f"{URL}/jobs/{old}/savepoints/{T}",
+        json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/newest"}},
+    )
+    dry = reconcile(tmp_path, store, dry_run=True)
+    assert [a.split(" [")[1].split("]")[0] for a in dry.deployment("orders").actions] == ["file:/sp/newest"]
+    stale = store.get("flink_default", "orders")
+    assert stale is not None
+    assert stale.pending_savepoint is not None  # a dry run writes nothing
+    (action,) = plan_of(tmp_path, store, monkeypatch)
+    assert (action.kind, action.path) == ("resume", "file:/sp/newest")
+    caught_up = store.get("flink_default", "orders")
+    assert caught_up is not None
+    assert caught_up.pending_savepoint is None
+    assert [s.path for s in caught_up.savepoints] == ["file:/sp/older", "file:/sp/newest"]
+
+
+def plan_of(folder: Path, store: MemoryRecordStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The plan a run would apply, with the record brought up to date as a real run does."""
+    from airflow_provider_flink.deployments import reconciler as use_case
+
+    planned: list[Any] = []
+    monkeypatch.setattr(
+        Executor, "apply", lambda self, plan, artifact=None: planned.extend(plan.actions) or []
+    )
+    use_case.reconcile(folder, store)
+    return planned
