@@ -63,6 +63,13 @@ def _checkpoint_dir(config: dict[str, str]) -> str | None:
     return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
 
 
+def _filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
+    """A pending savepoint that Flink proved complete, as a history entry."""
+    return SavepointEntry(
+        path=path, taken_at=pending.started_at, reason=pending.reason, job_id=pending.job_id
+    )
+
+
 def _need(value: str | None) -> str:
     """A field the planner always sets for this action kind."""
     if not value:
@@ -396,14 +403,7 @@ class Executor:
             return f"savepoint {pending.trigger_id} is still in progress"
         record.pending_savepoint = None
         if status.succeeded and status.location:
-            record.savepoints.append(
-                SavepointEntry(
-                    path=status.location,
-                    taken_at=pending.started_at,
-                    reason=pending.reason,
-                    job_id=pending.job_id,
-                )
-            )
+            record.savepoints.append(_filed(pending, status.location))
             outcome = f"kept: {status.location}"
         else:
             outcome = f"failed: {status.failure}"
@@ -422,14 +422,7 @@ class Executor:
         record.pending_savepoint = None
         since = pending.started_at * 1000  # Flink's timestamps are in ms
         if latest is not None and latest.external_path and (latest.trigger_timestamp or 0) >= since:
-            record.savepoints.append(
-                SavepointEntry(
-                    path=latest.external_path,
-                    taken_at=pending.started_at,
-                    reason=pending.reason,
-                    job_id=pending.job_id,
-                )
-            )
+            record.savepoints.append(_filed(pending, latest.external_path))
             self._save(record)
             return f"savepoint {pending.trigger_id} kept from job {pending.job_id}'s history: {latest.external_path}"
         self._save(record)
