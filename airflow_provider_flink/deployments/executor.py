@@ -385,9 +385,6 @@ class Executor:
             log.warning("Deployment %s: pending savepoint not settled yet (%s)", record.name, err)
         return record
 
-    def _settle_savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        return self._settle(record)
-
     def _settle(self, record: DeploymentRecord) -> str:
         """A savepoint an earlier run started but did not see finish: keep it if it completed."""
         pending = record.pending_savepoint

@@ -44,7 +44,6 @@ ActionKind = Literal[
     "restart",
     "recover",
     "savepoint",
-    "settle-savepoint",
     "dispose",
     "adopt",
     "mark-stable",
@@ -231,12 +230,7 @@ def plan_deployment(
 
     if spec_part(job.jid) != desired_hash[:12]:
         pending = record.pending_savepoint
-        if pending is not None:
-            act(
-                "settle-savepoint",
-                "an earlier run left a savepoint pending: record or drop it",
-                job_id=pending.job_id,
-            )
+        if pending is not None:  # still in progress: the run filed it before planning if it had ended
             plan.skipped = f"a savepoint ({pending.trigger_id}) is pending: the upgrade waits for it"
             return plan
         failed = record.failed_spec
@@ -344,12 +338,7 @@ def _plan_housekeeping(
     act: Callable[..., DeploymentPlan],
 ) -> None:
     policy = plan.spec.savepoint_policy
-    if record.pending_savepoint is not None:
-        act(
-            "settle-savepoint",
-            "an earlier run left a savepoint pending: record or drop it",
-            job_id=record.pending_savepoint.job_id,
-        )
+    if record.pending_savepoint is not None:  # still in progress: no second savepoint beside it
         return
     last = record.last_savepoint()
     if policy.interval_minutes and is_healthy(job):

@@ -105,7 +105,7 @@ class _ClusterRun:
             entry.skipped = entry.refused = artifact
             return entry
         stored = self.store.get(spec.cluster, spec.name)
-        if stored is not None and self.view.jobs is not None:
+        if stored is not None:
             # I7: a record behind Flink is brought up to date first (a dry run, in memory only)
             catcher = Executor(self.hook, MemoryRecordStore()) if self.dry_run else self.executor
             stored = catcher.catch_up(stored)

@@ -37,6 +37,12 @@ def spec(jar: str = "/nope.jar", **fields: Any) -> DeploymentSpec:
     return DeploymentSpec.model_validate({"name": "orders", "artifact": {"jar": jar}, **fields})
 
 
+def catch_up(record: DeploymentRecord) -> tuple[str, MemoryRecordStore]:
+    """What catching the record up with Flink did (its log line) and the store it wrote to."""
+    store = MemoryRecordStore()
+    return Executor(FlinkHook(), store)._settle(record), store
+
+
 def apply(
     record: DeploymentRecord, *actions: Action, **spec_fields: Any
 ) -> tuple[list[Any], MemoryRecordStore]:
@@ -62,9 +68,8 @@ def test_a_pending_savepoint_that_completed_is_kept() -> None:
         json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/7"}},
     )
     record = pending_record()
-    (outcome,), store = apply(record, Action("settle-savepoint", "orders", "r", job_id=J))
-    assert outcome.ok
-    assert outcome.detail == f"savepoint {T} kept: file:/sp/7"
+    detail, store = catch_up(record)
+    assert detail == f"savepoint {T} kept: file:/sp/7"
     saved = store.get("flink_default", "orders")
     assert saved is not None
     assert saved.pending_savepoint is None
@@ -75,8 +80,8 @@ def test_a_pending_savepoint_that_completed_is_kept() -> None:
 def test_a_pending_savepoint_flink_forgot_is_dropped() -> None:
     responses.get(f"{URL}/jobs/{J}/savepoints/{T}", status=404, json={"errors": ["no savepoint operation"]})
     responses.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
-    (outcome,), store = apply(pending_record(), Action("settle-savepoint", "orders", "r", job_id=J))
-    assert outcome.detail == f"Flink no longer knows savepoint {T}: dropped from the record"
+    detail, store = catch_up(pending_record())
+    assert detail == f"Flink no longer knows savepoint {T}: dropped from the record"
     saved = store.get("flink_default", "orders")
     assert saved is not None
     assert saved.pending_savepoint is None
@@ -87,8 +92,8 @@ def test_a_pending_savepoint_flink_forgot_is_dropped() -> None:
 def test_a_pending_savepoint_still_running_stays_pending() -> None:
     responses.get(f"{URL}/jobs/{J}/savepoints/{T}", json={"status": {"id": "IN_PROGRESS"}})
     record = pending_record()
-    (outcome,), _ = apply(record, Action("settle-savepoint", "orders", "r", job_id=J))
-    assert outcome.detail == f"savepoint {T} is still in progress"
+    detail, _ = catch_up(record)
+    assert detail == f"savepoint {T} is still in progress"
     assert record.pending_savepoint is not None
 
 
@@ -315,8 +320,8 @@ def test_a_forgotten_trigger_is_kept_from_the_jobs_checkpoint_history() -> None:
     responses.get(f"{URL}/jobs/{J}/savepoints/{T}", status=404, json={"errors": ["no savepoint operation"]})
     taken = {"id": 9, "is_savepoint": True, "external_path": "file:/sp/9", "trigger_timestamp": 100_500}
     responses.get(f"{URL}/jobs/{J}/checkpoints", json={"latest": {"savepoint": taken}})
-    (outcome,), store = apply(pending_record(), Action("settle-savepoint", "orders", "r", job_id=J))
-    assert outcome.detail == f"savepoint {T} kept from job {J}'s history: file:/sp/9"
+    detail, store = catch_up(pending_record())
+    assert detail == f"savepoint {T} kept from job {J}'s history: file:/sp/9"
     saved = store.get("flink_default", "orders")
     assert saved is not None
     assert [(s.path, s.reason) for s in saved.savepoints] == [("file:/sp/9", "periodic")]
