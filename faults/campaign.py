@@ -28,8 +28,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from airflow_provider_flink.crashpoints import ENV
 from airflow_provider_flink.deployments.planner import deployment_prefix, spec_part
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar, read_counter
+from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 # kind -> the step at which the acting process dies (the action is the upgrade of step 2)
@@ -114,14 +113,6 @@ class Trial:
             if j.jid.startswith(prefix) and not j.state.is_globally_terminal
         ]
 
-    def wait(self, what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if found := probe():
-                return found
-            time.sleep(0.25)
-        raise TimeoutError(f"timed out waiting for {what}")
-
     def counter(self, job_id: str) -> float:
         try:
             return read_counter(self.client, job_id)
@@ -146,7 +137,7 @@ def run_trial(flink: LocalFlink, jar: Path, work: Path, kind: str, seed: int) ->
             verdict.detail = f"the first deploy failed (exit {code})"
             return verdict
         (old,) = trial.live_jobs()
-        mark = trial.wait(f"counter of {old} >= {MARK}", lambda: (c := trial.counter(old)) >= MARK and c)
+        mark = wait_for(f"counter of {old} >= {MARK}", lambda: (c := trial.counter(old)) >= MARK and c)
         trial.declare(parallelism=2)
         crashed, _ = trial.run(crash_at=step)
         if crashed != -9:
@@ -179,7 +170,7 @@ def run_trial(flink: LocalFlink, jar: Path, work: Path, kind: str, seed: int) ->
                 f"{started_from.external_path if started_from else 'nothing'}"
             )
             return verdict
-        restored = trial.wait(f"counter of {job}", lambda: trial.counter(job), timeout=30)
+        restored = wait_for(f"counter of {job}", lambda: trial.counter(job), timeout=30)
         if restored < mark:
             verdict.detail = (
                 f"state went back: the counter was {mark:.0f} before the upgrade, the job now running "

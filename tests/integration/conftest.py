@@ -14,10 +14,10 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -28,21 +28,11 @@ from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.auth_proxy import AuthProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import build_jar, read_counter
+from harness.waiting import wait_for
+
+__all__ = ["Cluster", "connection_json", "wait_for"]
 
 VERSIONS = [v.strip() for v in os.environ.get("FLINK_VERSIONS", "2.3.0,1.20.5").split(",") if v.strip()]
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.25) -> T:
-    """Poll ``probe`` until it returns something truthy; fail the test with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last seen: {last!r})")
 
 
 @dataclass
