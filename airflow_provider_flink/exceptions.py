@@ -16,6 +16,7 @@ from airflow_provider_flink.client.errors import FlinkApiError, FlinkError, Flin
 
 __all__ = [
     "ArtifactError",
+    "DeploymentBusyError",
     "FlinkApiError",
     "FlinkConnectionError",
     "FlinkError",
@@ -40,6 +41,11 @@ class ArtifactError(ValueError):
 
 class ReconcileError(RuntimeError):
     """An action could not be completed; the message says what happened and what state things are in."""
+
+
+class DeploymentBusyError(ReconcileError):
+    """Another actor changed the deployment's record while this run was acting on it (I8): this
+    run stops acting on that deployment and leaves it to the other one."""
 
 
 class FlinkOperatorError(AirflowException):

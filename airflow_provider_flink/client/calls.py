@@ -12,6 +12,7 @@ a retry would store the jar twice.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+def derived_id(*parts: str) -> str:
+    """A 32-hex id that is the same for every caller naming the same parts: two actors that mean
+    the same operation (stop job X for an upgrade) send the same trigger id, and Flink runs it once."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
 # ---------------------------------------------------------------------------- cluster
 def overview() -> Call[m.ClusterOverview]:
     return Call("GET", "/overview", m.ClusterOverview.model_validate)
@@ -82,6 +89,10 @@ def job_exceptions(job_id: str) -> Call[m.JobExceptions]:
 
 def job_checkpoints(job_id: str) -> Call[m.JobCheckpoints]:
     return Call("GET", f"/jobs/{_seg(job_id)}/checkpoints", m.JobCheckpoints.model_validate)
+
+
+def checkpoint_config(job_id: str) -> Call[m.CheckpointConfig]:
+    return Call("GET", f"/jobs/{_seg(job_id)}/checkpoints/config", m.CheckpointConfig.model_validate)
 
 
 def vertex_metrics(job_id: str, vertex_id: str, names: list[str]) -> Call[m.AggregatedMetrics]:

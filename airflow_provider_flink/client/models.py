@@ -177,6 +177,23 @@ class JobCheckpoints(_Response):
     latest: LatestCheckpoints = Field(default_factory=LatestCheckpoints)
 
 
+class Externalization(_Response):
+    enabled: bool = False
+    delete_on_cancellation: bool = True
+
+
+class CheckpointConfig(_Response):
+    """``GET /jobs/{id}/checkpoints/config``: what the running job does with its checkpoints."""
+
+    externalization: Externalization = Field(default_factory=Externalization)
+
+    @property
+    def survives_cancel(self) -> bool:
+        """Whether a cancel leaves the job's completed checkpoints on storage. Flink's default
+        (DELETE_ON_CANCELLATION, or none retained at all) deletes them."""
+        return self.externalization.enabled and not self.externalization.delete_on_cancellation
+
+
 class AggregatedMetric(_Response):
     id: str
     min: float | None = None

@@ -5,7 +5,14 @@
 * I2: a stateful upgrade stops the old job *with* a savepoint and restores from the location Flink
   returned; a failed savepoint leaves the old job running and the upgrade fails, never falling back
   to stateless. Savepoints are disposed through Flink before they leave the history.
-* I4: intent (job id, the state restored from, the spec) is written to the record before acting.
+* I4: intent (job id, the state restored from, the spec) is written to the record before acting,
+  also before a cancel, so a run killed anywhere is finished the same way by the next one.
+* I7: resume, restart and recovery restore from the newest snapshot Flink can prove that still
+  exists; nothing is cancelled unless its state is safe (a completed savepoint, or a checkpoint
+  that Flink keeps after the cancel); a checkpoint older than the spec allows is not used.
+* I8: job ids and savepoint trigger ids are derived from the transition, so two actors that race
+  send the same requests and Flink runs them once; every record write checks the revision it
+  read, and a run that finds another actor's write stops acting on the deployment.
 
 Every change to the cluster goes through the hook's verbs; waits reuse the triggers (run
 in-process), so "healthy" and "savepoint done" mean what they mean everywhere else in the provider.
@@ -16,12 +23,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
 from airflow_provider_flink import crashpoints
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkApiError, calls
-from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, new_job_id
+from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, transition_id
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     FailedSpec,
@@ -30,10 +39,15 @@ from airflow_provider_flink.deployments.records import (
     SavepointEntry,
     UpgradeInFlight,
 )
-from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
 from airflow_provider_flink.deployments.report import ActionResult
+from airflow_provider_flink.deployments.snapshots import newest_snapshot, surviving_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
-from airflow_provider_flink.exceptions import ArtifactError, LimitError, ReconcileError
+from airflow_provider_flink.exceptions import (
+    ArtifactError,
+    DeploymentBusyError,
+    LimitError,
+    ReconcileError,
+)
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.triggers import (
     FlinkDisposalTrigger,
@@ -56,11 +70,6 @@ def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArti
         return prepare_for_cluster(hook, spec.definition().artifact)
     except (ArtifactError, LimitError) as err:
         raise ReconcileError(str(err)) from None
-
-
-def _checkpoint_dir(config: dict[str, str]) -> str | None:
-    """Where a job's checkpoints go: Flink 2.x's key, else 1.x's."""
-    return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
 
 
 def _filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
@@ -99,10 +108,18 @@ class Executor:
         results: list[ActionResult] = []
         if plan.record.rebuilt:
             log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
-            self.store.put(plan.record)
+            self._save(plan.record)
         for action in plan.actions:
             try:
                 detail = getattr(self, "_" + action.kind.replace("-", "_"))(plan.spec, plan.record, action)
+            except DeploymentBusyError as err:
+                results.append(
+                    ActionResult(
+                        kind=action.kind, action=action.describe(), ok=False, detail=str(err), yielded=True
+                    )
+                )
+                log.warning("%s: %s", action.describe(), err)
+                break
             except Exception as err:
                 results.append(_result(action, False, str(err)))
                 log.error("%s failed: %s", action.describe(), err)
@@ -113,6 +130,20 @@ class Executor:
 
     # ------------------------------------------------------------------ building blocks
     def _save(self, record: DeploymentRecord) -> None:
+        """Write the record, unless another actor wrote it since this run read it (I8).
+
+        Airflow Variables have no compare-and-set, so this check and the write are two steps: two
+        writers can still pass it together. It makes the loser of a race stop early; what makes a
+        race safe is that both actors derive the same job and trigger ids (Flink runs each once).
+        """
+        stored = self.store.get(record.cluster, record.name)
+        if stored is not None and stored.revision != record.revision:
+            raise DeploymentBusyError(
+                f"another reconcile changed the record of {record.name} while this run acted on it "
+                f"(revision {stored.revision}, this run had {record.revision}): this run stops acting "
+                "on it and leaves it to the other"
+            )
+        record.revision += 1
         self.store.put(record)
 
     def _artifact(self, spec: DeploymentSpec) -> PreparedArtifact:
@@ -179,6 +210,20 @@ class Executor:
                     continue
             record.uploads.remove(jar_id)
 
+    def _trigger_id(self, record: DeploymentRecord, job_id: str, purpose: str) -> str:
+        """The savepoint trigger id of one purpose on one job, the same for every actor (I8): a
+        racing run sends the same id and Flink runs the operation once. One that failed is not
+        reused (Flink would answer with the old failure for minutes): the next attempt's id is."""
+        attempt = 0
+        while (
+            trigger := calls.derived_id("savepoint", job_id, purpose, str(attempt))
+        ) in record.failed_triggers:
+            attempt += 1
+        return trigger
+
+    def _failed_trigger(self, record: DeploymentRecord, trigger_id: str) -> None:
+        record.failed_triggers = [*record.failed_triggers, trigger_id][-20:]
+
     def _take_savepoint(
         self,
         spec: DeploymentSpec,
@@ -186,10 +231,11 @@ class Executor:
         job_id: str,
         reason: str,
         operation: Literal["savepoint", "stop"],
+        purpose: str | None = None,
     ) -> str:
         """A savepoint (``stop``: and the job's end) under a trigger id recorded first; returns the
         location Flink reported. A failed savepoint raises and leaves the job as it was (I2)."""
-        trigger_id = calls.new_id()
+        trigger_id = self._trigger_id(record, job_id, purpose or f"{operation}:{reason}")
         record.pending_savepoint = PendingSavepoint(
             job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
         )
@@ -210,6 +256,8 @@ class Executor:
         )
         record.pending_savepoint = None
         if not event.ok or not event.location:
+            if event.status == "failed":  # Flink said so; a time-out may still complete: same id again
+                self._failed_trigger(record, trigger_id)
             self._save(record)
             raise ReconcileError(f"{event.message}; job {job_id} was left as it is")
         record.savepoints.append(
@@ -248,45 +296,44 @@ class Executor:
         return self._healthy_or_raise(submitted)
 
     def _resume(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        return self._deploy(spec, record, action)
+        return self._start_from_newest(spec, record, action)
 
     def _restart(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        state = self._latest_state(record, _need(action.job_id))
         record.restarts = [*record.restarts, self.clock()][-20:]
-        return self._deploy(spec, record, Action(**{**action.__dict__, "path": state}))
+        return self._start_from_newest(spec, record, action)
 
     def _recover(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        lost = _need(action.job_id)
-        checkpoint_dir = _checkpoint_dir(spec.flink_config) or _checkpoint_dir(self.hook.cluster_config())
-        state = latest_retained_checkpoint(checkpoint_dir, lost) if checkpoint_dir else None
-        if state is None:
-            saved = record.last_savepoint()
-            state = saved.path if saved else None
-        if state is None:
+        return self._start_from_newest(spec, record, action, lost=True)
+
+    def _start_from_newest(
+        self, spec: DeploymentSpec, record: DeploymentRecord, action: Action, lost: bool = False
+    ) -> str:
+        """Start the deployment's next job from the newest snapshot Flink can prove (I7)."""
+        snapshot = newest_snapshot(self.hook, spec, record, action.job_id, self.clock())
+        if snapshot.refusal:
+            raise ReconcileError(snapshot.refusal)
+        if lost and snapshot.path is None:
             raise ReconcileError(
-                f"job {lost} is gone and neither a retained checkpoint under {checkpoint_dir} nor a "
-                "savepoint is known: not starting it without its state; deploy it by hand (or remove its record "
-                "to start fresh)"
+                f"job {action.job_id} is gone and neither a retained checkpoint nor a savepoint of it is "
+                "known: not starting it without its state; deploy it by hand (or remove its record to start "
+                "fresh)"
             )
-        return (
-            self._deploy(spec, record, Action(**{**action.__dict__, "path": state}))
-            + f" (state from {state})"
+        started = self._deploy(spec, record, replace(action, path=snapshot.path))
+        return f"{started} ({snapshot.describe()})"
+
+    def _begin_upgrade(self, record: DeploymentRecord, action: Action, state: str | None) -> None:
+        """The upgrade's intent, written before the old job is cancelled or the new one submitted
+        (I4): a run killed in between is finished by the next one with the same job id and state."""
+        record.upgrade = UpgradeInFlight(
+            from_hash=record.applied_hash,
+            to_hash=_need(action.spec_hash),
+            savepoint_path=state,
+            started_at=self.clock(),
+            new_job_id=_need(action.new_job_id),
         )
-
-    def _latest_state(self, record: DeploymentRecord, job_id: str) -> str | None:
-        """A FAILED job's latest completed checkpoint, else the newest savepoint, else none."""
-        try:
-            if path := self._checkpoint_path(job_id):
-                return path
-        except FlinkApiError as err:
-            log.warning("No checkpoint information for job %s: %s", job_id, err)
-        saved = record.last_savepoint()
-        return saved.path if saved else None
-
-    def _checkpoint_path(self, job_id: str) -> str | None:
-        """Where the job's latest completed checkpoint lies, if Flink knows one."""
-        latest = self.hook.latest_checkpoint(job_id)
-        return latest.external_path if latest is not None and latest.external_path else None
+        record.intended_job_id, record.intended_hash = action.new_job_id, action.spec_hash
+        record.intended_savepoint = state
+        self._save(record)
 
     def _upgrade(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         old, mode, new, new_hash = (
@@ -300,30 +347,24 @@ class Executor:
             raise ReconcileError(
                 f"job {old} is gone from the cluster: not upgrading; the next run recovers it"
             )
-        if mode == "stateless":
-            self._cancel(old)
+        if mode == "stateless":  # the user asked to start without state: the one cancel that loses it
             state: str | None = None
+            self._begin_upgrade(record, action, state)
+            self._cancel(old)
         elif mode == "last-state" and not is_healthy(job):
-            state = self._checkpoint_path(old)
-            if state is None:
-                raise ReconcileError(
-                    f"last-state upgrade: job {old} is not healthy and has no completed "
-                    "checkpoint; not upgrading without its state"
-                )
+            # No savepoint is possible; the latest checkpoint only if it survives the cancel (I7).
+            state = surviving_checkpoint(self.hook, spec, old, self.clock(), "last-state upgrade")
+            self._begin_upgrade(record, action, state)
+            crashpoints.reach("cancel:intent-recorded")
             self._cancel(old)
         else:
             state = self._take_savepoint(spec, record, old, "upgrade", "stop")  # raises, old job untouched
-        record.upgrade = UpgradeInFlight(
-            from_hash=record.applied_hash,
-            to_hash=action.spec_hash,
-            savepoint_path=state,
-            started_at=self.clock(),
-            new_job_id=action.new_job_id,
-        )
-        self._save(record)
+            self._begin_upgrade(record, action, state)
         try:
             event, _ = self._submit(spec, record, new, new_hash, state)
             problem = None if event.ok else event.message
+        except DeploymentBusyError:
+            raise
         except Exception as err:
             problem = f"the new job could not be submitted: {err}"
         if problem is None:
@@ -334,7 +375,7 @@ class Executor:
     def _rollback(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         failed = record.upgrade.to_hash if record.upgrade else None
         return self._rollback_to_stable(
-            spec, record, _need(action.job_id), action.path, failed, action.reason
+            spec, record, _need(action.job_id), action.path, failed, action.reason, action.new_job_id
         )
 
     def _rollback_to_stable(
@@ -342,10 +383,14 @@ class Executor:
         spec: DeploymentSpec,
         record: DeploymentRecord,
         bad_job: str,
-        state: str | None,
+        fallback: str | None,
         failed_hash: str | None,
         why: str,
+        job_id: str | None = None,
     ) -> str:
+        """Replace the failing job by the last stable spec. Its state comes from the failing job
+        itself (stop with a savepoint) when it runs; only when that is impossible from the upgrade's
+        savepoint ``fallback`` (older: what the failing job did since is lost), and the result says so."""
         if failed_hash:  # written first: a crash during the rollback still keeps the spec from coming back
             record.failed_spec = FailedSpec(spec_hash=failed_hash, reason=why, failed_at=self.clock())
             self._save(record)
@@ -354,14 +399,29 @@ class Executor:
                 "no earlier healthy spec is recorded, so nothing to roll back to; the deployment needs a fix"
             )
         stable = DeploymentSpec.model_validate(record.last_stable_spec)
-        self._cancel(bad_job)
-        job_id = new_job_id(spec.name, record.last_stable_hash)
-        event, _ = self._submit(stable, record, job_id, record.last_stable_hash, state)
+        job = self.hook.find_job(bad_job)
+        state, source = fallback, "the upgrade's savepoint"
+        if job is not None and job.state is JobState.RUNNING:
+            try:
+                state = self._take_savepoint(spec, record, bad_job, "rollback", "stop")
+                source = "the failing job's own savepoint"
+            except DeploymentBusyError:
+                raise
+            except ReconcileError as err:
+                source = f"the upgrade's savepoint, because the failing job's savepoint failed ({err})"
+        elif job is not None and not job.state.is_globally_terminal:
+            source = f"the upgrade's savepoint, because the failing job is {job.state.value} (no savepoint possible)"
+        target = job_id or transition_id(spec.name, record.last_stable_hash, bad_job)
+        record.intended_job_id, record.intended_hash = target, record.last_stable_hash
+        record.intended_savepoint = state
+        self._save(record)  # I4: the rollback's job and state before the cancel
+        self._cancel(bad_job)  # a no-op when the stop above ended it
+        event, _ = self._submit(stable, record, target, record.last_stable_hash, state)
         record.upgrade = None
         self._save(record)
         if not event.ok:
             raise ReconcileError(f"rollback to the last stable spec failed too: {event.message}")
-        return f"rolled back to the last stable spec from {state or 'no state'} as job {job_id}"
+        return f"rolled back to the last stable spec from {state or 'no state'} ({source}) as job {target}"
 
     def _suspend(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         location = self._take_savepoint(spec, record, _need(action.job_id), "suspend", "stop")
@@ -370,7 +430,12 @@ class Executor:
         return f"suspended; state in {location}"
 
     def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        return f"savepoint at {self._take_savepoint(spec, record, _need(action.job_id), 'periodic', 'savepoint')}"
+        interval = (spec.savepoint_policy.interval_minutes or 60) * 60
+        slot = (
+            f"periodic:{int(self.clock() // interval)}"  # one periodic savepoint per interval, whoever asks
+        )
+        location = self._take_savepoint(spec, record, _need(action.job_id), "periodic", "savepoint", slot)
+        return f"savepoint at {location}"
 
     def catch_up(self, record: DeploymentRecord) -> DeploymentRecord:
         """Bring a record that lags behind Flink up to date before anything is planned (I7): a
@@ -403,6 +468,7 @@ class Executor:
             record.savepoints.append(_filed(pending, status.location))
             outcome = f"kept: {status.location}"
         else:
+            self._failed_trigger(record, pending.trigger_id)
             outcome = f"failed: {status.failure}"
         self._save(record)
         return f"savepoint {pending.trigger_id} {outcome}"

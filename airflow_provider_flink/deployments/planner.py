@@ -1,7 +1,7 @@
 """The reconcile planner: desired specs + observed cluster + records -> ordered actions. No I/O.
 
 Job identity makes observation cheap: every job the provider submits for a deployment has the id
-``<12 hex of the name's digest><12 hex of the spec hash><8 hex nonce>``, so one ``/jobs/overview``
+``<12 hex of the name's digest><12 hex of the spec hash><8 hex of the transition>``, so one ``/jobs/overview``
 per cluster tells which deployment each job belongs to and which spec it runs. With no drift the
 whole plan costs that one call.
 
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from airflow_provider_flink.client import models
+from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import DeploymentSpec
@@ -59,12 +59,31 @@ def deployment_prefix(name: str) -> str:
 
 
 def random_nonce() -> str:
-    """The last 8 hex of a job id: a fresh one per submission (Flink never accepts an id twice)."""
+    """8 random hex: for ids that need not converge (tests, examples)."""
     return secrets.token_hex(4)
 
 
 def new_job_id(name: str, spec_hash: str, nonce: Callable[[], str] = random_nonce) -> str:
     return deployment_prefix(name) + spec_hash[:12] + nonce()
+
+
+def transition_id(name: str, spec_hash: str, replaces: str | None, taken: Collection[str] = ()) -> str:
+    """The job id of one transition: "replace job ``replaces`` (None: the first job) by a job of
+    spec ``spec_hash``".
+
+    Every actor that plans the same transition derives the same id (I8): two reconciles racing on
+    one deployment submit the same job id, Flink accepts it once and refuses the other, which adopts
+    it, so they converge on one job instead of two. ``taken`` are the ids Flink already shows for
+    the deployment (it refuses an id it has seen, even of an ended job): the next attempt's id is
+    used then, again the same for every actor that sees the same jobs.
+    """
+    attempt = 0
+    while True:
+        nonce = calls.derived_id("job", replaces or "-", spec_hash, str(attempt))[:8]
+        candidate = deployment_prefix(name) + spec_hash[:12] + nonce
+        if candidate not in taken:
+            return candidate
+        attempt += 1
 
 
 def spec_part(job_id: str) -> str:
@@ -161,7 +180,6 @@ def plan_deployment(
     view: ClusterView,
     stored: DeploymentRecord | None,
     now: float,
-    nonce: Callable[[], str] = random_nonce,
     retry_failed: bool = False,
 ) -> DeploymentPlan:
     """Plan one deployment. ``retry_failed``: apply the declared spec even though its upgrade failed
@@ -174,13 +192,15 @@ def plan_deployment(
         plan.actions.append(Action(kind, name, reason, **kw))
         return plan
 
-    def fresh_id() -> str:
-        return new_job_id(name, desired_hash, nonce)
-
     if view.jobs is None:
         plan.skipped = view.unobservable()
         return plan
     jobs = view.jobs_of(name)
+    taken = {j.jid for j in jobs}
+
+    def next_id(replaces: str | None, spec_hash: str = desired_hash) -> str:
+        return transition_id(name, spec_hash, replaces, taken)
+
     live = [j for j in jobs if not j.state.is_globally_terminal]
     if len(live) > 1:
         ids = ", ".join(f"{j.jid} ({j.state.value})" for j in live)
@@ -211,7 +231,7 @@ def plan_deployment(
         return plan
 
     if job is None:
-        return _plan_no_live_job(plan, jobs, record, desired_hash, now, fresh_id, act)
+        return _plan_no_live_job(plan, jobs, record, desired_hash, now, next_id, act)
 
     upgrade = record.upgrade
     if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
@@ -221,7 +241,7 @@ def plan_deployment(
                 "rollback",
                 f"the upgraded job is not healthy after {waited:.0f} s ({job.state.value})",
                 job_id=job.jid,
-                new_job_id=new_job_id(name, record.last_stable_hash or desired_hash, nonce),
+                new_job_id=next_id(job.jid, record.last_stable_hash or desired_hash),
                 spec_hash=record.last_stable_hash,
                 path=upgrade.savepoint_path,
             )
@@ -246,7 +266,7 @@ def plan_deployment(
             "upgrade",
             "the declared spec changed",
             job_id=job.jid,
-            new_job_id=fresh_id(),
+            new_job_id=next_id(job.jid),
             spec_hash=desired_hash,
             mode=spec.upgrade_mode,
         )
@@ -270,26 +290,28 @@ def _plan_no_live_job(
     record: DeploymentRecord,
     desired_hash: str,
     now: float,
-    fresh_id: Callable[[], str],
+    next_id: Callable[[str | None], str],
     act: Callable[..., DeploymentPlan],
 ) -> DeploymentPlan:
+    """No job of the deployment runs. Resume, restart and recover restore from the newest snapshot
+    Flink can prove at the moment of acting (I7): the executor finds it, the plan names no path."""
     spec = plan.spec
     last = jobs[-1] if jobs else None
-    current_seen = last is not None and last.jid == record.current_job_id
+    current = record.current_job_id
+    current_seen = last is not None and last.jid == current
     if record.status == "suspended":
-        saved = record.last_savepoint()
         return act(
             "resume",
             "declared running again after a suspend",
-            new_job_id=fresh_id(),
+            job_id=current,
+            new_job_id=next_id(current),
             spec_hash=desired_hash,
-            path=saved.path if saved else None,
         )
-    if record.current_job_id is None:
+    if current is None:
         return act(
             "deploy",
             "first deployment",
-            new_job_id=fresh_id(),
+            new_job_id=next_id(None),
             spec_hash=desired_hash,
             path=spec.initial_savepoint,
         )
@@ -307,25 +329,23 @@ def _plan_no_live_job(
             "restart",
             "the job FAILED: restart it from its latest state",
             job_id=last.jid,
-            new_job_id=fresh_id(),
+            new_job_id=next_id(last.jid),
             spec_hash=desired_hash,
         )
     if current_seen and last is not None:
-        saved = record.last_savepoint()
         return act(
             "resume",
             f"the job ended {last.state.value} outside the provider: start it again",
             job_id=last.jid,
-            new_job_id=fresh_id(),
+            new_job_id=next_id(last.jid),
             spec_hash=desired_hash,
-            path=saved.path if saved else None,
         )
     return act(
         "recover",
         "the job is gone from the cluster (JobManager restart without HA?): recover it "
         "from its latest retained checkpoint",
-        job_id=record.current_job_id,
-        new_job_id=fresh_id(),
+        job_id=current,
+        new_job_id=next_id(current),
         spec_hash=desired_hash,
     )
 

@@ -74,6 +74,12 @@ class DeploymentRecord(BaseModel):
     failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
     uploads: list[str] = Field(default_factory=list)  # jar ids on the cluster, oldest first
+    # Trigger ids of savepoints Flink completed with a failure: the next attempt derives another id
+    # (Flink keeps an operation's result for a while and would answer a reused id with the failure).
+    failed_triggers: list[str] = Field(default_factory=list)
+    # Bumped by every write of this record: a run that finds another revision stored than the one
+    # it last read or wrote has met another actor on the deployment and stops acting (I8).
+    revision: int = 0
     # This run rebuilt the record from Flink (it said so once); never stored, or every later run
     # would warn again about a record that is fine.
     rebuilt: bool = Field(False, exclude=True)

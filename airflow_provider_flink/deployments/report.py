@@ -16,6 +16,9 @@ class ActionResult(BaseModel):
     action: str
     ok: bool
     detail: str
+    # Not done because another reconcile was acting on the deployment (I8): not an error, the
+    # other actor carries on.
+    yielded: bool = False
 
 
 class DeploymentReport(BaseModel):
@@ -32,7 +35,7 @@ class DeploymentReport(BaseModel):
     def errors(self) -> list[str]:
         """What went wrong for this deployment: a refusal, a failed action."""
         refused = [self.refused] if self.refused else []
-        return refused + [f"{r.kind} failed: {r.detail}" for r in self.done if not r.ok]
+        return refused + [f"{r.kind} failed: {r.detail}" for r in self.done if not r.ok and not r.yielded]
 
     @property
     def kinds(self) -> list[str]:

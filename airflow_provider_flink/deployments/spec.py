@@ -34,6 +34,7 @@ from airflow_provider_flink.artifacts import ArtifactRequest, JobDefinition
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+RETENTION_KEY = "execution.checkpointing.externalized-checkpoint-retention"
 
 
 class _Strict(BaseModel):
@@ -94,6 +95,12 @@ class DeploymentSpec(_Strict):
     health_timeout_seconds: float = Field(
         120, gt=0, description="An upgraded job not healthy within this time is rolled back."
     )
+    max_checkpoint_age_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="A restore (restart, recovery, last-state upgrade) never uses a checkpoint older than "
+        "this: it refuses and says so.",
+    )
 
     @field_validator("flink_config", mode="before")
     @classmethod
@@ -122,7 +129,9 @@ class DeploymentSpec(_Strict):
                 headers_conn_id=source.headers_conn_id,
             ),
             args=tuple(self.args),
-            flink_config=dict(self.flink_config),
+            # I7: the provider's jobs keep their checkpoints when cancelled (Flink's default deletes
+            # them), so a cancel never takes the state a restore needs; a spec may still say otherwise.
+            flink_config={RETENTION_KEY: "RETAIN_ON_CANCELLATION", **self.flink_config},
             allow_non_restored_state=self.allow_non_restored_state,
         )
 

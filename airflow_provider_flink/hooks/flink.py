@@ -138,6 +138,19 @@ class FlinkHook(BaseHook):
         """The job's latest completed checkpoint, if any."""
         return self.call(calls.job_checkpoints(job_id)).latest.completed
 
+    def checkpoint_history(self, job_id: str) -> models.JobCheckpoints | None:
+        """The job's checkpoint history (latest completed checkpoint and savepoint, what it was
+        restored from), or None when Flink does not know the job (404)."""
+        try:
+            return self.call(calls.job_checkpoints(job_id))
+        except FlinkApiError as err:
+            raise_unless_not_found(err)
+            return None
+
+    def checkpoint_config(self, job_id: str) -> models.CheckpointConfig:
+        """What the job does with its checkpoints, among others whether they survive a cancel."""
+        return self.call(calls.checkpoint_config(job_id))
+
     def latest_savepoint(self, job_id: str) -> models.CheckpointInfo | None:
         """The job's latest completed savepoint in Flink's checkpoint history, if any (it outlives
         the savepoint trigger's status, which Flink forgets after ``rest.async.store-duration``)."""

@@ -121,7 +121,9 @@ def test_a_savepoint_flink_cannot_dispose_stays_in_the_history(fake_flink: Any) 
     assert [s.path for s in record.savepoints] == ["file:/sp/1"]
 
 
+@responses.activate
 def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> None:
+    responses.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
     jar = tmp_path / "j.jar"
     jar.write_bytes(b"PK")
     record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
@@ -130,8 +132,9 @@ def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> Non
         record, action, jar=str(jar), flink_config={"execution.checkpointing.dir": f"file://{tmp_path}/chk"}
     )
     assert not outcome.ok
-    assert outcome.detail.startswith(
-        f"job {J} is gone and neither a retained checkpoint under file://{tmp_path}/chk nor a savepoint is known"
+    assert outcome.detail == (
+        f"job {J} is gone and neither a retained checkpoint nor a savepoint of it is known: not starting it "
+        "without its state; deploy it by hand (or remove its record to start fresh)"
     )
 
 
@@ -360,12 +363,12 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
         json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/newest"}},
     )
     dry = reconcile(tmp_path, store, dry_run=True)
-    assert [a.split(" [")[1].split("]")[0] for a in dry.deployment("orders").actions] == ["file:/sp/newest"]
+    assert dry.deployment("orders").kinds == ["resume"]
     stale = store.get("flink_default", "orders")
     assert stale is not None
     assert stale.pending_savepoint is not None  # a dry run writes nothing
     (action,) = plan_of(tmp_path, store, monkeypatch)
-    assert (action.kind, action.path) == ("resume", "file:/sp/newest")
+    assert action.kind == "resume"
     caught_up = store.get("flink_default", "orders")
     assert caught_up is not None
     assert caught_up.pending_savepoint is None
@@ -382,3 +385,58 @@ def plan_of(folder: Path, store: MemoryRecordStore, monkeypatch: pytest.MonkeyPa
     )
     use_case.reconcile(folder, store)
     return planned
+
+
+def _snapshot_dir(root: Path, name: str) -> str:
+    (root / name).mkdir(parents=True)
+    (root / name / "_metadata").write_bytes(b"x")
+    return f"file://{root / name}"
+
+
+@responses.activate
+def test_a_restore_uses_the_newest_snapshot_that_still_exists(tmp_path: Path) -> None:
+    """I7: the ended job's newest checkpoint wins over an older savepoint; one Flink deleted on
+    cancel is passed over (restoring from it failed after the old job was gone), and the run says so."""
+    from airflow_provider_flink.deployments.snapshots import newest_snapshot
+
+    savepoint = _snapshot_dir(tmp_path, "savepoint-1")
+    checkpoint = _snapshot_dir(tmp_path, "chk-12")
+    deleted = f"file://{tmp_path}/chk-13"
+    history = {
+        "latest": {
+            "completed": {"id": 13, "external_path": deleted, "trigger_timestamp": 300_000},
+            "savepoint": {
+                "id": 11,
+                "is_savepoint": True,
+                "external_path": savepoint,
+                "trigger_timestamp": 100_000,
+            },
+        }
+    }
+    responses.get(f"{URL}/jobs/{J}/checkpoints", json=history)
+    record = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        savepoints=[SavepointEntry(path=checkpoint, taken_at=200.0, reason="periodic", job_id=J)],
+    )
+    chosen = newest_snapshot(FlinkHook(), spec(), record, J, now=400.0)
+    assert chosen.path == checkpoint
+    assert chosen.describe() == (
+        f"state from savepoint {checkpoint} (periodic); passed over: checkpoint 13 of job {J} is gone from "
+        "storage (deleted on cancel?)"
+    )
+
+
+@responses.activate
+def test_a_checkpoint_older_than_the_guard_is_refused(tmp_path: Path) -> None:
+    from airflow_provider_flink.deployments.snapshots import newest_snapshot
+
+    checkpoint = _snapshot_dir(tmp_path, "chk-5")
+    history = {"latest": {"completed": {"id": 5, "external_path": checkpoint, "trigger_timestamp": 100_000}}}
+    responses.get(f"{URL}/jobs/{J}/checkpoints", json=history)
+    record = DeploymentRecord(name="orders", cluster="flink_default")
+    chosen = newest_snapshot(FlinkHook(), spec(max_checkpoint_age_minutes=10), record, J, now=100.0 + 3600)
+    assert chosen.refusal == (
+        f"the newest state is checkpoint 5 of job {J}, 60.0 min old, older than max_checkpoint_age_minutes=10: "
+        "not restoring from it silently; restore it by hand, or raise the limit in the spec"
+    )

@@ -158,7 +158,7 @@ def requests_built_outside_the_hook(root: Path) -> list[str]:
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
                 and node.value.id == "calls"
-                and node.attr != "new_id"  # an id generator, not a request
+                and node.attr not in ("new_id", "derived_id")  # id generators, not requests
             ):
                 found.append(f"{PACKAGE}/{relative}:{node.lineno}: calls.{node.attr} (use a FlinkHook verb)")
     return found

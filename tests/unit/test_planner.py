@@ -13,6 +13,7 @@ from airflow_provider_flink.deployments.planner import (
     new_job_id,
     plan_deployment,
     retention_victims,
+    transition_id,
 )
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
@@ -294,7 +295,7 @@ def test_transitions(
     expected: list[str],
     skip: str | None,
 ) -> None:
-    plan = plan_deployment(spec(**spec_fields), desired, view(*jobs), stored, NOW, nonce=lambda: "00000000")
+    plan = plan_deployment(spec(**spec_fields), desired, view(*jobs), stored, NOW)
     assert kinds(plan) == expected
     if skip is None:
         assert plan.skipped is None
@@ -326,10 +327,10 @@ def test_job_ids_carry_deployment_and_spec() -> None:
     assert job_id.startswith(deployment_prefix("orders"))
     assert job_id[12:24] == H2[:12]
     assert job_id.endswith(NONCE)
-    plan = plan_deployment(spec(), H2, view(job(jid())), running_record(), NOW, nonce=lambda: "77777777")
+    plan = plan_deployment(spec(), H2, view(job(jid())), running_record(), NOW)
     (upgrade,) = plan.actions
     assert upgrade.job_id == jid()
-    assert upgrade.new_job_id == new_job_id("orders", H2, lambda: "77777777")
+    assert upgrade.new_job_id == transition_id("orders", H2, jid())
     assert upgrade.mode == "savepoint"
     assert (
         upgrade.describe()
@@ -356,9 +357,7 @@ def test_rollback_targets_the_last_stable_spec_from_the_upgrade_savepoint() -> N
             from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 999, new_job_id=jid(H2)
         ),
     )
-    plan = plan_deployment(
-        spec(), H2, view(job(jid(H2), "FAILING", 0)), stored, NOW, nonce=lambda: "00000000"
-    )
+    plan = plan_deployment(spec(), H2, view(job(jid(H2), "FAILING", 0)), stored, NOW)
     (rollback,) = plan.actions
     assert rollback.path == "file:/sp/u"
     assert rollback.spec_hash == H1
@@ -374,11 +373,11 @@ def test_retention_by_age_keeps_the_newest() -> None:
 
 
 def test_plan_summary_is_readable() -> None:
-    plan = plan_deployment(spec(), H1, view(), None, NOW, nonce=lambda: NONCE)
+    plan = plan_deployment(spec(), H1, view(), None, NOW)
     assert plan.as_dict() == {
         "deployment": "orders",
         "cluster": "flink_default",
-        "actions": [f"deploy orders -> {jid()}: first deployment"],
+        "actions": [f"deploy orders -> {transition_id('orders', H1, None)}: first deployment"],
         "skipped": None,
     }
 
@@ -431,3 +430,22 @@ def test_a_spec_that_failed_and_was_rolled_back_is_not_applied_again() -> None:
     assert kinds(plan_deployment(spec(), H2, view(job(jid())), stored, NOW, retry_failed=True)) == ["upgrade"]
     h3 = "3" * 64
     assert kinds(plan_deployment(spec(), h3, view(job(jid())), stored, NOW)) == ["upgrade"]  # a new spec
+
+
+def test_two_actors_planning_the_same_transition_derive_the_same_job_id() -> None:
+    """I8: racing reconciles submit one job id; Flink accepts it once, the other run adopts it."""
+    first = plan_deployment(spec(), H2, view(job(jid())), running_record(), NOW)
+    second = plan_deployment(spec(), H2, view(job(jid())), running_record(), NOW + 5)
+    assert first.actions[0].new_job_id == second.actions[0].new_job_id
+    # A later run that finds the old job ended (the first run stopped it, then died) resumes with
+    # the same id the first run would have submitted.
+    resumed = plan_deployment(spec(), H2, view(job(jid(), "FINISHED")), running_record(), NOW)
+    assert kinds(resumed) == ["resume"]
+    assert resumed.actions[0].new_job_id == first.actions[0].new_job_id
+
+
+def test_a_job_id_flink_has_seen_is_not_derived_again() -> None:
+    """Flink refuses an id it has seen, even of an ended job: the next attempt's id is taken."""
+    plain = transition_id("orders", H2, jid())
+    assert transition_id("orders", H2, jid(), taken={plain}) not in (plain, jid())
+    assert transition_id("orders", H2, jid(), taken={plain})[:24] == plain[:24]
