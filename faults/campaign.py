@@ -1,22 +1,27 @@
-"""The crash campaign: kill the reconcile at a named step, run it again, check Flink itself.
+"""The crash and race campaign: fault the reconcile at a named step, run it again, check Flink itself.
 
     .venv/bin/python -m faults.campaign [--versions 2.3.0,1.20.5] [--kinds all] [--repeat 1] [--seed 7]
 
-A trial (one *kind*: an action and the step at which its process is SIGKILLed, see
-:mod:`airflow_provider_flink.crashpoints`):
+A trial of one *kind* (see :data:`KINDS`):
 
 1. declare a stateful counter deployment and reconcile it (its own process) until it runs;
-2. let its keyed counter pass a mark, read the mark, and change the spec (parallelism 1 -> 2);
-3. run the reconcile with ``FLINK_PROVIDER_CRASH_AT=<step>``: the process kills itself there;
-4. run the reconcile again, as the next scheduled run would, until it has nothing left to do
-   (at most 4 runs);
-5. check against Flink, not the records: exactly one live job of the deployment, started from
-   the newest snapshot the old job completed (Flink's checkpoint history of both jobs), its
-   counter at or above the mark, running the declared spec.
+2. let its keyed counter pass a mark, then declare a change: a savepoint, last-state or stateless
+   upgrade (parallelism 1 -> 2), a suspend, a periodic savepoint; or cancel the job from outside;
+3. apply it under the fault: the reconcile process kills itself at the kind's step
+   (``FLINK_PROVIDER_CRASH_AT``, :mod:`airflow_provider_flink.crashpoints`), or two reconciles
+   are started together on the same records;
+4. run the reconcile again, as the next scheduled run would, until it has nothing left to do (at
+   most 4 runs); a suspended deployment is then declared running again;
+5. check against Flink, not the records: exactly one live job of the deployment (none while
+   suspended); it started from the newest snapshot the old job completed (Flink's checkpoint
+   history of both jobs) and its counter went on from the mark (a stateless upgrade: from nothing,
+   as declared); it runs the declared parallelism; the record names that job and holds no pending
+   savepoint; a savepoint Flink completed is in the record; a job whose state Flink deleted is not
+   started again from nothing.
 
 Output: one line per trial (kind, Flink version, seed, verdict and why) and a table of trials and
 violations per kind. ``--seed`` makes the deployment names repeatable; a trial is replayed with
-``--kinds <its kind> --versions <its version>`` (nothing else in a trial is random).
+``--kinds <its kind> --versions <its version>`` (races depend on timing; crashes do not).
 """
 
 from __future__ import annotations
@@ -42,15 +47,48 @@ from harness.job_jars import COUNTER_JOB, build_jar, read_counter
 from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-# kind -> the step at which the acting process dies (the action is the upgrade of step 2)
-KINDS: dict[str, str] = {
-    "upgrade@stop:requested": "stop:requested",  # killed while waiting for the stop-with-savepoint
-    "upgrade@stop:recorded": "stop:recorded",  # the savepoint is recorded, nothing submitted yet
-    "upgrade@submit:intent-recorded": "submit:intent-recorded",
-    "upgrade@submit:requested": "submit:requested",  # Flink has the new job; the record does not say so
-    "upgrade@submit:recorded": "submit:recorded",  # killed while waiting for the new job's health
+MARK = 300.0  # the counter passes this before the change: a job started without state is below it
+DELETE = {"execution.checkpointing.externalized-checkpoint-retention": "DELETE_ON_CANCELLATION"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of trial: the change declared after the first deploy, and the fault of the run
+    that applies it: the step at which it dies (SIGKILL), or ``racers`` runs started together."""
+
+    change: str  # upgrade | last-state | stateless | suspend | savepoint | cancelled-outside
+    step: str | None = None
+    racers: int = 1
+    flink_defaults: bool = False  # the job deletes its checkpoints on cancel (Flink's default)
+
+
+KINDS: dict[str, Kind] = {
+    # savepoint upgrade (parallelism 1 -> 2), killed at each step boundary
+    "upgrade@stop:requested": Kind("upgrade", "stop:requested"),  # while waiting for the stop-with-savepoint
+    "upgrade@stop:recorded": Kind("upgrade", "stop:recorded"),  # savepoint filed, nothing submitted yet
+    "upgrade@submit:intent-recorded": Kind("upgrade", "submit:intent-recorded"),
+    "upgrade@submit:requested": Kind("upgrade", "submit:requested"),  # Flink has the job; the record not
+    "upgrade@submit:recorded": Kind("upgrade", "submit:recorded"),  # waiting for the new job's health
+    # last-state upgrade of a job with Flink's default retention (checkpoints deleted on cancel)
+    "last-state-defaults@stop:requested": Kind("last-state", "stop:requested", flink_defaults=True),
+    "last-state-defaults@submit:requested": Kind("last-state", "submit:requested", flink_defaults=True),
+    # stateless upgrade: the one cancel that may lose state, because the user asked
+    "stateless@cancel:intent-recorded": Kind("stateless", "cancel:intent-recorded"),
+    "stateless@cancel:requested": Kind("stateless", "cancel:requested"),
+    # suspend (stop with a savepoint), then declared running again
+    "suspend@stop:requested": Kind("suspend", "stop:requested"),
+    "suspend@stop:recorded": Kind("suspend", "stop:recorded"),
+    # periodic savepoint
+    "savepoint@savepoint:requested": Kind("savepoint", "savepoint:requested"),
+    # two reconciles started together on one deployment
+    "race@upgrade": Kind("upgrade", racers=2),
+    "race@last-state-defaults": Kind("last-state", racers=2, flink_defaults=True),
+    "race@stateless": Kind("stateless", racers=2),
+    "race@suspend": Kind("suspend", racers=2),
+    "race@savepoint": Kind("savepoint", racers=2),
+    # Flink's defaults: a person cancels the job; its checkpoints are deleted with it
+    "defaults@cancelled-outside": Kind("cancelled-outside", flink_defaults=True),
 }
-MARK = 300.0  # the counter passes this before the upgrade: a job started without state is below it
 
 
 @dataclass
@@ -62,9 +100,13 @@ class Verdict:
     detail: str
 
 
+class Violation(Exception):
+    """An invariant does not hold, checked against Flink."""
+
+
 class Trial:
-    def __init__(self, flink: LocalFlink, jar: Path, work: Path, name: str) -> None:
-        self.flink, self.jar, self.name = flink, jar, name
+    def __init__(self, flink: LocalFlink, jar: Path, work: Path, name: str, kind: Kind) -> None:
+        self.flink, self.jar, self.name, self.kind = flink, jar, name, kind
         self.folder = work / name
         self.folder.mkdir(parents=True)
         self.records = work / f"{name}.records.json"
@@ -77,41 +119,65 @@ class Trial:
         }
         self.env.pop(ENV, None)
 
-    def declare(self, parallelism: int) -> None:
-        spec = {
+    def declare(self, changed: bool = False) -> None:
+        kind = self.kind
+        spec: dict[str, Any] = {
             "name": self.name,
             "artifact": {"jar": str(self.jar)},
             "entry_class": COUNTER_JOB,
             "args": ["--rate", "100"],
-            "parallelism": parallelism,
+            "parallelism": 1,
             "health_timeout_seconds": 60,
+            "flink_config": DELETE if kind.flink_defaults else {},
+            "upgrade_mode": kind.change if kind.change in ("last-state", "stateless") else "savepoint",
         }
+        if changed and kind.change in ("upgrade", "last-state", "stateless"):
+            spec["parallelism"] = 2
+        if changed and kind.change == "suspend":
+            spec["state"] = "suspended"
+        if changed and kind.change == "savepoint":
+            spec["savepoint_policy"] = {"interval_minutes": 1}
         (self.folder / f"{self.name}.yaml").write_text(yaml.safe_dump(spec))
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "faults.once", str(self.folder), str(self.records)]
 
     def run(self, crash_at: str | None = None) -> tuple[int, dict[str, Any] | None]:
         env = dict(self.env)
         if crash_at:
             env[ENV] = crash_at
         done = subprocess.run(
-            [sys.executable, "-m", "faults.once", str(self.folder), str(self.records)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+            self._command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
         )
         if done.returncode != 0:
             return done.returncode, None
         return 0, json.loads(done.stdout.strip().splitlines()[-1])
 
-    def live_jobs(self) -> list[str]:
-        prefix = deployment_prefix(self.name)
-        return [
-            j.jid
-            for j in self.client.call(calls.jobs_overview()).jobs
-            if j.jid.startswith(prefix) and not j.state.is_globally_terminal
+    def race(self, racers: int) -> list[int]:
+        """``racers`` reconcile processes started together; their exit codes."""
+        procs = [
+            subprocess.Popen(
+                self._command(), cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for _ in range(racers)
         ]
+        return [proc.wait(timeout=300) for proc in procs]
+
+    def settle(self) -> dict[str, Any] | None:
+        """The next scheduled runs, until one has nothing left to do (at most 4); the last report."""
+        report = None
+        for _ in range(4):
+            code, report = self.run()
+            if code == 0 and report and not any(d["actions"] for d in report["deployments"]):
+                break
+        return report
+
+    def jobs(self) -> list[Any]:
+        prefix = deployment_prefix(self.name)
+        return [j for j in self.client.call(calls.jobs_overview()).jobs if j.jid.startswith(prefix)]
+
+    def live_jobs(self) -> list[str]:
+        return [j.jid for j in self.jobs() if not j.state.is_globally_terminal]
 
     def counter(self, job_id: str) -> float:
         try:
@@ -119,77 +185,152 @@ class Trial:
         except Exception:  # not running yet: no metric
             return 0.0
 
+    def record(self) -> dict[str, Any]:
+        raw = json.loads(self.records.read_text()) if self.records.exists() else {}
+        stored = raw.get(f"flink_deployment.flink_default.{self.name}")
+        return json.loads(stored) if stored else {}
+
+    def newest_snapshot(self, job_id: str) -> Any:
+        """The newest completed snapshot of ``job_id`` in Flink's own checkpoint history."""
+        latest = self.client.call(calls.job_checkpoints(job_id)).latest
+        snapshots = [c for c in (latest.completed, latest.savepoint) if c is not None and c.external_path]
+        return max(snapshots, key=lambda c: c.id, default=None)
+
+    def one_live_job(self) -> str:
+        live = self.live_jobs()
+        if len(live) != 1:
+            raise Violation(f"{len(live)} live jobs of the deployment: {live}")
+        return live[0]
+
+    def check_restored(self, old: str, job: str, mark: float, parallelism: int) -> str:
+        """``job`` started from the newest snapshot ``old`` completed (Flink's history of both jobs),
+        its counter went on from ``mark``, and it runs ``parallelism``."""
+        newest = self.newest_snapshot(old)
+        started_from = self.client.call(calls.job_checkpoints(job)).latest.restored
+        if newest is None:
+            raise Violation(f"Flink shows no completed snapshot of the old job {old}")
+        if started_from is None or started_from.external_path != newest.external_path:
+            raise Violation(
+                f"state went back: the newest snapshot of {old} is {newest.external_path} (id {newest.id}); "
+                f"the job now running ({job}) started from "
+                f"{started_from.external_path if started_from else 'nothing'}"
+            )
+        restored = wait_for(f"counter of {job}", lambda: self.counter(job), timeout=30)
+        if restored < mark:
+            raise Violation(
+                f"state went back: the counter was {mark:.0f}, the job now running ({job}) is at {restored:.0f}"
+            )
+        self.check_parallelism(job, parallelism)
+        return f"counter {mark:.0f} -> {restored:.0f}"
+
+    def check_parallelism(self, job: str, parallelism: int) -> None:
+        found = {v.parallelism for v in self.client.call(calls.job(job)).vertices}
+        if found != {parallelism}:
+            raise Violation(
+                f"the job runs parallelism {found} (spec {spec_part(job)}), the declared spec says {parallelism}"
+            )
+
+    def check_record(self, job: str | None) -> None:
+        """The record agrees with Flink after the next run: the job it names, nothing pending."""
+        record = self.record()
+        if job is not None and record.get("current_job_id") != job:
+            raise Violation(f"the record names job {record.get('current_job_id')}, Flink runs {job}")
+        if record.get("pending_savepoint"):
+            raise Violation(f"the record still holds a pending savepoint: {record['pending_savepoint']}")
+
     def cleanup(self) -> None:
         for job_id in self.live_jobs():
             self.client.call(calls.cancel_job(job_id))
         self.client.close()
 
 
-def run_trial(flink: LocalFlink, jar: Path, work: Path, kind: str, seed: int) -> Verdict:
-    step = KINDS[kind]
-    name = f"t{seed}-{random.Random(seed).randrange(16**6):06x}"
-    trial = Trial(flink, jar, work, name)
-    verdict = Verdict(kind, flink.version, seed, False, "")
+def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) -> Verdict:
+    kind = KINDS[name]
+    deployment = f"t{seed}-{random.Random(seed).randrange(16**6):06x}"
+    trial = Trial(flink, jar, work, deployment, kind)
+    verdict = Verdict(name, flink.version, seed, False, "")
     try:
-        trial.declare(parallelism=1)
-        code, _ = trial.run()
-        if code != 0:
-            verdict.detail = f"the first deploy failed (exit {code})"
-            return verdict
-        (old,) = trial.live_jobs()
-        mark = wait_for(f"counter of {old} >= {MARK}", lambda: (c := trial.counter(old)) >= MARK and c)
-        trial.declare(parallelism=2)
-        crashed, _ = trial.run(crash_at=step)
-        if crashed != -9:
-            verdict.detail = f"the run was meant to die at {step} but ended with exit code {crashed}"
-            return verdict
-        for _ in range(4):  # the next scheduled runs
-            code, report = trial.run()
-            if code == 0 and report and not any(d["actions"] for d in report["deployments"]):
-                break
-        live = trial.live_jobs()
-        if len(live) != 1:
-            verdict.detail = f"{len(live)} live jobs of the deployment after recovery: {live}"
-            return verdict
-        (job,) = live
-        # The snapshot the new job started from must be the newest the old job completed (Flink's
-        # own history of the old job, not the provider's record): the stop's savepoint.
-        old_latest = trial.client.call(calls.job_checkpoints(old)).latest
-        snapshots = [
-            c for c in (old_latest.completed, old_latest.savepoint) if c is not None and c.external_path
-        ]
-        newest = max(snapshots, key=lambda c: c.id, default=None)
-        started_from = trial.client.call(calls.job_checkpoints(job)).latest.restored
-        if newest is None:
-            verdict.detail = f"Flink shows no completed snapshot of the old job {old}"
-            return verdict
-        if started_from is None or started_from.external_path != newest.external_path:
-            verdict.detail = (
-                f"state went back: the newest snapshot of {old} is {newest.external_path} (id {newest.id}); "
-                f"the job now running ({job}) started from "
-                f"{started_from.external_path if started_from else 'nothing'}"
-            )
-            return verdict
-        restored = wait_for(f"counter of {job}", lambda: trial.counter(job), timeout=30)
-        if restored < mark:
-            verdict.detail = (
-                f"state went back: the counter was {mark:.0f} before the upgrade, the job now running "
-                f"({job}) started at {restored:.0f}"
-            )
-            return verdict
-        parallelism = {v.parallelism for v in trial.client.call(calls.job(job)).vertices}
-        if parallelism != {2}:
-            verdict.detail = (
-                f"the job runs parallelism {parallelism} (spec {spec_part(job)}), the declared spec says 2"
-            )
-            return verdict
-        verdict.ok, verdict.detail = True, f"one job, counter {mark:.0f} -> {restored:.0f}"
-        return verdict
+        verdict.detail = _play(trial, kind)
+        verdict.ok = True
+    except Violation as err:
+        verdict.detail = str(err)
     except Exception as err:  # a trial that could not be judged is reported, not hidden
         verdict.detail = f"trial error: {type(err).__name__}: {err}"
-        return verdict
     finally:
         trial.cleanup()
+    return verdict
+
+
+def _play(trial: Trial, kind: Kind) -> str:
+    trial.declare()
+    code, _ = trial.run()
+    if code != 0:
+        raise Violation(f"the first deploy failed (exit {code})")
+    (old,) = trial.live_jobs()
+    mark = wait_for(f"counter of {old} >= {MARK}", lambda: (c := trial.counter(old)) >= MARK and c)
+    if kind.change == "cancelled-outside":
+        return _cancelled_outside(trial, old)
+    trial.declare(changed=True)
+    if kind.racers > 1:
+        codes = trial.race(kind.racers)
+        if any(codes):
+            raise Violation(f"a racing run failed: exit codes {codes}")
+    else:
+        crashed, _ = trial.run(crash_at=kind.step)
+        if crashed != -9:
+            raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+    trial.settle()
+    if kind.change == "savepoint":
+        job = trial.one_live_job()
+        if job != old:
+            raise Violation(f"a periodic savepoint replaced the job {old} by {job}")
+        trial.check_record(job)
+        newest = trial.newest_snapshot(old)
+        filed = [s["path"] for s in trial.record().get("savepoints", [])]
+        latest = trial.client.call(calls.job_checkpoints(old)).latest.savepoint
+        if latest is None or latest.external_path not in filed:
+            raise Violation(
+                f"Flink completed savepoint {latest and latest.external_path}; the record has {filed}"
+            )
+        return f"savepoint {newest.id if newest else '?'} filed, job kept"
+    if kind.change == "suspend":
+        live = trial.live_jobs()
+        if live:
+            raise Violation(f"declared suspended, {len(live)} live job(s): {live}")
+        trial.check_record(None)
+        trial.declare()  # running again
+        trial.settle()
+        job = trial.one_live_job()
+        trial.check_record(job)
+        return "suspended, resumed: " + trial.check_restored(old, job, mark, 1)
+    job = trial.one_live_job()
+    trial.check_record(job)
+    if kind.change == "stateless":
+        started_from = trial.client.call(calls.job_checkpoints(job)).latest.restored
+        if started_from is not None:
+            raise Violation(f"a stateless upgrade restored {started_from.external_path}")
+        trial.check_parallelism(job, 2)
+        return "one job, started without state as declared"
+    return "one job, " + trial.check_restored(old, job, mark, 2)
+
+
+def _cancelled_outside(trial: Trial, old: str) -> str:
+    """A person cancels the job; with Flink's default retention its checkpoints go with it. The
+    next run must neither restore from the deleted path nor start the deployment without state."""
+    trial.client.call(calls.cancel_job(old))
+    wait_for(f"{old} CANCELED", lambda: not trial.live_jobs())
+    report = trial.settle()
+    live = trial.live_jobs()
+    if live:
+        started_from = trial.client.call(calls.job_checkpoints(live[0])).latest.restored
+        raise Violation(
+            f"job {live[0]} started from {started_from.external_path if started_from else 'nothing'} "
+            "after its state was deleted"
+        )
+    problems = (report or {}).get("errors", [])
+    if not any("gone from storage" in p for p in problems):
+        raise Violation(f"no job runs and the run did not say why: {problems}")
+    return "refused to start without its state, and said so"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             flink = LocalFlink(version=version, workdir=work / "flink")
             flink.start()
             try:
-                trials = [(kind, rng.randrange(10**6)) for kind in kinds for _ in range(args.repeat)]
+                trials = [(kind, rng.randrange(10**6)) for _ in range(args.repeat) for kind in kinds]
                 for kind, seed in trials:
                     verdict = run_trial(flink, jar, work / "trials", kind, seed)
                     verdicts.append(verdict)

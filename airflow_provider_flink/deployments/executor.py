@@ -269,6 +269,7 @@ class Executor:
 
     def _cancel(self, job_id: str) -> None:
         self.hook.cancel_job(job_id)  # an unknown or ended job is fine: it is not running
+        crashpoints.reach("cancel:requested")
         run_inline(
             FlinkJobTrigger(
                 self.hook.flink_conn_id,
@@ -350,6 +351,7 @@ class Executor:
         if mode == "stateless":  # the user asked to start without state: the one cancel that loses it
             state: str | None = None
             self._begin_upgrade(record, action, state)
+            crashpoints.reach("cancel:intent-recorded")
             self._cancel(old)
         elif mode == "last-state" and not is_healthy(job):
             # No savepoint is possible; the latest checkpoint only if it survives the cancel (I7).

@@ -5,7 +5,8 @@ Candidates, asked at the moment of acting (never from a plan made earlier):
 * the ended job's checkpoint history in Flink (``GET /jobs/{id}/checkpoints``): its latest
   completed checkpoint and its latest savepoint;
 * when Flink no longer knows the job (a JobManager restart without HA): its retained checkpoints
-  on storage, ``<checkpoint dir>/<job id>/chk-<n>/_metadata``;
+  on storage, ``<checkpoint dir>/<job id>/chk-<n>/_metadata``, listed through Airflow's
+  ``ObjectStoragePath`` (file://, s3://, gs://, abfs:// ... with the matching provider);
 * the newest savepoint in the deployment's record (the provider filed it from a trigger status).
 
 The newest candidate wins, but only if its ``_metadata`` is still on storage: Flink's default
@@ -17,16 +18,17 @@ fails after the old job is gone. A checkpoint older than the spec's
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.deployments.records import DeploymentRecord
-from airflow_provider_flink.deployments.recovery import latest_retained_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.exceptions import ReconcileError
 from airflow_provider_flink.hooks.flink import FlinkHook
 
 log = logging.getLogger(__name__)
+_CHK = re.compile(r"^chk-(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,31 @@ class Snapshot:
 def checkpoint_dir(config: dict[str, str]) -> str | None:
     """Where a job's checkpoints go: Flink 2.x's key, else 1.x's."""
     return config.get("execution.checkpointing.dir") or config.get("state.checkpoints.dir")
+
+
+def latest_retained_checkpoint(checkpoint_dir: str, job_id: str) -> str | None:
+    """A job Flink forgot (JobManager restart without HA): the path of its highest-numbered complete
+    checkpoint (with ``_metadata``) in ``<checkpoint dir>/<job id>/chk-<n>``, or None. Only that job's
+    own directory is looked at: never "the newest directory" of some other job."""
+    from airflow.sdk import ObjectStoragePath
+
+    base = ObjectStoragePath(checkpoint_dir.rstrip("/")) / job_id
+    try:
+        if not base.exists():
+            return None
+        complete = []
+        for entry in base.iterdir():
+            match = _CHK.match(entry.name)
+            if match and (entry / "_metadata").exists():
+                complete.append((int(match.group(1)), entry))
+    except OSError as err:
+        log.warning("Cannot list checkpoints of job %s under %s: %s", job_id, checkpoint_dir, err)
+        return None
+    if not complete:
+        return None
+    number, path = max(complete, key=lambda c: c[0])
+    log.info("Latest retained checkpoint of job %s: chk-%d at %s", job_id, number, path)
+    return str(path)
 
 
 def exists(path: str) -> bool:

@@ -20,6 +20,7 @@ from airflow_provider_flink.artifacts import (
 )
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.planner import deployment_prefix, transition_id
 from airflow_provider_flink.exceptions import ArtifactError, FlinkOperatorError, LimitError
 from airflow_provider_flink.operators.base import FlinkBaseOperator, task_state
 from airflow_provider_flink.triggers import (
@@ -32,6 +33,8 @@ from airflow_provider_flink.triggers import (
 from airflow_provider_flink.values import parse_bool
 
 JOB_ID_KEY = "flink_job_id"
+# The spec part of a deployment key's job ids: the key, not the jar, decides which job is "the" one.
+KEY_SPEC = "0" * 64
 TRIGGER_ID_KEY = "flink_trigger_id"
 
 
@@ -88,6 +91,13 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     :param wait_for_completion: wait for FINISHED (bounded jobs) instead of RUNNING.
     :param wait_until_running: for streaming jobs, wait until the job is healthy (default) or return
         right after the submission.
+    :param deployment_key: what this task deploys, by name (for example ``"orders"``). Separate DAG
+        runs that deploy the same key never start a second live copy: a live job of the key is
+        adopted (``on_live_job="adopt"``) or the task fails (``"fail"``). The key's job ids are
+        derived from it and from the key's last job, so two runs that start together submit the same
+        id and Flink, which accepts an id once, runs one job (I1, I8).
+    :param on_live_job: with ``deployment_key``: ``"adopt"`` (default) waits for the live job as if
+        this task had started it; ``"fail"`` fails the task and leaves the job alone.
     :param kill_action: what to do with the job when the task is killed or marked failed:
         ``"none"`` (default for streaming jobs: state stays), ``"cancel"`` (default with
         ``wait_for_completion``) or ``"stop"`` (stop with a savepoint).
@@ -107,6 +117,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         "job_id",
         "jar_sha256",
         "jar_signature",
+        "deployment_key",
     )
 
     def __init__(
@@ -131,9 +142,15 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         artifact_conn_id: str | None = None,
         public_keys: list[str] | None = None,
         start_without_savepoint: bool = False,
+        deployment_key: str | None = None,
+        on_live_job: Literal["adopt", "fail"] = "adopt",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if on_live_job not in ("adopt", "fail"):
+            raise ValueError(f"on_live_job must be 'adopt' or 'fail', got {on_live_job!r}")
+        self.deployment_key = deployment_key
+        self.on_live_job = on_live_job
         # Known before rendering: whether the DAG asked for a restore at all.
         self._savepoint_declared = not _empty(savepoint_path)
         self.start_without_savepoint = start_without_savepoint
@@ -205,6 +222,8 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             recorded = job_id
         else:
             recorded = store.get(JOB_ID_KEY)
+            if not recorded and self.deployment_key:
+                return self._job_of_key(store, str(self.deployment_key))
             job_id = recorded or calls.new_id()
         if recorded:
             existing = self.hook.find_job(job_id)
@@ -230,6 +249,29 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
                     store.set(JOB_ID_KEY, job_id)
                     return job_id, True
         store.set(JOB_ID_KEY, job_id)  # intent first (I4): a retry reuses this id
+        return job_id, False
+
+    def _job_of_key(self, store: Any, key: str) -> tuple[str, bool]:
+        """A live job of the deployment key (adopted, or the task fails), else the key's next job id,
+        derived from the key and its last job: every run that starts now derives the same one."""
+        # The key's own namespace: a reconcile deployment name cannot contain ":".
+        namespace = f"operator:{key}"
+        prefix = deployment_prefix(namespace)
+        jobs = sorted((j for j in self.hook.jobs() if j.jid.startswith(prefix)), key=lambda j: j.start_time)
+        live = [j for j in jobs if not j.state.is_globally_terminal]
+        if live:
+            job = live[-1]
+            if self.on_live_job == "fail":
+                raise AirflowFailException(
+                    f"Deployment key {key!r} already has a live job {job.jid} ({job.state.value}): not starting a "
+                    "second copy (on_live_job='fail'). Stop or cancel it first, or set on_live_job='adopt'"
+                )
+            self.log.info("Deployment key %r: adopting its live job %s (%s)", key, job.jid, job.state.value)
+            store.set(JOB_ID_KEY, job.jid)
+            return job.jid, True
+        last = jobs[-1].jid if jobs else None
+        job_id = transition_id(namespace, KEY_SPEC, last, {j.jid for j in jobs})
+        store.set(JOB_ID_KEY, job_id)  # intent first (I4)
         return job_id, False
 
     # ------------------------------------------------------------------ execute

@@ -207,3 +207,27 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
     new_job = airflow.job(record["current_job_id"])
     assert {v.parallelism for v in new_job.vertices} == {2}
     assert record["savepoints"][-1]["reason"] == "upgrade"
+
+
+def test_a_deployment_key_never_starts_a_second_copy(
+    airflow: Cluster, deferrable: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Separate DAG runs deploying one key: the second adopts the live job, one told to refuse fails
+    with a clear message; Flink runs one job of the key throughout."""
+    key = f"orders-{new_id()[:6]}"
+    first = run_dag("test_deployment_key", deferrable=deferrable, conf={"key": key})
+    assert first.tasks == {"deploy": "success"}
+    job = first.xcom[("deploy", "return_value")]
+    second = run_dag("test_deployment_key", deferrable=deferrable, conf={"key": key})
+    assert second.xcom[("deploy", "return_value")] == job
+    refused = run_dag("test_deployment_key_refuse", deferrable=deferrable, conf={"key": key})
+    assert refused.tasks == {"deploy": "failed"}
+    text = "".join(capfd.readouterr())
+    assert f"Deployment key {key!r}: adopting its live job {job} (RUNNING)" in text
+    assert (
+        f"Deployment key {key!r} already has a live job {job} (RUNNING): not starting a second copy "
+        "(on_live_job='fail'). Stop or cancel it first, or set on_live_job='adopt'"
+    ) in text
+    live = [j.jid for j in airflow.client.call(calls.jobs_overview()).jobs if j.jid[:12] == job[:12]]
+    assert live == [job]
+    airflow.client.call(calls.cancel_job(job))

@@ -440,3 +440,66 @@ def test_a_checkpoint_older_than_the_guard_is_refused(tmp_path: Path) -> None:
         f"the newest state is checkpoint 5 of job {J}, 60.0 min old, older than max_checkpoint_age_minutes=10: "
         "not restoring from it silently; restore it by hand, or raise the limit in the spec"
     )
+
+
+@responses.activate
+def test_last_state_never_cancels_a_job_whose_checkpoints_die_with_it() -> None:
+    """Flink's default retention deletes a job's checkpoints when it is cancelled: a last-state
+    upgrade of a job that cannot take a savepoint refuses, and the job is left running."""
+    from airflow_provider_flink.deployments.planner import transition_id
+
+    failing = {
+        "jid": J,
+        "name": "orders",
+        "state": "RUNNING",
+        "vertices": [{"id": "v", "name": "src", "status": "INITIALIZING"}],
+    }
+    responses.get(f"{URL}/jobs/{J}", json=failing)
+    latest = {"latest": {"completed": {"id": 37, "external_path": "file:/chk/37", "trigger_timestamp": 1}}}
+    responses.get(f"{URL}/jobs/{J}/checkpoints", json=latest)
+    responses.get(
+        f"{URL}/jobs/{J}/checkpoints/config",
+        json={"externalization": {"enabled": True, "delete_on_cancellation": True}},
+    )
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    action = Action(
+        "upgrade",
+        "orders",
+        "the declared spec changed",
+        job_id=J,
+        new_job_id=transition_id("orders", "2" * 64, J),
+        spec_hash="2" * 64,
+        mode="last-state",
+    )
+    (outcome,), store = apply(record, action, upgrade_mode="last-state")
+    assert not outcome.ok
+    assert outcome.detail == (
+        f"last-state upgrade: job {J} is not healthy (no savepoint possible) and Flink deletes its checkpoints "
+        "when it is cancelled (execution.checkpointing.externalized-checkpoint-retention is not "
+        "RETAIN_ON_CANCELLATION): not cancelling it; let the job recover, or retain its checkpoints"
+    )
+    assert not [
+        c for c in responses.calls if c.request.method != "GET"
+    ]  # nothing cancelled, nothing written to Flink
+    assert store.get("flink_default", "orders") is None  # no intent recorded either
+
+
+def test_a_run_that_meets_another_actor_yields_without_acting() -> None:
+    """I8: the record changed under this run (another reconcile wrote it): this run stops acting on
+    the deployment, says so, and it is not an error of the run."""
+    from airflow_provider_flink.deployments.report import DeploymentReport
+
+    store = MemoryRecordStore()
+    mine = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    store.put(mine.model_copy(update={"revision": 4}))  # the other actor's write
+    action = Action("savepoint", "orders", "periodic savepoint", job_id=J)
+    (outcome,) = Executor(FlinkHook(), store).apply(DeploymentPlan(spec(), mine, [action]))
+    assert outcome.yielded
+    assert outcome.detail == (
+        "another reconcile changed the record of orders while this run acted on it (revision 4, this run "
+        "had 0): this run stops acting on it and leaves it to the other"
+    )
+    assert DeploymentReport(deployment="orders", cluster="flink_default", done=[outcome]).errors == []
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert (stored.revision, stored.pending_savepoint) == (4, None)

@@ -6,6 +6,7 @@ Ids and paths come from ``dag_run.conf`` so one DAG serves every Flink version.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from airflow.sdk import DAG
 
@@ -81,3 +82,20 @@ with DAG("test_secrets_in_play", schedule=None, start_date=START, catchup=False)
         poke_interval=1,
     )
     healthy >> deployed >> saved >> stopped >> denied
+
+
+def _deployment_key_dag(dag_id: str, on_live_job: Literal["adopt", "fail"]) -> DAG:
+    """Separate runs of one key: the first deploys, later ones adopt its live job (or refuse to)."""
+    with DAG(dag_id, schedule=None, start_date=START, catchup=False) as dag:
+        FlinkDeployJobOperator(
+            task_id="deploy",
+            jar=JAR,
+            entry_class="flinkprovider.testjobs.CounterJob",
+            deployment_key="{{ dag_run.conf['key'] }}",
+            on_live_job=on_live_job,
+        )
+    return dag
+
+
+deployment_key = _deployment_key_dag("test_deployment_key", "adopt")
+deployment_key_refuse = _deployment_key_dag("test_deployment_key_refuse", "fail")
