@@ -43,11 +43,12 @@ from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
 from airflow_provider_flink.crashpoints import ENV
 from airflow_provider_flink.deployments.planner import deployment_prefix, spec_part
 from harness.flink_cluster import LocalFlink
-from harness.job_jars import COUNTER_JOB, build_jar, read_counter
+from harness.job_jars import COUNTER_JOB, FAILING_JOB, build_jar, read_counter
 from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = 300.0  # the counter passes this before the change: a job started without state is below it
+RESTART_AFTER = 25  # seconds a "restart" trial's job runs before it fails on purpose
 DELETE = {"execution.checkpointing.externalized-checkpoint-retention": "DELETE_ON_CANCELLATION"}
 
 
@@ -56,7 +57,9 @@ class Kind:
     """One kind of trial: the change declared after the first deploy, and the fault of the run
     that applies it: the step at which it dies (SIGKILL), or ``racers`` runs started together."""
 
-    change: str  # upgrade | last-state | stateless | suspend | savepoint | cancelled-outside
+    # upgrade | last-state | stateless | suspend | resume | savepoint | deploy | restart | rollback |
+    # recover | cancelled-outside
+    change: str
     step: str | None = None
     racers: int = 1
     flink_defaults: bool = False  # the job deletes its checkpoints on cancel (Flink's default)
@@ -78,8 +81,22 @@ KINDS: dict[str, Kind] = {
     # suspend (stop with a savepoint), then declared running again
     "suspend@stop:requested": Kind("suspend", "stop:requested"),
     "suspend@stop:recorded": Kind("suspend", "stop:recorded"),
+    # resume after a suspend, killed while starting the job again
+    "resume@submit:intent-recorded": Kind("resume", "submit:intent-recorded"),
+    "resume@submit:requested": Kind("resume", "submit:requested"),
     # periodic savepoint
     "savepoint@savepoint:requested": Kind("savepoint", "savepoint:requested"),
+    # the very first deploy
+    "deploy@submit:intent-recorded": Kind("deploy", "submit:intent-recorded"),
+    "deploy@submit:requested": Kind("deploy", "submit:requested"),
+    # a FAILED job restarted from its latest checkpoint
+    "restart@submit:requested": Kind("restart", "submit:requested"),
+    "restart@submit:recorded": Kind("restart", "submit:recorded"),
+    # an upgrade to a spec whose job cannot start: rolled back to the last stable spec
+    "rollback@rollback:intent-recorded": Kind("rollback", "rollback:intent-recorded"),
+    "rollback@submit:requested": Kind("rollback", "submit:requested"),
+    # a JobManager killed and restarted without HA: the job is gone, its retained checkpoints stay
+    "recover@submit:requested": Kind("recover", "submit:requested"),
     # two reconciles started together on one deployment
     "race@upgrade": Kind("upgrade", racers=2),
     "race@last-state-defaults": Kind("last-state", racers=2, flink_defaults=True),
@@ -89,6 +106,21 @@ KINDS: dict[str, Kind] = {
     # Flink's defaults: a person cancels the job; its checkpoints are deleted with it
     "defaults@cancelled-outside": Kind("cancelled-outside", flink_defaults=True),
 }
+
+# What the test suite runs (tests/integration/test_faults.py), spread over the Flink versions: the
+# five failures the campaign was built to catch, Flink's defaults, and races.
+CI_SAMPLE = [
+    "upgrade@stop:requested",
+    "race@upgrade",
+    "upgrade@submit:requested",
+    "last-state-defaults@stop:requested",
+    "upgrade@submit:recorded",
+    "race@suspend",
+    "stateless@cancel:requested",
+    "defaults@cancelled-outside",
+    "suspend@stop:requested",
+    "savepoint@savepoint:requested",
+]
 
 
 @dataclass
@@ -133,10 +165,14 @@ class Trial:
         }
         if changed and kind.change in ("upgrade", "last-state", "stateless"):
             spec["parallelism"] = 2
-        if changed and kind.change == "suspend":
+        if changed and kind.change in ("suspend", "resume"):
             spec["state"] = "suspended"
         if changed and kind.change == "savepoint":
             spec["savepoint_policy"] = {"interval_minutes": 1}
+        if kind.change == "restart":  # fails on purpose, FAILED for good (restart strategy none)
+            spec["args"] += ["--fail-after-seconds", str(RESTART_AFTER)]
+        if changed and kind.change == "rollback":  # its job cannot start from the counter's state
+            spec.update(entry_class=FAILING_JOB, args=[], parallelism=2)
         (self.folder / f"{self.name}.yaml").write_text(yaml.safe_dump(spec))
 
     def _command(self) -> list[str]:
@@ -263,22 +299,37 @@ def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) ->
 
 def _play(trial: Trial, kind: Kind) -> str:
     trial.declare()
-    code, _ = trial.run()
+    code, _ = trial.run(crash_at=kind.step if kind.change == "deploy" else None)
+    if kind.change == "deploy":
+        if code != -9:
+            raise Violation(
+                f"the first deploy was meant to die at {kind.step} but ended with exit code {code}"
+            )
+        trial.settle()
+        job = trial.one_live_job()
+        trial.check_record(job)
+        trial.check_parallelism(job, 1)
+        return "one job after the first deploy died"
     if code != 0:
         raise Violation(f"the first deploy failed (exit {code})")
     (old,) = trial.live_jobs()
     mark = wait_for(f"counter of {old} >= {MARK}", lambda: (c := trial.counter(old)) >= MARK and c)
     if kind.change == "cancelled-outside":
         return _cancelled_outside(trial, old)
+    if kind.change == "restart":
+        wait_for(f"{old} FAILED on purpose", lambda: not trial.live_jobs(), timeout=RESTART_AFTER + 30)
+        _fault(trial, kind)
+        trial.settle()
+        job = trial.one_live_job()
+        trial.check_record(job)
+        return "restarted: " + trial.check_restored(old, job, mark, 1)
+    if kind.change == "recover":
+        return _recover(trial, kind, old, mark)
     trial.declare(changed=True)
-    if kind.racers > 1:
-        codes = trial.race(kind.racers)
-        if any(codes):
-            raise Violation(f"a racing run failed: exit codes {codes}")
+    if kind.change == "resume":
+        trial.run()  # the suspend itself goes well; the resume below is faulted
     else:
-        crashed, _ = trial.run(crash_at=kind.step)
-        if crashed != -9:
-            raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+        _fault(trial, kind)
     trial.settle()
     if kind.change == "savepoint":
         job = trial.one_live_job()
@@ -293,12 +344,14 @@ def _play(trial: Trial, kind: Kind) -> str:
                 f"Flink completed savepoint {latest and latest.external_path}; the record has {filed}"
             )
         return f"savepoint {newest.id if newest else '?'} filed, job kept"
-    if kind.change == "suspend":
+    if kind.change in ("suspend", "resume"):
         live = trial.live_jobs()
         if live:
             raise Violation(f"declared suspended, {len(live)} live job(s): {live}")
         trial.check_record(None)
         trial.declare()  # running again
+        if kind.change == "resume":
+            _fault(trial, kind)
         trial.settle()
         job = trial.one_live_job()
         trial.check_record(job)
@@ -311,7 +364,63 @@ def _play(trial: Trial, kind: Kind) -> str:
             raise Violation(f"a stateless upgrade restored {started_from.external_path}")
         trial.check_parallelism(job, 2)
         return "one job, started without state as declared"
+    if kind.change == "rollback":
+        if not trial.record().get("failed_spec"):
+            raise Violation("the record does not remember the failed spec")
+        return "rolled back: " + trial.check_restored(old, job, mark, 1)
     return "one job, " + trial.check_restored(old, job, mark, 2)
+
+
+def _fault(trial: Trial, kind: Kind) -> None:
+    """Apply the declared change under the kind's fault: racing runs, or a run that dies at its step."""
+    if kind.racers > 1:
+        codes = trial.race(kind.racers)
+        if any(codes):
+            raise Violation(f"a racing run failed: exit codes {codes}")
+        return
+    crashed, _ = trial.run(crash_at=kind.step)
+    if crashed != -9:
+        raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+
+
+def _free_slots(flink: LocalFlink) -> int:
+    value = (flink.overview() or {}).get("slots-available", 0)
+    return value if isinstance(value, int) else 0
+
+
+def _recover(trial: Trial, kind: Kind, old: str, mark: float) -> str:
+    """The JobManager dies and comes back without HA: Flink forgets the job; its retained
+    checkpoints stay on storage and the newest complete one is what the deployment must resume."""
+    flink = trial.flink
+    flink.kill_jobmanager()
+    flink.start_jobmanager()
+    wait_for("the TaskManager's slots free again", lambda: _free_slots(flink) >= 2, timeout=90)
+    chk = sorted(
+        (p for p in (flink.checkpoint_dir / old).glob("chk-*") if (p / "_metadata").exists()),
+        key=lambda p: int(p.name.split("-")[1]),
+    )
+    if not chk:
+        raise Violation(f"no retained checkpoint of {old} on storage")
+    _fault(trial, kind)
+    trial.settle()
+    job = trial.one_live_job()
+    trial.check_record(job)
+    started_from = trial.client.call(calls.job_checkpoints(job)).latest.restored
+    if (
+        started_from is None
+        or not started_from.external_path
+        or not started_from.external_path.rstrip("/").endswith(f"{old}/{chk[-1].name}")
+    ):
+        raise Violation(
+            f"state went back: the newest retained checkpoint of {old} is {chk[-1].name}; the job now running "
+            f"({job}) started from {started_from.external_path if started_from else 'nothing'}"
+        )
+    restored = wait_for(f"counter of {job}", lambda: trial.counter(job), timeout=30)
+    if restored < mark:
+        raise Violation(
+            f"state went back: the counter was {mark:.0f}, the recovered job is at {restored:.0f}"
+        )
+    return f"recovered from {chk[-1].name}, counter {mark:.0f} -> {restored:.0f}"
 
 
 def _cancelled_outside(trial: Trial, old: str) -> str:

@@ -417,6 +417,7 @@ class Executor:
         record.intended_job_id, record.intended_hash = target, record.last_stable_hash
         record.intended_savepoint = state
         self._save(record)  # I4: the rollback's job and state before the cancel
+        crashpoints.reach("rollback:intent-recorded")
         self._cancel(bad_job)  # a no-op when the stop above ended it
         event, _ = self._submit(stable, record, target, record.last_stable_hash, state)
         record.upgrade = None

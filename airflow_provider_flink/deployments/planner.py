@@ -12,11 +12,12 @@ Decisions per deployment, in order:
 3. a submission recorded by an earlier run but not seen on the cluster -> submit it again with the
    *same* job id (Flink refuses a duplicate, so this can never start a second copy);
 4. desired ``suspended`` -> stop with a savepoint if a job runs;
-5. no live job -> first deploy, restart a FAILED job (restart policy), resume a suspended one,
+5. an upgraded job that ended FAILED -> roll back;
+6. no live job -> first deploy, restart a FAILED job (restart policy), resume a suspended one,
    or recover a job lost by a JobManager restart;
-6. an upgraded job not healthy within its timeout -> roll back;
-7. live job runs another spec -> upgrade (unless a savepoint is pending);
-8. otherwise housekeeping: mark an upgrade stable, periodic savepoint, retention.
+7. an upgraded job not healthy within its timeout -> roll back;
+8. live job runs another spec -> upgrade (unless a savepoint is pending);
+9. otherwise housekeeping: mark an upgrade stable, periodic savepoint, retention.
 """
 
 from __future__ import annotations
@@ -230,10 +231,24 @@ def plan_deployment(
             return act("suspend", "declared suspended: stop with a savepoint", job_id=job.jid)
         return plan
 
+    upgrade = record.upgrade
+    if job is None and upgrade is not None:
+        # The upgraded job ended FAILED (an earlier run died before it could roll back): roll back
+        # now, never "restart" or "recover" the failing spec.
+        broken = next((j for j in jobs if j.jid == upgrade.new_job_id and j.state is JobState.FAILED), None)
+        if broken is not None:
+            return act(
+                "rollback",
+                f"the upgraded job {broken.jid} FAILED",
+                job_id=broken.jid,
+                new_job_id=next_id(broken.jid, record.last_stable_hash or desired_hash),
+                spec_hash=record.last_stable_hash,
+                path=upgrade.savepoint_path,
+            )
+
     if job is None:
         return _plan_no_live_job(plan, jobs, record, desired_hash, now, next_id, act)
 
-    upgrade = record.upgrade
     if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
         waited = now - upgrade.started_at
         if waited > spec.health_timeout_seconds:

@@ -449,3 +449,27 @@ def test_a_job_id_flink_has_seen_is_not_derived_again() -> None:
     plain = transition_id("orders", H2, jid())
     assert transition_id("orders", H2, jid(), taken={plain}) not in (plain, jid())
     assert transition_id("orders", H2, jid(), taken={plain})[:24] == plain[:24]
+
+
+def test_an_upgraded_job_that_failed_is_rolled_back_not_restarted() -> None:
+    """A run died after Flink accepted the upgraded job; the job then FAILED. The next run rolls back
+    to the last stable spec from the upgrade's savepoint; it once "recovered" the failing spec."""
+    new = transition_id("orders", H2, jid())
+    stored = running_record(
+        intended_job_id=new,
+        intended_hash=H2,
+        upgrade=UpgradeInFlight(
+            from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 30, new_job_id=new
+        ),
+    )
+    plan = plan_deployment(
+        spec(), H2, view(job(jid(), "FINISHED"), job(new, "FAILED", 0, start=2)), stored, NOW
+    )
+    (rollback,) = plan.actions
+    assert (rollback.kind, rollback.job_id, rollback.spec_hash, rollback.path) == (
+        "rollback",
+        new,
+        H1,
+        "file:/sp/u",
+    )
+    assert rollback.new_job_id == transition_id("orders", H1, new, {jid(), new})
