@@ -42,6 +42,8 @@ import yaml
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
 from airflow_provider_flink.crashpoints import ENV
 from airflow_provider_flink.deployments.planner import deployment_prefix, spec_part
+from airflow_provider_flink.triggers.conditions import is_healthy
+from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import COUNTER_JOB, FAILING_JOB, build_jar, read_counter
 from harness.waiting import wait_for
@@ -57,13 +59,21 @@ class Kind:
     """One kind of trial: the change declared after the first deploy, and the fault of the run
     that applies it: the step at which it dies (SIGKILL), or ``racers`` runs started together."""
 
-    # upgrade | last-state | stateless | suspend | resume | savepoint | deploy | restart | rollback |
-    # recover | cancelled-outside
+    # upgrade | last-state | last-state-unhealthy | stateless | suspend | resume | savepoint | deploy |
+    # restart | rollback | recover | cancelled-outside
     change: str
     step: str | None = None
     racers: int = 1
     flink_defaults: bool = False  # the job deletes its checkpoints on cancel (Flink's default)
+    # An answer of Flink lost or delayed by the fault proxy: (method, path pattern); ``delay``:
+    # seconds the answer comes late (past the connection's timeout), None: never comes.
+    answer: tuple[str, str] | None = None
+    delay: float | None = None
 
+
+UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
+STOP, SAVEPOINTS = JOB + "/stop", JOB + "/savepoints"
+TIMEOUT, SLOW = 4, 7.0  # the connection's request timeout in fault trials; a late answer comes after it
 
 KINDS: dict[str, Kind] = {
     # savepoint upgrade (parallelism 1 -> 2), killed at each step boundary
@@ -75,6 +85,8 @@ KINDS: dict[str, Kind] = {
     # last-state upgrade of a job with Flink's default retention (checkpoints deleted on cancel)
     "last-state-defaults@stop:requested": Kind("last-state", "stop:requested", flink_defaults=True),
     "last-state-defaults@submit:requested": Kind("last-state", "submit:requested", flink_defaults=True),
+    # ... of a job that cannot take a savepoint (its TaskManager died): a cancel would delete its state
+    "last-state-defaults@unhealthy": Kind("last-state-unhealthy", flink_defaults=True),
     # stateless upgrade: the one cancel that may lose state, because the user asked
     "stateless@cancel:intent-recorded": Kind("stateless", "cancel:intent-recorded"),
     "stateless@cancel:requested": Kind("stateless", "cancel:requested"),
@@ -103,6 +115,16 @@ KINDS: dict[str, Kind] = {
     "race@stateless": Kind("stateless", racers=2),
     "race@suspend": Kind("suspend", racers=2),
     "race@savepoint": Kind("savepoint", racers=2),
+    # answers of mutating calls lost (Flink acted, the caller cannot tell) or late past the timeout
+    "lost@deploy:upload": Kind("deploy", answer=("POST", UPLOAD)),
+    "lost@deploy:run": Kind("deploy", answer=("POST", RUN)),
+    "lost@upgrade:stop": Kind("upgrade", answer=("POST", STOP)),
+    "lost@upgrade:run": Kind("upgrade", answer=("POST", RUN)),
+    "lost@stateless:cancel": Kind("stateless", answer=("PATCH", JOB)),
+    "lost@suspend:stop": Kind("suspend", answer=("POST", STOP)),
+    "lost@savepoint:trigger": Kind("savepoint", answer=("POST", SAVEPOINTS)),
+    "slow@upgrade:stop": Kind("upgrade", answer=("POST", STOP), delay=SLOW),
+    "slow@upgrade:run": Kind("upgrade", answer=("POST", RUN), delay=SLOW),
     # Flink's defaults: a person cancels the job; its checkpoints are deleted with it
     "defaults@cancelled-outside": Kind("cancelled-outside", flink_defaults=True),
 }
@@ -143,13 +165,31 @@ class Trial:
         self.folder.mkdir(parents=True)
         self.records = work / f"{name}.records.json"
         self.client = FlinkClient(ClientSettings(flink.rest_url))
-        self.env = {
-            **os.environ,
-            "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
-                {"conn_type": "flink", "host": "127.0.0.1", "port": int(flink.rest_url.rsplit(":", 1)[1])}
-            ),
+        # The reconcile reaches Flink through the fault proxy when the kind loses or delays answers.
+        self.proxy = FaultProxy(flink.rest_url).start() if kind.answer else None
+        connection: dict[str, Any] = {
+            "conn_type": "flink",
+            "host": "127.0.0.1",
+            "port": self.proxy.port if self.proxy else int(flink.rest_url.rsplit(":", 1)[1]),
         }
+        if kind.answer:
+            connection["extra"] = {"request_timeout": TIMEOUT}
+        self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
         self.env.pop(ENV, None)
+
+    def arm(self) -> None:
+        """Install the kind's lost or late answer for the next matching request."""
+        if self.proxy is not None and self.kind.answer is not None:
+            method, path = self.kind.answer
+            if self.kind.delay is None:
+                self.proxy.lose(method, path)
+            else:
+                self.proxy.delay(method, path, self.kind.delay)
+
+    def check_faulted(self) -> None:
+        """The fault did happen (else the trial proved nothing)."""
+        if self.proxy is not None and not self.proxy.events:
+            raise Violation(f"the fault never happened: no {self.kind.answer} request was made")
 
     def declare(self, changed: bool = False) -> None:
         kind = self.kind
@@ -161,9 +201,11 @@ class Trial:
             "parallelism": 1,
             "health_timeout_seconds": 60,
             "flink_config": DELETE if kind.flink_defaults else {},
-            "upgrade_mode": kind.change if kind.change in ("last-state", "stateless") else "savepoint",
+            "upgrade_mode": "savepoint",
         }
-        if changed and kind.change in ("upgrade", "last-state", "stateless"):
+        if kind.change in ("last-state", "last-state-unhealthy", "stateless"):
+            spec["upgrade_mode"] = kind.change.removesuffix("-unhealthy")
+        if changed and kind.change in ("upgrade", "last-state", "last-state-unhealthy", "stateless"):
             spec["parallelism"] = 2
         if changed and kind.change in ("suspend", "resume"):
             spec["state"] = "suspended"
@@ -278,6 +320,8 @@ class Trial:
         for job_id in self.live_jobs():
             self.client.call(calls.cancel_job(job_id))
         self.client.close()
+        if self.proxy is not None:
+            self.proxy.stop()
 
 
 def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) -> Verdict:
@@ -325,6 +369,8 @@ def _play(trial: Trial, kind: Kind) -> str:
         return "restarted: " + trial.check_restored(old, job, mark, 1)
     if kind.change == "recover":
         return _recover(trial, kind, old, mark)
+    if kind.change == "last-state-unhealthy":
+        return _last_state_unhealthy(trial, old, mark)
     trial.declare(changed=True)
     if kind.change == "resume":
         trial.run()  # the suspend itself goes well; the resume below is faulted
@@ -372,7 +418,13 @@ def _play(trial: Trial, kind: Kind) -> str:
 
 
 def _fault(trial: Trial, kind: Kind) -> None:
-    """Apply the declared change under the kind's fault: racing runs, or a run that dies at its step."""
+    """Apply the declared change under the kind's fault: racing runs, a lost or late answer, or a
+    run that dies at its step."""
+    if kind.answer is not None:
+        trial.arm()
+        trial.run()  # it may fail (the answer is lost): the next runs must finish the job
+        trial.check_faulted()
+        return
     if kind.racers > 1:
         codes = trial.race(kind.racers)
         if any(codes):
@@ -381,6 +433,34 @@ def _fault(trial: Trial, kind: Kind) -> None:
     crashed, _ = trial.run(crash_at=kind.step)
     if crashed != -9:
         raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+
+
+def _last_state_unhealthy(trial: Trial, old: str, mark: float) -> str:
+    """A last-state upgrade of a job that cannot take a savepoint (no TaskManager) and whose
+    checkpoints Flink deletes on cancel: the run must refuse and leave the job; once the job runs
+    again, the upgrade goes through with its state."""
+    flink = trial.flink
+    flink.kill_taskmanager()
+    try:
+        wait_for(
+            f"{old} unhealthy",
+            lambda: not is_healthy(trial.client.call(calls.job(old))),
+            timeout=60,
+        )
+        trial.declare(changed=True)
+        _, report = trial.run()
+        if trial.live_jobs() != [old]:
+            raise Violation(f"the unhealthy job {old} was replaced: live jobs {trial.live_jobs()}")
+        errors = " ".join((report or {}).get("errors", []))
+        if "Flink deletes its checkpoints when it is cancelled" not in errors:
+            raise Violation(f"the run did not refuse the unsafe cancel: {errors or report}")
+    finally:
+        flink.start_taskmanager()
+    wait_for(f"{old} healthy again", lambda: is_healthy(trial.client.call(calls.job(old))), timeout=120)
+    trial.settle()
+    job = trial.one_live_job()
+    trial.check_record(job)
+    return "refused while unhealthy, then upgraded: " + trial.check_restored(old, job, mark, 2)
 
 
 def _free_slots(flink: LocalFlink) -> int:

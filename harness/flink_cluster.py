@@ -297,7 +297,19 @@ class LocalFlink:
 
     def kill_jobmanager(self) -> None:
         """SIGKILL the JobManager, as a crash would; the TaskManager keeps running."""
-        pid = self.pids.pop("jobmanager", None)
+        self._kill("jobmanager")
+
+    def kill_taskmanager(self) -> None:
+        """SIGKILL the TaskManager: its jobs lose their slots and restart until one comes back."""
+        self._kill("taskmanager")
+
+    def start_taskmanager(self, timeout: float = 120.0) -> None:
+        """Start the TaskManager again (after :meth:`kill_taskmanager`)."""
+        self._launch("taskmanager")
+        self.wait_ready(timeout)
+
+    def _kill(self, role: str) -> None:
+        pid = self.pids.pop(role, None)
         if pid:
             _signal(pid, signal.SIGKILL)
             _wait_gone(pid, 15)
