@@ -232,19 +232,23 @@ def plan_deployment(
         return plan
 
     upgrade = record.upgrade
+
+    def roll_back(bad: models.JobOverview, savepoint: str | None, why: str) -> DeploymentPlan:
+        return act(
+            "rollback",
+            why,
+            job_id=bad.jid,
+            new_job_id=next_id(bad.jid, record.last_stable_hash or desired_hash),
+            spec_hash=record.last_stable_hash,
+            path=savepoint,
+        )
+
     if job is None and upgrade is not None:
         # The upgraded job ended FAILED (an earlier run died before it could roll back): roll back
         # now, never "restart" or "recover" the failing spec.
         broken = next((j for j in jobs if j.jid == upgrade.new_job_id and j.state is JobState.FAILED), None)
         if broken is not None:
-            return act(
-                "rollback",
-                f"the upgraded job {broken.jid} FAILED",
-                job_id=broken.jid,
-                new_job_id=next_id(broken.jid, record.last_stable_hash or desired_hash),
-                spec_hash=record.last_stable_hash,
-                path=upgrade.savepoint_path,
-            )
+            return roll_back(broken, upgrade.savepoint_path, f"the upgraded job {broken.jid} FAILED")
 
     if job is None:
         return _plan_no_live_job(plan, jobs, record, desired_hash, now, next_id, act)
@@ -252,14 +256,8 @@ def plan_deployment(
     if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
         waited = now - upgrade.started_at
         if waited > spec.health_timeout_seconds:
-            return act(
-                "rollback",
-                f"the upgraded job is not healthy after {waited:.0f} s ({job.state.value})",
-                job_id=job.jid,
-                new_job_id=next_id(job.jid, record.last_stable_hash or desired_hash),
-                spec_hash=record.last_stable_hash,
-                path=upgrade.savepoint_path,
-            )
+            why = f"the upgraded job is not healthy after {waited:.0f} s ({job.state.value})"
+            return roll_back(job, upgrade.savepoint_path, why)
         plan.skipped = f"waiting for the upgraded job {job.jid} to become healthy ({waited:.0f} s so far)"
         return plan
 
