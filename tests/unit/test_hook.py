@@ -74,3 +74,28 @@ def test_secret_files_exist_only_while_the_client_does(flink_conn: None) -> None
 def test_links_use_the_web_ui_url(flink_conn: None) -> None:
     hook = FlinkHook()
     assert hook.job_url("ab" * 16) == f"https://ui.test/#/job/running/{'ab' * 16}/overview"
+
+
+@responses.activate
+def test_checkpoint_history_of_a_job_flink_forgot_is_none(flink_conn: None) -> None:
+    job = "a" * 32
+    responses.get(f"{URL}/jobs/{job}/checkpoints", status=404, json={"errors": ["Job not found"]})
+    assert FlinkHook().checkpoint_history(job) is None
+
+
+@pytest.mark.parametrize(
+    ("externalization", "survives"),
+    [
+        ({"enabled": True, "delete_on_cancellation": False}, True),  # RETAIN_ON_CANCELLATION
+        ({"enabled": True, "delete_on_cancellation": True}, False),  # Flink's default
+        ({"enabled": False, "delete_on_cancellation": True}, False),  # none retained at all
+    ],
+)
+@responses.activate
+def test_checkpoint_config_says_whether_checkpoints_survive_a_cancel(
+    flink_conn: None, externalization: dict[str, bool], survives: bool
+) -> None:
+    job = "b" * 32
+    body = {"mode": "exactly_once", "interval": 2000, "externalization": externalization}
+    responses.get(f"{URL}/jobs/{job}/checkpoints/config", json=body)
+    assert FlinkHook().checkpoint_config(job).survives_cancel is survives
