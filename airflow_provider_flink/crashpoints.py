@@ -1,20 +1,36 @@
-"""Named step boundaries where the fault campaign (``python -m faults.campaign``) kills the process.
+"""Named step boundaries where the fault campaign (``python -m faults.campaign``) crashes or pauses
+the acting process.
 
-``reach("upgrade:stop-requested")`` does nothing unless the environment variable
-``FLINK_PROVIDER_CRASH_AT`` names that step: then the process ends at once with SIGKILL, as a
-worker killed by the OOM killer or a node failure would, with no cleanup and no exception
-handler running. The campaign selects one step per trial, runs the next reconcile or retry, and
-checks the invariants against Flink. Without the variable this costs one dictionary lookup.
+``reach("stop:requested")`` does nothing unless the environment names that step:
+
+* ``FLINK_PROVIDER_CRASH_AT=<step>``: the process ends at once with SIGKILL, as a worker killed by
+  the OOM killer or a node failure would, with no cleanup and no exception handler running;
+* ``FLINK_PROVIDER_PAUSE_AT=<step>@<directory>``: the process creates ``<directory>/paused`` and
+  waits until ``<directory>/resume`` exists (once per process). The campaign runs a second
+  reconcile in that window: a race whose interleaving is chosen, not left to timing.
+
+The campaign selects one step per trial, runs the next reconcile or retry, and checks the
+invariants against Flink. Without the variables this costs two dictionary lookups.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
 ENV = "FLINK_PROVIDER_CRASH_AT"
+PAUSE_ENV = "FLINK_PROVIDER_PAUSE_AT"
 
 
 def reach(step: str) -> None:
     if os.environ.get(ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
+    pause = os.environ.get(PAUSE_ENV)
+    if pause and pause.split("@", 1)[0] == step:
+        del os.environ[PAUSE_ENV]  # once: a step reached again later runs through
+        gate = Path(pause.split("@", 1)[1])
+        (gate / "paused").touch()
+        while not (gate / "resume").exists():
+            time.sleep(0.05)

@@ -41,7 +41,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
-from airflow_provider_flink.crashpoints import ENV
+from airflow_provider_flink.crashpoints import ENV, PAUSE_ENV
 from airflow_provider_flink.deployments.planner import deployment_prefix, spec_part
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.fault_proxy import FaultProxy
@@ -116,7 +116,16 @@ KINDS: dict[str, Kind] = {
     "rollback@submit:requested": Kind("rollback", "submit:requested"),
     # a JobManager killed and restarted without HA: the job is gone, its retained checkpoints stay
     "recover@submit:requested": Kind("recover", "submit:requested"),
-    # two reconciles started together on one deployment
+    # two reconciles on one deployment: the first paused at a step while the second runs whole
+    "race@upgrade@stop:requested": Kind("upgrade", "stop:requested", racers=2),
+    "race@upgrade@stop:recorded": Kind("upgrade", "stop:recorded", racers=2),
+    "race@upgrade@submit:intent-recorded": Kind("upgrade", "submit:intent-recorded", racers=2),
+    "race@upgrade@submit:requested": Kind("upgrade", "submit:requested", racers=2),
+    "race@suspend@stop:requested": Kind("suspend", "stop:requested", racers=2),
+    "race@stateless@cancel:requested": Kind("stateless", "cancel:requested", racers=2),
+    "race@savepoint@savepoint:requested": Kind("savepoint", "savepoint:requested", racers=2),
+    "race@restart@submit:intent-recorded": Kind("restart", "submit:intent-recorded", racers=2),
+    # two reconciles started together, the second 0-4 s after the first (fixed by the seed)
     "race@upgrade": Kind("upgrade", racers=2),
     "race@last-state-defaults": Kind("last-state", racers=2, flink_defaults=True),
     "race@stateless": Kind("stateless", racers=2),
@@ -183,6 +192,7 @@ class Trial:
             connection["extra"] = {"request_timeout": TIMEOUT}
         self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
         self.env.pop(ENV, None)
+        self.env.pop(PAUSE_ENV, None)
         self.stagger = 0.0
 
     def arm(self) -> None:
@@ -257,6 +267,30 @@ class Trial:
                 )
             )
         return [proc.wait(timeout=300) for proc in procs]
+
+    def interleave(self, step: str) -> list[int]:
+        """The first run pauses at ``step``; a second run goes from start to end; then the first
+        goes on. Their exit codes."""
+        gate = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix="gate-"))
+        first = subprocess.Popen(
+            self._command(),
+            cwd=ROOT,
+            env={**self.env, PAUSE_ENV: f"{step}@{gate}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(
+                f"the first run paused at {step}",
+                lambda: (gate / "paused").exists() or first.poll() is not None,
+                timeout=120,
+            )
+            if not (gate / "paused").exists():
+                raise Violation(f"the first run never reached {step} (exit code {first.returncode})")
+            second, _ = self.run()
+        finally:
+            (gate / "resume").touch()
+        return [first.wait(timeout=300), second]
 
     def settle(self) -> dict[str, Any] | None:
         """The next scheduled runs, until one has nothing left to do (at most 4); the last report."""
@@ -362,7 +396,7 @@ def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) ->
         verdict.detail = f"trial error: {type(err).__name__}: {err}"
     finally:
         trial.cleanup()
-    if kind.racers > 1:
+    if kind.racers > 1 and not kind.step:
         verdict.detail += f" (second run {trial.stagger:.1f} s after the first)"
     return verdict
 
@@ -434,8 +468,12 @@ def _play(trial: Trial, kind: Kind) -> str:
         trial.check_parallelism(job, 2)
         return "one job, started without state as declared"
     if kind.change == "rollback":
-        if not trial.record().get("failed_spec"):
-            raise Violation("the record does not remember the failed spec")
+        # The failed spec is tried once: later runs do not apply it again (each try would cost a
+        # savepoint, a failing job and a rollback).
+        # Each try stops the stable job and starts it again: the original and one rollback job.
+        stable = [j.jid for j in trial.jobs() if spec_part(j.jid) == spec_part(old)]
+        if len(stable) != 2:
+            raise Violation(f"the failed spec was applied {len(stable) - 1} times: stable-spec jobs {stable}")
         return "rolled back: " + trial.check_restored(old, job, mark, 1)
     return "one job, " + trial.check_restored(old, job, mark, 2)
 
@@ -447,6 +485,11 @@ def _fault(trial: Trial, kind: Kind) -> None:
         trial.arm()
         trial.run()  # it may fail (the answer is lost): the next runs must finish the job
         trial.check_faulted()
+        return
+    if kind.racers > 1 and kind.step:
+        codes = trial.interleave(kind.step)
+        if any(codes):
+            raise Violation(f"a racing run failed: exit codes {codes}")
         return
     if kind.racers > 1:
         codes = trial.race(kind.racers, trial.stagger)
