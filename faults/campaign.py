@@ -27,16 +27,20 @@ violations per kind. ``--seed`` makes the deployment names repeatable; a trial i
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
 import os
 import random
+import select
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -61,7 +65,7 @@ class Kind:
     that applies it: the step at which it dies (SIGKILL), or ``racers`` runs started together."""
 
     # upgrade | last-state | last-state-unhealthy | stateless | suspend | resume | savepoint | deploy |
-    # restart | rollback | recover | cancelled-outside
+    # restart | rollback | recover | cancelled-outside | operator
     change: str
     step: str | None = None
     racers: int = 1
@@ -73,6 +77,9 @@ class Kind:
     # Seconds the next run waits after the fault: past the spec's health timeout, so a job judged
     # unhealthy would be rolled back by it.
     pause: float = 0.0
+    # Who acts beside the reconcile: another reconcile, or a person's task on the same job
+    # (FlinkCancelJobOperator / FlinkStopJobOperator).
+    rival: Literal["reconcile", "cancel", "stop"] = "reconcile"
 
 
 UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
@@ -125,6 +132,12 @@ KINDS: dict[str, Kind] = {
     "race@stateless@cancel:requested": Kind("stateless", "cancel:requested", racers=2),
     "race@savepoint@savepoint:requested": Kind("savepoint", "savepoint:requested", racers=2),
     "race@restart@submit:intent-recorded": Kind("restart", "submit:intent-recorded", racers=2),
+    # a person's cancel or stop task on the deployment's job: between two runs, or while a reconcile
+    # is paused in the middle of its stop-with-savepoint
+    "operator@cancel": Kind("operator", rival="cancel"),
+    "operator@stop": Kind("operator", rival="stop"),
+    "race@upgrade@stop:requested+cancel": Kind("upgrade", "stop:requested", racers=2, rival="cancel"),
+    "race@upgrade@submit:requested+stop": Kind("upgrade", "submit:requested", racers=2, rival="stop"),
     # two reconciles started together, the second 0-4 s after the first (fixed by the seed)
     "race@upgrade": Kind("upgrade", racers=2),
     "race@last-state-defaults": Kind("last-state", racers=2, flink_defaults=True),
@@ -174,6 +187,91 @@ class Violation(Exception):
     """An invariant does not hold, checked against Flink."""
 
 
+class Zygote:
+    """The client of :mod:`faults.zygote`: reconcile runs forked from a process that imported once."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "faults.zygote"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self.next_id = 0
+        self.started: set[int] = set()
+        self.exits: dict[int, int] = {}
+        self._buffer = b""
+
+    def _pump(self, timeout: float) -> None:
+        """Read what the zygote said within ``timeout`` seconds (unbuffered: select sees it all)."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        if b"\n" not in self._buffer:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if not ready:
+                return
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError("the reconcile zygote ended")
+            self._buffer += chunk
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            message = json.loads(line)
+            if "exit" in message:
+                self.exits[message["id"]] = message["exit"]
+            else:
+                self.started.add(message["id"])
+
+    def start(self, request: dict[str, Any]) -> Run:
+        assert self.proc.stdin is not None
+        self.next_id += 1
+        run = Run(self, self.next_id, Path(request["out"]))
+        self.proc.stdin.write((json.dumps({"id": run.id, **request}) + "\n").encode())
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while run.id not in self.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the reconcile zygote did not start a run in 60 s")
+            self._pump(1.0)
+        return run
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@dataclass
+class Run:
+    zygote: Zygote
+    id: int
+    out: Path
+
+    def ended(self) -> bool:
+        self.zygote._pump(0)
+        return self.id in self.zygote.exits
+
+    def wait(self, timeout: float = 300) -> int:
+        deadline = time.monotonic() + timeout
+        while self.id not in self.zygote.exits:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reconcile run {self.id} did not end in {timeout:.0f} s")
+            self.zygote._pump(1.0)
+        return self.zygote.exits[self.id]
+
+    def report(self) -> dict[str, Any] | None:
+        return json.loads(self.out.read_text()) if self.out.exists() else None
+
+
+_ZYGOTE: Zygote | None = None
+
+
+def zygote() -> Zygote:
+    """One zygote per campaign process (started on first use, closed at exit)."""
+    global _ZYGOTE
+    if _ZYGOTE is None or _ZYGOTE.proc.poll() is not None:
+        _ZYGOTE = Zygote()
+        atexit.register(_ZYGOTE.close)
+    return _ZYGOTE
+
+
 class Trial:
     def __init__(self, flink: LocalFlink, jar: Path, work: Path, name: str, kind: Kind) -> None:
         self.flink, self.jar, self.name, self.kind = flink, jar, name, kind
@@ -194,6 +292,7 @@ class Trial:
         self.env.pop(ENV, None)
         self.env.pop(PAUSE_ENV, None)
         self.stagger = 0.0
+        self.runs = 0
 
     def arm(self) -> None:
         """Install the kind's lost or late answer for the next matching request."""
@@ -235,62 +334,70 @@ class Trial:
             spec.update(entry_class=FAILING_JOB, args=[], parallelism=2)
         (self.folder / f"{self.name}.yaml").write_text(yaml.safe_dump(spec))
 
-    def _command(self) -> list[str]:
-        return [sys.executable, "-m", "faults.once", str(self.folder), str(self.records)]
+    def start(self, env: dict[str, str]) -> Run:
+        """A reconcile run in its own process (forked from the zygote), not waited for."""
+        self.runs += 1
+        out = self.folder.parent / f"{self.name}.run{self.runs}.json"
+        return zygote().start(
+            {"folder": str(self.folder), "records": str(self.records), "out": str(out), "env": env}
+        )
 
     def run(self, crash_at: str | None = None) -> tuple[int, dict[str, Any] | None]:
         env = dict(self.env)
         if crash_at:
             env[ENV] = crash_at
-        done = subprocess.run(
-            self._command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-        )
-        if done.returncode != 0:
-            return done.returncode, None
-        return 0, json.loads(done.stdout.strip().splitlines()[-1])
+        run = self.start(env)
+        code = run.wait()
+        return code, (run.report() if code == 0 else None)
 
     def race(self, racers: int, stagger: float) -> list[int]:
         """``racers`` reconcile processes, each started ``stagger`` seconds after the one before (so
         a later one observes the deployment in the middle of the first one's transition); their
         exit codes."""
-        procs = []
+        runs = []
         for index in range(racers):
             if index:
                 time.sleep(stagger)
-            procs.append(
-                subprocess.Popen(
-                    self._command(),
-                    cwd=ROOT,
-                    env=self.env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        return [proc.wait(timeout=300) for proc in procs]
+            runs.append(self.start(self.env))
+        return [run.wait() for run in runs]
 
     def interleave(self, step: str) -> list[int]:
-        """The first run pauses at ``step``; a second run goes from start to end; then the first
-        goes on. Their exit codes."""
+        """The first run pauses at ``step``; a rival (a second run going from start to end, or a
+        person's task) acts; then the first goes on. Their exit codes."""
         gate = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix="gate-"))
-        first = subprocess.Popen(
-            self._command(),
-            cwd=ROOT,
-            env={**self.env, PAUSE_ENV: f"{step}@{gate}"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        first = self.start({**self.env, PAUSE_ENV: f"{step}@{gate}"})
         try:
             wait_for(
                 f"the first run paused at {step}",
-                lambda: (gate / "paused").exists() or first.poll() is not None,
+                lambda: (gate / "paused").exists() or first.ended(),
                 timeout=120,
             )
             if not (gate / "paused").exists():
-                raise Violation(f"the first run never reached {step} (exit code {first.returncode})")
-            second, _ = self.run()
+                raise Violation(f"the first run never reached {step} (exit code {first.wait()})")
+            second = self.rival_acts()
         finally:
             (gate / "resume").touch()
-        return [first.wait(timeout=300), second]
+        return [first.wait(), second]
+
+    def rival_acts(self) -> int:
+        """What acts beside the reconcile: another reconcile run (its exit code), or a person's
+        cancel or stop task on the deployment's live job, run as a DAG task would (0)."""
+        if self.kind.rival == "reconcile":
+            return self.run()[0]
+        from airflow_provider_flink.operators import FlinkCancelJobOperator, FlinkStopJobOperator
+        from harness.task_context import task_context
+
+        os.environ["AIRFLOW_CONN_FLINK_DEFAULT"] = self.env["AIRFLOW_CONN_FLINK_DEFAULT"]
+        for job in self.live_jobs():
+            if self.kind.rival == "stop":  # a savepoint needs running tasks: the person waits for them
+                with contextlib.suppress(AssertionError):
+                    wait_for(f"{job} healthy", partial(self.healthy, job), 30)
+            task = FlinkCancelJobOperator if self.kind.rival == "cancel" else FlinkStopJobOperator
+            try:
+                task(task_id=self.kind.rival, job_id=job, deferrable=False).execute(task_context())
+            except Exception as err:  # e.g. a stop of a job the reconcile is already stopping
+                print(f"  the person's {self.kind.rival} of {job} failed: {err}", file=sys.stderr)
+        return 0
 
     def settle(self) -> dict[str, Any] | None:
         """The next scheduled runs, until one has nothing left to do (at most 4); the last report."""
@@ -325,22 +432,34 @@ class Trial:
         snapshots = [c for c in (latest.completed, latest.savepoint) if c is not None and c.external_path]
         return max(snapshots, key=lambda c: c.id, default=None)
 
+    def healthy(self, job: str) -> bool:
+        return is_healthy(self.client.call(calls.job(job)))
+
     def one_live_job(self) -> str:
         live = self.live_jobs()
         if len(live) != 1:
             raise Violation(f"{len(live)} live jobs of the deployment: {live}")
         return live[0]
 
-    def check_restored(self, old: str, job: str, mark: float, parallelism: int) -> str:
-        """``job`` started from the newest snapshot ``old`` completed (Flink's history of both jobs),
-        its counter went on from ``mark``, and it runs ``parallelism``."""
-        newest = self.newest_snapshot(old)
+    def check_restored(
+        self, old: str, job: str, mark: float, parallelism: int, only_old: bool = False
+    ) -> str:
+        """``job`` started from the newest snapshot an earlier job of the deployment completed
+        (Flink's history of those jobs; ``only_old``: of ``old`` alone, as a rollback must), its
+        counter went on from ``mark``, and it runs ``parallelism``."""
+        earlier = (
+            [old]
+            if only_old
+            else [j.jid for j in self.jobs() if j.jid != job and j.state.is_globally_terminal]
+        )
+        snapshots = [s for s in map(self.newest_snapshot, earlier) if s is not None]
+        newest = max(snapshots, key=lambda c: c.trigger_timestamp or 0, default=None)
         started_from = self.client.call(calls.job_checkpoints(job)).latest.restored
         if newest is None:
-            raise Violation(f"Flink shows no completed snapshot of the old job {old}")
+            raise Violation(f"Flink shows no completed snapshot of the earlier jobs {earlier}")
         if started_from is None or started_from.external_path != newest.external_path:
             raise Violation(
-                f"state went back: the newest snapshot of {old} is {newest.external_path} (id {newest.id}); "
+                f"state went back: the newest snapshot of {earlier} is {newest.external_path} (id {newest.id}); "
                 f"the job now running ({job}) started from "
                 f"{started_from.external_path if started_from else 'nothing'}"
             )
@@ -428,6 +547,12 @@ def _play(trial: Trial, kind: Kind) -> str:
         return _recover(trial, kind, old, mark)
     if kind.change == "last-state-unhealthy":
         return _last_state_unhealthy(trial, old, mark)
+    if kind.change == "operator":  # a person ends the job; the deployment still says running
+        trial.rival_acts()
+        trial.settle()
+        job = trial.one_live_job()
+        trial.check_record(job)
+        return f"after a person's {kind.rival}: " + trial.check_restored(old, job, mark, 1)
     trial.declare(changed=True)
     if kind.change == "resume":
         trial.run()  # the suspend itself goes well; the resume below is faulted
@@ -474,7 +599,7 @@ def _play(trial: Trial, kind: Kind) -> str:
         stable = [j.jid for j in trial.jobs() if spec_part(j.jid) == spec_part(old)]
         if len(stable) != 2:
             raise Violation(f"the failed spec was applied {len(stable) - 1} times: stable-spec jobs {stable}")
-        return "rolled back: " + trial.check_restored(old, job, mark, 1)
+        return "rolled back: " + trial.check_restored(old, job, mark, 1, only_old=True)
     return "one job, " + trial.check_restored(old, job, mark, 2)
 
 
@@ -511,7 +636,7 @@ def _last_state_unhealthy(trial: Trial, old: str, mark: float) -> str:
     try:
         wait_for(
             f"{old} unhealthy",
-            lambda: not is_healthy(trial.client.call(calls.job(old))),
+            lambda: not trial.healthy(old),
             timeout=60,
         )
         trial.declare(changed=True)
@@ -523,7 +648,7 @@ def _last_state_unhealthy(trial: Trial, old: str, mark: float) -> str:
             raise Violation(f"the run did not refuse the unsafe cancel: {errors or report}")
     finally:
         flink.start_taskmanager()
-    wait_for(f"{old} healthy again", lambda: is_healthy(trial.client.call(calls.job(old))), timeout=120)
+    wait_for(f"{old} healthy again", partial(trial.healthy, old), timeout=120)
     trial.settle()
     job = trial.one_live_job()
     trial.check_record(job)
@@ -594,6 +719,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     kinds = list(KINDS) if args.kinds == "all" else args.kinds.split(",")
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        parser.error(f"unknown kind(s) {', '.join(unknown)}; the kinds are: {', '.join(KINDS)}")
     rng = random.Random(args.seed)
     verdicts: list[Verdict] = []
     for version in args.versions.split(","):

@@ -362,15 +362,25 @@ class Executor:
         else:
             state = self._take_savepoint(spec, record, old, "upgrade", "stop")  # raises, old job untouched
             self._begin_upgrade(record, action, state)
+        ended = None
         try:
             event, _ = self._submit(spec, record, new, new_hash, state)
             problem = None if event.ok else event.message
+            ended = event.state
         except DeploymentBusyError:
             raise
         except Exception as err:
             problem = f"the new job could not be submitted: {err}"
         if problem is None:
             return f"upgraded ({mode}) from {state or 'no state'}: {event.message}"
+        if ended in (JobState.FINISHED.value, JobState.CANCELED.value):
+            # Stopped or cancelled by someone else while it started: not a failure of the spec, and a
+            # rollback would restore older state than the stop's savepoint. The next run starts the
+            # declared spec again from the newest snapshot.
+            raise ReconcileError(
+                f"the new job {new} ended {ended} outside the provider while it started; the next "
+                "run starts it again from its newest snapshot"
+            )
         rollback = self._rollback_to_stable(spec, record, new, state, new_hash, problem)
         raise ReconcileError(f"upgrade failed ({problem}); {rollback}")
 

@@ -1,0 +1,81 @@
+"""Reconcile runs forked from one process that has already imported Airflow and the provider.
+
+A reconcile process spends about 3-4 s importing Airflow before it does anything; a trial runs
+five or six of them. The zygote imports once, then forks a child per run: each child is still its
+own process with its own environment, killed by SIGKILL at a crash point exactly like a fresh one,
+leaving behind only what it wrote. The zygote is single-threaded, so forking it is safe.
+
+Protocol (lines of JSON on stdin / stdout)::
+
+    -> {"id": 1, "folder": ..., "records": ..., "out": ..., "env": {...}}   start a run
+    <- {"id": 1, "pid": 1234}                                             started
+    <- {"id": 1, "exit": 0}                                               ended (-9: killed)
+
+The child writes the run's report (JSON) to ``out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _child(request: dict[str, Any]) -> None:
+    # The run's output goes to its own log: the zygote's stdout is the protocol pipe.
+    log = os.open(request["out"] + ".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    from airflow_provider_flink.deployments import reconcile
+    from faults.once import FileRecordStore
+
+    report = reconcile(Path(request["folder"]), FileRecordStore(Path(request["records"])))
+    Path(request["out"]).write_text(json.dumps(report.as_dict()))
+
+
+def main() -> int:
+    # Import once, before any fork: what every run would otherwise import again.
+    import faults.once  # noqa: F401
+    from airflow_provider_flink.deployments import reconcile  # noqa: F401
+
+    running: dict[int, int] = {}  # pid -> request id
+    stdin = sys.stdin.fileno()
+    buffer = b""
+    while True:
+        readable, _, _ = select.select([stdin], [], [], 0.05)
+        if readable:
+            chunk = os.read(stdin, 65536)
+            if not chunk:
+                return 0
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:  # the child: one reconcile run, then out without cleanup of the parent's
+                    code = 0
+                    try:
+                        _child(request)
+                    except BaseException as err:  # reported as the run's failure, like a crashed process
+                        print(f"reconcile run failed: {type(err).__name__}: {err}", file=sys.stderr)
+                        code = 1
+                    finally:
+                        sys.stdout.flush()
+                        sys.stderr.flush()
+                        os._exit(code)
+                running[pid] = request["id"]
+                print(json.dumps({"id": request["id"], "pid": pid}), flush=True)
+        for pid in list(running):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+                print(json.dumps({"id": running.pop(pid), "exit": code}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
