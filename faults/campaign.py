@@ -166,11 +166,15 @@ CI_SAMPLE = [
     "upgrade@submit:recorded",  # failure 2: a second judgement of health would roll back a healthy job
     "last-state-defaults@unhealthy",  # failure 3: last-state on Flink's default retention
     "rollback@submit:requested",  # failure 5: a failed spec applied again on every run
+    "race@upgrade@submit:requested+stop",  # a person's stop mid-upgrade was once rolled back
     "race@suspend@stop:requested",
     "lost@upgrade:run",
     "defaults@cancelled-outside",
     "stateless@cancel:requested",
     "savepoint@savepoint:requested",
+    "resume@submit:requested",
+    "deploy@submit:requested",
+    "operator@cancel",
 ]
 
 
