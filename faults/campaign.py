@@ -55,7 +55,7 @@ from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = 300.0  # the counter passes this before the change: a job started without state is below it
-RESTART_AFTER = 25  # seconds a "restart" trial's job runs before it fails on purpose
+RESTART_AFTER = 15  # seconds a "restart" trial's job runs before it fails on purpose
 DELETE = {"execution.checkpointing.externalized-checkpoint-retention": "DELETE_ON_CANCELLATION"}
 
 
