@@ -470,6 +470,19 @@ class Trial:
         self.check_parallelism(job, parallelism)
         return self.check_counter(job, mark)
 
+    def mark(self, job: str) -> float:
+        """A counter value that every snapshot from now on is at or above: read once the counter
+        passed MARK, then wait for a checkpoint triggered after the reading to complete. (A restore
+        from a checkpoint legitimately starts below the counter read *after* that checkpoint.)"""
+        wait_for(f"counter of {job} >= {MARK}", lambda: self.counter(job) >= MARK)
+        value, since_ms = self.counter(job), time.time() * 1000
+        wait_for(f"a checkpoint of {job} after the mark", partial(self.checkpointed_since, job, since_ms), 60)
+        return value
+
+    def checkpointed_since(self, job: str, since_ms: float) -> bool:
+        latest = self.client.call(calls.job_checkpoints(job)).latest.completed
+        return latest is not None and (latest.trigger_timestamp or 0) > since_ms
+
     def check_counter(self, job: str, mark: float) -> str:
         """The keyed counter of ``job`` went on from ``mark`` (a job started without state is below it)."""
         restored = wait_for(f"counter of {job}", lambda: self.counter(job), timeout=30)
@@ -537,7 +550,7 @@ def _play(trial: Trial, kind: Kind) -> str:
     if code != 0:
         raise Violation(f"the first deploy failed (exit {code})")
     (old,) = trial.live_jobs()
-    mark = wait_for(f"counter of {old} >= {MARK}", lambda: (c := trial.counter(old)) >= MARK and c)
+    mark = trial.mark(old)
     if kind.change == "cancelled-outside":
         return _cancelled_outside(trial, old)
     if kind.change == "restart":
