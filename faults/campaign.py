@@ -436,6 +436,9 @@ class Trial:
         snapshots = [c for c in (latest.completed, latest.savepoint) if c is not None and c.external_path]
         return max(snapshots, key=lambda c: c.id, default=None)
 
+    def latest_savepoint(self, job: str) -> Any:
+        return self.client.call(calls.job_checkpoints(job)).latest.savepoint
+
     def healthy(self, job: str) -> bool:
         return is_healthy(self.client.call(calls.job(job)))
 
@@ -581,9 +584,12 @@ def _play(trial: Trial, kind: Kind) -> str:
         if job != old:
             raise Violation(f"a periodic savepoint replaced the job {old} by {job}")
         trial.check_record(job)
-        newest = trial.newest_snapshot(old)
         filed = [s["path"] for s in trial.record().get("savepoints", [])]
-        latest = trial.client.call(calls.job_checkpoints(old)).latest.savepoint
+        # Flink's checkpoint statistics are cached and updated after the savepoint completes.
+        with contextlib.suppress(AssertionError):
+            wait_for(f"{old}'s history to show its savepoint", partial(trial.latest_savepoint, old), 15)
+        latest = trial.latest_savepoint(old)
+        newest = trial.newest_snapshot(old)
         if latest is None or latest.external_path not in filed:
             raise Violation(
                 f"Flink completed savepoint {latest and latest.external_path}; the record has {filed}"
