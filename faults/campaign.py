@@ -166,6 +166,7 @@ CI_SAMPLE = [
     "upgrade@submit:recorded",  # failure 2: a second judgement of health would roll back a healthy job
     "last-state-defaults@unhealthy",  # failure 3: last-state on Flink's default retention
     "rollback@submit:requested",  # failure 5: a failed spec applied again on every run
+    "rollback@rollback:intent-recorded",  # a resubmitted rollback once ran the failed spec
     "race@upgrade@submit:requested+stop",  # a person's stop mid-upgrade was once rolled back
     "race@suspend@stop:requested",
     "lost@upgrade:run",
@@ -404,11 +405,23 @@ class Trial:
         return 0
 
     def settle(self) -> dict[str, Any] | None:
-        """The next scheduled runs, until one has nothing left to do (at most 4); the last report."""
+        """The next scheduled runs, until one has nothing left to do and waits for nothing (at most
+        8, a second apart); the last report. A run that waits (a savepoint still in progress, a job
+        not yet healthy) is followed by another, as the schedule would."""
         report = None
-        for _ in range(4):
+        for attempt in range(8):
+            if attempt:
+                time.sleep(1.0)
             code, report = self.run()
-            if code == 0 and report and not any(d["actions"] for d in report["deployments"]):
+            if code != 0 or not report:
+                continue
+            entries = report["deployments"]
+            waiting = [
+                d
+                for d in entries
+                if d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])
+            ]
+            if not waiting and not any(d["actions"] for d in entries):
                 break
         return report
 

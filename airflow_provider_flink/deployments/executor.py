@@ -293,7 +293,12 @@ class Executor:
         return self._healthy_or_raise(submitted)
 
     def _resubmit(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        submitted = self._submit(spec, record, _need(action.new_job_id), action.spec_hash or "", action.path)
+        """Finish a submission an earlier run recorded, with the spec it recorded it for: the
+        declared one, or the last stable one when the earlier run was rolling back."""
+        intended = _need(action.spec_hash)
+        if intended == record.last_stable_hash and record.last_stable_spec:
+            spec = DeploymentSpec.model_validate(record.last_stable_spec)
+        submitted = self._submit(spec, record, _need(action.new_job_id), intended, action.path)
         return self._healthy_or_raise(submitted)
 
     def _resume(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:

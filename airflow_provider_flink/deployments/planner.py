@@ -217,7 +217,13 @@ def plan_deployment(
         if job is not None and job.jid == intended:
             act("adopt", "the job an earlier run submitted is on the cluster", job_id=intended)
             current = intended
-        elif job is None and not any(j.jid == intended for j in jobs):
+        elif (
+            job is None
+            and not any(j.jid == intended for j in jobs)
+            # the intent is of the declared spec, or of a rollback to the stable one: a stale intent
+            # of a spec declared no more is dropped, and the run plans from what Flink shows
+            and record.intended_hash in (desired_hash, record.last_stable_hash)
+        ):
             return act(
                 "resubmit",
                 "an earlier run recorded this submission but the job is not on the cluster",

@@ -473,3 +473,20 @@ def test_an_upgraded_job_that_failed_is_rolled_back_not_restarted() -> None:
         "file:/sp/u",
     )
     assert rollback.new_job_id == transition_id("orders", H1, new, {jid(), new})
+
+
+def test_a_recorded_rollback_is_finished_and_a_stale_intent_dropped() -> None:
+    """A run died after recording a rollback's job (intent of the stable spec): the next run submits
+    it again. An intent of a spec declared no more is not finished: the run plans from Flink."""
+    rollback_job = transition_id("orders", H1, jid(H2))
+    stored = running_record(
+        current_job_id=jid(H2),
+        intended_job_id=rollback_job,
+        intended_hash=H1,
+        intended_savepoint="file:/sp/u",
+    )
+    seen = view(job(jid(), "FINISHED"), job(jid(H2), "FAILED", 0, start=2))
+    (resubmit,) = plan_deployment(spec(), H2, seen, stored, NOW).actions
+    assert (resubmit.kind, resubmit.new_job_id, resubmit.spec_hash) == ("resubmit", rollback_job, H1)
+    stale = stored.model_copy(update={"intended_hash": "9" * 64, "last_stable_hash": H1})
+    assert kinds(plan_deployment(spec(), H2, seen, stale, NOW)) != ["resubmit"]
