@@ -33,10 +33,12 @@ import json
 import os
 import random
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -284,6 +286,12 @@ class Trial:
         self.folder.mkdir(parents=True)
         self.records = work / f"{name}.records.json"
         self.client = FlinkClient(ClientSettings(flink.rest_url))
+        if kind.answer is not None and kind.answer[1] == UPLOAD:
+            # Uploads are reused by content: a jar of its own makes sure this trial uploads one.
+            self.jar = work / f"{name}.jar"
+            shutil.copyfile(jar, self.jar)
+            with zipfile.ZipFile(self.jar, "a") as archive:
+                archive.writestr("trial.txt", name)
         # The reconcile reaches Flink through the fault proxy when the kind loses or delays answers.
         self.proxy = FaultProxy(flink.rest_url).start() if kind.answer else None
         connection: dict[str, Any] = {
