@@ -86,8 +86,8 @@ def _need(value: str | None) -> str:
     return value
 
 
-def _result(action: Action, ok: bool, detail: str) -> ActionResult:
-    return ActionResult(kind=action.kind, action=action.describe(), ok=ok, detail=detail)
+def _result(action: Action, ok: bool, detail: str, yielded: bool = False) -> ActionResult:
+    return ActionResult(kind=action.kind, action=action.describe(), ok=ok, detail=detail, yielded=yielded)
 
 
 class Executor:
@@ -113,11 +113,7 @@ class Executor:
             try:
                 detail = getattr(self, "_" + action.kind.replace("-", "_"))(plan.spec, plan.record, action)
             except DeploymentBusyError as err:
-                results.append(
-                    ActionResult(
-                        kind=action.kind, action=action.describe(), ok=False, detail=str(err), yielded=True
-                    )
-                )
+                results.append(_result(action, False, str(err), yielded=True))
                 log.warning("%s: %s", action.describe(), err)
                 break
             except Exception as err:
@@ -178,8 +174,7 @@ class Executor:
         the job was adopted (an earlier run had submitted it)."""
         artifact = self._artifact(spec)
         request = spec.definition().run_request(job_id, savepoint)
-        record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, savepoint
-        self._save(record)  # I4: intent before the request
+        self._intend(record, job_id, spec_hash, savepoint)
         crashpoints.reach("submit:intent-recorded")
         jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
         adopted = self.hook.submit_job(jar_id, request)
@@ -327,6 +322,12 @@ class Executor:
         started = self._deploy(spec, record, replace(action, path=snapshot.path))
         return f"{started} ({snapshot.describe()})"
 
+    def _intend(self, record: DeploymentRecord, job_id: str, spec_hash: str, state: str | None) -> None:
+        """I4: the job about to be submitted, its spec and the state it restores from, recorded
+        before the request, and before the cancel that makes room for it."""
+        record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, state
+        self._save(record)
+
     def _begin_upgrade(self, record: DeploymentRecord, action: Action, state: str | None) -> None:
         """The upgrade's intent, written before the old job is cancelled or the new one submitted
         (I4): a run killed in between is finished by the next one with the same job id and state."""
@@ -337,9 +338,7 @@ class Executor:
             started_at=self.clock(),
             new_job_id=_need(action.new_job_id),
         )
-        record.intended_job_id, record.intended_hash = action.new_job_id, action.spec_hash
-        record.intended_savepoint = state
-        self._save(record)
+        self._intend(record, _need(action.new_job_id), _need(action.spec_hash), state)
 
     def _upgrade(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         old, mode, new, new_hash = (
@@ -353,14 +352,13 @@ class Executor:
             raise ReconcileError(
                 f"job {old} is gone from the cluster: not upgrading; the next run recovers it"
             )
-        if mode == "stateless":  # the user asked to start without state: the one cancel that loses it
+        if mode == "stateless" or (mode == "last-state" and not is_healthy(job)):
+            # Stateless: the user asked to start without state, the one cancel that loses it. An
+            # unhealthy job cannot take a savepoint: its latest checkpoint, only if it survives the
+            # cancel (I7).
             state: str | None = None
-            self._begin_upgrade(record, action, state)
-            crashpoints.reach("cancel:intent-recorded")
-            self._cancel(old)
-        elif mode == "last-state" and not is_healthy(job):
-            # No savepoint is possible; the latest checkpoint only if it survives the cancel (I7).
-            state = surviving_checkpoint(self.hook, spec, old, self.clock(), "last-state upgrade")
+            if mode == "last-state":
+                state = surviving_checkpoint(self.hook, spec, old, self.clock(), "last-state upgrade")
             self._begin_upgrade(record, action, state)
             crashpoints.reach("cancel:intent-recorded")
             self._cancel(old)
@@ -429,9 +427,7 @@ class Executor:
         elif job is not None and not job.state.is_globally_terminal:
             source = f"the upgrade's savepoint, because the failing job is {job.state.value} (no savepoint possible)"
         target = job_id or transition_id(spec.name, record.last_stable_hash, bad_job)
-        record.intended_job_id, record.intended_hash = target, record.last_stable_hash
-        record.intended_savepoint = state
-        self._save(record)  # I4: the rollback's job and state before the cancel
+        self._intend(record, target, record.last_stable_hash, state)
         crashpoints.reach("rollback:intent-recorded")
         self._cancel(bad_job)  # a no-op when the stop above ended it
         event, _ = self._submit(stable, record, target, record.last_stable_hash, state)
