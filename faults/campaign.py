@@ -82,12 +82,18 @@ class Kind:
     # Who acts beside the reconcile: another reconcile, or a person's task on the same job
     # (FlinkCancelJobOperator / FlinkStopJobOperator).
     rival: Literal["reconcile", "cancel", "stop"] = "reconcile"
+    # What runs the reconcile: a forked process with its records in a file, or a real Airflow task
+    # process (``airflow tasks test`` of faults/dags/flink_campaign.py) with its records in
+    # Airflow Variables. The operator trials (change "task") always run as Airflow tasks.
+    through: Literal["process", "airflow"] = "process"
 
 
 UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
 STOP, SAVEPOINTS = JOB + "/stop", JOB + "/savepoints"
 TIMEOUT, SLOW = 4, 7.0  # the connection's request timeout in fault trials; a late answer comes after it
 HEALTH_TIMEOUT = 15.0
+CAMPAIGN_DAG = "flink_campaign"  # faults/dags/flink_campaign.py
+REPORT = "FLINK_CAMPAIGN_REPORT"  # the file a campaign DAG task writes its return value to
 
 KINDS: dict[str, Kind] = {
     # savepoint upgrade (parallelism 1 -> 2), killed at each step boundary
@@ -158,6 +164,19 @@ KINDS: dict[str, Kind] = {
     "slow@upgrade:run": Kind("upgrade", answer=("POST", RUN), delay=SLOW),
     # Flink's defaults: a person cancels the job; its checkpoints are deleted with it
     "defaults@cancelled-outside": Kind("cancelled-outside", flink_defaults=True),
+    # The reconcile as a real Airflow task process, its records in Airflow Variables
+    "airflow@upgrade@stop:requested": Kind("upgrade", "stop:requested", through="airflow"),
+    "airflow@upgrade@submit:requested": Kind("upgrade", "submit:requested", through="airflow"),
+    "airflow@rollback@submit:requested": Kind("rollback", "submit:requested", through="airflow"),
+    "airflow@race@upgrade@stop:recorded": Kind("upgrade", "stop:recorded", racers=2, through="airflow"),
+    # The how-to's upgrade pattern as Airflow tasks (deploy, savepoint, stop, deploy from it): the
+    # task killed at its step, then retried as the same task instance
+    "task@deploy-task:id-recorded": Kind("task", "deploy-task:id-recorded"),
+    "task@deploy-task:requested": Kind("task", "deploy-task:requested"),
+    "task@stop-task:id-recorded": Kind("task", "stop-task:id-recorded"),
+    "task@stop-task:requested": Kind("task", "stop-task:requested"),
+    "task@savepoint-task:id-recorded": Kind("task", "savepoint-task:id-recorded"),
+    "task@savepoint-task:requested": Kind("task", "savepoint-task:requested"),
 }
 
 # What the test suite runs (tests/integration/test_faults.py), spread over the Flink versions: the
@@ -198,8 +217,15 @@ class Zygote:
     """The client of :mod:`faults.zygote`: reconcile runs forked from a process that imported once."""
 
     def __init__(self) -> None:
+        # What the zygote itself prints (Airflow's warnings while importing) goes to a log file;
+        # each run writes its own log next to its report.
+        self.log = tempfile.NamedTemporaryFile(prefix="flink-faults-zygote-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "faults.zygote"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-m", "faults.zygote"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
         )
         self.next_id = 0
         self.started: set[int] = set()
@@ -243,6 +269,8 @@ class Zygote:
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         self.proc.wait(timeout=30)
+        self.log.close()
+        os.unlink(self.log.name)
 
 
 @dataclass
@@ -268,6 +296,31 @@ class Run:
 
 
 _ZYGOTE: Zygote | None = None
+_AIRFLOW_READY = False
+
+
+def airflow_settings(home: Path) -> dict[str, str]:
+    """An Airflow of the campaign's own: SQLite metadata DB, the campaign DAG (set before the zygote
+    starts: it reads Airflow's configuration once, when it imports Airflow)."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "faults" / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+    }
+
+
+def prepare_airflow() -> None:
+    """The campaign DAG known to the metadata DB (``dags trigger`` needs it), once per process."""
+    global _AIRFLOW_READY
+    if _AIRFLOW_READY:
+        return
+    out = Path(tempfile.mkdtemp(prefix="flink-faults-")) / "reserialize"
+    for argv in (["db", "migrate"], ["dags", "reserialize"]):
+        code = zygote().start({"airflow": argv, "out": str(out), "env": dict(os.environ)}).wait()
+        if code != 0:
+            raise RuntimeError(f"airflow {' '.join(argv)} failed (exit {code}): see {out}.log")
+    _AIRFLOW_READY = True
 
 
 def zygote() -> Zygote:
@@ -306,6 +359,10 @@ class Trial:
         self.env.pop(PAUSE_ENV, None)
         self.stagger = 0.0
         self.runs = 0
+        # The jobs on the cluster before an operator trial (theirs are all the others).
+        self.baseline: set[str] | None = None
+        if kind.change == "task":
+            self.baseline = {j.jid for j in self.client.call(calls.jobs_overview()).jobs}
 
     def arm(self) -> None:
         """Install the kind's lost or late answer for the next matching request."""
@@ -349,11 +406,62 @@ class Trial:
 
     def start(self, env: dict[str, str]) -> Run:
         """A reconcile run in its own process (forked from the zygote), not waited for."""
+        if self.kind.through == "airflow":  # a new DAG run each time, as the scheduler would start
+            return self.task("reconcile", {"folder": str(self.folder)}, env=env)
         self.runs += 1
         out = self.folder.parent / f"{self.name}.run{self.runs}.json"
         return zygote().start(
             {"folder": str(self.folder), "records": str(self.records), "out": str(out), "env": env}
         )
+
+    def task(
+        self,
+        task_id: str,
+        params: dict[str, Any],
+        run_id: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Run:
+        """One try of a task of the campaign DAG in a real Airflow task process (``airflow tasks
+        test``, forked from the zygote), not waited for. Tries with the same ``run_id`` are tries of
+        one task instance: they share its task state store. Without one, a DAG run of its own."""
+        self.runs += 1
+        out = self.folder.parent / f"{self.name}.run{self.runs}.json"
+        run_id = run_id or f"{self.name}-{self.runs}"
+        argv = ["tasks", "test", CAMPAIGN_DAG, task_id, run_id, "-t", json.dumps(params)]
+        return zygote().start(
+            {"airflow": argv, "out": str(out), "env": {**(env or self.env), REPORT: str(out)}}
+        )
+
+    def task_result(self, task_id: str, params: dict[str, Any], crash_at: str | None = None) -> Any:
+        """Run a campaign DAG task to its end and return its result. With ``crash_at``, its first
+        try dies at that step (SIGKILL, as a lost worker) and a retry of the same task instance
+        (same DAG run, so the same task state store) finishes it."""
+        run_id = None
+        if crash_at:
+            run_id = f"{self.name}-{task_id}-{self.runs}"
+            self.dag_run(run_id)
+            code = self.task(task_id, params, run_id, env={**self.env, ENV: crash_at}).wait()
+            if code != -9:
+                raise Violation(
+                    f"the {task_id} task was meant to die at {crash_at} but ended with exit code {code}"
+                )
+        run = self.task(task_id, params, run_id)
+        code = run.wait()
+        result = run.report() if code == 0 else None
+        if result is None:
+            raise Violation(
+                f"the {task_id} task{' retry' if crash_at else ''} failed (exit {code}): see {run.out}.log"
+            )
+        return result
+
+    def dag_run(self, run_id: str) -> None:
+        """A DAG run that outlives its tasks' processes (a killed try and its retry share it)."""
+        self.runs += 1
+        out = self.folder.parent / f"{self.name}.run{self.runs}.json"
+        argv = ["dags", "trigger", CAMPAIGN_DAG, "--run-id", run_id]
+        code = zygote().start({"airflow": argv, "out": str(out), "env": self.env}).wait()
+        if code != 0:
+            raise RuntimeError(f"airflow dags trigger {run_id} failed (exit {code}): see {out}.log")
 
     def run(self, crash_at: str | None = None) -> tuple[int, dict[str, Any] | None]:
         env = dict(self.env)
@@ -434,8 +542,11 @@ class Trial:
         return report
 
     def jobs(self) -> list[Any]:
+        everything = self.client.call(calls.jobs_overview()).jobs
+        if self.baseline is not None:  # the operators choose their own ids: the jobs new in this trial
+            return [j for j in everything if j.jid not in self.baseline]
         prefix = deployment_prefix(self.name)
-        return [j for j in self.client.call(calls.jobs_overview()).jobs if j.jid.startswith(prefix)]
+        return [j for j in everything if j.jid.startswith(prefix)]
 
     def live_jobs(self) -> list[str]:
         return [j.jid for j in self.jobs() if not j.state.is_globally_terminal]
@@ -447,8 +558,21 @@ class Trial:
             return 0.0
 
     def record(self) -> dict[str, Any]:
-        raw = json.loads(self.records.read_text()) if self.records.exists() else {}
+        if self.kind.through == "airflow":  # the Variables in Airflow's metadata DB
+            self.runs += 1
+            out = self.folder.parent / f"{self.name}.run{self.runs}.variables.json"
+            run = zygote().start(
+                {"airflow": ["variables", "export", str(out)], "out": str(out), "env": self.env}
+            )
+            if run.wait() != 0:
+                raise RuntimeError(f"airflow variables export failed: see {out}.log")
+            raw = json.loads(out.read_text())
+        else:
+            raw = json.loads(self.records.read_text()) if self.records.exists() else {}
         stored = raw.get(f"flink_deployment.flink_default.{self.name}")
+        if isinstance(stored, dict):  # an exported Variable: {"value": <parsed JSON>, "description": ...}
+            value = stored.get("value")
+            return value if isinstance(value, dict) else json.loads(value or "{}")
         return json.loads(stored) if stored else {}
 
     def newest_snapshot(self, job_id: str) -> Any:
@@ -541,6 +665,8 @@ class Trial:
 
 def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) -> Verdict:
     kind = KINDS[name]
+    if kind.through == "airflow" or kind.change == "task":
+        prepare_airflow()
     deployment = f"t{seed}-{random.Random(seed).randrange(16**6):06x}"
     trial = Trial(flink, jar, work, deployment, kind)
     # Where in the first racer's transition the second one comes in: 0-4 s covers observing,
@@ -562,6 +688,8 @@ def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) ->
 
 
 def _play(trial: Trial, kind: Kind) -> str:
+    if kind.change == "task":
+        return _operator_pattern(trial, kind)
     trial.declare()
     if kind.change == "deploy":
         _fault(trial, kind)
@@ -671,6 +799,54 @@ def _fault(trial: Trial, kind: Kind) -> None:
     time.sleep(kind.pause)
 
 
+def _operator_pattern(trial: Trial, kind: Kind) -> str:
+    """The upgrade pattern of the how-to, each step an Airflow task: deploy, (savepoint,) stop with
+    a savepoint, deploy from it. The kind's task dies at its step (SIGKILL) and its retry (the same
+    task instance) must finish the one operation, not start a second: one savepoint, one job."""
+    step = kind.step or ""
+    faulted = step.split(":")[0].removesuffix("-task")  # deploy | stop | savepoint
+    params = {"jar": str(trial.jar), "entry_class": COUNTER_JOB, "parallelism": 1, "savepoint_path": ""}
+    old = trial.task_result("deploy", params)
+    if trial.live_jobs() != [old]:
+        raise Violation(f"the deploy task returned {old}; live jobs {trial.live_jobs()}")
+    mark = trial.mark(old)
+    if faulted == "savepoint":
+        location = trial.task_result("savepoint", {"job_id": old}, crash_at=step)
+        if trial.live_jobs() != [old]:
+            raise Violation(f"a savepoint task changed the jobs: live jobs {trial.live_jobs()}, was [{old}]")
+        return "job kept, " + _one_savepoint(trial, old, location)
+    location = trial.task_result("stop", {"job_id": old}, crash_at=step if faulted == "stop" else None)
+    if trial.live_jobs():
+        raise Violation(f"the stop task returned {location}; live jobs {trial.live_jobs()}")
+    detail = _one_savepoint(trial, old, location)
+    new = trial.task_result(
+        "deploy",
+        {**params, "parallelism": 2, "savepoint_path": location},
+        crash_at=step if faulted == "deploy" else None,
+    )
+    job = trial.one_live_job()
+    if job != new:
+        raise Violation(f"the deploy task returned {new}; Flink runs {job}")
+    started_from = trial.client.call(calls.job_checkpoints(job)).latest.restored
+    if started_from is None or started_from.external_path != location:
+        raise Violation(
+            f"the redeployed job {job} started from {started_from.external_path if started_from else 'nothing'}, "
+            f"not from the stop's savepoint {location}"
+        )
+    trial.check_parallelism(job, 2)
+    return f"{detail}, one job restored from it: " + trial.check_counter(job, mark)
+
+
+def _one_savepoint(trial: Trial, job: str, location: Any) -> str:
+    """The task returned the savepoint Flink completed for ``job``, and Flink wrote only one."""
+    written = sorted(p.name for p in trial.flink.savepoint_dir.glob(f"savepoint-{job[:6]}-*"))
+    if len(written) != 1:
+        raise Violation(f"{len(written)} savepoints of {job} on storage ({written}): the retry took another")
+    if not isinstance(location, str) or not location.rstrip("/").endswith(written[0]):
+        raise Violation(f"the task returned {location!r}; the savepoint Flink wrote is {written[0]}")
+    return f"one savepoint ({written[0]})"
+
+
 def _last_state_unhealthy(trial: Trial, old: str, mark: float) -> str:
     """A last-state upgrade of a job that cannot take a savepoint (no TaskManager) and whose
     checkpoints Flink deletes on cancel: the run must refuse and leave the job; once the job runs
@@ -768,6 +944,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown kind(s) {', '.join(unknown)}; the kinds are: {', '.join(KINDS)}")
     rng = random.Random(args.seed)
     verdicts: list[Verdict] = []
+    airflow_home = Path(tempfile.mkdtemp(prefix="flink-faults-airflow-"))
+    os.environ.update(airflow_settings(airflow_home))
+    atexit.register(shutil.rmtree, airflow_home, True)
     for version in args.versions.split(","):
         with tempfile.TemporaryDirectory(prefix="flink-faults-") as tmp:
             work = Path(tmp)

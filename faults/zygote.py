@@ -8,10 +8,14 @@ leaving behind only what it wrote. The zygote is single-threaded, so forking it 
 Protocol (lines of JSON on stdin / stdout)::
 
     -> {"id": 1, "folder": ..., "records": ..., "out": ..., "env": {...}}   start a run
+    -> {"id": 2, "airflow": ["tasks", "test", ...], "out": ..., "env": {...}}  an Airflow command
     <- {"id": 1, "pid": 1234}                                             started
     <- {"id": 1, "exit": 0}                                               ended (-9: killed)
 
-The child writes the run's report (JSON) to ``out``.
+The child writes the run's report (JSON) to ``out``. An ``airflow`` request runs that Airflow CLI
+command in the child instead, as ``airflow ...`` would (``tasks test``: a real task process with
+its in-process supervisor, records in Airflow Variables, the task state store in the metadata DB);
+what the task returns reaches ``out`` through the campaign DAG (``faults/dags/flink_campaign.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ def _child(request: dict[str, Any]) -> None:
     os.dup2(log, 2)
     os.environ.clear()
     os.environ.update(request["env"])
+    if "airflow" in request:
+        from airflow.cli import cli_parser
+
+        args = cli_parser.get_parser().parse_args(request["airflow"])
+        args.func(args)
+        return
     from airflow_provider_flink.deployments import reconcile
     from faults.once import FileRecordStore
 
@@ -39,9 +49,19 @@ def _child(request: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    # The protocol gets the pipe; anything else printed (Airflow logs while importing) goes to stderr.
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     # Import once, before any fork: what every run would otherwise import again.
+    from airflow.api_fastapi.execution_api.app import create_task_execution_api_app  # noqa: F401
+    from airflow.cli import cli_parser
+    from airflow.cli.commands import dag_command, task_command  # noqa: F401
+
     import faults.once  # noqa: F401
     from airflow_provider_flink.deployments import reconcile  # noqa: F401
+    from airflow_provider_flink.operators import FlinkReconcileOperator  # noqa: F401
+
+    cli_parser.get_parser()
 
     running: dict[int, int] = {}  # pid -> request id
     stdin = sys.stdin.fileno()
@@ -58,6 +78,7 @@ def main() -> int:
                 request = json.loads(line)
                 pid = os.fork()
                 if pid == 0:  # the child: one reconcile run, then out without cleanup of the parent's
+                    protocol.close()
                     code = 0
                     try:
                         _child(request)
@@ -69,12 +90,12 @@ def main() -> int:
                         sys.stderr.flush()
                         os._exit(code)
                 running[pid] = request["id"]
-                print(json.dumps({"id": request["id"], "pid": pid}), flush=True)
+                print(json.dumps({"id": request["id"], "pid": pid}), file=protocol, flush=True)
         for pid in list(running):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-                print(json.dumps({"id": running.pop(pid), "exit": code}), flush=True)
+                print(json.dumps({"id": running.pop(pid), "exit": code}), file=protocol, flush=True)
 
 
 if __name__ == "__main__":

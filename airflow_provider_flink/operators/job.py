@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_flink import crashpoints
 from airflow_provider_flink.artifacts import (
     ArtifactRequest,
     JobDefinition,
@@ -249,6 +250,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
                     store.set(JOB_ID_KEY, job_id)
                     return job_id, True
         store.set(JOB_ID_KEY, job_id)  # intent first (I4): a retry reuses this id
+        crashpoints.reach("deploy-task:id-recorded")
         return job_id, False
 
     def _job_of_key(self, store: Any, key: str) -> tuple[str, bool]:
@@ -272,6 +274,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         last = jobs[-1].jid if jobs else None
         job_id = transition_id(namespace, KEY_SPEC, last, {j.jid for j in jobs})
         store.set(JOB_ID_KEY, job_id)  # intent first (I4)
+        crashpoints.reach("deploy-task:id-recorded")
         return job_id, False
 
     # ------------------------------------------------------------------ execute
@@ -315,6 +318,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             self._ensure_capacity(request.parallelism)
             jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))
             adopted = self.hook.submit_job(jar_id, request)
+            crashpoints.reach("deploy-task:requested")
             self.log.info(
                 "%s job %s (%s)", "Adopted" if adopted else "Submitted", job_id, self.entry_class or self.jar
             )
@@ -378,7 +382,9 @@ class _SavepointingOperator(FlinkBaseOperator):
                 )
         trigger_id = calls.new_id()
         store.set(TRIGGER_ID_KEY, trigger_id)  # intent first: a retry polls this id
+        crashpoints.reach(f"{self.operation}-task:id-recorded")
         self._start(job_id, trigger_id)
+        crashpoints.reach(f"{self.operation}-task:requested")
         return trigger_id
 
     def _wait_for(self, context: Any, job_id: str, trigger_id: str) -> Any:
