@@ -52,7 +52,7 @@ from airflow_provider_flink.deployments.planner import deployment_prefix, spec_p
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import LocalFlink
-from harness.job_jars import COUNTER_JOB, FAILING_JOB, build_jar, read_counter
+from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB, build_jar, read_counter
 from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,6 +164,10 @@ KINDS: dict[str, Kind] = {
     "slow@upgrade:run": Kind("upgrade", answer=("POST", RUN), delay=SLOW),
     # Flink's defaults: a person cancels the job; its checkpoints are deleted with it
     "defaults@cancelled-outside": Kind("cancelled-outside", flink_defaults=True),
+    # A bounded (batch) deployment: its first deploy killed after /run, or while waiting; two at once
+    "bounded@submit:requested": Kind("bounded", "submit:requested"),
+    "bounded@submit:recorded": Kind("bounded", "submit:recorded"),
+    "race@bounded": Kind("bounded", racers=2),
     # The reconcile as a real Airflow task process, its records in Airflow Variables
     "airflow@upgrade@stop:requested": Kind("upgrade", "stop:requested", through="airflow"),
     "airflow@upgrade@submit:requested": Kind("upgrade", "submit:requested", through="airflow"),
@@ -197,6 +201,9 @@ CI_SAMPLE = [
     "resume@submit:requested",
     "deploy@submit:requested",
     "operator@cancel",
+    "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
+    "airflow@upgrade@stop:requested",  # the reconcile as an Airflow task, records in Variables
+    "task@stop-task:requested",  # the how-to's stop task killed while its savepoint runs, retried
 ]
 
 
@@ -219,7 +226,9 @@ class Zygote:
     def __init__(self) -> None:
         # What the zygote itself prints (Airflow's warnings while importing) goes to a log file;
         # each run writes its own log next to its report.
-        self.log = tempfile.NamedTemporaryFile(prefix="flink-faults-zygote-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (open as long as the zygote runs)
+            prefix="flink-faults-zygote-", suffix=".log", delete=False
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "faults.zygote"],
             cwd=ROOT,
@@ -398,6 +407,8 @@ class Trial:
             spec["state"] = "suspended"
         if changed and kind.change == "savepoint":
             spec["savepoint_policy"] = {"interval_minutes": 1}
+        if kind.change == "bounded":  # a batch job: it ends by itself, FINISHED is its goal
+            spec.update(entry_class=BATCH_JOB, args=["--count", "2000000"], bounded=True)
         if kind.change == "restart":  # fails on purpose, FAILED for good (restart strategy none)
             spec["args"] += ["--fail-after-seconds", str(RESTART_AFTER)]
         if changed and kind.change == "rollback":  # its job cannot start from the counter's state
@@ -691,6 +702,8 @@ def _play(trial: Trial, kind: Kind) -> str:
     if kind.change == "task":
         return _operator_pattern(trial, kind)
     trial.declare()
+    if kind.change == "bounded":
+        return _bounded(trial, kind)
     if kind.change == "deploy":
         _fault(trial, kind)
         trial.settle()
@@ -845,6 +858,22 @@ def _one_savepoint(trial: Trial, job: str, location: Any) -> str:
     if not isinstance(location, str) or not location.rstrip("/").endswith(written[0]):
         raise Violation(f"the task returned {location!r}; the savepoint Flink wrote is {written[0]}")
     return f"one savepoint ({written[0]})"
+
+
+def _bounded(trial: Trial, kind: Kind) -> str:
+    """A bounded (batch) deployment, its first deploy faulted: it must run exactly once, to
+    FINISHED, and later runs must neither start it again nor forget it."""
+    _fault(trial, kind)
+    trial.settle()
+    wait_for("the bounded job to end", lambda: trial.jobs() and not trial.live_jobs(), timeout=120)
+    trial.settle()  # the next scheduled runs, after its end
+    jobs = trial.jobs()
+    if len(jobs) != 1:
+        raise Violation(f"the bounded job ran {len(jobs)} times: {[(j.jid, j.state.value) for j in jobs]}")
+    if jobs[0].state.value != "FINISHED":
+        raise Violation(f"the bounded job ended {jobs[0].state.value}, not FINISHED")
+    trial.check_record(jobs[0].jid)
+    return "ran once to FINISHED, recorded, not started again"
 
 
 def _last_state_unhealthy(trial: Trial, old: str, mark: float) -> str:

@@ -66,7 +66,7 @@ ensure_venv() {
   say "creating $VENV and installing the provider with its test and lint dependencies"
   if command -v uv >/dev/null 2>&1; then
     [ -x "$PY" ] || uv venv --quiet --python "$python" "$VENV"
-    uv pip install --quiet --python "$PY" -e "$ROOT[test,lint]"
+    uv pip install --quiet --compile-bytecode --python "$PY" -e "$ROOT[test,lint]"
   else
     [ -x "$PY" ] || "$python" -m venv "$VENV"
     "$PY" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test,lint]"

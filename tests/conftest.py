@@ -19,7 +19,9 @@ DAGS = AIRFLOW_HOME / "dags"
 shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 DAGS.mkdir(parents=True)
 # dag.test() runs only DAGs of the configured bundle: the examples and the test-only DAGs.
-for source in [*(ROOT / "dags").glob("*.py"), *(ROOT / "tests" / "integration" / "dags").glob("*.py")]:
+# The fault campaign's DAG too: its CI sample runs tasks of it as real Airflow task processes.
+sources = [ROOT / "dags", ROOT / "tests" / "integration" / "dags", ROOT / "faults" / "dags"]
+for source in [path for folder in sources for path in folder.glob("*.py")]:
     (DAGS / source.name).symlink_to(source)
 os.environ.update(
     {

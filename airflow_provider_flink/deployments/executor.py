@@ -184,6 +184,11 @@ class Executor:
         self._save(record)
         crashpoints.reach("submit:recorded")
         event = self._wait_healthy(spec, job_id)
+        if spec.bounded and event.state == JobState.FINISHED.value:
+            # A bounded job may end before a poll sees it RUNNING: its end is its success.
+            event = event.model_copy(
+                update={"status": "success", "message": f"Job {job_id} ran to its end (FINISHED)"}
+            )
         if event.ok:
             record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
             record.upgrade = None

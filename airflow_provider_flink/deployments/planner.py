@@ -14,6 +14,7 @@ Decisions per deployment, in order:
 4. desired ``suspended`` -> stop with a savepoint if a job runs;
 5. an upgraded job that ended FAILED -> roll back;
 6. no live job -> first deploy, restart a FAILED job (restart policy), resume a suspended one,
+   leave a bounded job that FINISHED (run the new spec once if it changed),
    or recover a job lost by a JobManager restart;
 7. an upgraded job not healthy within its timeout -> roll back;
 8. live job runs another spec -> upgrade (unless a savepoint is pending);
@@ -214,8 +215,15 @@ def plan_deployment(
     intended = record.intended_job_id
     current = record.current_job_id
     if intended and intended != current:
+        ended = next((j for j in jobs if j.jid == intended), None) if job is None else None
         if job is not None and job.jid == intended:
             act("adopt", "the job an earlier run submitted is on the cluster", job_id=intended)
+            current = intended
+        elif ended is not None:
+            # Submitted by a run that died before recording it, and ended since: it is the job
+            # whose end the rules below judge (a bounded job done, a restart, a resume), not a
+            # reason to deploy a second copy.
+            act("adopt", f"the job an earlier run submitted ended {ended.state.value}", job_id=intended)
             current = intended
         elif (
             job is None
@@ -257,7 +265,7 @@ def plan_deployment(
             return roll_back(broken, upgrade.savepoint_path, f"the upgraded job {broken.jid} FAILED")
 
     if job is None:
-        return _plan_no_live_job(plan, jobs, record, desired_hash, now, next_id, act)
+        return _plan_no_live_job(plan, jobs, record, current, desired_hash, now, next_id, act)
 
     if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
         waited = now - upgrade.started_at
@@ -307,6 +315,7 @@ def _plan_no_live_job(
     plan: DeploymentPlan,
     jobs: list[models.JobOverview],
     record: DeploymentRecord,
+    current: str | None,
     desired_hash: str,
     now: float,
     next_id: Callable[[str | None], str],
@@ -316,7 +325,6 @@ def _plan_no_live_job(
     Flink can prove at the moment of acting (I7): the executor finds it, the plan names no path."""
     spec = plan.spec
     last = jobs[-1] if jobs else None
-    current = record.current_job_id
     current_seen = last is not None and last.jid == current
     if record.status == "suspended":
         return act(
@@ -325,6 +333,20 @@ def _plan_no_live_job(
             job_id=current,
             new_job_id=next_id(current),
             spec_hash=desired_hash,
+        )
+    if spec.bounded and last is not None and last.state is JobState.FINISHED:
+        # A bounded job that ran to its end is done: starting it again would process its input twice.
+        if spec_part(last.jid) == desired_hash[:12]:
+            if current != last.jid:  # an earlier run died before it could record the job
+                act("adopt", "the bounded job an earlier run submitted ran to its end", job_id=last.jid)
+            plan.skipped = f"the bounded job {last.jid} ran to its end (FINISHED); it runs again when the spec changes"
+            return plan
+        return act(
+            "deploy",
+            "the bounded job ran to its end and the spec changed: run the new version once",
+            new_job_id=next_id(last.jid),
+            spec_hash=desired_hash,
+            path=spec.initial_savepoint,
         )
     if current is None:
         return act(

@@ -95,6 +95,11 @@ class DeploymentSpec(_Strict):
     health_timeout_seconds: float = Field(
         120, gt=0, description="An upgraded job not healthy within this time is rolled back."
     )
+    bounded: bool = Field(
+        False,
+        description="The job ends by itself (a batch job, or bounded sources): FINISHED is its goal, not a "
+        "reason to start it again. It runs once per spec; a changed spec runs the new one once.",
+    )
     max_checkpoint_age_minutes: float | None = Field(
         None,
         gt=0,

@@ -465,7 +465,8 @@ def test_an_upgraded_job_that_failed_is_rolled_back_not_restarted() -> None:
     plan = plan_deployment(
         spec(), H2, view(job(jid(), "FINISHED"), job(new, "FAILED", 0, start=2)), stored, NOW
     )
-    (rollback,) = plan.actions
+    adopt, rollback = plan.actions  # the record first names the job it submitted, then rolls it back
+    assert (adopt.kind, adopt.job_id) == ("adopt", new)
     assert (rollback.kind, rollback.job_id, rollback.spec_hash, rollback.path) == (
         "rollback",
         new,
@@ -490,3 +491,47 @@ def test_a_recorded_rollback_is_finished_and_a_stale_intent_dropped() -> None:
     assert (resubmit.kind, resubmit.new_job_id, resubmit.spec_hash) == ("resubmit", rollback_job, H1)
     stale = stored.model_copy(update={"intended_hash": "9" * 64, "last_stable_hash": H1})
     assert kinds(plan_deployment(spec(), H2, seen, stale, NOW)) != ["resubmit"]
+
+
+# ---------------------------------------------------------------------------- bounded jobs
+def test_a_bounded_job_that_ran_to_its_end_is_not_started_again() -> None:
+    """FINISHED is a bounded job's goal: once ran "resume: the job ended FINISHED outside the
+    provider" and processed its input a second time on every run."""
+    plan = plan_deployment(spec(bounded=True), H1, view(job(jid(), "FINISHED")), running_record(), NOW)
+    assert plan.actions == []
+    assert plan.skipped == (
+        f"the bounded job {jid()} ran to its end (FINISHED); it runs again when the spec changes"
+    )
+    streaming = plan_deployment(spec(), H1, view(job(jid(), "FINISHED")), running_record(), NOW)
+    assert kinds(streaming) == ["resume"]  # an unbounded job that FINISHED was stopped by someone
+
+
+def test_a_bounded_job_runs_a_changed_spec_once_from_its_declared_start() -> None:
+    plan = plan_deployment(
+        spec(bounded=True, initial_savepoint="file:/sp/seed"),
+        H2,
+        view(job(jid(), "FINISHED")),
+        running_record(),
+        NOW,
+    )
+    (deploy,) = plan.actions
+    assert (deploy.kind, deploy.spec_hash, deploy.path) == ("deploy", H2, "file:/sp/seed")
+    assert deploy.new_job_id == transition_id("orders", H2, jid(), {jid()})
+
+
+@pytest.mark.parametrize(
+    ("bounded", "expected"),
+    [(True, ["adopt"]), (False, ["adopt", "resume"])],
+)
+def test_a_first_job_that_ended_before_it_was_recorded_is_adopted_not_deployed_again(
+    bounded: bool, expected: list[str]
+) -> None:
+    """The first deploy's run died after Flink accepted the job; the job ended before the next run.
+    The next run once saw no current job and deployed a second copy (fresh, without state)."""
+    first = transition_id("orders", H1, None)
+    stored = record(intended_job_id=first, intended_hash=H1)
+    plan = plan_deployment(spec(bounded=bounded), H1, view(job(first, "FINISHED")), stored, NOW)
+    assert kinds(plan) == expected
+    assert plan.actions[0].job_id == first
+    if not bounded:  # resumed from the ended job's newest snapshot, as any job that FINISHED outside
+        assert plan.actions[1].job_id == first
