@@ -339,7 +339,9 @@ def _plan_no_live_job(
         if spec_part(last.jid) == desired_hash[:12]:
             if current != last.jid:  # an earlier run died before it could record the job
                 act("adopt", "the bounded job an earlier run submitted ran to its end", job_id=last.jid)
-            plan.skipped = f"the bounded job {last.jid} ran to its end (FINISHED); it runs again when the spec changes"
+            plan.skipped = (
+                f"the bounded job {last.jid} ran to its end (FINISHED); it runs again when the spec changes"
+            )
             return plan
         return act(
             "deploy",
