@@ -9,6 +9,11 @@ the acting process.
   waits until ``<directory>/resume`` exists (once per process). The campaign runs a second
   reconcile in that window: a race whose interleaving is chosen, not left to timing.
 
+Steps: the reconcile's ``submit:intent-recorded|requested|recorded``,
+``stop|savepoint:requested|recorded``, ``cancel:intent-recorded|requested``,
+``rollback:intent-recorded``; the operators' ``deploy-task:id-recorded|requested``,
+``stop-task:id-recorded|requested`` and ``savepoint-task:id-recorded|requested``.
+
 The campaign selects one step per trial, runs the next reconcile or retry, and checks the
 invariants against Flink. Without the variables this costs two dictionary lookups.
 """
