@@ -43,6 +43,19 @@ ensure_nginx() {
   echo "warning: nginx is not installed (sudo apt-get install -y nginx-light): the reverse-proxy tests will fail" >&2
 }
 
+# docker-compose (Debian's, no daemon needed), to validate docker-compose.yml: there is no Docker
+# engine on the CI machines, but `docker-compose config` checks the file as Compose reads it.
+ensure_compose() {
+  if command -v docker-compose >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "docker-compose not found: installing it with apt-get (to validate docker-compose.yml)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+    return 0
+  fi
+  echo "warning: docker-compose is not installed (sudo apt-get install -y docker-compose): the compose file test will fail" >&2
+}
+
 # A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.
 ensure_venv() {
   local python="${PYTHON:-}"

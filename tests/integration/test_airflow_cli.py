@@ -1,0 +1,70 @@
+"""Connections stored the way users store them (``airflow connections add``: the metadata DB, no
+``AIRFLOW_CONN_*`` variable), under ``airflow dags test`` and ``airflow tasks test``.
+
+Both commands run the task under an in-process supervisor that answers only the sync connection
+lookup. The wait a task runs in-line used the async one: ``The conn_id 'flink_default' isn't
+defined`` at the first wait, even with ``deferrable=False``, while the job it had just submitted
+ran on to FINISHED.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_flink.client import calls
+from airflow_provider_flink.client.models import JobState
+from tests.integration.conftest import Cluster
+
+pytestmark = pytest.mark.integration
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def db_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """``flink_default`` in the metadata DB only; the environment for the commands."""
+    monkeypatch.delenv("AIRFLOW_CONN_FLINK_DEFAULT")
+    env = dict(os.environ)
+    port = airflow.flink.rest_url.rsplit(":", 1)[1]
+    added = _airflow(
+        "connections", "add", "flink_default", "--conn-type", "flink", "--conn-host", "127.0.0.1",
+        "--conn-port", port, env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    yield env
+    _airflow("connections", "delete", "flink_default", env=env)
+
+
+@pytest.mark.parametrize(
+    ("command", "deferrable"),
+    [("tasks", False), ("dags", False), ("dags", True)],
+    ids=["tasks-test", "dags-test", "dags-test-deferred"],
+)
+def test_a_connection_in_the_metadata_db_serves_cli_runs(
+    airflow: Cluster, db_connection: dict[str, str], command: str, deferrable: bool
+) -> None:
+    before = {j.jid for j in airflow.client.call(calls.jobs_overview()).jobs}
+    env = {**db_connection, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": str(deferrable)}
+    args = (
+        ["tasks", "test", "flink_batch_job", "run_batch"]
+        if command == "tasks"
+        else ["dags", "test", "flink_batch_job"]
+    )
+    done = _airflow(*args, env=env)
+    output = done.stdout + done.stderr
+    assert "isn't defined" not in output, output[-3000:]
+    new = [j for j in airflow.client.call(calls.jobs_overview()).jobs if j.jid not in before]
+    assert [j.state for j in new] == [JobState.FINISHED], output[-3000:]
+    assert "new_state=success" in output, output[-3000:]  # the task succeeded, not only the job
