@@ -131,14 +131,15 @@ class FlinkTimeoutError(FlinkUnreachableError):
 class FlinkCircuitOpenError(FlinkError):
     """Calls to ``url`` are refused locally after repeated failures, until ``retry_in`` passes."""
 
-    def __init__(self, url: str, failures: int, retry_in: float) -> None:
-        self.url, self.failures, self.retry_in = url, failures, retry_in
+    def __init__(self, url: str, failures: int, retry_in: float, last_error: str = "") -> None:
+        self.url, self.failures, self.retry_in, self.last_error = url, failures, retry_in, last_error
         super().__init__()
 
     def __str__(self) -> str:
+        cause = f" (the last: {self.last_error})" if self.last_error else ""
         return (
-            f"Not calling Flink at {self.url}: its last {self.failures} calls failed, so the circuit "
-            f"breaker is open; a probe call is let through in {self.retry_in:.0f} s."
+            f"Not calling Flink at {self.url}: its last {self.failures} calls failed{cause}, so the "
+            f"circuit breaker is open; a probe call is let through in {self.retry_in:.0f} s."
         )
 
 

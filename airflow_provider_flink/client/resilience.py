@@ -93,6 +93,7 @@ class CircuitBreaker:
     _failures: int = 0
     _opened_at: float | None = None
     _probing: bool = False
+    _last_error: str = ""  # what the breaker's message names: the real cause, not only "open"
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def before_call(self) -> None:
@@ -102,7 +103,9 @@ class CircuitBreaker:
                 return
             waited = self.clock() - self._opened_at
             if waited < self.cooldown or self._probing:
-                raise FlinkCircuitOpenError(self.url, self._failures, max(0.0, self.cooldown - waited))
+                raise FlinkCircuitOpenError(
+                    self.url, self._failures, max(0.0, self.cooldown - waited), self._last_error
+                )
             self._probing = True
 
     def record(self, error: BaseException | None) -> None:
@@ -113,6 +116,7 @@ class CircuitBreaker:
                 self._opened_at = None
                 return
             self._failures += 1
+            self._last_error = str(error)
             if self._failures >= self.threshold:
                 self._opened_at = self.clock()
 

@@ -33,6 +33,7 @@ from airflow_provider_flink.client import (
     models,
 )
 from airflow_provider_flink.client.calls import Call
+from airflow_provider_flink.client.resilience import CircuitBreaker
 from airflow_provider_flink.exceptions import FlinkConnectionError
 from airflow_provider_flink.hooks.connection import CONN_TYPE, settings_from_connection, web_ui_url
 from airflow_provider_flink.hooks.credentials import mask_value
@@ -266,9 +267,15 @@ class FlinkHook(BaseHook):
 
     # ---------------------------------------------------------------- the UI's Test button
     def test_connection(self) -> tuple[bool, str]:
-        """Reach the cluster and report its version and capacity (the UI's "Test" button)."""
+        """Reach the cluster and report its version and capacity (the UI's "Test" button).
+
+        Always asks the cluster: the process-wide circuit breaker, opened by other calls' failures
+        (the api-server serves many tests), is bypassed so that the answer names the real cause
+        (connection refused, TLS, 401), not "the circuit breaker is open"."""
         try:
-            info = self.overview()
+            settings = self._settings(self.connection)
+            with FlinkClient(settings, breaker=CircuitBreaker(settings.root)) as client:
+                info = client.call(calls.overview())
         except (FlinkError, FlinkConnectionError) as err:
             return False, str(err)
         finally:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import responses
 
+from airflow_provider_flink.client import FlinkApiError
+from airflow_provider_flink.client.resilience import breaker_for
 from airflow_provider_flink.hooks import FlinkHook
 from tests.unit.conftest import recorded
 from tests.unit.test_connection import CERT, KEY
@@ -44,6 +46,23 @@ def test_test_connection_reports_the_failure(flink_conn: None) -> None:
     ok, message = FlinkHook().test_connection()
     assert not ok
     assert message.startswith("Flink answered HTTP 401 to GET /overview")
+
+
+@responses.activate
+def test_test_connection_names_the_cause_when_the_breaker_is_open(flink_conn: None) -> None:
+    """The breaker is per process: the api-server's Test button said "circuit breaker is open" on a
+    dead cluster once other calls had failed; it asks the cluster and names the real cause."""
+    responses.get(f"{URL}/overview", status=401, body="")
+    hook = FlinkHook()
+    settings = hook.get_conn().settings
+    breaker = breaker_for(settings.root, settings.breaker_failures, settings.breaker_cooldown)
+    for _ in range(settings.breaker_failures):
+        breaker.record(FlinkApiError("GET /overview", 503, ["unavailable"]))
+    assert breaker.is_open
+    ok, message = FlinkHook().test_connection()
+    assert not ok
+    assert message.startswith("Flink answered HTTP 401 to GET /overview")
+    assert len(responses.calls) == 1  # it did ask the cluster
 
 
 def test_test_connection_reports_a_bad_connection(monkeypatch: pytest.MonkeyPatch) -> None:

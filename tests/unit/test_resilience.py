@@ -50,8 +50,8 @@ def test_breaker_opens_after_threshold_then_fails_fast(
         client.call(calls.overview())
     assert len(responses.calls) == 3  # the open breaker sent nothing
     assert str(info.value) == (
-        f"Not calling Flink at {BASE}: its last 3 calls failed, so the circuit breaker is open; "
-        "a probe call is let through in 30 s."
+        f"Not calling Flink at {BASE}: its last 3 calls failed (the last: Flink answered HTTP 502 to "
+        "GET /overview: bad gateway.), so the circuit breaker is open; a probe call is let through in 30 s."
     )
 
 
