@@ -7,6 +7,7 @@ submits, so neither is assembled in two places.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +27,14 @@ class JobDefinition:
         job_id: str,
         savepoint_path: str | None = None,
         claim_mode: models.ClaimMode | None = None,
+        origin: Mapping[str, str] | None = None,
     ) -> models.JarRunRequest:
-        """The submission with a caller-chosen job id (I1); raises ValueError on a bad field."""
+        """The submission with a caller-chosen job id (I1); raises ValueError on a bad field.
+
+        ``origin``: what started the job (``airflow.*`` keys: the DAG run and task, or the
+        deployment and spec hash), added to the job's Flink configuration so that the Flink UI
+        (the job's Configuration tab) leads back to it. It wins over a user key of the same name."""
+        config = {**self.flink_config, **(origin or {})}
         return models.JarRunRequest(
             entry_class=self.artifact.entry_class,
             program_args=list(self.args) or None,
@@ -36,5 +43,5 @@ class JobDefinition:
             savepoint_path=savepoint_path or None,
             allow_non_restored_state=self.allow_non_restored_state or None,
             claim_mode=claim_mode,
-            flink_configuration=self.flink_config or None,
+            flink_configuration=config or None,
         )

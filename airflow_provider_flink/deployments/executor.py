@@ -173,7 +173,8 @@ class Executor:
         recorded as the last stable one (the rollback target). Returns the wait's event and whether
         the job was adopted (an earlier run had submitted it)."""
         artifact = self._artifact(spec)
-        request = spec.definition().run_request(job_id, savepoint)
+        origin = {"airflow.deployment": spec.name, "airflow.spec-hash": spec_hash[:12]}
+        request = spec.definition().run_request(job_id, savepoint, origin=origin)
         self._intend(record, job_id, spec_hash, savepoint)
         crashpoints.reach("submit:intent-recorded")
         jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)

@@ -42,6 +42,21 @@ def task_state(context: Any) -> Any:
     return store
 
 
+def airflow_origin(context: Any) -> dict[str, str]:
+    """The task instance that submits a job, for the job's Flink configuration (``airflow.*``
+    keys, shown on the job's Configuration tab in the Flink UI): DAG, run, task and try."""
+    ti: Any = context.get("ti") if context else None
+    fields = {
+        "airflow.dag-id": "dag_id",
+        "airflow.run-id": "run_id",
+        "airflow.task-id": "task_id",
+        "airflow.try-number": "try_number",
+    }
+    return {
+        key: str(getattr(ti, name)) for key, name in fields.items() if getattr(ti, name, None) is not None
+    }
+
+
 class FlinkBaseOperator(BaseOperator):
     """Common parameters: ``flink_conn_id``, ``deferrable``, ``poll_interval``, ``wait_timeout`` (s)."""
 

@@ -23,7 +23,7 @@ from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.planner import deployment_prefix, transition_id
 from airflow_provider_flink.exceptions import ArtifactError, FlinkOperatorError, LimitError
-from airflow_provider_flink.operators.base import FlinkBaseOperator, task_state
+from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_origin, task_state
 from airflow_provider_flink.triggers import (
     FlinkClusterHealthTrigger,
     FlinkSavepointTrigger,
@@ -198,9 +198,11 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             allow_non_restored_state=allow_non_restored,
         )
 
-    def _request(self, definition: JobDefinition, job_id: str) -> models.JarRunRequest:
+    def _request(self, definition: JobDefinition, job_id: str, context: Any = None) -> models.JarRunRequest:
         try:
-            return definition.run_request(job_id, self.savepoint_path, self.claim_mode)
+            return definition.run_request(
+                job_id, self.savepoint_path, self.claim_mode, airflow_origin(context)
+            )
         except ValueError as err:
             raise AirflowFailException(f"Invalid Flink job request: {err}") from None
 
@@ -313,7 +315,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         artifact = self._artifact(definition)
         store = task_state(context)
         job_id, on_cluster = self._job_to_use(store)
-        request = self._request(definition, job_id)
+        request = self._request(definition, job_id, context)
         if not on_cluster:
             self._ensure_capacity(request.parallelism)
             jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))

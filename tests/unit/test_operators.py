@@ -437,3 +437,29 @@ def test_retry_failed_takes_a_list_or_a_rendered_string(given: Any, names: list[
     from airflow_provider_flink.operators.reconcile import _names
 
     assert _names(given) == names
+
+
+@responses.activate
+def test_a_submitted_job_carries_the_task_instance_that_started_it(jar: Path) -> None:
+    """The job's Flink configuration names DAG, run, task and try (the Flink UI's Configuration
+    tab leads back to the Airflow run); a user key of the same name does not hide it."""
+    _accept_upload_and_run("x_job.jar")
+    ctx = context()
+    ti = ctx["ti"]
+    ti.dag_id, ti.run_id, ti.task_id, ti.try_number = "orders_dag", "manual__2026-12-01", "deploy", 2
+    op = FlinkDeployJobOperator(
+        task_id="deploy",
+        jar=str(jar),
+        flink_config={"airflow.dag-id": "spoofed", "pipeline.name": "orders"},
+        wait_until_running=False,
+        deferrable=False,
+    )
+    op.execute(ctx)
+    config = json.loads(responses.calls[-1].request.body)["flinkConfiguration"]
+    assert config == {
+        "pipeline.name": "orders",
+        "airflow.dag-id": "orders_dag",
+        "airflow.run-id": "manual__2026-12-01",
+        "airflow.task-id": "deploy",
+        "airflow.try-number": "2",
+    }
