@@ -5,6 +5,7 @@ and the "Flink Job" link.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,27 @@ def defer_wait(task: BaseOperator, trigger: FlinkPollingTrigger, wait_seconds: f
         method_name="execute_complete",
         timeout=timedelta(seconds=float(wait_seconds) + DEFER_GRACE),
     )
+
+
+# How long a task watches in the worker before it defers. Most waits end within a second or two
+# (a job reaching RUNNING, a small job's savepoint); a deferral costs 2-3 s of scheduling and a
+# sensor whose condition already holds must not defer at all.
+CHECK_BEFORE_DEFER = 5.0
+
+
+def defer_unless_done(
+    task: BaseOperator, trigger: FlinkPollingTrigger, wait_seconds: float, look: float | None = None
+) -> WaitEvent:
+    """Observe first (fast polls, at most ``look`` seconds, default :data:`CHECK_BEFORE_DEFER`):
+    the event when the wait ended in that time; otherwise hand the wait to the triggerer (this
+    does not return)."""
+    look = min(CHECK_BEFORE_DEFER if look is None else look, float(wait_seconds))
+    early = asyncio.run(trigger.look(look))
+    if early is not None:
+        return early
+    task.log.info("Still waiting after %.1f s: deferring to the triggerer", look)
+    defer_wait(task, trigger, wait_seconds)
+    raise AssertionError("unreachable: defer() raises TaskDeferred")  # pragma: no cover
 
 
 def completed(task: BaseOperator, event: Any) -> WaitEvent:

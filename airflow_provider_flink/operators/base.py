@@ -88,11 +88,14 @@ class FlinkBaseOperator(BaseOperator):
         tasks.push_job_link(self, context, self.hook, job_id)
 
     def wait(self, context: Any, trigger: FlinkPollingTrigger) -> Any:
-        """Defer to the triggerer, or run the same trigger here; either way end in execute_complete
-        with the event as a dict (what Airflow hands over after a deferral)."""
+        """Run the trigger here, or (deferrable) look for a moment and defer to the triggerer only
+        if the wait goes on; either way end in execute_complete with the event as a dict (what
+        Airflow hands over after a deferral)."""
         if self.deferrable:
-            tasks.defer_wait(self, trigger, self.wait_timeout)
-        return self.execute_complete(context, run_inline(trigger).payload())
+            event = tasks.defer_unless_done(self, trigger, self.wait_timeout)
+        else:
+            event = run_inline(trigger)
+        return self.execute_complete(context, event.payload())
 
     def wait_for_job(
         self,

@@ -39,7 +39,9 @@ class _FlinkSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        tasks.defer_wait(self, self.make_trigger(time.time() + float(self.timeout)), self.timeout)
+        # A condition that already holds (or holds within a moment) never defers.
+        trigger = self.make_trigger(time.time() + float(self.timeout))
+        return self.execute_complete(context, tasks.defer_unless_done(self, trigger, self.timeout).payload())
 
     def poke(self, context: Any) -> bool:
         verdict = asyncio.run(self.make_trigger(time.time()).check_once())

@@ -154,6 +154,16 @@ class FlinkPollingTrigger(BaseTrigger):
 
     async def wait_for_event(self) -> WaitEvent:
         """Poll until a verdict, a client error from Flink, or the deadline."""
+        event = await self._poll(None)
+        assert event is not None  # without a stop time, only the deadline ends the polling
+        return event
+
+    async def look(self, seconds: float) -> WaitEvent | None:
+        """Poll for at most ``seconds`` (the fast phase): the event if the wait ended in that time,
+        else None. What a task does before it defers: most waits end within a second or two."""
+        return await self._poll(time.time() + seconds)
+
+    async def _poll(self, stop_at: float | None) -> WaitEvent | None:
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
         try:
             async with hook.async_verbs() as flink:
@@ -167,10 +177,12 @@ class FlinkPollingTrigger(BaseTrigger):
                         )
                     if verdict is not None:
                         return await self.complete(flink, verdict)
-                    remaining = self.deadline - time.time()
-                    if remaining <= 0:
+                    now = time.time()
+                    if self.deadline - now <= 0:
                         return self._timeout_event()
-                    await asyncio.sleep(min(delay, remaining))
+                    if stop_at is not None and stop_at - now <= 0:
+                        return None
+                    await asyncio.sleep(min(delay, self.deadline - now, (stop_at or self.deadline) - now))
         finally:
             hook.close()
         raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover

@@ -1,0 +1,66 @@
+"""Check before deferring: a deferrable task observes first and defers only when the wait goes on
+(each deferral costs seconds of scheduling); a sensor whose condition holds never defers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider_flink import tasks
+from airflow_provider_flink.sensors import FlinkClusterHealthSensor, FlinkJobStateSensor
+from airflow_provider_flink.triggers import FlinkJobTrigger
+from harness.task_context import task_context
+from tests.unit.conftest import Handler, recorded
+
+J = "ffffffffffffffffffffffffffffff01"
+
+
+def _job(state: str) -> Handler:
+    body = recorded("flink-2.3.0-running-job.json")
+    body["state"] = state
+    if state != "RUNNING":
+        for vertex in body["vertices"]:
+            vertex["status"] = state
+            vertex["tasks"] = dict.fromkeys(vertex["tasks"], 0)
+    return lambda request: httpx.Response(200, json=body)
+
+
+def test_a_sensor_whose_condition_holds_does_not_defer(
+    fake_flink: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    seen = fake_flink(lambda request: httpx.Response(200, json=recorded("flink-2.3.0-overview.json")))
+    sensor = FlinkClusterHealthSensor(task_id="healthy", deferrable=True, timeout=600)
+    assert sensor.execute(task_context()) is not None  # no TaskDeferred raised
+    assert len(seen) == 1  # one look was enough
+
+
+def test_a_wait_that_ends_within_the_look_does_not_defer(
+    fake_flink: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    answers = [_job("INITIALIZING"), _job("INITIALIZING"), _job("RUNNING")]
+    seen = fake_flink(lambda request: answers[min(len(seen) - 1, 2)](request))
+    sensor = FlinkJobStateSensor(task_id="running", job_id=J, deferrable=True, timeout=600)
+    began = time.monotonic()
+    sensor.execute(task_context())
+    assert len(seen) == 3
+    assert time.monotonic() - began < tasks.CHECK_BEFORE_DEFER
+
+
+def test_a_long_wait_defers_after_the_look(
+    fake_flink: Callable[[Handler], list[httpx.Request]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "CHECK_BEFORE_DEFER", 0.3)
+    fake_flink(_job("INITIALIZING"))
+    sensor = FlinkJobStateSensor(task_id="running", job_id=J, deferrable=True, timeout=600)
+    began = time.monotonic()
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(task_context())
+    assert 0.3 <= time.monotonic() - began < 2
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, FlinkJobTrigger)
+    assert trigger.job_id == J
+    assert trigger.deadline > time.time() + 500  # the trigger keeps the whole wait, not the look's
