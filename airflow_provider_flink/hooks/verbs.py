@@ -67,6 +67,13 @@ class AsyncFlinkVerbs:
         """The job's latest failure as one line (Flink's exception history)."""
         return (await self.client.call(calls.job_exceptions(job_id))).root_cause()
 
+    async def failures_since(self, job_id: str, since_ms: int) -> tuple[int, str | None]:
+        """How many failures (each one a restart, or the end) Flink recorded for the job since
+        ``since_ms``, and the latest one's root cause."""
+        exceptions = await self.client.call(calls.job_exceptions(job_id))
+        recent = [e for e in exceptions.exception_history.entries if e.timestamp >= since_ms]
+        return len(recent), exceptions.root_cause() if recent else None
+
     async def savepoint_status(self, job_id: str, trigger_id: str) -> models.AsyncOperationStatus:
         return await self.client.call(calls.savepoint_status(job_id, trigger_id))
 

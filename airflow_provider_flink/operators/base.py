@@ -58,7 +58,10 @@ def airflow_origin(context: Any) -> dict[str, str]:
 
 
 class FlinkBaseOperator(BaseOperator):
-    """Common parameters: ``flink_conn_id``, ``deferrable``, ``poll_interval``, ``wait_timeout`` (s)."""
+    """Common parameters: ``flink_conn_id``, ``deferrable``, ``poll_interval``, ``wait_timeout`` (s),
+    ``max_restarts``: a job that fails and restarts this many times while the task waits for it
+    (a restart loop, or no free slots) fails the wait with Flink's root cause before the time-out
+    (None: wait for the time-out)."""
 
     operator_extra_links: tuple[BaseOperatorLink, ...] = (FlinkJobLink(),)
 
@@ -69,9 +72,11 @@ class FlinkBaseOperator(BaseOperator):
         deferrable: bool | None = None,
         poll_interval: float = 2.0,
         wait_timeout: float = 600.0,
+        max_restarts: int | None = 3,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_restarts = max_restarts
         self.flink_conn_id = flink_conn_id
         self.deferrable = tasks.deferrable_or_default(deferrable)
         self.poll_interval = poll_interval
@@ -114,6 +119,7 @@ class FlinkBaseOperator(BaseOperator):
             states=states,
             poll_interval=self.poll_interval,
             kill_action=kill_action,
+            max_restarts=self.max_restarts,
         )
         return self.wait(context, trigger)
 

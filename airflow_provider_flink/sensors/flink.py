@@ -81,7 +81,8 @@ class FlinkJobStateSensor(_FlinkSensor):
     With ``healthy=True`` (the default when waiting for RUNNING) RUNNING means the job *and all its
     vertices* run; with ``checkpoint_within`` (seconds) a checkpoint must also have completed within
     that window. A job that ends in another terminal state fails the sensor (FAILED with Flink's
-    root cause).
+    root cause), and so does (deferred) a job that fails and restarts ``max_restarts`` times while
+    the sensor waits for it (None: only the time-out ends the wait).
     """
 
     template_fields: Sequence[str] = ("job_id",)
@@ -94,10 +95,12 @@ class FlinkJobStateSensor(_FlinkSensor):
         target_states: Sequence[str] = ("RUNNING",),
         healthy: bool = True,
         checkpoint_within: float | None = None,
+        max_restarts: int | None = 3,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", 2.0)
         super().__init__(**kwargs)
+        self.max_restarts = max_restarts
         self.job_id = job_id
         self.target_states = [str(s).upper() for s in target_states]
         self.healthy = healthy
@@ -113,6 +116,7 @@ class FlinkJobStateSensor(_FlinkSensor):
             states=self.target_states,
             checkpoint_within=self.checkpoint_within if healthy_running else None,
             poll_interval=float(self.poke_interval),
+            max_restarts=self.max_restarts,
         )
 
     def execute(self, context: Any) -> Any:

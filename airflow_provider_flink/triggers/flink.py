@@ -62,6 +62,8 @@ POLL_RETRY = RetryPolicy(attempts=2, initial=0.5, maximum=2.0, give_up_after=10.
 FAST_POLL = 0.1
 FAST_PHASE = 3.0
 POLL_GROWTH = 1.5
+PROGRESS_EVERY = 30.0  # seconds between "still waiting" lines when nothing changes
+RESTART_CHECK_EVERY = 10.0  # seconds between looks at the exception history of a job not yet up
 
 
 def poll_delays(poll_interval: float) -> Iterator[float]:
@@ -96,6 +98,8 @@ class FlinkPollingTrigger(BaseTrigger):
         self.deadline = float(deadline)
         self.poll_interval = float(poll_interval)
         self.last_seen = UNKNOWN
+        self._unknown_reason: str | None = None
+        self._reported: tuple[str, float] = ("", 0.0)  # what the last progress line said, and when
 
     @abstractmethod
     async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
@@ -131,13 +135,22 @@ class FlinkPollingTrigger(BaseTrigger):
     async def _observe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
         """One probe; *unknown* errors are logged and mean "no verdict yet"."""
         try:
-            return await self.probe(flink)
+            verdict = await self.probe(flink)
         except Exception as err:
             if not _is_unknown(err):
                 raise
             self.last_seen = UNKNOWN
-            self.log.warning("Flink state unknown (%s); still waiting for %s", err, self.waiting_for())
+            # Once per kind of failure, not once per (fast) poll: the text itself changes (an
+            # open breaker counts down its seconds).
+            reason = f"{type(err).__name__}:{getattr(err, 'status', '')}"
+            if reason != self._unknown_reason:
+                self.log.warning("Flink state unknown (%s); still waiting for %s", err, self.waiting_for())
+                self._unknown_reason = reason
             return None
+        if self._unknown_reason is not None:
+            self.log.info("Flink answers again; still waiting for %s", self.waiting_for())
+            self._unknown_reason = None
+        return verdict
 
     async def check_once(self) -> Verdict | None:
         """A single observation with its own client: what a sensor's ``poke`` needs."""
@@ -177,6 +190,7 @@ class FlinkPollingTrigger(BaseTrigger):
                         )
                     if verdict is not None:
                         return await self.complete(flink, verdict)
+                    self._progress()
                     now = time.time()
                     if self.deadline - now <= 0:
                         return self._timeout_event()
@@ -186,6 +200,16 @@ class FlinkPollingTrigger(BaseTrigger):
         finally:
             hook.close()
         raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+    def _progress(self) -> None:
+        """A line when what the wait sees changes, and every PROGRESS_EVERY seconds while it does
+        not: a waiting task's log tells what it is waiting on."""
+        said, at = self._reported
+        now = time.time()
+        if self.last_seen == UNKNOWN or (self.last_seen == said and now - at < PROGRESS_EVERY):
+            return
+        self.log.info("Waiting for %s: %s", self.waiting_for(), self.last_seen)
+        self._reported = (self.last_seen, now)
 
     async def complete(self, flink: AsyncFlinkVerbs, verdict: Verdict) -> WaitEvent:
         """The event for a verdict; subclasses may add what they can learn (a root cause)."""
@@ -209,6 +233,8 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         checkpoint_within: float | None = None,
         poll_interval: float = 2.0,
         kill_action: KillAction = "none",
+        max_restarts: int | None = 3,
+        since: float | None = None,
     ) -> None:
         super().__init__(flink_conn_id, deadline, poll_interval)
         self.job_id = job_id
@@ -216,6 +242,12 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         self.states = list(states)
         self.checkpoint_within = checkpoint_within
         self.kill_action: KillAction = kill_action
+        # A job that fails and restarts this many times while the wait runs (a restart loop, or
+        # no slots: each failed slot request is a restart) ends the wait with Flink's root cause
+        # instead of running into the deadline. None: wait for the deadline.
+        self.max_restarts = max_restarts
+        self.since = time.time() if since is None else float(since)  # survives a triggerer restart
+        self._restart_check = time.time()  # the first look after RESTART_CHECK_EVERY, unless it restarts
 
     def _own_kwargs(self) -> dict[str, Any]:
         return {
@@ -224,6 +256,8 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             "states": self.states,
             "checkpoint_within": self.checkpoint_within,
             "kill_action": self.kill_action,
+            "max_restarts": self.max_restarts,
+            "since": self.since,
         }
 
     def ids(self) -> dict[str, Any]:
@@ -248,8 +282,32 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         if self.target == "running" and self.checkpoint_within and is_healthy(job):
             latest = await flink.latest_checkpoint(self.job_id)
             last_checkpoint = latest.trigger_timestamp if latest else None
-        return judge_job(
+        verdict = judge_job(
             job, self.target, self.states, self.checkpoint_within, last_checkpoint, int(time.time() * 1000)
+        )
+        if verdict is None and self.target != "states":
+            return await self._restart_loop(flink, job.state.value)
+        return verdict
+
+    async def _restart_loop(self, flink: AsyncFlinkVerbs, state: str) -> Verdict | None:
+        """A job that keeps failing while the wait runs ends it early, with Flink's root cause."""
+        now = time.time()
+        restarting = state in ("RESTARTING", "FAILING")
+        if self.max_restarts is None or (not restarting and now - self._restart_check < RESTART_CHECK_EVERY):
+            return None
+        self._restart_check = now
+        failures, cause = await flink.failures_since(self.job_id, int(self.since * 1000))
+        if failures:
+            self.last_seen = f"{self.last_seen}, {failures} restart(s) since the wait began, last: {cause}"
+        if failures < self.max_restarts:
+            return None
+        return Verdict(
+            False,
+            state,
+            f"Job {self.job_id} failed and restarted {failures} times while waiting for it to be "
+            f"{describe_target(self.target, self.states, self.checkpoint_within)} "
+            f"(max_restarts={self.max_restarts}). Root cause: {cause}",
+            {"root_cause": cause},
         )
 
     async def complete(self, flink: AsyncFlinkVerbs, verdict: Verdict) -> WaitEvent:

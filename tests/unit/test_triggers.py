@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from airflow_provider_flink.client.resilience import breaker_for
 from airflow_provider_flink.triggers import (
     FlinkClusterHealthTrigger,
     FlinkDisposalTrigger,
@@ -241,3 +243,65 @@ def test_stop_is_over_only_when_the_job_has_ended(fake_flink: Any) -> None:
     assert event["state"] == "FINISHED"
     assert event["message"] == f"Stop-with-savepoint of job {J} completed at file:/sp/1; the job is FINISHED"
     assert len(seen) == 4  # status, job (still RUNNING), status, job (FINISHED)
+
+
+def test_a_job_in_a_restart_loop_ends_the_wait_early_with_its_root_cause(fake_flink: Any) -> None:
+    """A job looping RESTARTING (a failing task, or no slots) once left a deferred task at
+    "trigger starting" until the full timeout; it fails after max_restarts with Flink's cause."""
+    since = time.time()
+    failures = [
+        {"exceptionName": "x", "stacktrace": f"java.lang.IllegalStateException: no slot {n}", "timestamp": ms}
+        for n, ms in enumerate([int(since * 1000) - 60_000, int(since * 1000) + 10, int(since * 1000) + 20])
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/exceptions"):
+            return httpx.Response(200, json={"exceptionHistory": {"entries": failures}})
+        return httpx.Response(200, json=job_body("RESTARTING", "CANCELED"))
+
+    seen = fake_flink(handler)
+    trigger = FlinkJobTrigger(
+        "flink_default", J, time.time() + 600, poll_interval=0.01, max_restarts=2, since=since
+    )
+    began = time.monotonic()
+    event = run(trigger)
+    assert time.monotonic() - began < 5  # not the 600 s deadline
+    assert event["status"] == "failed"
+    assert event["message"] == (
+        f"Job {J} failed and restarted 2 times while waiting for it to be RUNNING with all vertices "
+        "RUNNING (max_restarts=2). Root cause: java.lang.IllegalStateException: no slot 2"
+    )
+    assert event["root_cause"] == "java.lang.IllegalStateException: no slot 2"
+    # the failure before the wait began is not counted; no restart check without a RESTARTING job
+    assert sum(r.url.path.endswith("/exceptions") for r in seen) >= 1
+
+
+def test_unknown_is_logged_once_per_change_and_progress_at_a_modest_rate(
+    fake_flink: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outage during the fast poll phase once wrote 30 warnings in 3 s."""
+    answers = [httpx.ConnectError("Connection refused")] * 8 + [httpx.Response(503, text="x")] * 8
+    answers += [httpx.Response(200, json=job_body("RUNNING", "DEPLOYING"))] * 5
+    answers += [httpx.Response(200, json=job_body("RUNNING"))]
+    position = iter(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(position)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    fake_flink(handler)
+    breaker_for("http://flink.test:8081", threshold=100)  # this test is about the log, not the breaker
+    caplog.set_level(logging.INFO)
+    trigger = FlinkJobTrigger("flink_default", J, time.time() + 60, poll_interval=0.01)
+    trigger._log = logging.getLogger("test.trigger")  # what the trigger logs, as records
+    event = run(trigger)
+    assert event["status"] == "success"
+    unknown = [r.getMessage() for r in caplog.records if "Flink state unknown" in r.getMessage()]
+    assert len(unknown) == 2  # connection refused, then the 503: each change once
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Waiting for job")]
+    assert progress == [
+        f"Waiting for job {J} to be RUNNING with all vertices RUNNING: RUNNING, vertices not running yet: count=DEPLOYING"
+    ]
+    assert any("Flink answers again" in r.getMessage() for r in caplog.records)
