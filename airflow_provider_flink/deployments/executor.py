@@ -158,6 +158,9 @@ class Executor:
             self.clock() + spec.health_timeout_seconds,
             target="running",
             poll_interval=1.0,
+            # The reconcile judges an unhealthy new job by health_timeout_seconds (then rolls back),
+            # the same rule for every run: a restart count would end this wait at another moment.
+            max_restarts=None,
         )
         return run_inline(trigger)
 
