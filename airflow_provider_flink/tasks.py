@@ -13,7 +13,13 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.links import FlinkJobLink
-from airflow_provider_flink.triggers import DEFER_GRACE, FlinkPollingTrigger, WaitEvent, default_deferrable
+from airflow_provider_flink.triggers import (
+    DEFER_GRACE,
+    FlinkJobTrigger,
+    FlinkPollingTrigger,
+    WaitEvent,
+    default_deferrable,
+)
 
 
 def deferrable_or_default(deferrable: bool | None) -> bool:
@@ -48,6 +54,8 @@ def defer_unless_done(
     if early is not None:
         return early
     task.log.info("Still waiting after %.1f s: deferring to the triggerer", look)
+    if isinstance(trigger, FlinkJobTrigger):
+        trigger.coalesce = True  # in the triggerer, job waits on one cluster share their polls
     defer_wait(task, trigger, wait_seconds)
     raise AssertionError("unreachable: defer() raises TaskDeferred")  # pragma: no cover
 

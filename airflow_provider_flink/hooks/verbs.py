@@ -53,6 +53,10 @@ class AsyncFlinkVerbs:
     async def overview(self) -> models.ClusterOverview:
         return await self.client.call(calls.overview())
 
+    async def jobs(self) -> list[models.JobOverview]:
+        """Every job of the cluster with its state and task counts, in one call."""
+        return (await self.client.call(calls.jobs_overview())).jobs
+
     async def find_job(self, job_id: str) -> models.JobDetail | None:
         try:
             return await self.client.call(calls.job(job_id))

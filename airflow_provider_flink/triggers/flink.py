@@ -31,9 +31,11 @@ from airflow_provider_flink.client import (
     FlinkCircuitOpenError,
     FlinkUnreachableError,
     RetryPolicy,
+    models,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs, KillAction
+from airflow_provider_flink.triggers.coalesce import shared_jobs
 from airflow_provider_flink.triggers.conditions import (
     JobTarget,
     Verdict,
@@ -235,6 +237,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         kill_action: KillAction = "none",
         max_restarts: int | None = 3,
         since: float | None = None,
+        coalesce: bool = False,
     ) -> None:
         super().__init__(flink_conn_id, deadline, poll_interval)
         self.job_id = job_id
@@ -248,6 +251,10 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         self.max_restarts = max_restarts
         self.since = time.time() if since is None else float(since)  # survives a triggerer restart
         self._restart_check = time.time()  # the first look after RESTART_CHECK_EVERY, unless it restarts
+        # Share one /jobs/overview per cluster per interval with the other waits of this process
+        # (the triggerer's); the job's own details only when the wait may be over. Set for waits
+        # handed to the triggerer; a wait run in a worker is alone in its process.
+        self.coalesce = coalesce
 
     def _own_kwargs(self) -> dict[str, Any]:
         return {
@@ -258,6 +265,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             "kill_action": self.kill_action,
             "max_restarts": self.max_restarts,
             "since": self.since,
+            "coalesce": self.coalesce,
         }
 
     def ids(self) -> dict[str, Any]:
@@ -267,6 +275,15 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         return f"job {self.job_id} to be {describe_target(self.target, self.states, self.checkpoint_within)}"
 
     async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
+        if self.coalesce:
+            fast = time.time() - self.since < FAST_PHASE
+            max_age = FAST_POLL if fast else self.poll_interval * 0.9
+            jobs = await shared_jobs(self.flink_conn_id, flink, max_age)
+            brief = next((j for j in jobs if j.jid == self.job_id), None)
+            if brief is not None and not self._may_be_over(brief):
+                running, total = brief.tasks.get("running", 0), brief.tasks.get("total", 0)
+                self.last_seen = f"{brief.state.value}, {running}/{total} tasks running"
+                return await self._restart_loop(flink, brief.state.value) if self.target != "states" else None
         job = await flink.find_job(self.job_id)
         if job is None:
             return Verdict(
@@ -288,6 +305,14 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         if verdict is None and self.target != "states":
             return await self._restart_loop(flink, job.state.value)
         return verdict
+
+    def _may_be_over(self, brief: models.JobOverview) -> bool:
+        """Whether the job's line in /jobs/overview could end this wait (then its details decide)."""
+        if brief.state.is_globally_terminal:
+            return True
+        if self.target == "states":
+            return brief.state.value in self.states
+        return self.target == "running" and is_healthy(brief)
 
     async def _restart_loop(self, flink: AsyncFlinkVerbs, state: str) -> Verdict | None:
         """A job that keeps failing while the wait runs ends it early, with Flink's root cause."""

@@ -64,3 +64,4 @@ def test_a_long_wait_defers_after_the_look(
     assert isinstance(trigger, FlinkJobTrigger)
     assert trigger.job_id == J
     assert trigger.deadline > time.time() + 500  # the trigger keeps the whole wait, not the look's
+    assert trigger.coalesce  # in the triggerer it shares its polls with the other waits

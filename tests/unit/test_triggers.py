@@ -305,3 +305,38 @@ def test_unknown_is_logged_once_per_change_and_progress_at_a_modest_rate(
         f"Waiting for job {J} to be RUNNING with all vertices RUNNING: RUNNING, vertices not running yet: count=DEPLOYING"
     ]
     assert any("Flink answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_job_waits_in_one_process_share_one_jobs_overview_per_poll(fake_flink: Any) -> None:
+    """In the triggerer 50 deferred waits on one cluster cost 50 requests per interval; waits that
+    coalesce share one /jobs/overview and fetch their job's details only once it may be over."""
+    jobs = [f"{n:032x}" for n in range(20)]
+    start = time.time()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        up = time.time() - start > 1.0
+        if request.url.path == "/jobs/overview":
+            tasks = {"running": 1, "total": 1} if up else {"running": 0, "total": 1}
+            listing = [
+                {"jid": j, "name": "c", "state": "RUNNING", "start-time": 1, "tasks": tasks} for j in jobs
+            ]
+            return httpx.Response(200, json={"jobs": listing})
+        jid = request.url.path.rsplit("/", 1)[1]
+        vertex = {"id": "v", "name": "count", "status": "RUNNING" if up else "DEPLOYING"}
+        return httpx.Response(200, json={"jid": jid, "state": "RUNNING", "vertices": [vertex]})
+
+    seen = fake_flink(handler)
+    triggers = [
+        FlinkJobTrigger("flink_default", j, time.time() + 30, poll_interval=0.2, coalesce=True) for j in jobs
+    ]
+
+    async def wait_all() -> list[Any]:
+        return list(await asyncio.gather(*(t.wait_for_event() for t in triggers)))
+
+    events = asyncio.run(wait_all())
+    assert all(e.ok for e in events)
+    overviews = sum(r.url.path == "/jobs/overview" for r in seen)
+    details = [r.url.path for r in seen if r.url.path != "/jobs/overview"]
+    assert sorted(details) == sorted(f"/jobs/{j}" for j in jobs)  # one detail per job, at the end
+    # about 10 fast polls in the second before the jobs are up: one overview each, not one per wait
+    assert 5 <= overviews <= 20
