@@ -46,6 +46,8 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.rules: list[Rule] = []
         self.events: list[str] = []  # what the proxy did to which request, in order
+        self.requests: list[tuple[str, str]] = []  # (method, path without query) of every request
+        self.timed: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=120)
         proxy = self
@@ -105,6 +107,10 @@ class FaultProxy:
         return None
 
     def forward(self, handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path.split("?", 1)[0]
+        with self._lock:
+            self.requests.append((handler.command, path))
+            self.timed.append((time.monotonic(), path))
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
