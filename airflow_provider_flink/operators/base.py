@@ -28,18 +28,7 @@ from airflow_provider_flink.triggers import (
     run_inline,
 )
 
-__all__ = ["FlinkBaseOperator", "FlinkOperatorError", "task_state"]
-
-
-def task_state(context: Any) -> Any:
-    """The task state store (Airflow 3.3+), which keeps ids across tries of one task instance."""
-    store = context.get("task_state_store")
-    if store is None:
-        raise FlinkOperatorError(
-            "This Airflow has no task state store (context['task_state_store'], Airflow 3.3+): the provider "
-            "needs it to record job and trigger ids before acting, so that a retry never submits twice"
-        )
-    return store
+__all__ = ["FlinkBaseOperator", "FlinkOperatorError"]
 
 
 def airflow_origin(context: Any) -> dict[str, str]:

@@ -23,7 +23,8 @@ from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.planner import deployment_prefix, transition_id
 from airflow_provider_flink.exceptions import ArtifactError, FlinkOperatorError, LimitError
-from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_origin, task_state
+from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_origin
+from airflow_provider_flink.operators.task_ids import fresh_id, id_store, recorded_id
 from airflow_provider_flink.triggers import (
     FlinkClusterHealthTrigger,
     FlinkSavepointTrigger,
@@ -222,12 +223,14 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         """(job id, already on the cluster?). A new id is recorded before anything is submitted."""
         if self.job_id:
             job_id = str(self.job_id)
-            recorded = job_id
+            recorded: str | None = job_id
         else:
-            recorded = store.get(JOB_ID_KEY)
+            recorded = recorded_id(
+                store, JOB_ID_KEY, lambda candidate: self.hook.find_job(candidate) is not None
+            )
             if not recorded and self.deployment_key:
                 return self._job_of_key(store, str(self.deployment_key))
-            job_id = recorded or calls.new_id()
+            job_id = recorded or fresh_id(store, JOB_ID_KEY)
         if recorded:
             existing = self.hook.find_job(job_id)
             if existing is not None:
@@ -237,7 +240,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
                         job_id,
                         existing.state.value,
                     )
-                    job_id = calls.new_id()
+                    job_id = fresh_id(store, JOB_ID_KEY)
                 elif existing.state in (JobState.FAILED, JobState.CANCELED):
                     raise AirflowFailException(
                         f"Job id {job_id} was already used by a job that ended {existing.state.value}, and Flink "
@@ -313,7 +316,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         definition = self._definition()
         self._request(definition, str(self.job_id) if self.job_id else calls.new_id())  # validate first
         artifact = self._artifact(definition)
-        store = task_state(context)
+        store = id_store(context)
         job_id, on_cluster = self._job_to_use(store)
         request = self._request(definition, job_id, context)
         if not on_cluster:
@@ -366,9 +369,17 @@ class _SavepointingOperator(FlinkBaseOperator):
     def _start(self, job_id: str, trigger_id: str) -> None:
         raise NotImplementedError
 
+    def _known(self, job_id: str, trigger_id: str) -> bool:
+        """Whether Flink still knows a savepoint operation of the job under this trigger id."""
+        try:
+            self.hook.savepoint_status(job_id, trigger_id)
+        except Exception:  # unknown (never sent, or expired) or not answerable: not one to continue
+            return False
+        return True
+
     def _resume_or_start(self, store: Any, job_id: str) -> str:
         """Poll the trigger id of an earlier try when Flink still knows it; else start anew."""
-        trigger_id = store.get(TRIGGER_ID_KEY)
+        trigger_id = recorded_id(store, TRIGGER_ID_KEY, lambda candidate: self._known(job_id, candidate))
         if trigger_id:
             try:
                 status = self.hook.savepoint_status(job_id, str(trigger_id))
@@ -382,7 +393,7 @@ class _SavepointingOperator(FlinkBaseOperator):
                     trigger_id,
                     err,
                 )
-        trigger_id = calls.new_id()
+        trigger_id = fresh_id(store, TRIGGER_ID_KEY)
         store.set(TRIGGER_ID_KEY, trigger_id)  # intent first: a retry polls this id
         crashpoints.reach(f"{self.operation}-task:id-recorded")
         self._start(job_id, trigger_id)
@@ -427,7 +438,7 @@ class FlinkSavepointOperator(_SavepointingOperator):
                 f"Cannot take a savepoint: job {job_id} is {job.state.value}, not RUNNING"
             )
         self.push_job_link(context, job_id)
-        trigger_id = self._resume_or_start(task_state(context), job_id)
+        trigger_id = self._resume_or_start(id_store(context), job_id)
         return self._wait_for(context, job_id, trigger_id)
 
 
@@ -461,7 +472,7 @@ class FlinkStopJobOperator(_SavepointingOperator):
 
     def execute(self, context: Any) -> Any:
         job_id = str(self.job_id)
-        store = task_state(context)
+        store = id_store(context)
         job = self.hook.find_job(job_id)
         if job is None and not self.missing_ok:
             raise FlinkOperatorError(
@@ -470,7 +481,7 @@ class FlinkStopJobOperator(_SavepointingOperator):
                 "Set missing_ok=True if an unknown job counts as already stopped"
             )
         if job is None or job.state.is_globally_terminal:
-            recorded = store.get(TRIGGER_ID_KEY)
+            recorded = recorded_id(store, TRIGGER_ID_KEY, lambda candidate: self._known(job_id, candidate))
             if job is not None and recorded:
                 # An earlier try stopped it: its savepoint location is still answerable for a while.
                 try:

@@ -18,8 +18,8 @@ from airflow_provider_flink.operators import (
     FlinkSavepointOperator,
     FlinkStopJobOperator,
 )
-from airflow_provider_flink.operators.base import task_state
 from airflow_provider_flink.operators.job import JOB_ID_KEY
+from airflow_provider_flink.operators.task_ids import DerivedIds
 from airflow_provider_flink.triggers import WaitEvent
 from harness.task_context import MemoryTaskState as Store
 from harness.task_context import task_context
@@ -60,9 +60,58 @@ def test_bad_events_raise_with_their_message(event: Any, message: str) -> None:
     assert str(info.value) == message
 
 
-def test_missing_task_state_store_is_explained() -> None:
-    with pytest.raises(FlinkOperatorError, match=r"no task state store .* never submits twice"):
-        task_state({})
+class _Ti:
+    """A task instance of Airflow 3.1/3.2: no task state store in its context."""
+
+    def __init__(self, try_number: int) -> None:
+        self.dag_id, self.run_id, self.task_id, self.map_index = "d", "r", "deploy", -1
+        self.try_number = try_number
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def _no_store(try_number: int) -> dict[str, Any]:
+    return {"ti": _Ti(try_number)}
+
+
+@responses.activate
+def test_without_a_task_state_store_a_retry_adopts_the_job_an_earlier_try_submitted(jar: Path) -> None:
+    """Airflow 3.1/3.2: the job id derives from the task instance and try; try 3 finds try 1's job
+    (try 2 died before submitting) and adopts it instead of submitting a second copy."""
+    ids = DerivedIds(_Ti(3))
+    first, second = ids.for_try(JOB_ID_KEY, 1), ids.for_try(JOB_ID_KEY, 2)
+    responses.get(f"{URL}/jobs/{second}", status=404, json={"errors": ["not found"]})
+    responses.get(f"{URL}/jobs/{first}", json={"jid": first, "state": "RUNNING", "vertices": []})
+    op = FlinkDeployJobOperator(task_id="deploy", jar=str(jar), wait_until_running=False, deferrable=False)
+    assert op.execute(_no_store(3)) == first
+    assert all(c.request.method == "GET" for c in responses.calls)  # nothing uploaded or submitted
+
+
+@responses.activate
+def test_without_a_task_state_store_the_first_try_submits_its_derived_id(jar: Path) -> None:
+    _accept_upload_and_run("x_job.jar")
+    op = FlinkDeployJobOperator(task_id="deploy", jar=str(jar), wait_until_running=False, deferrable=False)
+    op.execute(_no_store(1))
+    body = json.loads(responses.calls[-1].request.body)
+    assert body["jobId"] == DerivedIds(_Ti(1)).for_try(JOB_ID_KEY, 1)
+    assert not [c for c in responses.calls if c.request.url.startswith(f"{URL}/jobs/")]  # no earlier try
+
+
+@responses.activate
+def test_without_a_task_state_store_a_stop_retry_polls_the_earlier_tries_trigger() -> None:
+    earlier = DerivedIds(_Ti(2)).for_try("flink_trigger_id", 1)
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": []})
+    responses.get(
+        f"{URL}/jobs/{J}/savepoints/{earlier}",
+        json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/1"}},
+    )
+    op = FlinkStopJobOperator(task_id="stop", job_id=J, deferrable=False, wait_timeout=1)
+    ctx = _no_store(2)
+    with pytest.raises(FlinkOperatorError):  # the job never ends in this fake: the wait times out
+        op.execute(ctx)
+    assert not [c for c in responses.calls if c.request.method == "POST"]  # no second stop requested
 
 
 @pytest.mark.parametrize(
