@@ -10,11 +10,29 @@ Each message says what was wrong and what to do; none carries a secret.
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+# Airflow 3.3 moved its task exceptions to the SDK (the old names warn); 3.1 and 3.2 have them only
+# in airflow.exceptions. One import here, so the rest of the provider runs on all three.
+try:
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        TaskDeferred,
+    )
+except ImportError:  # Airflow 3.1 / 3.2
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        TaskDeferred,
+    )
 
 from airflow_provider_flink.client.errors import FlinkApiError, FlinkError, FlinkUnreachableError
 
 __all__ = [
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowNotFoundException",
     "ArtifactError",
     "DeploymentBusyError",
     "FlinkApiError",
@@ -24,6 +42,7 @@ __all__ = [
     "FlinkUnreachableError",
     "LimitError",
     "ReconcileError",
+    "TaskDeferred",
 ]
 
 

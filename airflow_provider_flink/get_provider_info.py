@@ -90,6 +90,16 @@ CONN_FIELDS: dict[str, Any] = {
 }
 
 
+def _reads_conn_fields() -> bool:
+    """Whether this Airflow builds the form's own fields from ``conn-fields`` (3.3 does; 3.1 does
+    not). Where it does not, the Extra field stays visible: the same settings go there as JSON."""
+    try:
+        from airflow.providers_manager import ProvidersManager
+    except ImportError:  # pragma: no cover - a task-only environment: the UI is elsewhere
+        return True
+    return hasattr(ProvidersManager, "_to_api_format")
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-flink",
@@ -137,7 +147,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_flink.hooks.flink.FlinkHook",
                 "hook-name": "Apache Flink",
                 "ui-field-behaviour": {
-                    "hidden-fields": ["extra"],
+                    "hidden-fields": ["extra"] if _reads_conn_fields() else [],
                     "relabeling": {
                         "host": "REST host (or full URL)",
                         "port": "REST port",

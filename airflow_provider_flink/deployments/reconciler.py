@@ -16,8 +16,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from airflow.sdk.exceptions import AirflowNotFoundException
-
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkError
 from airflow_provider_flink.deployments.executor import Executor
@@ -25,7 +23,12 @@ from airflow_provider_flink.deployments.planner import ClusterView, plan_deploym
 from airflow_provider_flink.deployments.records import MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_hash
-from airflow_provider_flink.exceptions import ArtifactError, FlinkConnectionError, LimitError
+from airflow_provider_flink.exceptions import (
+    AirflowNotFoundException,
+    ArtifactError,
+    FlinkConnectionError,
+    LimitError,
+)
 from airflow_provider_flink.hooks.flink import FlinkHook
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_flink.client import (
     AsyncFlinkClient,
@@ -34,7 +33,7 @@ from airflow_provider_flink.client import (
 )
 from airflow_provider_flink.client.calls import Call
 from airflow_provider_flink.client.resilience import CircuitBreaker
-from airflow_provider_flink.exceptions import FlinkConnectionError
+from airflow_provider_flink.exceptions import AirflowNotFoundException, FlinkConnectionError
 from airflow_provider_flink.hooks.connection import CONN_TYPE, settings_from_connection, web_ui_url
 from airflow_provider_flink.hooks.credentials import mask_value
 from airflow_provider_flink.hooks.verbs import (

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from airflow_provider_flink import crashpoints
 from airflow_provider_flink.artifacts import (
     ArtifactRequest,
@@ -22,7 +20,12 @@ from airflow_provider_flink.artifacts import (
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.planner import deployment_prefix, transition_id
-from airflow_provider_flink.exceptions import ArtifactError, FlinkOperatorError, LimitError
+from airflow_provider_flink.exceptions import (
+    AirflowFailException,
+    ArtifactError,
+    FlinkOperatorError,
+    LimitError,
+)
 from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_origin
 from airflow_provider_flink.operators.task_ids import fresh_id, id_store, recorded_id
 from airflow_provider_flink.triggers import (

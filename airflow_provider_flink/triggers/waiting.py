@@ -19,7 +19,10 @@ DEFER_GRACE = 60.0
 
 def default_deferrable() -> bool:
     """``[operators] default_deferrable``, Airflow's switch for every deferrable operator."""
-    from airflow.sdk import conf
+    try:
+        from airflow.sdk import conf
+    except ImportError:  # Airflow 3.1 / 3.2
+        from airflow.configuration import conf  # type: ignore[assignment]
 
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 

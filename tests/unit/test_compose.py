@@ -18,6 +18,8 @@ from harness.flink_cluster import DEFAULT_VERSION
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 PAGE = (ROOT / "docs" / "docker-compose.md").read_text()
+COMPOSE_AIRFLOW = "3.3.2"  # the newest supported Airflow: the suite's main environment
+OLDEST_AIRFLOW = "3.1.8"  # the oldest supported one: CI's second environment (./scripts/test)
 
 
 def _services() -> dict[str, Any]:
@@ -42,7 +44,9 @@ def test_compose_validates_the_file() -> None:
 def test_images_are_the_versions_under_test_and_the_page_names_them() -> None:
     services = _services()
     airflow_images = {s["image"] for name, s in services.items() if name.startswith("airflow-")}
-    assert airflow_images == {f"apache/airflow:{version('apache-airflow')}-python3.11"}
+    assert airflow_images == {f"apache/airflow:{COMPOSE_AIRFLOW}-python3.11"}
+    # the newest Airflow the suite runs on (CI runs it on the oldest supported one too)
+    assert version("apache-airflow") in (COMPOSE_AIRFLOW, OLDEST_AIRFLOW)
     flink_images = {s["image"] for name, s in services.items() if name.startswith("flink-")}
     assert flink_images == {f"flink:{DEFAULT_VERSION}-java17"}
     for name, service in services.items():  # every service in the page's table, with its image

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_flink import tasks
+from airflow_provider_flink.exceptions import TaskDeferred
 from airflow_provider_flink.sensors import FlinkClusterHealthSensor, FlinkJobStateSensor
 from airflow_provider_flink.triggers import FlinkJobTrigger
 from harness.task_context import task_context

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import responses
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.operators import (
     FlinkCancelJobOperator,
     FlinkDeployJobOperator,
