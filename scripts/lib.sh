@@ -4,6 +4,11 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
+# The Airflow versions the suite runs on: the newest supported (the main environment) and the
+# oldest (a second environment: unit tests and the example DAGs against real Flink).
+AIRFLOW_NEWEST="3.3.2"
+AIRFLOW_OLDEST="3.1.8"
+OLDEST_VENV="$ROOT/.venv-airflow-$AIRFLOW_OLDEST"
 export PATH="$VENV/bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -79,10 +84,27 @@ ensure_venv() {
   say "creating $VENV and installing the provider with its test and lint dependencies"
   if command -v uv >/dev/null 2>&1; then
     [ -x "$PY" ] || uv venv --quiet --python "$python" "$VENV"
-    uv pip install --quiet --compile-bytecode --python "$PY" -e "$ROOT[test,lint]"
+    uv pip install --quiet --compile-bytecode --python "$PY" "apache-airflow==$AIRFLOW_NEWEST" -e "$ROOT[test,lint]"
   else
     [ -x "$PY" ] || "$python" -m venv "$VENV"
-    "$PY" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test,lint]"
+    "$PY" -m pip install --quiet --disable-pip-version-check "apache-airflow==$AIRFLOW_NEWEST" -e "$ROOT[test,lint]"
   fi
   rm -f "$VENV"/.installed-* && touch "$stamp"
+}
+
+# The oldest supported Airflow beside it, for the suite's second run (created from .venv's Python).
+ensure_oldest_airflow_venv() {
+  local stamp="$OLDEST_VENV/.installed-$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)"
+  if [ -f "$stamp" ]; then return 0; fi
+  say "creating $OLDEST_VENV with Airflow $AIRFLOW_OLDEST (the oldest supported)"
+  if command -v uv >/dev/null 2>&1; then
+    [ -x "$OLDEST_VENV/bin/python" ] || uv venv --quiet --python "$PY" "$OLDEST_VENV"
+    uv pip install --quiet --compile-bytecode --python "$OLDEST_VENV/bin/python" \
+      "apache-airflow==$AIRFLOW_OLDEST" -e "$ROOT[test]"
+  else
+    [ -x "$OLDEST_VENV/bin/python" ] || "$PY" -m venv "$OLDEST_VENV"
+    "$OLDEST_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "apache-airflow==$AIRFLOW_OLDEST" -e "$ROOT[test]"
+  fi
+  rm -f "$OLDEST_VENV"/.installed-* && touch "$stamp"
 }
