@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_flink.client import FlinkApiError, FlinkClient, FlinkTimeoutError, calls
 from airflow_provider_flink.client.calls import new_id
@@ -51,6 +52,19 @@ def test_lifecycle_example_upgrades_with_state(airflow: Cluster, deferrable: boo
     assert restored.external_path == stop_location  # state came from the stop's savepoint
     link = x[("deploy", "_link_FlinkJobLink")]
     assert link == f"{airflow.flink.rest_url}/#/job/running/{first}/overview"
+    # The Flink UI leads back to the Airflow run: the job's configuration names DAG, run, task, try.
+    origin = _job_config(airflow, upgraded)
+    assert origin["airflow.dag-id"] == "flink_job_lifecycle"
+    assert origin["airflow.task-id"] == "redeploy_from_savepoint"
+    assert origin["airflow.run-id"]
+    assert origin["airflow.try-number"] == "1"
+
+
+def _job_config(cluster: Cluster, job_id: str) -> dict[str, str]:
+    """The job's configuration as the Flink UI's Configuration tab shows it."""
+    answer = requests.get(f"{cluster.flink.rest_url}/jobs/{job_id}/jobmanager/config", timeout=10)
+    answer.raise_for_status()
+    return {entry["key"]: entry["value"] for entry in answer.json()}
 
 
 def test_batch_example_succeeds_only_at_finished(airflow: Cluster, deferrable: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from airflow_provider_flink.client import FlinkClient, calls
@@ -98,6 +99,11 @@ def test_first_deploy_then_nothing_to_do_with_one_rest_call(deployments: Deploym
     record = deployments.record("orders")
     assert record.current_job_id == job
     assert record.last_stable_hash == record.applied_hash
+    # The Flink UI leads back to the deployment: its name and spec hash in the job's configuration.
+    answer = requests.get(f"{deployments.flink.flink.rest_url}/jobs/{job}/jobmanager/config", timeout=10)
+    config = {entry["key"]: entry["value"] for entry in answer.json()}
+    assert config["airflow.deployment"] == "orders"
+    assert config["airflow.spec-hash"] == (record.applied_hash or "")[:12]
 
 
 def test_upgrade_keeps_state(deployments: Deployments) -> None:
