@@ -36,29 +36,29 @@ MSG
   exit 1
 }
 
+# A Debian package, installed with apt-get when run as root (else a warning says what fails).
+apt_install() {
+  local package="$1" why="$2" fails="$3"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "$package not found: installing it with apt-get ($why)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null; }
+    return 0
+  fi
+  echo "warning: $package is not installed (sudo apt-get install -y $package): $fails" >&2
+}
+
 # nginx, for the tests that put Flink behind an authenticating reverse proxy, as teams run it.
 ensure_nginx() {
   if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then return 0; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "nginx not found: installing nginx-light with apt-get (for the reverse-proxy auth tests)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
-    return 0
-  fi
-  echo "warning: nginx is not installed (sudo apt-get install -y nginx-light): the reverse-proxy tests will fail" >&2
+  apt_install nginx-light "for the reverse-proxy auth tests" "the reverse-proxy tests will fail"
 }
 
 # docker-compose (Debian's, no daemon needed), to validate docker-compose.yml: there is no Docker
 # engine on the CI machines, but `docker-compose config` checks the file as Compose reads it.
 ensure_compose() {
   if command -v docker-compose >/dev/null 2>&1; then return 0; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "docker-compose not found: installing it with apt-get (to validate docker-compose.yml)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1 \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
-    return 0
-  fi
-  echo "warning: docker-compose is not installed (sudo apt-get install -y docker-compose): the compose file test will fail" >&2
+  apt_install docker-compose "to validate docker-compose.yml" "the compose file test will fail"
 }
 
 # A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.

@@ -7,7 +7,7 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -34,6 +34,18 @@ def run(trigger: Any) -> dict[str, Any]:
         raise AssertionError("no event")
 
     return asyncio.run(first())
+
+
+def in_turn(answers: Iterator[httpx.Response | Exception]) -> Callable[[httpx.Request], httpx.Response]:
+    """A fake Flink that gives these answers (or raises these errors) in turn."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return handler
 
 
 def job_body(state: str, vertex: str = "RUNNING") -> dict[str, Any]:
@@ -75,13 +87,7 @@ def test_job_becomes_running_after_unknown_polls(fake_flink: Any) -> None:
         ]
     )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    fake_flink(handler)
+    fake_flink(in_turn(answers))
     event = run(FlinkJobTrigger("flink_default", J, time.time() + 30, poll_interval=0.01))
     assert event["status"] == "success"
     assert event["job_id"] == J
@@ -283,15 +289,7 @@ def test_unknown_is_logged_once_per_change_and_progress_at_a_modest_rate(
     answers = [httpx.ConnectError("Connection refused")] * 8 + [httpx.Response(503, text="x")] * 8
     answers += [httpx.Response(200, json=job_body("RUNNING", "DEPLOYING"))] * 5
     answers += [httpx.Response(200, json=job_body("RUNNING"))]
-    position = iter(answers)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        answer = next(position)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    fake_flink(handler)
+    fake_flink(in_turn(iter(answers)))
     breaker_for("http://flink.test:8081", threshold=100)  # this test is about the log, not the breaker
     caplog.set_level(logging.INFO)
     trigger = FlinkJobTrigger("flink_default", J, time.time() + 60, poll_interval=0.01)
