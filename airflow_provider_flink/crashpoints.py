@@ -11,7 +11,7 @@ the acting process.
 
 Steps: the reconcile's ``submit:intent-recorded|requested|recorded``,
 ``stop|savepoint:requested|recorded``, ``cancel:intent-recorded|requested``,
-``rollback:intent-recorded``; the operators' ``deploy-task:id-recorded|requested``,
+``rollback:intent-recorded``, ``dispose:requested``; the operators' ``deploy-task:id-recorded|requested``,
 ``stop-task:id-recorded|requested`` and ``savepoint-task:id-recorded|requested``.
 
 The campaign selects one step per trial, runs the next reconcile or retry, and checks the

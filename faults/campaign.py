@@ -167,6 +167,9 @@ KINDS: dict[str, Kind] = {
     # A savepoint upgrade declared while the job loops RESTARTING (its TaskManager is gone, no slots):
     # no savepoint is possible; the job must be left, and upgraded with its state once it runs again
     "restart-loop@upgrade": Kind("loop-upgrade"),
+    # Retention (keep_last 1) after two upgrades: the run dies right after Flink was asked to
+    # dispose the older savepoint, before the record drops it
+    "retention@dispose:requested": Kind("retention", "dispose:requested"),
     # A bounded (batch) deployment: its first deploy killed after /run, or while waiting; two at once
     "bounded@submit:requested": Kind("bounded", "submit:requested"),
     "bounded@submit:recorded": Kind("bounded", "submit:recorded"),
@@ -416,6 +419,10 @@ class Trial:
             spec["state"] = "suspended"
         if changed and kind.change == "savepoint":
             spec["savepoint_policy"] = {"interval_minutes": 1}
+        if kind.change == "retention":
+            spec["savepoint_policy"] = {"keep_last": 1}
+        if changed and kind.change == "retention":
+            spec["parallelism"] = 2
         if kind.change == "bounded":  # a batch job: it ends by itself, FINISHED is its goal
             spec.update(entry_class=BATCH_JOB, args=["--count", "2000000"], bounded=True)
         if kind.change == "restart":  # fails on purpose, FAILED for good (restart strategy none)
@@ -738,6 +745,8 @@ def _play(trial: Trial, kind: Kind) -> str:
         return _recover(trial, kind, old, mark)
     if kind.change in ("last-state-unhealthy", "loop-upgrade"):
         return _last_state_unhealthy(trial, old, mark)
+    if kind.change == "retention":
+        return _retention(trial, kind)
     if kind.change == "operator":  # a person ends the job; the deployment still says running
         trial.rival_acts()
         trial.settle()
@@ -867,6 +876,37 @@ def _one_savepoint(trial: Trial, job: str, location: Any) -> str:
     if not isinstance(location, str) or not location.rstrip("/").endswith(written[0]):
         raise Violation(f"the task returned {location!r}; the savepoint Flink wrote is {written[0]}")
     return f"one savepoint ({written[0]})"
+
+
+def _retention(trial: Trial, kind: Kind) -> str:
+    """Two upgrades leave two savepoints; with keep_last 1 the older one is disposed through Flink.
+    The run dies right after asking Flink to dispose it: the next runs must not fail for good
+    (Flink refuses a second disposal of a missing path), nor touch the newer savepoint or the job."""
+    trial.declare(changed=True)  # parallelism 1 -> 2: the first upgrade savepoint
+    trial.settle()
+    second = trial.one_live_job()
+    mark = trial.mark(second)
+    trial.declare()  # 2 -> 1: the second upgrade savepoint; the first one is now beyond keep_last
+    for _ in range(4):
+        code, _ = trial.run(crash_at=kind.step)
+        if code == -9:
+            break
+    else:
+        raise Violation(f"no run reached {kind.step}")
+    report = trial.settle()
+    errors = (report or {}).get("errors", [])
+    if errors:
+        raise Violation(f"the runs after the crash keep failing: {errors}")
+    kept = [entry["path"] for entry in trial.record().get("savepoints", [])]
+    if len(kept) != 1:
+        raise Violation(f"keep_last is 1; the record holds {kept}")
+    on_storage = Path(kept[0].removeprefix("file:").removeprefix("//"))
+    if not (on_storage / "_metadata").exists():
+        raise Violation(f"the savepoint the record keeps ({kept[0]}) is gone from storage")
+    job = trial.one_live_job()
+    trial.check_record(job)
+    trial.check_parallelism(job, 1)
+    return "older savepoint disposed, newer kept: " + trial.check_counter(job, mark)
 
 
 def _bounded(trial: Trial, kind: Kind) -> str:

@@ -40,7 +40,7 @@ from airflow_provider_flink.deployments.records import (
     UpgradeInFlight,
 )
 from airflow_provider_flink.deployments.report import ActionResult
-from airflow_provider_flink.deployments.snapshots import newest_snapshot, surviving_checkpoint
+from airflow_provider_flink.deployments.snapshots import exists, newest_snapshot, surviving_checkpoint
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.exceptions import (
     ArtifactError,
@@ -516,7 +516,15 @@ class Executor:
 
     def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         path = _need(action.path)
+        if not exists(path):
+            # Disposed by a run that died before it could drop it from the history (Flink then
+            # fails a second disposal, "Could not dispose", on every later run), or deleted by
+            # hand: nothing of it is left to dispose.
+            record.savepoints = [s for s in record.savepoints if s.path != path]
+            self._save(record)
+            return "already gone from storage: dropped from the history"
         request_id = self.hook.dispose_savepoint(path)
+        crashpoints.reach("dispose:requested")
         event = run_inline(
             FlinkDisposalTrigger(spec.cluster, request_id, path, self.clock() + SAVEPOINT_TIMEOUT)
         )

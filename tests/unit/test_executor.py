@@ -98,7 +98,11 @@ def test_a_pending_savepoint_still_running_stays_pending() -> None:
 
 
 @responses.activate
-def test_a_savepoint_flink_cannot_dispose_stays_in_the_history(fake_flink: Any) -> None:
+def test_a_savepoint_flink_cannot_dispose_stays_in_the_history(fake_flink: Any, tmp_path: Path) -> None:
+    savepoint = tmp_path / "sp-1"
+    savepoint.mkdir()
+    (savepoint / "_metadata").write_bytes(b"x")
+    path = f"file:{savepoint}"
     failed = {
         "status": {"id": "COMPLETED"},
         "operation": {
@@ -110,15 +114,32 @@ def test_a_savepoint_flink_cannot_dispose_stays_in_the_history(fake_flink: Any) 
     record = DeploymentRecord(
         name="orders",
         cluster="flink_default",
-        savepoints=[SavepointEntry(path="file:/sp/1", taken_at=1, reason="periodic", job_id=J)],
+        savepoints=[SavepointEntry(path=path, taken_at=1, reason="periodic", job_id=J)],
     )
-    (outcome,), _ = apply(record, Action("dispose", "orders", "retention", path="file:/sp/1"))
+    (outcome,), _ = apply(record, Action("dispose", "orders", "retention", path=path))
     assert not outcome.ok
     assert (
         outcome.detail
-        == "Flink could not dispose file:/sp/1: java.io.IOException: permission denied; kept in the history"
+        == f"Flink could not dispose {path}: java.io.IOException: permission denied; kept in the history"
     )
-    assert [s.path for s in record.savepoints] == ["file:/sp/1"]
+    assert [s.path for s in record.savepoints] == [path]
+
+
+@responses.activate
+def test_a_savepoint_already_gone_is_dropped_without_asking_flink_again() -> None:
+    """A run died after Flink disposed the savepoint and before it dropped it from the history:
+    every later run asked Flink again, which fails a disposal of a missing path ("Could not
+    dispose"), and the reconcile was red for good (the campaign's retention@dispose:requested)."""
+    record = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        savepoints=[SavepointEntry(path="file:/gone/sp-1", taken_at=1, reason="periodic", job_id=J)],
+    )
+    (outcome,), _ = apply(record, Action("dispose", "orders", "retention", path="file:/gone/sp-1"))
+    assert outcome.ok
+    assert outcome.detail == "already gone from storage: dropped from the history"
+    assert record.savepoints == []
+    assert len(responses.calls) == 0  # Flink was not asked
 
 
 @responses.activate
