@@ -1033,7 +1033,10 @@ def main(argv: list[str] | None = None) -> int:
             flink = LocalFlink(version=version, workdir=work / "flink")
             flink.start()
             try:
-                trials = [(kind, rng.randrange(10**6)) for _ in range(args.repeat) for kind in kinds]
+                # Distinct seeds: a seed names the trial's deployment and folder (a repeated one
+                # ended a 378-trial run at trial 303 with "File exists").
+                seeds = rng.sample(range(10**6), args.repeat * len(kinds))
+                trials = list(zip([kind for _ in range(args.repeat) for kind in kinds], seeds, strict=True))
                 for kind, seed in trials:
                     verdict = run_trial(flink, jar, work / "trials", kind, seed)
                     verdicts.append(verdict)
