@@ -14,6 +14,16 @@ from typing import Any
 from airflow_provider_flink.artifacts.prepare import ArtifactRequest
 from airflow_provider_flink.client import models
 
+GLOBAL_JOB_PARAMETERS = "pipeline.global-job-parameters"
+
+
+def _map_entry(key: str, value: str) -> str:
+    """One ``key:value`` entry of a Flink map option, quoted so that ``:`` and ``,`` in a value (a
+    run id's time stamp) stay in it: the entry in double quotes, key and value in single quotes,
+    quotes inside doubled (Flink's StructuredOptionsSplitter)."""
+    inner = "'{}':'{}'".format(key.replace("'", "''"), value.replace("'", "''"))
+    return '"' + inner.replace('"', '""') + '"'
+
 
 @dataclass(frozen=True, kw_only=True)
 class JobDefinition:
@@ -32,9 +42,15 @@ class JobDefinition:
         """The submission with a caller-chosen job id (I1); raises ValueError on a bad field.
 
         ``origin``: what started the job (``airflow.*`` keys: the DAG run and task, or the
-        deployment and spec hash), added to the job's Flink configuration so that the Flink UI
-        (the job's Configuration tab) leads back to it. It wins over a user key of the same name."""
-        config = {**self.flink_config, **(origin or {})}
+        deployment and spec hash). It goes into the job's global job parameters, which the Flink UI
+        shows on the job's Configuration tab (User Configuration) and ``GET /jobs/{id}/config``
+        returns, so a job leads back to the Airflow run that started it. Appended to the user's own
+        ``pipeline.global-job-parameters``; a program that sets its own parameters replaces them."""
+        config = dict(self.flink_config)
+        if origin:
+            entries = ",".join(_map_entry(key, value) for key, value in origin.items())
+            present = config.get(GLOBAL_JOB_PARAMETERS)
+            config[GLOBAL_JOB_PARAMETERS] = f"{present},{entries}" if present else entries
         return models.JarRunRequest(
             entry_class=self.artifact.entry_class,
             program_args=list(self.args) or None,

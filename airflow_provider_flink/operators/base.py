@@ -32,8 +32,8 @@ __all__ = ["FlinkBaseOperator", "FlinkOperatorError"]
 
 
 def airflow_origin(context: Any) -> dict[str, str]:
-    """The task instance that submits a job, for the job's Flink configuration (``airflow.*``
-    keys, shown on the job's Configuration tab in the Flink UI): DAG, run, task and try."""
+    """The task instance that submits a job: DAG, run, task and try, as ``airflow.*`` global job
+    parameters (the Flink UI's Configuration tab, User Configuration)."""
     ti: Any = context.get("ti") if context else None
     fields = {
         "airflow.dag-id": "dag_id",

@@ -61,10 +61,11 @@ def test_lifecycle_example_upgrades_with_state(airflow: Cluster, deferrable: boo
 
 
 def _job_config(cluster: Cluster, job_id: str) -> dict[str, str]:
-    """The job's configuration as the Flink UI's Configuration tab shows it."""
-    answer = requests.get(f"{cluster.flink.rest_url}/jobs/{job_id}/jobmanager/config", timeout=10)
+    """The job's user configuration, as the Flink UI's Configuration tab shows it."""
+    answer = requests.get(f"{cluster.flink.rest_url}/jobs/{job_id}/config", timeout=10)
     answer.raise_for_status()
-    return {entry["key"]: entry["value"] for entry in answer.json()}
+    user: dict[str, str] = answer.json()["execution-config"]["user-config"]
+    return user
 
 
 def test_batch_example_succeeds_only_at_finished(airflow: Cluster, deferrable: bool) -> None:

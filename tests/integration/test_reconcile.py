@@ -100,8 +100,8 @@ def test_first_deploy_then_nothing_to_do_with_one_rest_call(deployments: Deploym
     assert record.current_job_id == job
     assert record.last_stable_hash == record.applied_hash
     # The Flink UI leads back to the deployment: its name and spec hash in the job's configuration.
-    answer = requests.get(f"{deployments.flink.flink.rest_url}/jobs/{job}/jobmanager/config", timeout=10)
-    config = {entry["key"]: entry["value"] for entry in answer.json()}
+    answer = requests.get(f"{deployments.flink.flink.rest_url}/jobs/{job}/config", timeout=10)
+    config = answer.json()["execution-config"]["user-config"]
     assert config["airflow.deployment"] == "orders"
     assert config["airflow.spec-hash"] == (record.applied_hash or "")[:12]
 

@@ -495,11 +495,16 @@ def test_a_submitted_job_carries_the_task_instance_that_started_it(jar: Path) ->
     _accept_upload_and_run("x_job.jar")
     ctx = context()
     ti = ctx["ti"]
-    ti.dag_id, ti.run_id, ti.task_id, ti.try_number = "orders_dag", "manual__2026-12-01", "deploy", 2
+    ti.dag_id, ti.run_id, ti.task_id, ti.try_number = (
+        "orders_dag",
+        "manual__2026-12-01T01:18:24+00:00",
+        "deploy",
+        2,
+    )
     op = FlinkDeployJobOperator(
         task_id="deploy",
         jar=str(jar),
-        flink_config={"airflow.dag-id": "spoofed", "pipeline.name": "orders"},
+        flink_config={"pipeline.global-job-parameters": "team:orders", "pipeline.name": "orders"},
         wait_until_running=False,
         deferrable=False,
     )
@@ -507,8 +512,8 @@ def test_a_submitted_job_carries_the_task_instance_that_started_it(jar: Path) ->
     config = json.loads(responses.calls[-1].request.body)["flinkConfiguration"]
     assert config == {
         "pipeline.name": "orders",
-        "airflow.dag-id": "orders_dag",
-        "airflow.run-id": "manual__2026-12-01",
-        "airflow.task-id": "deploy",
-        "airflow.try-number": "2",
+        # Flink's map syntax, each entry quoted so that ':' in a run id stays in its value; the
+        # user's own parameters first
+        "pipeline.global-job-parameters": "team:orders,\"'airflow.dag-id':'orders_dag'\",\"'airflow.run-id':"
+        "'manual__2026-12-01T01:18:24+00:00'\",\"'airflow.task-id':'deploy'\",\"'airflow.try-number':'2'\"",
     }
