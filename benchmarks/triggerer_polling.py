@@ -11,7 +11,7 @@ variants in the same run, on the same jobs:
 
 Memory per wait: tracemalloc's growth while the N triggers are built and polling, divided by N.
 
-    .venv/bin/python -m benchmarks.triggerer_polling [--version 2.3.0] [--waits 50] [--seconds 20]
+    .venv/bin/python -m benchmarks.triggerer_polling [--version 2.3.0] [--waits 50] [--seconds 40]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from harness.job_jars import COUNTER_JOB, build_jar
 from harness.waiting import wait_for
 
 POLL_INTERVAL = 2.0
+STEADY_AFTER = 12.0  # seconds: the polls have slowed down to the interval by then
 
 
 async def _wait_all(triggers: list[FlinkJobTrigger]) -> list[object]:
@@ -67,10 +68,11 @@ def measure(
     tracemalloc.stop()
     assert all(getattr(e, "status", None) == "timeout" for e in events), events[:3]
     counts = Counter("overview" if path == "/jobs/overview" else "job" for _, path in proxy.requests)
-    # The first FAST_PHASE seconds poll every 0.1 s (most waits end there); the steady state is
-    # what a long wait costs: requests per poll interval after it.
-    steady = [path for at, path in proxy.timed if at - began > 4.0]
-    per_interval = len(steady) / max((elapsed - 4.0) / POLL_INTERVAL, 1)
+    # The first seconds poll fast (0.1 s for 3 s, then growing by 1.5x to the interval: about
+    # 10 s in all; most waits end there); the steady state is what a long wait costs: requests
+    # per poll interval after it.
+    steady = [path for at, path in proxy.timed if at - began > STEADY_AFTER]
+    per_interval = len(steady) / max((elapsed - STEADY_AFTER) / POLL_INTERVAL, 1)
     return {
         "requests": float(sum(counts.values())),
         "overview": float(counts["overview"]),
@@ -85,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--version", default="2.3.0")
     parser.add_argument("--waits", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--jobs", type=int, default=2, help="running jobs the waits are spread over")
     args = parser.parse_args()
     with local_flink(args.version) as flink, tempfile.TemporaryDirectory() as tmp:
