@@ -17,7 +17,7 @@ from airflow_provider_flink.artifacts import (
     PreparedArtifact,
     prepare_for_cluster,
 )
-from airflow_provider_flink.client import calls, models
+from airflow_provider_flink.client import FlinkApiError, calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.planner import deployment_prefix, transition_id
 from airflow_provider_flink.exceptions import (
@@ -376,8 +376,12 @@ class _SavepointingOperator(FlinkBaseOperator):
         """Whether Flink still knows a savepoint operation of the job under this trigger id."""
         try:
             self.hook.savepoint_status(job_id, trigger_id)
-        except Exception:  # unknown (never sent, or expired) or not answerable: not one to continue
-            return False
+        except FlinkApiError as err:
+            if err.status >= 500:
+                raise
+            return False  # Flink answered: it does not know it (never sent, or expired)
+        # No answer at all (unreachable, 5xx) propagates: unknown is not "not known", and a retry
+        # that took it for that would start a second savepoint beside the first.
         return True
 
     def _resume_or_start(self, store: Any, job_id: str) -> str:

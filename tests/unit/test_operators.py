@@ -10,6 +10,7 @@ import httpx
 import pytest
 import responses
 
+from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.operators import (
     FlinkCancelJobOperator,
@@ -517,3 +518,17 @@ def test_a_submitted_job_carries_the_task_instance_that_started_it(jar: Path) ->
         "pipeline.global-job-parameters": "team:orders,\"'airflow.dag-id':'orders_dag'\",\"'airflow.run-id':"
         "'manual__2026-12-01T01:18:24+00:00'\",\"'airflow.task-id':'deploy'\",\"'airflow.try-number':'2'\"",
     }
+
+
+@responses.activate
+def test_without_a_task_state_store_an_unanswered_status_is_not_taken_for_an_unknown_trigger() -> None:
+    """Flink did not answer about the earlier try's stop: the retry must not start a second stop
+    beside it (unknown is not "not known"); it fails and Airflow retries later."""
+    earlier = DerivedIds(_Ti(2)).for_try("flink_trigger_id", 1)
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": []})
+    responses.get(f"{URL}/jobs/{J}/savepoints/{earlier}", status=503, body="unavailable")
+    op = FlinkStopJobOperator(task_id="stop", job_id=J, deferrable=False, wait_timeout=1)
+    with pytest.raises(FlinkApiError) as info:
+        op.execute(_no_store(2))
+    assert info.value.status == 503
+    assert not [c for c in responses.calls if c.request.method == "POST"]  # no second stop
