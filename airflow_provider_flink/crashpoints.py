@@ -5,7 +5,7 @@ the acting process.
 
 * ``FLINK_PROVIDER_CRASH_AT=<step>``: the process ends at once with SIGKILL, as a worker killed by
   the OOM killer or a node failure would, with no cleanup and no exception handler running;
-* ``FLINK_PROVIDER_PAUSE_AT=<step>@<directory>``: the process creates ``<directory>/paused`` and
+* ``FLINK_PROVIDER_PAUSE_AT=<step>@<directory>``: the process writes its pid to ``<directory>/paused`` and
   waits until ``<directory>/resume`` exists (once per process). The campaign runs a second
   reconcile in that window: a race whose interleaving is chosen, not left to timing.
 
@@ -36,6 +36,7 @@ def reach(step: str) -> None:
     if pause and pause.split("@", 1)[0] == step:
         del os.environ[PAUSE_ENV]  # once: a step reached again later runs through
         gate = Path(pause.split("@", 1)[1])
-        (gate / "paused").touch()
+        # The pid tells a test which process to kill while it waits (a worker dying mid-step).
+        (gate / "paused").write_text(str(os.getpid()))
         while not (gate / "resume").exists():
             time.sleep(0.05)

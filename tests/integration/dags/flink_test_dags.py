@@ -99,3 +99,26 @@ def _deployment_key_dag(dag_id: str, on_live_job: Literal["adopt", "fail"]) -> D
 
 deployment_key = _deployment_key_dag("test_deployment_key", "adopt")
 deployment_key_refuse = _deployment_key_dag("test_deployment_key_refuse", "fail")
+
+
+# The real-components suite (tests/integration/test_real_components.py): triggered through the REST
+# API with the job's arguments in the conf. The sensor waits until the test cancels the job: a
+# wait of the test's choosing, long enough to be deferred and to kill the triggerer in it.
+with DAG(
+    "test_real_wait", schedule=None, start_date=START, catchup=False, render_template_as_native_obj=True
+) as real_wait:
+    waited_for = FlinkDeployJobOperator(
+        task_id="deploy",
+        jar=JAR,
+        entry_class="flinkprovider.testjobs.CounterJob",
+        args="{{ dag_run.conf['args'] }}",  # type: ignore[arg-type]  # rendered to a list (native templates)
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    )
+    FlinkJobStateSensor(
+        task_id="cancelled",
+        job_id=waited_for.output,
+        target_states=["CANCELED"],
+        poke_interval=1,
+        timeout=240,
+    )

@@ -1,0 +1,233 @@
+"""Airflow as teams run it, against the real local Flink: PostgreSQL (Debian's package) as the
+metadata DB, and the api-server, scheduler (LocalExecutor, parallelism 4), dag-processor and
+triggerer as separate processes (``harness.airflow_stack``), started here and stopped at the end.
+
+Everything a user would do goes through the public REST API: the connection, the Variables and
+the reconcile pool are stored through it, DAGs are triggered through it with a conf, task states
+and logs are read from it. Faults are real: the triggerer and a task's worker are SIGKILLed.
+Flink is the judge of what happened: which jobs run, with which configuration, from which run.
+
+Runs on the first Flink version under test only (the stack takes ~20 s to start; what it adds
+over ``dag.test()`` is Airflow's side, not Flink's).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from airflow_provider_flink.client import calls
+from airflow_provider_flink.client.models import JobState
+from harness.airflow_stack import AirflowStack, kill_tree, parent_of
+from harness.postgres import LocalPostgres
+from tests.integration.conftest import VERSIONS, Cluster, wait_for
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_DAG = "test_real_wait"
+COUNTER_JOB = "flinkprovider.testjobs.CounterJob"
+DEPLOYMENT = "real-counter"
+
+
+@dataclass
+class Real:
+    """The running stack, the cluster it points at, and the pause gate of the deploy task."""
+
+    stack: AirflowStack
+    flink: Cluster
+    gate: Path
+
+    def jobs_of_run(self, run_id: str) -> list[str]:
+        return [jid for jid, origin in self.origins().items() if origin.get("airflow.run-id") == run_id]
+
+    def jobs_of_deployment(self, name: str) -> list[str]:
+        return [jid for jid, origin in self.origins().items() if origin.get("airflow.deployment") == name]
+
+    def origins(self) -> dict[str, dict[str, str]]:
+        """Every job on the cluster with the Airflow origin in its configuration (the Flink UI's)."""
+        return {
+            job.jid: self.flink_json(f"/jobs/{job.jid}/config")["execution-config"]["user-config"]
+            for job in self.flink.client.call(calls.jobs_overview()).jobs
+        }
+
+    def flink_json(self, path: str) -> Any:
+        """Flink's own answer, read without the provider's models."""
+        answer = requests.get(f"{self.flink.flink.rest_url}{path}", timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+    def explain(self) -> str:
+        return "\n".join(f"--- {c}:\n{self.stack.log_tail(c, 1500)}" for c in ("scheduler", "triggerer"))
+
+
+@pytest.fixture(scope="module")
+def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Real]:
+    if cluster.version != VERSIONS[0]:
+        pytest.skip(f"the real-components suite runs on Flink {VERSIONS[0]} only")
+    root = tmp_path_factory.mktemp("real-airflow")
+    dags = root / "dags"
+    dags.mkdir()
+    for source in [*(ROOT / "dags").glob("*.py"), *(ROOT / "tests/integration/dags").glob("*.py")]:
+        (dags / source.name).symlink_to(source)
+    gate = root / "gate"
+    gate.mkdir()
+    (gate / "resume").touch()  # open: the deploy task only pauses in the test that closes it
+    specs = root / "deployments"
+    specs.mkdir()
+    spec = {
+        "name": DEPLOYMENT,
+        "artifact": {"jar": str(cluster.jar)},
+        "entry_class": COUNTER_JOB,
+        "args": ["--rate", "13"],
+        "health_timeout_seconds": 60,
+    }
+    (specs / f"{DEPLOYMENT}.yaml").write_text(yaml.safe_dump(spec))
+    postgres = LocalPostgres().start()
+    stack = AirflowStack(
+        root / "home",
+        dags,
+        postgres.url,
+        env_extra={
+            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+            "FLINK_PROVIDER_PAUSE_AT": f"deploy-task:requested@{gate}",
+        },
+    )
+    try:
+        stack.start()
+        host, port = cluster.flink.rest_url.removeprefix("http://").split(":")
+        # Stored as users store them: through the REST API, into the metadata DB (PostgreSQL).
+        stack.api(
+            "POST", "/connections",
+            json={"connection_id": "flink_default", "conn_type": "flink", "host": host, "port": int(port)},
+        )  # fmt: skip
+        stack.api("POST", "/variables", json={"key": "flink_example_jar", "value": str(cluster.jar)})
+        stack.api("POST", "/variables", json={"key": "flink_deployments_folder", "value": str(specs)})
+        stack.api("POST", "/pools", json={"name": "flink_reconcile", "slots": 1, "include_deferred": False})
+        for dag_id in (WAIT_DAG, "flink_deploy_manual"):
+            stack.wait_dag(dag_id)
+        yield Real(stack, cluster, gate)
+    finally:
+        stack.stop()
+        postgres.stop()
+        cluster.cancel_all()
+
+
+def _utc(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_run_triggered_through_the_api_defers_and_survives_a_triggerer_crash(real: Real) -> None:
+    stack = real.stack
+    run = stack.trigger(WAIT_DAG, {"args": ["--rate", "20", "--checkpoint-interval-ms", "1500"]})
+    seen: list[str] = []
+    cancelled_at = 0.0
+    for state in stack.watch_states(WAIT_DAG, run, "cancelled", timeout=240):
+        seen.append(state)
+        if state == "deferred" and not cancelled_at:
+            # The triggerer dies holding the wait; a new one starts; only then does the job end.
+            stack.kill("triggerer")
+            stack.restart("triggerer")
+            [job_id] = real.jobs_of_run(run)
+            assert real.flink.job(job_id).state is JobState.RUNNING
+            real.flink.client.call(calls.cancel_job(job_id))
+            cancelled_at = time.time()
+    assert stack.wait_run(WAIT_DAG, run) == "success", real.explain()
+    assert cancelled_at, f"the sensor never deferred: states {seen}"
+    # Resumed in a worker from the trigger's event: deferred, then running again, then success.
+    assert seen[-1] == "success", seen
+    assert "running" in seen[seen.index("deferred") :], seen
+    tis = stack.task_instances(WAIT_DAG, run)
+    assert {t: (ti["state"], ti["try_number"]) for t, ti in tis.items()} == {
+        "deploy": ("success", 1),
+        "cancelled": ("success", 1),  # resumed, not retried
+    }
+    # Nothing duplicated: one job for this run, the deploy task's, started with the conf's arguments.
+    [job_id] = real.jobs_of_run(run)
+    assert real.flink.job(job_id).state is JobState.CANCELED
+    assert real.flink_json(f"/jobs/{job_id}/checkpoints/config")["interval"] == 1500
+    assert _utc(tis["cancelled"]["end_date"]) > cancelled_at  # the new triggerer finished the wait
+    log = stack.task_log(WAIT_DAG, run, "cancelled")
+    assert f"Job {job_id} is CANCELED" in log, log[-2000:]
+
+
+def test_a_worker_killed_mid_deploy_is_retried_and_the_retry_adopts_the_job(real: Real) -> None:
+    stack, gate = real.stack, real.gate
+    (gate / "resume").unlink()
+    (gate / "paused").unlink(missing_ok=True)
+    try:
+        run = stack.trigger(WAIT_DAG, {"args": ["--rate", "20"]})
+        paused = wait_for("the deploy task paused after its request", lambda: _read(gate / "paused"), 120)
+        wait_for("the job submitted", lambda: real.jobs_of_run(run) or None, 60)
+        # The worker dies mid-deploy: the task process and the supervisor above it, no cleanup.
+        kill_tree(parent_of(int(paused)), signal.SIGKILL)
+    finally:
+        (gate / "resume").touch()
+    wait_for("the deploy's retry", lambda: _state(stack, run, "deploy") in ("success", "failed") or None, 180)
+    tis = stack.task_instances(WAIT_DAG, run)
+    assert (tis["deploy"]["state"], tis["deploy"]["try_number"]) == ("success", 2), real.explain()
+    [job_id] = real.jobs_of_run(run)  # the retry adopted the job; it did not submit a second one
+    assert real.flink.job(job_id).state is JobState.RUNNING
+    returned = stack.api(
+        "GET", f"/dags/{WAIT_DAG}/dagRuns/{run}/taskInstances/deploy/xcomEntries/return_value"
+    )
+    assert returned["value"] == job_id
+    log = stack.task_log(WAIT_DAG, run, "deploy", try_number=2)
+    assert f"Job {job_id} is already on the cluster (RUNNING): adopting it, not submitting again" in log
+    real.flink.client.call(calls.cancel_job(job_id))  # ends the run's wait
+    assert stack.wait_run(WAIT_DAG, run) == "success", real.explain()
+
+
+def test_two_deploy_runs_and_a_reconcile_at_once_start_exactly_their_jobs(real: Real) -> None:
+    stack = real.stack
+    before = set(real.origins())
+    deploys = [
+        stack.trigger("flink_deploy_manual", {"args": ["--rate", rate], "parallelism": 1})
+        for rate in ("11", "12")
+    ]
+    stack.wait_dag("flink_reconcile")  # unpaused now: its schedule may add a run of its own
+    reconciles = [stack.trigger("flink_reconcile")]
+    for run in deploys:
+        assert stack.wait_run("flink_deploy_manual", run) == "success", real.explain()
+    for run in _runs(stack, "flink_reconcile"):
+        assert stack.wait_run("flink_reconcile", run) == "success", real.explain()
+    assert reconciles[0] in _runs(stack, "flink_reconcile")
+    for run in deploys:
+        [job_id] = real.jobs_of_run(run)
+        assert real.flink.job(job_id).state is JobState.RUNNING
+    [declared] = real.jobs_of_deployment(DEPLOYMENT)  # one job, whatever the number of reconcile runs
+    assert real.flink.job(declared).state is JobState.RUNNING
+    assert len(set(real.origins()) - before) == 3
+    # They ran at once: the two deploy tasks overlapped in time.
+    spans = [_span(stack, "flink_deploy_manual", run, "deploy") for run in deploys]
+    assert max(s for s, _ in spans) < min(e for _, e in spans), spans
+
+
+def _runs(stack: AirflowStack, dag_id: str) -> list[str]:
+    return [r["dag_run_id"] for r in stack.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]]
+
+
+def _span(stack: AirflowStack, dag_id: str, run: str, task_id: str) -> tuple[float, float]:
+    ti: dict[str, Any] = stack.task_instances(dag_id, run)[task_id]
+    return _utc(ti["start_date"]), _utc(ti["end_date"])
+
+
+def _state(stack: AirflowStack, run: str, task_id: str) -> str | None:
+    return stack.task_instances(WAIT_DAG, run).get(task_id, {}).get("state")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    return text or None
