@@ -61,6 +61,15 @@ ensure_compose() {
   apt_install docker-compose "to validate docker-compose.yml" "the compose file test will fail"
 }
 
+# PostgreSQL (Debian's package), the metadata DB of the real-components suite: the tests start a
+# private server of their own on a free loopback port (as the postgres user when run as root).
+ensure_postgres() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then return 0; fi
+  apt_install postgresql "for the real-components suite (Airflow's metadata DB)" \
+    "tests/integration/test_real_components.py will fail"
+  # The package starts a cluster of its own on port 5432; the tests do not use it.
+}
+
 # A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.
 ensure_venv() {
   local python="${PYTHON:-}"

@@ -4,7 +4,8 @@ Kept apart from the hook so the mapping is one pure-ish function, shared by the 
 async path and testable without Airflow's metadata DB. Its only side effects are deliberate:
 secrets are registered with Airflow's masker (the derived ``Authorization`` header included), and
 PEM contents of the CA bundle, client certificate and key are written to private files in
-``secret_dir`` (0700 directory, 0600 files), which the hook deletes when it closes.
+``secret_dir`` (0700 directory, 0600 files; the hook makes it only when a PEM text is written),
+which the hook deletes when it closes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -109,7 +111,9 @@ def normalize_pem(text: str) -> str:
     return "\n".join(blocks) + "\n" if blocks else text
 
 
-def _pem_or_path(value: str | None, secret_dir: Path, name: str, mask: Any, secret: bool) -> str | None:
+def _pem_or_path(
+    value: str | None, secret_dir: Path | Callable[[], Path], name: str, mask: Any, secret: bool
+) -> str | None:
     """A PEM text is written to a private file; anything else is taken as a path on the worker."""
     if not value:
         return None
@@ -122,8 +126,9 @@ def _pem_or_path(value: str | None, secret_dir: Path, name: str, mask: Any, secr
     text = pem.text
     if secret:
         mask(text)
-    secret_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = secret_dir / f"{name}.pem"
+    directory = secret_dir() if callable(secret_dir) else secret_dir  # made only when needed
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = directory / f"{name}.pem"
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(normalize_pem(text))
@@ -132,7 +137,7 @@ def _pem_or_path(value: str | None, secret_dir: Path, name: str, mask: Any, secr
 
 def settings_from_connection(
     conn: ConnectionLike,
-    secret_dir: Path,
+    secret_dir: Path | Callable[[], Path],
     mask: Any,
     retry: RetryPolicy | None = None,
 ) -> ClientSettings:

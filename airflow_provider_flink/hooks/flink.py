@@ -78,10 +78,19 @@ class FlinkHook(BaseHook):
         return self.get_connection(self.flink_conn_id)
 
     def _settings(self, conn: Any) -> ClientSettings:
+        return settings_from_connection(conn, self._private_dir, mask_value, self.retry)
+
+    def _private_dir(self) -> Path:
+        """The 0700 directory for PEM texts from the connection, made only when one is written.
+
+        Made on every hook before, it was left behind by every task: Airflow's task processes end
+        with ``os._exit``, which skips the finalizer (436 empty ``flink-conn-*`` directories in
+        /tmp after a day of tests). Connections without PEM texts now leave nothing.
+        """
         if self._secret_dir is None:
             self._secret_dir = Path(tempfile.mkdtemp(prefix="flink-conn-"))
             self._cleanup = weakref.finalize(self, shutil.rmtree, self._secret_dir, True)
-        return settings_from_connection(conn, self._secret_dir, mask_value, self.retry)
+        return self._secret_dir
 
     @property
     def web_ui_url(self) -> str:

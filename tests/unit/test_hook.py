@@ -90,6 +90,20 @@ def test_secret_files_exist_only_while_the_client_does(flink_conn: None) -> None
     assert not key_file.parent.exists()
 
 
+def test_a_connection_without_pem_texts_leaves_no_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Task processes end with os._exit (no finalizer): a directory made for every hook stayed in
+    /tmp after every task. Only a PEM text to write makes one now."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_PLAIN", json.dumps({"conn_type": "flink", "host": "h", "port": 8081})
+    )
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    hook = FlinkHook("flink_plain")
+    assert hook.get_conn().settings.root == "http://h:8081"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_links_use_the_web_ui_url(flink_conn: None) -> None:
     hook = FlinkHook()
     assert hook.job_url("ab" * 16) == f"https://ui.test/#/job/running/{'ab' * 16}/overview"
