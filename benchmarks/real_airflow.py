@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, samples in results.items():
         note = f"   waits deferred: {waits_deferred[name]}" if name in waits_deferred else ""
-        print(f"{name:<34} median {_median(samples)}{note}")
+        print(f"{name:<40} median {_median(samples)}{note}")
     raw = statistics.median(results["raw REST deploy"])
     print()
     for mode in ("in-worker", "deferred"):
