@@ -199,14 +199,9 @@ CI_SAMPLE = [
     "rollback@submit:requested",  # failure 5: a failed spec applied again on every run
     "rollback@rollback:intent-recorded",  # a resubmitted rollback once ran the failed spec
     "race@upgrade@submit:requested+stop",  # a person's stop mid-upgrade was once rolled back
-    "race@suspend@stop:requested",
     "lost@upgrade:run",
-    "defaults@cancelled-outside",
-    "stateless@cancel:requested",
     "savepoint@savepoint:requested",
-    "resume@submit:requested",
     "deploy@submit:requested",
-    "operator@cancel",
     "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
     "airflow@upgrade@stop:requested",  # the reconcile as an Airflow task, records in Variables
     "task@stop-task:requested",  # the how-to's stop task killed while its savepoint runs, retried
