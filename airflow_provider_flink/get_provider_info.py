@@ -137,7 +137,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Apache Flink REST",
-                "python-modules": ["airflow_provider_flink.triggers.flink"],
+                "python-modules": [
+                    "airflow_provider_flink.triggers.flink",
+                    "airflow_provider_flink.events.spec_changes",
+                ],
             }
         ],
         "extra-links": ["airflow_provider_flink.links.FlinkJobLink"],

@@ -86,8 +86,15 @@ def _need(value: str | None) -> str:
     return value
 
 
-def _result(action: Action, ok: bool, detail: str, yielded: bool = False) -> ActionResult:
-    return ActionResult(kind=action.kind, action=action.describe(), ok=ok, detail=detail, yielded=yielded)
+def _result(action: Action, ok: bool, detail: str, began: float, yielded: bool = False) -> ActionResult:
+    return ActionResult(
+        kind=action.kind,
+        action=action.describe(),
+        ok=ok,
+        detail=detail,
+        yielded=yielded,
+        seconds=round(time.monotonic() - began, 3),
+    )
 
 
 class Executor:
@@ -110,17 +117,18 @@ class Executor:
             log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
             self._save(plan.record)
         for action in plan.actions:
+            began = time.monotonic()
             try:
                 detail = getattr(self, "_" + action.kind.replace("-", "_"))(plan.spec, plan.record, action)
             except DeploymentBusyError as err:
-                results.append(_result(action, False, str(err), yielded=True))
+                results.append(_result(action, False, str(err), began, yielded=True))
                 log.warning("%s: %s", action.describe(), err)
                 break
             except Exception as err:
-                results.append(_result(action, False, str(err)))
+                results.append(_result(action, False, str(err), began))
                 log.error("%s failed: %s", action.describe(), err)
                 break
-            results.append(_result(action, True, detail))
+            results.append(_result(action, True, detail, began))
             log.info("%s: %s", action.describe(), detail)
         return results
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkError
@@ -22,7 +21,7 @@ from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment
 from airflow_provider_flink.deployments.records import MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
-from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_hash
+from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
 from airflow_provider_flink.exceptions import (
     AirflowNotFoundException,
     ArtifactError,
@@ -44,7 +43,7 @@ def observe(hook: FlinkHook, cluster: str) -> ClusterView:
 
 
 def reconcile(
-    folder: Path,
+    folder: SpecPath,
     store: RecordStore,
     clusters: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
@@ -55,7 +54,10 @@ def reconcile(
     failed spec may be applied again (a person asked)."""
     specs, problems = load_specs(folder)
     report = ReconcileReport(invalid=[str(p) for p in problems])
-    specs = [s for s in specs if (not clusters or s.cluster in clusters) and (not names or s.name in names)]
+    # None: every deployment; a list (even empty: an event that named none) only those.
+    specs = [
+        s for s in specs if (not clusters or s.cluster in clusters) and (names is None or s.name in names)
+    ]
     by_cluster: dict[str, list[DeploymentSpec]] = {}
     for spec in specs:
         by_cluster.setdefault(spec.cluster, []).append(spec)
@@ -102,7 +104,10 @@ class _ClusterRun:
         entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
         if self.view.jobs is None:  # nothing is planned for it, so nothing is fetched for it either
             entry.skipped = self.view.unobservable()
+            entry.job_state = "UNKNOWN"
             return entry
+        jobs = self.view.jobs_of(spec.name)
+        entry.job_state = jobs[-1].state.value if jobs else None
         artifact = self._artifact(spec.definition().artifact)
         if isinstance(artifact, str):
             entry.skipped = entry.refused = artifact

@@ -4,9 +4,25 @@ values (what the operator pushes to XCom)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from airflow_provider_flink.client.models import JobState
+
+# Every gauge of deployments by job state is sent on each complete run, zeros included: a statsd
+# gauge keeps its last value, so a state no deployment is in any more must be said to be 0.
+STATES = [state.value.lower() for state in JobState] + ["none"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One value for Airflow's stats (StatsD / OpenTelemetry); names are documented in docs/deployments.md."""
+
+    kind: Literal["incr", "gauge", "timing"]
+    name: str
+    value: float
 
 
 class ActionResult(BaseModel):
@@ -19,6 +35,11 @@ class ActionResult(BaseModel):
     # Not done because another reconcile was acting on the deployment (I8): not an error, the
     # other actor carries on.
     yielded: bool = False
+    seconds: float = 0.0  # how long the action took
+
+    @property
+    def outcome(self) -> str:
+        return "yielded" if self.yielded else "ok" if self.ok else "failed"
 
 
 class DeploymentReport(BaseModel):
@@ -30,6 +51,8 @@ class DeploymentReport(BaseModel):
     # verification), two live copies, a job that keeps failing. Counts as an error of the run.
     refused: str | None = None
     done: list[ActionResult] = Field(default_factory=list)
+    # The state of the deployment's newest job on Flink when the run looked (None: no job).
+    job_state: str | None = None
 
     @property
     def errors(self) -> list[str]:
@@ -57,3 +80,23 @@ class ReconcileReport(BaseModel):
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    def metrics(self, seconds: float, complete: bool) -> list[Metric]:
+        """What the run tells Airflow's stats. ``complete``: the run looked at every deployment
+        (not one started for a few by an event): only then are the totals sent, else a gauge
+        would say "1 deployment running" after a run that looked at one of forty."""
+        out = [Metric("timing", "flink.reconcile.duration", seconds * 1000)]
+        for entry in self.deployments:
+            for done in entry.done:
+                kind = done.kind.replace("-", "_")
+                out.append(Metric("incr", f"flink.action.{kind}.{done.outcome}", 1))
+                out.append(Metric("timing", f"flink.action.{kind}.duration", done.seconds * 1000))
+        if complete:
+            out.append(Metric("gauge", "flink.reconcile.deployments", len(self.deployments)))
+            out.append(
+                Metric("gauge", "flink.reconcile.drift", sum(1 for d in self.deployments if d.actions))
+            )
+            out.append(Metric("gauge", "flink.reconcile.problems", len(self.problems)))
+            states = [(d.job_state or "none").lower() for d in self.deployments]
+            out += [Metric("gauge", f"flink.deployments.{state}", states.count(state)) for state in STATES]
+        return out

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -176,32 +177,78 @@ def _problems(file: str, err: ValidationError) -> list[SpecProblem]:
     return out
 
 
-def parse_spec(path: Path) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
+class SpecPath(Protocol):
+    """A local ``Path`` or an ``ObjectStoragePath`` (s3://, gs://, file:// ...): what a deployments
+    folder and its files need to offer."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def suffix(self) -> str: ...
+
+    def iterdir(self) -> Iterator[Any]: ...
+
+    def is_dir(self) -> bool: ...
+
+    def is_file(self) -> bool: ...
+
+    def read_text(self) -> str: ...
+
+
+def spec_folder(location: str) -> SpecPath:
+    """The folder at ``location``: a local path, or any URI ``ObjectStoragePath`` understands."""
+    if "://" in location:
+        from airflow.sdk import ObjectStoragePath
+
+        folder: SpecPath = ObjectStoragePath(location)
+        return folder
+    return Path(location)
+
+
+def is_spec_file(name: str) -> bool:
+    """A deployment file by its name: ``.yaml``, ``.yml`` or ``.json``, not hidden. Editors' swap,
+    lock and backup files (``.x.yaml.swp``, ``.#x.yaml``, ``x.yaml~``, ``#x.yaml#``) are not."""
+    return name.endswith(SPEC_SUFFIXES) and not name.startswith((".", "#"))
+
+
+def parse_spec_text(name: str, text: str) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
+    """One file's content; a bad file gives its problems, never an exception."""
+    suffix = name[name.rfind(".") :]
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return None, [SpecProblem(name, "(file)", f"cannot be read as {suffix[1:].upper()}: {first}")]
+    if not isinstance(data, dict):
+        return None, [SpecProblem(name, "(file)", "must hold one deployment (a mapping of fields)")]
+    try:
+        return DeploymentSpec.model_validate(data), []
+    except ValidationError as err:
+        return None, _problems(name, err)
+
+
+def parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
     """Read one file; a bad file gives its problems, never an exception."""
     try:
         text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as err:
+    except (OSError, ValueError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         return None, [
             SpecProblem(path.name, "(file)", f"cannot be read as {path.suffix[1:].upper()}: {first}")
         ]
-    if not isinstance(data, dict):
-        return None, [SpecProblem(path.name, "(file)", "must hold one deployment (a mapping of fields)")]
-    try:
-        return DeploymentSpec.model_validate(data), []
-    except ValidationError as err:
-        return None, _problems(path.name, err)
+    return parse_spec_text(path.name, text)
 
 
-def load_specs(folder: Path) -> tuple[list[DeploymentSpec], list[SpecProblem]]:
+def load_specs(folder: SpecPath) -> tuple[list[DeploymentSpec], list[SpecProblem]]:
     """Every deployment file in ``folder`` (sorted); problems are collected, good files still load."""
     if not folder.is_dir():
         return [], [SpecProblem(str(folder), "(folder)", "does not exist or is not a folder")]
     specs: list[DeploymentSpec] = []
     problems: list[SpecProblem] = []
     seen: dict[str, str] = {}
-    for path in sorted(p for p in folder.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()):
+    files = [p for p in folder.iterdir() if is_spec_file(p.name) and p.is_file()]
+    for path in sorted(files, key=lambda p: str(p.name)):
         spec, found = parse_spec(path)
         problems += found
         if spec is None:

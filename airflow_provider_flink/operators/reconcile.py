@@ -8,11 +8,13 @@ Isolation: two runs must never act on the same deployment at once. Give the reco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_provider_flink.deployments import ReconcileReport, RecordStore, VariableRecordStore, reconcile
+from airflow_provider_flink.deployments.report import Metric
+from airflow_provider_flink.deployments.spec import spec_folder
 from airflow_provider_flink.exceptions import FlinkOperatorError
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 
@@ -25,12 +27,55 @@ def _names(value: Sequence[str] | str | None) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+EVENT_KEY = "flink_deployments"  # in an asset event's payload: the deployments it is about
+
+
+def names_from_events(triggering: Any) -> list[str] | None:
+    """The deployments the run's triggering asset events name, or None for "all of them".
+
+    Events from the provider's watchers carry ``flink_deployments`` in their payload; a run
+    triggered by them looks at just those (an empty list: an event about a file that names no
+    deployment, which the reconcile still reports). Any other event (one a team sends itself, or
+    none: a scheduled or manual run) means every deployment.
+    """
+    names: set[str] = set()
+    seen = False
+    for events in (triggering or {}).values():
+        for event in events if isinstance(events, Iterable) else ():
+            extra = getattr(event, "extra", None) or {}
+            payload = extra.get("payload") if isinstance(extra, dict) else None
+            if not isinstance(payload, dict) or not isinstance(payload.get(EVENT_KEY), list):
+                return None
+            seen = True
+            names.update(str(name) for name in payload[EVENT_KEY])
+    return sorted(names) if seen else None
+
+
+def send_metrics(metrics: list[Metric], log: Any) -> None:
+    """To Airflow's stats (a no-op unless ``[metrics] statsd_on`` or ``otel_on``); never fails the run."""
+    try:
+        try:
+            from airflow.sdk.observability.stats import Stats  # Airflow 3.3
+        except ImportError:
+            from airflow.stats import Stats  # Airflow 3.1, 3.2
+        for metric in metrics:
+            if metric.kind == "incr":
+                Stats.incr(metric.name)
+            elif metric.kind == "gauge":
+                Stats.gauge(metric.name, metric.value)
+            else:
+                Stats.timing(metric.name, metric.value)
+    except Exception as err:  # a metrics backend's trouble is not the reconcile's
+        log.warning("Could not send metrics: %s", err)
+
+
 class FlinkReconcileOperator(FlinkBaseOperator):
     """Reconcile the deployments declared in ``deployments_folder`` (YAML/JSON, one per file).
 
     :param deployments_folder: folder of spec files (templated).
     :param clusters: only deployments of these connection ids (default: all).
-    :param deployments: only these deployment names (default: all).
+    :param deployments: only these deployment names (default: all; a run started by the
+        provider's asset watchers looks at the deployments its events name).
     :param plan_only: plan and report, change nothing (a dry run).
     :param fail_on_problems: fail the task at the end when a spec was invalid, an action failed or
         a deployment was refused for a reason a person must resolve (every other deployment is
@@ -70,15 +115,25 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         return VariableRecordStore()
 
     def execute(self, context: Any) -> Any:
+        names = self.deployments
+        if names is None:
+            names = names_from_events(context.get("triggering_asset_events"))
+            if names is not None:
+                self.log.info(
+                    "Started by changes to: %s", ", ".join(names) or "(files that name no deployment)"
+                )
+        began = time.monotonic()
         report = reconcile(
-            Path(str(self.deployments_folder)),
+            spec_folder(str(self.deployments_folder)),
             self.record_store(),
             self.clusters,
-            self.deployments,
+            names,
             self.plan_only,
             _names(self.retry_failed),
         )
         self._log(report)
+        complete = names is None and self.clusters is None and not self.plan_only
+        send_metrics(report.metrics(time.monotonic() - began, complete), self.log)
         if self.fail_on_problems and report.problems:
             context["ti"].xcom_push(key="return_value", value=report.as_dict())
             raise FlinkOperatorError("Reconcile finished with problems: " + "; ".join(report.problems))

@@ -14,6 +14,8 @@ over ``dag.test()`` is Airflow's side, not Flink's).
 from __future__ import annotations
 
 import signal
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +41,36 @@ COUNTER_JOB = "flinkprovider.testjobs.CounterJob"
 DEPLOYMENT = "real-counter"
 
 
+class StatsdListener:
+    """A real StatsD server, as far as the test needs one: every datagram on a loopback UDP port."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65535)
+            except OSError:
+                continue
+            self.lines += data.decode(errors="replace").splitlines()
+
+    def named(self, prefix: str) -> list[str]:
+        return [line for line in list(self.lines) if line.startswith(prefix)]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
 @dataclass
 class Real:
     """The running stack, the cluster it points at, and the pause gate of the deploy task."""
@@ -46,6 +78,8 @@ class Real:
     stack: AirflowStack
     flink: Cluster
     gate: Path
+    specs: Path
+    statsd: StatsdListener
 
     def jobs_of_run(self, run_id: str) -> list[str]:
         return [jid for jid, origin in self.origins().items() if origin.get("airflow.run-id") == run_id]
@@ -65,6 +99,18 @@ class Real:
         answer = requests.get(f"{self.flink.flink.rest_url}{path}", timeout=10)
         answer.raise_for_status()
         return answer.json()
+
+    def live_jobs(self, deployment: str) -> list[str]:
+        live = {
+            j.jid
+            for j in self.flink.client.call(calls.jobs_overview()).jobs
+            if not j.state.is_globally_terminal
+        }
+        return [jid for jid in self.jobs_of_deployment(deployment) if jid in live]
+
+    def trigger_logs(self) -> str:
+        """What the triggerer and the triggers it runs logged (asset watchers log there)."""
+        return self.stack.log_tail("triggerer", 200_000)
 
     def explain(self) -> str:
         return "\n".join(f"--- {c}:\n{self.stack.log_tail(c, 1500)}" for c in ("scheduler", "triggerer"))
@@ -92,6 +138,7 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "health_timeout_seconds": 60,
     }
     (specs / f"{DEPLOYMENT}.yaml").write_text(yaml.safe_dump(spec))
+    statsd = StatsdListener()
     postgres = LocalPostgres().start()
     stack = AirflowStack(
         root / "home",
@@ -100,6 +147,10 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         env_extra={
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
             "FLINK_PROVIDER_PAUSE_AT": f"deploy-task:requested@{gate}",
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         },
     )
     try:
@@ -115,10 +166,11 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         stack.api("POST", "/pools", json={"name": "flink_reconcile", "slots": 1, "include_deferred": False})
         for dag_id in (WAIT_DAG, "flink_deploy_manual"):
             stack.wait_dag(dag_id)
-        yield Real(stack, cluster, gate)
+        yield Real(stack, cluster, gate, specs, statsd)
     finally:
         stack.stop()
         postgres.stop()
+        statsd.close()
         cluster.cancel_all()
 
 
@@ -207,6 +259,17 @@ def test_two_deploy_runs_and_a_reconcile_at_once_start_exactly_their_jobs(real: 
     [declared] = real.jobs_of_deployment(DEPLOYMENT)  # one job, whatever the number of reconcile runs
     assert real.flink.job(declared).state is JobState.RUNNING
     assert len(set(real.origins()) - before) == 3
+    # A complete run's totals reached a real StatsD listener from the worker (statsd_on).
+    wait_for(
+        "the reconcile's totals",
+        lambda: real.statsd.named("airflow.flink.reconcile.deployments:") or None,
+        30,
+    )
+    assert set(real.statsd.named("airflow.flink.reconcile.deployments:")) == {
+        "airflow.flink.reconcile.deployments:1|g"
+    }
+    assert real.statsd.named("airflow.flink.reconcile.duration:")
+    assert "airflow.flink.action.deploy.ok:1|c" in real.statsd.lines
     # They ran at once: the two deploy tasks overlapped in time.
     spans = [_span(stack, "flink_deploy_manual", run, "deploy") for run in deploys]
     assert max(s for s, _ in spans) < min(e for _, e in spans), spans
@@ -231,3 +294,41 @@ def _read(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     return text or None
+
+
+def test_a_spec_edited_on_disk_is_rolled_out_by_its_asset_event_with_state(real: Real) -> None:
+    stack, specs = real.stack, real.specs
+    stack.wait_dag("flink_reconcile")
+    wait_for("the watcher on the deployments folder", lambda: f"Watching {specs}" in real.trigger_logs(), 90)
+    [old] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
+    wait_for("a completed checkpoint", lambda: real.flink.counter(old) > 0 or None, 60)
+    runs_before = set(_runs(stack, "flink_reconcile"))
+    spec = yaml.safe_load((specs / f"{DEPLOYMENT}.yaml").read_text())
+    counted = real.flink.counter(old)
+    edited_at = time.monotonic()
+    (specs / f"{DEPLOYMENT}.yaml").write_text(yaml.safe_dump({**spec, "parallelism": 2}))
+    new = wait_for(
+        "the upgraded job", lambda: [j for j in real.live_jobs(DEPLOYMENT) if j != old] or None, 120
+    )[0]
+    real.flink.wait_all_running(new)
+    seconds = time.monotonic() - edited_at
+    print(f"\nspec edited -> new job RUNNING in {seconds:.1f} s")
+    [run] = set(_runs(stack, "flink_reconcile")) - runs_before  # one run, started by the event
+    assert stack.wait_run("flink_reconcile", run) == "success", real.explain()
+    assert run.startswith("asset_triggered__"), run
+    assert real.flink.job(old).state is JobState.FINISHED  # stopped with a savepoint
+    restored = real.flink.client.call(calls.job_checkpoints(new)).latest.restored
+    assert restored is not None
+    assert restored.is_savepoint
+    assert {v.parallelism for v in real.flink.job(new).vertices} == {2}
+    wait_for("the counter going on", lambda: real.flink.counter(new) > counted or None, 60)
+    log = stack.task_log("flink_reconcile", run, "reconcile")
+    assert f"Started by changes to: {DEPLOYMENT}" in log, log[-3000:]
+    # The upgrade's metrics, from the real worker to a real StatsD listener.
+    assert "airflow.flink.action.upgrade.ok:1|c" in real.statsd.lines
+    [upgrade_ms] = [
+        float(line.split(":")[1].split("|")[0])
+        for line in real.statsd.named("airflow.flink.action.upgrade.duration:")
+    ]
+    assert 100 < upgrade_ms < seconds * 1000
+    assert seconds < 60

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("triggers",),  # waits: judges, typed wait event, deferred or in-process
     ("artifacts",),  # jars: fetch, verify, what a job is made of
     ("deployments",),  # declared deployments: spec, records, planner, executor, reconcile
+    ("events",),  # event triggers that start reconcile runs (asset watchers)
     ("links",),  # the UI's extra links
     ("tasks",),  # what operators and sensors do alike around a wait
     ("operators", "sensors"),  # thin Airflow tasks
@@ -111,7 +112,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         (
             {"hooks/flink.py": "def f():\n    from airflow_provider_flink.operators.job import X\n"},
             "airflow_provider_flink/hooks/flink.py:2: hooks (layer 2) imports "
-            "airflow_provider_flink.operators.job (layer 8) above it",
+            "airflow_provider_flink.operators.job (layer 9) above it",
         ),
         (
             {"sensors/flink.py": "from airflow_provider_flink.operators import base\n"},
@@ -125,7 +126,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         (
             {"deployments/x.py": "from airflow_provider_flink import operators\n"},
             "airflow_provider_flink/deployments/x.py:1: deployments (layer 5) imports "
-            "airflow_provider_flink.operators (layer 8) above it",
+            "airflow_provider_flink.operators (layer 9) above it",
         ),
     ],
 )

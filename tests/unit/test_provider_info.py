@@ -80,10 +80,16 @@ def test_every_exported_operator_sensor_hook_and_trigger_is_listed() -> None:
     from airflow.triggers.base import BaseTrigger
 
     info = get_provider_info()
-    for kind in ("hooks", "operators", "sensors", "triggers"):
+    packages = {
+        "hooks": ["hooks"],
+        "operators": ["operators"],
+        "sensors": ["sensors"],
+        "triggers": ["triggers", "events"],
+    }
+    for kind, package_names in packages.items():
         listed = {module for entry in info[kind] for module in entry["python-modules"]}
-        package = importlib.import_module(f"airflow_provider_flink.{kind}")
-        for name in package.__all__:
+        modules = [importlib.import_module(f"airflow_provider_flink.{p}") for p in package_names]
+        for package, name in [(m, n) for m in modules for n in m.__all__]:
             obj = getattr(package, name)
             if inspect.isclass(obj) and issubclass(obj, (BaseHook, BaseOperator, BaseTrigger)):
                 assert obj.__module__ in listed, (

@@ -1,0 +1,131 @@
+"""What changed in a deployments folder between two looks: which deployments a reconcile should
+look at now, instead of waiting for its schedule.
+
+:func:`look` reads every deployment file (its content digest, the deployment it declares and the
+jar it names) and asks the storage for a version of each jar the files name (size and modification
+time, or what an object store reports); it never talks to Flink. :func:`compare` names the
+deployments whose file changed, appeared or went away, and those whose jar changed in place. A
+file that does not parse is named as invalid, not guessed at: the reconcile reports it with the
+same error as on any run and changes nothing for it.
+
+Both are plain functions over plain data, so the event trigger that calls them
+(:mod:`airflow_provider_flink.events`) keeps only the timing: when a change has settled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    digest: str  # sha256 of the content
+    deployment: str | None = None  # None: the file does not parse (yet)
+    jar: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """One look at a folder: its deployment files and the versions of the jars they name."""
+
+    files: dict[str, SpecFile] = field(default_factory=dict)
+    jars: dict[str, str] = field(default_factory=dict)  # location -> version ("" when missing)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON, for the watcher's stored cursor."""
+        return {
+            "files": {name: [f.digest, f.deployment, f.jar] for name, f in self.files.items()},
+            "jars": dict(self.jars),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FolderState:
+        files = {name: SpecFile(*values) for name, values in (data.get("files") or {}).items()}
+        return cls(files, dict(data.get("jars") or {}))
+
+
+@dataclass(frozen=True)
+class Change:
+    deployments: tuple[str, ...]  # to reconcile now
+    files: tuple[str, ...]  # changed, added or removed deployment files
+    invalid: tuple[str, ...]  # changed files that do not parse
+    jars: tuple[str, ...]  # jars changed in place
+
+    def payload(self) -> dict[str, Any]:
+        """The asset event's payload; ``flink_deployments`` is what the reconcile operator reads."""
+        return {
+            "flink_deployments": list(self.deployments),
+            "files": list(self.files),
+            "invalid_files": list(self.invalid),
+            "jars": list(self.jars),
+        }
+
+
+def look(folder: SpecPath) -> FolderState:
+    """Read the folder once (blocking I/O: the trigger runs it in a thread)."""
+    if not folder.is_dir():
+        return FolderState()
+    files: dict[str, SpecFile] = {}
+    for path in folder.iterdir():
+        name = str(path.name)
+        if not is_spec_file(name) or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except (OSError, ValueError):  # gone or unreadable between the listing and the read
+            continue
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        spec, problems = parse_spec_text(name, text)
+        if spec is None or problems:
+            files[name] = SpecFile(digest)
+        else:
+            files[name] = SpecFile(digest, spec.name, spec.artifact.jar)
+    jars = {jar: jar_version(jar) for jar in sorted({f.jar for f in files.values() if f.jar})}
+    return FolderState(files, jars)
+
+
+def jar_version(location: str) -> str:
+    """A token that changes when the jar at ``location`` is replaced: size and modification time
+    (local paths, file:// and object stores); "" when it is missing or cannot be asked. http(s)
+    URLs are not watched: their content is pinned by the spec's sha256 or re-fetched per run."""
+    if location.startswith(("http://", "https://")):
+        return ""
+    try:
+        if "://" not in location:
+            stat = Path(location).stat()
+            return f"{stat.st_size}:{stat.st_mtime_ns}"
+        from airflow.sdk import ObjectStoragePath
+
+        info = ObjectStoragePath(location).stat()
+        keys = ("size", "mtime", "LastModified", "ETag", "etag", "md5Hash", "generation")
+        return ":".join(str(info.get(key)) for key in keys if info.get(key) is not None)
+    except (OSError, ValueError):
+        return ""
+
+
+def compare(old: FolderState, new: FolderState) -> Change | None:
+    """What a reconcile should look at now; None when nothing that matters changed."""
+    deployments: set[str] = set()
+    files: list[str] = []
+    invalid: list[str] = []
+    for name in sorted(set(old.files) | set(new.files)):
+        before, after = old.files.get(name), new.files.get(name)
+        if before is not None and after is not None and before.digest == after.digest:
+            continue
+        files.append(name)
+        for state in (before, after):
+            if state is not None and state.deployment:
+                deployments.add(state.deployment)  # a renamed deployment: the old name and the new
+        if after is not None and after.deployment is None:
+            invalid.append(name)
+    jars = sorted(jar for jar in new.jars if jar in old.jars and new.jars[jar] != old.jars[jar])
+    for jar in jars:
+        deployments.update(f.deployment for f in new.files.values() if f.jar == jar and f.deployment)
+    if not files and not jars:
+        return None
+    return Change(tuple(sorted(deployments)), tuple(files), tuple(invalid), tuple(jars))

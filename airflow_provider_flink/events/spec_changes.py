@@ -1,0 +1,126 @@
+"""``FlinkSpecChangeTrigger``: an asset event when a deployment file or a jar it names changes.
+
+Give it to an ``AssetWatcher`` on the asset the reconcile DAG is scheduled on (see
+``dags/flink_reconcile.py``); the event's payload names the deployments to reconcile
+(``flink_deployments``), which :class:`~airflow_provider_flink.operators.FlinkReconcileOperator`
+reads from the run's triggering asset events.
+
+Timing, not content, is this module's job (what changed is
+:func:`airflow_provider_flink.deployments.changes.compare`'s):
+
+* the folder is read every ``poll_interval`` seconds (local paths and any ``ObjectStoragePath``
+  URI alike: polling, so it works on object stores and network mounts where file-system
+  notifications do not exist);
+* a change is reported once it has **settled**: two reads ``quiet_seconds`` apart saw the same
+  thing. A file being written, a burst of edits (a ``git pull`` of ten files, an editor's save
+  sequence) give one event, after the last write;
+* a file that does not parse gets longer (``5 x quiet_seconds``) to become valid: an editor that
+  saves in two steps is not a broken spec. A file still broken after that is reported (the
+  reconcile fails on it with the usual error and changes nothing for it);
+* editors' swap, lock and backup files are not deployment files at all
+  (:func:`~airflow_provider_flink.deployments.spec.is_spec_file`).
+
+Where the trigger starts from: on Airflow 3.3 the last reported state is kept in the asset's
+state store (``asset_state_store``), so a change made while the triggerer was down is reported
+when it comes back. On 3.1/3.2 there is no such store: a (re)started watcher takes the folder as
+it finds it, and a change made while no triggerer ran waits for the reconcile's schedule.
+An event is sent before the state is stored: a crash between the two sends it again (one more
+reconcile run, which finds nothing to do), never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from airflow_provider_flink.deployments.changes import FolderState, compare, look
+from airflow_provider_flink.deployments.spec import spec_folder
+
+CURSOR_KEY = "flink_spec_state"
+INVALID_GRACE = 5  # x quiet_seconds: how long a file that does not parse may still be in the making
+
+
+class FlinkSpecChangeTrigger(BaseEventTrigger):
+    """Watch a deployments folder (local path or ``ObjectStoragePath`` URI) and the jars its
+    files name; yield one event per settled change, naming the deployments to reconcile."""
+
+    def __init__(self, folder: str, poll_interval: float = 2.0, quiet_seconds: float = 1.0) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if poll_interval <= 0 or quiet_seconds < 0:
+            raise ValueError(
+                f"poll_interval must be > 0 and quiet_seconds >= 0, got {poll_interval!r} and {quiet_seconds!r}"
+            )
+        self.folder = folder
+        self.poll_interval = float(poll_interval)
+        self.quiet_seconds = float(quiet_seconds)
+        self._last_error = ""
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"folder": self.folder, "poll_interval": self.poll_interval, "quiet_seconds": self.quiet_seconds},
+        )
+
+    async def _read(self) -> FolderState | None:
+        """One look; None when the folder could not be read (the previous look stands)."""
+        try:
+            state = await asyncio.to_thread(look, spec_folder(self.folder))
+        except Exception as err:  # any storage error: an object store's, a network mount's
+            kind = type(err).__name__
+            if kind != self._last_error:  # once per kind of failure, not every poll
+                self.log.warning("Cannot read %s (%s: %s); trying again", self.folder, kind, err)
+            self._last_error = kind
+            return None
+        if self._last_error:
+            self.log.info("Reading %s again", self.folder)
+        self._last_error = ""
+        return state
+
+    async def _stored(self) -> FolderState | None:
+        store = getattr(self, "asset_state_store", None)  # Airflow 3.3+, set by the triggerer
+        if store is None:
+            return None
+        data = await store.aget(CURSOR_KEY)
+        return FolderState.from_dict(data) if isinstance(data, dict) else None
+
+    async def _store(self, state: FolderState) -> None:
+        store = getattr(self, "asset_state_store", None)
+        if store is not None:
+            await store.aset(CURSOR_KEY, state.as_dict())
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        reported = await self._stored()
+        latest = await self._read()
+        while latest is None:
+            await asyncio.sleep(self.poll_interval)
+            latest = await self._read()
+        if reported is None:
+            reported = latest  # nothing stored: start from what is there now
+            await self._store(reported)
+        self.log.info(
+            "Watching %s: %d deployment file(s), %d jar(s), every %g s",
+            self.folder, len(latest.files), len(latest.jars), self.poll_interval,
+        )  # fmt: skip
+        changed_at = time.monotonic()
+        while True:
+            change = compare(reported, latest)
+            if change is not None:
+                quiet = self.quiet_seconds * (INVALID_GRACE if change.invalid else 1)
+                if time.monotonic() - changed_at >= quiet:
+                    self.log.info(
+                        "Deployment files changed: %s; reconcile: %s%s",
+                        ", ".join(change.files + change.jars),
+                        ", ".join(change.deployments) or "(no deployment parses)",
+                        f"; not valid: {', '.join(change.invalid)}" if change.invalid else "",
+                    )
+                    yield TriggerEvent(change.payload())  # type: ignore[no-untyped-call]
+                    reported = latest
+                    await self._store(reported)
+            await asyncio.sleep(self.poll_interval)
+            now = await self._read()
+            if now is not None and now != latest:
+                latest, changed_at = now, time.monotonic()  # still changing: wait until it settles

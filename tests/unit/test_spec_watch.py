@@ -1,0 +1,210 @@
+"""``FlinkSpecChangeTrigger`` on real files: when a change is reported, and what it names.
+
+The trigger runs in an event loop here as in the triggerer; the folder is edited by a second task
+of the same loop (with short intervals so the timing rules show in a second or two).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from airflow_provider_flink.deployments import MemoryRecordStore, reconcile
+from airflow_provider_flink.deployments.changes import look
+from airflow_provider_flink.events import FlinkSpecChangeTrigger
+from airflow_provider_flink.events.spec_changes import CURSOR_KEY
+from airflow_provider_flink.operators.reconcile import names_from_events
+
+POLL = 0.05
+QUIET = 0.2
+
+
+def spec(folder: Path, name: str, **fields: object) -> None:
+    body = {"name": name, "artifact": {"jar": "/jobs/a.jar"}, "entry_class": "a.B", **fields}
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(body))
+
+
+class FakeStateStore:
+    """The asset state store's async accessor, as the triggerer injects it on Airflow 3.3."""
+
+    def __init__(self, value: Any = None) -> None:
+        self.values: dict[str, Any] = {} if value is None else {CURSOR_KEY: value}
+
+    async def aget(self, key: str) -> Any:
+        return self.values.get(key)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+def collect(
+    trigger: FlinkSpecChangeTrigger, edits: Callable[[], Awaitable[None]], seconds: float
+) -> list[dict[str, Any]]:
+    """The events the trigger yields while ``edits`` runs and for ``seconds`` in all."""
+
+    async def main() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+
+        async def watch() -> None:
+            async for event in trigger.run():
+                events.append(event.payload)
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(POLL * 3)  # the first look is taken
+        await edits()
+        await asyncio.sleep(seconds)
+        watcher.cancel()
+        return events
+
+    return asyncio.run(main())
+
+
+def watcher(folder: Path) -> FlinkSpecChangeTrigger:
+    return FlinkSpecChangeTrigger(str(folder), poll_interval=POLL, quiet_seconds=QUIET)
+
+
+def test_a_burst_of_edits_gives_one_event_after_the_last(tmp_path: Path) -> None:
+    spec(tmp_path, "orders")
+
+    async def burst() -> None:
+        for parallelism in range(1, 6):  # five saves, each sooner than the quiet time
+            spec(tmp_path, "orders", parallelism=parallelism)
+            spec(tmp_path, "clicks", parallelism=parallelism)
+            await asyncio.sleep(QUIET / 3)
+
+    events = collect(watcher(tmp_path), burst, 1.0)
+    assert events == [
+        {"flink_deployments": ["clicks", "orders"], "files": ["clicks.yaml", "orders.yaml"],
+         "invalid_files": [], "jars": []},
+    ]  # fmt: skip
+
+
+def test_swap_files_and_unchanged_content_start_nothing(tmp_path: Path) -> None:
+    spec(tmp_path, "orders")
+
+    async def edits() -> None:
+        (tmp_path / ".orders.yaml.swp").write_text("vim")
+        (tmp_path / "orders.yaml~").write_text("backup")
+        spec(tmp_path, "orders")  # saved again, same content
+
+    assert collect(watcher(tmp_path), edits, 0.8) == []
+
+
+def test_a_half_written_file_that_is_completed_in_time_is_one_valid_event(tmp_path: Path) -> None:
+    spec(tmp_path, "orders")
+    whole = (tmp_path / "orders.yaml").read_text().replace("a.B", "a.C")
+
+    async def two_step_save() -> None:
+        (tmp_path / "orders.yaml").write_text(whole[: len(whole) // 2] + "\n  [")
+        await asyncio.sleep(QUIET * 2)  # longer than the quiet time, shorter than an invalid file's
+        (tmp_path / "orders.yaml").write_text(whole)
+
+    events = collect(watcher(tmp_path), two_step_save, 1.2)
+    assert [(e["flink_deployments"], e["invalid_files"]) for e in events] == [(["orders"], [])]
+
+
+def test_a_file_broken_for_good_is_reported_after_its_grace(tmp_path: Path) -> None:
+    spec(tmp_path, "orders")
+
+    async def break_it() -> None:
+        (tmp_path / "orders.yaml").write_text("name: [")
+
+    events = collect(watcher(tmp_path), break_it, QUIET * 5 + 0.8)
+    assert [(e["flink_deployments"], e["invalid_files"]) for e in events] == [(["orders"], ["orders.yaml"])]
+
+
+def test_a_change_made_while_no_triggerer_ran_is_reported_from_the_stored_state(tmp_path: Path) -> None:
+    spec(tmp_path, "orders")
+    store = FakeStateStore(look(tmp_path).as_dict())  # what the last triggerer reported
+    spec(tmp_path, "orders", parallelism=3)  # changed while it was down
+    trigger = watcher(tmp_path)
+    trigger.asset_state_store = store
+
+    async def nothing() -> None:
+        return None
+
+    events = collect(trigger, nothing, 0.8)
+    assert [e["flink_deployments"] for e in events] == [["orders"]]
+    assert store.values[CURSOR_KEY] == look(tmp_path).as_dict()  # stored after the event
+
+
+def test_without_a_stored_state_a_new_watcher_starts_from_what_is_there(tmp_path: Path) -> None:
+    spec(tmp_path, "orders", parallelism=3)
+    store = FakeStateStore()
+    trigger = watcher(tmp_path)
+    trigger.asset_state_store = store
+
+    async def nothing() -> None:
+        return None
+
+    assert collect(trigger, nothing, 0.5) == []
+    assert store.values[CURSOR_KEY] == look(tmp_path).as_dict()
+
+
+def test_a_folder_that_cannot_be_read_is_logged_once_and_watched_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec(tmp_path, "orders")
+    trigger = watcher(tmp_path)
+    failures = iter([None] + [RuntimeError("store down")] * 4)  # the first look works
+    real_look = look
+
+    def flaky(folder: Any) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_look(folder)
+
+    async def edit() -> None:
+        spec(tmp_path, "orders", parallelism=2)
+
+    import airflow_provider_flink.events.spec_changes as module
+
+    original = module.look
+    module.look = flaky
+    try:
+        events = collect(trigger, edit, 1.0)
+    finally:
+        module.look = original
+    assert [e["flink_deployments"] for e in events] == [["orders"]]  # seen once readable again
+    output = capsys.readouterr().out
+    assert output.count("Cannot read") == 1, output
+    assert f"Cannot read {tmp_path} (RuntimeError: store down); trying again" in output
+
+
+def test_serialize_round_trips_and_bad_timing_is_refused(tmp_path: Path) -> None:
+    trigger = FlinkSpecChangeTrigger(str(tmp_path), poll_interval=5, quiet_seconds=3)
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_flink.events.spec_changes.FlinkSpecChangeTrigger"
+    assert FlinkSpecChangeTrigger(**kwargs).serialize() == (path, kwargs)
+    with pytest.raises(ValueError, match="poll_interval must be > 0 and quiet_seconds >= 0, got 0 and 1"):
+        FlinkSpecChangeTrigger(str(tmp_path), poll_interval=0, quiet_seconds=1)
+
+
+class Event:
+    def __init__(self, extra: Any) -> None:
+        self.extra = extra
+
+
+def test_the_reconcile_looks_at_the_deployments_its_events_name() -> None:
+    ours = {"from_trigger": True, "payload": {"flink_deployments": ["orders"], "files": ["orders.yaml"]}}
+    also = {"from_trigger": True, "payload": {"flink_deployments": ["clicks", "orders"]}}
+    assert names_from_events({"asset": [Event(ours), Event(also)]}) == ["clicks", "orders"]
+    assert names_from_events({"asset": [Event({"payload": {"flink_deployments": []}})]}) == []
+    # Anything else means every deployment: no events (scheduled, manual), or an event of a team's own.
+    assert names_from_events(None) is None
+    assert names_from_events({}) is None
+    assert names_from_events({"asset": [Event(ours), Event({"source": "ci"})]}) is None
+
+
+def test_an_event_that_names_no_deployment_acts_on_none_but_reports_the_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "orders.yaml").write_text("name: [")
+    spec(tmp_path, "clicks", cluster="flink_unreachable_test")
+    report = reconcile(tmp_path, MemoryRecordStore(), names=[])
+    assert report.deployments == []  # "clicks" was not touched: no cluster was even asked
+    assert [p.split(":")[0] for p in report.invalid] == ["orders.yaml"]
