@@ -140,6 +140,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_flink.triggers.flink",
                     "airflow_provider_flink.events.spec_changes",
+                    "airflow_provider_flink.events.job_changes",
                 ],
             }
         ],

@@ -1,8 +1,8 @@
 """Keep the Flink deployments declared in ``dags/deployments/`` running at their declared version.
 
-A change to a deployment file or to a jar it names starts a run within seconds (an asset watcher
-reads the folder every 2 s; the run looks at just the deployments that changed); besides, every 10
-minutes (and on demand) the reconcile task loads every spec file, looks at each cluster once, and
+A change to a deployment file or to a jar it names, or a declared job that leaves RUNNING on Flink
+(fails, restarts, is cancelled, vanishes), starts a run within seconds (asset watchers in the
+triggerer; the run looks at just the deployments concerned); besides, every 10 minutes (and on demand) the reconcile task loads every spec file, looks at each cluster once, and
 acts only where something drifted: first deploys, stateful upgrades (savepoint, then
 restore), rollbacks of upgrades that do not become healthy, restarts of FAILED jobs from their
 latest checkpoint, recovery of jobs lost by a JobManager restart, suspend/resume, periodic
@@ -24,9 +24,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Asset, AssetWatcher, Variable
+from airflow.sdk import DAG, Variable
 
-from airflow_provider_flink.events import FlinkSpecChangeTrigger
+from airflow_provider_flink.events import deployment_files_asset, job_states_asset
 from airflow_provider_flink.operators import FlinkReconcileOperator
 
 try:  # Airflow 3.2+
@@ -45,16 +45,16 @@ def _folder() -> str:
         return DEFAULT_FOLDER
 
 
-# The asset a change to the deployment files updates; its watcher runs in the triggerer.
-DEPLOYMENT_FILES = Asset(
-    name="flink_deployment_files",
-    watchers=[AssetWatcher(name="flink_deployment_files", trigger=FlinkSpecChangeTrigger(folder=_folder()))],
-)
+FOLDER = _folder()
+# Updated by watchers in the triggerer: a deployment file or jar changed (read every 2 s); a
+# declared deployment's job left RUNNING on Flink (one /jobs/overview per cluster every 5 s).
+DEPLOYMENT_FILES = deployment_files_asset(FOLDER)
+JOB_STATES = job_states_asset(FOLDER)
 
 with DAG(
     dag_id="flink_reconcile",
     schedule=AssetOrTimeSchedule(
-        timetable=DeltaTriggerTimetable(timedelta(minutes=10)), assets=[DEPLOYMENT_FILES]
+        timetable=DeltaTriggerTimetable(timedelta(minutes=10)), assets=(DEPLOYMENT_FILES | JOB_STATES)
     ),
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_flink.deployments.planner import PREFIX_LENGTH, deployment_prefix
 from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text
 
 
@@ -129,3 +130,74 @@ def compare(old: FolderState, new: FolderState) -> Change | None:
     if not files and not jars:
         return None
     return Change(tuple(sorted(deployments)), tuple(files), tuple(invalid), tuple(jars))
+
+
+# ------------------------------------------------------------------------------ jobs on Flink
+# States a running deployment's job moves to that a reconcile (or a person) must look at.
+LEFT_RUNNING = frozenset(
+    {"FAILING", "FAILED", "RESTARTING", "CANCELLING", "CANCELED", "FINISHED", "SUSPENDED"}
+)
+FAILING = frozenset({"FAILING", "FAILED", "RESTARTING"})
+
+
+@dataclass(frozen=True)
+class JobChange:
+    deployment: str
+    job_id: str | None  # the job that changed (None: the deployment's jobs are gone)
+    before: str  # its state in the previous look ("" for no job)
+    after: str  # its state now ("" for gone)
+
+    def describe(self) -> str:
+        if not self.after:
+            return f"{self.deployment}: job {self.job_id} is gone from the cluster (was {self.before})"
+        return f"{self.deployment}: job {self.job_id} {self.before} -> {self.after}"
+
+
+def newest_jobs(names: list[str], jobs: list[Any]) -> dict[str, tuple[str, str]]:
+    """Each deployment's newest job on the cluster: name -> (job id, state); a deployment without
+    a job is absent. ``jobs``: ``/jobs/overview`` entries (``jid``, ``state``, ``start_time``)."""
+    by_prefix: dict[str, Any] = {}
+    for job in sorted(jobs, key=lambda j: j.start_time):
+        by_prefix[job.jid[:PREFIX_LENGTH]] = job  # the newest wins
+    found = {}
+    for name in names:
+        job = by_prefix.get(deployment_prefix(name))
+        if job is not None:
+            found[name] = (job.jid, job.state.value)
+    return found
+
+
+def confirmed(held: list[JobChange], now: dict[str, tuple[str, str]]) -> list[JobChange]:
+    """The held changes still true one look later: the same job is still the deployment's newest
+    and not RUNNING. An upgrade (the old job FINISHED, a newer one submitted a moment later) is
+    not one: the reconcile that stops a job to upgrade it should not be woken, nor a person paged."""
+    out = []
+    for change in held:
+        job_id, state = now.get(change.deployment, ("", ""))
+        if change.job_id and job_id == change.job_id and state != "RUNNING":
+            out.append(JobChange(change.deployment, job_id, change.before, state))  # as it is now
+    return out
+
+
+def urgent(change: JobChange) -> bool:
+    """A failure or a vanished job is reported at once; an ended job only once confirmed."""
+    return change.after in FAILING or not change.after
+
+
+def job_changes(before: dict[str, tuple[str, str]], now: dict[str, tuple[str, str]]) -> list[JobChange]:
+    """What a reconcile should act on without waiting for its schedule: a deployment whose newest
+    job was RUNNING and is now in one of ``LEFT_RUNNING``, or whose jobs vanished (a JobManager
+    restart without HA loses them). A job starting (CREATED, INITIALIZING) or a new job taking
+    over from a stopped one (an upgrade) is not a change to act on."""
+    changes = []
+    for name, (job_id, state) in sorted(before.items()):
+        current = now.get(name)
+        if current is None:
+            if state not in ("FINISHED", "CANCELED", "FAILED"):
+                changes.append(JobChange(name, job_id, state, ""))
+            continue
+        if current[0] == job_id and state == "RUNNING" and current[1] in LEFT_RUNNING:
+            changes.append(JobChange(name, job_id, state, current[1]))
+        elif current[0] != job_id and current[1] in FAILING and state != current[1]:
+            changes.append(JobChange(name, current[0], "", current[1]))  # a new job that fails at once
+    return changes

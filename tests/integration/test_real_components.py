@@ -313,17 +313,14 @@ def test_a_spec_edited_on_disk_is_rolled_out_by_its_asset_event_with_state(real:
     real.flink.wait_all_running(new)
     seconds = time.monotonic() - edited_at
     print(f"\nspec edited -> new job RUNNING in {seconds:.1f} s")
-    [run] = set(_runs(stack, "flink_reconcile")) - runs_before  # one run, started by the event
-    assert stack.wait_run("flink_reconcile", run) == "success", real.explain()
-    assert run.startswith("asset_triggered__"), run
+    run = _run_that_logged(stack, runs_before, f"Started by changes to: {DEPLOYMENT}")
+    assert run.startswith("asset_triggered__"), run  # the event, not the schedule
     assert real.flink.job(old).state is JobState.FINISHED  # stopped with a savepoint
     restored = real.flink.client.call(calls.job_checkpoints(new)).latest.restored
     assert restored is not None
     assert restored.is_savepoint
     assert {v.parallelism for v in real.flink.job(new).vertices} == {2}
     wait_for("the counter going on", lambda: real.flink.counter(new) > counted or None, 60)
-    log = stack.task_log("flink_reconcile", run, "reconcile")
-    assert f"Started by changes to: {DEPLOYMENT}" in log, log[-3000:]
     # The upgrade's metrics, from the real worker to a real StatsD listener.
     assert "airflow.flink.action.upgrade.ok:1|c" in real.statsd.lines
     [upgrade_ms] = [
@@ -332,3 +329,62 @@ def test_a_spec_edited_on_disk_is_rolled_out_by_its_asset_event_with_state(real:
     ]
     assert 100 < upgrade_ms < seconds * 1000
     assert seconds < 60
+
+
+def test_a_job_cancelled_on_flink_is_started_again_by_the_event_and_alerted(real: Real) -> None:
+    stack = real.stack
+    for dag_id in ("flink_reconcile", "flink_job_alerts"):
+        stack.wait_dag(dag_id)
+    wait_for(
+        "the job watcher",
+        lambda: "Watching the declared deployments' jobs on flink_default" in real.trigger_logs(),
+        90,
+    )
+    [old] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
+    real.flink.wait_all_running(old)
+    wait_for("a completed checkpoint", lambda: real.flink.counter(old) > 0 or None, 60)
+    runs_before = set(_runs(stack, "flink_reconcile"))
+    alerts_before = set(_runs(stack, "flink_job_alerts"))
+    counted = real.flink.counter(old)
+    cancelled_at = time.monotonic()
+    real.flink.client.call(calls.cancel_job(old))  # by hand, outside the provider
+    new = wait_for(
+        "the job started again", lambda: [j for j in real.live_jobs(DEPLOYMENT) if j != old] or None, 120
+    )[0]
+    real.flink.wait_all_running(new)
+    seconds = time.monotonic() - cancelled_at
+    print(f"\njob cancelled -> started again RUNNING in {seconds:.1f} s")
+    run = _run_that_logged(stack, runs_before, f"Started by changes to: {DEPLOYMENT}")
+    assert run.startswith("asset_triggered__"), run  # the event, not the 10-minute schedule
+    restored = real.flink.client.call(calls.job_checkpoints(new)).latest.restored
+    assert restored is not None  # from its latest retained checkpoint
+    wait_for("the counter going on", lambda: real.flink.counter(new) >= counted or None, 60)
+    # The alert DAG got the same event: one line naming the job, the states and the Flink link.
+    [alert_run] = wait_for(
+        "the alert run", lambda: list(set(_runs(stack, "flink_job_alerts")) - alerts_before) or None, 60
+    )
+    assert stack.wait_run("flink_job_alerts", alert_run) == "success", real.explain()
+    lines = stack.api(
+        "GET", f"/dags/flink_job_alerts/dagRuns/{alert_run}/taskInstances/alert/xcomEntries/return_value"
+    )["value"]
+    assert any(
+        f"job {old} RUNNING -> CANCELED" in line and f"/#/job/running/{old}/overview" in line
+        for line in lines
+    ), lines
+    assert seconds < 60
+
+
+def _run_that_logged(stack: AirflowStack, before: set[str], text: str, timeout: float = 120) -> str:
+    """The new reconcile run whose task log has ``text`` (every new run must succeed)."""
+
+    def probe() -> str | None:
+        for run in sorted(set(_runs(stack, "flink_reconcile")) - before):
+            if stack.run_state("flink_reconcile", run) in ("success", "failed"):
+                assert stack.wait_run("flink_reconcile", run) == "success", stack.task_instances(
+                    "flink_reconcile", run
+                )
+                if text in stack.task_log("flink_reconcile", run, "reconcile"):
+                    return run
+        return None
+
+    return wait_for(f"a reconcile run that logged {text!r}", probe, timeout)

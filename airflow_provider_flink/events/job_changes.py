@@ -1,0 +1,148 @@
+"""``FlinkJobEventTrigger``: an asset event when a declared deployment's job leaves RUNNING on Flink.
+
+One trigger per cluster (connection) asks Flink one ``GET /jobs/overview`` per ``poll_interval``,
+whatever the number of deployments, and compares each deployment's newest job with the last look
+(:func:`airflow_provider_flink.deployments.changes.job_changes`): RUNNING -> FAILING, FAILED,
+RESTARTING, CANCELED, FINISHED, SUSPENDED; a new job that fails at once; or all of a deployment's
+jobs gone (a JobManager restarted without HA). Failures and vanished jobs are reported at once; a
+job that ended (FINISHED, CANCELED) only when the next look still shows it ended with no newer job:
+a reconcile's own upgrade (stop, then submit) is not an event. The event names the deployments (the reconcile
+then restarts, recovers or reports per the spec's policies, without waiting for its schedule) and
+carries what an alert needs: job, states, Flink's root cause for a failure, the Flink UI link.
+
+Only the declared deployments of this cluster are watched: their names come from the deployments
+folder, read again each poll (no Flink call), so a new spec is watched from its first job on.
+When Flink does not answer, nothing is concluded ("unknown is not failed"): the last good look
+stands and a warning is logged once per kind of failure.
+
+Where it starts from: on Airflow 3.3 the last look is kept in the asset's state store, so a job
+that failed while no triggerer ran is reported when one is back; on 3.1/3.2 the first look is the
+baseline (the reconcile's schedule finds such a job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from airflow_provider_flink.deployments.changes import JobChange, confirmed, job_changes, newest_jobs, urgent
+from airflow_provider_flink.deployments.spec import load_specs, spec_folder
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs
+from airflow_provider_flink.triggers.flink import POLL_RETRY
+
+CURSOR_KEY = "flink_job_states"
+
+
+def declared(folder: str, cluster: str) -> list[str]:
+    """The names of the deployments declared for ``cluster`` (files that do not parse are skipped:
+    the reconcile reports them)."""
+    specs, _ = load_specs(spec_folder(folder))
+    return sorted(spec.name for spec in specs if spec.cluster == cluster)
+
+
+class FlinkJobEventTrigger(BaseEventTrigger):
+    """Watch one cluster's declared deployments; yield an event when one's job leaves RUNNING."""
+
+    def __init__(self, flink_conn_id: str, deployments_folder: str, poll_interval: float = 5.0) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0, got {poll_interval!r}")
+        self.flink_conn_id = flink_conn_id
+        self.deployments_folder = deployments_folder
+        self.poll_interval = float(poll_interval)
+        self._last_error = ""
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "flink_conn_id": self.flink_conn_id,
+                "deployments_folder": self.deployments_folder,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    def _failed(self, what: str, err: Exception) -> None:
+        kind = type(err).__name__
+        if kind != self._last_error:  # once per kind of failure, not every poll
+            self.log.warning("%s (%s: %s); the last look stands", what, kind, err)
+        self._last_error = kind
+
+    async def _look(self, flink: AsyncFlinkVerbs) -> dict[str, tuple[str, str]] | None:
+        try:
+            names = await asyncio.to_thread(declared, self.deployments_folder, self.flink_conn_id)
+        except Exception as err:
+            self._failed(f"Cannot read {self.deployments_folder}", err)
+            return None
+        try:
+            jobs = await flink.jobs()
+        except Exception as err:  # unknown is not failed: conclude nothing
+            self._failed(f"Flink ({self.flink_conn_id}) did not answer", err)
+            return None
+        if self._last_error:
+            self.log.info("Watching %s again", self.flink_conn_id)
+        self._last_error = ""
+        return newest_jobs(names, jobs)
+
+    async def _event(
+        self, changes: list[JobChange], flink: AsyncFlinkVerbs, hook: FlinkHook
+    ) -> dict[str, Any]:
+        details = []
+        for change in changes:
+            cause = None
+            if change.job_id and change.after in ("FAILING", "FAILED", "RESTARTING"):
+                try:
+                    cause = await flink.root_cause(change.job_id)
+                except Exception as err:  # the event goes out anyway, without the cause
+                    cause = f"(root cause not available: {type(err).__name__})"
+            details.append(
+                {
+                    "deployment": change.deployment,
+                    "job_id": change.job_id,
+                    "from": change.before,
+                    "to": change.after or "GONE",
+                    "root_cause": cause,
+                    "flink_url": hook.job_url(change.job_id) if change.job_id else None,
+                }
+            )
+        return {
+            "flink_deployments": sorted({c.deployment for c in changes}),
+            "cluster": self.flink_conn_id,
+            "changes": details,
+        }
+
+    async def _stored(self) -> dict[str, tuple[str, str]] | None:
+        store = getattr(self, "asset_state_store", None)  # Airflow 3.3+, set by the triggerer
+        data = await store.aget(CURSOR_KEY) if store is not None else None
+        return {name: (v[0], v[1]) for name, v in data.items()} if isinstance(data, dict) else None
+
+    async def _store(self, state: dict[str, tuple[str, str]]) -> None:
+        store = getattr(self, "asset_state_store", None)
+        if store is not None:
+            await store.aset(CURSOR_KEY, {name: list(v) for name, v in state.items()})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
+        previous = await self._stored()
+        held: list[JobChange] = []  # ended jobs (FINISHED, CANCELED ...) waiting one look to be sure
+        self.log.info(
+            "Watching the declared deployments' jobs on %s every %g s", self.flink_conn_id, self.poll_interval
+        )
+        while True:
+            async with hook.async_verbs() as flink:
+                now = await self._look(flink)
+                if now is not None:
+                    found = job_changes(previous, now) if previous is not None else []
+                    changes = [c for c in found if urgent(c)] + confirmed(held, now)
+                    held = [c for c in found if not urgent(c)]
+                    if changes:
+                        self.log.info("Jobs changed: %s", "; ".join(c.describe() for c in changes))
+                        yield TriggerEvent(await self._event(changes, flink, hook))  # type: ignore[no-untyped-call]
+                    if now != previous:
+                        previous = now
+                        await self._store(now)
+            await asyncio.sleep(self.poll_interval)

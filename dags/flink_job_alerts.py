@@ -1,0 +1,72 @@
+"""Tell a person when a declared Flink deployment's job leaves RUNNING: failed, restarting,
+cancelled, finished or gone (a JobManager restart), within seconds, with Flink's root cause.
+
+Scheduled on the asset ``flink_job_states``, which a watcher in the triggerer updates (one
+``/jobs/overview`` per cluster every 5 s; see ``dags/flink_reconcile.py``, which the same event
+starts to restart or recover the job per the spec's policies). Each event carries, per change:
+deployment, job id, the state before and after, the root cause of a failure, the Flink UI link.
+
+``notify`` only logs here: replace it with your channel (a Slack or e-mail notifier, a pager
+webhook). It must not raise for a bad message: an alert that fails should not hide the next one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Variable, task
+
+from airflow_provider_flink.events import job_states_asset
+
+DEFAULT_FOLDER = str(Path(__file__).parent / "deployments")
+
+
+def _folder() -> str:
+    try:
+        return str(Variable.get("flink_deployments_folder", default=DEFAULT_FOLDER))
+    except Exception:  # parsed outside Airflow's processes (an IDE, a linter)
+        return DEFAULT_FOLDER
+
+
+JOB_STATES = job_states_asset(_folder())  # declared as in flink_reconcile.py: the same asset
+
+
+def alert_lines(triggering_asset_events: Any) -> list[str]:
+    """One line per job change in the run's events, what a person needs to act on."""
+    lines = []
+    for events in (triggering_asset_events or {}).values():
+        for event in events:
+            payload = (getattr(event, "extra", None) or {}).get("payload") or {}
+            for change in payload.get("changes", []):
+                cause = f"; cause: {change['root_cause']}" if change.get("root_cause") else ""
+                lines.append(
+                    f"Flink deployment {change['deployment']} on {payload.get('cluster')}: job "
+                    f"{change['job_id']} {change['from'] or '(new)'} -> {change['to']}{cause} ({change['flink_url']})"
+                )
+    return lines
+
+
+def notify(line: str) -> None:
+    """Replace with your channel, e.g. SlackNotifier / SmtpNotifier from Airflow's providers."""
+    print(f"ALERT {line}")
+
+
+with DAG(
+    dag_id="flink_job_alerts",
+    schedule=[JOB_STATES],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["flink", "example", "alerts"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def alert(triggering_asset_events: Any = None) -> list[str]:
+        lines = alert_lines(triggering_asset_events)
+        for line in lines:
+            notify(line)
+        return lines
+
+    alert()

@@ -1,0 +1,219 @@
+"""Job-state events: the judge (``deployments.changes.job_changes``) and ``FlinkJobEventTrigger``
+against a faked Flink REST API (the real one: tests/integration/test_real_components.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from airflow_provider_flink.deployments.changes import job_changes, newest_jobs
+from airflow_provider_flink.deployments.planner import deployment_prefix
+from airflow_provider_flink.events import FlinkJobEventTrigger
+from airflow_provider_flink.events.job_changes import CURSOR_KEY
+from tests.unit.test_spec_watch import FakeStateStore
+
+
+def jid(name: str, n: int = 0) -> str:
+    return deployment_prefix(name) + f"{n:020x}"
+
+
+def overview(*jobs: tuple[str, str, int]) -> dict[str, Any]:
+    return {
+        "jobs": [
+            {"jid": j, "name": "x", "state": state, "start-time": start, "end-time": -1, "duration": 1,
+             "last-modification": start, "tasks": {"total": 1, "running": 1}}
+            for j, state, start in jobs
+        ]
+    }  # fmt: skip
+
+
+def test_only_a_running_job_that_leaves_running_or_vanishes_is_a_change() -> None:
+    a, b, c = jid("orders"), jid("clicks"), jid("payments")
+    before = {
+        "orders": (a, "RUNNING"),
+        "clicks": (b, "RUNNING"),
+        "payments": (c, "RUNNING"),
+        "new": ("n", "CREATED"),
+    }
+    now = {"orders": (a, "FAILED"), "clicks": (b, "RUNNING"), "new": ("n", "RUNNING")}
+    described = [c.describe() for c in job_changes(before, now)]
+    assert described == [
+        f"orders: job {a} RUNNING -> FAILED",
+        f"payments: job {c} is gone from the cluster (was RUNNING)",
+    ]
+    # An upgrade: the old job FINISHED under a newer job that starts: nothing to act on.
+    upgraded = {"orders": (jid("orders", 1), "INITIALIZING")}
+    assert job_changes({"orders": (a, "RUNNING")}, upgraded) == []
+    # A new job that fails at once is.
+    [change] = job_changes({"orders": (a, "RUNNING")}, {"orders": (jid("orders", 1), "FAILED")})
+    assert (change.job_id, change.after) == (jid("orders", 1), "FAILED")
+    # A deployment that ended on purpose and whose job is then gone from the list is not.
+    assert job_changes({"orders": (a, "FINISHED")}, {}) == []
+
+
+def test_newest_jobs_picks_each_deployments_newest_job_and_ignores_others() -> None:
+    from airflow_provider_flink.client.models import JobsOverview
+
+    jobs = JobsOverview.model_validate(
+        overview(
+            (jid("orders", 0), "FINISHED", 1), (jid("orders", 1), "RUNNING", 2), ("f" * 32, "RUNNING", 3)
+        )
+    ).jobs
+    assert newest_jobs(["orders", "clicks"], list(jobs)) == {"orders": (jid("orders", 1), "RUNNING")}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for name, cluster in (("orders", "flink_default"), ("elsewhere", "flink_other")):
+        body = {"name": name, "cluster": cluster, "artifact": {"jar": "/j.jar"}, "entry_class": "a.B"}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(body))
+    (tmp_path / "broken.yaml").write_text("name: [")
+    return tmp_path
+
+
+def answers(*bodies: dict[str, Any] | Exception) -> Iterator[httpx.Response | Exception]:
+    for body in bodies:
+        yield body if isinstance(body, Exception) else httpx.Response(200, json=body)
+    while True:
+        yield httpx.Response(200, json=bodies[-1]) if not isinstance(bodies[-1], Exception) else bodies[-1]
+
+
+def first_event(trigger: FlinkJobEventTrigger, seconds: float = 3.0) -> dict[str, Any] | None:
+    async def main() -> dict[str, Any] | None:
+        async def first() -> dict[str, Any] | None:
+            async for event in trigger.run():
+                return dict(event.payload)
+            return None
+
+        try:
+            return await asyncio.wait_for(first(), seconds)
+        except asyncio.TimeoutError:
+            return None
+
+    return asyncio.run(main())
+
+
+def test_a_failed_job_gives_one_event_with_its_root_cause_and_link(fake_flink: Any, folder: Path) -> None:
+    job = jid("orders")
+    flow = answers(overview((job, "RUNNING", 1)), overview((job, "FAILED", 1)))
+    exceptions = {"root-exception": "java.lang.RuntimeException: boom\n\tat X", "all-exceptions": []}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/exceptions"):
+            return httpx.Response(200, json={"exceptionHistory": {"entries": []}, **exceptions})
+        answer = next(flow)
+        assert isinstance(answer, httpx.Response)
+        return answer
+
+    seen = fake_flink(handler)
+    event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05))
+    assert event is not None
+    assert event["flink_deployments"] == ["orders"]
+    [change] = event["changes"]
+    assert (change["job_id"], change["from"], change["to"]) == (job, "RUNNING", "FAILED")
+    assert "boom" in change["root_cause"]
+    assert change["flink_url"].endswith(f"/#/job/running/{job}/overview")
+    # One /jobs/overview per poll; the deployment of another cluster is not watched here.
+    paths = [r.url.path for r in seen]
+    assert set(paths) == {"/jobs/overview", f"/jobs/{job}/exceptions"}
+
+
+def test_no_answer_from_flink_is_not_a_change(fake_flink: Any, folder: Path) -> None:
+    job = jid("orders")
+    flow = answers(
+        overview((job, "RUNNING", 1)),
+        httpx.ConnectError("refused"),
+        httpx.ConnectError("refused"),
+        overview((job, "RUNNING", 1)),
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(flow)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    fake_flink(handler)
+    assert first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05), 1.5) is None
+
+
+def test_a_job_that_failed_while_no_triggerer_ran_is_reported_from_the_stored_look(
+    fake_flink: Any, folder: Path
+) -> None:
+    job = jid("orders")
+    fake_flink(lambda request: httpx.Response(200, json=overview((job, "CANCELED", 1))))
+    trigger = FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05)
+    store = FakeStateStore()
+    store.values[CURSOR_KEY] = {"orders": [job, "RUNNING"]}
+    trigger.asset_state_store = store
+    event = first_event(trigger)
+    assert event is not None
+    assert [(c["from"], c["to"], c["root_cause"]) for c in event["changes"]] == [
+        ("RUNNING", "CANCELED", None)
+    ]
+
+
+def test_serialize_round_trips_and_a_bad_interval_is_refused() -> None:
+    trigger = FlinkJobEventTrigger("flink_default", "/specs", poll_interval=3)
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_flink.events.job_changes.FlinkJobEventTrigger"
+    assert FlinkJobEventTrigger(**kwargs).serialize() == (path, kwargs)
+    with pytest.raises(ValueError, match="poll_interval must be > 0, got 0"):
+        FlinkJobEventTrigger("flink_default", "/specs", poll_interval=0)
+
+
+def test_an_upgrade_stopping_the_old_job_is_not_an_event(fake_flink: Any, folder: Path) -> None:
+    """The reconcile's own upgrade: the old job FINISHED, a moment later the new job runs."""
+    old, new = jid("orders", 0), jid("orders", 1)
+    flow = answers(
+        overview((old, "RUNNING", 1)),
+        overview((old, "FINISHED", 1)),  # the look that falls between the stop and the submit
+        overview((old, "FINISHED", 1), (new, "RUNNING", 2)),
+    )
+    fake_flink(lambda request: next(flow))  # type: ignore[arg-type,return-value]
+    assert first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05), 1.0) is None
+
+
+def test_a_job_cancelled_outside_is_an_event_once_the_next_look_confirms_it(
+    fake_flink: Any, folder: Path
+) -> None:
+    job = jid("orders")
+    flow = answers(
+        overview((job, "RUNNING", 1)), overview((job, "CANCELLING", 1)), overview((job, "CANCELED", 1))
+    )
+    fake_flink(lambda request: next(flow))  # type: ignore[arg-type,return-value]
+    event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05))
+    assert event is not None
+    assert [(c["from"], c["to"]) for c in event["changes"]] == [("RUNNING", "CANCELED")]
+
+
+def test_the_alert_dag_writes_one_line_per_change() -> None:
+    import runpy
+
+    dag_file = Path(__file__).resolve().parents[2] / "dags" / "flink_job_alerts.py"
+    alert_lines = runpy.run_path(str(dag_file))["alert_lines"]
+
+    class Event:
+        extra = {
+            "from_trigger": True,
+            "payload": {
+                "cluster": "flink_default",
+                "flink_deployments": ["orders"],
+                "changes": [
+                    {"deployment": "orders", "job_id": "j1", "from": "RUNNING", "to": "FAILED",
+                     "root_cause": "java.lang.RuntimeException: boom", "flink_url": "http://f/#/job/running/j1/overview"},
+                ],
+            },
+        }  # fmt: skip
+
+    assert alert_lines({"flink_job_states": [Event()]}) == [
+        "Flink deployment orders on flink_default: job j1 RUNNING -> FAILED; cause: "
+        "java.lang.RuntimeException: boom (http://f/#/job/running/j1/overview)"
+    ]
+    assert alert_lines(None) == []
