@@ -30,6 +30,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_flink.deployments.changes import JobChange, confirmed, job_changes, newest_jobs, urgent
 from airflow_provider_flink.deployments.spec import load_specs, spec_folder
+from airflow_provider_flink.events import state
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs
 from airflow_provider_flink.triggers.flink import POLL_RETRY
@@ -47,7 +48,7 @@ def declared(folder: str, cluster: str) -> list[str]:
 class FlinkJobEventTrigger(BaseEventTrigger):
     """Watch one cluster's declared deployments; yield an event when one's job leaves RUNNING."""
 
-    def __init__(self, flink_conn_id: str, deployments_folder: str, poll_interval: float = 5.0) -> None:
+    def __init__(self, flink_conn_id: str, deployments_folder: str, poll_interval: float = 2.0) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be > 0, got {poll_interval!r}")
@@ -116,14 +117,11 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         }
 
     async def _stored(self) -> dict[str, tuple[str, str]] | None:
-        store = getattr(self, "asset_state_store", None)  # Airflow 3.3+, set by the triggerer
-        data = await store.aget(CURSOR_KEY) if store is not None else None
+        data = await state.load(self, CURSOR_KEY)
         return {name: (v[0], v[1]) for name, v in data.items()} if isinstance(data, dict) else None
 
-    async def _store(self, state: dict[str, tuple[str, str]]) -> None:
-        store = getattr(self, "asset_state_store", None)
-        if store is not None:
-            await store.aset(CURSOR_KEY, {name: list(v) for name, v in state.items()})
+    async def _store(self, now: dict[str, tuple[str, str]]) -> None:
+        await state.save(self, CURSOR_KEY, {name: list(v) for name, v in now.items()})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)

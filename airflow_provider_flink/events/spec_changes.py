@@ -39,6 +39,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_flink.deployments.changes import FolderState, compare, look
 from airflow_provider_flink.deployments.spec import spec_folder
+from airflow_provider_flink.events import state
 
 CURSOR_KEY = "flink_spec_state"
 INVALID_GRACE = 5  # x quiet_seconds: how long a file that does not parse may still be in the making
@@ -81,16 +82,11 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
         return state
 
     async def _stored(self) -> FolderState | None:
-        store = getattr(self, "asset_state_store", None)  # Airflow 3.3+, set by the triggerer
-        if store is None:
-            return None
-        data = await store.aget(CURSOR_KEY)
+        data = await state.load(self, CURSOR_KEY)
         return FolderState.from_dict(data) if isinstance(data, dict) else None
 
-    async def _store(self, state: FolderState) -> None:
-        store = getattr(self, "asset_state_store", None)
-        if store is not None:
-            await store.aset(CURSOR_KEY, state.as_dict())
+    async def _store(self, folder_state: FolderState) -> None:
+        await state.save(self, CURSOR_KEY, folder_state.as_dict())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         reported = await self._stored()

@@ -19,7 +19,7 @@ import pytest
 
 from airflow_provider_flink.client import calls
 from airflow_provider_flink.client.models import JobState
-from tests.integration.conftest import Cluster
+from tests.integration.conftest import VERSIONS, Cluster
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,10 @@ def _airflow(*args: str, env: dict[str, str], timeout: float = 300) -> subproces
 
 @pytest.fixture
 def db_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """``flink_default`` in the metadata DB only; the environment for the commands."""
+    """``flink_default`` in the metadata DB only; the environment for the commands. On the first
+    Flink version only: where the connection comes from is Airflow's side, not Flink's."""
+    if airflow.version != VERSIONS[0]:
+        pytest.skip(f"connection lookups: on Flink {VERSIONS[0]} only")
     monkeypatch.delenv("AIRFLOW_CONN_FLINK_DEFAULT")
     env = dict(os.environ)
     port = airflow.flink.rest_url.rsplit(":", 1)[1]

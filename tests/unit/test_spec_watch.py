@@ -208,3 +208,28 @@ def test_an_event_that_names_no_deployment_acts_on_none_but_reports_the_bad_file
     report = reconcile(tmp_path, MemoryRecordStore(), names=[])
     assert report.deployments == []  # "clicks" was not touched: no cluster was even asked
     assert [p.split(":")[0] for p in report.invalid] == ["orders.yaml"]
+
+
+def test_a_state_store_that_does_not_answer_never_stops_the_watcher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Silent(FakeStateStore):
+        async def aget(self, key: str) -> Any:
+            await asyncio.sleep(3600)
+
+        async def aset(self, key: str, value: Any) -> None:
+            await asyncio.sleep(3600)
+
+    monkeypatch.setattr("airflow_provider_flink.events.state.TIMEOUT", 0.1)
+    spec(tmp_path, "orders")
+    trigger = watcher(tmp_path)
+    trigger.asset_state_store = Silent()
+
+    async def edit() -> None:
+        spec(tmp_path, "orders", parallelism=4)
+
+    events = collect(trigger, edit, 1.2)
+    assert [e["flink_deployments"] for e in events] == [["orders"]]
+    output = capsys.readouterr().out
+    assert "The asset state store did not give flink_spec_state (TimeoutError" in output
+    assert "The asset state store did not keep flink_spec_state (TimeoutError" in output

@@ -1,0 +1,50 @@
+"""Where an asset watcher keeps its last look across triggerer restarts: the asset's state store
+(Airflow 3.3+; ``asset_state_store``, injected by the triggerer). Absent on 3.1/3.2: nothing kept.
+
+Every call is bounded in time and serialized within the process: a watcher must never stop
+watching because the store did not answer (a first version of the job watcher was seen silent
+after its first look in one of three runs, both watchers having called the store at the same
+instant). A call that fails or times out is logged and the watcher goes on without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+TIMEOUT = 10.0
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    if loop not in _LOCKS:
+        _LOCKS[loop] = asyncio.Lock()
+    return _LOCKS[loop]
+
+
+async def load(trigger: Any, key: str) -> Any:
+    """The stored value, or None (no store, nothing stored, or the store did not answer)."""
+    store = getattr(trigger, "asset_state_store", None)
+    if store is None:
+        return None
+    try:
+        async with _lock():
+            return await asyncio.wait_for(store.aget(key), TIMEOUT)
+    except Exception as err:
+        trigger.log.warning(
+            "The asset state store did not give %s (%s: %s): starting from now", key, type(err).__name__, err
+        )
+        return None
+
+
+async def save(trigger: Any, key: str, value: Any) -> None:
+    store = getattr(trigger, "asset_state_store", None)
+    if store is None:
+        return
+    try:
+        async with _lock():
+            await asyncio.wait_for(store.aset(key, value), TIMEOUT)
+    except Exception as err:
+        trigger.log.warning("The asset state store did not keep %s (%s: %s)", key, type(err).__name__, err)
