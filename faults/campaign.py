@@ -204,7 +204,6 @@ CI_SAMPLE = [
     "deploy@submit:requested",
     "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
     "airflow@upgrade@stop:requested",  # the reconcile as an Airflow task, records in Variables
-    "task@stop-task:requested",  # the how-to's stop task killed while its savepoint runs, retried
 ]
 
 

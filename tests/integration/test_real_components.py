@@ -168,7 +168,7 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             stack.wait_dag(dag_id)
         yield Real(stack, cluster, gate, specs, statsd)
     finally:
-        stack.stop()
+        stack.stop(grace=5)  # the test is over: no need to wait for a graceful shutdown
         postgres.stop()
         statsd.close()
         cluster.cancel_all()
