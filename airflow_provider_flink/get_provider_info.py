@@ -145,6 +145,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_flink.links.FlinkJobLink"],
+        "plugins": [{"name": "flink", "plugin-class": "airflow_provider_flink.ui.plugin.FlinkPlugin"}],
         "connection-types": [
             {
                 "connection-type": "flink",

@@ -69,6 +69,8 @@ with DAG(
         # A spec whose upgrade failed and was rolled back is not applied again until it changes;
         # trigger this DAG with {"retry_failed": "name[,name]"} to try it once more.
         retry_failed="{{ dag_run.conf.get('retry_failed', '') if dag_run.conf else '' }}",
+        # {"deployments": "name[,name]"}: a run for just these (the Flink page's "reconcile now").
+        deployments="{{ dag_run.conf.get('deployments', '') if dag_run.conf else '' }}",
         retries=2,
         retry_delay=timedelta(seconds=30),
     )

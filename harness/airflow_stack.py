@@ -72,7 +72,8 @@ class AirflowStack:
                 # One secret for every component: the workers' tokens are checked by the api-server.
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt"),
                 "AIRFLOW__API__SECRET_KEY": self._secret("api"),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+                # An admin, and a viewer (may read, may not trigger): to test authorization.
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self._port("worker-log")),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self._port("trigger-log")),
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self._port("scheduler-health")),
@@ -177,13 +178,17 @@ class AirflowStack:
         raise RuntimeError(f"Airflow not healthy within {timeout:.0f} s: {last}")
 
     # ------------------------------------------------------------------ REST API
-    def _login(self) -> None:
+    def token(self, user: str = "admin") -> str:
+        """A JWT for ``user`` (``admin`` or ``viewer``), from ``POST /auth/token``."""
         passwords = json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())
         answer = httpx.post(
-            f"{self.url}/auth/token", json={"username": "admin", "password": passwords["admin"]}, timeout=30
+            f"{self.url}/auth/token", json={"username": user, "password": passwords[user]}, timeout=30
         )
         answer.raise_for_status()
-        self._token = answer.json()["access_token"]
+        return str(answer.json()["access_token"])
+
+    def _login(self) -> None:
+        self._token = self.token("admin")
         self._http = httpx.Client(
             base_url=f"{self.url}/api/v2", headers={"Authorization": f"Bearer {self._token}"}, timeout=30
         )

@@ -186,18 +186,28 @@ def urgent(change: JobChange) -> bool:
 
 def job_changes(before: dict[str, tuple[str, str]], now: dict[str, tuple[str, str]]) -> list[JobChange]:
     """What a reconcile should act on without waiting for its schedule: a deployment whose newest
-    job was RUNNING and is now in one of ``LEFT_RUNNING``, or whose jobs vanished (a JobManager
-    restart without HA loses them). A job starting (CREATED, INITIALIZING) or a new job taking
-    over from a stopped one (an upgrade) is not a change to act on."""
+    job is now in one of ``LEFT_RUNNING`` and was not so in the last look (it was running, or a
+    newer job took over and already ended: both between two looks), or whose jobs vanished (a
+    JobManager restart without HA loses them). A job starting (CREATED, INITIALIZING), one ended
+    state giving way to the next (CANCELLING -> CANCELED), or a deployment seen for the first time
+    is not a change to act on."""
     changes = []
-    for name, (job_id, state) in sorted(before.items()):
-        current = now.get(name)
+    for name in sorted(set(before) | set(now)):
+        previous, current = before.get(name), now.get(name)
+        if previous is None:
+            continue  # first sight: nothing to compare with
         if current is None:
-            if state not in ("FINISHED", "CANCELED", "FAILED"):
-                changes.append(JobChange(name, job_id, state, ""))
+            if previous[1] not in ("FINISHED", "CANCELED", "FAILED"):
+                changes.append(JobChange(name, previous[0], previous[1], ""))
             continue
-        if current[0] == job_id and state == "RUNNING" and current[1] in LEFT_RUNNING:
-            changes.append(JobChange(name, job_id, state, current[1]))
-        elif current[0] != job_id and current[1] in FAILING and state != current[1]:
-            changes.append(JobChange(name, current[0], "", current[1]))  # a new job that fails at once
+        job_id, state = current
+        if state not in LEFT_RUNNING or current == previous:
+            continue
+        if (
+            previous[0] == job_id
+            and previous[1] in LEFT_RUNNING
+            and (previous[1], state) != ("RESTARTING", "FAILED")
+        ):
+            continue  # the same job from one ended or failing state to the next (not: restarts gave up)
+        changes.append(JobChange(name, job_id, previous[1] if previous[0] == job_id else "", state))
     return changes

@@ -56,6 +56,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         self.deployments_folder = deployments_folder
         self.poll_interval = float(poll_interval)
         self._last_error = ""
+        self._budget = max(30.0, 3 * self.poll_interval)  # seconds a look (or an event's details) may take
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -89,27 +90,51 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         self._last_error = ""
         return newest_jobs(names, jobs)
 
-    async def _event(
-        self, changes: list[JobChange], flink: AsyncFlinkVerbs, hook: FlinkHook
-    ) -> dict[str, Any]:
-        details = []
-        for change in changes:
-            cause = None
-            if change.job_id and change.after in ("FAILING", "FAILED", "RESTARTING"):
-                try:
-                    cause = await flink.root_cause(change.job_id)
-                except Exception as err:  # the event goes out anyway, without the cause
-                    cause = f"(root cause not available: {type(err).__name__})"
-            details.append(
-                {
-                    "deployment": change.deployment,
-                    "job_id": change.job_id,
-                    "from": change.before,
-                    "to": change.after or "GONE",
-                    "root_cause": cause,
-                    "flink_url": hook.job_url(change.job_id) if change.job_id else None,
-                }
-            )
+    async def _observe(self, hook: FlinkHook) -> dict[str, tuple[str, str]] | None:
+        """One look, bounded in time: a lookup that never answers (the connection through the
+        triggerer's supervisor, a hung endpoint) is "unknown" for this poll, never a stuck watcher."""
+
+        async def look() -> dict[str, tuple[str, str]] | None:
+            async with hook.async_verbs() as flink:
+                return await self._look(flink)
+
+        try:
+            return await asyncio.wait_for(look(), self._budget)
+        except asyncio.TimeoutError as err:
+            self._failed(f"No look at {self.flink_conn_id} within {self._budget:g} s", err)
+            return None
+
+    async def _event(self, changes: list[JobChange], hook: FlinkHook) -> dict[str, Any]:
+        """The payload; root causes and links are best effort within the time budget."""
+        details = [
+            {
+                "deployment": c.deployment,
+                "job_id": c.job_id,
+                "from": c.before,
+                "to": c.after or "GONE",
+                "root_cause": None,
+                "flink_url": None,
+            }
+            for c in changes
+        ]
+
+        async def enrich() -> None:
+            async with hook.async_verbs() as flink:
+                for change, detail in zip(changes, details, strict=True):
+                    if not change.job_id:
+                        continue
+                    # The link reads the connection synchronously: in a thread, not the event loop.
+                    detail["flink_url"] = await asyncio.to_thread(hook.job_url, change.job_id)
+                    if change.after in ("FAILING", "FAILED", "RESTARTING"):
+                        try:
+                            detail["root_cause"] = await flink.root_cause(change.job_id)
+                        except Exception as err:  # the event goes out anyway, without the cause
+                            detail["root_cause"] = f"(root cause not available: {type(err).__name__})"
+
+        try:
+            await asyncio.wait_for(enrich(), self._budget)
+        except Exception as err:
+            self.log.warning("Event sent without all causes and links (%s: %s)", type(err).__name__, err)
         return {
             "flink_deployments": sorted({c.deployment for c in changes}),
             "cluster": self.flink_conn_id,
@@ -131,16 +156,15 @@ class FlinkJobEventTrigger(BaseEventTrigger):
             "Watching the declared deployments' jobs on %s every %g s", self.flink_conn_id, self.poll_interval
         )
         while True:
-            async with hook.async_verbs() as flink:
-                now = await self._look(flink)
-                if now is not None:
-                    found = job_changes(previous, now) if previous is not None else []
-                    changes = [c for c in found if urgent(c)] + confirmed(held, now)
-                    held = [c for c in found if not urgent(c)]
-                    if changes:
-                        self.log.info("Jobs changed: %s", "; ".join(c.describe() for c in changes))
-                        yield TriggerEvent(await self._event(changes, flink, hook))  # type: ignore[no-untyped-call]
-                    if now != previous:
-                        previous = now
-                        await self._store(now)
+            now = await self._observe(hook)
+            if now is not None:
+                found = job_changes(previous, now) if previous is not None else []
+                changes = [c for c in found if urgent(c)] + confirmed(held, now)
+                held = [c for c in found if not urgent(c)]
+                if changes:
+                    self.log.info("Jobs changed: %s", "; ".join(c.describe() for c in changes))
+                    yield TriggerEvent(await self._event(changes, hook))  # type: ignore[no-untyped-call]
+                if now != previous:
+                    previous = now
+                    await self._store(now)
             await asyncio.sleep(self.poll_interval)

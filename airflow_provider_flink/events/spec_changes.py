@@ -69,7 +69,10 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
     async def _read(self) -> FolderState | None:
         """One look; None when the folder could not be read (the previous look stands)."""
         try:
-            state = await asyncio.to_thread(look, spec_folder(self.folder))
+            # Bounded: a hung network mount or object store is "could not read" for this poll.
+            state = await asyncio.wait_for(
+                asyncio.to_thread(look, spec_folder(self.folder)), max(30.0, 3 * self.poll_interval)
+            )
         except Exception as err:  # any storage error: an object store's, a network mount's
             kind = type(err).__name__
             if kind != self._last_error:  # once per kind of failure, not every poll

@@ -74,8 +74,9 @@ class FlinkReconcileOperator(FlinkBaseOperator):
 
     :param deployments_folder: folder of spec files (templated).
     :param clusters: only deployments of these connection ids (default: all).
-    :param deployments: only these deployment names (default: all; a run started by the
-        provider's asset watchers looks at the deployments its events name).
+    :param deployments: only these deployment names: a list, or one string of comma-separated
+        names (templated, e.g. from ``dag_run.conf``; the Flink page's actions set it). Default:
+        all; a run started by the provider's asset watchers looks at the deployments its events name.
     :param plan_only: plan and report, change nothing (a dry run).
     :param fail_on_problems: fail the task at the end when a spec was invalid, an action failed or
         a deployment was refused for a reason a person must resolve (every other deployment is
@@ -87,7 +88,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
     ``deployments`` (plan, outcomes, skip reasons), ``errors``.
     """
 
-    template_fields: Sequence[str] = ("deployments_folder", "retry_failed")
+    template_fields: Sequence[str] = ("deployments_folder", "retry_failed", "deployments")
     # A run acts on many jobs: no single "Flink Job" link (the inherited one only logged
     # "XCom not found" at the end of every run).
     operator_extra_links = ()
@@ -97,7 +98,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         *,
         deployments_folder: str,
         clusters: Sequence[str] | None = None,
-        deployments: Sequence[str] | None = None,
+        deployments: Sequence[str] | str | None = None,
         plan_only: bool = False,
         fail_on_problems: bool = True,
         retry_failed: Sequence[str] | str = (),
@@ -107,7 +108,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         self.retry_failed = retry_failed
         self.deployments_folder = deployments_folder
         self.clusters = list(clusters) if clusters else None
-        self.deployments = list(deployments) if deployments else None
+        self.deployments = deployments
         self.plan_only = plan_only
         self.fail_on_problems = fail_on_problems
 
@@ -115,7 +116,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         return VariableRecordStore()
 
     def execute(self, context: Any) -> Any:
-        names = self.deployments
+        names = _names(self.deployments) or None  # rendered "" (no conf): every deployment
         if names is None:
             names = names_from_events(context.get("triggering_asset_events"))
             if names is not None:

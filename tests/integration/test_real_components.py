@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import requests
 import yaml
@@ -388,3 +389,68 @@ def _run_that_logged(stack: AirflowStack, before: set[str], text: str, timeout: 
         return None
 
     return wait_for(f"a reconcile run that logged {text!r}", probe, timeout)
+
+
+def test_the_flink_page_shows_desired_against_actual_and_acts_only_for_those_allowed(real: Real) -> None:
+    stack = real.stack
+    stack.wait_dag("flink_reconcile")
+    [live] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
+    real.flink.wait_all_running(live)
+    page = f"{stack.url}/flink"
+    admin = {"Authorization": f"Bearer {stack.token('admin')}"}
+    viewer = {"Authorization": f"Bearer {stack.token('viewer')}"}
+    runs_before = set(_runs(stack, "flink_reconcile"))
+
+    # Without a login: nothing shown, nothing started.
+    for method, path in (
+        ("GET", "/"),
+        ("GET", "/api/deployments"),
+        ("POST", f"/api/deployments/{DEPLOYMENT}/reconcile"),
+    ):
+        answer = httpx.request(method, page + path, headers={"X-Requested-With": "t"}, timeout=30)
+        assert answer.status_code in (401, 403), (path, answer.status_code, answer.text[:300])
+
+    # A viewer sees, and may not act.
+    answer = httpx.get(f"{page}/api/deployments", headers=viewer, timeout=30)
+    assert answer.status_code == 200, answer.text[:500]
+    [shown] = [r for r in answer.json()["deployments"] if r["name"] == DEPLOYMENT]
+    counts = real.flink_json("/jobs/overview")["jobs"]
+    [tasks] = [j["tasks"] for j in counts if j["jid"] == live]
+    assert (shown["tasks_running"], shown["tasks_total"]) == (tasks["running"], tasks["total"])  # Flink's own
+    assert shown["job_id"] == live
+    assert shown["job_state"] == "RUNNING"
+    assert shown["tasks_total"] == 4  # parallelism 2 since the spec edit: 2 vertices x 2
+    assert shown["flink_url"].endswith(f"/#/job/running/{live}/overview")
+    assert shown["attention"] is None
+    forbidden = httpx.post(
+        f"{page}/api/deployments/{DEPLOYMENT}/reconcile",
+        headers={**viewer, "X-Requested-With": "t"},
+        timeout=30,
+    )
+    assert forbidden.status_code == 403, forbidden.text[:300]
+    # The page itself, as the browser gets it.
+    html_page = httpx.get(f"{page}/?cluster=flink_default", headers=admin, timeout=30)
+    assert html_page.status_code == 200
+    assert f'<tr class="" data-deployment="{DEPLOYMENT}">' in html_page.text
+    assert f"/#/job/running/{live}/overview" in html_page.text
+    # An action without the page's header is refused; with it, a reconcile run for this deployment.
+    bare = httpx.post(f"{page}/api/deployments/{DEPLOYMENT}/reconcile", headers=admin, timeout=30)
+    assert bare.status_code == 400
+    assert set(_runs(stack, "flink_reconcile")) - runs_before == set()
+    started = httpx.post(
+        f"{page}/api/deployments/{DEPLOYMENT}/reconcile",
+        headers={**admin, "X-Requested-With": "t"},
+        timeout=30,
+    )
+    assert started.status_code == 200, started.text[:500]
+    run = started.json()["dag_run_id"]
+    assert started.json()["conf"] == {"deployments": DEPLOYMENT}
+    assert stack.wait_run("flink_reconcile", run) == "success", real.explain()
+    assert "cluster flink_default: 1 deployment(s), 1 with nothing to do" in stack.task_log(
+        "flink_reconcile", run, "reconcile"
+    )
+    assert real.live_jobs(DEPLOYMENT) == [live]  # nothing to do: the job it found runs as declared
+    unknown = httpx.post(
+        f"{page}/api/deployments/nope/reconcile", headers={**admin, "X-Requested-With": "t"}, timeout=30
+    )
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "no declared deployment 'nope'")

@@ -57,6 +57,18 @@ def test_only_a_running_job_that_leaves_running_or_vanishes_is_a_change() -> Non
     assert job_changes({"orders": (a, "FINISHED")}, {}) == []
 
 
+def test_a_new_job_that_ended_between_two_looks_is_a_change_and_one_failure_is_one() -> None:
+    """Seen in the real-components suite: an upgrade's new job, cancelled by hand within one poll
+    interval, was never seen RUNNING, so the first rule (RUNNING -> ended) missed it."""
+    a, b = jid("orders", 0), jid("orders", 1)
+    [missed] = job_changes({"orders": (a, "FINISHED")}, {"orders": (b, "CANCELED")})
+    assert (missed.job_id, missed.before, missed.after) == (b, "", "CANCELED")
+    assert job_changes({"orders": (a, "FAILING")}, {"orders": (a, "FAILED")}) == []  # one failure, one event
+    assert job_changes({"orders": (a, "CANCELLING")}, {"orders": (a, "CANCELED")}) == []
+    [gave_up] = job_changes({"orders": (a, "RESTARTING")}, {"orders": (a, "FAILED")})
+    assert (gave_up.before, gave_up.after) == ("RESTARTING", "FAILED")  # Flink's restarts gave up
+
+
 def test_newest_jobs_picks_each_deployments_newest_job_and_ignores_others() -> None:
     from airflow_provider_flink.client.models import JobsOverview
 
@@ -217,3 +229,39 @@ def test_the_alert_dag_writes_one_line_per_change() -> None:
         "java.lang.RuntimeException: boom (http://f/#/job/running/j1/overview)"
     ]
     assert alert_lines(None) == []
+
+
+def test_a_look_that_never_answers_is_given_up_and_the_watch_goes_on(
+    fake_flink: Any, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A connection lookup through the triggerer's supervisor that never answered once left the
+    watcher silent for good; now a look has a time budget, and the next one starts afresh."""
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    job = jid("orders")
+    flow = answers(overview((job, "RUNNING", 1)), overview((job, "FAILED", 1)))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/exceptions"):
+            return httpx.Response(404, json={"errors": ["none"]})
+        answer = next(flow)
+        assert isinstance(answer, httpx.Response)
+        return answer
+
+    fake_flink(handler)
+    real_aget_conn = FlinkHook.aget_conn
+    calls = {"n": 0}
+
+    async def hangs_once(self: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second look's lookup never answers
+            await asyncio.sleep(3600)
+        return await real_aget_conn(self)
+
+    monkeypatch.setattr(FlinkHook, "aget_conn", hangs_once)
+    trigger = FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05)
+    trigger._budget = 0.3
+    event = first_event(trigger, 4.0)
+    assert event is not None
+    assert [(c["from"], c["to"]) for c in event["changes"]] == [("RUNNING", "FAILED")]
+    assert "No look at flink_default within 0.3 s" in capsys.readouterr().out

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("events",),  # event triggers that start reconcile runs (asset watchers)
     ("links",),  # the UI's extra links
     ("tasks",),  # what operators and sensors do alike around a wait
-    ("operators", "sensors"),  # thin Airflow tasks
+    ("operators", "sensors", "ui"),  # thin Airflow tasks; the Flink page
     ("get_provider_info",),  # Airflow's entry point: names the rest, imports none of it
 )
 NO_AIRFLOW = ("client",)
