@@ -67,7 +67,7 @@ async def watcher(
 
 async def per_deployment(proxy_url: str, job_ids: list[str], seconds: float) -> None:
     """The baseline: every deployment's watch asks for its own job each interval."""
-    async with httpx.AsyncClient(base_url=proxy_url) as client:
+    async with httpx.AsyncClient(base_url=proxy_url, timeout=60) as client:
 
         async def one(job_id: str) -> None:
             deadline = time.monotonic() + seconds
