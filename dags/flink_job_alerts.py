@@ -2,7 +2,7 @@
 cancelled, finished or gone (a JobManager restart), within seconds, with Flink's root cause.
 
 Scheduled on the asset ``flink_job_states``, which a watcher in the triggerer updates (one
-``/jobs/overview`` per cluster every 5 s; see ``dags/flink_reconcile.py``, which the same event
+``/jobs/overview`` per cluster every 2 s; see ``dags/flink_reconcile.py``, which the same event
 starts to restart or recover the job per the spec's policies). Each event carries, per change:
 deployment, job id, the state before and after, the root cause of a failure, the Flink UI link.
 
@@ -16,21 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Variable, task
+from airflow.sdk import DAG, task
 
-from airflow_provider_flink.events import job_states_asset
+from airflow_provider_flink.events import folder_from_variable, job_states_asset
 
 DEFAULT_FOLDER = str(Path(__file__).parent / "deployments")
-
-
-def _folder() -> str:
-    try:
-        return str(Variable.get("flink_deployments_folder", default=DEFAULT_FOLDER))
-    except Exception:  # parsed outside Airflow's processes (an IDE, a linter)
-        return DEFAULT_FOLDER
-
-
-JOB_STATES = job_states_asset(_folder())  # declared as in flink_reconcile.py: the same asset
+# Declared as in flink_reconcile.py (the same folder, the same watchers): one asset.
+JOB_STATES = job_states_asset(folder_from_variable(DEFAULT_FOLDER))
 
 
 def alert_lines(triggering_asset_events: Any) -> list[str]:

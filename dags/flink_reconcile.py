@@ -24,9 +24,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Variable
+from airflow.sdk import DAG
 
-from airflow_provider_flink.events import deployment_files_asset, job_states_asset
+from airflow_provider_flink.events import deployment_files_asset, folder_from_variable, job_states_asset
 from airflow_provider_flink.operators import FlinkReconcileOperator
 
 try:  # Airflow 3.2+
@@ -36,18 +36,9 @@ except ImportError:  # Airflow 3.1
     from airflow.timetables.trigger import DeltaTriggerTimetable
 
 DEFAULT_FOLDER = str(Path(__file__).parent / "deployments")
-
-
-def _folder() -> str:
-    try:
-        return str(Variable.get("flink_deployments_folder", default=DEFAULT_FOLDER))
-    except Exception:  # parsed outside Airflow's processes (an IDE, a linter)
-        return DEFAULT_FOLDER
-
-
-FOLDER = _folder()
+FOLDER = folder_from_variable(DEFAULT_FOLDER)
 # Updated by watchers in the triggerer: a deployment file or jar changed (read every 2 s); a
-# declared deployment's job left RUNNING on Flink (one /jobs/overview per cluster every 5 s).
+# declared deployment's job left RUNNING on Flink (one /jobs/overview per cluster every 2 s).
 DEPLOYMENT_FILES = deployment_files_asset(FOLDER)
 JOB_STATES = job_states_asset(FOLDER)
 

@@ -20,6 +20,17 @@ FILES_ASSET = "flink_deployment_files"
 JOBS_ASSET = "flink_job_states"
 
 
+def folder_from_variable(default: str) -> str:
+    """The Variable ``flink_deployments_folder`` as a DAG file reads it when parsed (the watchers'
+    folder is fixed then), ``default`` when it is unset or the file is parsed outside Airflow."""
+    try:
+        from airflow.sdk import Variable
+
+        return str(Variable.get("flink_deployments_folder", default=default))
+    except Exception:  # parsed outside Airflow's processes (an IDE, a linter)
+        return default
+
+
 def clusters_of(folder: str) -> list[str]:
     """The clusters the folder's deployments name (``flink_default`` when it names none yet)."""
     try:

@@ -109,6 +109,15 @@ class Real:
         }
         return [jid for jid in self.jobs_of_deployment(deployment) if jid in live]
 
+    def next_job(self, old: str, since: float) -> tuple[str, float]:
+        """The deployment's job that replaces ``old``, once all its vertices run, and the seconds
+        from ``since`` (``time.monotonic()``) to then."""
+        found = wait_for(
+            "the next job", lambda: [j for j in self.live_jobs(DEPLOYMENT) if j != old] or None, 120
+        )
+        self.flink.wait_all_running(found[0])
+        return found[0], time.monotonic() - since
+
     def trigger_logs(self) -> str:
         """What the triggerer and the triggers it runs logged (asset watchers log there)."""
         return self.stack.log_tail("triggerer", 200_000)
@@ -308,11 +317,7 @@ def test_a_spec_edited_on_disk_is_rolled_out_by_its_asset_event_with_state(real:
     counted = real.flink.counter(old)
     edited_at = time.monotonic()
     (specs / f"{DEPLOYMENT}.yaml").write_text(yaml.safe_dump({**spec, "parallelism": 2}))
-    new = wait_for(
-        "the upgraded job", lambda: [j for j in real.live_jobs(DEPLOYMENT) if j != old] or None, 120
-    )[0]
-    real.flink.wait_all_running(new)
-    seconds = time.monotonic() - edited_at
+    new, seconds = real.next_job(old, edited_at)
     print(f"\nspec edited -> new job RUNNING in {seconds:.1f} s")
     run = _run_that_logged(stack, runs_before, f"Started by changes to: {DEPLOYMENT}")
     assert run.startswith("asset_triggered__"), run  # the event, not the schedule
@@ -349,11 +354,7 @@ def test_a_job_cancelled_on_flink_is_started_again_by_the_event_and_alerted(real
     counted = real.flink.counter(old)
     cancelled_at = time.monotonic()
     real.flink.client.call(calls.cancel_job(old))  # by hand, outside the provider
-    new = wait_for(
-        "the job started again", lambda: [j for j in real.live_jobs(DEPLOYMENT) if j != old] or None, 120
-    )[0]
-    real.flink.wait_all_running(new)
-    seconds = time.monotonic() - cancelled_at
+    new, seconds = real.next_job(old, cancelled_at)
     print(f"\njob cancelled -> started again RUNNING in {seconds:.1f} s")
     run = _run_that_logged(stack, runs_before, f"Started by changes to: {DEPLOYMENT}")
     assert run.startswith("asset_triggered__"), run  # the event, not the 10-minute schedule
