@@ -99,7 +99,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                 return await self._look(flink)
 
         try:
-            return await asyncio.wait_for(look(), self._budget)
+            return await state.within(look(), self._budget)
         except asyncio.TimeoutError as err:
             self._failed(f"No look at {self.flink_conn_id} within {self._budget:g} s", err)
             return None
@@ -132,7 +132,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                             detail["root_cause"] = f"(root cause not available: {type(err).__name__})"
 
         try:
-            await asyncio.wait_for(enrich(), self._budget)
+            await state.within(enrich(), self._budget)
         except Exception as err:
             self.log.warning("Event sent without all causes and links (%s: %s)", type(err).__name__, err)
         return {

@@ -70,7 +70,7 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
         """One look; None when the folder could not be read (the previous look stands)."""
         try:
             # Bounded: a hung network mount or object store is "could not read" for this poll.
-            state = await asyncio.wait_for(
+            folder_state = await state.within(
                 asyncio.to_thread(look, spec_folder(self.folder)), max(30.0, 3 * self.poll_interval)
             )
         except Exception as err:  # any storage error: an object store's, a network mount's
@@ -82,7 +82,7 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
         if self._last_error:
             self.log.info("Reading %s again", self.folder)
         self._last_error = ""
-        return state
+        return folder_state
 
     async def _stored(self) -> FolderState | None:
         data = await state.load(self, CURSOR_KEY)

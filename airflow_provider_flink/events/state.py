@@ -11,10 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 TIMEOUT = 10.0
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+async def within(work: Awaitable[T], seconds: float) -> T:
+    """``work``, or ``asyncio.TimeoutError`` after ``seconds``. Not ``asyncio.wait_for``: before
+    Python 3.12 it can swallow a cancellation that arrives as the inner work completes, and a
+    watcher whose poll was bounded that way could not be stopped (seen: a unit test's trigger that
+    went on polling after its cancel, hanging the suite)."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        raise asyncio.TimeoutError(f"no answer within {seconds:g} s")
+    return task.result()
 
 
 def _lock() -> asyncio.Lock:
@@ -31,7 +51,7 @@ async def load(trigger: Any, key: str) -> Any:
         return None
     try:
         async with _lock():
-            return await asyncio.wait_for(store.aget(key), TIMEOUT)
+            return await within(store.aget(key), TIMEOUT)
     except Exception as err:
         trigger.log.warning(
             "The asset state store did not give %s (%s: %s): starting from now", key, type(err).__name__, err
@@ -45,6 +65,6 @@ async def save(trigger: Any, key: str, value: Any) -> None:
         return
     try:
         async with _lock():
-            await asyncio.wait_for(store.aset(key, value), TIMEOUT)
+            await within(store.aset(key, value), TIMEOUT)
     except Exception as err:
         trigger.log.warning("The asset state store did not keep %s (%s: %s)", key, type(err).__name__, err)

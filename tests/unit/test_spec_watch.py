@@ -233,3 +233,24 @@ def test_a_state_store_that_does_not_answer_never_stops_the_watcher(
     output = capsys.readouterr().out
     assert "The asset state store did not give flink_spec_state (TimeoutError" in output
     assert "The asset state store did not keep flink_spec_state (TimeoutError" in output
+
+
+def test_a_bounded_wait_gives_up_in_time_and_passes_a_cancel_on() -> None:
+    from airflow_provider_flink.events.state import within
+
+    async def main() -> tuple[bool, bool]:
+        slow = asyncio.ensure_future(asyncio.sleep(3600))
+        with pytest.raises(asyncio.TimeoutError, match=r"no answer within 0\.05 s"):
+            await within(slow, 0.05)
+        await asyncio.sleep(0)
+        inner = asyncio.ensure_future(asyncio.sleep(3600))
+        outer = asyncio.ensure_future(within(inner, 3600))
+        await asyncio.sleep(0.01)
+        outer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await outer
+        await asyncio.sleep(0)
+        return slow.cancelled(), inner.cancelled()
+
+    assert asyncio.run(main()) == (True, True)
+    assert asyncio.run(within(asyncio.sleep(0, result="done"), 1)) == "done"
