@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_flink.deployments.planner import PREFIX_LENGTH, deployment_prefix
+from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text
 
 
@@ -155,15 +155,13 @@ class JobChange:
 
 def newest_jobs(names: list[str], jobs: list[Any]) -> dict[str, tuple[str, str]]:
     """Each deployment's newest job on the cluster: name -> (job id, state); a deployment without
-    a job is absent. ``jobs``: ``/jobs/overview`` entries (``jid``, ``state``, ``start_time``)."""
-    by_prefix: dict[str, Any] = {}
-    for job in sorted(jobs, key=lambda j: j.start_time):
-        by_prefix[job.jid[:PREFIX_LENGTH]] = job  # the newest wins
+    a job is absent. The planner's own index of jobs by deployment (``ClusterView.jobs_of``)."""
+    view = ClusterView("", tuple(jobs))
     found = {}
     for name in names:
-        job = by_prefix.get(deployment_prefix(name))
-        if job is not None:
-            found[name] = (job.jid, job.state.value)
+        mine = view.jobs_of(name)
+        if mine:
+            found[name] = (mine[-1].jid, mine[-1].state.value)
     return found
 
 
