@@ -55,6 +55,29 @@ class UpgradeInFlight(BaseModel):
     new_job_id: str
 
 
+class HistoryEntry(BaseModel):
+    """One action the reconcile took on the deployment, as it ended: what the Flink page's history
+    shows (the newest ``HISTORY_KEPT``, oldest first)."""
+
+    at: float  # when the action ended (epoch seconds)
+    kind: str  # the action: deploy, upgrade, rollback, savepoint, suspend, hold, release, ...
+    ok: bool
+    detail: str  # what the reconcile said of it (shortened)
+    job_id: str | None = None  # the job it acted on, or the one it started
+    run: str | None = None  # "dag_id/run_id/task_id/try_number" of the task that acted, if any
+
+
+class Hold(BaseModel):
+    """A suspend asked by a person (the Flink page's "suspend", or a run's ``suspend`` conf): the
+    deployment stays suspended, whatever its file declares, until a "resume" releases it."""
+
+    at: float
+    by: str | None = None  # the run that recorded it
+
+
+HISTORY_KEPT = 50
+
+
 class DeploymentRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -73,6 +96,8 @@ class DeploymentRecord(BaseModel):
     upgrade: UpgradeInFlight | None = None
     failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
+    hold: Hold | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
     uploads: list[str] = Field(default_factory=list)  # jar ids on the cluster, oldest first
     # Trigger ids of savepoints Flink completed with a failure: the next attempt derives another id
     # (Flink keeps an operation's result for a while and would answer a reused id with the failure).
@@ -86,6 +111,10 @@ class DeploymentRecord(BaseModel):
 
     def last_savepoint(self) -> SavepointEntry | None:
         return max(self.savepoints, key=lambda s: s.taken_at) if self.savepoints else None
+
+    def remember(self, entry: HistoryEntry) -> None:
+        """Add one action to the history, keeping the newest ``HISTORY_KEPT``."""
+        self.history = [*self.history, entry][-HISTORY_KEPT:]
 
 
 class RecordStore(Protocol):
