@@ -1,13 +1,17 @@
 """The "Flink" page of the Airflow UI: a FastAPI app the api-server mounts at ``/flink``.
 
 * ``GET /flink/`` — the page: every declared deployment, desired against actual, filters by
-  cluster and by "needs attention", links to the Flink UI and to the reconcile DAG's runs, and the
-  actions below as buttons;
-* ``GET /flink/api/deployments`` — the same as JSON (``?cluster=`` / ``?attention=true``);
-* ``POST /flink/api/deployments/{name}/{action}`` — ``reconcile`` (a reconcile run for this
-  deployment now) or ``retry`` (one more try of a spec that failed and was rolled back): each starts
-  a run of the ``flink_reconcile`` DAG with a conf; nothing acts on Flink from here, every rule of
-  the reconcile holds.
+  cluster and by status, links to the Flink UI, to each deployment's history and to the task log
+  of its last action, and the actions below as buttons;
+* ``GET /flink/deployments/{name}`` — one deployment's history: its actions, savepoints and
+  rollbacks, newest first;
+* ``GET /flink/api/deployments`` and ``GET /flink/api/deployments/{name}`` — the same as JSON;
+* ``POST /flink/api/deployments/{name}/{action}`` — ``savepoint`` (now), ``suspend`` (until
+  resumed), ``resume``, ``retry`` (one more try of a spec that failed and was rolled back) or
+  ``reconcile`` (a reconcile run for this deployment now): each starts a run of the
+  ``flink_reconcile`` DAG with a conf; nothing acts on Flink from here, every rule of the reconcile
+  holds. An action that cannot apply now (no running job to savepoint, nothing to resume) is
+  refused with 409 and the reason, rather than starting a run that would do nothing.
 
 Protected by Airflow's own authentication and authorization (the auth manager): reading needs
 read access to the reconcile DAG's runs, an action needs permission to create one. Without it,
@@ -19,17 +23,44 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Protocol
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import HTMLResponse
 
 from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record, record_key
 from airflow_provider_flink.deployments.spec import spec_folder
-from airflow_provider_flink.ui.status import DeploymentStatus, collect
+from airflow_provider_flink.ui.status import (
+    ACTIONS,
+    STATUS_FILTERS,
+    ActionEntry,
+    DeploymentStatus,
+    History,
+    StatusFilter,
+    collect,
+    history,
+    refusal,
+)
 
 RECONCILE_DAG = "flink_reconcile"
-ACTIONS = {"reconcile": "reconcile now", "retry": "retry the failed spec"}
+
+
+def action_conf(name: str, action: str) -> dict[str, Any]:
+    """The ``flink_reconcile`` run's conf for a page action (its reconcile operator reads it)."""
+    conf: dict[str, Any] = {"deployments": name}
+    extra = {
+        "savepoint": "savepoint_now",
+        "suspend": "suspend",
+        "resume": "resume",
+        "retry": "retry_failed",
+    }.get(action)
+    if extra:
+        conf[extra] = name
+    return conf
 
 
 def _access(method: str) -> Any:
@@ -37,6 +68,19 @@ def _access(method: str) -> Any:
     from airflow.api_fastapi.core_api.security import requires_access_dag
 
     return Depends(requires_access_dag(method, DagAccessEntity.RUN, param_dag_id=RECONCILE_DAG))  # type: ignore[arg-type]
+
+
+class Source(Protocol):
+    """Where the page reads and what starts a run: Airflow's metadata DB and Flink in the
+    api-server (:class:`ServerSource`), a fake in unit tests."""
+
+    def rows(
+        self, only: str | None = None, checkpoints: bool = True
+    ) -> tuple[list[DeploymentStatus], list[str], str]: ...
+
+    def record(self, cluster: str, name: str) -> DeploymentRecord | None: ...
+
+    def trigger(self, conf: dict[str, Any]) -> str: ...
 
 
 class ServerRecordStore:
@@ -61,51 +105,89 @@ def deployments_folder() -> str:
     return str(Variable.get("flink_deployments_folder", default_var=default))
 
 
-def rows(cluster: str | None, attention: bool) -> tuple[list[DeploymentStatus], list[str], str]:
-    folder = deployments_folder()
-    found, invalid = collect(spec_folder(folder), ServerRecordStore())
-    found = [r for r in found if (not cluster or r.cluster == cluster) and (not attention or r.attention)]
-    return found, invalid, folder
+class ServerSource:
+    def rows(
+        self, only: str | None = None, checkpoints: bool = True
+    ) -> tuple[list[DeploymentStatus], list[str], str]:
+        folder = deployments_folder()
+        found, invalid = collect(spec_folder(folder), ServerRecordStore(), only=only, checkpoints=checkpoints)
+        return found, invalid, folder
+
+    def record(self, cluster: str, name: str) -> DeploymentRecord | None:
+        return ServerRecordStore().get(cluster, name)
+
+    def trigger(self, conf: dict[str, Any]) -> str:
+        from airflow.api.common.trigger_dag import trigger_dag
+        from airflow.utils.types import DagRunTriggeredByType
+
+        run = trigger_dag(RECONCILE_DAG, triggered_by=DagRunTriggeredByType.UI, conf=conf)
+        if run is None:
+            raise HTTPException(409, f"the {RECONCILE_DAG} DAG did not start a run")
+        return str(run.run_id)
 
 
-def create_app() -> FastAPI:
+def create_app(source: Source | None = None, access: Callable[[str], Any] = _access) -> FastAPI:
+    src: Source = source or ServerSource()
     app = FastAPI(title="Flink deployments", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.get("/api/deployments", dependencies=[_access("GET")])
-    def list_deployments(cluster: str | None = None, attention: bool = False) -> dict[str, Any]:
-        found, invalid, folder = rows(cluster, attention)
+    def listed(
+        cluster: str | None, status: StatusFilter, attention: bool
+    ) -> tuple[list[DeploymentStatus], list[str], str, StatusFilter]:
+        status = "attention" if attention else status  # ?attention=true: the first page's filter
+        found, invalid, folder = src.rows()
+        found = [r for r in found if (not cluster or r.cluster == cluster) and r.matches(status)]
+        return found, invalid, folder, status
+
+    def one(name: str) -> tuple[DeploymentStatus, History]:
+        found, _, _ = src.rows(only=name)
+        if not found:
+            raise HTTPException(404, f"no declared deployment {name!r}")
+        row = found[0]
+        return row, history(src.record(row.cluster, name), time.time())
+
+    @app.get("/api/deployments", dependencies=[access("GET")])
+    def list_deployments(
+        cluster: str | None = None, status: StatusFilter = "all", attention: bool = False
+    ) -> dict[str, Any]:
+        found, invalid, folder, _ = listed(cluster, status, attention)
         return {"folder": folder, "deployments": [r.as_dict() for r in found], "invalid": invalid}
 
-    @app.post("/api/deployments/{name}/{action}", dependencies=[_access("POST")])
+    @app.get("/api/deployments/{name}", dependencies=[access("GET")])
+    def deployment(name: str) -> dict[str, Any]:
+        row, past = one(name)
+        return {"deployment": row.as_dict(), "history": past.as_dict()}
+
+    @app.post("/api/deployments/{name}/{action}", dependencies=[access("POST")])
     def act(name: str, action: str, x_requested_with: str | None = Header(default=None)) -> dict[str, Any]:
         if not x_requested_with:
             raise HTTPException(400, "missing X-Requested-With: actions are started from the Flink page")
         if action not in ACTIONS:
             raise HTTPException(404, f"unknown action {action!r}: one of {', '.join(sorted(ACTIONS))}")
-        found, _, _ = rows(None, False)
-        if name not in {r.name for r in found}:
+        # Only the job list is needed to judge an action: no checkpoint calls.
+        found, _, _ = src.rows(only=name, checkpoints=False)
+        if not found:
             raise HTTPException(404, f"no declared deployment {name!r}")
-        conf: dict[str, Any] = {"deployments": name}
-        if action == "retry":
-            conf["retry_failed"] = name
-        return {"dag_id": RECONCILE_DAG, "dag_run_id": _trigger(conf), "conf": conf}
+        why = refusal(found[0], action)
+        if why:
+            raise HTTPException(409, f"{ACTIONS[action]} not started for {name}: {why}")
+        conf = action_conf(name, action)
+        return {"dag_id": RECONCILE_DAG, "dag_run_id": src.trigger(conf), "conf": conf}
 
-    @app.get("/", response_class=HTMLResponse, dependencies=[_access("GET")])
-    def page(cluster: str | None = None, attention: bool = False) -> str:
-        found, invalid, folder = rows(cluster, attention)
-        return render(found, invalid, folder, cluster, attention)
+    @app.get("/", response_class=HTMLResponse, dependencies=[access("GET")])
+    def page(cluster: str | None = None, status: StatusFilter = "all", attention: bool = False) -> str:
+        found, invalid, folder, status = listed(cluster, status, attention)
+        return render(found, invalid, folder, cluster, status)
+
+    @app.get("/deployments/{name}", response_class=HTMLResponse, dependencies=[access("GET")])
+    def history_page(name: str) -> str:
+        row, past = one(name)
+        return render_history(row, past)
 
     return app
 
 
-def _trigger(conf: dict[str, Any]) -> str:
-    from airflow.api.common.trigger_dag import trigger_dag
-    from airflow.utils.types import DagRunTriggeredByType
-
-    run = trigger_dag(RECONCILE_DAG, triggered_by=DagRunTriggeredByType.UI, conf=conf)
-    if run is None:
-        raise HTTPException(409, f"the {RECONCILE_DAG} DAG did not start a run")
-    return str(run.run_id)
+# ------------------------------------------------------------------------------ rendering
+e = html.escape
 
 
 def _age(seconds: float | None) -> str:
@@ -117,83 +199,207 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f} s ago"
 
 
+def _utc(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _log_link(entry: ActionEntry, root: str) -> str:
+    if not entry.task_log:
+        return ""
+    return f'<a href="{e(root + entry.task_log)}" target="_top">task log</a>'
+
+
+def _last_action(entry: ActionEntry | None, root: str) -> str:
+    if entry is None:
+        return "-"
+    outcome = "ok" if entry.ok else "failed"
+    return (
+        f'<span class="{outcome}" title="{e(_utc(entry.at))}: {e(entry.detail)}">{e(entry.kind)} {outcome}</span>'
+        f" {_age(entry.age_s)} {_log_link(entry, root)}"
+    )
+
+
+def _buttons(r: DeploymentStatus) -> str:
+    """One button per action that makes sense on the row; one that cannot apply now is shown
+    disabled with the reason on hover (retry only on a rolled-back spec; suspend or resume)."""
+    out = []
+    for action, label in ACTIONS.items():
+        why = refusal(r, action)
+        if action == "retry" and not r.failed_spec:
+            continue
+        if action == "suspend" and r.suspended:
+            continue  # resume is offered in its place
+        if action == "resume" and not r.suspended:
+            continue
+        state = f' disabled title="{e(why)}"' if why else ""
+        out.append(f'<button data-deployment="{e(r.name)}" data-action="{action}"{state}>{e(label)}</button>')
+    return "".join(out)
+
+
+def _declared(r: DeploymentStatus) -> str:
+    text = f"{e(r.declared_state)}, p={r.parallelism}, {e(r.upgrade_mode)}"
+    if r.held:
+        text += f'<br><span class="held">suspended from the page {_age(r.held_age_s)}</span>'
+    return text
+
+
+def _short(job_id: str | None) -> str:
+    """A job id's first 12 characters (the full id on hover): enough to tell jobs apart."""
+    return e(job_id[:12] + "…") if job_id else "-"
+
+
+def _row(r: DeploymentStatus, root: str, link: str) -> str:
+    tasks = f"{r.tasks_running}/{r.tasks_total}" if r.tasks_total is not None else "-"
+    job = (
+        f'<a href="{e(r.flink_url)}" target="_blank" rel="noopener" title="{e(r.job_id or "")}">'
+        f"<code>{_short(r.job_id)}</code></a>"
+        if r.flink_url
+        else f'<code title="{e(r.job_id or "")}">{_short(r.job_id)}</code>'
+    )
+    name = f'<a href="{e(link)}">{e(r.name)}</a>' if link else e(r.name)
+    return (
+        f'<tr class="{"attention" if r.attention else ""}" data-deployment="{e(r.name)}">'
+        f"<td>{name}</td><td>{e(r.cluster)}</td><td>{_declared(r)}</td>"
+        f"<td class=state>{e(r.job_state)}</td><td>{tasks}</td><td>{job}</td>"
+        f"<td><code>{e(r.applied_hash or '-')}</code></td><td class=checkpoint>{_age(r.checkpoint_age_s)}</td>"
+        f'<td class=savepoint title="{e(r.last_savepoint or "")}">{_age(r.last_savepoint_age_s)}</td>'
+        f"<td>{r.restarts_in_window}</td><td class=action>{_last_action(r.last_action, root)}</td>"
+        f"<td>{e(r.attention or '')}</td><td>{_buttons(r)}</td></tr>"
+    )
+
+
+HEAD = (
+    "<tr><th>deployment</th><th>cluster</th><th>declared</th><th>job state</th><th>tasks running</th>"
+    "<th>job</th><th>applied spec</th><th>checkpoint</th><th>last savepoint</th><th>restarts (window)</th>"
+    "<th>last action</th><th>attention</th><th>actions</th></tr>"
+)
+
+
 def render(
-    found: list[DeploymentStatus], invalid: list[str], folder: str, cluster: str | None, attention: bool
+    found: list[DeploymentStatus], invalid: list[str], folder: str, cluster: str | None, status: str
 ) -> str:
     """The page: plain HTML and a few lines of script (no build step, nothing fetched from outside)."""
-    e = html.escape
     clusters = sorted({r.cluster for r in found} | ({cluster} if cluster else set()))
     options = "".join(
         f'<option value="{e(c)}"{" selected" if c == cluster else ""}>{e(c)}</option>' for c in clusters
     )
-    body = []
-    for r in found:
-        tasks = f"{r.tasks_running}/{r.tasks_total}" if r.tasks_total is not None else "-"
-        job = (
-            f'<a href="{e(r.flink_url)}" target="_blank" rel="noopener">{e(r.job_id or "")}</a>'
-            if r.flink_url
-            else e(r.job_id or "-")
-        )
-        buttons = "".join(
-            f'<button data-deployment="{e(r.name)}" data-action="{a}">{e(label)}</button>'
-            for a, label in ACTIONS.items()
-            if a != "retry" or r.failed_spec
-        )
-        body.append(
-            f'<tr class="{"attention" if r.attention else ""}" data-deployment="{e(r.name)}">'
-            f"<td>{e(r.name)}</td><td>{e(r.cluster)}</td><td>{e(r.declared_state)}, p={r.parallelism}, "
-            f"{e(r.upgrade_mode)}</td><td class=state>{e(r.job_state)}</td><td>{tasks}</td><td>{job}</td>"
-            f'<td>{e(r.applied_hash or "-")}</td><td title="{e(r.last_savepoint or "")}">{_age(r.last_savepoint_age_s)}</td>'
-            f"<td>{r.restarts_in_window}</td><td>{e(r.attention or '')}</td><td>{buttons}</td></tr>"
-        )
-    problems = "".join(f"<li>{e(p)}</li>" for p in invalid)
-    return PAGE.format(
-        folder=e(folder),
-        options=options,
-        checked=" checked" if attention else "",
-        rows="".join(body) or '<tr><td colspan="11">no deployment matches</td></tr>',
-        problems=f"<h2>Files that do not parse</h2><ul>{problems}</ul>" if problems else "",
-        count=len(found),
+    statuses = "".join(
+        f'<option value="{s}"{" selected" if s == status else ""}>{e(label)}</option>'
+        for s, label in STATUS_FILTERS.items()
     )
-
-
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Flink deployments</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2933; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
-th, td {{ border-bottom: 1px solid #d9e2ec; padding: 0.35rem 0.5rem; text-align: left; }}
-tr.attention {{ background: #fff3c4; }}
-td.state {{ font-weight: 600; }}
-button {{ margin-right: 0.3rem; }}
-#message {{ margin: 0.5rem 0; min-height: 1.2rem; }}
-</style></head>
-<body>
-<h1>Flink deployments</h1>
-<p>Declared in <code>{folder}</code>: {count} shown. Actions start a run of the
+    body = "".join(_row(r, "../", f"deployments/{quote(r.name, safe='')}") for r in found)
+    problems = "".join(f"<li>{e(p)}</li>" for p in invalid)
+    content = f"""<h1>Flink deployments</h1>
+<p>Declared in <code>{e(folder)}</code>: {len(found)} shown. Actions start a run of the
 <a href="../dags/flink_reconcile" target="_top">flink_reconcile</a> DAG; its task log says what it did.</p>
 <form method="get">
 <label>Cluster <select name="cluster"><option value="">all</option>{options}</select></label>
-<label><input type="checkbox" name="attention" value="true"{checked}> needs attention only</label>
+<label>Status <select name="status">{statuses}</select></label>
 <button type="submit">Filter</button>
 </form>
-<div id="message"></div>
+<div id="message" role="status"></div>
 <table>
-<thead><tr><th>deployment</th><th>cluster</th><th>declared</th><th>job state</th><th>tasks running</th>
-<th>job</th><th>applied spec</th><th>last savepoint</th><th>restarts (window)</th><th>attention</th><th>actions</th></tr></thead>
-<tbody>{rows}</tbody>
+<thead>{HEAD}</thead>
+<tbody>{body or '<tr><td colspan="13">no deployment matches</td></tr>'}</tbody>
 </table>
-{problems}
+{f"<h2>Files that do not parse</h2><ul>{problems}</ul>" if problems else ""}"""
+    return PAGE.format(title="Flink deployments", api="api/", root="../", content=content)
+
+
+def render_history(r: DeploymentStatus, past: History) -> str:
+    """One deployment: its row, what the reconcile did (newest first), its savepoints, its rollbacks."""
+    root = "../../"
+
+    def actions_table(entries: list[ActionEntry], empty: str) -> str:
+        lines = "".join(
+            f'<tr class="{"ok" if a.ok else "failed"}"><td title="{_age(a.age_s)}">{_utc(a.at)}</td>'
+            f"<td>{e(a.kind)}</td><td>{'ok' if a.ok else 'failed'}</td><td>{e(a.detail)}</td>"
+            f"<td><code>{e(a.job_id or '-')}</code></td><td>{_log_link(a, root)}</td></tr>"
+            for a in entries
+        )
+        return (
+            "<table><thead><tr><th>time</th><th>action</th><th>outcome</th><th>detail</th><th>job</th>"
+            f"<th>task log</th></tr></thead><tbody>{lines or f'<tr><td colspan=6>{empty}</td></tr>'}</tbody></table>"
+        )
+
+    savepoints = "".join(
+        f"<tr><td>{_utc(s.taken_at)}</td><td>{_age(s.age_s)}</td><td>{e(s.reason)}</td>"
+        f'<td><code>{e(s.job_id)}</code></td><td class="path"><code>{e(s.path)}</code></td></tr>'
+        for s in past.savepoints
+    )
+    notes = []
+    if r.held:
+        notes.append(
+            f"Suspended from the page {_age(r.held_age_s)}"
+            + (f" (recorded by {e(past.held_by)})" if past.held_by else "")
+            + ": it stays suspended until resumed."
+        )
+    if past.pending_savepoint:
+        notes.append(f"A savepoint is in progress (Flink trigger {e(past.pending_savepoint)}).")
+    if r.failed_spec:
+        notes.append(f"The declared spec was rolled back: {e(r.failed_spec)}.")
+    content = f"""<p><a href="../">&larr; all deployments</a></p>
+<h1>Flink deployment {e(r.name)}</h1>
+<div id="message" role="status"></div>
+<table><thead>{HEAD}</thead><tbody>{_row(r, root, "")}</tbody></table>
+{"".join(f"<p class=note>{n}</p>" for n in notes)}
+<h2>Actions</h2>
+{actions_table(past.actions, "no action recorded")}
+<h2>Savepoints</h2>
+<table><thead><tr><th>taken</th><th>age</th><th>reason</th><th>job</th><th>path</th></tr></thead>
+<tbody>{savepoints or "<tr><td colspan=5>no savepoint recorded</td></tr>"}</tbody></table>
+<h2>Rollbacks</h2>
+{actions_table(past.rollbacks, "no rollback")}"""
+    return PAGE.format(title=f"Flink deployment {e(r.name)}", api="../api/", root=root, content=content)
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2933; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-bottom: 1rem; }}
+th, td {{ border-bottom: 1px solid #d9e2ec; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }}
+code {{ font-size: 0.8rem; white-space: nowrap; }}
+td.path code {{ white-space: normal; word-break: break-all; }}
+tr.attention {{ background: #fff3c4; }}
+td.state {{ font-weight: 600; }}
+.failed {{ color: #b42318; font-weight: 600; }}
+.held {{ color: #8a4b00; }}
+button {{ margin: 0 0.3rem 0.2rem 0; white-space: nowrap; }}
+td.action {{ min-width: 8rem; }}
+label {{ margin-right: 0.8rem; }}
+#message {{ margin: 0.5rem 0; min-height: 1.2rem; font-weight: 600; }}
+</style></head>
+<body data-api="{api}" data-root="{root}">
+{content}
 <script>
+const api = document.body.dataset.api, root = document.body.dataset.root;
 for (const button of document.querySelectorAll("button[data-action]")) {{
   button.addEventListener("click", async () => {{
     const name = button.dataset.deployment, action = button.dataset.action;
-    const answer = await fetch(`api/deployments/${{encodeURIComponent(name)}}/${{action}}`, {{
-      method: "POST", credentials: "same-origin", headers: {{"X-Requested-With": "flink-page"}}}});
-    const body = await answer.json();
-    document.getElementById("message").textContent = answer.ok
-      ? `Started ${{body.dag_id}} run ${{body.dag_run_id}} for ${{name}}`
-      : `Not started: ${{body.detail}}`;
+    if (action === "suspend" && !confirm(`Suspend ${{name}}? Its job stops with a savepoint and stays stopped until "resume".`)) return;
+    button.disabled = true;
+    const message = document.getElementById("message");
+    try {{
+      const answer = await fetch(`${{api}}deployments/${{encodeURIComponent(name)}}/${{action}}`, {{
+        method: "POST", credentials: "same-origin", headers: {{"X-Requested-With": "flink-page"}}}});
+      const body = await answer.json();
+      message.textContent = answer.ok
+        ? `Started ${{body.dag_id}} run ${{body.dag_run_id}} for ${{name}}: ${{button.textContent}}. `
+        : `Not started: ${{body.detail}}`;
+      message.dataset.run = answer.ok ? body.dag_run_id : "";
+      if (answer.ok) {{
+        const link = document.createElement("a");
+        link.href = `${{root}}dags/${{body.dag_id}}/runs/${{encodeURIComponent(body.dag_run_id)}}`;
+        link.target = "_top";
+        link.textContent = "Open the run";
+        message.append(link);
+      }}
+    }} catch (err) {{
+      message.textContent = `Not started: ${{err}}`;
+    }} finally {{
+      button.disabled = false;
+    }}
   }});
 }}
 </script>

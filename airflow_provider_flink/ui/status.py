@@ -1,22 +1,61 @@
 """Desired against actual for every declared deployment: what the Flink page shows.
 
-:func:`collect` reads the deployment files, each deployment's record and each cluster's job list
-(one ``GET /jobs/overview`` per cluster, whatever the number of deployments; a cluster that does
-not answer shows its deployments as UNKNOWN, never as failed). :func:`deployment_status` is the
-pure part: one spec, its record, the observed view -> one row.
+:func:`collect` reads the deployment files, each deployment's record, each cluster's job list (one
+``GET /jobs/overview`` per cluster, whatever the number of deployments; a cluster that does not
+answer shows its deployments as UNKNOWN, never as failed) and, for each deployment whose newest
+job is live, its checkpoint history (one ``GET /jobs/:id/checkpoints``; a failure shows "-").
+:func:`deployment_status` is the pure part: one spec, its record, the observed view -> one row.
+:func:`refusal` says which page actions apply to a row, for the page's buttons and its API alike.
+:func:`history` is a deployment's record as the history view shows it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
+from airflow_provider_flink.client.resilience import RetryPolicy
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.reconciler import observe
-from airflow_provider_flink.deployments.records import DeploymentRecord, RecordStore
+from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, RecordStore
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs
 from airflow_provider_flink.hooks.flink import FlinkHook
+
+StatusFilter = Literal["all", "attention", "running", "not-running", "suspended"]
+STATUS_FILTERS: dict[str, str] = {
+    "all": "all",
+    "attention": "needs attention",
+    "running": "job running",
+    "not-running": "job not running",
+    "suspended": "suspended",
+}
+# The page's actions, in the order of its buttons: each starts a flink_reconcile run (app.py).
+ACTIONS: dict[str, str] = {
+    "savepoint": "savepoint now",
+    "suspend": "suspend",
+    "resume": "resume",
+    "retry": "retry the failed spec",
+    "reconcile": "reconcile now",
+}
+# A page view must answer within seconds: one more try, then the row says what it could not see
+# (the reconcile's own calls keep the full retry policy). A person can reload.
+PAGE_RETRY = RetryPolicy(attempts=2, initial=0.2, maximum=1.0, give_up_after=5.0)
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    """One action the reconcile took (a record's :class:`HistoryEntry`), as the page shows it."""
+
+    at: float  # epoch seconds
+    age_s: float
+    kind: str
+    ok: bool
+    detail: str
+    job_id: str | None
+    task_log: str | None  # the acting task's log in the Airflow UI, relative to its root URL
 
 
 @dataclass(frozen=True)
@@ -31,6 +70,7 @@ class DeploymentStatus:
     tasks_running: int | None
     tasks_total: int | None
     applied_hash: str | None  # the spec hash the running job was made from (12 characters)
+    checkpoint_age_s: float | None  # since the live job's latest completed checkpoint was triggered
     last_savepoint: str | None
     last_savepoint_age_s: float | None
     restarts_in_window: int
@@ -38,13 +78,36 @@ class DeploymentStatus:
     upgrade_in_flight: bool
     flink_url: str | None
     attention: str | None  # the one thing a person should look at, or None
+    held: bool  # suspended by a person from the page, whatever the file declares, until resumed
+    held_age_s: float | None
+    record_status: str | None  # what the reconcile last recorded: new | running | suspended
+    last_action: ActionEntry | None
+
+    @property
+    def suspended(self) -> bool:
+        return self.declared_state == "suspended" or self.held or self.record_status == "suspended"
+
+    def matches(self, status: StatusFilter) -> bool:
+        return {
+            "all": True,
+            "attention": self.attention is not None,
+            "running": self.job_state == "RUNNING",
+            "not-running": self.job_state != "RUNNING",
+            "suspended": self.suspended,
+        }[status]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # What each action would do now: null when the page may start it, else why it refuses.
+        return {**asdict(self), "actions": {a: refusal(self, a) for a in ACTIONS}}
 
 
 def deployment_status(
-    spec: DeploymentSpec, record: DeploymentRecord | None, view: ClusterView, job_url: str | None, now: float
+    spec: DeploymentSpec,
+    record: DeploymentRecord | None,
+    view: ClusterView,
+    job_url: str | None,
+    now: float,
+    checkpoint_at: float | None = None,
 ) -> DeploymentStatus:
     jobs = view.jobs_of(spec.name) if view.jobs is not None else []
     newest = jobs[-1] if jobs else None
@@ -53,8 +116,8 @@ def deployment_status(
     window = spec.restart_policy.window_minutes * 60
     restarts = len([t for t in (record.restarts if record else []) if now - t <= window])
     failed = record.failed_spec.reason if record is not None and record.failed_spec else None
+    hold = record.hold if record is not None else None
     tasks = newest.tasks if newest is not None else {}
-    attention = _attention(spec, state, failed, view)
     return DeploymentStatus(
         name=spec.name,
         cluster=spec.cluster,
@@ -66,46 +129,184 @@ def deployment_status(
         tasks_running=tasks.get("running") if tasks else None,
         tasks_total=tasks.get("total") if tasks else None,
         applied_hash=record.applied_hash[:12] if record is not None and record.applied_hash else None,
+        # Flink's clock and ours may differ by a little: never a negative age.
+        checkpoint_age_s=_age(now, checkpoint_at),
         last_savepoint=savepoint.path if savepoint else None,
-        last_savepoint_age_s=round(now - savepoint.taken_at, 1) if savepoint else None,
+        last_savepoint_age_s=_age(now, savepoint.taken_at) if savepoint else None,
         restarts_in_window=restarts,
         failed_spec=failed,
         upgrade_in_flight=bool(record and record.upgrade),
         flink_url=job_url if newest is not None else None,
-        attention=attention,
+        attention=_attention(spec, state, failed, view, hold is not None, _age(now, checkpoint_at)),
+        held=hold is not None,
+        held_age_s=_age(now, hold.at) if hold is not None else None,
+        record_status=record.status if record is not None else None,
+        last_action=action_entry(record.history[-1], now) if record is not None and record.history else None,
     )
 
 
-def _attention(spec: DeploymentSpec, state: str, failed: str | None, view: ClusterView) -> str | None:
+def _age(now: float, at: float | None) -> float | None:
+    return None if at is None else round(max(0.0, now - at), 1)
+
+
+def _attention(
+    spec: DeploymentSpec,
+    state: str,
+    failed: str | None,
+    view: ClusterView,
+    held: bool,
+    checkpoint_age: float | None,
+) -> str | None:
     if view.jobs is None:
         return f"cluster {spec.cluster} not observed: {view.error}"
     if failed:
         return f"declared spec rolled back: {failed}"
+    if held:  # a person suspended it: no job is what they asked for
+        return None
     if spec.state == "running" and state in ("FAILED", "FAILING", "RESTARTING"):
         return f"job {state}"
     if spec.state == "running" and state in ("NONE", "CANCELED") and not spec.bounded:
         return "declared running, no job runs"
+    limit = spec.max_checkpoint_age_minutes
+    if state == "RUNNING" and limit and checkpoint_age is not None and checkpoint_age > limit * 60:
+        # A restart or recovery would refuse a checkpoint this old (the spec's limit): say it first.
+        return f"latest checkpoint {checkpoint_age / 60:.1f} min old (limit {limit:g} min)"
     return None
 
 
+def refusal(row: DeploymentStatus, action: str) -> str | None:
+    """Why the page does not start ``action`` for this row now, or None when it may.
+
+    The reconcile stays the judge (it checks again when its run starts); this keeps the page from
+    starting a run that would do nothing without saying so.
+    """
+    if action == "reconcile":
+        return None  # always useful: it looks, and does what the rules say
+    if row.job_state == "UNKNOWN":
+        return f"cluster {row.cluster} not observed: the reconcile takes no action on it until it answers"
+    if action == "retry":
+        return None if row.failed_spec else "no failed spec: the declared spec was not rolled back"
+    if action == "savepoint":
+        return None if row.job_state == "RUNNING" else f"no running job (job state {row.job_state})"
+    if action == "suspend":
+        if row.declared_state == "suspended":
+            return "declared suspended in its file"
+        if row.held:
+            return "already suspended from the page"
+        return "already suspended" if row.record_status == "suspended" else None
+    if action == "resume":
+        if row.declared_state == "suspended":
+            return "declared suspended in its file: set state: running there"
+        return None if row.held or row.record_status == "suspended" else "not suspended"
+    raise ValueError(f"unknown action {action!r}")
+
+
+def task_log(run: str | None) -> str | None:
+    """The Airflow UI's page of the task log a history entry names (``dag_id/run_id/task_id/try``),
+    relative to the UI's root URL; None when the entry names none or cannot be read."""
+    parts = (run or "").split("/")
+    if len(parts) < 4 or not parts[-1].isdigit():
+        return None
+    # A run id may hold anything but the dag and task ids cannot hold "/": it is what lies between.
+    dag_id, run_id, task_id, try_number = parts[0], "/".join(parts[1:-2]), parts[-2], parts[-1]
+    dag, run_, task = (quote(s, safe="") for s in (dag_id, run_id, task_id))
+    return f"dags/{dag}/runs/{run_}/tasks/{task}?try_number={try_number}"
+
+
+def action_entry(entry: HistoryEntry, now: float) -> ActionEntry:
+    return ActionEntry(
+        at=entry.at,
+        age_s=_age(now, entry.at) or 0.0,
+        kind=entry.kind,
+        ok=entry.ok,
+        detail=entry.detail,
+        job_id=entry.job_id,
+        task_log=task_log(entry.run),
+    )
+
+
+@dataclass(frozen=True)
+class SavepointRow:
+    path: str
+    taken_at: float
+    age_s: float
+    reason: str
+    job_id: str
+
+
+@dataclass(frozen=True)
+class History:
+    """A deployment's record as its history view shows it, newest first."""
+
+    actions: list[ActionEntry]
+    savepoints: list[SavepointRow]
+    rollbacks: list[ActionEntry]  # rollbacks, and upgrades that failed
+    held_by: str | None  # the run that recorded a hold
+    pending_savepoint: str | None  # a savepoint in progress: its trigger id
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def history(record: DeploymentRecord | None, now: float) -> History:
+    if record is None:
+        return History([], [], [], None, None)
+    actions = [action_entry(e, now) for e in reversed(record.history)]
+    savepoints = [
+        SavepointRow(s.path, s.taken_at, _age(now, s.taken_at) or 0.0, s.reason, s.job_id)
+        for s in sorted(record.savepoints, key=lambda s: s.taken_at, reverse=True)
+    ]
+    return History(
+        actions=actions,
+        savepoints=savepoints,
+        rollbacks=[a for a in actions if a.kind == "rollback" or (a.kind == "upgrade" and not a.ok)],
+        held_by=record.hold.by if record.hold is not None else None,
+        pending_savepoint=record.pending_savepoint.trigger_id if record.pending_savepoint else None,
+    )
+
+
 def collect(
-    folder: SpecPath, store: RecordStore, now: float | None = None
+    folder: SpecPath,
+    store: RecordStore,
+    now: float | None = None,
+    only: str | None = None,
+    checkpoints: bool = True,
+    hook_for: Callable[[str], FlinkHook] | None = None,
 ) -> tuple[list[DeploymentStatus], list[str]]:
-    """Every declared deployment's row (sorted by cluster, name) and the files that do not parse."""
+    """Every declared deployment's row (sorted by cluster, name; ``only``: that one) and the files
+    that do not parse. ``checkpoints``: ask each live job's checkpoint age (one call per job)."""
     now = time.time() if now is None else now
     specs, problems = load_specs(folder)
+    specs = [s for s in specs if only is None or s.name == only]
+    make_hook = hook_for or (lambda cluster: FlinkHook(cluster, retry=PAGE_RETRY))
     rows: list[DeploymentStatus] = []
     for cluster in sorted({spec.cluster for spec in specs}):
-        hook = FlinkHook(cluster)
+        hook = make_hook(cluster)
         try:
             view = observe(hook, cluster)
             for spec in sorted((s for s in specs if s.cluster == cluster), key=lambda s: s.name):
                 jobs = view.jobs_of(spec.name) if view.jobs is not None else []
-                url = _job_url(hook, jobs[-1].jid) if jobs else None
-                rows.append(deployment_status(spec, store.get(cluster, spec.name), view, url, now))
+                newest = jobs[-1] if jobs else None
+                url = _job_url(hook, newest.jid) if newest is not None else None
+                live = newest is not None and not newest.state.is_globally_terminal
+                checkpoint = _checkpoint_at(hook, newest.jid) if checkpoints and live and newest else None
+                record = store.get(cluster, spec.name)
+                rows.append(deployment_status(spec, record, view, url, now, checkpoint))
         finally:
             hook.close()
     return rows, [str(p) for p in problems]
+
+
+def _checkpoint_at(hook: FlinkHook, job_id: str) -> float | None:
+    """When the job's latest completed checkpoint was triggered (epoch s), or None: none yet, or
+    Flink did not say (a page view never fails for it)."""
+    try:
+        found = hook.checkpoint_history(job_id)
+    except Exception:  # unreachable, timed out, an answer it could not read: the cell shows "-"
+        return None
+    completed = found.latest.completed if found is not None else None
+    stamp = completed.trigger_timestamp if completed is not None else None
+    return stamp / 1000 if stamp else None
 
 
 def _job_url(hook: FlinkHook, job_id: str) -> str | None:

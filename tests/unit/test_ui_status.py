@@ -1,16 +1,37 @@
 """The Flink page's rows (``ui.status``) and their rendering (``ui.app.render``), without a server
-(the served page, its auth and actions: tests/integration/test_real_components.py)."""
+(the app's routes: test_ui_app.py; the served page, its auth and a browser:
+tests/integration/test_real_components.py)."""
 
 from __future__ import annotations
 
-from airflow_provider_flink.client.models import JobOverview
+from typing import Any
+
+import pytest
+
+from airflow_provider_flink.client import FlinkUnreachableError
+from airflow_provider_flink.client.models import JobCheckpoints, JobOverview
 from airflow_provider_flink.deployments.planner import ClusterView, deployment_prefix
-from airflow_provider_flink.deployments.records import DeploymentRecord, FailedSpec, SavepointEntry
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    FailedSpec,
+    HistoryEntry,
+    Hold,
+    MemoryRecordStore,
+    SavepointEntry,
+)
 from airflow_provider_flink.deployments.spec import DeploymentSpec
-from airflow_provider_flink.ui.app import render
-from airflow_provider_flink.ui.status import deployment_status
+from airflow_provider_flink.ui.app import render, render_history
+from airflow_provider_flink.ui.status import (
+    ACTIONS,
+    collect,
+    deployment_status,
+    history,
+    refusal,
+    task_log,
+)
 
 NOW = 1_000_000.0
+RUN = "flink_reconcile/manual__2026-01-01T00:00:00+00:00/reconcile/2"
 
 
 def spec(**fields: object) -> DeploymentSpec:
@@ -19,21 +40,37 @@ def spec(**fields: object) -> DeploymentSpec:
     )
 
 
-def job(state: str, n: int = 0) -> JobOverview:
+def job(state: str, n: int = 0, name: str = "orders") -> JobOverview:
     return JobOverview.model_validate(
-        {"jid": deployment_prefix("orders") + f"{n:020x}", "name": "x", "state": state, "start-time": n,
+        {"jid": deployment_prefix(name) + f"{n:020x}", "name": "x", "state": state, "start-time": n,
          "tasks": {"running": 2 if state == "RUNNING" else 0, "total": 2}}
     )  # fmt: skip
 
 
-def test_a_running_deployment_shows_its_job_savepoint_and_restarts() -> None:
-    record = DeploymentRecord(
-        name="orders", cluster="flink_default", applied_hash="ab" * 32,
+def view(*jobs: JobOverview) -> ClusterView:
+    return ClusterView("flink_default", jobs)
+
+
+def record(**fields: Any) -> DeploymentRecord:
+    return DeploymentRecord(name="orders", cluster="flink_default", **fields)
+
+
+def test_a_running_deployment_shows_its_job_checkpoint_savepoint_restarts_and_last_action() -> None:
+    rec = record(
+        applied_hash="ab" * 32,
         savepoints=[SavepointEntry(path="file:/sp/1", taken_at=NOW - 7200, reason="periodic", job_id="j")],
         restarts=[NOW - 60, NOW - 10 * 3600],
+        history=[
+            HistoryEntry(at=NOW - 900, kind="deploy", ok=True, detail="first deploy", job_id="j0"),
+            HistoryEntry(
+                at=NOW - 30, kind="savepoint", ok=True, detail="asked from the page", job_id="j", run=RUN
+            ),
+        ],
+    )
+    row = deployment_status(
+        spec(), rec, view(job("FINISHED", 0), job("RUNNING", 1)), "http://ui/#/job/running/x/overview", NOW,
+        checkpoint_at=NOW - 4.04,
     )  # fmt: skip
-    view = ClusterView("flink_default", (job("FINISHED", 0), job("RUNNING", 1)))
-    row = deployment_status(spec(), record, view, "http://ui/#/job/running/x/overview", NOW)
     assert (row.job_id, row.job_state, row.tasks_running, row.tasks_total) == (
         job("RUNNING", 1).jid,
         "RUNNING",
@@ -41,9 +78,22 @@ def test_a_running_deployment_shows_its_job_savepoint_and_restarts() -> None:
         2,
     )
     assert row.applied_hash == "ab" * 6
+    assert row.checkpoint_age_s == 4.0
     assert (row.last_savepoint, row.last_savepoint_age_s) == ("file:/sp/1", 7200.0)
     assert row.restarts_in_window == 1  # the window is 60 minutes
     assert row.attention is None
+    assert row.last_action is not None
+    assert (row.last_action.kind, row.last_action.ok, row.last_action.age_s) == ("savepoint", True, 30.0)
+    assert row.last_action.task_log == (
+        "dags/flink_reconcile/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/tasks/reconcile?try_number=2"
+    )
+    assert (row.held, row.record_status) == (False, "new")
+
+
+def test_a_checkpoint_from_a_clock_slightly_ahead_is_not_in_the_future() -> None:
+    row = deployment_status(spec(), None, view(job("RUNNING")), None, NOW, checkpoint_at=NOW + 0.7)
+    assert row.checkpoint_age_s == 0.0
+    assert deployment_status(spec(), None, view(job("RUNNING")), None, NOW).checkpoint_age_s is None
 
 
 def test_what_needs_a_person_is_said_once_per_row() -> None:
@@ -53,44 +103,239 @@ def test_what_needs_a_person_is_said_once_per_row() -> None:
         deployment_status(spec(), None, unseen, None, NOW).attention
         == "cluster flink_default not observed: connection refused"
     )
-    failed = DeploymentRecord(
-        name="orders",
-        cluster="flink_default",
-        failed_spec=FailedSpec(spec_hash="h", reason="did not start", failed_at=NOW),
-    )
-    view = ClusterView("flink_default", (job("RUNNING"),))
+    failed = record(failed_spec=FailedSpec(spec_hash="h", reason="did not start", failed_at=NOW))
     assert (
-        deployment_status(spec(), failed, view, None, NOW).attention
+        deployment_status(spec(), failed, view(job("RUNNING")), None, NOW).attention
         == "declared spec rolled back: did not start"
     )
-    assert (
-        deployment_status(spec(), None, ClusterView("flink_default", (job("FAILED"),)), None, NOW).attention
-        == "job FAILED"
-    )
-    assert (
-        deployment_status(spec(), None, ClusterView("flink_default", ()), None, NOW).attention
-        == "declared running, no job runs"
-    )
-    assert (
-        deployment_status(
-            spec(state="suspended"), None, ClusterView("flink_default", ()), None, NOW
-        ).attention
-        is None
-    )
+    assert deployment_status(spec(), None, view(job("FAILED")), None, NOW).attention == "job FAILED"
+    assert deployment_status(spec(), None, view(), None, NOW).attention == "declared running, no job runs"
+    assert deployment_status(spec(state="suspended"), None, view(), None, NOW).attention is None
+    # Suspended from the page: no job is what a person asked for.
+    held = record(hold=Hold(at=NOW - 120, by="flink_reconcile/r/reconcile/1"), status="suspended")
+    row = deployment_status(spec(), held, view(job("FINISHED")), None, NOW)
+    assert (row.attention, row.held, row.held_age_s, row.suspended) == (None, True, 120.0, True)
+    assert deployment_status(spec(), held, view(), None, NOW).attention is None
 
 
-def test_the_page_escapes_what_it_shows_and_offers_retry_only_for_a_failed_spec() -> None:
-    failed = DeploymentRecord(
-        name="orders",
-        cluster="flink_default",
-        failed_spec=FailedSpec(spec_hash="h", reason="<script>x</script>", failed_at=NOW),
+def test_a_checkpoint_older_than_the_specs_limit_needs_attention() -> None:
+    limited = spec(max_checkpoint_age_minutes=5)
+    old = deployment_status(limited, None, view(job("RUNNING")), None, NOW, checkpoint_at=NOW - 630)
+    assert old.attention == "latest checkpoint 10.5 min old (limit 5 min)"
+    fresh = deployment_status(limited, None, view(job("RUNNING")), None, NOW, checkpoint_at=NOW - 200)
+    assert fresh.attention is None
+    # No checkpoint yet (a job that just started), or no limit: nothing to say.
+    assert deployment_status(limited, None, view(job("RUNNING")), None, NOW).attention is None
+    unlimited = deployment_status(spec(), None, view(job("RUNNING")), None, NOW, checkpoint_at=NOW - 9999)
+    assert unlimited.attention is None
+
+
+def test_each_action_is_offered_only_where_the_reconcile_would_act_on_it() -> None:
+    running = deployment_status(spec(), record(status="running"), view(job("RUNNING")), None, NOW)
+    assert {a: refusal(running, a) for a in ACTIONS} == {
+        "savepoint": None,
+        "suspend": None,
+        "resume": "not suspended",
+        "retry": "no failed spec: the declared spec was not rolled back",
+        "reconcile": None,
+    }
+    held = deployment_status(
+        spec(), record(status="suspended", hold=Hold(at=NOW)), view(job("FINISHED")), None, NOW
     )
-    row = deployment_status(spec(), failed, ClusterView("flink_default", (job("RUNNING"),)), None, NOW)
-    page = render([row], ["bad.yaml: name: <b>missing</b>"], "/specs", None, False)
+    assert {a: refusal(held, a) for a in ("savepoint", "suspend", "resume")} == {
+        "savepoint": "no running job (job state FINISHED)",
+        "suspend": "already suspended from the page",
+        "resume": None,
+    }
+    # The reconcile suspended it and has not resumed it yet (no hold): resume may ask it to.
+    lagging = deployment_status(spec(), record(status="suspended"), view(), None, NOW)
+    assert (refusal(lagging, "resume"), refusal(lagging, "suspend")) == (None, "already suspended")
+    # The file says suspended: the page cannot override it.
+    declared = deployment_status(spec(state="suspended"), record(status="suspended"), view(), None, NOW)
+    assert (refusal(declared, "resume"), refusal(declared, "suspend")) == (
+        "declared suspended in its file: set state: running there",
+        "declared suspended in its file",
+    )
+    # A cluster not observed: the reconcile takes no action there (I3), so only "reconcile now".
+    unseen = deployment_status(spec(), None, ClusterView("flink_default", None, "refused"), None, NOW)
+    assert {a: refusal(unseen, a) for a in ACTIONS} == {
+        **dict.fromkeys(
+            ("savepoint", "suspend", "resume", "retry"),
+            "cluster flink_default not observed: the reconcile takes no action on it until it answers",
+        ),
+        "reconcile": None,
+    }
+    failed = record(failed_spec=FailedSpec(spec_hash="h", reason="x", failed_at=NOW))
+    assert refusal(deployment_status(spec(), failed, view(job("RUNNING")), None, NOW), "retry") is None
+    with pytest.raises(ValueError, match="unknown action 'restart'"):
+        refusal(running, "restart")
+
+
+def test_a_task_log_link_is_read_from_the_history_entrys_run() -> None:
+    assert task_log("flink_reconcile/scheduled__x/reconcile/1") == (
+        "dags/flink_reconcile/runs/scheduled__x/tasks/reconcile?try_number=1"
+    )
+    assert task_log("d/a/b/t/3") == "dags/d/runs/a%2Fb/tasks/t?try_number=3"  # a "/" in a run id
+    for unreadable in (None, "", "flink_reconcile/r/reconcile", "d/r/t/x"):
+        assert task_log(unreadable) is None
+
+
+def test_the_history_is_newest_first_with_savepoints_and_rollbacks() -> None:
+    rec = record(
+        history=[
+            HistoryEntry(at=NOW - 300, kind="upgrade", ok=False, detail="did not become healthy", run=RUN),
+            HistoryEntry(at=NOW - 200, kind="rollback", ok=True, detail="back to abc"),
+            HistoryEntry(at=NOW - 100, kind="savepoint", ok=True, detail="page"),
+        ],
+        savepoints=[
+            SavepointEntry(path="file:/sp/old", taken_at=NOW - 500, reason="upgrade", job_id="j1"),
+            SavepointEntry(path="file:/sp/new", taken_at=NOW - 100, reason="requested", job_id="j2"),
+        ],
+    )
+    past = history(rec, NOW)
+    assert [a.kind for a in past.actions] == ["savepoint", "rollback", "upgrade"]
+    assert [(a.kind, a.ok) for a in past.rollbacks] == [("rollback", True), ("upgrade", False)]
+    assert [(s.path, s.age_s, s.reason) for s in past.savepoints] == [
+        ("file:/sp/new", 100.0, "requested"),
+        ("file:/sp/old", 500.0, "upgrade"),
+    ]
+    assert (past.held_by, past.pending_savepoint) == (None, None)
+    assert history(None, NOW).actions == []
+
+
+def unreachable(reason: str) -> FlinkUnreachableError:
+    return FlinkUnreachableError("GET /x", "http://flink", reason, request_sent=False)
+
+
+class FakeHook:
+    """A cluster's answers, and what the page asked of it."""
+
+    def __init__(self, jobs: list[JobOverview] | None, checkpoints: dict[str, Any]) -> None:
+        self._jobs, self._checkpoints = jobs, checkpoints
+        self.asked: list[str] = []
+        self.closed = False
+
+    def jobs(self) -> list[JobOverview]:
+        self.asked.append("overview")
+        if self._jobs is None:
+            raise unreachable("connection refused")
+        return self._jobs
+
+    def checkpoint_history(self, job_id: str) -> JobCheckpoints | None:
+        self.asked.append(job_id)
+        answer = self._checkpoints[job_id]
+        if isinstance(answer, Exception):
+            raise answer
+        return JobCheckpoints.model_validate(answer) if answer is not None else None
+
+    def job_url(self, job_id: str) -> str:
+        return f"http://flink/#/job/running/{job_id}/overview"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def write_specs(folder: Any, *names: str) -> None:
+    for name in names:
+        (folder / f"{name}.yaml").write_text(f"name: {name}\nartifact: {{jar: /j.jar}}\nentry_class: a.B\n")
+
+
+def test_collect_asks_one_job_list_per_cluster_and_a_checkpoint_per_live_job(tmp_path: Any) -> None:
+    write_specs(tmp_path, "orders", "payments", "stopped", "fails")
+    live = job("RUNNING", 1)
+    pay = job("RUNNING", 1, "payments")
+    failing = job("RESTARTING", 1, "fails")
+    hook = FakeHook(
+        [job("FINISHED", 0), live, pay, job("CANCELED", 0, "stopped"), failing],
+        {
+            live.jid: {"latest": {"completed": {"id": 3, "trigger_timestamp": int((NOW - 12) * 1000)}}},
+            pay.jid: unreachable("timed out"),  # shown as "-", never an error page
+            failing.jid: {"latest": {"completed": None}},  # none completed yet
+        },
+    )
+    rows, invalid = collect(tmp_path, MemoryRecordStore(), NOW, hook_for=lambda cluster: hook)
+    assert invalid == []
+    ages = {r.name: (r.job_state, r.checkpoint_age_s) for r in rows}
+    assert ages == {
+        "fails": ("RESTARTING", None),
+        "orders": ("RUNNING", 12.0),
+        "payments": ("RUNNING", None),
+        "stopped": ("CANCELED", None),
+    }
+    # One job list; a checkpoint call per live newest job (not the ended ones); the hook closed.
+    assert hook.asked[0] == "overview"
+    assert sorted(hook.asked[1:]) == sorted([live.jid, pay.jid, failing.jid])
+    assert hook.closed
+    only, _ = collect(tmp_path, MemoryRecordStore(), NOW, only="orders", checkpoints=False,
+                      hook_for=lambda cluster: hook)  # fmt: skip
+    assert [r.name for r in only] == ["orders"]
+    assert only[0].checkpoint_age_s is None
+    assert hook.asked[-1] == "overview"  # no checkpoint call when not asked
+
+
+def test_a_cluster_that_does_not_answer_costs_no_checkpoint_call(tmp_path: Any) -> None:
+    write_specs(tmp_path, "orders")
+    hook = FakeHook(None, {})
+    rows, _ = collect(tmp_path, MemoryRecordStore(), NOW, hook_for=lambda cluster: hook)
+    assert [(r.job_state, r.checkpoint_age_s) for r in rows] == [("UNKNOWN", None)]
+    assert hook.asked == ["overview"]
+
+
+def test_the_page_escapes_what_it_shows_and_offers_each_button_where_it_applies() -> None:
+    failed = record(failed_spec=FailedSpec(spec_hash="h", reason="<script>x</script>", failed_at=NOW))
+    row = deployment_status(spec(), failed, view(job("RUNNING")), None, NOW)
+    page = render([row], ["bad.yaml: name: <b>missing</b>"], "/specs", None, "all")
     assert "<script>x</script>" not in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
     assert "&lt;b&gt;missing&lt;/b&gt;" in page
-    assert 'data-action="retry"' in page
-    healthy = deployment_status(spec(), None, ClusterView("flink_default", (job("RUNNING"),)), None, NOW)
-    assert 'data-action="retry"' not in render([healthy], [], "/specs", None, False)
-    assert "no deployment matches" in render([], [], "/specs", "flink_other", True)
+    assert '<button data-deployment="orders" data-action="retry">retry the failed spec</button>' in page
+    assert '<a href="deployments/orders">orders</a>' in page
+    healthy = deployment_status(spec(), record(status="running"), view(job("RUNNING")), None, NOW)
+    page = render([healthy], [], "/specs", None, "running")
+    assert 'data-action="retry"' not in page
+    assert 'data-action="resume"' not in page
+    assert '<button data-deployment="orders" data-action="savepoint">savepoint now</button>' in page
+    assert '<button data-deployment="orders" data-action="suspend">suspend</button>' in page
+    assert '<option value="running" selected>job running</option>' in page
+    assert "no deployment matches" in render([], [], "/specs", "flink_other", "attention")
+
+
+def test_a_held_or_declared_suspended_row_offers_resume_and_says_why_not() -> None:
+    held = deployment_status(
+        spec(), record(status="suspended", hold=Hold(at=NOW - 60)), view(job("FINISHED")), None, NOW
+    )
+    page = render([held], [], "/specs", None, "suspended")
+    assert '<button data-deployment="orders" data-action="resume">resume</button>' in page
+    assert 'data-action="suspend"' not in page
+    assert "suspended from the page 1.0 min ago" in page
+    assert (
+        '<button data-deployment="orders" data-action="savepoint" disabled '
+        'title="no running job (job state FINISHED)">savepoint now</button>'
+    ) in page
+    declared = deployment_status(spec(state="suspended"), record(status="suspended"), view(), None, NOW)
+    assert (
+        '<button data-deployment="orders" data-action="resume" disabled '
+        'title="declared suspended in its file: set state: running there">resume</button>'
+    ) in render([declared], [], "/specs", None, "all")
+
+
+def test_the_last_action_and_the_history_link_to_the_task_log() -> None:
+    rec = record(
+        history=[HistoryEntry(at=NOW - 5, kind="savepoint", ok=False, detail="<timed out>", run=RUN)],
+        savepoints=[SavepointEntry(path="file:/sp/1", taken_at=NOW - 8, reason="requested", job_id="j")],
+        hold=Hold(at=NOW - 3, by="flink_reconcile/r/reconcile/1"),
+    )
+    row = deployment_status(spec(), rec, view(job("RUNNING")), None, NOW)
+    log = "dags/flink_reconcile/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/tasks/reconcile?try_number=2"
+    page = render([row], [], "/specs", None, "all")
+    assert f'<a href="../{log}" target="_top">task log</a>' in page
+    assert (
+        '<span class="failed" title="1970-01-12 13:46:35 UTC: &lt;timed out&gt;">savepoint failed</span> 5 s ago'
+        in page
+    )
+    view_page = render_history(row, history(rec, NOW))
+    assert f'<a href="../../{log}" target="_top">task log</a>' in view_page  # one level deeper
+    assert "<td>savepoint</td><td>failed</td><td>&lt;timed out&gt;</td>" in view_page
+    assert "<td>8 s ago</td><td>requested</td>" in view_page
+    assert "Suspended from the page 3 s ago (recorded by flink_reconcile/r/reconcile/1)" in view_page
+    assert "no rollback" in view_page
