@@ -1,5 +1,8 @@
 """Tell a person when a declared Flink deployment's job leaves RUNNING: failed, restarting,
-cancelled, finished or gone (a JobManager restart), within seconds, with Flink's root cause.
+cancelled, finished or gone (a JobManager restart), within seconds, with Flink's root cause; and
+when a job is still not healthy past its health timeout, or completes no checkpoint for longer than
+its spec's ``max_checkpoint_age_minutes``. A job becoming healthy is an event too (it starts the
+reconcile that marks it stable) but not an alert.
 
 Scheduled on the asset ``flink_job_states``, which a watcher in the triggerer updates (one
 ``/jobs/overview`` per cluster every 2 s; see ``dags/flink_reconcile.py``, which the same event
@@ -32,10 +35,18 @@ def alert_lines(triggering_asset_events: Any) -> list[str]:
         for event in events:
             payload = (getattr(event, "extra", None) or {}).get("payload") or {}
             for change in payload.get("changes", []):
+                kind = change.get("kind", "state")
+                if kind == "healthy":
+                    continue  # good news: the reconcile acts on it, nobody needs paging
                 cause = f"; cause: {change['root_cause']}" if change.get("root_cause") else ""
+                what = (
+                    f"{change['from'] or '(new)'} -> {change['to']}"
+                    if kind == "state"
+                    else change.get("note", kind)
+                )
                 lines.append(
                     f"Flink deployment {change['deployment']} on {payload.get('cluster')}: job "
-                    f"{change['job_id']} {change['from'] or '(new)'} -> {change['to']}{cause} ({change['flink_url']})"
+                    f"{change['job_id']} {what}{cause} ({change['flink_url']})"
                 )
     return lines
 

@@ -62,6 +62,10 @@ with DAG(
         retry_failed="{{ dag_run.conf.get('retry_failed', '') if dag_run.conf else '' }}",
         # {"deployments": "name[,name]"}: a run for just these (the Flink page's "reconcile now").
         deployments="{{ dag_run.conf.get('deployments', '') if dag_run.conf else '' }}",
+        # The Flink page's other actions: {"savepoint_now": ...}, {"suspend": ...}, {"resume": ...}.
+        savepoint_now="{{ dag_run.conf.get('savepoint_now', '') if dag_run.conf else '' }}",
+        suspend="{{ dag_run.conf.get('suspend', '') if dag_run.conf else '' }}",
+        resume="{{ dag_run.conf.get('resume', '') if dag_run.conf else '' }}",
         retries=2,
         retry_delay=timedelta(seconds=30),
     )

@@ -3,7 +3,7 @@ use case that ties them together (:func:`reconcile` -> :class:`ReconcileReport`)
 
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.planner import Action, ClusterView, DeploymentPlan, plan_deployment
-from airflow_provider_flink.deployments.reconciler import observe, reconcile
+from airflow_provider_flink.deployments.reconciler import Asked, observe, reconcile
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     MemoryRecordStore,
@@ -17,6 +17,7 @@ from airflow_provider_flink.exceptions import ReconcileError
 __all__ = [
     "Action",
     "ActionResult",
+    "Asked",
     "ClusterView",
     "DeploymentPlan",
     "DeploymentRecord",

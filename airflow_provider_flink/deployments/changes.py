@@ -21,6 +21,7 @@ from typing import Any
 
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text
+from airflow_provider_flink.triggers.conditions import is_healthy
 
 
 @dataclass(frozen=True)
@@ -146,11 +147,87 @@ class JobChange:
     job_id: str | None  # the job that changed (None: the deployment's jobs are gone)
     before: str  # its state in the previous look ("" for no job)
     after: str  # its state now ("" for gone)
+    # state: it left RUNNING (or vanished); healthy: it became healthy (a reconcile marks a new job
+    # stable); unhealthy: live but not healthy past its health timeout; checkpoints-stale: no
+    # checkpoint completed within the spec's max_checkpoint_age_minutes.
+    kind: str = "state"
+    note: str = ""
 
     def describe(self) -> str:
+        if self.kind != "state":
+            return f"{self.deployment}: job {self.job_id} {self.note or self.kind}"
         if not self.after:
             return f"{self.deployment}: job {self.job_id} is gone from the cluster (was {self.before})"
         return f"{self.deployment}: job {self.job_id} {self.before} -> {self.after}"
+
+
+@dataclass(frozen=True)
+class Health:
+    """A deployment's newest job as one look saw it, for the health judges below."""
+
+    job_id: str
+    state: str
+    healthy: bool
+    started: float  # epoch seconds (0: Flink did not say)
+
+
+def newest_health(names: list[str], jobs: list[Any]) -> dict[str, Health]:
+    """Each deployment's newest job with the provider's one judge of "healthy"."""
+    view = ClusterView("", tuple(jobs))
+    found = {}
+    for name in names:
+        mine = view.jobs_of(name)
+        if mine:
+            job = mine[-1]
+            started = job.start_time / 1000 if job.start_time > 0 else 0.0
+            found[name] = Health(job.jid, job.state.value, is_healthy(job), started)
+    return found
+
+
+# A job in one of these states may still become healthy; the others are reported by their state.
+COMING_UP = frozenset({"CREATED", "INITIALIZING", "RUNNING", "RECONCILING", "RESTARTING"})
+
+
+def health_changes(
+    before: dict[str, Health] | None,
+    now: dict[str, Health],
+    timeouts: dict[str, float],
+    clock: float,
+    reported: set[str],
+) -> list[JobChange]:
+    """A job that became healthy since the last look (the reconcile marks it stable: short runs do
+    not wait for it), and a live job still not healthy ``timeouts[name]`` seconds after it started
+    (the reconcile rolls an upgrade back, or reports it), once per job (``reported``, updated)."""
+    changes = []
+    for name, seen in sorted(now.items()):
+        was = before.get(name) if before is not None else None
+        if seen.healthy:
+            if before is not None and (was is None or was.job_id != seen.job_id or not was.healthy):
+                prior = was.state if was is not None and was.job_id == seen.job_id else ""
+                changes.append(JobChange(name, seen.job_id, prior, "RUNNING", "healthy", "became healthy"))
+            continue
+        timeout = timeouts.get(name)
+        if seen.state not in COMING_UP or not seen.started or timeout is None or seen.job_id in reported:
+            continue
+        waited = clock - seen.started
+        if waited > timeout:
+            reported.add(seen.job_id)
+            note = f"not healthy {waited:.0f} s after it started ({seen.state}; health timeout {timeout:g} s)"
+            changes.append(JobChange(name, seen.job_id, seen.state, seen.state, "unhealthy", note))
+    return changes
+
+
+def stale_checkpoint(
+    name: str, seen: Health, completed_at: float | None, max_age: float, clock: float
+) -> JobChange | None:
+    """The change to report when a healthy job's last completed checkpoint (``completed_at``, epoch
+    seconds; None: none yet, counted from the job's start) is older than ``max_age`` seconds."""
+    since = completed_at or seen.started
+    if not seen.healthy or not since or clock - since <= max_age:
+        return None
+    what = "its last completed checkpoint" if completed_at else "no checkpoint completed since it started,"
+    note = f"checkpoints stale: {what} {(clock - since) / 60:.1f} min ago (allowed {max_age / 60:g} min)"
+    return JobChange(name, seen.job_id, seen.state, seen.state, "checkpoints-stale", note)
 
 
 def newest_jobs(names: list[str], jobs: list[Any]) -> dict[str, tuple[str, str]]:
@@ -179,7 +256,7 @@ def confirmed(held: list[JobChange], now: dict[str, tuple[str, str]]) -> list[Jo
 
 def urgent(change: JobChange) -> bool:
     """A failure or a vanished job is reported at once; an ended job only once confirmed."""
-    return change.after in FAILING or not change.after
+    return change.kind != "state" or change.after in FAILING or not change.after
 
 
 def job_changes(before: dict[str, tuple[str, str]], now: dict[str, tuple[str, str]]) -> list[JobChange]:

@@ -16,6 +16,13 @@
 
 Every change to the cluster goes through the hook's verbs; waits reuse the triggers (run
 in-process), so "healthy" and "savepoint done" mean what they mean everywhere else in the provider.
+
+Short runs (``wait_for_health=False``, the reconcile operator's default): a submitted job is
+recorded and the run moves on; the next run marks it stable or rolls it back (the planner's rules),
+so no worker waits ``health_timeout_seconds``. Savepoints and cancels are still waited for: the
+state they produce is what the next step (or the next run) restores from.
+
+Every action, as it ends, is added to the deployment's history (the Flink page shows it).
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, t
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     FailedSpec,
+    HistoryEntry,
+    Hold,
     PendingSavepoint,
     RecordStore,
     SavepointEntry,
@@ -98,10 +107,23 @@ def _result(action: Action, ok: bool, detail: str, began: float, yielded: bool =
 
 
 class Executor:
-    def __init__(self, hook: FlinkHook, store: RecordStore, clock: Callable[[], float] = time.time) -> None:
+    """``wait_for_health``: wait in the run for a submitted job to become healthy (and roll an
+    upgrade back in the same run); False: record it and return (short runs). ``run``: the task
+    that acts ("dag_id/run_id/task_id/try_number"), named in the history."""
+
+    def __init__(
+        self,
+        hook: FlinkHook,
+        store: RecordStore,
+        clock: Callable[[], float] = time.time,
+        wait_for_health: bool = True,
+        run: str | None = None,
+    ) -> None:
         self.hook = hook
         self.store = store
         self.clock = clock
+        self.wait_for_health = wait_for_health
+        self.run = run
         self._prepared: tuple[DeploymentSpec, PreparedArtifact] | None = None
 
     # ------------------------------------------------------------------ entry point
@@ -123,14 +145,44 @@ class Executor:
             except DeploymentBusyError as err:
                 results.append(_result(action, False, str(err), began, yielded=True))
                 log.warning("%s: %s", action.describe(), err)
-                break
+                break  # another actor's: its history, not this run's
             except Exception as err:
                 results.append(_result(action, False, str(err), began))
                 log.error("%s failed: %s", action.describe(), err)
+                self._remember_failure(plan.record, action, str(err))
                 break
             results.append(_result(action, True, detail, began))
             log.info("%s: %s", action.describe(), detail)
+            plan.record.remember(self._entry(action, True, detail))
+            self._save(plan.record)
         return results
+
+    # ------------------------------------------------------------------ history
+    def _entry(self, action: Action, ok: bool, detail: str) -> HistoryEntry:
+        return HistoryEntry(
+            at=self.clock(),
+            kind=action.kind,
+            ok=ok,
+            detail=detail[:500],
+            job_id=action.new_job_id or action.job_id,
+            run=self.run,
+        )
+
+    def _remember_failure(self, record: DeploymentRecord, action: Action, detail: str) -> None:
+        """A failed action into the stored record's history. The run's copy may hold changes the
+        failure left unsaved (a restart counted before its refusal): only the history is added to
+        what is stored, and only if no other actor wrote since (I8). Best effort: the failure itself
+        is what the run reports."""
+        try:
+            stored = self.store.get(record.cluster, record.name)
+            if stored is None or stored.revision != record.revision:
+                return
+            stored.remember(self._entry(action, False, detail))
+            stored.revision += 1
+            self.store.put(stored)
+            record.revision, record.history = stored.revision, stored.history
+        except Exception as err:
+            log.warning("Could not add the failure to %s's history: %s", record.name, err)
 
     # ------------------------------------------------------------------ building blocks
     def _save(self, record: DeploymentRecord) -> None:
@@ -179,10 +231,10 @@ class Executor:
         job_id: str,
         spec_hash: str,
         savepoint: str | None,
-    ) -> tuple[WaitEvent, bool]:
+    ) -> tuple[WaitEvent | None, bool]:
         """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
-        recorded as the last stable one (the rollback target). Returns the wait's event and whether
-        the job was adopted (an earlier run had submitted it)."""
+        recorded as the last stable one (the rollback target). Returns the wait's event (None in a
+        short run: not waited for) and whether the job was adopted (an earlier run had submitted it)."""
         artifact = self._artifact(spec)
         origin = {"airflow.deployment": spec.name, "airflow.spec-hash": spec_hash[:12]}
         request = spec.definition().run_request(job_id, savepoint, origin=origin)
@@ -195,6 +247,8 @@ class Executor:
         record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
         self._save(record)
         crashpoints.reach("submit:recorded")
+        if not self.wait_for_health:
+            return None, adopted
         event = self._wait_healthy(spec, job_id)
         if spec.bounded and event.state == JobState.FINISHED.value:
             # A bounded job may end before a poll sees it RUNNING: its end is its success.
@@ -202,13 +256,18 @@ class Executor:
                 update={"status": "success", "message": f"Job {job_id} ran to its end (FINISHED)"}
             )
         if event.ok:
-            record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
-            record.upgrade = None
-            if record.failed_spec is not None and record.failed_spec.spec_hash == spec_hash:
-                record.failed_spec = None  # a retry asked for made it
-            self._prune_uploads(record)
-            self._save(record)
+            self._stable(record, spec, spec_hash)
         return event, adopted
+
+    def _stable(self, record: DeploymentRecord, spec: DeploymentSpec, spec_hash: str) -> None:
+        """The job of ``spec`` ran healthy: it becomes the rollback target, an upgrade is over."""
+        record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
+        record.applied_hash = spec_hash
+        record.upgrade = None
+        if record.failed_spec is not None and record.failed_spec.spec_hash == spec_hash:
+            record.failed_spec = None  # a retry asked for made it
+        self._prune_uploads(record)
+        self._save(record)
 
     def _prune_uploads(self, record: DeploymentRecord, keep: int = 2) -> None:
         """After a healthy deploy, delete older uploads of this deployment, keeping the previous jar
@@ -293,16 +352,21 @@ class Executor:
             )
         )
 
-    def _healthy_or_raise(self, submitted: tuple[WaitEvent, bool]) -> str:
+    def _healthy_or_raise(self, submitted: tuple[WaitEvent | None, bool], job_id: str) -> str:
         event, adopted = submitted
+        how = " (adopted)" if adopted else ""
+        if event is None:
+            return f"job {job_id} submitted{how}; the next run judges its health"
         if not event.ok:
             raise ReconcileError(event.message)
-        return f"{event.message}{' (adopted)' if adopted else ''}"
+        return f"{event.message}{how}"
 
     # ------------------------------------------------------------------ actions
     def _deploy(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        submitted = self._submit(spec, record, _need(action.new_job_id), _need(action.spec_hash), action.path)
-        return self._healthy_or_raise(submitted)
+        job_id = _need(action.new_job_id)
+        return self._healthy_or_raise(
+            self._submit(spec, record, job_id, _need(action.spec_hash), action.path), job_id
+        )
 
     def _resubmit(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         """Finish a submission an earlier run recorded, with the spec it recorded it for: the
@@ -310,8 +374,8 @@ class Executor:
         intended = _need(action.spec_hash)
         if intended == record.last_stable_hash and record.last_stable_spec:
             spec = DeploymentSpec.model_validate(record.last_stable_spec)
-        submitted = self._submit(spec, record, _need(action.new_job_id), intended, action.path)
-        return self._healthy_or_raise(submitted)
+        job_id = _need(action.new_job_id)
+        return self._healthy_or_raise(self._submit(spec, record, job_id, intended, action.path), job_id)
 
     def _resume(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         return self._start_from_newest(spec, record, action)
@@ -385,14 +449,20 @@ class Executor:
         ended = None
         try:
             event, _ = self._submit(spec, record, new, new_hash, state)
-            problem = None if event.ok else event.message
-            ended = event.state
+            problem = None if event is None or event.ok else event.message
+            ended = event.state if event is not None else None
         except DeploymentBusyError:
             raise
         except Exception as err:
             problem = f"the new job could not be submitted: {err}"
         if problem is None:
-            return f"upgraded ({mode}) from {state or 'no state'}: {event.message}"
+            outcome = (
+                event.message
+                if event is not None
+                else f"job {new} submitted; the next run marks it stable once healthy, or rolls it back "
+                f"if it is not healthy within {spec.health_timeout_seconds:g} s"
+            )
+            return f"upgraded ({mode}) from {state or 'no state'}: {outcome}"
         if ended in (JobState.FINISHED.value, JobState.CANCELED.value):
             # Stopped or cancelled by someone else while it started: not a failure of the spec, and a
             # rollback would restore older state than the stop's savepoint. The next run starts the
@@ -450,7 +520,7 @@ class Executor:
         event, _ = self._submit(stable, record, target, record.last_stable_hash, state)
         record.upgrade = None
         self._save(record)
-        if not event.ok:
+        if event is not None and not event.ok:
             raise ReconcileError(f"rollback to the last stable spec failed too: {event.message}")
         return f"rolled back to the last stable spec from {state or 'no state'} ({source}) as job {target}"
 
@@ -461,12 +531,27 @@ class Executor:
         return f"suspended; state in {location}"
 
     def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        interval = (spec.savepoint_policy.interval_minutes or 60) * 60
-        slot = (
-            f"periodic:{int(self.clock() // interval)}"  # one periodic savepoint per interval, whoever asks
-        )
-        location = self._take_savepoint(spec, record, _need(action.job_id), "periodic", "savepoint", slot)
+        if action.mode == "asked":
+            # One savepoint per request: the run that carries it (a retry of it sends the same id),
+            # else the minute (two runs racing on one request).
+            slot = f"asked:{self.run or int(self.clock() // 60)}"
+            reason = "asked"
+        else:
+            interval = (spec.savepoint_policy.interval_minutes or 60) * 60
+            slot = f"periodic:{int(self.clock() // interval)}"  # one per interval, whoever asks
+            reason = "periodic"
+        location = self._take_savepoint(spec, record, _need(action.job_id), reason, "savepoint", slot)
         return f"savepoint at {location}"
+
+    def _hold(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        record.hold = Hold(at=self.clock(), by=self.run)
+        self._save(record)
+        return "held suspended until a resume is asked"
+
+    def _release(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        record.hold = None
+        self._save(record)
+        return "hold released: the deployment follows its file again"
 
     def catch_up(self, record: DeploymentRecord) -> DeploymentRecord:
         """Bring a record that lags behind Flink up to date before anything is planned (I7): a
@@ -551,9 +636,5 @@ class Executor:
         return "recorded as the deployment's job"
 
     def _mark_stable(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        record.last_stable_spec = spec.model_dump(mode="json")
-        record.last_stable_hash = action.spec_hash
-        record.applied_hash = action.spec_hash
-        record.upgrade = None
-        self._save(record)
+        self._stable(record, spec, _need(action.spec_hash))
         return "spec recorded as the last stable one"

@@ -11,14 +11,22 @@ Decisions per deployment, in order:
 2. more than one live job of the deployment -> nothing: a human decides which one stays;
 3. a submission recorded by an earlier run but not seen on the cluster -> submit it again with the
    *same* job id (Flink refuses a duplicate, so this can never start a second copy);
-4. desired ``suspended`` -> stop with a savepoint if a job runs;
+4. desired ``suspended`` (in the file, or held by a person's "suspend" until their "resume")
+   -> stop with a savepoint if a job runs;
 5. an upgraded job that ended FAILED -> roll back;
 6. no live job -> first deploy, restart a FAILED job (restart policy), resume a suspended one,
    leave a bounded job that FINISHED (run the new spec once if it changed),
    or recover a job lost by a JobManager restart;
 7. an upgraded job not healthy within its timeout -> roll back;
 8. live job runs another spec -> upgrade (unless a savepoint is pending);
-9. otherwise housekeeping: mark an upgrade stable, periodic savepoint, retention.
+9. a job that never ran healthy (not an upgrade) still not healthy after ``health_timeout_seconds``
+   -> reported for a person (nothing to roll back to);
+10. otherwise housekeeping: mark an upgrade stable, a savepoint a person asked for, the periodic
+   savepoint, retention.
+
+A run acts and returns (short runs): it does not wait for a new job to become healthy. The next
+run (the job watcher starts one when the job becomes healthy, fails, or outlasts its health
+timeout) marks it stable or rolls it back: rules 5, 7 and 10 judge what Flink shows then.
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ ActionKind = Literal[
     "dispose",
     "adopt",
     "mark-stable",
+    "hold",
+    "release",
 ]
 
 
@@ -176,6 +186,9 @@ def rebuild_record(spec: DeploymentSpec, view: ClusterView) -> DeploymentRecord:
     return record
 
 
+Request = Literal["suspend", "resume"]
+
+
 def plan_deployment(
     spec: DeploymentSpec,
     desired_hash: str,
@@ -183,9 +196,13 @@ def plan_deployment(
     stored: DeploymentRecord | None,
     now: float,
     retry_failed: bool = False,
+    savepoint_now: bool = False,
+    request: Request | None = None,
 ) -> DeploymentPlan:
-    """Plan one deployment. ``retry_failed``: apply the declared spec even though its upgrade failed
-    before (a person asked; see :class:`~airflow_provider_flink.deployments.records.FailedSpec`)."""
+    """Plan one deployment. What a person asked (the Flink page, a run's conf): ``retry_failed``,
+    apply the declared spec even though its upgrade failed before (see
+    :class:`~airflow_provider_flink.deployments.records.FailedSpec`); ``savepoint_now``, a savepoint
+    of the healthy job now; ``request``, hold the deployment suspended or release that hold."""
     record = stored if stored is not None else rebuild_record(spec, view)
     plan = DeploymentPlan(spec, record)
     name = spec.name
@@ -197,6 +214,15 @@ def plan_deployment(
     if view.jobs is None:
         plan.skipped = view.unobservable()
         return plan
+    # A person's suspend is recorded first (the hold is the intent: a run killed after it still
+    # keeps the deployment suspended), and kept until their resume; the file's state is not changed.
+    held = record.hold is not None
+    if request == "suspend" and not held:
+        act("hold", "suspend asked by a person: held suspended until resumed")
+        held = True
+    elif request == "resume" and held:
+        act("release", "resume asked by a person: the hold is released")
+        held = False
     jobs = view.jobs_of(name)
     taken = {j.jid for j in jobs}
 
@@ -240,9 +266,12 @@ def plan_deployment(
                 path=record.intended_savepoint,
             )
 
-    if spec.state == "suspended":
+    if spec.state == "suspended" or held:
+        why = "declared suspended" if spec.state == "suspended" else "held suspended by a person"
         if job is not None:
-            return act("suspend", "declared suspended: stop with a savepoint", job_id=job.jid)
+            return act("suspend", f"{why}: stop with a savepoint", job_id=job.jid)
+        if request == "resume" and spec.state == "suspended":
+            plan.skipped = "declared suspended in its file: a resume asked from outside does not override it"
         return plan
 
     upgrade = record.upgrade
@@ -287,7 +316,7 @@ def plan_deployment(
                 f"({failed.reason}); it is not applied again until the spec changes or a retry is asked "
                 f"(retry_failed={name!r})"
             )
-            _plan_housekeeping(plan, job, record, now, act)  # the running (stable) job's savepoints
+            _plan_housekeeping(plan, job, record, now, act, savepoint_now)  # the stable job's savepoints
             return plan
         return act(
             "upgrade",
@@ -300,15 +329,28 @@ def plan_deployment(
 
     if current != job.jid:
         act("adopt", "running job of this deployment not yet in the record", job_id=job.jid)
-    if is_healthy(job) and (upgrade is not None or record.last_stable_hash != desired_hash):
+    never_stable = record.last_stable_hash != desired_hash
+    if is_healthy(job) and (upgrade is not None or never_stable):
         act(
             "mark-stable",
             "the job runs healthy: its spec becomes the rollback target",
             job_id=job.jid,
             spec_hash=desired_hash,
         )
-    _plan_housekeeping(plan, job, record, now, act)
+    elif never_stable and upgrade is None and not is_healthy(job) and job.start_time > 0:
+        waited = now - job.start_time / 1000
+        if waited > spec.health_timeout_seconds and not spec.bounded:
+            # Nothing to roll back to (it is not an upgrade): a person looks at Flink's exceptions.
+            return plan.refuse(
+                f"job {job.jid} is not healthy {waited:.0f} s after it started ({job.state.value}, "
+                f"{_tasks(job)}): see its exceptions in the Flink UI"
+            )
+    _plan_housekeeping(plan, job, record, now, act, savepoint_now)
     return plan
+
+
+def _tasks(job: models.JobOverview) -> str:
+    return f"{job.tasks.get('running', 0)}/{job.tasks.get('total', 0)} tasks running"
 
 
 def _plan_no_live_job(
@@ -399,12 +441,20 @@ def _plan_housekeeping(
     record: DeploymentRecord,
     now: float,
     act: Callable[..., DeploymentPlan],
+    savepoint_now: bool = False,
 ) -> None:
     policy = plan.spec.savepoint_policy
     if record.pending_savepoint is not None:  # still in progress: no second savepoint beside it
+        if savepoint_now:
+            plan.skipped = f"a savepoint ({record.pending_savepoint.trigger_id}) is already in progress"
         return
     last = record.last_savepoint()
-    if policy.interval_minutes and is_healthy(job):
+    if savepoint_now:
+        if is_healthy(job):
+            act("savepoint", "asked by a person", job_id=job.jid, mode="asked")
+        else:
+            plan.skipped = f"savepoint asked, but job {job.jid} is not healthy ({job.state.value}): not taken"
+    elif policy.interval_minutes and is_healthy(job):
         due = last is None or now - last.taken_at >= policy.interval_minutes * 60
         if due:
             act("savepoint", f"periodic savepoint (every {policy.interval_minutes:g} min)", job_id=job.jid)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import FlinkError
 from airflow_provider_flink.deployments.executor import Executor
-from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment
+from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
 from airflow_provider_flink.deployments.records import MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
@@ -42,6 +43,21 @@ def observe(hook: FlinkHook, cluster: str) -> ClusterView:
         return ClusterView(cluster, None, str(err))
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a person asked of a run (the Flink page, a run's conf), by deployment name."""
+
+    retry_failed: frozenset[str] = frozenset()  # apply a spec again whose upgrade failed
+    savepoint_now: frozenset[str] = frozenset()  # a savepoint of the healthy job now
+    suspend: frozenset[str] = frozenset()  # hold suspended (whatever the file says) until resumed
+    resume: frozenset[str] = frozenset()  # release that hold
+
+    def request(self, name: str) -> Request | None:
+        if name in self.suspend and name in self.resume:
+            return None  # contradicting: neither (the run's report names both lists)
+        return "suspend" if name in self.suspend else "resume" if name in self.resume else None
+
+
 def reconcile(
     folder: SpecPath,
     store: RecordStore,
@@ -49,9 +65,19 @@ def reconcile(
     names: Sequence[str] | None = None,
     dry_run: bool = False,
     retry_failed: Sequence[str] = (),
+    *,
+    asked: Asked | None = None,
+    wait_for_health: bool = True,
+    run: str | None = None,
 ) -> ReconcileReport:
     """Load, observe, plan and (unless ``dry_run``) apply. ``retry_failed``: deployments whose
-    failed spec may be applied again (a person asked)."""
+    failed spec may be applied again (a person asked; also in ``asked``). ``wait_for_health``:
+    False for short runs (see :mod:`~airflow_provider_flink.deployments.executor`). ``run``: the
+    task acting, for the deployments' history."""
+    asked = asked or Asked()
+    asked = Asked(
+        asked.retry_failed | frozenset(retry_failed), asked.savepoint_now, asked.suspend, asked.resume
+    )
     specs, problems = load_specs(folder)
     report = ReconcileReport(invalid=[str(p) for p in problems])
     # None: every deployment; a list (even empty: an event that named none) only those.
@@ -69,8 +95,9 @@ def reconcile(
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
-            run = _ClusterRun(hook, store, view, dry_run, frozenset(retry_failed))
-            entries = [run.reconcile(spec) for spec in members]
+            executor = Executor(hook, store, wait_for_health=wait_for_health, run=run)
+            share = _ClusterRun(hook, store, view, dry_run, asked, executor)
+            entries = [share.reconcile(spec) for spec in members]
         finally:
             hook.close()
         idle = sum(1 for entry in entries if not entry.actions and not entry.skipped)
@@ -84,10 +111,16 @@ class _ClusterRun:
     """One cluster's share of a run: its view, its verified jars, its executor."""
 
     def __init__(
-        self, hook: FlinkHook, store: RecordStore, view: ClusterView, dry_run: bool, retry: frozenset[str]
+        self,
+        hook: FlinkHook,
+        store: RecordStore,
+        view: ClusterView,
+        dry_run: bool,
+        asked: Asked,
+        executor: Executor,
     ) -> None:
-        self.hook, self.store, self.view, self.dry_run, self.retry = hook, store, view, dry_run, retry
-        self.executor = Executor(hook, store)
+        self.hook, self.store, self.view, self.dry_run, self.asked = hook, store, view, dry_run, asked
+        self.executor = executor
         self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
 
     def _artifact(self, request: ArtifactRequest) -> PreparedArtifact | str:
@@ -123,7 +156,9 @@ class _ClusterRun:
             self.view,
             stored,
             time.time(),
-            retry_failed=spec.name in self.retry,
+            retry_failed=spec.name in self.asked.retry_failed,
+            savepoint_now=spec.name in self.asked.savepoint_now,
+            request=self.asked.request(spec.name),
         )
         entry.actions = [action.describe() for action in plan.actions]
         entry.skipped = plan.skipped

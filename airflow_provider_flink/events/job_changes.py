@@ -1,4 +1,5 @@
-"""``FlinkJobEventTrigger``: an asset event when a declared deployment's job leaves RUNNING on Flink.
+"""``FlinkJobEventTrigger``: an asset event when a declared deployment's job leaves RUNNING on Flink,
+becomes healthy, outlasts its health timeout unhealthy, or stops completing checkpoints.
 
 One trigger per cluster (connection) asks Flink one ``GET /jobs/overview`` per ``poll_interval``,
 whatever the number of deployments, and compares each deployment's newest job with the last look
@@ -9,6 +10,14 @@ job that ended (FINISHED, CANCELED) only when the next look still shows it ended
 a reconcile's own upgrade (stop, then submit) is not an event. The event names the deployments (the reconcile
 then restarts, recovers or reports per the spec's policies, without waiting for its schedule) and
 carries what an alert needs: job, states, Flink's root cause for a failure, the Flink UI link.
+
+The same look also tells (no extra call) when a deployment's newest job became healthy (short
+reconcile runs do not wait for it: the run this event starts marks it stable) and when a live job
+is still not healthy ``health_timeout_seconds`` after it started (the run rolls an upgrade back, or
+reports it), once per job. A deployment that declares ``max_checkpoint_age_minutes`` costs one
+``GET /jobs/:id/checkpoints`` every ``CHECKPOINT_EVERY`` seconds while its job is healthy: an event
+when its last completed checkpoint is older than that (once per checkpoint; alert only, a restore
+would refuse such a checkpoint).
 
 Only the declared deployments of this cluster are watched: their names come from the deployments
 folder, read again each poll (no Flink call), so a new spec is watched from its first job on.
@@ -23,26 +32,48 @@ baseline (the reconcile's schedule finds such a job).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_flink.deployments.changes import JobChange, confirmed, job_changes, newest_jobs, urgent
-from airflow_provider_flink.deployments.spec import load_specs, spec_folder
+from airflow_provider_flink.deployments.changes import (
+    Health,
+    JobChange,
+    confirmed,
+    health_changes,
+    job_changes,
+    newest_health,
+    newest_jobs,
+    stale_checkpoint,
+    urgent,
+)
+from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_folder
 from airflow_provider_flink.events import state
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs
 from airflow_provider_flink.triggers.flink import POLL_RETRY
 
 CURSOR_KEY = "flink_job_states"
+CHECKPOINT_EVERY = 30.0  # seconds between looks at the checkpoints of jobs that declare a max age
 
 
-def declared(folder: str, cluster: str) -> list[str]:
-    """The names of the deployments declared for ``cluster`` (files that do not parse are skipped:
-    the reconcile reports them)."""
+def declared(folder: str, cluster: str) -> list[DeploymentSpec]:
+    """The deployments declared for ``cluster`` (files that do not parse are skipped: the reconcile
+    reports them)."""
     specs, _ = load_specs(spec_folder(folder))
-    return sorted(spec.name for spec in specs if spec.cluster == cluster)
+    return sorted((spec for spec in specs if spec.cluster == cluster), key=lambda spec: spec.name)
+
+
+class _Look:
+    """One poll's findings: states for the cursor, health for the health judges, the specs."""
+
+    def __init__(self, specs: list[DeploymentSpec], jobs: list[Any]) -> None:
+        names = [spec.name for spec in specs]
+        self.specs = {spec.name: spec for spec in specs}
+        self.states = newest_jobs(names, jobs)
+        self.health = newest_health(names, jobs)
 
 
 class FlinkJobEventTrigger(BaseEventTrigger):
@@ -74,9 +105,9 @@ class FlinkJobEventTrigger(BaseEventTrigger):
             self.log.warning("%s (%s: %s); the last look stands", what, kind, err)
         self._last_error = kind
 
-    async def _look(self, flink: AsyncFlinkVerbs) -> dict[str, tuple[str, str]] | None:
+    async def _look(self, flink: AsyncFlinkVerbs) -> _Look | None:
         try:
-            names = await asyncio.to_thread(declared, self.deployments_folder, self.flink_conn_id)
+            specs = await asyncio.to_thread(declared, self.deployments_folder, self.flink_conn_id)
         except Exception as err:
             self._failed(f"Cannot read {self.deployments_folder}", err)
             return None
@@ -88,13 +119,13 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         if self._last_error:
             self.log.info("Watching %s again", self.flink_conn_id)
         self._last_error = ""
-        return newest_jobs(names, jobs)
+        return _Look(specs, jobs)
 
-    async def _observe(self, hook: FlinkHook) -> dict[str, tuple[str, str]] | None:
+    async def _observe(self, hook: FlinkHook) -> _Look | None:
         """One look, bounded in time: a lookup that never answers (the connection through the
         triggerer's supervisor, a hung endpoint) is "unknown" for this poll, never a stuck watcher."""
 
-        async def look() -> dict[str, tuple[str, str]] | None:
+        async def look() -> _Look | None:
             async with hook.async_verbs() as flink:
                 return await self._look(flink)
 
@@ -110,8 +141,10 @@ class FlinkJobEventTrigger(BaseEventTrigger):
             {
                 "deployment": c.deployment,
                 "job_id": c.job_id,
+                "kind": c.kind,
                 "from": c.before,
                 "to": c.after or "GONE",
+                "note": c.note,
                 "root_cause": None,
                 "flink_url": None,
             }
@@ -148,19 +181,68 @@ class FlinkJobEventTrigger(BaseEventTrigger):
     async def _store(self, now: dict[str, tuple[str, str]]) -> None:
         await state.save(self, CURSOR_KEY, {name: list(v) for name, v in now.items()})
 
+    async def _stale_checkpoints(self, hook: FlinkHook, look: _Look, reported: set[str]) -> list[JobChange]:
+        """Healthy jobs whose spec bounds the checkpoint age: one checkpoints call each, bounded in
+        time; a job whose checkpoints cannot be read is skipped this time (unknown is not stale)."""
+        watched = [
+            (name, seen, spec.max_checkpoint_age_minutes * 60)
+            for name, seen in look.health.items()
+            if seen.healthy and (spec := look.specs.get(name)) and spec.max_checkpoint_age_minutes
+        ]
+        found: list[JobChange] = []
+
+        async def check() -> None:
+            async with hook.async_verbs() as flink:
+                for name, seen, max_age in watched:
+                    try:
+                        latest = await flink.latest_checkpoint(seen.job_id)
+                    except Exception as err:
+                        self._failed(f"Checkpoints of {seen.job_id} not readable", err)
+                        continue
+                    completed = (
+                        latest.trigger_timestamp / 1000 if latest and latest.trigger_timestamp else None
+                    )
+                    change = stale_checkpoint(name, seen, completed, max_age, time.time())
+                    key = f"{seen.job_id}:{latest.id if latest else 0}"
+                    if change is not None and key not in reported:
+                        reported.add(key)
+                        found.append(change)
+
+        if watched:
+            try:
+                await state.within(check(), self._budget)
+            except asyncio.TimeoutError as err:
+                self._failed(
+                    f"No look at the checkpoints on {self.flink_conn_id} within {self._budget:g} s", err
+                )
+        return found
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
         previous = await self._stored()
+        health: dict[str, Health] | None = None  # the last look's health (in memory: first look is the base)
+        reported: set[str] = set()  # jobs (and checkpoints) already reported unhealthy or stale
+        checked = 0.0  # when the checkpoints were last looked at
         held: list[JobChange] = []  # ended jobs (FINISHED, CANCELED ...) waiting one look to be sure
         self.log.info(
             "Watching the declared deployments' jobs on %s every %g s", self.flink_conn_id, self.poll_interval
         )
         while True:
-            now = await self._observe(hook)
-            if now is not None:
+            look = await self._observe(hook)
+            if look is not None:
+                now = look.states
                 found = job_changes(previous, now) if previous is not None else []
+                timeouts = {
+                    name: spec.health_timeout_seconds + self.poll_interval
+                    for name, spec in look.specs.items()
+                }
+                found += health_changes(health, look.health, timeouts, time.time(), reported)
+                if time.monotonic() - checked >= CHECKPOINT_EVERY:
+                    checked = time.monotonic()
+                    found += await self._stale_checkpoints(hook, look, reported)
                 changes = [c for c in found if urgent(c)] + confirmed(held, now)
                 held = [c for c in found if not urgent(c)]
+                health = look.health
                 if changes:
                     self.log.info("Jobs changed: %s", "; ".join(c.describe() for c in changes))
                     yield TriggerEvent(await self._event(changes, hook))  # type: ignore[no-untyped-call]

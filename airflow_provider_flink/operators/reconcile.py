@@ -12,7 +12,13 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from airflow_provider_flink.deployments import ReconcileReport, RecordStore, VariableRecordStore, reconcile
+from airflow_provider_flink.deployments import (
+    Asked,
+    ReconcileReport,
+    RecordStore,
+    VariableRecordStore,
+    reconcile,
+)
 from airflow_provider_flink.deployments.report import Metric
 from airflow_provider_flink.deployments.spec import spec_folder
 from airflow_provider_flink.exceptions import FlinkOperatorError
@@ -51,6 +57,12 @@ def names_from_events(triggering: Any) -> list[str] | None:
     return sorted(names) if seen else None
 
 
+def _task_label(ti: Any) -> str | None:
+    """ "dag_id/run_id/task_id/try_number": where the deployments' history points for the task log."""
+    parts = [getattr(ti, key, None) for key in ("dag_id", "run_id", "task_id", "try_number")]
+    return "/".join(str(part) for part in parts) if all(part is not None for part in parts) else None
+
+
 def send_metrics(metrics: list[Metric], log: Any) -> None:
     """To Airflow's stats (a no-op unless ``[metrics] statsd_on`` or ``otel_on``); never fails the run."""
     try:
@@ -83,12 +95,29 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         still reconciled first).
     :param retry_failed: deployments whose failed (rolled-back) spec may be applied again: a list
         of names, or one string of comma-separated names (templated, e.g. from ``dag_run.conf``).
+    :param savepoint_now: deployments to take a savepoint of now (their job must be healthy); names
+        as for ``retry_failed``. The Flink page's "savepoint now".
+    :param suspend: deployments to hold suspended (stop with a savepoint), whatever their file
+        declares, until a ``resume`` names them; names as for ``retry_failed``.
+    :param resume: deployments whose hold is released (they follow their file again).
+    :param wait_for_health: wait in the task for each job it submits to become healthy, and roll a
+        failed upgrade back in the same run (up to ``health_timeout_seconds`` of a worker's time).
+        Default False (short runs): the task acts, records and returns; the next run (started by
+        the job watcher's event when the job becomes healthy, fails or outlasts its timeout, or by
+        the schedule) marks it stable or rolls it back.
 
     Returns the report as a dict: ``invalid`` (one line per problem, naming file and field),
     ``deployments`` (plan, outcomes, skip reasons), ``errors``.
     """
 
-    template_fields: Sequence[str] = ("deployments_folder", "retry_failed", "deployments")
+    template_fields: Sequence[str] = (
+        "deployments_folder",
+        "retry_failed",
+        "deployments",
+        "savepoint_now",
+        "suspend",
+        "resume",
+    )
     # A run acts on many jobs: no single "Flink Job" link (the inherited one only logged
     # "XCom not found" at the end of every run).
     operator_extra_links = ()
@@ -102,10 +131,18 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         plan_only: bool = False,
         fail_on_problems: bool = True,
         retry_failed: Sequence[str] | str = (),
+        savepoint_now: Sequence[str] | str = (),
+        suspend: Sequence[str] | str = (),
+        resume: Sequence[str] | str = (),
+        wait_for_health: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.retry_failed = retry_failed
+        self.savepoint_now = savepoint_now
+        self.suspend = suspend
+        self.resume = resume
+        self.wait_for_health = wait_for_health
         self.deployments_folder = deployments_folder
         self.clusters = list(clusters) if clusters else None
         self.deployments = deployments
@@ -123,6 +160,18 @@ class FlinkReconcileOperator(FlinkBaseOperator):
                 self.log.info(
                     "Started by changes to: %s", ", ".join(names) or "(files that name no deployment)"
                 )
+        asked = Asked(
+            frozenset(_names(self.retry_failed)),
+            frozenset(_names(self.savepoint_now)),
+            frozenset(_names(self.suspend)),
+            frozenset(_names(self.resume)),
+        )
+        both = asked.suspend & asked.resume
+        if both:
+            raise FlinkOperatorError(
+                f"Both suspend and resume were asked for {', '.join(sorted(both))}: ask for one of them"
+            )
+        run = _task_label(context.get("ti"))
         began = time.monotonic()
         report = reconcile(
             spec_folder(str(self.deployments_folder)),
@@ -130,7 +179,9 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             self.clusters,
             names,
             self.plan_only,
-            _names(self.retry_failed),
+            asked=asked,
+            wait_for_health=self.wait_for_health,
+            run=run,
         )
         self._log(report)
         complete = names is None and self.clusters is None and not self.plan_only

@@ -524,3 +524,58 @@ def test_a_run_that_meets_another_actor_yields_without_acting() -> None:
     stored = store.get("flink_default", "orders")
     assert stored is not None
     assert (stored.revision, stored.pending_savepoint) == (4, None)
+
+
+def test_a_short_run_submits_records_and_returns_without_waiting_for_health(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short runs: the job is recorded (intent, then the submission) and the run moves on; the next
+    run marks it stable. A wait for health would fail this test."""
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    sent: list[str] = []
+    monkeypatch.setattr(FlinkHook, "upload_jar", lambda self, *a: "jar-1")
+    monkeypatch.setattr(FlinkHook, "submit_job", lambda self, jar_id, request: sent.append(jar_id) or False)
+
+    def no_wait(*_: Any) -> Any:
+        raise AssertionError("a short run waited for health")
+
+    monkeypatch.setattr(Executor, "_wait_healthy", no_wait)
+    store = MemoryRecordStore()
+    record = DeploymentRecord(name="orders", cluster="flink_default")
+    action = Action("deploy", "orders", "first deployment", new_job_id="c" * 32, spec_hash="d" * 64)
+    executor = Executor(FlinkHook(), store, clock=lambda: 500.0, wait_for_health=False, run="dag/run/t/1")
+    (outcome,) = executor.apply(DeploymentPlan(spec(jar=str(jar), entry_class="x.Main"), record, [action]))
+    assert (outcome.ok, outcome.detail) == (True, f"job {'c' * 32} submitted; the next run judges its health")
+    assert sent == ["jar-1"]
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert (stored.current_job_id, stored.applied_hash, stored.last_stable_hash) == ("c" * 32, "d" * 64, None)
+    assert [(h.at, h.kind, h.ok, h.detail, h.job_id, h.run) for h in stored.history] == [
+        (500.0, "deploy", True, outcome.detail, "c" * 32, "dag/run/t/1")
+    ]
+
+
+def test_a_failed_action_is_added_to_the_stored_history_without_the_runs_unsaved_changes(
+    tmp_path: Path,
+) -> None:
+    """A recovery refused (no state to restore from): the stored record gets the failure in its
+    history, written over what is stored (the run's copy may hold changes the failure left unsaved)."""
+    store = MemoryRecordStore()
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    store.put(record)
+    jar = tmp_path / "j.jar"
+    jar.write_bytes(b"PK")
+    spec_ = spec(jar=str(jar), flink_config={"execution.checkpointing.dir": f"file://{tmp_path}/chk"})
+    action = Action("recover", "orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
+        (outcome,) = Executor(FlinkHook(), store, clock=lambda: 9.0).apply(
+            DeploymentPlan(spec_, record, [action])
+        )
+    assert not outcome.ok
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert [(h.kind, h.ok, h.detail) for h in stored.history] == [("recover", False, outcome.detail)]
+    assert stored.revision == 1

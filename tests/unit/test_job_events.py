@@ -180,8 +180,12 @@ def test_serialize_round_trips_and_a_bad_interval_is_refused() -> None:
         FlinkJobEventTrigger("flink_default", "/specs", poll_interval=0)
 
 
-def test_an_upgrade_stopping_the_old_job_is_not_an_event(fake_flink: Any, folder: Path) -> None:
-    """The reconcile's own upgrade: the old job FINISHED, a moment later the new job runs."""
+def test_an_upgrade_stopping_the_old_job_is_not_a_state_event_but_its_new_job_healthy_is(
+    fake_flink: Any, folder: Path
+) -> None:
+    """The reconcile's own upgrade: the old job FINISHED, a moment later the new job runs. No one
+    is paged for the stop; the only event is the new job becoming healthy, which starts the run
+    that marks it stable (short runs do not wait for it)."""
     old, new = jid("orders", 0), jid("orders", 1)
     flow = answers(
         overview((old, "RUNNING", 1)),
@@ -189,7 +193,11 @@ def test_an_upgrade_stopping_the_old_job_is_not_an_event(fake_flink: Any, folder
         overview((old, "FINISHED", 1), (new, "RUNNING", 2)),
     )
     fake_flink(lambda request: next(flow))  # type: ignore[arg-type,return-value]
-    assert first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05), 1.0) is None
+    event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05), 1.0)
+    assert event is not None
+    assert [(c["job_id"], c["kind"], c["from"], c["to"]) for c in event["changes"]] == [
+        (new, "healthy", "", "RUNNING")
+    ]
 
 
 def test_a_job_cancelled_outside_is_an_event_once_the_next_look_confirms_it(
@@ -265,3 +273,99 @@ def test_a_look_that_never_answers_is_given_up_and_the_watch_goes_on(
     assert event is not None
     assert [(c["from"], c["to"]) for c in event["changes"]] == [("RUNNING", "FAILED")]
     assert "No look at flink_default within 0.3 s" in capsys.readouterr().out
+
+
+def test_the_health_judges_report_a_job_that_became_healthy_and_one_stuck_past_its_timeout() -> None:
+    from airflow_provider_flink.deployments.changes import Health, health_changes
+
+    a, b = jid("orders", 0), jid("orders", 1)
+    before = {"orders": Health(a, "RUNNING", True, 1000.0), "clicks": Health(b, "RUNNING", False, 1000.0)}
+    now = {"orders": Health(b, "RUNNING", True, 1100.0), "clicks": Health(b, "RUNNING", True, 1000.0)}
+    changes = health_changes(before, now, {}, 1200.0, set())
+    assert [c.describe() for c in changes] == [
+        f"clicks: job {b} became healthy",
+        f"orders: job {b} became healthy",
+    ]
+    assert health_changes(None, now, {}, 1200.0, set()) == []  # the first look is the base
+    reported: set[str] = set()
+    stuck = {"orders": Health(b, "INITIALIZING", False, 1000.0)}
+    [late] = health_changes(stuck, stuck, {"orders": 120.0}, 1200.0, reported)
+    assert (late.kind, late.note) == (
+        "unhealthy",
+        "not healthy 200 s after it started (INITIALIZING; health timeout 120 s)",
+    )
+    assert health_changes(stuck, stuck, {"orders": 120.0}, 1300.0, reported) == []  # once per job
+    young = {"orders": Health(a, "RUNNING", False, 1150.0)}
+    assert health_changes(young, young, {"orders": 120.0}, 1200.0, set()) == []
+    failing = {"orders": Health(a, "FAILING", False, 1000.0)}  # reported by its state, not here
+    assert health_changes(failing, failing, {"orders": 120.0}, 1200.0, set()) == []
+
+
+def test_a_checkpoint_older_than_the_spec_allows_is_stale() -> None:
+    from airflow_provider_flink.deployments.changes import Health, stale_checkpoint
+
+    seen = Health(jid("orders"), "RUNNING", True, 1000.0)
+    assert stale_checkpoint("orders", seen, 1500.0, 600.0, 1800.0) is None
+    change = stale_checkpoint("orders", seen, 1100.0, 600.0, 1800.0)
+    assert change is not None
+    assert (change.deployment, change.kind, change.note) == (
+        "orders",
+        "checkpoints-stale",
+        "checkpoints stale: its last completed checkpoint 11.7 min ago (allowed 10 min)",
+    )
+    never = stale_checkpoint("orders", seen, None, 600.0, 1800.0)
+    assert never is not None
+    assert (
+        never.note
+        == "checkpoints stale: no checkpoint completed since it started, 13.3 min ago (allowed 10 min)"
+    )
+    assert (
+        stale_checkpoint("orders", Health(seen.job_id, "RUNNING", False, 1000.0), None, 600.0, 1800.0) is None
+    )
+
+
+def test_the_alert_dag_skips_good_news_and_words_health_and_checkpoint_alerts() -> None:
+    import runpy
+
+    dag_file = Path(__file__).resolve().parents[2] / "dags" / "flink_job_alerts.py"
+    alert_lines = runpy.run_path(str(dag_file))["alert_lines"]
+
+    class Event:
+        extra = {
+            "payload": {
+                "cluster": "flink_default",
+                "changes": [
+                    {"deployment": "orders", "job_id": "j2", "kind": "healthy", "from": "", "to": "RUNNING",
+                     "note": "became healthy", "flink_url": "u2"},
+                    {"deployment": "clicks", "job_id": "j3", "kind": "checkpoints-stale", "from": "RUNNING",
+                     "to": "RUNNING", "note": "checkpoints stale: its last completed checkpoint 12.0 min ago "
+                     "(allowed 10 min)", "flink_url": "u3"},
+                ],
+            },
+        }  # fmt: skip
+
+    assert alert_lines({"flink_job_states": [Event()]}) == [
+        "Flink deployment clicks on flink_default: job j3 checkpoints stale: its last completed checkpoint "
+        "12.0 min ago (allowed 10 min) (u3)"
+    ]
+
+
+def test_the_watcher_reports_stale_checkpoints_once_per_checkpoint(fake_flink: Any, folder: Path) -> None:
+    spec_file = folder / "orders.yaml"
+    spec_file.write_text(spec_file.read_text() + "max_checkpoint_age_minutes: 1\n")
+    job = jid("orders")
+    old_ms = 1_000_000  # 1970: far older than a minute
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/checkpoints"):
+            return httpx.Response(
+                200, json={"counts": {}, "latest": {"completed": {"id": 7, "trigger_timestamp": old_ms}}}
+            )
+        return httpx.Response(200, json=overview((job, "RUNNING", old_ms)))
+
+    fake_flink(handler)
+    event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05))
+    assert event is not None
+    [change] = event["changes"]
+    assert (change["deployment"], change["kind"], change["job_id"]) == ("orders", "checkpoints-stale", job)
+    assert change["note"].startswith("checkpoints stale: its last completed checkpoint ")

@@ -535,3 +535,63 @@ def test_a_first_job_that_ended_before_it_was_recorded_is_adopted_not_deployed_a
     assert plan.actions[0].job_id == first
     if not bounded:  # resumed from the ended job's newest snapshot, as any job that FINISHED outside
         assert plan.actions[1].job_id == first
+
+
+# ------------------------------------------------------------------ what a person asks (the page)
+def test_a_suspend_asked_is_held_first_then_the_job_stopped_with_a_savepoint() -> None:
+    plan = plan_deployment(spec(), H1, view(job(jid())), running_record(), NOW, request="suspend")
+    assert kinds(plan) == ["hold", "suspend"]
+    assert plan.actions[1].reason == "held suspended by a person: stop with a savepoint"
+
+
+def test_a_held_deployment_stays_suspended_until_a_resume_is_asked() -> None:
+    held = running_record(status="suspended", hold={"at": NOW - 60, "by": "page"})
+    stopped = view(job(jid(), "FINISHED", 0))
+    assert kinds(plan_deployment(spec(), H1, stopped, held, NOW)) == []
+    resumed = plan_deployment(spec(), H1, stopped, held, NOW, request="resume")
+    assert kinds(resumed) == ["release", "resume"]
+
+
+def test_a_resume_asked_does_not_override_a_file_that_declares_suspended() -> None:
+    held = running_record(status="suspended", hold={"at": NOW - 60, "by": "page"})
+    plan = plan_deployment(
+        spec(state="suspended"), H1, view(job(jid(), "FINISHED", 0)), held, NOW, request="resume"
+    )
+    assert kinds(plan) == ["release"]
+    assert plan.skipped == "declared suspended in its file: a resume asked from outside does not override it"
+
+
+def test_a_savepoint_asked_is_taken_only_of_a_healthy_job() -> None:
+    plan = plan_deployment(spec(), H1, view(job(jid())), running_record(), NOW, savepoint_now=True)
+    assert [(a.kind, a.mode, a.reason) for a in plan.actions] == [("savepoint", "asked", "asked by a person")]
+    restarting = plan_deployment(
+        spec(), H1, view(job(jid(), "RESTARTING")), running_record(), NOW, savepoint_now=True
+    )
+    assert kinds(restarting) == []
+    assert restarting.skipped == f"savepoint asked, but job {jid()} is not healthy (RESTARTING): not taken"
+
+
+def test_a_savepoint_asked_replaces_the_periodic_one_due_in_the_same_run() -> None:
+    due = spec(savepoint_policy={"interval_minutes": 1})
+    plan = plan_deployment(due, H1, view(job(jid())), running_record(), NOW, savepoint_now=True)
+    assert [(a.kind, a.mode) for a in plan.actions] == [("savepoint", "asked")]
+
+
+# ------------------------------------------------------------------ short runs: the next run judges
+def test_a_new_job_seen_healthy_by_the_next_run_is_marked_stable() -> None:
+    submitted = running_record(last_stable_hash=None)
+    assert kinds(plan_deployment(spec(), H1, view(job(jid())), submitted, NOW)) == ["mark-stable"]
+
+
+def test_a_first_job_never_healthy_past_its_timeout_is_reported_for_a_person() -> None:
+    submitted = running_record(last_stable_hash=None)
+    started_ms = int((NOW - 200) * 1000)
+    stuck = view(job(jid(), "RUNNING", running=1, total=2, start=started_ms))
+    plan = plan_deployment(spec(health_timeout_seconds=120), H1, stuck, submitted, NOW)
+    assert plan.needs_human
+    assert plan.skipped == (
+        f"job {jid()} is not healthy 200 s after it started (RUNNING, 1/2 tasks running): "
+        "see its exceptions in the Flink UI"
+    )
+    young = view(job(jid(), "RUNNING", running=1, total=2, start=int((NOW - 30) * 1000)))
+    assert not plan_deployment(spec(health_timeout_seconds=120), H1, young, submitted, NOW).needs_human
