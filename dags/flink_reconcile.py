@@ -6,8 +6,10 @@ triggerer; the run looks at just the deployments concerned); besides, every 10 m
 acts only where something drifted: first deploys, stateful upgrades (savepoint, then
 restore), rollbacks of upgrades that do not become healthy, restarts of FAILED jobs from their
 latest checkpoint, recovery of jobs lost by a JobManager restart, suspend/resume, periodic
-savepoints and their retention. The task log and its XCom hold the plan, what was done and what
-was skipped and why.
+savepoints and their retention. Runs are short: a job the run submits is not waited for; the
+watcher's event when it becomes healthy (or fails, or outlasts its health timeout) starts the run
+that marks it stable or rolls it back. The task log and its XCom hold the plan, what was done and
+what was skipped and why; each deployment's record keeps its history (the Flink page shows it).
 
 Isolation: ``max_active_runs=1`` and the pool ``flink_reconcile`` (1 slot; create it with
 ``airflow pools set flink_reconcile 1 "Flink reconcile"``) make sure two runs never act on the same

@@ -86,6 +86,10 @@ class Kind:
     # process (``airflow tasks test`` of faults/dags/flink_campaign.py) with its records in
     # Airflow Variables. The operator trials (change "task") always run as Airflow tasks.
     through: Literal["process", "airflow"] = "process"
+    # Short runs (the reconcile operator's default): a run does not wait for a job's health; later
+    # runs mark it stable or roll it back. The Airflow trials are always short (the operator's
+    # default); a process trial is short when this says so.
+    short: bool = False
 
 
 UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
@@ -179,6 +183,16 @@ KINDS: dict[str, Kind] = {
     "airflow@upgrade@submit:requested": Kind("upgrade", "submit:requested", through="airflow"),
     "airflow@rollback@submit:requested": Kind("rollback", "submit:requested", through="airflow"),
     "airflow@race@upgrade@stop:recorded": Kind("upgrade", "stop:recorded", racers=2, through="airflow"),
+    # Short runs (no wait for health in the run that submits): killed at each step of a submission,
+    # the upgrade judged healthy or rolled back by later runs, two at once
+    "short@deploy@submit:requested": Kind("deploy", "submit:requested", short=True),
+    "short@upgrade@submit:requested": Kind("upgrade", "submit:requested", short=True),
+    "short@upgrade@submit:recorded": Kind("upgrade", "submit:recorded", short=True),
+    "short@rollback@submit:requested": Kind("rollback", "submit:requested", short=True),
+    "short@rollback@rollback:intent-recorded": Kind("rollback", "rollback:intent-recorded", short=True),
+    "short@restart@submit:requested": Kind("restart", "submit:requested", short=True),
+    "short@race@upgrade": Kind("upgrade", racers=2, short=True),
+    "short@race@upgrade@submit:requested": Kind("upgrade", "submit:requested", racers=2, short=True),
     # The how-to's upgrade pattern as Airflow tasks (deploy, savepoint, stop, deploy from it): the
     # task killed at its step, then retried as the same task instance
     "task@deploy-task:id-recorded": Kind("task", "deploy-task:id-recorded"),
@@ -204,6 +218,7 @@ CI_SAMPLE = [
     "deploy@submit:requested",
     "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
     "airflow@upgrade@stop:requested",  # the reconcile as an Airflow task, records in Variables
+    "short@rollback@submit:requested",  # short runs: the failed upgrade rolled back by a later run
 ]
 
 
@@ -432,7 +447,13 @@ class Trial:
         self.runs += 1
         out = self.folder.parent / f"{self.name}.run{self.runs}.json"
         return zygote().start(
-            {"folder": str(self.folder), "records": str(self.records), "out": str(out), "env": env}
+            {
+                "folder": str(self.folder),
+                "records": str(self.records),
+                "out": str(out),
+                "env": env,
+                "wait_for_health": not self.kind.short,
+            }
         )
 
     def task(

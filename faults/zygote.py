@@ -44,7 +44,11 @@ def _child(request: dict[str, Any]) -> None:
     from airflow_provider_flink.deployments import reconcile
     from faults.once import FileRecordStore
 
-    report = reconcile(Path(request["folder"]), FileRecordStore(Path(request["records"])))
+    report = reconcile(
+        Path(request["folder"]),
+        FileRecordStore(Path(request["records"])),
+        wait_for_health=request.get("wait_for_health", True),
+    )
     Path(request["out"]).write_text(json.dumps(report.as_dict()))
 
 

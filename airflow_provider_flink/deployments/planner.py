@@ -345,6 +345,7 @@ def plan_deployment(
                 f"job {job.jid} is not healthy {waited:.0f} s after it started ({job.state.value}, "
                 f"{_tasks(job)}): see its exceptions in the Flink UI"
             )
+        plan.skipped = f"waiting for job {job.jid} to become healthy ({waited:.0f} s so far, {_tasks(job)})"
     _plan_housekeeping(plan, job, record, now, act, savepoint_now)
     return plan
 

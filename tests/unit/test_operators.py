@@ -532,3 +532,37 @@ def test_without_a_task_state_store_an_unanswered_status_is_not_taken_for_an_unk
         op.execute(_no_store(2))
     assert info.value.status == 503
     assert not [c for c in responses.calls if c.request.method == "POST"]  # no second stop
+
+
+def test_reconcile_operator_passes_what_a_person_asked_and_refuses_a_contradiction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conf's names (rendered strings "a, b") reach the use case as what was asked; the run is
+    short unless told otherwise, and names the task for the history."""
+    from airflow_provider_flink.deployments import Asked, ReconcileReport
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+    from airflow_provider_flink.operators import reconcile as module
+
+    seen: dict[str, Any] = {}
+
+    def fake(*args: Any, **kwargs: Any) -> ReconcileReport:
+        seen.update(kwargs)
+        return ReconcileReport()
+
+    monkeypatch.setattr(module, "reconcile", fake)
+    op = FlinkReconcileOperator(
+        task_id="r", deployments_folder=str(tmp_path), savepoint_now="orders, clicks", suspend="payments"
+    )
+    ctx = context()
+    ctx["ti"].dag_id, ctx["ti"].run_id, ctx["ti"].task_id, ctx["ti"].try_number = "d", "manual__1", "r", 2
+    op.execute(ctx)
+    assert seen["asked"] == Asked(
+        savepoint_now=frozenset({"orders", "clicks"}), suspend=frozenset({"payments"})
+    )
+    assert (seen["wait_for_health"], seen["run"]) == (False, "d/manual__1/r/2")
+    both = FlinkReconcileOperator(
+        task_id="b", deployments_folder=str(tmp_path), suspend="orders", resume="orders"
+    )
+    with pytest.raises(FlinkOperatorError) as info:
+        both.execute(context())
+    assert str(info.value) == "Both suspend and resume were asked for orders: ask for one of them"

@@ -594,4 +594,6 @@ def test_a_first_job_never_healthy_past_its_timeout_is_reported_for_a_person() -
         "see its exceptions in the Flink UI"
     )
     young = view(job(jid(), "RUNNING", running=1, total=2, start=int((NOW - 30) * 1000)))
-    assert not plan_deployment(spec(health_timeout_seconds=120), H1, young, submitted, NOW).needs_human
+    waiting = plan_deployment(spec(health_timeout_seconds=120), H1, young, submitted, NOW)
+    assert not waiting.needs_human
+    assert waiting.skipped == f"waiting for job {jid()} to become healthy (30 s so far, 1/2 tasks running)"
