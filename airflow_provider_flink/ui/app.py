@@ -310,7 +310,7 @@ def render_history(r: DeploymentStatus, past: History) -> str:
     """One deployment: its row, what the reconcile did (newest first), its savepoints, its rollbacks."""
     root = "../../"
 
-    def actions_table(entries: list[ActionEntry], empty: str) -> str:
+    def actions_table(entries: list[ActionEntry], empty: str, table_id: str) -> str:
         lines = "".join(
             f'<tr class="{"ok" if a.ok else "failed"}"><td title="{_age(a.age_s)}">{_utc(a.at)}</td>'
             f"<td>{e(a.kind)}</td><td>{'ok' if a.ok else 'failed'}</td><td>{e(a.detail)}</td>"
@@ -318,7 +318,7 @@ def render_history(r: DeploymentStatus, past: History) -> str:
             for a in entries
         )
         return (
-            "<table><thead><tr><th>time</th><th>action</th><th>outcome</th><th>detail</th><th>job</th>"
+            f'<table id="{table_id}"><thead><tr><th>time</th><th>action</th><th>outcome</th><th>detail</th><th>job</th>'
             f"<th>task log</th></tr></thead><tbody>{lines or f'<tr><td colspan=6>{empty}</td></tr>'}</tbody></table>"
         )
 
@@ -334,8 +334,8 @@ def render_history(r: DeploymentStatus, past: History) -> str:
             + (f" (recorded by {e(past.held_by)})" if past.held_by else "")
             + ": it stays suspended until resumed."
         )
-    if past.pending_savepoint:
-        notes.append(f"A savepoint is in progress (Flink trigger {e(past.pending_savepoint)}).")
+    if r.savepoint_in_progress:
+        notes.append(f"A savepoint is in progress (Flink trigger {e(r.savepoint_in_progress)}).")
     if r.failed_spec:
         notes.append(f"The declared spec was rolled back: {e(r.failed_spec)}.")
     content = f"""<p><a href="../">&larr; all deployments</a></p>
@@ -344,12 +344,12 @@ def render_history(r: DeploymentStatus, past: History) -> str:
 <table><thead>{HEAD}</thead><tbody>{_row(r, root, "")}</tbody></table>
 {"".join(f"<p class=note>{n}</p>" for n in notes)}
 <h2>Actions</h2>
-{actions_table(past.actions, "no action recorded")}
+{actions_table(past.actions, "no action recorded", "actions")}
 <h2>Savepoints</h2>
-<table><thead><tr><th>taken</th><th>age</th><th>reason</th><th>job</th><th>path</th></tr></thead>
+<table id="savepoints"><thead><tr><th>taken</th><th>age</th><th>reason</th><th>job</th><th>path</th></tr></thead>
 <tbody>{savepoints or "<tr><td colspan=5>no savepoint recorded</td></tr>"}</tbody></table>
 <h2>Rollbacks</h2>
-{actions_table(past.rollbacks, "no rollback")}"""
+{actions_table(past.rollbacks, "no rollback", "rollbacks")}"""
     return PAGE.format(title=f"Flink deployment {e(r.name)}", api="../api/", root=root, content=content)
 
 

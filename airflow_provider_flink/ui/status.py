@@ -23,6 +23,7 @@ from airflow_provider_flink.deployments.reconciler import observe
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, RecordStore
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.triggers.conditions import is_healthy
 
 StatusFilter = Literal["all", "attention", "running", "not-running", "suspended"]
 STATUS_FILTERS: dict[str, str] = {
@@ -69,6 +70,7 @@ class DeploymentStatus:
     job_state: str  # Flink's state of the newest job; NONE (no job) or UNKNOWN (cluster not observed)
     tasks_running: int | None
     tasks_total: int | None
+    healthy: bool  # RUNNING with every task running (or finished): the reconcile's own judgement
     applied_hash: str | None  # the spec hash the running job was made from (12 characters)
     checkpoint_age_s: float | None  # since the live job's latest completed checkpoint was triggered
     last_savepoint: str | None
@@ -76,6 +78,7 @@ class DeploymentStatus:
     restarts_in_window: int
     failed_spec: str | None  # why the declared spec was rolled back (not applied again until it changes)
     upgrade_in_flight: bool
+    savepoint_in_progress: str | None  # its Flink trigger id
     flink_url: str | None
     attention: str | None  # the one thing a person should look at, or None
     held: bool  # suspended by a person from the page, whatever the file declares, until resumed
@@ -128,6 +131,7 @@ def deployment_status(
         job_state=state,
         tasks_running=tasks.get("running") if tasks else None,
         tasks_total=tasks.get("total") if tasks else None,
+        healthy=newest is not None and view.jobs is not None and is_healthy(newest),
         applied_hash=record.applied_hash[:12] if record is not None and record.applied_hash else None,
         # Flink's clock and ours may differ by a little: never a negative age.
         checkpoint_age_s=_age(now, checkpoint_at),
@@ -136,6 +140,9 @@ def deployment_status(
         restarts_in_window=restarts,
         failed_spec=failed,
         upgrade_in_flight=bool(record and record.upgrade),
+        savepoint_in_progress=(
+            record.pending_savepoint.trigger_id if record is not None and record.pending_savepoint else None
+        ),
         flink_url=job_url if newest is not None else None,
         attention=_attention(spec, state, failed, view, hold is not None, _age(now, checkpoint_at)),
         held=hold is not None,
@@ -186,8 +193,16 @@ def refusal(row: DeploymentStatus, action: str) -> str | None:
         return f"cluster {row.cluster} not observed: the reconcile takes no action on it until it answers"
     if action == "retry":
         return None if row.failed_spec else "no failed spec: the declared spec was not rolled back"
-    if action == "savepoint":
-        return None if row.job_state == "RUNNING" else f"no running job (job state {row.job_state})"
+    if action == "savepoint":  # the reconcile takes one only of a healthy job, one at a time
+        if row.savepoint_in_progress:
+            return f"a savepoint ({row.savepoint_in_progress}) is already in progress"
+        if row.job_state != "RUNNING":
+            return f"no running job (job state {row.job_state})"
+        return (
+            None
+            if row.healthy
+            else f"job not healthy yet ({row.tasks_running}/{row.tasks_total} tasks running)"
+        )
     if action == "suspend":
         if row.declared_state == "suspended":
             return "declared suspended in its file"
@@ -242,7 +257,6 @@ class History:
     savepoints: list[SavepointRow]
     rollbacks: list[ActionEntry]  # rollbacks, and upgrades that failed
     held_by: str | None  # the run that recorded a hold
-    pending_savepoint: str | None  # a savepoint in progress: its trigger id
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -250,7 +264,7 @@ class History:
 
 def history(record: DeploymentRecord | None, now: float) -> History:
     if record is None:
-        return History([], [], [], None, None)
+        return History([], [], [], None)
     actions = [action_entry(e, now) for e in reversed(record.history)]
     savepoints = [
         SavepointRow(s.path, s.taken_at, _age(now, s.taken_at) or 0.0, s.reason, s.job_id)
@@ -261,7 +275,6 @@ def history(record: DeploymentRecord | None, now: float) -> History:
         savepoints=savepoints,
         rollbacks=[a for a in actions if a.kind == "rollback" or (a.kind == "upgrade" and not a.ok)],
         held_by=record.hold.by if record.hold is not None else None,
-        pending_savepoint=record.pending_savepoint.trigger_id if record.pending_savepoint else None,
     )
 
 

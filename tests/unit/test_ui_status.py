@@ -17,6 +17,7 @@ from airflow_provider_flink.deployments.records import (
     HistoryEntry,
     Hold,
     MemoryRecordStore,
+    PendingSavepoint,
     SavepointEntry,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
@@ -165,6 +166,17 @@ def test_each_action_is_offered_only_where_the_reconcile_would_act_on_it() -> No
         ),
         "reconcile": None,
     }
+    # A savepoint as the reconcile takes one: of a healthy job, one at a time.
+    starting = job("RUNNING").model_copy(update={"tasks": {"running": 1, "total": 2}})
+    assert refusal(deployment_status(spec(), None, view(starting), None, NOW), "savepoint") == (
+        "job not healthy yet (1/2 tasks running)"
+    )
+    busy = record(
+        pending_savepoint=PendingSavepoint(job_id="j", trigger_id="t-1", reason="asked", started_at=NOW)
+    )
+    assert refusal(deployment_status(spec(), busy, view(job("RUNNING")), None, NOW), "savepoint") == (
+        "a savepoint (t-1) is already in progress"
+    )
     failed = record(failed_spec=FailedSpec(spec_hash="h", reason="x", failed_at=NOW))
     assert refusal(deployment_status(spec(), failed, view(job("RUNNING")), None, NOW), "retry") is None
     with pytest.raises(ValueError, match="unknown action 'restart'"):
@@ -199,7 +211,7 @@ def test_the_history_is_newest_first_with_savepoints_and_rollbacks() -> None:
         ("file:/sp/new", 100.0, "requested"),
         ("file:/sp/old", 500.0, "upgrade"),
     ]
-    assert (past.held_by, past.pending_savepoint) == (None, None)
+    assert past.held_by is None
     assert history(None, NOW).actions == []
 
 
@@ -324,6 +336,7 @@ def test_the_last_action_and_the_history_link_to_the_task_log() -> None:
         history=[HistoryEntry(at=NOW - 5, kind="savepoint", ok=False, detail="<timed out>", run=RUN)],
         savepoints=[SavepointEntry(path="file:/sp/1", taken_at=NOW - 8, reason="requested", job_id="j")],
         hold=Hold(at=NOW - 3, by="flink_reconcile/r/reconcile/1"),
+        pending_savepoint=PendingSavepoint(job_id="j", trigger_id="t-7", reason="asked", started_at=NOW),
     )
     row = deployment_status(spec(), rec, view(job("RUNNING")), None, NOW)
     log = "dags/flink_reconcile/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/tasks/reconcile?try_number=2"
@@ -338,4 +351,5 @@ def test_the_last_action_and_the_history_link_to_the_task_log() -> None:
     assert "<td>savepoint</td><td>failed</td><td>&lt;timed out&gt;</td>" in view_page
     assert "<td>8 s ago</td><td>requested</td>" in view_page
     assert "Suspended from the page 3 s ago (recorded by flink_reconcile/r/reconcile/1)" in view_page
+    assert "A savepoint is in progress (Flink trigger t-7)." in view_page
     assert "no rollback" in view_page
