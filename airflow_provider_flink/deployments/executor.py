@@ -39,6 +39,7 @@ from airflow_provider_flink.client import FlinkApiError, calls
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, transition_id
 from airflow_provider_flink.deployments.records import (
+    AppliedSpec,
     DeploymentRecord,
     FailedSpec,
     HistoryEntry,
@@ -244,6 +245,7 @@ class Executor:
         adopted = self.hook.submit_job(jar_id, request)
         crashpoints.reach("submit:requested")
         record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
+        record.applied_spec = AppliedSpec(spec_hash=spec_hash, spec=spec.model_dump(mode="json"))
         record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
         self._save(record)
         crashpoints.reach("submit:recorded")
@@ -636,5 +638,10 @@ class Executor:
         return "recorded as the deployment's job"
 
     def _mark_stable(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        applied = record.applied_spec
+        if action.mode == "applied" and applied is not None and applied.spec_hash == action.spec_hash:
+            # The running job's own spec (its file changed since): the target of the coming upgrade's rollback.
+            self._stable(record, DeploymentSpec.model_validate(applied.spec), applied.spec_hash)
+            return "the running job's spec recorded as the last stable one"
         self._stable(record, spec, _need(action.spec_hash))
         return "spec recorded as the last stable one"

@@ -318,6 +318,24 @@ def plan_deployment(
             )
             _plan_housekeeping(plan, job, record, now, act, savepoint_now)  # the stable job's savepoints
             return plan
+        applied = record.applied_spec
+        if record.last_stable_hash != record.applied_hash and upgrade is None:
+            # Short runs: the job was submitted by a run that did not wait for it, and its file
+            # changed before a later run saw it healthy. Made stable first, it is what the upgrade
+            # rolls back to; while it still starts, the upgrade waits (a savepoint needs it running).
+            if is_healthy(job) and applied is not None and spec_part(job.jid) == applied.spec_hash[:12]:
+                act(
+                    "mark-stable",
+                    "the running job is healthy: its spec becomes the rollback target before the upgrade",
+                    job_id=job.jid,
+                    spec_hash=applied.spec_hash,
+                    mode="applied",
+                )
+            elif not is_healthy(job) and job.start_time > 0 and spec.upgrade_mode != "stateless":
+                waited = now - job.start_time / 1000
+                if waited <= spec.health_timeout_seconds:
+                    plan.skipped = f"the upgrade waits for job {job.jid} to become healthy ({waited:.0f} s so far, {_tasks(job)})"
+                    return plan
         return act(
             "upgrade",
             "the declared spec changed",

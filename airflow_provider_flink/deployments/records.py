@@ -67,6 +67,14 @@ class HistoryEntry(BaseModel):
     run: str | None = None  # "dag_id/run_id/task_id/try_number" of the task that acted, if any
 
 
+class AppliedSpec(BaseModel):
+    """The spec the current job was submitted with: made the rollback target when that job is seen
+    healthy after its file already changed again (short runs judge health in a later run)."""
+
+    spec_hash: str
+    spec: dict[str, Any]
+
+
 class Hold(BaseModel):
     """A suspend asked by a person (the Flink page's "suspend", or a run's ``suspend`` conf): the
     deployment stays suspended, whatever its file declares, until a "resume" releases it."""
@@ -85,6 +93,7 @@ class DeploymentRecord(BaseModel):
     cluster: str
     status: Literal["new", "running", "suspended"] = "new"
     applied_hash: str | None = None
+    applied_spec: AppliedSpec | None = None
     current_job_id: str | None = None
     intended_job_id: str | None = None
     intended_hash: str | None = None

@@ -579,3 +579,21 @@ def test_a_failed_action_is_added_to_the_stored_history_without_the_runs_unsaved
     assert stored is not None
     assert [(h.kind, h.ok, h.detail) for h in stored.history] == [("recover", False, outcome.detail)]
     assert stored.revision == 1
+
+
+def test_marking_the_applied_spec_stable_keeps_the_spec_the_job_runs_not_the_declared_one() -> None:
+    running = spec(parallelism=1)
+    record = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        status="running",
+        current_job_id=J,
+        applied_hash="1" * 64,
+        applied_spec={"spec_hash": "1" * 64, "spec": running.model_dump(mode="json")},
+    )
+    action = Action("mark-stable", "orders", "healthy", job_id=J, spec_hash="1" * 64, mode="applied")
+    (outcome,), store = apply(record, action, parallelism=2)  # the file already says 2
+    assert (outcome.ok, outcome.detail) == (True, "the running job's spec recorded as the last stable one")
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert (stored.last_stable_hash, stored.last_stable_spec) == ("1" * 64, running.model_dump(mode="json"))

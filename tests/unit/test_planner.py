@@ -597,3 +597,22 @@ def test_a_first_job_never_healthy_past_its_timeout_is_reported_for_a_person() -
     waiting = plan_deployment(spec(health_timeout_seconds=120), H1, young, submitted, NOW)
     assert not waiting.needs_human
     assert waiting.skipped == f"waiting for job {jid()} to become healthy (30 s so far, 1/2 tasks running)"
+
+
+def test_a_job_submitted_by_a_short_run_is_made_stable_before_its_file_changes_it() -> None:
+    """Its file changed before a later run saw it healthy: without this, a failing upgrade had no
+    rollback target and the deployment was left with no job (found by the campaign's short kinds)."""
+    applied = {"spec_hash": H1, "spec": spec().model_dump(mode="json")}
+    submitted = running_record(last_stable_hash=None, applied_spec=applied)
+    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), submitted, NOW)
+    assert [(a.kind, a.spec_hash, a.mode) for a in plan.actions] == [
+        ("mark-stable", H1, "applied"),
+        ("upgrade", H2, "savepoint"),
+    ]
+    starting = view(job(jid(), "RUNNING", running=0, total=2, start=int((NOW - 5) * 1000)))
+    waiting = plan_deployment(spec(parallelism=2), H2, starting, submitted, NOW)
+    assert kinds(waiting) == []
+    assert (
+        waiting.skipped
+        == f"the upgrade waits for job {jid()} to become healthy (5 s so far, 0/2 tasks running)"
+    )
