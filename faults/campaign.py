@@ -98,6 +98,7 @@ TIMEOUT, SLOW = 4, 7.0  # the connection's request timeout in fault trials; a la
 HEALTH_TIMEOUT = 15.0
 CAMPAIGN_DAG = "flink_campaign"  # faults/dags/flink_campaign.py
 REPORT = "FLINK_CAMPAIGN_REPORT"  # the file a campaign DAG task writes its return value to
+ASKED = "FLINK_CAMPAIGN_ASKED"  # faults/zygote.py: what a person asks of a run ("suspend=<name>")
 
 KINDS: dict[str, Kind] = {
     # savepoint upgrade (parallelism 1 -> 2), killed at each step boundary
@@ -193,6 +194,12 @@ KINDS: dict[str, Kind] = {
     "short@restart@submit:requested": Kind("restart", "submit:requested", short=True),
     "short@race@upgrade": Kind("upgrade", racers=2, short=True),
     "short@race@upgrade@submit:requested": Kind("upgrade", "submit:requested", racers=2, short=True),
+    # What a person asks from the Flink page, the run killed at its step: a suspend (the hold must
+    # outlive the crash: later runs keep the job stopped, whatever the file says, until a resume
+    # restores it from the suspend's savepoint), a savepoint now (filed, the job kept)
+    "asked@suspend@stop:requested": Kind("asked-suspend", "stop:requested"),
+    "asked@suspend@stop:recorded": Kind("asked-suspend", "stop:recorded"),
+    "asked@savepoint@savepoint:requested": Kind("asked-savepoint", "savepoint:requested"),
     # The how-to's upgrade pattern as Airflow tasks (deploy, savepoint, stop, deploy from it): the
     # task killed at its step, then retried as the same task instance
     "task@deploy-task:id-recorded": Kind("task", "deploy-task:id-recorded"),
@@ -505,10 +512,14 @@ class Trial:
         if code != 0:
             raise RuntimeError(f"airflow dags trigger {run_id} failed (exit {code}): see {out}.log")
 
-    def run(self, crash_at: str | None = None) -> tuple[int, dict[str, Any] | None]:
+    def run(self, crash_at: str | None = None, asked: str | None = None) -> tuple[int, dict[str, Any] | None]:
+        """One reconcile run to its end; ``asked``: what a person asks of it for this deployment
+        (``suspend``, ``resume``, ``savepoint_now``: the Flink page's requests)."""
         env = dict(self.env)
         if crash_at:
             env[ENV] = crash_at
+        if asked:
+            env[ASKED] = f"{asked}={self.name}"
         run = self.start(env)
         code = run.wait()
         return code, (run.report() if code == 0 else None)
@@ -762,6 +773,14 @@ def _play(trial: Trial, kind: Kind) -> str:
         return _last_state_unhealthy(trial, old, mark)
     if kind.change == "retention":
         return _retention(trial, kind)
+    if kind.change == "asked-suspend":
+        return _asked_suspend(trial, kind, old, mark)
+    if kind.change == "asked-savepoint":
+        crashed, _ = trial.run(crash_at=kind.step, asked="savepoint_now")
+        if crashed != -9:
+            raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+        trial.settle()
+        return _savepoint_filed(trial, old)
     if kind.change == "operator":  # a person ends the job; the deployment still says running
         trial.rival_acts()
         trial.settle()
@@ -775,21 +794,7 @@ def _play(trial: Trial, kind: Kind) -> str:
         _fault(trial, kind)
     trial.settle()
     if kind.change == "savepoint":
-        job = trial.one_live_job()
-        if job != old:
-            raise Violation(f"a periodic savepoint replaced the job {old} by {job}")
-        trial.check_record(job)
-        filed = [s["path"] for s in trial.record().get("savepoints", [])]
-        # Flink's checkpoint statistics are cached and updated after the savepoint completes.
-        with contextlib.suppress(AssertionError):
-            wait_for(f"{old}'s history to show its savepoint", partial(trial.latest_savepoint, old), 15)
-        latest = trial.latest_savepoint(old)
-        newest = trial.newest_snapshot(old)
-        if latest is None or latest.external_path not in filed:
-            raise Violation(
-                f"Flink completed savepoint {latest and latest.external_path}; the record has {filed}"
-            )
-        return f"savepoint {newest.id if newest else '?'} filed, job kept"
+        return _savepoint_filed(trial, old)
     if kind.change in ("suspend", "resume"):
         live = trial.live_jobs()
         if live:
@@ -819,6 +824,48 @@ def _play(trial: Trial, kind: Kind) -> str:
             raise Violation(f"the failed spec was applied {len(stable) - 1} times: stable-spec jobs {stable}")
         return "rolled back: " + trial.check_restored(old, job, mark, 1, only_old=True)
     return "one job, " + trial.check_restored(old, job, mark, 2)
+
+
+def _savepoint_filed(trial: Trial, old: str) -> str:
+    """The job kept, and the savepoint Flink completed for it filed in the record."""
+    job = trial.one_live_job()
+    if job != old:
+        raise Violation(f"a periodic savepoint replaced the job {old} by {job}")
+    trial.check_record(job)
+    filed = [s["path"] for s in trial.record().get("savepoints", [])]
+    # Flink's checkpoint statistics are cached and updated after the savepoint completes.
+    with contextlib.suppress(AssertionError):
+        wait_for(f"{old}'s history to show its savepoint", partial(trial.latest_savepoint, old), 15)
+    latest = trial.latest_savepoint(old)
+    newest = trial.newest_snapshot(old)
+    if latest is None or latest.external_path not in filed:
+        raise Violation(
+            f"Flink completed savepoint {latest and latest.external_path}; the record has {filed}"
+        )
+    return f"savepoint {newest.id if newest else '?'} filed, job kept"
+
+
+def _asked_suspend(trial: Trial, kind: Kind, old: str, mark: Any) -> str:
+    """A suspend asked by a person (the file still says running), the run killed at its step: the
+    hold must outlive the crash, and a resume must restore the suspend's savepoint."""
+    crashed, _ = trial.run(crash_at=kind.step, asked="suspend")
+    if crashed != -9:
+        raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+    trial.settle()  # later runs ask nothing: the file says running
+    live = trial.live_jobs()
+    if live:
+        raise Violation(f"a person's suspend did not hold after the crash: live jobs {live}")
+    if not trial.record().get("hold"):
+        raise Violation("the record lost the person's hold")
+    code, _ = trial.run(asked="resume")
+    if code != 0:
+        raise Violation(f"the resume run failed (exit {code})")
+    trial.settle()
+    job = trial.one_live_job()
+    trial.check_record(job)
+    if trial.record().get("hold"):
+        raise Violation("the hold is still recorded after the resume")
+    return "held through the crash, resumed: " + trial.check_restored(old, job, mark, 1)
 
 
 def _fault(trial: Trial, kind: Kind) -> None:

@@ -41,13 +41,16 @@ def _child(request: dict[str, Any]) -> None:
         args = cli_parser.get_parser().parse_args(request["airflow"])
         args.func(args)
         return
-    from airflow_provider_flink.deployments import reconcile
+    from airflow_provider_flink.deployments import Asked, reconcile
     from faults.once import FileRecordStore
 
+    # What a person asked of this run ("suspend=name"): the Flink page's requests, as a conf gives them.
+    what, _, names = request["env"].get("FLINK_CAMPAIGN_ASKED", "").partition("=")
     report = reconcile(
         Path(request["folder"]),
         FileRecordStore(Path(request["records"])),
         wait_for_health=request.get("wait_for_health", True),
+        asked=Asked(**({what: frozenset(names.split(","))} if what else {})),
     )
     Path(request["out"]).write_text(json.dumps(report.as_dict()))
 
