@@ -250,6 +250,8 @@ def _short(job_id: str | None) -> str:
 
 def _row(r: DeploymentStatus, root: str, link: str) -> str:
     tasks = f"{r.tasks_running}/{r.tasks_total}" if r.tasks_total is not None else "-"
+    if r.tasks_finished:  # else "3/4" reads like a task that does not run
+        tasks += f" ({r.tasks_finished} finished)"
     job = (
         f'<a href="{e(r.flink_url)}" target="_blank" rel="noopener" title="{e(r.job_id or "")}">'
         f"<code>{_short(r.job_id)}</code></a>"

@@ -70,6 +70,7 @@ class DeploymentStatus:
     job_state: str  # Flink's state of the newest job; NONE (no job) or UNKNOWN (cluster not observed)
     tasks_running: int | None
     tasks_total: int | None
+    tasks_finished: int | None  # a bounded source's subtasks end: not a problem (see healthy)
     healthy: bool  # RUNNING with every task running (or finished): the reconcile's own judgement
     applied_hash: str | None  # the spec hash the running job was made from (12 characters)
     checkpoint_age_s: float | None  # since the live job's latest completed checkpoint was triggered
@@ -131,6 +132,7 @@ def deployment_status(
         job_state=state,
         tasks_running=tasks.get("running") if tasks else None,
         tasks_total=tasks.get("total") if tasks else None,
+        tasks_finished=tasks.get("finished") if tasks else None,
         healthy=newest is not None and view.jobs is not None and is_healthy(newest),
         applied_hash=record.applied_hash[:12] if record is not None and record.applied_hash else None,
         # Flink's clock and ours may differ by a little: never a negative age.

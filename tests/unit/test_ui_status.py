@@ -302,8 +302,11 @@ def test_the_page_escapes_what_it_shows_and_offers_each_button_where_it_applies(
     assert "&lt;b&gt;missing&lt;/b&gt;" in page
     assert '<button data-deployment="orders" data-action="retry">retry the failed spec</button>' in page
     assert '<a href="deployments/orders">orders</a>' in page
-    healthy = deployment_status(spec(), record(status="running"), view(job("RUNNING")), None, NOW)
+    one_done = job("RUNNING").model_copy(update={"tasks": {"running": 3, "finished": 1, "total": 4}})
+    healthy = deployment_status(spec(), record(status="running"), view(one_done), None, NOW)
+    assert healthy.healthy  # a bounded source's subtask that ended is no problem
     page = render([healthy], [], "/specs", None, "running")
+    assert "<td>3/4 (1 finished)</td>" in page
     assert 'data-action="retry"' not in page
     assert 'data-action="resume"' not in page
     assert '<button data-deployment="orders" data-action="savepoint">savepoint now</button>' in page
