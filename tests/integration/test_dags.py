@@ -214,11 +214,23 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
     live = [
         j
         for j in airflow.client.call(calls.jobs_overview()).jobs
-        if j.jid.startswith(deployment_prefix(name)) and j.state is JobState.RUNNING
+        if j.jid.startswith(deployment_prefix(name)) and not j.state.is_globally_terminal
     ]
     assert len(live) == 1
+    # A short run: submitted and recorded, its health left to the next run.
+    [deployed] = summary["deployments"][0]["done"]
+    assert deployed["detail"] == f"job {live[0].jid} submitted; the next run judges its health"
     record = json.loads(VariableModel.get(f"flink_deployment.flink_default.{name}"))
-    assert record["current_job_id"] == live[0].jid
+    assert (record["current_job_id"], record["last_stable_hash"]) == (live[0].jid, None)
+    assert [(h["kind"], h["ok"], h["job_id"]) for h in record["history"]] == [("deploy", True, live[0].jid)]
+    assert record["history"][0]["run"].startswith("flink_reconcile/")
+    airflow.wait_all_running(live[0].jid)
+    judged = run_dag("flink_reconcile", deferrable=deferrable)
+    assert judged.xcom[("reconcile", "return_value")]["deployments"][0]["actions"] == [
+        f"mark-stable {name} job {live[0].jid}: the job runs healthy: its spec becomes the rollback target"
+    ]
+    record = json.loads(VariableModel.get(f"flink_deployment.flink_default.{name}"))
+    assert record["last_stable_hash"] == record["applied_hash"]
 
     spec["parallelism"] = 2
     (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
