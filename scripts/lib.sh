@@ -70,6 +70,18 @@ ensure_postgres() {
   # The package starts a cluster of its own on port 5432; the tests do not use it.
 }
 
+# Chromium (Debian's package), for the Flink page's browser test: Playwright (from PyPI) drives
+# /usr/bin/chromium; it never downloads a browser of its own (`playwright install` is not used).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  apt_install chromium "for the Flink page's browser test (Playwright drives /usr/bin/chromium)" \
+    "the Flink page's browser test in tests/integration/test_real_components.py will fail"
+  if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then
+    echo "error: apt-get did not install /usr/bin/chromium: run 'apt-get update && apt-get install -y chromium' and look at its message" >&2
+    exit 1
+  fi
+}
+
 # A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.
 ensure_venv() {
   local python="${PYTHON:-}"

@@ -13,15 +13,19 @@ over ``dag.test()`` is Airflow's side, not Flink's).
 
 from __future__ import annotations
 
+import re
+import shutil
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -456,3 +460,139 @@ def test_the_flink_page_shows_desired_against_actual_and_acts_only_for_those_all
         f"{page}/api/deployments/nope/reconcile", headers={**admin, "X-Requested-With": "t"}, timeout=30
     )
     assert (unknown.status_code, unknown.json()["detail"]) == (404, "no declared deployment 'nope'")
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/lib.sh: ensure_chromium); never a download
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # root in CI
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # no network but loopback here: nothing to call home to
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"  # gitignored; CI keeps it
+
+
+@contextmanager
+def chromium(cookies: list[dict[str, Any]]) -> Iterator[Any]:
+    """A headless Chromium page (Playwright from PyPI driving Debian's browser) with ``cookies``;
+    the browser is closed at the end, also when the test fails."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: ./scripts/test installs it (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 800})
+            context.add_cookies(cookies)  # type: ignore[arg-type]
+            context.set_default_timeout(30_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def _screenshot(page: Any, folder: Path, name: str) -> Path:
+    """A full-page screenshot under the test's tmp path, copied to test-artifacts/ for CI."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.screenshot(path=str(path), full_page=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    kept = shutil.copy(path, ARTIFACTS / name)
+    print(f"\nscreenshot: {path} (kept as {kept})")
+    return path
+
+
+def test_the_flink_page_in_a_real_browser_shows_the_deployment_and_a_savepoint_started_from_it(
+    real: Real, tmp_path: Path
+) -> None:
+    stack = real.stack
+    stack.wait_dag("flink_reconcile")
+    [live] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
+    real.flink.wait_all_running(live)
+    wait_for("a completed checkpoint", lambda: real.flink.counter(live) > 0 or None, 60)
+    shots = tmp_path / "screenshots"
+    # Airflow's UI keeps its JWT in the "_token" cookie; the page's auth reads it as the UI does.
+    login = [{"name": "_token", "value": stack.token("admin"), "url": stack.url}]
+    row = f'tr[data-deployment="{DEPLOYMENT}"]'
+
+    with chromium([]) as anonymous:  # no cookie: nothing shown
+        answer = anonymous.goto(f"{stack.url}/flink/")
+        assert answer is not None
+        assert answer.status in (401, 403), answer.status
+        assert DEPLOYMENT not in anonymous.content()
+
+    started = time.monotonic()
+    with chromium(login) as page:
+        page.goto(f"{stack.url}/flink/")
+        assert page.locator(f"{row} td.state").inner_text() == "RUNNING"
+        job_link = page.locator(f"{row} a[title='{live}']")
+        assert job_link.get_attribute("href", timeout=5000).endswith(f"/#/job/running/{live}/overview")
+        assert re.fullmatch(r"\d+ s ago", page.locator(f"{row} td.checkpoint").inner_text())
+        before_path = page.locator(f"{row} td.savepoint").get_attribute("title")
+        # Only what applies is offered: a running, not suspended deployment can be suspended.
+        buttons = page.locator(f"{row} button").all_inner_texts()
+        assert buttons == ["savepoint now", "suspend", "reconcile now"], buttons
+        _screenshot(page, shots, "flink-page-before.png")
+
+        page.locator(f'{row} button[data-action="savepoint"]').click()
+        message = page.locator("#message")
+        page.wait_for_function("document.getElementById('message').dataset.run !== undefined")
+        run = message.get_attribute("data-run")
+        assert run, message.inner_text()
+        assert message.inner_text() == (
+            f"Started flink_reconcile run {run} for {DEPLOYMENT}: savepoint now. Open the run"
+        )
+        _screenshot(page, shots, "flink-page-savepoint-started.png")
+        assert stack.api("GET", f"/dags/flink_reconcile/dagRuns/{run}")["conf"] == {
+            "deployments": DEPLOYMENT,
+            "savepoint_now": DEPLOYMENT,
+        }
+        assert stack.wait_run("flink_reconcile", run) == "success", real.explain()
+        assert real.live_jobs(DEPLOYMENT) == [live]  # a savepoint, not a stop: the job runs on
+
+        # Flink is the judge: the savepoint the page shows is the job's latest on Flink.
+        taken = real.flink_json(f"/jobs/{live}/checkpoints")["latest"]["savepoint"]["external_path"]
+        page.reload()
+        assert page.locator(f"{row} td.state").inner_text() == "RUNNING"
+        savepoint = page.locator(f"{row} td.savepoint")
+        assert savepoint.get_attribute("title") == taken != before_path
+        assert re.fullmatch(r"\d+ s ago", savepoint.inner_text()), savepoint.inner_text()
+        last = page.locator(f"{row} td.action")
+        assert re.fullmatch(r"savepoint ok \d+ s ago task log", last.inner_text()), last.inner_text()
+        log_url = f"{stack.url}/dags/flink_reconcile/runs/{quote(run, safe='')}/tasks/reconcile?try_number=1"
+        assert last.locator("a").evaluate("a => a.href") == log_url
+        _screenshot(page, shots, "flink-page-after-savepoint.png")
+
+        page.locator(f"{row} a", has_text=DEPLOYMENT).click()
+        page.wait_for_url(f"{stack.url}/flink/deployments/{DEPLOYMENT}")
+        assert page.locator("h1").inner_text() == f"Flink deployment {DEPLOYMENT}"
+        newest = page.locator("#actions tbody tr").first
+        cells = newest.locator("td").all_inner_texts()
+        assert cells[1:3] == ["savepoint", "ok"], cells
+        assert newest.locator("a").evaluate("a => a.href") == log_url
+        first_savepoint = page.locator("#savepoints tbody tr").first
+        assert first_savepoint.locator("td.path").inner_text() == taken
+        _screenshot(page, shots, "flink-page-history.png")
+
+        # The link leads to the task's log in Airflow's own UI, which shows the savepoint taken.
+        newest.locator("a").click()
+        page.wait_for_url(log_url)
+        page.get_by_text(taken).first.wait_for()
+        _screenshot(page, shots, "flink-page-task-log.png")
+    print(f"\nbrowser part of the page test: {time.monotonic() - started:.1f} s")
+
+    # What the reconcile would not act on is refused with its reason, and starts nothing.
+    runs_before = set(_runs(stack, "flink_reconcile"))
+    refused = httpx.post(
+        f"{stack.url}/flink/api/deployments/{DEPLOYMENT}/resume",
+        headers={"Authorization": f"Bearer {stack.token('admin')}", "X-Requested-With": "t"},
+        timeout=30,
+    )
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        f"resume not started for {DEPLOYMENT}: not suspended",
+    )
+    assert set(_runs(stack, "flink_reconcile")) == runs_before
