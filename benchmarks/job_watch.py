@@ -29,6 +29,7 @@ import yaml
 from airflow_provider_flink.client import ClientSettings, FlinkClient, FlinkError, calls, models
 from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.events import FlinkJobEventTrigger
+from airflow_provider_flink.triggers.conditions import is_healthy
 from benchmarks.common import local_flink
 from harness.fault_proxy import FaultProxy
 from harness.job_jars import COUNTER_JOB, build_jar
@@ -51,8 +52,10 @@ async def watcher(
         cancelled.append(time.monotonic())
 
     async def first() -> dict[str, object] | None:
+        """The first event about a job leaving RUNNING (a job becoming healthy is an event too)."""
         async for event in trigger.run():
-            return dict(event.payload)
+            if any(change["kind"] == "state" for change in event.payload["changes"]):
+                return dict(event.payload)
         return None
 
     task = asyncio.create_task(cancel_later())
@@ -79,7 +82,8 @@ async def per_deployment(proxy_url: str, job_ids: list[str], seconds: float) -> 
 
 
 def _running(client: FlinkClient, job_id: str) -> Callable[[], bool]:
-    return lambda: client.call(calls.job(job_id)).state.value == "RUNNING"
+    """Healthy (every task up), so the watcher's first look is the base and no job becomes healthy in the window."""
+    return lambda: is_healthy(client.call(calls.job(job_id)))
 
 
 def main() -> None:
