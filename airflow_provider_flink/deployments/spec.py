@@ -14,8 +14,12 @@ savepoint_policy: {interval_minutes: 60, keep_last: 5, max_age_days: 7}
 restart_policy: {max_restarts: 3, window_minutes: 60}
 ```
 
+A SQL deployment gives ``sql: {statements: "..."}`` or ``sql: {file: clicks.sql}`` (beside the
+spec file, an absolute path or an ObjectStoragePath URI) instead of artifact, entry class and args:
+its job is the provider's SQL runner jar with the statements (docs/sql.md).
+
 :func:`spec_hash` digests what the running job is made of (artifact digest, entry class, args,
-parallelism, Flink configuration): a change there needs a new job; anything else (policies,
+SQL statements, parallelism, Flink configuration): a change there needs a new job; anything else (policies,
 desired state, upgrade mode) is applied without restarting the job.
 """
 
@@ -29,9 +33,20 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from airflow_provider_flink.artifacts import ArtifactRequest, JobDefinition
+from airflow_provider_flink.artifacts.sql import RUNNER_JAR, SqlError, read_sql, sql_definition
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -60,6 +75,36 @@ class Artifact(_Strict):
     )
 
 
+def _runner_artifact() -> Artifact:
+    """A SQL deployment's artifact: the provider's SQL runner jar (artifacts/sql)."""
+    return Artifact(jar=str(RUNNER_JAR))
+
+
+class SqlSource(_Strict):
+    """The statements of a SQL deployment: inline, or a file read at every reconcile run."""
+
+    statements: str | None = Field(None, description="The SQL statements, each ended by ';'.")
+    file: str | None = Field(
+        None,
+        description="A UTF-8 SQL file: a path relative to the spec file's folder, an absolute path on the "
+        "workers or an ObjectStoragePath URI. Read at every reconcile run; its content is in the spec hash.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SqlSource:
+        if (self.statements is None) == (self.file is None):
+            raise ValueError("give exactly one of statements (the SQL itself) and file (a SQL file)")
+        if self.statements is not None and not self.statements.strip():
+            raise ValueError("statements is empty: give the SQL statements to run")
+        return self
+
+    def text(self) -> str:
+        """The statements; a file is read by :func:`load_specs`, which puts its content here."""
+        if self.statements is None:
+            raise SqlError(f"sql.file {self.file} was not read: load the spec with load_specs()")
+        return self.statements
+
+
 class SavepointPolicy(_Strict):
     interval_minutes: float | None = Field(None, gt=0, description="Take a savepoint this often (periodic).")
     keep_last: int = Field(5, ge=1, description="Savepoints kept; older ones are disposed through Flink.")
@@ -81,7 +126,15 @@ class DeploymentSpec(_Strict):
     cluster: str = Field(
         "flink_default", min_length=1, description="Airflow connection id of the Flink cluster."
     )
-    artifact: Artifact
+    sql: SqlSource | None = Field(
+        None, description="A SQL job's statements, instead of artifact, entry_class and args (docs/sql.md)."
+    )
+    # Validated after sql (field order) and also when absent: it is required unless sql is given.
+    artifact: Artifact = Field(
+        default_factory=_runner_artifact,
+        validate_default=True,
+        description="The job jar. Required unless sql is given (a SQL job's jar is the provider's runner).",
+    )
     entry_class: str | None = None
     args: list[str] = Field(default_factory=list)
     parallelism: int = Field(1, ge=1)
@@ -108,6 +161,45 @@ class DeploymentSpec(_Strict):
         "this: it refuses and says so.",
     )
 
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["artifact"]}, {"required": ["sql"]}]}
+    )
+
+    @field_validator("artifact")
+    @classmethod
+    def _jar_or_sql(cls, artifact: Artifact, info: ValidationInfo) -> Artifact:
+        if "sql" not in info.data:
+            return artifact  # sql itself was invalid: reported there, once
+        runner = artifact == _runner_artifact()
+        if info.data["sql"] is None and runner:
+            raise ValueError("a deployment needs artifact (its jar) or sql (its statements)")
+        if info.data["sql"] is not None and not runner:
+            raise ValueError("a SQL deployment runs the provider's SQL runner jar: remove artifact")
+        return artifact
+
+    @field_validator("entry_class")
+    @classmethod
+    def _no_entry_class_for_sql(cls, entry_class: str | None, info: ValidationInfo) -> str | None:
+        if entry_class and info.data.get("sql") is not None:
+            raise ValueError("a SQL deployment runs the provider's SQL runner: remove entry_class")
+        return entry_class
+
+    @field_validator("args")
+    @classmethod
+    def _no_args_for_sql(cls, args: list[str], info: ValidationInfo) -> list[str]:
+        if args and info.data.get("sql") is not None:
+            raise ValueError("a SQL deployment's only argument is its SQL: remove args")
+        return args
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.sql is not None:
+            # A record keeps the dump; read back on another worker (a rollback), a SQL deployment's
+            # artifact must be that installation's runner, not this one's path.
+            data.pop("artifact", None)
+        return data
+
     @field_validator("flink_config", mode="before")
     @classmethod
     def _stringify(cls, value: Any) -> Any:
@@ -122,6 +214,16 @@ class DeploymentSpec(_Strict):
 
     def definition(self) -> JobDefinition:
         """What the deployment's job is made of: the jar to verify and how to run it."""
+        # I7: the provider's jobs keep their checkpoints when cancelled (Flink's default deletes
+        # them), so a cancel never takes the state a restore needs; a spec may still say otherwise.
+        config = {RETENTION_KEY: "RETAIN_ON_CANCELLATION", **self.flink_config}
+        if self.sql is not None:
+            return sql_definition(
+                self.sql.text(),
+                parallelism=self.parallelism,
+                flink_config=config,
+                allow_non_restored_state=self.allow_non_restored_state,
+            )
         source = self.artifact
         return JobDefinition(
             artifact=ArtifactRequest(
@@ -135,9 +237,7 @@ class DeploymentSpec(_Strict):
                 headers_conn_id=source.headers_conn_id,
             ),
             args=tuple(self.args),
-            # I7: the provider's jobs keep their checkpoints when cancelled (Flink's default deletes
-            # them), so a cancel never takes the state a restore needs; a spec may still say otherwise.
-            flink_config={RETENTION_KEY: "RETAIN_ON_CANCELLATION", **self.flink_config},
+            flink_config=config,
             allow_non_restored_state=self.allow_non_restored_state,
         )
 
@@ -151,6 +251,10 @@ def spec_hash(spec: DeploymentSpec, artifact_digest: str) -> str:
         "parallelism": spec.parallelism,
         "flink_config": dict(sorted(spec.flink_config.items())),
     }
+    if spec.sql is not None:
+        # The statements are the job (the runner's digest is the artifact). Only SQL deployments
+        # carry the key, so the hashes of jar deployments stay what they were.
+        material["sql"] = spec.sql.text()
     return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -173,6 +277,8 @@ def _problems(file: str, err: ValidationError) -> list[SpecProblem]:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field (misspelled?)"
+        elif item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
         out.append(SpecProblem(file, where, message))
     return out
 
@@ -194,6 +300,8 @@ class SpecPath(Protocol):
     def is_file(self) -> bool: ...
 
     def read_text(self) -> str: ...
+
+    def __truediv__(self, key: str) -> Any: ...
 
 
 def spec_folder(location: str) -> SpecPath:
@@ -240,8 +348,31 @@ def parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]
     return parse_spec_text(path.name, text)
 
 
-def load_specs(folder: SpecPath) -> tuple[list[DeploymentSpec], list[SpecProblem]]:
-    """Every deployment file in ``folder`` (sorted); problems are collected, good files still load."""
+def _with_sql_file(
+    folder: SpecPath, name: str, spec: DeploymentSpec
+) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
+    """A SQL deployment whose statements are in a file, with the file's content as its statements:
+    read once per load, so the spec hash and the submitted job see the same text, and a record's
+    copy of the spec keeps the statements that ran (a rollback runs those, not the file's new ones)."""
+    if spec.sql is None or spec.sql.file is None:
+        return spec, []
+    location = spec.sql.file
+    try:
+        if "://" in location or Path(location).expanduser().is_absolute():
+            text = read_sql(location)
+        else:
+            text = read_sql(str(folder / location))
+    except SqlError as err:
+        return None, [SpecProblem(name, "sql.file", str(err))]
+    return spec.model_copy(update={"sql": SqlSource(statements=text)}), []
+
+
+def load_specs(
+    folder: SpecPath, *, read_sql_files: bool = True
+) -> tuple[list[DeploymentSpec], list[SpecProblem]]:
+    """Every deployment file in ``folder`` (sorted); problems are collected, good files still load.
+    A SQL deployment's file is read too (a missing one is a problem of its spec), unless
+    ``read_sql_files`` is False (a caller that needs only names and clusters)."""
     if not folder.is_dir():
         return [], [SpecProblem(str(folder), "(folder)", "does not exist or is not a folder")]
     specs: list[DeploymentSpec] = []
@@ -250,6 +381,8 @@ def load_specs(folder: SpecPath) -> tuple[list[DeploymentSpec], list[SpecProblem
     files = [p for p in folder.iterdir() if is_spec_file(p.name) and p.is_file()]
     for path in sorted(files, key=lambda p: str(p.name)):
         spec, found = parse_spec(path)
+        if spec is not None and read_sql_files:
+            spec, found = _with_sql_file(folder, path.name, spec)
         problems += found
         if spec is None:
             continue

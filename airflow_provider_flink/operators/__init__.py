@@ -9,6 +9,7 @@ from airflow_provider_flink.operators.job import (
     FlinkStopJobOperator,
 )
 from airflow_provider_flink.operators.reconcile import FlinkReconcileOperator
+from airflow_provider_flink.operators.sql import FlinkSqlJobOperator
 
 __all__ = [
     "FlinkCancelJobOperator",
@@ -16,5 +17,6 @@ __all__ = [
     "FlinkOperatorError",
     "FlinkReconcileOperator",
     "FlinkSavepointOperator",
+    "FlinkSqlJobOperator",
     "FlinkStopJobOperator",
 ]

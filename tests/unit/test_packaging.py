@@ -1,4 +1,5 @@
-"""The wheel holds the package (and the license), nothing of tests, harness, benchmarks or DAGs."""
+"""The wheel holds the package (and the license), nothing of tests, harness, benchmarks or DAGs;
+the package includes its data: the SQL runner jar and its source."""
 
 from __future__ import annotations
 
@@ -35,3 +36,6 @@ def test_the_wheel_contains_only_the_package_and_its_license(tmp_path: Path) -> 
     }
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "airflow_provider_flink/py.typed" in names
+    # The SQL runner: built (users need no JDK) and its source, which the jar's manifest names.
+    assert "airflow_provider_flink/artifacts/sql/flink-sql-runner.jar" in names
+    assert "airflow_provider_flink/artifacts/sql/java/flinkprovider/sql/SqlRunner.java" in names
