@@ -24,6 +24,10 @@ Decisions per deployment, in order:
 10. otherwise housekeeping: mark an upgrade stable, a savepoint a person asked for, the periodic
    savepoint, retention.
 
+Blackout windows (the spec's ``blackout_windows``) hold back upgrades and periodic savepoints: the
+plan says which window and until when. A savepoint or suspend a person asks for, restarts,
+recoveries and rollbacks are not held back: they are asked for now, or repair a failure.
+
 A run acts and returns (short runs): it does not wait for a new job to become healthy. The next
 run (the job watcher starts one when the job becomes healthy, fails, or outlasts its health
 timeout) marks it stable or rolls it back: rules 5, 7 and 10 judge what Flink shows then.
@@ -42,6 +46,7 @@ from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.deployments.windows import active_window, until
 from airflow_provider_flink.triggers.conditions import is_healthy
 
 ActionKind = Literal[
@@ -336,6 +341,11 @@ def plan_deployment(
                 if waited <= spec.health_timeout_seconds:
                     plan.skipped = f"the upgrade waits for job {job.jid} to become healthy ({waited:.0f} s so far, {_tasks(job)})"
                     return plan
+        blackout = active_window(spec.blackout_windows, now)
+        if blackout is not None:
+            plan.skipped = f"the upgrade waits: {until(*blackout)}"
+            _plan_housekeeping(plan, job, record, now, act, savepoint_now)  # retention still runs
+            return plan
         return act(
             "upgrade",
             "the declared spec changed",
@@ -475,7 +485,10 @@ def _plan_housekeeping(
             plan.skipped = f"savepoint asked, but job {job.jid} is not healthy ({job.state.value}): not taken"
     elif policy.interval_minutes and is_healthy(job):
         due = last is None or now - last.taken_at >= policy.interval_minutes * 60
-        if due:
+        blackout = active_window(plan.spec.blackout_windows, now) if due else None
+        if blackout is not None:
+            plan.skipped = plan.skipped or f"the periodic savepoint waits: {until(*blackout)}"
+        elif due:
             act("savepoint", f"periodic savepoint (every {policy.interval_minutes:g} min)", job_id=job.jid)
     for old in retention_victims(record, policy.keep_last, policy.max_age_days, now):
         act("dispose", f"retention ({old.reason} savepoint of {_age(now - old.taken_at)})", path=old.path)

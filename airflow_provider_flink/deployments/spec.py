@@ -12,6 +12,7 @@ state: running                    # or suspended
 upgrade_mode: savepoint           # stateless | savepoint | last-state
 savepoint_policy: {interval_minutes: 60, keep_last: 5, max_age_days: 7}
 restart_policy: {max_restarts: 3, window_minutes: 60}
+blackout_windows: [{daily: "08:30-10:00", timezone: Europe/Berlin}]   # no savepoint or upgrade then
 ```
 
 A SQL deployment gives ``sql: {statements: "..."}`` or ``sql: {file: clicks.sql}`` (beside the
@@ -47,6 +48,7 @@ from pydantic import (
 
 from airflow_provider_flink.artifacts import ArtifactRequest, JobDefinition
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR, SqlError, read_sql, sql_definition
+from airflow_provider_flink.deployments.windows import BlackoutWindow
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -159,6 +161,11 @@ class DeploymentSpec(_Strict):
         gt=0,
         description="A restore (restart, recovery, last-state upgrade) never uses a checkpoint older than "
         "this: it refuses and says so.",
+    )
+    blackout_windows: list[BlackoutWindow] = Field(
+        default_factory=list,
+        description="Times without periodic savepoints or upgrades (a peak hour): they wait, and the run says "
+        "until when. Restarts, recoveries and rollbacks are not held back.",
     )
 
     model_config = ConfigDict(

@@ -616,3 +616,35 @@ def test_a_job_submitted_by_a_short_run_is_made_stable_before_its_file_changes_i
         waiting.skipped
         == f"the upgrade waits for job {jid()} to become healthy (5 s so far, 0/2 tasks running)"
     )
+
+
+# ------------------------------------------------------------------ blackout windows
+WINDOW_NOW = spec(blackout_windows=[{"daily": "00:00-23:59"}])  # NOW is 2027-01-15 08:00 UTC
+
+
+def test_an_upgrade_in_a_blackout_window_waits_and_says_until_when() -> None:
+    plan = plan_deployment(
+        WINDOW_NOW.model_copy(update={"parallelism": 2}), H2, view(job(jid())), running_record(), NOW
+    )
+    assert kinds(plan) == []
+    assert (
+        plan.skipped
+        == "the upgrade waits: blackout window daily 00:00-23:59 (UTC) until 2027-01-15 23:59 UTC"
+    )
+
+
+def test_a_periodic_savepoint_in_a_blackout_window_waits_but_one_asked_for_is_taken() -> None:
+    due = WINDOW_NOW.model_copy(
+        update={"savepoint_policy": spec(savepoint_policy={"interval_minutes": 1}).savepoint_policy}
+    )
+    plan = plan_deployment(due, H1, view(job(jid())), running_record(), NOW)
+    assert kinds(plan) == []
+    assert plan.skipped is not None
+    assert plan.skipped.startswith("the periodic savepoint waits: blackout window")
+    asked = plan_deployment(due, H1, view(job(jid())), running_record(), NOW, savepoint_now=True)
+    assert kinds(asked) == ["savepoint"]
+
+
+def test_a_restart_is_not_held_back_by_a_blackout_window() -> None:
+    plan = plan_deployment(WINDOW_NOW, H1, view(job(jid(), "FAILED", 0)), running_record(), NOW)
+    assert kinds(plan) == ["restart"]
