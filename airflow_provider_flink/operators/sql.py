@@ -140,5 +140,6 @@ class FlinkSqlJobOperator(FlinkDeployJobOperator):
                 raise
             # The runner checks every statement before it submits anything: no job exists.
             raise AirflowFailException(
-                f"Flink refused the SQL, and no job was started: {refused.rstrip('.')}. Fix the statement and run the task again"
+                f"Flink refused the SQL, and no job was started: {refused}{'' if refused.endswith('.') else '.'} "
+                "Fix the statement and run the task again"
             ) from None

@@ -187,23 +187,25 @@ public final class SqlRunner {
         String text = message;
         int expecting = text.indexOf("Was expecting");
         if (expecting >= 0) {
-            String[] options = text.substring(expecting).split("\\s*\\n\\s*");
-            StringBuilder kept = new StringBuilder(text.substring(0, expecting));
-            kept.append("Was expecting one of: ");
-            int shown = 0;
-            for (int i = 1; i < options.length && shown < 8; i++) {
-                String option = options[i].trim();
-                if (!option.isEmpty() && !option.equals("...")) {
-                    kept.append(shown > 0 ? ", " : "").append(option);
-                    shown++;
+            // One token per line, each followed by " ..." (Calcite's way of saying "and more").
+            List<String> options = new ArrayList<>();
+            for (String option : text.substring(expecting).split("\\s*\\n\\s*")) {
+                String token = option.trim().replaceAll("\\s*\\.\\.\\.$", "");
+                if (!token.isEmpty() && !token.startsWith("Was expecting")) {
+                    options.add(token);
                 }
             }
-            if (options.length - 1 > shown) {
-                kept.append(" ...");
+            StringBuilder kept = new StringBuilder(text.substring(0, expecting));
+            kept.append("Was expecting one of: ");
+            kept.append(String.join(", ", options.subList(0, Math.min(8, options.size()))));
+            if (options.size() > 8) {
+                kept.append(" (and ").append(options.size() - 8).append(" more)");
             }
             text = kept.toString();
         }
-        return text.replaceAll("\\s*\\n\\s*", " ").trim();
+        // Flink wraps some causes in an exception that repeats their first sentence
+        // ("SQL validation failed. SQL validation failed. From line ..."): said once.
+        return text.replaceAll("\\s*\\n\\s*", " ").replaceAll("([^.]{8,}\\.\\s)\\1+", "$1").trim();
     }
 
     private static String firstLine(String text) {
