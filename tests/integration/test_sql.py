@@ -138,8 +138,13 @@ def test_a_sql_job_deployed_by_the_operator_runs_its_keyed_aggregation(conn: Clu
             "statement 3 (line 16, column 1): Column types of query result and sink for "
             "'default_catalog.default_database.per_user' do not match.",
         ),
+        (
+            "SELECT user_id, COUNT(*) AS clicks FROM clicks GROUP BY user_id;",
+            "statement 3 (line 16, column 1): a query (SELECT) returns rows to a client, and a deployed job has "
+            "none: write them to a table with INSERT INTO <sink> SELECT ...",
+        ),
     ],
-    ids=["parse", "validation", "sink-schema"],
+    ids=["parse", "validation", "sink-schema", "query"],
 )
 def test_a_bad_statement_fails_the_task_with_its_position_and_starts_nothing(
     conn: Cluster, query: str, message: str
@@ -152,6 +157,29 @@ def test_a_bad_statement_fails_the_task_with_its_position_and_starts_nothing(
     assert shown.startswith(f"Flink refused the SQL, and no job was started: {message}"), shown
     assert shown.endswith(". Fix the statement and run the task again")
     assert all_jobs(conn) == before  # the DDL before it ran in the runner's session only
+
+
+def test_a_bounded_query_runs_to_its_end_in_batch_mode(conn: Cluster) -> None:
+    sql = (
+        "CREATE TABLE clicks (user_id INT) WITH ('connector' = 'datagen', 'number-of-rows' = '500',"
+        " 'fields.user_id.min' = '1', 'fields.user_id.max' = '5');\n"
+        "CREATE TABLE per_user (user_id INT, clicks BIGINT) WITH ('connector' = 'blackhole');\n"
+        "INSERT INTO per_user SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id;\n"
+    )
+    op = FlinkSqlJobOperator(
+        task_id="batch",
+        sql=sql,
+        flink_config={"execution.runtime-mode": "batch"},
+        wait_for_completion=True,
+        deferrable=False,
+    )
+    context = task_context()
+    job_id = op.execute(context)
+    assert context["ti"].pushed["final_state"] == "FINISHED"
+    names = " ".join(v.name for v in conn.job(job_id).vertices)
+    # The job's runtime mode reached the planner: a batch aggregation, not the streaming one.
+    assert "GroupAggregate" not in names
+    assert "HashAggregate" in names or "SortAggregate" in names, names
 
 
 # ---------------------------------------------------------------------------------- reconcile

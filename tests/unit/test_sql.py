@@ -35,7 +35,7 @@ from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.operators.sql import FlinkSqlJobOperator
 from harness.flink_cluster import java_tool
 from harness.task_context import MemoryTaskState, task_context
-from tests.unit.conftest import use_flink_connection
+from tests.unit.conftest import recorded, use_flink_connection
 
 URL = "http://flink-sql.test:8081"
 J = "5" * 32
@@ -226,24 +226,25 @@ def test_reading_a_sql_file(tmp_path: Path) -> None:
         assert str(info.value) == message
 
 
-# Flink 2.3.0's answer to /jars/{id}/run when the runner refused a statement (recorded, trimmed).
+# What the runner says about the recorded script's bad statement, in Flink's answer to /jars/{id}/run
+# (recorded from both versions, the parse error of tests/integration/test_sql.py's kind).
 REFUSED = (
-    "org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application.\n"
-    "\tat org.apache.flink.runtime.webmonitor.handlers.JarRunHandler.lambda$handleRequest$1(JarRunHandler.java:120)\n"
-    "Caused by: java.util.concurrent.CompletionException: org.apache.flink.util.FlinkRuntimeException: "
-    "Could not execute application.\n"
-    "Caused by: org.apache.flink.client.program.ProgramInvocationException: The main method caused an error: "
-    'statement 3 (line 3, column 1): SQL parse failed. Encountered "FROMM" at line 3, column 37.\n'
-    "Caused by: flinkprovider.sql.SqlScriptException: statement 3 (line 3, column 1): SQL parse failed. "
-    'Encountered "FROMM" at line 3, column 37.\n'
-    "\tat flinkprovider.sql.SqlRunner.problem(SqlRunner.java:150)\n"
+    'statement 3 (line 3, column 1): SQL parse failed. Encountered "clicks" at line 3, column 53. '
+    'Was expecting one of: <EOF>, "EXCEPT", "FETCH", "FROM", "INTERSECT", "LIMIT", "OFFSET", '
 )
 
 
-def test_the_runners_refusal_is_read_from_flinks_answer() -> None:
-    assert runner_error(REFUSED) == (
-        'statement 3 (line 3, column 1): SQL parse failed. Encountered "FROMM" at line 3, column 37.'
-    )
+def refused_answer(version: str) -> dict[str, Any]:
+    answer: dict[str, Any] = recorded(f"flink-{version}-sql-runner-refused.json")
+    return answer
+
+
+@pytest.mark.parametrize("version", ["2.3.0", "1.20.5"])
+def test_the_runners_refusal_is_read_from_flinks_answer(version: str) -> None:
+    found = runner_error("\n".join(refused_answer(version)["errors"]))
+    assert found is not None
+    assert found.startswith(REFUSED)
+    assert found.endswith(" more)")  # the parser's list of expected tokens, cut short
     assert runner_error("java.lang.NoClassDefFoundError: org/apache/flink/table/api/TableEnvironment") is None
 
 
@@ -409,15 +410,14 @@ def test_operator_submits_the_runner_with_the_rendered_sql() -> None:
 def test_a_refused_statement_fails_the_task_with_flinks_message_and_its_position() -> None:
     responses.get(f"{URL}/jars", json={"files": []})
     responses.post(f"{URL}/jars/upload", json={"filename": "/u/7_runner.jar", "status": "success"})
-    responses.post(f"{URL}/jars/7_runner.jar/run", status=400, json={"errors": [REFUSED]})
+    responses.post(f"{URL}/jars/7_runner.jar/run", status=400, json=refused_answer("2.3.0"))
     store = MemoryTaskState()
     op = FlinkSqlJobOperator(task_id="sql", sql=SQL, deferrable=False)
     with pytest.raises(AirflowFailException) as info:
         op.execute(task_context(store))
-    assert str(info.value) == (
-        "Flink refused the SQL, and no job was started: statement 3 (line 3, column 1): SQL parse failed. "
-        'Encountered "FROMM" at line 3, column 37. Fix the statement and run the task again'
-    )
+    shown = str(info.value)
+    assert shown.startswith(f"Flink refused the SQL, and no job was started: {REFUSED}")
+    assert shown.endswith(" more). Fix the statement and run the task again")
     # After the refusal, nothing else was asked of Flink (no wait, no cancel).
     assert [c.request.method + " " + c.request.url.removeprefix(URL) for c in responses.calls][-1] == (
         "POST /jars/7_runner.jar/run"
