@@ -159,6 +159,29 @@ def test_a_bad_statement_fails_the_task_with_its_position_and_starts_nothing(
     assert all_jobs(conn) == before  # the DDL before it ran in the runner's session only
 
 
+def test_a_refused_statement_leaves_its_credentials_out_of_the_error_and_the_log(conn: Cluster) -> None:
+    secret = "s3cr3t-" + new_id()[:8]
+    sink = (
+        "CREATE TABLE out_kafka (user_id INT) WITH ('connector' = 'kafka', 'properties.sasl.password' = 'X');"
+    )
+    insert = "INSERT INTO out_kafka SELECT user_id FROM clicks;"
+    sql = clicks(query=sink.replace("'X'", f"'{secret}'") + "\n" + insert)
+    before = all_jobs(conn)
+    op = FlinkSqlJobOperator(task_id="clicks", sql=sql, deferrable=False)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(task_context())
+    shown = str(info.value)
+    # No kafka connector on this cluster: Flink's message names the table and its options, masked.
+    assert "statement 4 (line 17, column 1): Unable to create a sink for writing table" in shown, shown
+    assert "Could not find any factory for identifier 'kafka'" in shown
+    assert secret not in shown
+    log = (conn.flink.workdir / "log" / "jobmanager.log").read_text()
+    assert secret not in log
+    assert runner_args(sql)[1] not in log  # nor the script in its base64 form
+    assert "SQL statement 3 (line 16, column 1): CREATE TABLE out_kafka ..." in log  # what the log says of it
+    assert all_jobs(conn) == before
+
+
 def test_a_bounded_query_runs_to_its_end_in_batch_mode(conn: Cluster) -> None:
     sql = (
         "CREATE TABLE clicks (user_id INT) WITH ('connector' = 'datagen', 'number-of-rows' = '500',"

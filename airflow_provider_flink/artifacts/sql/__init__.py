@@ -34,7 +34,7 @@ STATEMENTS_ARG = "--statements-base64"
 # The shipped jar's digest, written by scripts/build-sql-runner. Pinned on every submission, so a
 # jar that was replaced or damaged after installing is never uploaded (I6), and a cluster that
 # requires verified artifacts accepts the runner. tests/unit/test_sql.py checks it.
-RUNNER_JAR_SHA256 = "ffe980946e909270f64722b7d14749ab96f1248a74a4b8ba48eea8d1c9bdee38"
+RUNNER_JAR_SHA256 = "05e93a84a62dcc4353641a9b87044f74bf791af82b930bf764505e1a1f9b75e2"
 # The jar's manifest records the digest of the sources it was built from (sources_sha256()).
 MANIFEST_SOURCES_KEY = "Sources-SHA256"
 # A script larger than this is almost surely the wrong file (it travels as a program argument).

@@ -59,7 +59,7 @@ public final class SqlRunner {
         List<ModifyOperation> inserts = new ArrayList<>();
         List<SqlSplitter.Statement> insertedBy = new ArrayList<>();
         for (SqlSplitter.Statement statement : statements) {
-            LOG.info("SQL {}: {}", statement.describe(), firstLine(statement.text));
+            LOG.info("SQL {}: {}", statement.describe(), firstWords(statement.text));
             List<Operation> operations;
             try {
                 operations = tables.getParser().parse(statement.text);
@@ -156,9 +156,13 @@ public final class SqlRunner {
         return new SqlScriptException(statement.describe() + ": " + what);
     }
 
-    /** Flink's message about a statement, positions translated, as one line; the full trace to the log. */
+    /**
+     * Flink's message about a statement, positions translated, as one line; the full trace to the
+     * log. Not the statement's text: its WITH options may hold credentials (only Flink's own
+     * messages, which mask sensitive options, are passed on).
+     */
     private static SqlScriptException failure(SqlSplitter.Statement statement, Throwable e) {
-        LOG.error("SQL {} failed: {}", statement.describe(), statement.text, e);
+        LOG.error("SQL {} failed", statement.describe(), e);
         return problem(statement, statement.translate(message(e)));
     }
 
@@ -208,8 +212,9 @@ public final class SqlRunner {
         return text.replaceAll("\\s*\\n\\s*", " ").replaceAll("([^.]{8,}\\.\\s)\\1+", "$1").trim();
     }
 
-    private static String firstLine(String text) {
-        int end = text.indexOf('\n');
-        return end < 0 ? text : text.substring(0, end) + " ...";
+    /** The statement's kind and object for the log ("CREATE TABLE clicks ..."), never its options. */
+    private static String firstWords(String text) {
+        String[] words = text.split("[\\s(]+", 4);
+        return String.join(" ", java.util.Arrays.copyOf(words, Math.min(3, words.length))) + " ...";
     }
 }
