@@ -445,3 +445,16 @@ def test_bad_sql_fails_before_any_call_to_flink(kwargs: dict[str, Any], message:
         op.execute(task_context())
     assert str(info.value) == message
     assert len(responses.calls) == 0
+
+
+def test_a_sql_template_file_beside_the_dag_is_read_and_rendered(tmp_path: Path) -> None:
+    from airflow.sdk import DAG
+
+    (tmp_path / "clicks.sql").write_text("INSERT INTO per_day SELECT '{{ params.day }}' FROM clicks;\n")
+    with DAG("sql_template", schedule=None, template_searchpath=str(tmp_path)) as dag:
+        op = FlinkSqlJobOperator(
+            task_id="sql", sql="clicks.sql", flink_config={"pipeline.name": "{{ params.day }}"}
+        )
+    op.render_template_fields({"params": {"day": "mon"}}, jinja_env=dag.get_template_env())
+    assert op.sql == "INSERT INTO per_day SELECT 'mon' FROM clicks;"  # Jinja drops the last newline
+    assert op.flink_config == {"pipeline.name": "mon"}
