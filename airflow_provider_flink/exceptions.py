@@ -42,6 +42,7 @@ __all__ = [
     "FlinkUnreachableError",
     "LimitError",
     "ReconcileError",
+    "RescaleNotPossibleError",
     "TaskDeferred",
 ]
 
@@ -65,6 +66,11 @@ class ReconcileError(RuntimeError):
 class DeploymentBusyError(ReconcileError):
     """Another actor changed the deployment's record while this run was acting on it (I8): this
     run stops acting on that deployment and leaves it to the other one."""
+
+
+class RescaleNotPossibleError(RuntimeError):
+    """Flink cannot change this job's parallelism in place (not the adaptive scheduler, a batch
+    job, a job that does not run ...); the message says why. Nothing was changed on the cluster."""
 
 
 class FlinkOperatorError(AirflowException):

@@ -125,6 +125,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_flink.operators.job",
                     "airflow_provider_flink.operators.reconcile",
+                    "airflow_provider_flink.operators.rescale",
                     "airflow_provider_flink.operators.sql",
                 ],
             }

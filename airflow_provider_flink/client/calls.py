@@ -105,6 +105,21 @@ def vertex_metrics(job_id: str, vertex_id: str, names: list[str]) -> Call[m.Aggr
     )
 
 
+def resource_requirements(job_id: str) -> Call[m.JobResourceRequirements]:
+    """The job's parallelism bounds per vertex. Only the adaptive scheduler answers; any other
+    scheduler throws ``UnsupportedOperationException`` and Flink answers HTTP 500."""
+    return Call(
+        "GET", f"/jobs/{_seg(job_id)}/resource-requirements", m.JobResourceRequirements.model_validate
+    )
+
+
+def set_resource_requirements(job_id: str, requirements: m.JobResourceRequirements) -> Call[None]:
+    """Change the job's parallelism bounds in place (adaptive scheduler only); the scheduler then
+    rescales the running job by itself. Idempotent: it sets values, so sending it twice sets the
+    same bounds twice."""
+    return Call("PUT", f"/jobs/{_seg(job_id)}/resource-requirements", _none, body=requirements.body())
+
+
 def cancel_job(job_id: str) -> Call[None]:
     """Cancel without a savepoint. Flink answers 202 also for an already CANCELED job."""
     return Call("PATCH", f"/jobs/{_seg(job_id)}", _none, params={"mode": "cancel"})

@@ -113,11 +113,64 @@ class Vertex(_Response):
     id: str
     name: str = ""
     parallelism: int = 0
+    max_parallelism: int | None = Field(None, alias="maxParallelism")
     status: str = "UNKNOWN"
 
 
 class JobDetail(_Job):
     vertices: list[Vertex] = Field(default_factory=list)
+    job_type: str | None = Field(None, alias="job-type")  # STREAMING or BATCH
+    # The scheduler running this job ("Adaptive", "Default", ...): Flink 2.3 says so per job; 1.20
+    # does not (None), and then only the cluster's configuration tells.
+    scheduler_type: str | None = Field(None, alias="schedulerType")
+
+
+# ------------------------------------------------------------------------- resource requirements
+class ParallelismBounds(_Response):
+    """The range the adaptive scheduler keeps one vertex's parallelism within."""
+
+    lower_bound: int = Field(alias="lowerBound")
+    upper_bound: int = Field(alias="upperBound")
+
+
+class VertexRequirements(_Response):
+    parallelism: ParallelismBounds
+
+
+class JobResourceRequirements(RootModel[dict[str, VertexRequirements]]):
+    """``GET`` and ``PUT /jobs/{id}/resource-requirements`` (the same shape both ways, on Flink
+    1.20 and 2.x): per job vertex id, ``{"parallelism": {"lowerBound": l, "upperBound": u}}``.
+
+    Only the adaptive scheduler answers or applies it. A ``PUT`` must name every vertex of the job
+    (Flink refuses an incomplete one), with 1 <= lower <= upper <= the vertex's max parallelism.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def of(cls, bounds: dict[str, tuple[int, int]]) -> JobResourceRequirements:
+        """Requirements from ``{vertex id: (lower, upper)}``, checked as Flink checks them, so a
+        bad request fails here before anything is sent."""
+        if not bounds:
+            raise ValueError("resource requirements must name at least one job vertex")
+        for vertex, (lower, upper) in bounds.items():
+            if lower < 1 or upper < 1:
+                raise ValueError(
+                    f"parallelism bounds of vertex {vertex} must be at least 1, got {lower}..{upper}"
+                )
+            if lower > upper:
+                raise ValueError(f"lower bound {lower} of vertex {vertex} is above its upper bound {upper}")
+        return cls.model_validate(
+            {v: {"parallelism": {"lowerBound": lo, "upperBound": up}} for v, (lo, up) in bounds.items()}
+        )
+
+    def bounds(self) -> dict[str, tuple[int, int]]:
+        """``{vertex id: (lower, upper)}``."""
+        return {v: (r.parallelism.lower_bound, r.parallelism.upper_bound) for v, r in self.root.items()}
+
+    def body(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.model_dump(by_alias=True)
+        return data
 
 
 class ExceptionEntry(_Response):

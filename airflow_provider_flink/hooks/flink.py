@@ -33,9 +33,21 @@ from airflow_provider_flink.client import (
 )
 from airflow_provider_flink.client.calls import Call
 from airflow_provider_flink.client.resilience import CircuitBreaker
-from airflow_provider_flink.exceptions import AirflowNotFoundException, FlinkConnectionError
+from airflow_provider_flink.exceptions import (
+    AirflowNotFoundException,
+    FlinkConnectionError,
+    RescaleNotPossibleError,
+)
 from airflow_provider_flink.hooks.connection import CONN_TYPE, settings_from_connection, web_ui_url
 from airflow_provider_flink.hooks.credentials import mask_value
+from airflow_provider_flink.hooks.limits import ClusterLimits
+from airflow_provider_flink.hooks.rescale import (
+    RescaleSupport,
+    cluster_scheduler,
+    job_scheduler,
+    judge_rescale,
+    refusal_from_flink,
+)
 from airflow_provider_flink.hooks.verbs import (
     AsyncFlinkVerbs,
     KillAction,
@@ -272,6 +284,58 @@ class FlinkHook(BaseHook):
         call = kill_call(job_id, action, self.log)
         if call is not None:
             self.call(call)
+
+    # ---------------------------------------------------------------- rescale in place
+    def supports_rescale(self, job_id: str, parallelism: int | None = None) -> RescaleSupport:
+        """Whether Flink can change the job's parallelism (to ``parallelism``, if given) without
+        stopping it, and why not (``reason``). Reads only; see :mod:`~airflow_provider_flink.hooks.rescale`
+        for how the scheduler is told and which bounds a rescale sends."""
+        job = self.find_job(job_id)
+        if job is None or (job.job_type or "").upper() == "BATCH":
+            return judge_rescale(job, job_id, None, None, parallelism)
+        # Flink 2.3 names the job's scheduler; on 1.20 the cluster's configuration decides it.
+        refusal = job_scheduler(job) if job.scheduler_type else cluster_scheduler(self.cluster_config())
+        current = None
+        if refusal is None:
+            try:
+                current = self.call(calls.resource_requirements(job_id))
+            except FlinkApiError as err:
+                refusal = refusal_from_flink(err)
+                if refusal is None:
+                    raise
+        return judge_rescale(job, job_id, refusal, current, parallelism)
+
+    def rescale_job(self, job_id: str, parallelism: int) -> RescaleSupport:
+        """Ask Flink to run the job at ``parallelism`` without stopping it (same job id; the adaptive
+        scheduler restarts it from its latest checkpoint once it has the slots). Returns at once:
+        wait with :class:`~airflow_provider_flink.triggers.FlinkJobTrigger` ``parallelism=``.
+
+        Raises :class:`RescaleNotPossibleError` (nothing sent) when Flink cannot do it in place,
+        and :class:`LimitError` (nothing sent) for a parallelism over the connection's cap: a rescale
+        is held to the same cap as a deploy. Repeating it is harmless: bounds already asked are not
+        sent again.
+        """
+        ClusterLimits.from_connection(self.connection).check_parallelism(self.flink_conn_id, parallelism)
+        support = self.supports_rescale(job_id, parallelism)
+        if not support.possible:
+            raise RescaleNotPossibleError(support.reason)
+        if support.requirements is None:
+            self.log.info("Job %s: %s; nothing to send", job_id, support.reason)
+            return support
+        try:
+            self.call(calls.set_resource_requirements(job_id, support.requirements))
+        except FlinkApiError as err:
+            refusal = refusal_from_flink(err)
+            if refusal is None:
+                raise
+            raise RescaleNotPossibleError(refusal) from None
+        self.log.info(
+            "Asked Flink to rescale job %s in place from parallelism %s to %s",
+            job_id,
+            support.current,
+            parallelism,
+        )
+        return support
 
     # ---------------------------------------------------------------- the UI's Test button
     def test_connection(self) -> tuple[bool, str]:

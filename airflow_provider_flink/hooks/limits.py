@@ -70,11 +70,15 @@ class ClusterLimits:
             _whole_number(extra, "max_artifact_bytes"),
         )
 
-    def check(self, cluster: str, jar: str, entry_class: str | None, parallelism: int | None) -> None:
+    def check_parallelism(self, cluster: str, parallelism: int | None) -> None:
+        """The cap on parallelism, for a deploy and for a rescale in place alike."""
         if self.max_parallelism is not None and (parallelism or 1) > self.max_parallelism:
             raise LimitError(
                 f"parallelism {parallelism} is over the cap of {self.max_parallelism} set on connection {cluster}"
             )
+
+    def check(self, cluster: str, jar: str, entry_class: str | None, parallelism: int | None) -> None:
+        self.check_parallelism(cluster, parallelism)
         if self.allowed_jar_sources and not any(
             jar.startswith(rule) or fnmatch.fnmatchcase(jar, rule) for rule in self.allowed_jar_sources
         ):

@@ -9,6 +9,7 @@ from airflow_provider_flink.operators.job import (
     FlinkStopJobOperator,
 )
 from airflow_provider_flink.operators.reconcile import FlinkReconcileOperator
+from airflow_provider_flink.operators.rescale import FlinkRescaleJobOperator
 from airflow_provider_flink.operators.sql import FlinkSqlJobOperator
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "FlinkDeployJobOperator",
     "FlinkOperatorError",
     "FlinkReconcileOperator",
+    "FlinkRescaleJobOperator",
     "FlinkSavepointOperator",
     "FlinkSqlJobOperator",
     "FlinkStopJobOperator",

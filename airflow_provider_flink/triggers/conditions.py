@@ -41,6 +41,25 @@ def is_healthy(job: models.JobOverview | models.JobDetail) -> bool:
     return running > 0 and running + finished == job.tasks.get("total", 0)
 
 
+def runs_at_parallelism(job: models.JobDetail, parallelism: int) -> bool:
+    """The one judgement of "the job runs at parallelism n" (a rescale's end, in place or not):
+    healthy (:func:`is_healthy`) and every vertex at ``parallelism``.
+
+    A rescale in place keeps the job id and the job RUNNING before and after, so health alone
+    cannot tell the new parallelism from the old: the vertices' own parallelism does (Flink builds
+    a new execution graph at the new parallelism).
+    """
+    return is_healthy(job) and all(vertex.parallelism == parallelism for vertex in job.vertices)
+
+
+def parallelisms(job: models.JobDetail) -> str:
+    """The vertices' parallelism, as one number when they agree (``"1"``) or per vertex."""
+    values = {vertex.parallelism for vertex in job.vertices}
+    if len(values) == 1:
+        return str(values.pop())
+    return ", ".join(f"{v.name}={v.parallelism}" for v in job.vertices)
+
+
 def vertices_not_up(job: models.JobDetail) -> list[str]:
     """``name=STATUS`` of each vertex that keeps a RUNNING job from being healthy."""
     return [f"{v.name}={v.status}" for v in job.vertices if v.status not in _UP]
@@ -67,10 +86,14 @@ class Verdict:
 
 
 def describe_target(
-    target: JobTarget, states: Sequence[str] = (), checkpoint_within: float | None = None
+    target: JobTarget,
+    states: Sequence[str] = (),
+    checkpoint_within: float | None = None,
+    parallelism: int | None = None,
 ) -> str:
     if target == "running":
-        text = "RUNNING with all vertices RUNNING"
+        at = f" at parallelism {parallelism}" if parallelism is not None else ""
+        text = f"RUNNING{at} with all vertices RUNNING"
         if checkpoint_within:
             text += f" and a checkpoint completed within {checkpoint_within:g} s"
         return text
@@ -86,16 +109,21 @@ def judge_job(
     checkpoint_within: float | None = None,
     last_checkpoint_ms: int | None = None,
     now_ms: int = 0,
+    parallelism: int | None = None,
 ) -> Verdict | None:
+    """``parallelism``: with target ``running``, healthy is not enough: every vertex must run at
+    it (:func:`runs_at_parallelism`)."""
     state = job.state
-    wanted = describe_target(target, states, checkpoint_within)
+    wanted = describe_target(target, states, checkpoint_within, parallelism)
     if target == "states" and state.value in states:
         return Verdict(True, state.value, f"Job {job.jid} is {state.value}")
     if target == "finished" and state is JobState.FINISHED:
         return Verdict(True, state.value, f"Job {job.jid} FINISHED")
-    if target == "running" and is_healthy(job):
+    up = is_healthy(job) if parallelism is None else runs_at_parallelism(job, parallelism)
+    if target == "running" and up:
         if not checkpoint_within:
-            return Verdict(True, state.value, f"Job {job.jid} is RUNNING with {_vertices_up(job)}")
+            at = f" at parallelism {parallelism}" if parallelism is not None else ""
+            return Verdict(True, state.value, f"Job {job.jid} is RUNNING{at} with {_vertices_up(job)}")
         if last_checkpoint_ms is not None and now_ms - last_checkpoint_ms <= checkpoint_within * 1000:
             age = max(0.0, (now_ms - last_checkpoint_ms) / 1000)
             return Verdict(

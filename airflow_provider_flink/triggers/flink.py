@@ -44,6 +44,7 @@ from airflow_provider_flink.triggers.conditions import (
     judge_cluster,
     judge_job,
     judge_savepoint,
+    parallelisms,
     vertices_not_up,
 )
 from airflow_provider_flink.triggers.events import UNKNOWN, WaitEvent
@@ -238,10 +239,14 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         max_restarts: int | None = 3,
         since: float | None = None,
         coalesce: bool = False,
+        parallelism: int | None = None,
     ) -> None:
         super().__init__(flink_conn_id, deadline, poll_interval)
         self.job_id = job_id
         self.target: JobTarget = target
+        # With target "running": every vertex at this parallelism too (a rescale's end; the job is
+        # RUNNING and healthy at the old parallelism before a rescale in place starts).
+        self.parallelism = None if parallelism is None else int(parallelism)
         self.states = list(states)
         self.checkpoint_within = checkpoint_within
         self.kill_action: KillAction = kill_action
@@ -266,13 +271,17 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             "max_restarts": self.max_restarts,
             "since": self.since,
             "coalesce": self.coalesce,
+            "parallelism": self.parallelism,
         }
 
     def ids(self) -> dict[str, Any]:
         return {"job_id": self.job_id}
 
     def waiting_for(self) -> str:
-        return f"job {self.job_id} to be {describe_target(self.target, self.states, self.checkpoint_within)}"
+        return f"job {self.job_id} to be {self._target()}"
+
+    def _target(self) -> str:
+        return describe_target(self.target, self.states, self.checkpoint_within, self.parallelism)
 
     async def probe(self, flink: AsyncFlinkVerbs) -> Verdict | None:
         if self.coalesce:
@@ -295,12 +304,20 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         self.last_seen = job.state.value
         if job.state.value == "RUNNING" and (waiting := vertices_not_up(job)):
             self.last_seen = f"RUNNING, vertices not running yet: {', '.join(waiting)}"
+        if self.parallelism is not None and job.vertices:
+            self.last_seen += f" at parallelism {parallelisms(job)}"
         last_checkpoint: int | None = None
         if self.target == "running" and self.checkpoint_within and is_healthy(job):
             latest = await flink.latest_checkpoint(self.job_id)
             last_checkpoint = latest.trigger_timestamp if latest else None
         verdict = judge_job(
-            job, self.target, self.states, self.checkpoint_within, last_checkpoint, int(time.time() * 1000)
+            job,
+            self.target,
+            self.states,
+            self.checkpoint_within,
+            last_checkpoint,
+            int(time.time() * 1000),
+            parallelism=self.parallelism,
         )
         if verdict is None and self.target != "states":
             return await self._restart_loop(flink, job.state.value)
@@ -330,7 +347,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             False,
             state,
             f"Job {self.job_id} failed and restarted {failures} times while waiting for it to be "
-            f"{describe_target(self.target, self.states, self.checkpoint_within)} "
+            f"{self._target()} "
             f"(max_restarts={self.max_restarts}). Root cause: {cause}",
             {"root_cause": cause},
         )

@@ -1,0 +1,91 @@
+"""Rescale a running job in place: same job id, no savepoint, no redeploy.
+
+Under Flink's adaptive scheduler (``jobmanager.scheduler: adaptive``) a job's parallelism can be
+changed while it runs: Flink restarts its tasks at the new parallelism from the latest checkpoint.
+Where Flink cannot do that, the task fails before changing anything and says what to do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_flink.exceptions import AirflowFailException, LimitError, RescaleNotPossibleError
+from airflow_provider_flink.operators.base import FlinkBaseOperator
+from airflow_provider_flink.triggers import FlinkJobTrigger
+
+# The advice a refusal ends with: the savepoint upgrade that makes the same change with a stop.
+SAVEPOINT_UPGRADE = (
+    "Change its parallelism with a savepoint upgrade instead: FlinkStopJobOperator, then "
+    "FlinkDeployJobOperator with parallelism={parallelism} and savepoint_path set to the stop's "
+    "output (or declare the parallelism in the job's deployment spec and let the reconcile apply it)"
+)
+
+
+def _parallelism(value: Any) -> int:
+    """The rendered ``parallelism``: a whole number >= 1, or the task fails before any call."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise AirflowFailException(f"parallelism must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise AirflowFailException(f"parallelism must be at least 1, got {number}")
+    return number
+
+
+class FlinkRescaleJobOperator(FlinkBaseOperator):
+    """Change a running job's parallelism in place and wait until it runs at the new one.
+
+    :param job_id: the job (templated).
+    :param parallelism: the new parallelism of every vertex (templated; a rendered string is
+        accepted).
+
+    Flink does it only under the adaptive scheduler: every vertex gets the upper bound
+    ``parallelism`` (``PUT /jobs/{id}/resource-requirements``) and the scheduler restarts the job's
+    tasks at it from the latest checkpoint, under the same job id. The task then waits (deferred or
+    in the worker) until every vertex runs at ``parallelism``; with Flink's defaults the scheduler
+    waits up to 30 s after the job's start or its last rescale before it acts (its cooldown), so
+    keep ``wait_timeout`` above that.
+
+    On a cluster without the adaptive scheduler, a batch job, a job that sets some operators'
+    parallelism itself or one that does not run, the task fails at once, changes nothing, and
+    says why and how to make the change with a savepoint upgrade. A retry repeats the request
+    harmlessly (bounds already asked are not sent again) and waits.
+
+    Returns the job id (unchanged).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "parallelism")
+
+    def __init__(self, *, job_id: str, parallelism: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.parallelism = parallelism
+
+    def execute(self, context: Any) -> Any:
+        job_id = str(self.job_id)
+        parallelism = _parallelism(self.parallelism)
+        try:
+            self.hook.rescale_job(job_id, parallelism)
+        except LimitError as err:
+            raise AirflowFailException(f"Cannot rescale job {job_id}: {err}. Nothing was changed.") from None
+        except RescaleNotPossibleError as err:
+            # Nothing was sent: a retry would meet the same refusal, so fail without retries.
+            raise AirflowFailException(
+                f"Cannot rescale job {job_id} to parallelism {parallelism} in place: {err}. "
+                f"Nothing was changed. {SAVEPOINT_UPGRADE.format(parallelism=parallelism)}."
+            ) from None
+        self.push_job_link(context, job_id)
+        trigger = FlinkJobTrigger(
+            self.flink_conn_id,
+            job_id,
+            self.deadline(),
+            target="running",
+            poll_interval=self.poll_interval,
+            max_restarts=self.max_restarts,
+            parallelism=parallelism,
+        )
+        return self.wait(context, trigger)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        return self.completed(event).job_id
