@@ -458,3 +458,48 @@ def test_a_sql_template_file_beside_the_dag_is_read_and_rendered(tmp_path: Path)
     op.render_template_fields({"params": {"day": "mon"}}, jinja_env=dag.get_template_env())
     assert op.sql == "INSERT INTO per_day SELECT 'mon' FROM clicks;"  # Jinja drops the last newline
     assert op.flink_config == {"pipeline.name": "mon"}
+
+
+def test_a_sql_file_by_absolute_path_or_uri(tmp_path: Path) -> None:
+    (tmp_path / "q.sql").write_text(SQL)
+    assert read_sql(f"file://{tmp_path / 'q.sql'}") == SQL  # any ObjectStoragePath URI
+    with pytest.raises(SqlError) as info:
+        read_sql(f"file://{tmp_path / 'nope.sql'}")
+    assert str(info.value) == f"SQL file file://{tmp_path / 'nope.sql'} does not exist (on this worker)"
+    folder = tmp_path / "deployments"
+    folder.mkdir()
+    (folder / "clicks.yaml").write_text(yaml.safe_dump(spec(sql={"file": str(tmp_path / "q.sql")})))
+    (loaded,), problems = load_specs(folder)
+    assert problems == []
+    assert loaded.sql is not None
+    assert loaded.sql.statements == SQL
+
+
+def test_a_spec_whose_file_was_not_read_says_so_instead_of_running_nothing() -> None:
+    # Only load_specs() reads a spec's file; a spec validated another way cannot run or be hashed.
+    unread = DeploymentSpec.model_validate(spec(sql={"file": "clicks.sql"}))
+    for use in (unread.definition, lambda: spec_hash(unread, "d" * 64)):
+        with pytest.raises(SqlError) as info:
+            use()
+        assert str(info.value) == "sql.file clicks.sql was not read: load the spec with load_specs()"
+
+
+def test_a_sql_file_that_is_a_folder_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(SqlError) as info:
+        read_sql(str(tmp_path))
+    assert str(info.value) == f"SQL file {tmp_path} cannot be read: [Errno 21] Is a directory: '{tmp_path}'"
+
+
+@responses.activate
+@pytest.mark.usefixtures("flink_conn")
+def test_a_failure_that_is_not_the_runners_refusal_is_not_dressed_as_one() -> None:
+    from airflow_provider_flink.client import FlinkApiError
+
+    responses.get(f"{URL}/jars", json={"files": []})
+    responses.post(f"{URL}/jars/upload", json={"filename": "/u/7_runner.jar", "status": "success"})
+    gone = "java.lang.NoClassDefFoundError: org/apache/flink/table/api/bridge/java/StreamTableEnvironment"
+    responses.post(f"{URL}/jars/7_runner.jar/run", status=500, json={"errors": [gone]})
+    op = FlinkSqlJobOperator(task_id="sql", sql=SQL, deferrable=False)
+    with pytest.raises(FlinkApiError) as info:
+        op.execute(task_context())
+    assert str(info.value).endswith(f": {gone}.")
