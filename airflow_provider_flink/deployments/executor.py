@@ -46,6 +46,8 @@ from airflow_provider_flink.deployments.records import (
     Hold,
     PendingSavepoint,
     RecordStore,
+    Rescaled,
+    RescaleInFlight,
     SavepointEntry,
     UpgradeInFlight,
 )
@@ -57,6 +59,7 @@ from airflow_provider_flink.exceptions import (
     DeploymentBusyError,
     LimitError,
     ReconcileError,
+    RescaleNotPossibleError,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.triggers import (
@@ -87,6 +90,11 @@ def _filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
     return SavepointEntry(
         path=path, taken_at=pending.started_at, reason=pending.reason, job_id=pending.job_id
     )
+
+
+def _applied_parallelism(record: DeploymentRecord) -> int | None:
+    value = record.applied_spec.spec.get("parallelism") if record.applied_spec else None
+    return value if isinstance(value, int) else None
 
 
 def _need(value: str | None) -> str:
@@ -544,6 +552,66 @@ class Executor:
             reason = "periodic"
         location = self._take_savepoint(spec, record, _need(action.job_id), reason, "savepoint", slot)
         return f"savepoint at {location}"
+
+    def _rescale(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+        """Change the live job's parallelism in place (same job id; Flink restarts it from its
+        latest checkpoint), wait until it runs at the new parallelism, and record which spec it now
+        runs. Where Flink cannot (not the adaptive scheduler, ...): the savepoint upgrade, saying why.
+        Not at the new parallelism within ``health_timeout_seconds``: the old parallelism is asked
+        for again and the spec recorded as failed (as a rolled-back upgrade)."""
+        job_id, target, to_hash = _need(action.job_id), spec.parallelism, _need(action.spec_hash)
+        flight = record.rescale
+        if flight is None or flight.job_id != job_id or flight.to_hash != to_hash:
+            support = self.hook.supports_rescale(job_id, target)
+            if not support.possible:
+                return f"not in place ({support.reason}): {self._upgrade(spec, record, action)}"
+            before = support.current or _applied_parallelism(record) or target
+            flight = RescaleInFlight(
+                job_id=job_id,
+                from_parallelism=before,
+                to_parallelism=target,
+                to_hash=to_hash,
+                started_at=self.clock(),
+            )
+            record.rescale = flight  # I4: intent before the request
+            self._save(record)
+            crashpoints.reach("rescale:intent-recorded")
+        try:
+            self.hook.rescale_job(job_id, target)
+        except RescaleNotPossibleError as err:  # nothing was sent
+            record.rescale = None
+            self._save(record)
+            return f"not in place ({err}): {self._upgrade(spec, record, action)}"
+        crashpoints.reach("rescale:requested")
+        event = run_inline(
+            FlinkJobTrigger(
+                spec.cluster,
+                job_id,
+                # From the request; a run finishing an earlier one's rescale still looks a while.
+                max(flight.started_at + spec.health_timeout_seconds, self.clock() + 10),
+                target="running",
+                parallelism=target,
+                poll_interval=1.0,
+                max_restarts=None,
+            )
+        )
+        record.rescale = None
+        if event.ok:
+            record.rescaled = Rescaled(job_id=job_id, spec_hash=to_hash)
+            record.applied_spec = AppliedSpec(spec_hash=to_hash, spec=spec.model_dump(mode="json"))
+            self._stable(record, spec, to_hash)  # healthy at the new parallelism: the rollback target
+            crashpoints.reach("rescale:recorded")
+            return (
+                f"rescaled in place from parallelism {flight.from_parallelism} to {target}: {event.message}"
+            )
+        record.failed_spec = FailedSpec(spec_hash=to_hash, reason=event.message, failed_at=self.clock())
+        self._save(record)
+        try:
+            self.hook.rescale_job(job_id, flight.from_parallelism)
+            back = f"asked Flink for parallelism {flight.from_parallelism} again"
+        except Exception as err:
+            back = f"asking Flink for parallelism {flight.from_parallelism} again failed too: {err}"
+        raise ReconcileError(f"rescale to parallelism {target} failed ({event.message}); {back}")
 
     def _hold(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         record.hold = Hold(at=self.clock(), by=self.run)

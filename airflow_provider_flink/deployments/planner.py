@@ -64,6 +64,7 @@ ActionKind = Literal[
     "mark-stable",
     "hold",
     "release",
+    "rescale",
 ]
 
 
@@ -105,6 +106,15 @@ def transition_id(name: str, spec_hash: str, replaces: str | None, taken: Collec
 
 def spec_part(job_id: str) -> str:
     return job_id[12:24]
+
+
+def running_spec(job_id: str, record: DeploymentRecord) -> str:
+    """The 12 hex of the spec a live job runs: its id says the spec it was submitted with, the
+    record says when a rescale in place changed it since (the job keeps its id)."""
+    rescaled = record.rescaled
+    if rescaled is not None and rescaled.job_id == job_id:
+        return rescaled.spec_hash[:12]
+    return spec_part(job_id)
 
 
 # ------------------------------------------------------------------------------ observation
@@ -203,11 +213,14 @@ def plan_deployment(
     retry_failed: bool = False,
     savepoint_now: bool = False,
     request: Request | None = None,
+    rescale_from: int | None = None,
 ) -> DeploymentPlan:
     """Plan one deployment. What a person asked (the Flink page, a run's conf): ``retry_failed``,
     apply the declared spec even though its upgrade failed before (see
     :class:`~airflow_provider_flink.deployments.records.FailedSpec`); ``savepoint_now``, a savepoint
-    of the healthy job now; ``request``, hold the deployment suspended or release that hold."""
+    of the healthy job now; ``request``, hold the deployment suspended or release that hold.
+    ``rescale_from``: the parallelism the live job runs when the declared spec differs from it in
+    nothing else (the reconcile computed it from the record's applied spec): a rescale in place."""
     record = stored if stored is not None else rebuild_record(spec, view)
     plan = DeploymentPlan(spec, record)
     name = spec.name
@@ -309,7 +322,21 @@ def plan_deployment(
         plan.skipped = f"waiting for the upgraded job {job.jid} to become healthy ({waited:.0f} s so far)"
         return plan
 
-    if spec_part(job.jid) != desired_hash[:12]:
+    rescaling = record.rescale
+    if rescaling is not None and rescaling.job_id == job.jid:
+        # An earlier run asked Flink to rescale and did not see it end: finish it (asking again is
+        # harmless: the same bounds are not sent twice), then the rules below see what runs.
+        return act(
+            "rescale",
+            f"finish the rescale in place to parallelism {rescaling.to_parallelism} an earlier run asked for",
+            job_id=job.jid,
+            new_job_id=next_id(job.jid, rescaling.to_hash),
+            spec_hash=rescaling.to_hash,
+            mode=spec.upgrade_mode,
+        )
+
+    runs = running_spec(job.jid, record)
+    if runs != desired_hash[:12]:
         pending = record.pending_savepoint
         if pending is not None:  # still in progress: the run filed it before planning if it had ended
             plan.skipped = f"a savepoint ({pending.trigger_id}) is pending: the upgrade waits for it"
@@ -328,7 +355,7 @@ def plan_deployment(
             # Short runs: the job was submitted by a run that did not wait for it, and its file
             # changed before a later run saw it healthy. Made stable first, it is what the upgrade
             # rolls back to; while it still starts, the upgrade waits (a savepoint needs it running).
-            if is_healthy(job) and applied is not None and spec_part(job.jid) == applied.spec_hash[:12]:
+            if is_healthy(job) and applied is not None and runs == applied.spec_hash[:12]:
                 act(
                     "mark-stable",
                     "the running job is healthy: its spec becomes the rollback target before the upgrade",
@@ -346,6 +373,23 @@ def plan_deployment(
             plan.skipped = f"the upgrade waits: {until(*blackout)}"
             _plan_housekeeping(plan, job, record, now, act, savepoint_now)  # retention still runs
             return plan
+        if (
+            rescale_from is not None
+            and is_healthy(job)
+            and not spec.bounded
+            and spec.upgrade_mode != "stateless"
+        ):
+            # Only the parallelism changed: in place where the cluster can (same job, restarted by
+            # Flink from its latest checkpoint), else the savepoint upgrade below, saying why.
+            return act(
+                "rescale",
+                f"only the parallelism changed ({rescale_from} -> {spec.parallelism}): in place where the "
+                "cluster can, else a savepoint upgrade",
+                job_id=job.jid,
+                new_job_id=next_id(job.jid),
+                spec_hash=desired_hash,
+                mode=spec.upgrade_mode,
+            )
         return act(
             "upgrade",
             "the declared spec changed",

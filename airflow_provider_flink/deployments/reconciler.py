@@ -20,7 +20,7 @@ from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, 
 from airflow_provider_flink.client import FlinkError
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
-from airflow_provider_flink.deployments.records import MemoryRecordStore, RecordStore
+from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
 from airflow_provider_flink.exceptions import (
@@ -107,6 +107,21 @@ def reconcile(
     return report
 
 
+def only_parallelism_changed(
+    spec: DeploymentSpec, stored: DeploymentRecord | None, digest: str
+) -> int | None:
+    """The parallelism the deployment's job runs, when the declared spec differs from what it runs
+    in the parallelism alone (the same spec at the old parallelism hashes to the applied hash)."""
+    applied = stored.applied_spec if stored is not None else None
+    if stored is None or applied is None or applied.spec_hash != stored.applied_hash:
+        return None
+    before = applied.spec.get("parallelism")
+    if not isinstance(before, int) or before == spec.parallelism:
+        return None
+    same = spec_hash(spec.model_copy(update={"parallelism": before}), digest) == applied.spec_hash
+    return before if same else None
+
+
 class _ClusterRun:
     """One cluster's share of a run: its view, its verified jars, its executor."""
 
@@ -159,6 +174,7 @@ class _ClusterRun:
             retry_failed=spec.name in self.asked.retry_failed,
             savepoint_now=spec.name in self.asked.savepoint_now,
             request=self.asked.request(spec.name),
+            rescale_from=only_parallelism_changed(spec, stored, artifact.sha256),
         )
         entry.actions = [action.describe() for action in plan.actions]
         entry.skipped = plan.skipped

@@ -75,6 +75,25 @@ class AppliedSpec(BaseModel):
     spec: dict[str, Any]
 
 
+class RescaleInFlight(BaseModel):
+    """A rescale in place asked for (intent, written before the request): the job keeps its id, so
+    the record is what says which spec it runs once it runs at the new parallelism."""
+
+    job_id: str
+    from_parallelism: int
+    to_parallelism: int
+    to_hash: str
+    started_at: float
+
+
+class Rescaled(BaseModel):
+    """Job ``job_id`` runs spec ``spec_hash`` since a rescale in place (its id names the spec it was
+    submitted with)."""
+
+    job_id: str
+    spec_hash: str
+
+
 class Hold(BaseModel):
     """A suspend asked by a person (the Flink page's "suspend", or a run's ``suspend`` conf): the
     deployment stays suspended, whatever its file declares, until a "resume" releases it."""
@@ -94,6 +113,8 @@ class DeploymentRecord(BaseModel):
     status: Literal["new", "running", "suspended"] = "new"
     applied_hash: str | None = None
     applied_spec: AppliedSpec | None = None
+    rescale: RescaleInFlight | None = None
+    rescaled: Rescaled | None = None
     current_job_id: str | None = None
     intended_job_id: str | None = None
     intended_hash: str | None = None

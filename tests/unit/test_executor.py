@@ -597,3 +597,89 @@ def test_marking_the_applied_spec_stable_keeps_the_spec_the_job_runs_not_the_dec
     stored = store.get("flink_default", "orders")
     assert stored is not None
     assert (stored.last_stable_hash, stored.last_stable_spec) == ("1" * 64, running.model_dump(mode="json"))
+
+
+def _rescale_setup(monkeypatch: pytest.MonkeyPatch, possible: bool, healthy: bool) -> tuple[list[int], Any]:
+    from airflow_provider_flink.hooks.rescale import RescaleSupport
+    from airflow_provider_flink.triggers import WaitEvent
+
+    asked: list[int] = []
+    monkeypatch.setattr(
+        FlinkHook,
+        "supports_rescale",
+        lambda self, job_id, p=None: RescaleSupport(
+            job_id, possible, "" if possible else "the cluster does not run the adaptive scheduler", p, 1
+        ),
+    )
+    monkeypatch.setattr(FlinkHook, "rescale_job", lambda self, job_id, p: asked.append(p))
+    event = WaitEvent(
+        status="success" if healthy else "timeout", message="at parallelism 2" if healthy else "not at 2"
+    )
+    monkeypatch.setattr("airflow_provider_flink.deployments.executor.run_inline", lambda trigger: event)
+    monkeypatch.setattr(Executor, "_prune_uploads", lambda self, record: None)
+    return asked, event
+
+
+def _rescale_action() -> Action:
+    return Action(
+        "rescale",
+        "orders",
+        "only the parallelism changed",
+        job_id=J,
+        new_job_id="c" * 32,
+        spec_hash="2" * 64,
+        mode="savepoint",
+    )
+
+
+def test_a_rescale_in_place_records_the_spec_the_same_job_now_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked, _ = _rescale_setup(monkeypatch, possible=True, healthy=True)
+    record = DeploymentRecord(
+        name="orders", cluster="flink_default", status="running", current_job_id=J, applied_hash="1" * 64
+    )
+    (outcome,), store = apply(record, _rescale_action(), parallelism=2)
+    assert (outcome.ok, outcome.detail) == (
+        True,
+        "rescaled in place from parallelism 1 to 2: at parallelism 2",
+    )
+    assert asked == [2]
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert (stored.current_job_id, stored.applied_hash, stored.last_stable_hash, stored.rescale) == (
+        J,
+        "2" * 64,
+        "2" * 64,
+        None,
+    )
+    assert stored.rescaled is not None
+    assert (stored.rescaled.job_id, stored.rescaled.spec_hash) == (J, "2" * 64)
+
+
+def test_a_rescale_the_cluster_cannot_do_in_place_is_a_savepoint_upgrade_saying_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked, _ = _rescale_setup(monkeypatch, possible=False, healthy=True)
+    monkeypatch.setattr(
+        Executor, "_upgrade", lambda self, spec, record, action: "upgraded (savepoint) from file:/sp/1"
+    )
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    (outcome,), _ = apply(record, _rescale_action(), parallelism=2)
+    assert outcome.detail == (
+        "not in place (the cluster does not run the adaptive scheduler): upgraded (savepoint) from file:/sp/1"
+    )
+    assert asked == []  # nothing asked of Flink in place
+
+
+def test_a_rescale_not_running_in_time_asks_for_the_old_parallelism_and_records_the_spec_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked, _ = _rescale_setup(monkeypatch, possible=True, healthy=False)
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    (outcome,), store = apply(record, _rescale_action(), parallelism=2)
+    assert not outcome.ok
+    assert outcome.detail == "rescale to parallelism 2 failed (not at 2); asked Flink for parallelism 1 again"
+    assert asked == [2, 1]
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert stored.failed_spec is not None
+    assert (stored.failed_spec.spec_hash, stored.rescale, stored.rescaled) == ("2" * 64, None, None)

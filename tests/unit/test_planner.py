@@ -648,3 +648,46 @@ def test_a_periodic_savepoint_in_a_blackout_window_waits_but_one_asked_for_is_ta
 def test_a_restart_is_not_held_back_by_a_blackout_window() -> None:
     plan = plan_deployment(WINDOW_NOW, H1, view(job(jid(), "FAILED", 0)), running_record(), NOW)
     assert kinds(plan) == ["restart"]
+
+
+# ------------------------------------------------------------------ rescale in place
+def test_only_a_parallelism_change_of_a_healthy_job_is_a_rescale_in_place() -> None:
+    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), running_record(), NOW, rescale_from=1)
+    assert [(a.kind, a.job_id, a.spec_hash, a.mode) for a in plan.actions] == [
+        ("rescale", jid(), H2, "savepoint")
+    ]
+    assert plan.actions[0].reason == (
+        "only the parallelism changed (1 -> 2): in place where the cluster can, else a savepoint upgrade"
+    )
+    assert plan.actions[0].new_job_id  # the fallback upgrade's job id, derived as for an upgrade
+    stateless = plan_deployment(
+        spec(parallelism=2, upgrade_mode="stateless"),
+        H2,
+        view(job(jid())),
+        running_record(),
+        NOW,
+        rescale_from=1,
+    )
+    assert kinds(stateless) == ["upgrade"]  # asked to start without state: not a restore from a checkpoint
+
+
+def test_a_rescaled_job_runs_the_spec_its_record_names_not_the_one_its_id_names() -> None:
+    rescaled = running_record(
+        applied_hash=H2, last_stable_hash=H2, rescaled={"job_id": jid(), "spec_hash": H2}
+    )
+    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), rescaled, NOW)
+    assert kinds(plan) == []  # no upgrade of a job that already runs the declared parallelism
+
+
+def test_a_rescale_an_earlier_run_asked_for_is_finished_first() -> None:
+    flight = {
+        "job_id": jid(),
+        "from_parallelism": 1,
+        "to_parallelism": 2,
+        "to_hash": H2,
+        "started_at": NOW - 5,
+    }
+    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), running_record(rescale=flight), NOW)
+    assert [(a.kind, a.reason) for a in plan.actions] == [
+        ("rescale", "finish the rescale in place to parallelism 2 an earlier run asked for")
+    ]

@@ -254,3 +254,28 @@ def test_a_bounded_wait_gives_up_in_time_and_passes_a_cancel_on() -> None:
 
     assert asyncio.run(main()) == (True, True)
     assert asyncio.run(within(asyncio.sleep(0, result="done"), 1)) == "done"
+
+
+def test_only_a_parallelism_change_is_told_apart_from_any_other_change() -> None:
+    from airflow_provider_flink.deployments.reconciler import only_parallelism_changed
+    from airflow_provider_flink.deployments.records import DeploymentRecord
+    from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
+
+    running = DeploymentSpec.model_validate(
+        {"name": "orders", "artifact": {"jar": "/j.jar"}, "parallelism": 1}
+    )
+    applied = spec_hash(running, "d" * 64)
+    record = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        applied_hash=applied,
+        applied_spec={"spec_hash": applied, "spec": running.model_dump(mode="json")},
+    )
+    assert only_parallelism_changed(running.model_copy(update={"parallelism": 2}), record, "d" * 64) == 1
+    assert only_parallelism_changed(running, record, "d" * 64) is None  # nothing changed
+    both = running.model_copy(update={"parallelism": 2, "args": ["--rate", "9"]})
+    assert only_parallelism_changed(both, record, "d" * 64) is None  # more than the parallelism
+    assert (
+        only_parallelism_changed(running.model_copy(update={"parallelism": 2}), record, "e" * 64) is None
+    )  # a new jar
+    assert only_parallelism_changed(running.model_copy(update={"parallelism": 2}), None, "d" * 64) is None
