@@ -118,14 +118,30 @@ def _java_opts_all(home: Path, version: str) -> str:
     return match.group(1).strip() if match else ""
 
 
+# The adaptive scheduler's wait before it rescales a running job, cut for tests: by default it
+# rescales at most every 30 s after the job's start or its last rescale (1.20 reads
+# scaling-interval.min, 2.x executing.cooldown-after-rescaling; both are set to the same value).
+# Not a change of what a rescale does, only of when it may begin.
+QUICK_RESCALE: dict[str, str] = {
+    "jobmanager.adaptive-scheduler.scaling-interval.min": "1 s",
+    "jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling": "1 s",
+}
+
+
 @dataclass
 class LocalFlink:
-    """One JobManager + one TaskManager on 127.0.0.1, all files under ``workdir``."""
+    """One JobManager + one TaskManager on 127.0.0.1, all files under ``workdir``.
+
+    ``adaptive_scheduler``: run Flink's adaptive scheduler (``jobmanager.scheduler: adaptive``),
+    the one that can change a running job's parallelism in place; add :data:`QUICK_RESCALE` to
+    ``extra_config`` for a cluster that rescales without its 30 s cooldown.
+    """
 
     version: str = DEFAULT_VERSION
     workdir: Path = field(default_factory=lambda: Path(".run") / "flink")
     slots: int = 4
     extra_config: dict[str, str] = field(default_factory=dict)
+    adaptive_scheduler: bool = False
     rest_port: int = 0
     tls: Any = None  # harness.tls.RestTls: REST over TLS with client certificates
     pids: dict[str, int] = field(default_factory=dict)
@@ -194,6 +210,8 @@ class LocalFlink:
             "taskmanager.rpc.port": "0",
             "taskmanager.data.port": "0",
         }
+        if self.adaptive_scheduler:
+            settings["jobmanager.scheduler"] = "adaptive"
         if self.tls is not None:
             settings.update(self.tls.flink_config())
         settings.update(self.extra_config)
@@ -362,6 +380,7 @@ class LocalFlink:
             "pids": self.pids,
             "workdir": str(self.workdir),
             "slots": self.slots,
+            "adaptive_scheduler": self.adaptive_scheduler,
         }
         (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
 
@@ -374,6 +393,7 @@ class LocalFlink:
             slots=state["slots"],
             rest_port=state["rest_port"],
             pids={k: int(v) for k, v in state["pids"].items()},
+            adaptive_scheduler=bool(state.get("adaptive_scheduler", False)),
         )
 
 
@@ -416,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", default=os.environ.get("FLINK_VERSION", DEFAULT_VERSION))
     parser.add_argument("--dir", type=Path, default=None, help="work dir (default .run/flink-VERSION)")
     parser.add_argument("--slots", type=int, default=4)
+    parser.add_argument(
+        "--adaptive", action="store_true", help="run the adaptive scheduler (rescale jobs in place)"
+    )
     args = parser.parse_args(argv)
     workdir = args.dir or Path(".run") / f"flink-{args.version}"
     try:
@@ -428,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"already running: {old.rest_url} (pids {old.pids})")
                     return 0
             began = time.monotonic()
-            flink = LocalFlink(version=args.version, workdir=workdir, slots=args.slots).start()
+            flink = LocalFlink(
+                version=args.version, workdir=workdir, slots=args.slots, adaptive_scheduler=args.adaptive
+            ).start()
             print(
                 f"Flink {flink.version} ready at {flink.rest_url} in {time.monotonic() - began:.1f} s "
                 f"(pids {flink.pids}; logs in {flink.workdir / 'log'})"

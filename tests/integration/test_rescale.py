@@ -1,0 +1,202 @@
+"""Rescale in place against a real Flink, on every version in FLINK_VERSIONS.
+
+The suite's session cluster keeps Flink's default scheduler: the other integration tests (slot
+shortage looping RESTARTING, restarts after a lost task manager, the fault campaign) are about
+that scheduler, and the adaptive one behaves differently in exactly those places (it runs a job
+with fewer slots instead of restarting it). So the fallback test runs on the session cluster,
+and only the rescales get a small cluster of their own with the adaptive scheduler: one per
+version, for this module only (about 10 s to start, 4 s to stop), with the scheduler's 30 s
+cooldown between rescales cut to 1 s (``QUICK_RESCALE``) so that 1 -> 2 -> 1 takes seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flink.client import ClientSettings, FlinkClient, calls, models
+from airflow_provider_flink.client.resilience import reset_breakers
+from airflow_provider_flink.exceptions import AirflowFailException, TaskDeferred
+from airflow_provider_flink.hooks import FlinkHook
+from airflow_provider_flink.operators import FlinkRescaleJobOperator
+from airflow_provider_flink.triggers.conditions import is_healthy
+from harness.flink_cluster import QUICK_RESCALE, LocalFlink
+from harness.job_jars import COUNTER_JOB, build_jar
+from harness.task_context import task_context
+from tests.integration.conftest import VERSIONS, Cluster, connection_json, wait_for
+
+pytestmark = pytest.mark.integration
+RATE = 50  # records per second of the CounterJob
+
+
+@pytest.fixture(scope="module", params=VERSIONS, ids=[f"flink-{v}" for v in VERSIONS])
+def adaptive_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    version: str = request.param
+    jar = build_jar(version)
+    flink = LocalFlink(
+        version=version,
+        workdir=tmp_path_factory.mktemp(f"flink-{version}-adaptive"),
+        adaptive_scheduler=True,
+        extra_config=dict(QUICK_RESCALE),
+    )
+    flink.start()
+    client = FlinkClient(ClientSettings(flink.rest_url))
+    try:
+        yield Cluster(flink, client, jar, client.call(calls.upload_jar(jar)).jar_id)
+    finally:
+        client.close()
+        flink.stop()
+
+
+@pytest.fixture
+def adaptive(adaptive_cluster: Cluster) -> Iterator[Cluster]:
+    """The adaptive cluster, with every job a test left running cancelled afterwards."""
+    yield adaptive_cluster
+    adaptive_cluster.cancel_all()
+
+
+def use(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``flink_default`` pointing at this cluster."""
+    reset_breakers()
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", connection_json(cluster.flink.rest_url))
+
+
+def counting_job(cluster: Cluster, at_least: float = 1) -> str:
+    """A healthy CounterJob at parallelism 1 whose counter has reached ``at_least``."""
+    job_id = cluster.run(COUNTER_JOB, args=["--rate", str(RATE)], parallelism=1)
+    cluster.wait_all_running(job_id)
+    wait_for(f"counter of {job_id} >= {at_least}", lambda: cluster.counter(job_id) >= at_least or None, 30)
+    return job_id
+
+
+def continues_counting(cluster: Cluster, job_id: str, before: float, asked_at: float) -> float:
+    """Wait for the keyed count to go on from ``before`` (its value when the rescale was asked, at
+    ``asked_at``) to a value that neither a stale metric from before the rescale (at most ``before``
+    plus a second of records) nor a job counting from 1 since ``asked_at`` (at most RATE records a
+    second) can show. Needs the job to have counted for longer than a restart loses (the
+    checkpoint interval plus the restart) before ``asked_at``."""
+
+    def probe() -> float | None:
+        count = cluster.counter(job_id)
+        from_one = RATE * (time.time() - asked_at)
+        return count if count > max(before + 2 * RATE, from_one + RATE) else None
+
+    return wait_for(f"the count of {job_id} to go on from {before:.0f}", probe, 30)
+
+
+def run_task(op: FlinkRescaleJobOperator) -> Any:
+    """Execute the task as a worker would; a deferral is run to its event here, as the triggerer
+    would run it, and handed back to the task."""
+    context = task_context()
+    try:
+        return op.execute(context)
+    except TaskDeferred as deferred:
+        event = asyncio.run(deferred.trigger.wait_for_event())
+        return op.execute_complete(context, event.payload())
+
+
+def snapshot(cluster: Cluster, job_id: str) -> dict[str, Any]:
+    """What a refused rescale must leave exactly as it was."""
+    job = cluster.job(job_id)
+    return {
+        "jobs": cluster.running_job_ids(),
+        "state": job.state,
+        "start": job.start_time,
+        "parallelism": [v.parallelism for v in job.vertices],
+        "restored": cluster.client.call(calls.job_checkpoints(job_id)).counts.restored,
+        "failures": len(cluster.client.call(calls.job_exceptions(job_id)).exception_history.entries),
+    }
+
+
+def test_rescale_in_place_1_2_1_keeps_the_job_and_its_count(
+    adaptive: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(adaptive, monkeypatch)
+    job_id = counting_job(adaptive, at_least=6 * RATE)  # longer than a restart loses: see continues_counting
+    for step, (parallelism, deferrable) in enumerate([(2, False), (1, True)], start=1):
+        op = FlinkRescaleJobOperator(
+            task_id=f"rescale_{parallelism}",
+            job_id=job_id,
+            parallelism=str(parallelism),  # as a template renders it
+            deferrable=deferrable,
+            poll_interval=0.5,
+            wait_timeout=120,
+        )
+        before, asked_at = adaptive.counter(job_id), time.time()
+        assert run_task(op) == job_id
+        job = adaptive.job(job_id)
+        assert is_healthy(job)
+        assert [v.parallelism for v in job.vertices] == [parallelism] * len(job.vertices)
+        assert adaptive.running_job_ids() == {job_id}  # the same job, no second one
+        # Flink restarted the tasks from a checkpoint, and the keyed count goes on from where it was.
+        history = adaptive.client.call(calls.job_checkpoints(job_id))
+        assert history.counts.restored == step
+        assert history.latest.restored is not None
+        assert not history.latest.restored.is_savepoint
+        continues_counting(adaptive, job_id, before, asked_at)
+        assert FlinkHook().supports_rescale(job_id).current == parallelism
+
+
+def test_rescale_over_the_max_parallelism_is_refused_and_changes_nothing(
+    adaptive: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(adaptive, monkeypatch)
+    job_id = counting_job(adaptive)
+    requirements = adaptive.client.call(calls.resource_requirements(job_id))
+    # The answer the unit tests read from tests/unit/recorded is still what this Flink says.
+    recorded = (
+        Path(__file__).parents[1]
+        / "unit"
+        / "recorded"
+        / f"flink-{adaptive.version}-resource-requirements.json"
+    )
+    assert requirements == models.JobResourceRequirements.model_validate(json.loads(recorded.read_text()))
+    before = snapshot(adaptive, job_id)
+    op = FlinkRescaleJobOperator(task_id="rescale", job_id=job_id, parallelism=129, deferrable=False)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(task_context())
+    assert str(info.value) == (
+        f"Cannot rescale job {job_id} to parallelism 129 in place: parallelism 129 is above the max "
+        "parallelism of Source: ticks (max parallelism 128), count -> sink: Writer (max parallelism "
+        "128); keyed state is split into that many key groups, so no rescale, in place or by "
+        "savepoint, can go above it. Nothing was changed. Change its parallelism with a savepoint "
+        "upgrade instead: FlinkStopJobOperator, then FlinkDeployJobOperator with parallelism=129 and "
+        "savepoint_path set to the stop's output (or declare the parallelism in the job's deployment "
+        "spec and let the reconcile apply it)."
+    )
+    assert adaptive.client.call(calls.resource_requirements(job_id)) == requirements
+    assert snapshot(adaptive, job_id) == before
+
+
+def test_without_the_adaptive_scheduler_the_rescale_fails_saying_why_and_changes_nothing(
+    flink: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(flink, monkeypatch)
+    job_id = counting_job(flink)
+    before = snapshot(flink, job_id)
+    support = FlinkHook().supports_rescale(job_id, 2)
+    reason = (
+        # Flink 2.3 names the job's scheduler; 1.20 only shows the cluster's configuration.
+        "the job runs under Flink's Default scheduler, not the adaptive one"
+        if flink.version.startswith("2.")
+        else "the cluster does not run the adaptive scheduler (jobmanager.scheduler not set: Flink's default)"
+    ) + "; Flink changes a running job's parallelism only under jobmanager.scheduler: adaptive"
+    assert (support.possible, support.reason) == (False, reason)
+    op = FlinkRescaleJobOperator(task_id="rescale", job_id=job_id, parallelism=2, deferrable=False)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute(task_context())
+    assert str(info.value) == (
+        f"Cannot rescale job {job_id} to parallelism 2 in place: {reason}. Nothing was changed. Change its "
+        "parallelism with a savepoint upgrade instead: FlinkStopJobOperator, then FlinkDeployJobOperator "
+        "with parallelism=2 and savepoint_path set to the stop's output (or declare the parallelism in the "
+        "job's deployment spec and let the reconcile apply it)."
+    )
+    assert snapshot(flink, job_id) == before
