@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_flink.deployments.planner import ClusterView
-from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text
+from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text, sql_file_location
 from airflow_provider_flink.triggers.conditions import is_healthy
 
 
@@ -85,6 +85,10 @@ def look(folder: SpecPath) -> FolderState:
         spec, problems = parse_spec_text(name, text)
         if spec is None or problems:
             files[name] = SpecFile(digest)
+        elif spec.sql is not None and spec.sql.file is not None:
+            # A SQL deployment's statements file is what it runs (the runner jar ships with the
+            # provider): watched as a jar is, a change to it is a change of the deployment.
+            files[name] = SpecFile(digest, spec.name, sql_file_location(folder, spec.sql.file))
         else:
             files[name] = SpecFile(digest, spec.name, spec.artifact.jar)
     jars = {jar: jar_version(jar) for jar in sorted({f.jar for f in files.values() if f.jar})}
@@ -92,7 +96,7 @@ def look(folder: SpecPath) -> FolderState:
 
 
 def jar_version(location: str) -> str:
-    """A token that changes when the jar at ``location`` is replaced: size and modification time
+    """A token that changes when the jar (or SQL file) at ``location`` is replaced: size and modification time
     (local paths, file:// and object stores); "" when it is missing or cannot be asked. http(s)
     URLs are not watched: their content is pinned by the spec's sha256 or re-fetched per run."""
     if location.startswith(("http://", "https://")):

@@ -355,6 +355,13 @@ def parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]
     return parse_spec_text(path.name, text)
 
 
+def sql_file_location(folder: SpecPath, location: str) -> str:
+    """Where a spec's ``sql.file`` is: as given when absolute or a URI, else beside the spec file."""
+    if "://" in location or Path(location).expanduser().is_absolute():
+        return location
+    return str(folder / location)
+
+
 def _with_sql_file(
     folder: SpecPath, name: str, spec: DeploymentSpec
 ) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
@@ -363,12 +370,8 @@ def _with_sql_file(
     copy of the spec keeps the statements that ran (a rollback runs those, not the file's new ones)."""
     if spec.sql is None or spec.sql.file is None:
         return spec, []
-    location = spec.sql.file
     try:
-        if "://" in location or Path(location).expanduser().is_absolute():
-            text = read_sql(location)
-        else:
-            text = read_sql(str(folder / location))
+        text = read_sql(sql_file_location(folder, spec.sql.file))
     except SqlError as err:
         return None, [SpecProblem(name, "sql.file", str(err))]
     return spec.model_copy(update={"sql": SqlSource(statements=text)}), []

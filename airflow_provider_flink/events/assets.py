@@ -34,7 +34,7 @@ def folder_from_variable(default: str) -> str:
 def clusters_of(folder: str) -> list[str]:
     """The clusters the folder's deployments name (``flink_default`` when it names none yet)."""
     try:
-        specs, _ = load_specs(spec_folder(folder))
+        specs, _ = load_specs(spec_folder(folder), read_sql_files=False)
     except Exception:  # an unreadable folder at parse time: the reconcile reports it
         specs = []
     return sorted({spec.cluster for spec in specs}) or ["flink_default"]

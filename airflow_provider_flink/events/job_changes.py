@@ -62,7 +62,7 @@ CHECKPOINT_EVERY = 30.0  # seconds between looks at the checkpoints of jobs that
 def declared(folder: str, cluster: str) -> list[DeploymentSpec]:
     """The deployments declared for ``cluster`` (files that do not parse are skipped: the reconcile
     reports them)."""
-    specs, _ = load_specs(spec_folder(folder))
+    specs, _ = load_specs(spec_folder(folder), read_sql_files=False)
     return sorted((spec for spec in specs if spec.cluster == cluster), key=lambda spec: spec.name)
 
 

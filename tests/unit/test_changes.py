@@ -104,3 +104,18 @@ def test_object_storage_folders_are_read_the_same_way(tmp_path: Path) -> None:
     assert remote.files == local.files
     assert jar_version(f"file://{jar}") != ""
     assert jar_version("https://example.test/job.jar") == ""  # not watched
+
+
+def test_a_sql_deployments_statements_file_edited_names_the_deployment(tmp_path: Path) -> None:
+    (tmp_path / "clicks.sql").write_text("INSERT INTO sink SELECT * FROM src;")
+    (tmp_path / "clicks.yaml").write_text(yaml.safe_dump({"name": "clicks", "sql": {"file": "clicks.sql"}}))
+    before = look(tmp_path)
+    (tmp_path / "clicks.sql").write_text("INSERT INTO sink SELECT id, n FROM src;")
+    os.utime(tmp_path / "clicks.sql", ns=(1, 10**18))
+    change = compare(before, look(tmp_path))
+    assert change is not None
+    assert (change.deployments, change.jars, change.files) == (
+        ("clicks",),
+        (str(tmp_path / "clicks.sql"),),
+        (),
+    )
