@@ -51,7 +51,7 @@ from airflow_provider_flink.crashpoints import ENV, PAUSE_ENV
 from airflow_provider_flink.deployments.planner import deployment_prefix, spec_part
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.fault_proxy import FaultProxy
-from harness.flink_cluster import LocalFlink
+from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB, build_jar, read_counter
 from harness.waiting import wait_for
 
@@ -90,6 +90,8 @@ class Kind:
     # runs mark it stable or roll it back. The Airflow trials are always short (the operator's
     # default); a process trial is short when this says so.
     short: bool = False
+    # Run on a cluster with the adaptive scheduler (rescale in place); the others keep Flink's default.
+    adaptive: bool = False
 
 
 UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
@@ -200,6 +202,14 @@ KINDS: dict[str, Kind] = {
     "asked@suspend@stop:requested": Kind("asked-suspend", "stop:requested"),
     "asked@suspend@stop:recorded": Kind("asked-suspend", "stop:recorded"),
     "asked@savepoint@savepoint:requested": Kind("asked-savepoint", "savepoint:requested"),
+    # Rescale in place (adaptive scheduler): parallelism 1 -> 2 on the same job, killed at each step
+    # of it, or two reconciles at once; then a rescale on the default scheduler falls back to a
+    # savepoint upgrade (the "rescale" change on a cluster without the adaptive scheduler)
+    "rescale@rescale:intent-recorded": Kind("rescale", "rescale:intent-recorded", adaptive=True),
+    "rescale@rescale:requested": Kind("rescale", "rescale:requested", adaptive=True),
+    "rescale@rescale:recorded": Kind("rescale", "rescale:recorded", adaptive=True),
+    "race@rescale": Kind("rescale", racers=2, adaptive=True),
+    "rescale-fallback@stop:requested": Kind("rescale-fallback", "stop:requested"),
     # The how-to's upgrade pattern as Airflow tasks (deploy, savepoint, stop, deploy from it): the
     # task killed at its step, then retried as the same task instance
     "task@deploy-task:id-recorded": Kind("task", "deploy-task:id-recorded"),
@@ -424,6 +434,8 @@ class Trial:
         if kind.change in ("last-state", "last-state-unhealthy", "stateless"):
             spec["upgrade_mode"] = kind.change.removesuffix("-unhealthy")
         if changed and kind.change in (
+            "rescale",
+            "rescale-fallback",
             "upgrade",
             "last-state",
             "last-state-unhealthy",
@@ -809,6 +821,15 @@ def _play(trial: Trial, kind: Kind) -> str:
         return "suspended, resumed: " + trial.check_restored(old, job, mark, 1)
     job = trial.one_live_job()
     trial.check_record(job)
+    if kind.change == "rescale":
+        # In place: the same job, at the new parallelism, its counter going on from its own state.
+        if job != old:
+            raise Violation(f"a rescale in place replaced the job {old} by {job}")
+        trial.check_parallelism(job, 2)
+        return "rescaled in place, " + trial.check_counter(job, mark)
+    if kind.change == "rescale-fallback":
+        trial.check_parallelism(job, 2)
+        return "no adaptive scheduler: savepoint upgrade, " + trial.check_restored(old, job, mark, 2)
     if kind.change == "stateless":
         started_from = trial.client.call(calls.job_checkpoints(job)).latest.restored
         if started_from is not None:
@@ -1070,6 +1091,13 @@ def _cancelled_outside(trial: Trial, old: str) -> str:
     return "refused to start without its state, and said so"
 
 
+def adaptive_flink(version: str, workdir: Path) -> LocalFlink:
+    """A cluster with the adaptive scheduler (rescale in place), its rescale cooldown cut for trials."""
+    return LocalFlink(
+        version=version, workdir=workdir, adaptive_scheduler=True, extra_config=dict(QUICK_RESCALE)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1089,23 +1117,37 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(airflow_settings(airflow_home))
     atexit.register(shutil.rmtree, airflow_home, True)
     for version in args.versions.split(","):
-        with tempfile.TemporaryDirectory(prefix="flink-faults-") as tmp:
-            work = Path(tmp)
-            jar = build_jar(version, work / "jars")
-            flink = LocalFlink(version=version, workdir=work / "flink")
-            flink.start()
-            try:
-                # Distinct seeds: a seed names the trial's deployment and folder (a repeated one
-                # ended a 378-trial run at trial 303 with "File exists").
-                seeds = rng.sample(range(10**6), args.repeat * len(kinds))
-                trials = list(zip([kind for _ in range(args.repeat) for kind in kinds], seeds, strict=True))
-                for kind, seed in trials:
-                    verdict = run_trial(flink, jar, work / "trials", kind, seed)
-                    verdicts.append(verdict)
-                    mark = "ok       " if verdict.ok else "VIOLATION"
-                    print(f"{mark} {kind:<34} flink {version:<7} seed {seed:<7} {verdict.detail}", flush=True)
-            finally:
-                flink.stop()
+        # Kinds that need the adaptive scheduler get a cluster of their own, after the others.
+        for adaptive in (False, True):
+            group = [kind for kind in kinds if KINDS[kind].adaptive is adaptive]
+            if not group:
+                continue
+            with tempfile.TemporaryDirectory(prefix="flink-faults-") as tmp:
+                work = Path(tmp)
+                jar = build_jar(version, work / "jars")
+                flink = (
+                    adaptive_flink(version, work / "flink")
+                    if adaptive
+                    else LocalFlink(version=version, workdir=work / "flink")
+                )
+                flink.start()
+                try:
+                    # Distinct seeds: a seed names the trial's deployment and folder (a repeated one
+                    # ended a 378-trial run at trial 303 with "File exists").
+                    seeds = rng.sample(range(10**6), args.repeat * len(group))
+                    trials = list(
+                        zip([kind for _ in range(args.repeat) for kind in group], seeds, strict=True)
+                    )
+                    for kind, seed in trials:
+                        verdict = run_trial(flink, jar, work / "trials", kind, seed)
+                        verdicts.append(verdict)
+                        mark = "ok       " if verdict.ok else "VIOLATION"
+                        print(
+                            f"{mark} {kind:<34} flink {version:<7} seed {seed:<7} {verdict.detail}",
+                            flush=True,
+                        )
+                finally:
+                    flink.stop()
     print("\n| kind | trials | violations |\n|---|---|---|")
     for kind in kinds:
         mine = [v for v in verdicts if v.kind == kind]
