@@ -29,38 +29,48 @@ from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar
 from harness.task_context import task_context
-from tests.integration.conftest import VERSIONS, Cluster, connection_json, wait_for
+from tests.integration.conftest import Cluster, connection_json, wait_for
 
 pytestmark = pytest.mark.integration
 RATE = 50  # records per second of the CounterJob
 
 
-@pytest.fixture(scope="module", params=VERSIONS, ids=[f"flink-{v}" for v in VERSIONS])
-def adaptive_cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    version: str = request.param
-    jar = build_jar(version)
-    flink = LocalFlink(
-        version=version,
-        workdir=tmp_path_factory.mktemp(f"flink-{version}-adaptive"),
-        adaptive_scheduler=True,
-        extra_config=dict(QUICK_RESCALE),
-    )
-    flink.start()
-    client = FlinkClient(ClientSettings(flink.rest_url))
+@pytest.fixture(scope="module")
+def adaptive_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Cluster]]:
+    """The module's adaptive clusters, one per Flink version, each started when a test first needs
+    it and stopped at the module's end (also on failure)."""
+    started: dict[str, Cluster] = {}
     try:
-        yield Cluster(flink, client, jar, client.call(calls.upload_jar(jar)).jar_id)
+        yield started
     finally:
-        client.close()
-        flink.stop()
+        for found in started.values():
+            found.client.close()
+            found.flink.stop()
 
 
 @pytest.fixture
-def adaptive(adaptive_cluster: Cluster) -> Iterator[Cluster]:
-    """The adaptive cluster, with every job a test left running cancelled afterwards."""
-    yield adaptive_cluster
-    adaptive_cluster.cancel_all()
+def adaptive(
+    cluster: Cluster, adaptive_clusters: dict[str, Cluster], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """An adaptive cluster of the session cluster's Flink version, with every job a test left
+    running cancelled afterwards. Keyed by the session cluster's version (not a parameter of its
+    own), so pytest orders these tests with the version's other tests and each adaptive cluster
+    starts once, not once per test that changes the version."""
+    version = cluster.version
+    if version not in adaptive_clusters:
+        jar = build_jar(version)
+        flink = LocalFlink(
+            version=version,
+            workdir=tmp_path_factory.mktemp(f"flink-{version}-adaptive"),
+            adaptive_scheduler=True,
+            extra_config=dict(QUICK_RESCALE),
+        )
+        flink.start()
+        client = FlinkClient(ClientSettings(flink.rest_url))
+        adaptive_clusters[version] = Cluster(flink, client, jar, client.call(calls.upload_jar(jar)).jar_id)
+    found = adaptive_clusters[version]
+    yield found
+    found.cancel_all()
 
 
 def use(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,3 +210,46 @@ def test_without_the_adaptive_scheduler_the_rescale_fails_saying_why_and_changes
         "job's deployment spec and let the reconcile apply it)."
     )
     assert snapshot(flink, job_id) == before
+
+
+def test_the_reconcile_rescales_a_parallelism_change_in_place_1_2_1(
+    adaptive: Cluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A declared deployment whose file changes only its parallelism: the same job runs at the new
+    parallelism (no savepoint, no new job), the record names the spec it runs, nothing is left to do;
+    and back to 1."""
+    import yaml
+
+    from airflow_provider_flink.deployments import MemoryRecordStore, reconcile
+
+    use(adaptive, monkeypatch)
+    folder, store = tmp_path / "deployments", MemoryRecordStore()
+    folder.mkdir()
+
+    def declare(parallelism: int) -> None:
+        spec = {"name": "scaled", "artifact": {"jar": str(adaptive.jar)}, "entry_class": COUNTER_JOB,
+                "args": ["--rate", str(RATE)], "parallelism": parallelism}  # fmt: skip
+        (folder / "scaled.yaml").write_text(yaml.safe_dump(spec))
+
+    declare(1)
+    assert reconcile(folder, store).errors == []
+    [job_id] = adaptive.running_job_ids()
+    wait_for("a counted while", lambda: adaptive.counter(job_id) >= 6 * RATE or None, 30)
+    for parallelism in (2, 1):
+        declare(parallelism)
+        before, asked_at = adaptive.counter(job_id), time.time()
+        report = reconcile(folder, store)
+        assert report.errors == []
+        [done] = report.deployment("scaled").done
+        assert done.kind == "rescale"
+        assert done.detail.startswith(
+            f"rescaled in place from parallelism {3 - parallelism} to {parallelism}: "
+        ), done.detail
+        assert adaptive.running_job_ids() == {job_id}  # the same job throughout
+        assert {v.parallelism for v in adaptive.job(job_id).vertices} == {parallelism}
+        record = store.get("flink_default", "scaled")
+        assert record is not None
+        assert record.rescaled is not None
+        assert (record.rescaled.job_id, record.savepoints) == (job_id, [])  # no savepoint taken
+        continues_counting(adaptive, job_id, before, asked_at)
+        assert reconcile(folder, store).deployment("scaled").actions == []  # nothing left to do
