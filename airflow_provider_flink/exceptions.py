@@ -70,7 +70,12 @@ class DeploymentBusyError(ReconcileError):
 
 class RescaleNotPossibleError(RuntimeError):
     """Flink cannot change this job's parallelism in place (not the adaptive scheduler, a batch
-    job, a job that does not run ...); the message says why. Nothing was changed on the cluster."""
+    job, a job that does not run ...); the message says why. Nothing was changed on the cluster.
+    ``transient``: the same request may pass later (the job not RUNNING yet, no checkpoint yet)."""
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 class FlinkOperatorError(AirflowException):

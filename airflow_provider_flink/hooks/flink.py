@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -295,7 +296,7 @@ class FlinkHook(BaseHook):
             return judge_rescale(job, job_id, None, None, parallelism)
         # Flink 2.3 names the job's scheduler; on 1.20 the cluster's configuration decides it.
         refusal = job_scheduler(job) if job.scheduler_type else cluster_scheduler(self.cluster_config())
-        current = None
+        current = checkpoint = None
         if refusal is None:
             try:
                 current = self.call(calls.resource_requirements(job_id))
@@ -303,7 +304,9 @@ class FlinkHook(BaseHook):
                 refusal = refusal_from_flink(err)
                 if refusal is None:
                     raise
-        return judge_rescale(job, job_id, refusal, current, parallelism)
+            if current is not None:
+                checkpoint = self.latest_checkpoint(job_id)
+        return judge_rescale(job, job_id, refusal, current, parallelism, checkpoint, int(time.time() * 1000))
 
     def rescale_job(self, job_id: str, parallelism: int) -> RescaleSupport:
         """Ask Flink to run the job at ``parallelism`` without stopping it (same job id; the adaptive
@@ -318,7 +321,7 @@ class FlinkHook(BaseHook):
         ClusterLimits.from_connection(self.connection).check_parallelism(self.flink_conn_id, parallelism)
         support = self.supports_rescale(job_id, parallelism)
         if not support.possible:
-            raise RescaleNotPossibleError(support.reason)
+            raise RescaleNotPossibleError(support.reason, transient=support.transient)
         if support.requirements is None:
             self.log.info("Job %s: %s; nothing to send", job_id, support.reason)
             return support

@@ -43,7 +43,8 @@ class RescaleSupport:
     """Whether job ``job_id`` can be rescaled to ``target`` in place, and how.
 
     ``possible`` False: ``reason`` says why, in a sentence a person can act on (without the job
-    id: the caller's message names the job). ``possible`` True:
+    id: the caller's message names the job); ``transient`` when the same request may pass later
+    (the job is not RUNNING yet, or has no checkpoint yet). ``possible`` True:
     ``requirements`` is what to send (None when the job already has them: a retry, or a rescale
     under way, only waits) and ``current`` the parallelism the job was declared with before.
     """
@@ -54,6 +55,7 @@ class RescaleSupport:
     target: int | None = None
     current: int | None = None
     requirements: models.JobResourceRequirements | None = None
+    transient: bool = False
 
 
 def cluster_scheduler(config: Mapping[str, str]) -> str | None:
@@ -100,11 +102,17 @@ def judge_rescale(
     scheduler_refusal: str | None,
     current: models.JobResourceRequirements | None,
     target: int | None,
+    checkpoint: models.CheckpointInfo | None = None,
+    now_ms: int = 0,
 ) -> RescaleSupport:
     """Whether a rescale of the job to ``target`` (None: any) can be done in place.
 
     ``scheduler_refusal`` is why the job's scheduler cannot (None: it is the adaptive scheduler);
-    ``current`` the job's requirements (read only when the scheduler can).
+    ``current`` the job's requirements (read only when the scheduler can); ``checkpoint`` its
+    latest completed checkpoint.
+
+    A job with no completed checkpoint is not rescaled: the adaptive scheduler restarts a rescaled
+    job from its latest checkpoint, and without one it would start again without its state (I2).
 
     Bounds sent: every vertex ``lower = min(its current lower bound, target)``, ``upper = target``.
     The upper bound is the parallelism the adaptive scheduler runs the vertex at whenever it has the
@@ -115,8 +123,8 @@ def judge_rescale(
     wait (every vertex at ``target``), not by the bounds.
     """
 
-    def no(reason: str) -> RescaleSupport:
-        return RescaleSupport(job_id, False, reason, target)
+    def no(reason: str, transient: bool = False) -> RescaleSupport:
+        return RescaleSupport(job_id, False, reason, target, transient=transient)
 
     if target is not None and target < 1:
         return no(f"parallelism must be at least 1, got {target}")
@@ -139,32 +147,49 @@ def judge_rescale(
             "keeps"
         )
     current_parallelism = uppers.pop()
-    if target is None:
-        return RescaleSupport(job_id, True, "the job can be rescaled in place", None, current_parallelism)
-    too_small = [
-        f"{v.name or v.id} (max parallelism {v.max_parallelism})"
-        for v in job.vertices
-        if v.max_parallelism is not None and 0 < v.max_parallelism < target
-    ]
-    if too_small:
-        return no(
-            f"parallelism {target} is above the max parallelism of {', '.join(too_small)}; keyed state "
-            "is split into that many key groups, so no rescale, in place or by savepoint, can go above it"
+    wanted: models.JobResourceRequirements | None = None
+    if target is not None:
+        too_small = [
+            f"{v.name or v.id} (max parallelism {v.max_parallelism})"
+            for v in job.vertices
+            if v.max_parallelism is not None and 0 < v.max_parallelism < target
+        ]
+        if too_small:
+            return no(
+                f"parallelism {target} is above the max parallelism of {', '.join(too_small)}; keyed "
+                "state is split into that many key groups, so no rescale, in place or by savepoint, can "
+                "go above it"
+            )
+        wanted = models.JobResourceRequirements.of(
+            {vertex: (min(lower, target), target) for vertex, (lower, _) in bounds.items()}
         )
-    wanted = models.JobResourceRequirements.of(
-        {vertex: (min(lower, target), target) for vertex, (lower, _) in bounds.items()}
-    )
-    if wanted == current:
-        # Asked before (a retry, or a rescale already under way): nothing to send, only the wait.
-        return RescaleSupport(
-            job_id, True, f"parallelism {target} is already asked of the job", target, current_parallelism
-        )
+        if wanted == current:
+            # Asked before (a retry, or a rescale under way): nothing to send, only the wait.
+            return RescaleSupport(
+                job_id, True, f"parallelism {target} is already asked of the job", target, current_parallelism
+            )
     if job.state is not JobState.RUNNING:
-        return no(f"the job is {job.state.value}, not RUNNING")
+        return no(f"the job is {job.state.value}, not RUNNING", transient=True)
+    if checkpoint is None:
+        return no(
+            "the job has no completed checkpoint (none yet, or checkpointing is off), and Flink restarts "
+            "a rescaled job from its latest checkpoint: it would lose its state",
+            transient=True,
+        )
+    age = (
+        f"{max(0, now_ms - checkpoint.trigger_timestamp) / 1000:.0f} s old"
+        if checkpoint.trigger_timestamp
+        else ""
+    )
+    restart = f"; it restarts from checkpoint {checkpoint.id}" + (f" ({age})" if age else "")
+    if target is None:
+        return RescaleSupport(
+            job_id, True, f"the job can be rescaled in place{restart}", None, current_parallelism
+        )
     return RescaleSupport(
         job_id,
         True,
-        f"the job can be rescaled in place from parallelism {current_parallelism} to {target}",
+        f"the job can be rescaled in place from parallelism {current_parallelism} to {target}{restart}",
         target,
         current_parallelism,
         wanted,

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_flink.exceptions import AirflowFailException, LimitError, RescaleNotPossibleError
+from airflow_provider_flink.exceptions import (
+    AirflowFailException,
+    FlinkOperatorError,
+    LimitError,
+    RescaleNotPossibleError,
+)
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 from airflow_provider_flink.triggers import FlinkJobTrigger
 
@@ -47,10 +52,12 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
     waits up to 30 s after the job's start or its last rescale before it acts (its cooldown), so
     keep ``wait_timeout`` above that.
 
-    On a cluster without the adaptive scheduler, a batch job, a job that sets some operators'
-    parallelism itself or one that does not run, the task fails at once, changes nothing, and
-    says why and how to make the change with a savepoint upgrade. A retry repeats the request
-    harmlessly (bounds already asked are not sent again) and waits.
+    On a cluster without the adaptive scheduler, a batch job, or a job that sets some operators'
+    parallelism itself, the task fails at once without retries, changes nothing, and says why and
+    how to make the change with a savepoint upgrade. A job that is not RUNNING or has no completed
+    checkpoint yet (the rescaled job restarts from its latest checkpoint: without one it would lose
+    its state) fails the same way but leaves the task's retries to Airflow. A retry repeats the
+    request harmlessly (bounds already asked are not sent again) and waits.
 
     Returns the job id (unchanged).
     """
@@ -70,11 +77,13 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
         except LimitError as err:
             raise AirflowFailException(f"Cannot rescale job {job_id}: {err}. Nothing was changed.") from None
         except RescaleNotPossibleError as err:
-            # Nothing was sent: a retry would meet the same refusal, so fail without retries.
-            raise AirflowFailException(
+            message = (
                 f"Cannot rescale job {job_id} to parallelism {parallelism} in place: {err}. "
                 f"Nothing was changed. {SAVEPOINT_UPGRADE.format(parallelism=parallelism)}."
-            ) from None
+            )
+            # Nothing was sent. A refusal that may pass later (no checkpoint yet, not RUNNING yet)
+            # leaves the task's retries to Airflow; any other would meet the same refusal again.
+            raise (FlinkOperatorError if err.transient else AirflowFailException)(message) from None
         self.push_job_link(context, job_id)
         trigger = FlinkJobTrigger(
             self.flink_conn_id,

@@ -14,7 +14,11 @@ import pytest
 import responses
 
 from airflow_provider_flink.client import FlinkApiError, calls, models
-from airflow_provider_flink.exceptions import AirflowFailException, RescaleNotPossibleError
+from airflow_provider_flink.exceptions import (
+    AirflowFailException,
+    FlinkOperatorError,
+    RescaleNotPossibleError,
+)
 from airflow_provider_flink.hooks import FlinkHook
 from airflow_provider_flink.hooks.rescale import (
     cluster_scheduler,
@@ -62,6 +66,11 @@ def job_model(version: str = "2.3.0", scheduler: str = "adaptive", **changes: An
 def at(body: dict[str, Any], parallelism: int, status: str = "RUNNING") -> dict[str, Any]:
     vertices = [{**v, "parallelism": parallelism, "status": status} for v in body["vertices"]]
     return {**body, "vertices": vertices}
+
+
+CHECKPOINTS = recorded("flink-2.3.0-checkpoints.json")
+CHECKPOINT = models.JobCheckpoints.model_validate(CHECKPOINTS).latest.completed  # id 13
+NOW = 1795675757796 + 4_000  # 4 s after that checkpoint was triggered
 
 
 def requirements(
@@ -167,13 +176,15 @@ def test_flinks_refusal_of_a_default_scheduler_is_a_reason_other_errors_are_not(
 
 
 def test_a_rescale_keeps_the_lower_bound_and_sets_the_upper() -> None:
-    support = judge_rescale(job_model(), "j", None, requirements(1, 1), 2)
+    support = judge_rescale(job_model(), "j", None, requirements(1, 1), 2, CHECKPOINT, NOW)
     assert (support.possible, support.current, support.target) == (True, 1, 2)
-    assert support.reason == "the job can be rescaled in place from parallelism 1 to 2"
+    assert support.reason == (
+        "the job can be rescaled in place from parallelism 1 to 2; it restarts from checkpoint 13 (4 s old)"
+    )
     assert support.requirements == requirements(1, 2)
-    down = judge_rescale(job_model(), "j", None, requirements(2, 4), 1)
+    down = judge_rescale(job_model(), "j", None, requirements(2, 4), 1, CHECKPOINT, NOW)
     assert down.requirements == requirements(1, 1)  # the lower bound never above the target
-    kept = judge_rescale(job_model(), "j", None, requirements(2, 4), 3)
+    kept = judge_rescale(job_model(), "j", None, requirements(2, 4), 3, CHECKPOINT, NOW)
     assert kept.requirements == requirements(2, 3)  # a floor someone set stays
 
 
@@ -181,6 +192,25 @@ def test_bounds_already_asked_are_not_sent_again_even_while_the_job_restarts() -
     support = judge_rescale(job_model(state="CREATED"), "j", None, requirements(1, 2), 2)
     assert (support.possible, support.requirements) == (True, None)
     assert support.reason == "parallelism 2 is already asked of the job"
+
+
+@pytest.mark.parametrize(
+    ("detail", "checkpoint", "reason"),
+    [
+        (job_model(state="RESTARTING"), CHECKPOINT, "the job is RESTARTING, not RUNNING"),
+        (
+            job_model(),
+            None,
+            "the job has no completed checkpoint (none yet, or checkpointing is off), and Flink restarts "
+            "a rescaled job from its latest checkpoint: it would lose its state",
+        ),
+    ],
+)
+def test_refusals_that_may_pass_later(
+    detail: models.JobDetail, checkpoint: models.CheckpointInfo | None, reason: str
+) -> None:
+    support = judge_rescale(detail, "j", None, requirements(), 2, checkpoint, NOW)
+    assert (support.possible, support.reason, support.transient) == (False, reason, True)
 
 
 @pytest.mark.parametrize(
@@ -196,7 +226,6 @@ def test_bounds_already_asked_are_not_sent_again_even_while_the_job_restarts() -
             "it is a BATCH job; Flink rescales only streaming jobs in place",
         ),
         (job_model("2.3.0", "default"), NOT_ADAPTIVE_JOB, None, 2, NOT_ADAPTIVE_JOB),
-        (job_model(state="RESTARTING"), None, requirements(), 2, "the job is RESTARTING, not RUNNING"),
         (
             job_model(),
             None,
@@ -224,8 +253,13 @@ def test_refusals_say_why(
     target: int,
     reason: str,
 ) -> None:
-    support = judge_rescale(detail, "j", refusal, current, target)
-    assert (support.possible, support.reason, support.requirements) == (False, reason, None)
+    support = judge_rescale(detail, "j", refusal, current, target, CHECKPOINT, NOW)
+    assert (support.possible, support.reason, support.requirements, support.transient) == (
+        False,
+        reason,
+        None,
+        False,
+    )
 
 
 # ------------------------------------------------------------------ judge and wait
@@ -292,12 +326,14 @@ def test_flink_2_3_names_the_scheduler_so_the_cluster_config_is_not_read() -> No
         f"{URL}/jobs/{body['jid']}/resource-requirements",
         json=recorded("flink-2.3.0-resource-requirements.json"),
     )
+    responses.get(f"{URL}/jobs/{body['jid']}/checkpoints", json=CHECKPOINTS)
     support = FlinkHook().supports_rescale(body["jid"], 2)
     assert support.possible
     assert support.requirements == requirements(1, 2)
     assert [c.request.path_url for c in responses.calls] == [
         f"/jobs/{body['jid']}",
         f"/jobs/{body['jid']}/resource-requirements",
+        f"/jobs/{body['jid']}/checkpoints",
     ]
 
 
@@ -325,6 +361,7 @@ def test_flinks_own_refusal_to_a_put_is_a_rescale_error() -> None:
         f"{URL}/jobs/{body['jid']}/resource-requirements",
         json=recorded("flink-1.20.5-resource-requirements.json"),
     )
+    responses.get(f"{URL}/jobs/{body['jid']}/checkpoints", json=CHECKPOINTS)
     refused = recorded("flink-1.20.5-default-scheduler-resource-requirements-500.json")
     responses.put(f"{URL}/jobs/{body['jid']}/resource-requirements", status=500, json=refused)
     with pytest.raises(RescaleNotPossibleError) as info:
@@ -334,11 +371,28 @@ def test_flinks_own_refusal_to_a_put_is_a_rescale_error() -> None:
 
 
 # ------------------------------------------------------------------ operator
-def _adaptive_flink(body: dict[str, Any], current: dict[str, Any]) -> None:
+def _adaptive_flink(body: dict[str, Any], current: dict[str, Any], checkpoints: Any = CHECKPOINTS) -> None:
     responses.get(f"{URL}/jobs/{body['jid']}", json=body)
     responses.get(f"{URL}/jobmanager/config", json=[{"key": "jobmanager.scheduler", "value": "adaptive"}])
     responses.get(f"{URL}/jobs/{body['jid']}/resource-requirements", json=current)
+    responses.get(f"{URL}/jobs/{body['jid']}/checkpoints", json=checkpoints)
     responses.put(f"{URL}/jobs/{body['jid']}/resource-requirements", json={})
+
+
+@responses.activate
+def test_operator_on_a_job_without_a_checkpoint_fails_for_a_retry_and_changes_nothing() -> None:
+    body = job("1.20.5")
+    _adaptive_flink(body, requirements(1, 1).body(), checkpoints={"counts": {}, "latest": {}})
+    op = FlinkRescaleJobOperator(task_id="r", job_id=body["jid"], parallelism=2, deferrable=False)
+    with pytest.raises(FlinkOperatorError) as info:  # not AirflowFailException: a retry may pass
+        op.execute(task_context())
+    assert not isinstance(info.value, AirflowFailException)
+    assert str(info.value).startswith(
+        f"Cannot rescale job {body['jid']} to parallelism 2 in place: the job has no completed checkpoint "
+        "(none yet, or checkpointing is off), and Flink restarts a rescaled job from its latest "
+        "checkpoint: it would lose its state. Nothing was changed."
+    )
+    assert {c.request.method for c in responses.calls} == {"GET"}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
