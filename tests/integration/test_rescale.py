@@ -12,6 +12,7 @@ cooldown between rescales cut to 1 s (``QUICK_RESCALE``) so that 1 -> 2 -> 1 tak
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -102,6 +103,12 @@ def continues_counting(cluster: Cluster, job_id: str, before: float, asked_at: f
     return wait_for(f"the count of {job_id} to go on from {before:.0f}", probe, 30)
 
 
+def restored_times(cluster: Cluster, job_id: str, times: int) -> models.JobCheckpoints | None:
+    history = cluster.client.call(calls.job_checkpoints(job_id))
+    assert history.counts.restored <= times, f"restored {history.counts.restored} times, expected {times}"
+    return history if history.counts.restored == times else None
+
+
 def run_task(op: FlinkRescaleJobOperator) -> Any:
     """Execute the task as a worker would; a deferral is run to its event here, as the triggerer
     would run it, and handed back to the task."""
@@ -147,8 +154,12 @@ def test_rescale_in_place_1_2_1_keeps_the_job_and_its_count(
         assert [v.parallelism for v in job.vertices] == [parallelism] * len(job.vertices)
         assert adaptive.running_job_ids() == {job_id}  # the same job, no second one
         # Flink restarted the tasks from a checkpoint, and the keyed count goes on from where it was.
-        history = adaptive.client.call(calls.job_checkpoints(job_id))
-        assert history.counts.restored == step
+        # (Its checkpoint statistics lag the job's state by a REST cache refresh: polled.)
+        history = wait_for(
+            f"restore number {step} in the checkpoint statistics",
+            functools.partial(restored_times, adaptive, job_id, step),
+            10,
+        )
         assert history.latest.restored is not None
         assert not history.latest.restored.is_savepoint
         continues_counting(adaptive, job_id, before, asked_at)
