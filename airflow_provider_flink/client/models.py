@@ -398,4 +398,35 @@ class AsyncOperationStatus(_Response):
         return self.operation.location if self.operation else None
 
 
+class CheckpointResult(_Response):
+    checkpoint_id: int | None = Field(None, alias="checkpointId")
+    failure_cause: FailureCause | None = Field(None, alias="failureCause")
+
+
+class CheckpointTriggerStatus(_Response):
+    """``GET /jobs/{id}/checkpoints/{trigger id}`` (Flink 1.19+): a checkpoint asked for through
+    ``POST /jobs/{id}/checkpoints``. As with savepoints, a failed one also says ``COMPLETED``, with a
+    ``failureCause`` (camel case here) instead of a ``checkpointId``."""
+
+    status: QueueStatus
+    operation: CheckpointResult | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status.id != "COMPLETED"
+
+    @property
+    def checkpoint_id(self) -> int | None:
+        return self.operation.checkpoint_id if self.operation else None
+
+    @property
+    def failure(self) -> str | None:
+        """Flink's root cause of a failed checkpoint, else None."""
+        if self.in_progress or self.operation is None:
+            return None
+        if self.operation.failure_cause is not None:
+            return self.operation.failure_cause.describe()
+        return None if self.operation.checkpoint_id is not None else "Flink reported no checkpoint id"
+
+
 SavepointFormat = Literal["CANONICAL", "NATIVE"]

@@ -275,6 +275,12 @@ class FlinkHook(BaseHook):
         """Start a savepoint under the caller's ``trigger_id``; the job keeps running."""
         self.call(calls.trigger_savepoint(job_id, trigger_id, target_directory, format_type))
 
+    def trigger_checkpoint(self, job_id: str, trigger_id: str) -> None:
+        """Take a checkpoint now under the caller's ``trigger_id`` (sent twice, Flink runs it once);
+        wait with :class:`~airflow_provider_flink.triggers.FlinkCheckpointTrigger`. Before a rescale
+        in place on Flink 1.x (see :meth:`supports_rescale`)."""
+        self.call(calls.trigger_checkpoint(job_id, trigger_id))
+
     def dispose_savepoint(self, path: str) -> str:
         """Ask Flink to delete a savepoint (it knows the state backend's layout); returns the trigger id
         to wait on with :class:`~airflow_provider_flink.triggers.FlinkDisposalTrigger`."""
@@ -290,7 +296,27 @@ class FlinkHook(BaseHook):
     def supports_rescale(self, job_id: str, parallelism: int | None = None) -> RescaleSupport:
         """Whether Flink can change the job's parallelism (to ``parallelism``, if given) without
         stopping it, and why not (``reason``). Reads only; see :mod:`~airflow_provider_flink.hooks.rescale`
-        for how the scheduler is told and which bounds a rescale sends."""
+        for how the scheduler is told and which bounds a rescale sends.
+
+        ``checkpoint_first`` (Flink 1.x): call :meth:`trigger_checkpoint` and wait for it
+        (:class:`~airflow_provider_flink.triggers.FlinkCheckpointTrigger`) right before
+        :meth:`rescale_job`, so the job re-processes only what came in since, not everything since
+        its last periodic checkpoint (up to one checkpoint interval).
+
+        Raises :class:`LimitError` for a ``parallelism`` over the connection's cap."""
+        return self._rescale_support(job_id, parallelism, strict=False)
+
+    def _rescales_at_once(self) -> bool:
+        """Flink 1.x's adaptive scheduler rescales as soon as it is asked, from the latest
+        checkpoint; 2.x's waits for its next checkpoint (``rescale-trigger``) before it restarts."""
+        try:
+            return int(self.flink_version().split(".")[0]) < 2
+        except ValueError:
+            return False
+
+    def _rescale_support(self, job_id: str, parallelism: int | None, strict: bool) -> RescaleSupport:
+        if parallelism is not None:  # a rescale is held to the same cap as a deploy
+            ClusterLimits.from_connection(self.connection).check_parallelism(self.flink_conn_id, parallelism)
         job = self.find_job(job_id)
         if job is None or (job.job_type or "").upper() == "BATCH":
             return judge_rescale(job, job_id, None, None, parallelism)
@@ -306,7 +332,10 @@ class FlinkHook(BaseHook):
                     raise
             if current is not None:
                 checkpoint = self.latest_checkpoint(job_id)
-        return judge_rescale(job, job_id, refusal, current, parallelism, checkpoint, int(time.time() * 1000))
+        first = refusal is None and current is not None and not strict and self._rescales_at_once()
+        return judge_rescale(
+            job, job_id, refusal, current, parallelism, checkpoint, int(time.time() * 1000), first
+        )
 
     def rescale_job(self, job_id: str, parallelism: int) -> RescaleSupport:
         """Ask Flink to run the job at ``parallelism`` without stopping it (same job id; the adaptive
@@ -318,8 +347,7 @@ class FlinkHook(BaseHook):
         is held to the same cap as a deploy. Repeating it is harmless: bounds already asked are not
         sent again.
         """
-        ClusterLimits.from_connection(self.connection).check_parallelism(self.flink_conn_id, parallelism)
-        support = self.supports_rescale(job_id, parallelism)
+        support = self._rescale_support(job_id, parallelism, strict=True)
         if not support.possible:
             raise RescaleNotPossibleError(support.reason, transient=support.transient)
         if support.requirements is None:

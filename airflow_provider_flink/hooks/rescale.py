@@ -56,6 +56,10 @@ class RescaleSupport:
     current: int | None = None
     requirements: models.JobResourceRequirements | None = None
     transient: bool = False
+    # Take a checkpoint right before asking (trigger_checkpoint, then FlinkCheckpointTrigger): this
+    # Flink (1.x) rescales at once, from its latest checkpoint, and re-processes everything since;
+    # Flink 2.x waits for its next checkpoint by itself.
+    checkpoint_first: bool = False
 
 
 def cluster_scheduler(config: Mapping[str, str]) -> str | None:
@@ -104,6 +108,7 @@ def judge_rescale(
     target: int | None,
     checkpoint: models.CheckpointInfo | None = None,
     now_ms: int = 0,
+    checkpoint_first: bool = False,
 ) -> RescaleSupport:
     """Whether a rescale of the job to ``target`` (None: any) can be done in place.
 
@@ -113,6 +118,8 @@ def judge_rescale(
 
     A job with no completed checkpoint is not rescaled: the adaptive scheduler restarts a rescaled
     job from its latest checkpoint, and without one it would start again without its state (I2).
+    ``checkpoint_first``: the caller takes one right before the rescale (Flink 1.x), so none is
+    needed yet; the rescale itself (:meth:`FlinkHook.rescale_job`) still requires one.
 
     Bounds sent: every vertex ``lower = min(its current lower bound, target)``, ``upper = target``.
     The upper bound is the parallelism the adaptive scheduler runs the vertex at whenever it has the
@@ -170,21 +177,28 @@ def judge_rescale(
             )
     if job.state is not JobState.RUNNING:
         return no(f"the job is {job.state.value}, not RUNNING", transient=True)
-    if checkpoint is None:
+    if checkpoint is None and not checkpoint_first:
         return no(
             "the job has no completed checkpoint (none yet, or checkpointing is off), and Flink restarts "
             "a rescaled job from its latest checkpoint: it would lose its state",
             transient=True,
         )
-    age = (
-        f"{max(0, now_ms - checkpoint.trigger_timestamp) / 1000:.0f} s old"
-        if checkpoint.trigger_timestamp
-        else ""
-    )
-    restart = f"; it restarts from checkpoint {checkpoint.id}" + (f" ({age})" if age else "")
+    restart = "; it restarts from a checkpoint taken right before"
+    if not checkpoint_first and checkpoint is not None:
+        age = (
+            f" ({max(0, now_ms - checkpoint.trigger_timestamp) / 1000:.0f} s old)"
+            if checkpoint.trigger_timestamp
+            else ""
+        )
+        restart = f"; it restarts from checkpoint {checkpoint.id}{age}"
     if target is None:
         return RescaleSupport(
-            job_id, True, f"the job can be rescaled in place{restart}", None, current_parallelism
+            job_id,
+            True,
+            f"the job can be rescaled in place{restart}",
+            None,
+            current_parallelism,
+            checkpoint_first=checkpoint_first,
         )
     return RescaleSupport(
         job_id,
@@ -193,4 +207,5 @@ def judge_rescale(
         target,
         current_parallelism,
         wanted,
+        checkpoint_first=checkpoint_first,
     )

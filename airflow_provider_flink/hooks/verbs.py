@@ -81,6 +81,9 @@ class AsyncFlinkVerbs:
     async def savepoint_status(self, job_id: str, trigger_id: str) -> models.AsyncOperationStatus:
         return await self.client.call(calls.savepoint_status(job_id, trigger_id))
 
+    async def checkpoint_status(self, job_id: str, trigger_id: str) -> models.CheckpointTriggerStatus:
+        return await self.client.call(calls.checkpoint_status(job_id, trigger_id))
+
     async def disposal_status(self, trigger_id: str) -> models.AsyncOperationStatus:
         return await self.client.call(calls.disposal_status(trigger_id))
 

@@ -7,9 +7,11 @@ Where Flink cannot do that, the task fails before changing anything and says wha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from airflow_provider_flink.client import FlinkApiError, calls
 from airflow_provider_flink.exceptions import (
     AirflowFailException,
     FlinkOperatorError,
@@ -17,7 +19,7 @@ from airflow_provider_flink.exceptions import (
     RescaleNotPossibleError,
 )
 from airflow_provider_flink.operators.base import FlinkBaseOperator
-from airflow_provider_flink.triggers import FlinkJobTrigger
+from airflow_provider_flink.triggers import FlinkCheckpointTrigger, FlinkJobTrigger, WaitEvent
 
 # The advice a refusal ends with: the savepoint upgrade that makes the same change with a stop.
 SAVEPOINT_UPGRADE = (
@@ -47,7 +49,10 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
 
     Flink does it only under the adaptive scheduler: every vertex gets the upper bound
     ``parallelism`` (``PUT /jobs/{id}/resource-requirements``) and the scheduler restarts the job's
-    tasks at it from the latest checkpoint, under the same job id. The task then waits (deferred or
+    tasks at it from the latest checkpoint, under the same job id. Flink 2.x waits for its next
+    checkpoint before it restarts the job; on Flink 1.x, which restarts it at once, the task first
+    takes a checkpoint (``POST /jobs/{id}/checkpoints``), so the job re-processes only the records
+    since that moment, not those of up to a checkpoint interval. The task then waits (deferred or
     in the worker) until every vertex runs at ``parallelism``; with Flink's defaults the scheduler
     waits up to 30 s after the job's start or its last rescale before it acts (its cooldown), so
     keep ``wait_timeout`` above that.
@@ -72,19 +77,34 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
     def execute(self, context: Any) -> Any:
         job_id = str(self.job_id)
         parallelism = _parallelism(self.parallelism)
-        try:
-            self.hook.rescale_job(job_id, parallelism)
-        except LimitError as err:
-            raise AirflowFailException(f"Cannot rescale job {job_id}: {err}. Nothing was changed.") from None
-        except RescaleNotPossibleError as err:
-            message = (
-                f"Cannot rescale job {job_id} to parallelism {parallelism} in place: {err}. "
-                f"Nothing was changed. {SAVEPOINT_UPGRADE.format(parallelism=parallelism)}."
-            )
-            # Nothing was sent. A refusal that may pass later (no checkpoint yet, not RUNNING yet)
-            # leaves the task's retries to Airflow; any other would meet the same refusal again.
-            raise (FlinkOperatorError if err.transient else AirflowFailException)(message) from None
+        with self._refusals(job_id, parallelism):
+            support = self.hook.supports_rescale(job_id, parallelism)
+            if not support.possible:
+                raise RescaleNotPossibleError(support.reason, transient=support.transient)
         self.push_job_link(context, job_id)
+        if support.checkpoint_first and support.requirements is not None:
+            # Flink 1.x rescales at once from the job's latest checkpoint and re-processes all
+            # since (up to a checkpoint interval): take one first, rescale as soon as it is done.
+            trigger_id = calls.new_id()
+            try:
+                self.hook.trigger_checkpoint(job_id, trigger_id)
+            except FlinkApiError as err:
+                self.log.warning("Could not take a checkpoint first (%s): rescaling from the latest one", err)
+                return self._rescale(context, job_id, parallelism)
+            self.log.info("Taking checkpoint %s of job %s before rescaling it", trigger_id, job_id)
+            checkpoint = FlinkCheckpointTrigger(
+                self.flink_conn_id,
+                job_id,
+                trigger_id,
+                self.deadline(),
+                poll_interval=min(self.poll_interval, 0.5),
+            )
+            return self.wait(context, checkpoint)
+        return self._rescale(context, job_id, parallelism)
+
+    def _rescale(self, context: Any, job_id: str, parallelism: int) -> Any:
+        with self._refusals(job_id, parallelism):
+            self.hook.rescale_job(job_id, parallelism)
         trigger = FlinkJobTrigger(
             self.flink_conn_id,
             job_id,
@@ -96,5 +116,30 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
         )
         return self.wait(context, trigger)
 
+    @contextmanager
+    def _refusals(self, job_id: str, parallelism: int) -> Iterator[None]:
+        """The hook's refusals as the task's errors; nothing was sent when they are raised."""
+        try:
+            yield
+        except LimitError as err:
+            raise AirflowFailException(f"Cannot rescale job {job_id}: {err}. Nothing was changed.") from None
+        except RescaleNotPossibleError as err:
+            message = (
+                f"Cannot rescale job {job_id} to parallelism {parallelism} in place: {err}. "
+                f"Nothing was changed. {SAVEPOINT_UPGRADE.format(parallelism=parallelism)}."
+            )
+            # A refusal that may pass later (no checkpoint yet, not RUNNING yet) leaves the task's
+            # retries to Airflow; any other would meet the same refusal again.
+            raise (FlinkOperatorError if err.transient else AirflowFailException)(message) from None
+
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        return self.completed(event).job_id
+        """Ends both waits: the checkpoint's (its event names the checkpoint's trigger id), after
+        which the rescale is asked for, and the rescale's."""
+        done = WaitEvent.from_payload(event, self.task_id)
+        if done.trigger_id is None:
+            return self.completed(event).job_id
+        if done.ok:
+            self.log.info("%s", done.message)
+        else:  # the rescale is still safe: Flink restarts the job from its latest checkpoint
+            self.log.warning("%s: rescaling from the latest checkpoint there is", done.message)
+        return self._rescale(context, str(done.job_id or self.job_id), _parallelism(self.parallelism))

@@ -8,6 +8,7 @@ typed :class:`WaitEvent` and the helpers to wait deferred or in-process
 from airflow_provider_flink.triggers.conditions import JobTarget, Verdict
 from airflow_provider_flink.triggers.events import WaitEvent
 from airflow_provider_flink.triggers.flink import (
+    FlinkCheckpointTrigger,
     FlinkClusterHealthTrigger,
     FlinkDisposalTrigger,
     FlinkJobTrigger,
@@ -19,6 +20,7 @@ from airflow_provider_flink.triggers.waiting import DEFER_GRACE, default_deferra
 
 __all__ = [
     "DEFER_GRACE",
+    "FlinkCheckpointTrigger",
     "FlinkClusterHealthTrigger",
     "FlinkDisposalTrigger",
     "FlinkJobTrigger",

@@ -162,6 +162,15 @@ def judge_savepoint(
     return Verdict(False, "FAILED", f"{what} of job {job_id} failed: {cause}", {"location": None})
 
 
+def judge_checkpoint(job_id: str, status: models.CheckpointTriggerStatus) -> Verdict | None:
+    """A checkpoint asked for through REST (``POST /jobs/{id}/checkpoints``): done or failed."""
+    if status.in_progress:
+        return None
+    if status.failure is None:
+        return Verdict(True, "CHECKPOINTED", f"Checkpoint {status.checkpoint_id} of job {job_id} completed")
+    return Verdict(False, "FAILED", f"Checkpoint of job {job_id} failed: {status.failure}")
+
+
 def judge_cluster(info: models.ClusterOverview, min_taskmanagers: int, min_free_slots: int) -> Verdict | None:
     summary = (
         f"Flink {info.flink_version}: {info.taskmanagers} task manager(s), "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +23,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls, models
+from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
 from airflow_provider_flink.exceptions import AirflowFailException, TaskDeferred
 from airflow_provider_flink.hooks import FlinkHook
 from airflow_provider_flink.operators import FlinkRescaleJobOperator
+from airflow_provider_flink.triggers import FlinkCheckpointTrigger, run_inline
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar
@@ -195,6 +198,29 @@ def test_rescale_over_the_max_parallelism_is_refused_and_changes_nothing(
     )
     assert adaptive.client.call(calls.resource_requirements(job_id)) == requirements
     assert snapshot(adaptive, job_id) == before
+
+
+def test_the_checkpoint_taken_before_a_rescale(adaptive: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checkpoint FlinkRescaleJobOperator takes before a rescale on Flink 1.x, asked through REST
+    and waited for by its trigger, on both versions (on 2.x the operator leaves it to Flink)."""
+    use(adaptive, monkeypatch)
+    job_id = counting_job(adaptive)
+    hook = FlinkHook()
+    assert hook.supports_rescale(job_id, 2).checkpoint_first == adaptive.version.startswith("1.")
+    trigger_id = new_id()
+    hook.trigger_checkpoint(job_id, trigger_id)
+    hook.trigger_checkpoint(job_id, trigger_id)  # sent twice: one checkpoint
+    event = run_inline(FlinkCheckpointTrigger("flink_default", job_id, trigger_id, time.time() + 30, 0.1))
+    assert (event.status, event.state, event.trigger_id) == ("success", "CHECKPOINTED", trigger_id)
+    taken = re.fullmatch(rf"Checkpoint (\d+) of job {job_id} completed", event.message)
+    assert taken is not None, event.message
+    number = int(taken.group(1))
+
+    def listed() -> bool | None:  # the statistics lag by a REST cache refresh; a periodic one may follow
+        latest = hook.latest_checkpoint(job_id)
+        return (latest is not None and latest.id >= number) or None
+
+    wait_for(f"checkpoint {number} in the statistics", listed, 10)
 
 
 def test_without_the_adaptive_scheduler_the_rescale_fails_saying_why_and_changes_nothing(

@@ -27,8 +27,8 @@ from airflow_provider_flink.hooks.rescale import (
     refusal_from_flink,
 )
 from airflow_provider_flink.operators import FlinkRescaleJobOperator
-from airflow_provider_flink.triggers import FlinkJobTrigger
-from airflow_provider_flink.triggers.conditions import judge_job, runs_at_parallelism
+from airflow_provider_flink.triggers import FlinkCheckpointTrigger, FlinkJobTrigger
+from airflow_provider_flink.triggers.conditions import judge_checkpoint, judge_job, runs_at_parallelism
 from harness.task_context import task_context
 from tests.unit.conftest import recorded, use_flink_connection
 
@@ -188,6 +188,66 @@ def test_a_rescale_keeps_the_lower_bound_and_sets_the_upper() -> None:
     assert kept.requirements == requirements(2, 3)  # a floor someone set stays
 
 
+def test_a_flink_that_rescales_at_once_needs_no_checkpoint_yet_its_caller_takes_one() -> None:
+    support = judge_rescale(
+        job_model("1.20.5"), "j", None, requirements(), 2, None, NOW, checkpoint_first=True
+    )
+    assert (support.possible, support.checkpoint_first) == (True, True)
+    assert support.reason == (
+        "the job can be rescaled in place from parallelism 1 to 2; it restarts from a checkpoint taken right before"
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_checkpoint_asked_through_rest(version: str) -> None:
+    post = calls.trigger_checkpoint("j", "t")
+    assert (post.method, post.path, post.body, post.idempotent) == (
+        "POST",
+        "/jobs/j/checkpoints",
+        {"checkpointType": "CONFIGURED", "triggerId": "t"},
+        True,
+    )
+    read = calls.checkpoint_status("j", "t")
+    assert (read.method, read.path) == ("GET", "/jobs/j/checkpoints/t")
+    done = models.CheckpointTriggerStatus.model_validate(
+        recorded(f"flink-{version}-checkpoint-trigger-status.json")
+    )
+    verdict = judge_checkpoint("j", done)
+    assert verdict is not None
+    assert (verdict.ok, verdict.state, verdict.message) == (
+        True,
+        "CHECKPOINTED",
+        f"Checkpoint {done.checkpoint_id} of job j completed",
+    )
+    assert (
+        judge_checkpoint(
+            "j", models.CheckpointTriggerStatus.model_validate({"status": {"id": "IN_PROGRESS"}})
+        )
+        is None
+    )
+    failed = models.CheckpointTriggerStatus.model_validate(
+        {
+            "status": {"id": "COMPLETED"},
+            "operation": {"failureCause": {"class": "E", "stack-trace": "E: declined"}},
+        }
+    )
+    verdict = judge_checkpoint("j", failed)
+    assert verdict is not None
+    assert (verdict.ok, verdict.message) == (False, "Checkpoint of job j failed: E: declined")
+    trigger = FlinkCheckpointTrigger("flink_default", "j", "t", 123.0)
+    path, kwargs = trigger.serialize()
+    assert (path, kwargs) == (
+        "airflow_provider_flink.triggers.flink.FlinkCheckpointTrigger",
+        {
+            "flink_conn_id": "flink_default",
+            "deadline": 123.0,
+            "poll_interval": 0.5,
+            "job_id": "j",
+            "request_id": "t",
+        },
+    )
+
+
 def test_bounds_already_asked_are_not_sent_again_even_while_the_job_restarts() -> None:
     support = judge_rescale(job_model(state="CREATED"), "j", None, requirements(1, 2), 2)
     assert (support.possible, support.requirements) == (True, None)
@@ -327,13 +387,16 @@ def test_flink_2_3_names_the_scheduler_so_the_cluster_config_is_not_read() -> No
         json=recorded("flink-2.3.0-resource-requirements.json"),
     )
     responses.get(f"{URL}/jobs/{body['jid']}/checkpoints", json=CHECKPOINTS)
+    responses.get(f"{URL}/overview", json={"flink-version": "2.3.0"})
     support = FlinkHook().supports_rescale(body["jid"], 2)
     assert support.possible
     assert support.requirements == requirements(1, 2)
+    assert not support.checkpoint_first  # Flink 2.x waits for its next checkpoint itself
     assert [c.request.path_url for c in responses.calls] == [
         f"/jobs/{body['jid']}",
         f"/jobs/{body['jid']}/resource-requirements",
         f"/jobs/{body['jid']}/checkpoints",
+        "/overview",
     ]
 
 
@@ -371,37 +434,45 @@ def test_flinks_own_refusal_to_a_put_is_a_rescale_error() -> None:
 
 
 # ------------------------------------------------------------------ operator
-def _adaptive_flink(body: dict[str, Any], current: dict[str, Any], checkpoints: Any = CHECKPOINTS) -> None:
+def _adaptive_flink(
+    body: dict[str, Any], current: dict[str, Any], version: str, checkpoints: Any = CHECKPOINTS
+) -> None:
+    """A Flink with the adaptive scheduler, for the hook's (sync) calls."""
     responses.get(f"{URL}/jobs/{body['jid']}", json=body)
+    responses.get(f"{URL}/overview", json={"flink-version": version})
     responses.get(f"{URL}/jobmanager/config", json=[{"key": "jobmanager.scheduler", "value": "adaptive"}])
     responses.get(f"{URL}/jobs/{body['jid']}/resource-requirements", json=current)
     responses.get(f"{URL}/jobs/{body['jid']}/checkpoints", json=checkpoints)
     responses.put(f"{URL}/jobs/{body['jid']}/resource-requirements", json={})
+    responses.post(f"{URL}/jobs/{body['jid']}/checkpoints", status=202, json={"request-id": "x"})
 
 
-@responses.activate
-def test_operator_on_a_job_without_a_checkpoint_fails_for_a_retry_and_changes_nothing() -> None:
-    body = job("1.20.5")
-    _adaptive_flink(body, requirements(1, 1).body(), checkpoints={"counts": {}, "latest": {}})
-    op = FlinkRescaleJobOperator(task_id="r", job_id=body["jid"], parallelism=2, deferrable=False)
-    with pytest.raises(FlinkOperatorError) as info:  # not AirflowFailException: a retry may pass
-        op.execute(task_context())
-    assert not isinstance(info.value, AirflowFailException)
-    assert str(info.value).startswith(
-        f"Cannot rescale job {body['jid']} to parallelism 2 in place: the job has no completed checkpoint "
-        "(none yet, or checkpointing is off), and Flink restarts a rescaled job from its latest "
-        "checkpoint: it would lose its state. Nothing was changed."
-    )
-    assert {c.request.method for c in responses.calls} == {"GET"}
+def _waits(body: dict[str, Any], checkpoint: dict[str, Any], *jobs: dict[str, Any]) -> Any:
+    """The waits' (async) answers: the checkpoint's status, and the job as it is seen in turn."""
+    seen = iter(jobs)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/checkpoints/" in request.url.path:
+            return httpx.Response(200, json=checkpoint)
+        return httpx.Response(200, json=next(seen))
+
+    return handler
+
+
+def _sent(*methods: str) -> list[str]:
+    """The hook's requests that were not reads, in order."""
+    return [
+        f"{c.request.method} {c.request.path_url}" for c in responses.calls if c.request.method in methods
+    ]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 @responses.activate
 def test_operator_rescales_in_place_and_waits_for_the_new_parallelism(version: str, fake_flink: Any) -> None:
     body = job(version)
-    _adaptive_flink(body, recorded(f"flink-{version}-resource-requirements.json"))
-    answers = iter([at(body, 1), at(body, 2)])
-    fake_flink(lambda r: httpx.Response(200, json=next(answers)))
+    _adaptive_flink(body, recorded(f"flink-{version}-resource-requirements.json"), version)
+    status = recorded(f"flink-{version}-checkpoint-trigger-status.json")
+    fake_flink(_waits(body, status, at(body, 1), at(body, 2)))
     op = FlinkRescaleJobOperator(
         task_id="r",
         job_id=body["jid"],
@@ -411,20 +482,71 @@ def test_operator_rescales_in_place_and_waits_for_the_new_parallelism(version: s
         wait_timeout=10,
     )
     assert op.execute(task_context()) == body["jid"]
-    (put,) = [c.request for c in responses.calls if c.request.method == "PUT"]
-    assert json.loads(put.body or b"") == requirements(1, 2).body()
+    put = f"PUT /jobs/{body['jid']}/resource-requirements"
+    # Flink 1.x rescales at once from the latest checkpoint: the task takes one right before.
+    checkpoint = [f"POST /jobs/{body['jid']}/checkpoints"] if version.startswith("1.") else []
+    assert _sent("POST", "PUT") == [*checkpoint, put]
+    (request,) = [c.request for c in responses.calls if c.request.method == "PUT"]
+    assert json.loads(request.body or b"") == requirements(1, 2).body()
+
+
+@responses.activate
+def test_a_checkpoint_that_fails_before_a_rescale_on_1_20_leaves_the_rescale_safe(fake_flink: Any) -> None:
+    body = job("1.20.5")
+    _adaptive_flink(body, requirements().body(), "1.20.5")
+    failed = {
+        "status": {"id": "COMPLETED"},
+        "operation": {"failureCause": {"class": "x", "stack-trace": "x: declined"}},
+    }
+    fake_flink(_waits(body, failed, at(body, 2)))
+    op = FlinkRescaleJobOperator(
+        task_id="r", job_id=body["jid"], parallelism=2, deferrable=False, poll_interval=0.01, wait_timeout=10
+    )
+    assert op.execute(task_context()) == body["jid"]  # from the latest periodic checkpoint (id 13)
+    assert _sent("POST", "PUT") == [
+        f"POST /jobs/{body['jid']}/checkpoints",
+        f"PUT /jobs/{body['jid']}/resource-requirements",
+    ]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@responses.activate
+def test_operator_on_a_job_without_a_checkpoint_fails_for_a_retry_and_changes_nothing(
+    version: str, fake_flink: Any
+) -> None:
+    body = job(version)
+    none = {"counts": {}, "latest": {}}
+    _adaptive_flink(body, requirements().body(), version, checkpoints=none)
+    # 1.20: the checkpoint the task takes first fails (checkpointing is off), and the rescale is refused.
+    failed = {
+        "status": {"id": "COMPLETED"},
+        "operation": {"failureCause": {"class": "x", "stack-trace": "x: off"}},
+    }
+    fake_flink(_waits(body, failed))
+    op = FlinkRescaleJobOperator(
+        task_id="r", job_id=body["jid"], parallelism=2, deferrable=False, poll_interval=0.01, wait_timeout=10
+    )
+    with pytest.raises(FlinkOperatorError) as info:  # not AirflowFailException: a retry may pass
+        op.execute(task_context())
+    assert not isinstance(info.value, AirflowFailException)
+    assert str(info.value).startswith(
+        f"Cannot rescale job {body['jid']} to parallelism 2 in place: the job has no completed checkpoint "
+        "(none yet, or checkpointing is off), and Flink restarts a rescaled job from its latest "
+        "checkpoint: it would lose its state. Nothing was changed."
+    )
+    assert _sent("PUT") == []
 
 
 @responses.activate
 def test_operator_retry_does_not_ask_again(fake_flink: Any) -> None:
     body = job("1.20.5", state="CREATED")  # mid-rescale, as 1.20.5 shows it
-    _adaptive_flink(body, requirements(1, 2).body())
-    fake_flink(lambda r: httpx.Response(200, json=at({**body, "state": "RUNNING"}, 2)))
+    _adaptive_flink(body, requirements(1, 2).body(), "1.20.5")
+    fake_flink(_waits(body, {}, at({**body, "state": "RUNNING"}, 2)))
     op = FlinkRescaleJobOperator(
         task_id="r", job_id=body["jid"], parallelism=2, deferrable=False, poll_interval=0.01, wait_timeout=10
     )
     assert op.execute(task_context()) == body["jid"]
-    assert [c.request.method for c in responses.calls if c.request.method != "GET"] == []
+    assert _sent("POST", "PUT") == []  # neither a checkpoint nor the bounds again
 
 
 @pytest.mark.parametrize("version", VERSIONS)
