@@ -30,6 +30,7 @@ from airflow_provider_flink.exceptions import (
     LimitError,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.hooks.rescale import cluster_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,25 @@ class _ClusterRun:
     ) -> None:
         self.hook, self.store, self.view, self.dry_run, self.asked = hook, store, view, dry_run, asked
         self.executor = executor
+        self._adaptive: bool | None = None  # the cluster runs the adaptive scheduler (asked when needed)
         self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
+
+    def _rescale_from(self, spec: DeploymentSpec, stored: DeploymentRecord | None, digest: str) -> int | None:
+        """The running parallelism when only it changed and the cluster runs the adaptive scheduler
+        (asked once per run, and only when some deployment's parallelism alone changed); else None,
+        and the change is a savepoint upgrade as on any cluster."""
+        before = only_parallelism_changed(spec, stored, digest)
+        if before is None:
+            return None
+        if self._adaptive is None:
+            try:
+                self._adaptive = cluster_scheduler(self.hook.cluster_config()) is None
+            except Exception as err:  # not known: the upgrade every cluster can do
+                log.warning(
+                    "cluster %s: its scheduler is not known (%s): no rescale in place", self.view.cluster, err
+                )
+                self._adaptive = False
+        return before if self._adaptive else None
 
     def _artifact(self, request: ArtifactRequest) -> PreparedArtifact | str:
         """The verified jar, or why it may not run here (I6); once per distinct request per run."""
@@ -174,7 +193,7 @@ class _ClusterRun:
             retry_failed=spec.name in self.asked.retry_failed,
             savepoint_now=spec.name in self.asked.savepoint_now,
             request=self.asked.request(spec.name),
-            rescale_from=only_parallelism_changed(spec, stored, artifact.sha256),
+            rescale_from=self._rescale_from(spec, stored, artifact.sha256),
         )
         entry.actions = [action.describe() for action in plan.actions]
         entry.skipped = plan.skipped

@@ -279,3 +279,47 @@ def test_only_a_parallelism_change_is_told_apart_from_any_other_change() -> None
         only_parallelism_changed(running.model_copy(update={"parallelism": 2}), record, "e" * 64) is None
     )  # a new jar
     assert only_parallelism_changed(running.model_copy(update={"parallelism": 2}), None, "d" * 64) is None
+
+
+def test_a_parallelism_change_is_a_rescale_only_on_a_cluster_with_the_adaptive_scheduler() -> None:
+    """Asked once per run, and only when a parallelism alone changed; not known: an upgrade."""
+    from airflow_provider_flink.deployments.planner import ClusterView
+    from airflow_provider_flink.deployments.reconciler import _ClusterRun
+    from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore
+    from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
+
+    running = DeploymentSpec.model_validate(
+        {"name": "orders", "artifact": {"jar": "/j.jar"}, "parallelism": 1}
+    )
+    applied = spec_hash(running, "d" * 64)
+    record = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        applied_hash=applied,
+        applied_spec={"spec_hash": applied, "spec": running.model_dump(mode="json")},
+    )
+    asked: list[str] = []
+
+    class Hook:
+        def __init__(self, config: dict[str, str] | Exception) -> None:
+            self.config = config
+
+        def cluster_config(self) -> dict[str, str]:
+            asked.append("config")
+            if isinstance(self.config, Exception):
+                raise self.config
+            return self.config
+
+    def run(config: dict[str, str] | Exception) -> _ClusterRun:
+        view = ClusterView("flink_default", ())
+        return _ClusterRun(Hook(config), MemoryRecordStore(), view, False, None, None)  # type: ignore[arg-type]
+
+    wider = running.model_copy(update={"parallelism": 2})
+    adaptive = run({"jobmanager.scheduler": "adaptive"})
+    assert adaptive._rescale_from(running, record, "d" * 64) is None
+    assert asked == []  # nothing changed: nothing asked
+    assert adaptive._rescale_from(wider, record, "d" * 64) == 1
+    assert adaptive._rescale_from(wider, record, "d" * 64) == 1
+    assert asked == ["config"]  # once per run
+    assert run({})._rescale_from(wider, record, "d" * 64) is None  # Flink's default scheduler
+    assert run(RuntimeError("no answer"))._rescale_from(wider, record, "d" * 64) is None
