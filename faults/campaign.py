@@ -234,7 +234,6 @@ CI_SAMPLE = [
     "savepoint@savepoint:requested",
     "deploy@submit:requested",
     "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
-    "airflow@upgrade@stop:requested",  # the reconcile as an Airflow task, records in Variables
     "short@rollback@submit:requested",  # short runs: the failed upgrade rolled back by a later run
 ]
 

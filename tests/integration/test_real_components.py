@@ -453,7 +453,10 @@ def test_the_flink_page_shows_desired_against_actual_and_acts_only_for_those_all
     # An action without the page's header is refused; with it, a reconcile run for this deployment.
     bare = httpx.post(f"{page}/api/deployments/{DEPLOYMENT}/reconcile", headers=admin, timeout=30)
     assert bare.status_code == 400
-    assert set(_runs(stack, "flink_reconcile")) - runs_before == set()
+    # Nothing started by hand (the job watcher's events may start runs of their own meanwhile: the
+    # job restarted by the test before becoming healthy is one).
+    started = set(_runs(stack, "flink_reconcile")) - runs_before
+    assert {run for run in started if not run.startswith("asset_triggered__")} == set()
     started = httpx.post(
         f"{page}/api/deployments/{DEPLOYMENT}/reconcile",
         headers={**admin, "X-Requested-With": "t"},
@@ -606,4 +609,5 @@ def test_the_flink_page_in_a_real_browser_shows_the_deployment_and_a_savepoint_s
         409,
         f"resume not started for {DEPLOYMENT}: not suspended",
     )
-    assert set(_runs(stack, "flink_reconcile")) == runs_before
+    started = set(_runs(stack, "flink_reconcile")) - runs_before
+    assert {run for run in started if not run.startswith("asset_triggered__")} == set()  # none by hand

@@ -33,7 +33,7 @@ from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar
 from harness.task_context import task_context
-from tests.integration.conftest import Cluster, connection_json, wait_for
+from tests.integration.conftest import VERSIONS, Cluster, connection_json, wait_for
 
 pytestmark = pytest.mark.integration
 RATE = 50  # records per second of the CounterJob
@@ -139,6 +139,10 @@ def snapshot(cluster: Cluster, job_id: str) -> dict[str, Any]:
 def test_rescale_in_place_1_2_1_keeps_the_job_and_its_count(
     adaptive: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if adaptive.version != VERSIONS[0]:
+        # The suite's time: the reconcile's 1 -> 2 -> 1 below runs on every version and ends in
+        # the same hook verb and wait; the operator's own parts (deferral) run on the first.
+        pytest.skip(f"the operator's 1 -> 2 -> 1 runs on Flink {VERSIONS[0]} in this suite")
     use(adaptive, monkeypatch)
     job_id = counting_job(adaptive, at_least=6 * RATE)  # longer than a restart loses: see continues_counting
     for step, (parallelism, deferrable) in enumerate([(2, False), (1, True)], start=1):
