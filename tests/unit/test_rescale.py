@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -600,3 +601,25 @@ def test_operator_holds_a_rescale_to_the_connections_cap(monkeypatch: pytest.Mon
 
 def test_operator_templates_job_id_and_parallelism() -> None:
     assert tuple(FlinkRescaleJobOperator.template_fields) == ("job_id", "parallelism")
+
+
+@responses.activate
+def test_the_example_in_docs_rescale_md_works(fake_flink: Any) -> None:
+    """The page's DAG as written: the rescale task takes the deploy's job id and the rendered
+    parallelism, and (with them rendered) rescales a job on a faked Flink 2.3.0."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rescale.md").read_text()
+    source = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "docs/rescale.md", "exec"), namespace)  # noqa: S102 - the page's own code, as written
+    dag = namespace["dag"]
+    rescale = dag.get_task("rescale")
+    assert isinstance(rescale, FlinkRescaleJobOperator)
+    assert rescale.upstream_task_ids == {"deploy"}
+    assert rescale.render_template(rescale.parallelism, {"params": dag.params}) == "2"
+    body = job("2.3.0")
+    _adaptive_flink(body, recorded("flink-2.3.0-resource-requirements.json"), "2.3.0")
+    fake_flink(_waits(body, {}, at(body, 2)))
+    rescale.job_id, rescale.parallelism = body["jid"], "2"  # as rendered from the deploy's XCom
+    rescale.deferrable, rescale.poll_interval = False, 0.01
+    assert rescale.execute(task_context()) == body["jid"]
+    assert _sent("PUT") == [f"PUT /jobs/{body['jid']}/resource-requirements"]
