@@ -37,6 +37,7 @@ from tests.integration.conftest import VERSIONS, Cluster, connection_json, wait_
 
 pytestmark = pytest.mark.integration
 RATE = 50  # records per second of the CounterJob
+OPERATOR_VERSION = next((v for v in VERSIONS if v.startswith("1.")), VERSIONS[0])
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +140,12 @@ def snapshot(cluster: Cluster, job_id: str) -> dict[str, Any]:
 def test_rescale_in_place_1_2_1_keeps_the_job_and_its_count(
     adaptive: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if adaptive.version != VERSIONS[0]:
+    if adaptive.version != OPERATOR_VERSION:
         # The suite's time: the reconcile's 1 -> 2 -> 1 below runs on every version and ends in
-        # the same hook verb and wait; the operator's own parts (deferral) run on the first.
-        pytest.skip(f"the operator's 1 -> 2 -> 1 runs on Flink {VERSIONS[0]} in this suite")
+        # the same hook verb and wait. The operator's own parts run on one version: a 1.x where
+        # there is one, as there it also takes a checkpoint before the rescale (on 2.x it does
+        # not: Flink waits for its next checkpoint itself).
+        pytest.skip(f"the operator's 1 -> 2 -> 1 runs on Flink {OPERATOR_VERSION} in this suite")
     use(adaptive, monkeypatch)
     job_id = counting_job(adaptive, at_least=6 * RATE)  # longer than a restart loses: see continues_counting
     for step, (parallelism, deferrable) in enumerate([(2, False), (1, True)], start=1):
