@@ -63,6 +63,7 @@ from airflow_provider_flink.exceptions import (
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.triggers import (
+    FlinkCheckpointTrigger,
     FlinkDisposalTrigger,
     FlinkJobTrigger,
     FlinkSavepointTrigger,
@@ -576,6 +577,8 @@ class Executor:
             record.rescale = flight  # I4: intent before the request
             self._save(record)
             crashpoints.reach("rescale:intent-recorded")
+            if support.checkpoint_first:
+                self._checkpoint_before_rescale(spec, job_id, to_hash)
         try:
             self.hook.rescale_job(job_id, target)
         except RescaleNotPossibleError as err:  # nothing was sent
@@ -612,6 +615,23 @@ class Executor:
         except Exception as err:
             back = f"asking Flink for parallelism {flight.from_parallelism} again failed too: {err}"
         raise ReconcileError(f"rescale to parallelism {target} failed ({event.message}); {back}")
+
+    def _checkpoint_before_rescale(self, spec: DeploymentSpec, job_id: str, to_hash: str) -> None:
+        """Flink 1.x rescales at once from the job's latest checkpoint and re-processes everything
+        since (up to a checkpoint interval): a checkpoint right before keeps that short. Its id is
+        derived from the transition (I8: a racing run sends the same one). A failed one only logs:
+        the rescale then restarts from the latest periodic checkpoint, still the job's own state."""
+        trigger_id = calls.derived_id("checkpoint", job_id, to_hash)
+        try:
+            self.hook.trigger_checkpoint(job_id, trigger_id)
+            event = run_inline(FlinkCheckpointTrigger(spec.cluster, job_id, trigger_id, self.clock() + 60))
+        except FlinkApiError as err:
+            log.warning("Job %s: no checkpoint before the rescale (%s): from its latest one", job_id, err)
+            return
+        if not event.ok:
+            log.warning(
+                "Job %s: no checkpoint before the rescale (%s): from its latest one", job_id, event.message
+            )
 
     def _hold(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         record.hold = Hold(at=self.clock(), by=self.run)

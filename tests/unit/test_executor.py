@@ -11,6 +11,7 @@ import pytest
 import responses
 
 from airflow_provider_flink.artifacts import sha256_of
+from airflow_provider_flink.client import calls
 from airflow_provider_flink.deployments.executor import Executor, ReconcileError, prepare_spec_artifact
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
 from airflow_provider_flink.deployments.records import (
@@ -683,3 +684,25 @@ def test_a_rescale_not_running_in_time_asks_for_the_old_parallelism_and_records_
     assert stored is not None
     assert stored.failed_spec is not None
     assert (stored.failed_spec.spec_hash, stored.rescale, stored.rescaled) == ("2" * 64, None, None)
+
+
+def test_on_flink_1x_the_rescale_takes_a_checkpoint_first_under_an_id_every_actor_derives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1.x rescales at once from the latest checkpoint and re-processes everything since: a fresh
+    one first (benchmarks/rescale.py: 2.03 s stall without, 0.35 s with)."""
+    from airflow_provider_flink.hooks.rescale import RescaleSupport
+
+    _rescale_setup(monkeypatch, possible=True, healthy=True)
+    order: list[str] = []
+    monkeypatch.setattr(
+        FlinkHook,
+        "supports_rescale",
+        lambda self, job_id, p=None: RescaleSupport(job_id, True, "", p, 1, checkpoint_first=True),
+    )
+    monkeypatch.setattr(FlinkHook, "trigger_checkpoint", lambda self, job_id, trigger: order.append(trigger))
+    monkeypatch.setattr(FlinkHook, "rescale_job", lambda self, job_id, p: order.append(f"rescale {p}"))
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    (outcome,), _ = apply(record, _rescale_action(), parallelism=2)
+    assert outcome.ok
+    assert order == [calls.derived_id("checkpoint", J, "2" * 64), "rescale 2"]
