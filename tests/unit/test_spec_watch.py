@@ -256,8 +256,8 @@ def test_a_bounded_wait_gives_up_in_time_and_passes_a_cancel_on() -> None:
     assert asyncio.run(within(asyncio.sleep(0, result="done"), 1)) == "done"
 
 
-def test_only_a_parallelism_change_is_told_apart_from_any_other_change() -> None:
-    from airflow_provider_flink.deployments.reconciler import only_parallelism_changed
+def _running_at_1() -> tuple[Any, Any]:
+    """A spec at parallelism 1 and the record of its job, as a deploy leaves them."""
     from airflow_provider_flink.deployments.records import DeploymentRecord
     from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
 
@@ -271,6 +271,13 @@ def test_only_a_parallelism_change_is_told_apart_from_any_other_change() -> None
         applied_hash=applied,
         applied_spec={"spec_hash": applied, "spec": running.model_dump(mode="json")},
     )
+    return running, record
+
+
+def test_only_a_parallelism_change_is_told_apart_from_any_other_change() -> None:
+    from airflow_provider_flink.deployments.reconciler import only_parallelism_changed
+
+    running, record = _running_at_1()
     assert only_parallelism_changed(running.model_copy(update={"parallelism": 2}), record, "d" * 64) == 1
     assert only_parallelism_changed(running, record, "d" * 64) is None  # nothing changed
     both = running.model_copy(update={"parallelism": 2, "args": ["--rate", "9"]})
@@ -285,19 +292,9 @@ def test_a_parallelism_change_is_a_rescale_only_on_a_cluster_with_the_adaptive_s
     """Asked once per run, and only when a parallelism alone changed; not known: an upgrade."""
     from airflow_provider_flink.deployments.planner import ClusterView
     from airflow_provider_flink.deployments.reconciler import _ClusterRun
-    from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore
-    from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
+    from airflow_provider_flink.deployments.records import MemoryRecordStore
 
-    running = DeploymentSpec.model_validate(
-        {"name": "orders", "artifact": {"jar": "/j.jar"}, "parallelism": 1}
-    )
-    applied = spec_hash(running, "d" * 64)
-    record = DeploymentRecord(
-        name="orders",
-        cluster="flink_default",
-        applied_hash=applied,
-        applied_spec={"spec_hash": applied, "spec": running.model_dump(mode="json")},
-    )
+    running, record = _running_at_1()
     asked: list[str] = []
 
     class Hook:
