@@ -236,14 +236,13 @@ def stale_checkpoint(
 
 def newest_jobs(names: list[str], jobs: list[Any]) -> dict[str, tuple[str, str]]:
     """Each deployment's newest job on the cluster: name -> (job id, state); a deployment without
-    a job is absent. The planner's own index of jobs by deployment (``ClusterView.jobs_of``)."""
-    view = ClusterView("", tuple(jobs))
-    found = {}
-    for name in names:
-        mine = view.jobs_of(name)
-        if mine:
-            found[name] = (mine[-1].jid, mine[-1].state.value)
-    return found
+    a job is absent (what :func:`newest_health` finds, without the health)."""
+    return states_of(newest_health(names, jobs))
+
+
+def states_of(health: dict[str, Health]) -> dict[str, tuple[str, str]]:
+    """name -> (job id, state): what the job watcher keeps as its cursor."""
+    return {name: (seen.job_id, seen.state) for name, seen in health.items()}
 
 
 def confirmed(held: list[JobChange], now: dict[str, tuple[str, str]]) -> list[JobChange]:

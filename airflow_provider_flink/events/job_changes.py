@@ -45,8 +45,8 @@ from airflow_provider_flink.deployments.changes import (
     health_changes,
     job_changes,
     newest_health,
-    newest_jobs,
     stale_checkpoint,
+    states_of,
     urgent,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_folder
@@ -72,8 +72,8 @@ class _Look:
     def __init__(self, specs: list[DeploymentSpec], jobs: list[Any]) -> None:
         names = [spec.name for spec in specs]
         self.specs = {spec.name: spec for spec in specs}
-        self.states = newest_jobs(names, jobs)
-        self.health = newest_health(names, jobs)
+        self.health = newest_health(names, jobs)  # one index of the jobs by deployment
+        self.states = states_of(self.health)
 
 
 class FlinkJobEventTrigger(BaseEventTrigger):
