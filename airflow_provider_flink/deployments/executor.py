@@ -35,7 +35,13 @@ from typing import Literal
 
 from airflow_provider_flink import crashpoints
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
-from airflow_provider_flink.client import FlinkApiError, calls
+from airflow_provider_flink.client import (
+    FlinkApiError,
+    FlinkCircuitOpenError,
+    FlinkOutcomeUnknownError,
+    FlinkUnreachableError,
+    calls,
+)
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, transition_id
 from airflow_provider_flink.deployments.records import (
@@ -401,7 +407,10 @@ class Executor:
     def _start_from_newest(
         self, spec: DeploymentSpec, record: DeploymentRecord, action: Action, lost: bool = False
     ) -> str:
-        """Start the deployment's next job from the newest snapshot Flink can prove (I7)."""
+        """Start the deployment's next job from the newest snapshot Flink can prove (I7); with the
+        last stable spec when the planner says so (the declared one failed and was rolled back)."""
+        if action.mode == "stable" and record.last_stable_spec:
+            spec = DeploymentSpec.model_validate(record.last_stable_spec)
         snapshot = newest_snapshot(self.hook, spec, record, action.job_id, self.clock())
         if snapshot.refusal:
             raise ReconcileError(snapshot.refusal)
@@ -464,6 +473,13 @@ class Executor:
             ended = event.state if event is not None else None
         except DeploymentBusyError:
             raise
+        except (FlinkUnreachableError, FlinkOutcomeUnknownError, FlinkCircuitOpenError) as err:
+            # I3: no answer is not a refusal. Flink may run the new job: no rollback, no failed mark;
+            # the upgrade stays in flight and the next run adopts the job or submits the same id again.
+            raise ReconcileError(
+                f"the new job {new} may or may not run ({err}); the upgrade stays in flight: the next run "
+                "adopts the job or submits it again with the same id"
+            ) from None
         except Exception as err:
             problem = f"the new job could not be submitted: {err}"
         if problem is None:

@@ -312,6 +312,19 @@ def plan_deployment(
             return roll_back(broken, upgrade.savepoint_path, f"the upgraded job {broken.jid} FAILED")
 
     if job is None:
+        failed = record.failed_spec
+        if (
+            failed is not None
+            and failed.spec_hash == desired_hash
+            and not retry_failed
+            and record.last_stable_hash
+            and record.last_stable_spec
+        ):
+            # A failed spec stays failed everywhere: a job started again (resume, restart, recover)
+            # runs the last stable spec, as the upgrade rule keeps the stable job running.
+            return _plan_no_live_job(
+                plan, jobs, record, current, record.last_stable_hash, now, next_id, act, stable=True
+            )
         return _plan_no_live_job(plan, jobs, record, current, desired_hash, now, next_id, act)
 
     if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
@@ -433,22 +446,32 @@ def _plan_no_live_job(
     current: str | None,
     desired_hash: str,
     now: float,
-    next_id: Callable[[str | None], str],
+    next_id: Callable[[str | None, str], str],
     act: Callable[..., DeploymentPlan],
+    stable: bool = False,
 ) -> DeploymentPlan:
     """No job of the deployment runs. Resume, restart and recover restore from the newest snapshot
-    Flink can prove at the moment of acting (I7): the executor finds it, the plan names no path."""
+    Flink can prove at the moment of acting (I7): the executor finds it, the plan names no path.
+    ``stable``: the declared spec failed and was rolled back; ``desired_hash`` is then the last
+    stable spec's, and the actions that start a job say so (mode "stable")."""
     spec = plan.spec
     last = jobs[-1] if jobs else None
     current_seen = last is not None and last.jid == current
-    if record.status == "suspended":
+
+    def start(kind: ActionKind, reason: str, replaces: str | None) -> DeploymentPlan:
+        if stable:
+            reason += ", with the last stable spec (the declared one failed and was rolled back)"
         return act(
-            "resume",
-            "declared running again after a suspend",
-            job_id=current,
-            new_job_id=next_id(current),
+            kind,
+            reason,
+            job_id=replaces,
+            new_job_id=next_id(replaces, desired_hash),
             spec_hash=desired_hash,
+            mode="stable" if stable else None,
         )
+
+    if record.status == "suspended":
+        return start("resume", "declared running again after a suspend", current)
     if spec.bounded and last is not None and last.state is JobState.FINISHED:
         # A bounded job that ran to its end is done: starting it again would process its input twice.
         if spec_part(last.jid) == desired_hash[:12]:
@@ -461,7 +484,7 @@ def _plan_no_live_job(
         return act(
             "deploy",
             "the bounded job ran to its end and the spec changed: run the new version once",
-            new_job_id=next_id(last.jid),
+            new_job_id=next_id(last.jid, desired_hash),
             spec_hash=desired_hash,
             path=spec.initial_savepoint,
         )
@@ -469,7 +492,7 @@ def _plan_no_live_job(
         return act(
             "deploy",
             "first deployment",
-            new_job_id=next_id(None),
+            new_job_id=next_id(None, desired_hash),
             spec_hash=desired_hash,
             path=spec.initial_savepoint,
         )
@@ -483,28 +506,15 @@ def _plan_no_live_job(
                 f"job {last.jid} FAILED again: {len(recent)} restarts in the last "
                 f"{policy.window_minutes:g} min reached the limit of {policy.max_restarts}"
             )
-        return act(
-            "restart",
-            "the job FAILED: restart it from its latest state",
-            job_id=last.jid,
-            new_job_id=next_id(last.jid),
-            spec_hash=desired_hash,
-        )
+        return start("restart", "the job FAILED: restart it from its latest state", last.jid)
     if current_seen and last is not None:
-        return act(
-            "resume",
-            f"the job ended {last.state.value} outside the provider: start it again",
-            job_id=last.jid,
-            new_job_id=next_id(last.jid),
-            spec_hash=desired_hash,
+        return start(
+            "resume", f"the job ended {last.state.value} outside the provider: start it again", last.jid
         )
-    return act(
+    return start(
         "recover",
-        "the job is gone from the cluster (JobManager restart without HA?): recover it "
-        "from its latest retained checkpoint",
-        job_id=current,
-        new_job_id=next_id(current),
-        spec_hash=desired_hash,
+        "the job is gone from the cluster (JobManager restart without HA?): recover it from its newest snapshot",
+        current,
     )
 
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +28,8 @@ from airflow_provider_flink.client import (
     FlinkApiError,
     FlinkClient,
     FlinkError,
+    FlinkOutcomeUnknownError,
+    FlinkUnreachableError,
     RetryPolicy,
     calls,
     models,
@@ -75,6 +77,10 @@ class FlinkHook(BaseHook):
     default_conn_name = "flink_default"
     conn_type = CONN_TYPE
     hook_name = "Apache Flink"
+    # How long a request whose answer was lost is settled by asking Flink about the id the caller
+    # chose for it (a /run that takes 30 s still registers its job within this), and how often.
+    settle_seconds = 60.0
+    settle_interval = 2.0
 
     def __init__(self, flink_conn_id: str = default_conn_name, retry: RetryPolicy | None = None) -> None:
         super().__init__()
@@ -228,16 +234,49 @@ class FlinkHook(BaseHook):
         """
         # The version only decides the claim-mode field's name: don't ask for it when there is none.
         version = self.flink_version() if request.claim_mode else None
+        job_id = request.job_id
         try:
             self.call(calls.run_jar(jar_id, request, version))
         except FlinkApiError as err:
-            if err.is_duplicate_submission and request.job_id:
-                self.log.info(
-                    "Flink already has job %s: adopting it instead of submitting again", request.job_id
-                )
+            if err.is_duplicate_submission and job_id:
+                self.log.info("Flink already has job %s: adopting it instead of submitting again", job_id)
+                return True
+            if err.status >= 500 and job_id and self._shows(job_id):
+                # A proxy's 502/504, or Flink failing after the job was registered: the id says it runs.
+                self.log.warning("%s, but Flink runs job %s: adopting it", err, job_id)
                 return True
             raise
+        except FlinkUnreachableError as err:
+            if not (err.request_sent and job_id):
+                raise
+            # I3: a lost answer is a question about the id chosen beforehand, not a failure.
+            self._settle_lost_answer(err, f"job {job_id}", lambda: self.find_job(job_id) is not None)
+            self.log.info("Flink runs job %s: the answer to its submission was lost, the job was not", job_id)
+            return True
         return False
+
+    def _shows(self, job_id: str) -> bool:
+        """Whether Flink shows the job; a failure to ask is a no (the caller's own error stands)."""
+        try:
+            return self.find_job(job_id) is not None
+        except FlinkError:
+            return False
+
+    def _settle_lost_answer(self, err: FlinkUnreachableError, what: str, known: Callable[[], bool]) -> None:
+        """Ask Flink about ``what`` (``known``) until it shows it or :attr:`settle_seconds` pass; then
+        :class:`FlinkOutcomeUnknownError`. A call that fails meanwhile (Flink still busy) is asked again."""
+        began = time.monotonic()
+        self.log.warning("%s: asking Flink whether %s exists", err, what)
+        while True:
+            try:
+                if known():
+                    return
+            except FlinkError as busy:
+                self.log.info("Flink cannot say yet whether %s exists: %s", what, busy)
+            waited = time.monotonic() - began
+            if waited >= self.settle_seconds:
+                raise FlinkOutcomeUnknownError(err.call, what, err, waited) from None
+            time.sleep(self.settle_interval)
 
     def cancel_job(self, job_id: str) -> bool:
         """Cancel without a savepoint; False when there was nothing to cancel (unknown or ended job)."""
@@ -259,10 +298,12 @@ class FlinkHook(BaseHook):
         format_type: models.SavepointFormat = "CANONICAL",
     ) -> None:
         """Stop with a savepoint under the caller's ``trigger_id`` (recorded first, so a retry polls it)."""
-        self.call(
+        self._trigger(
             calls.stop_job(
                 job_id, trigger_id, drain=drain, target_directory=target_directory, format_type=format_type
-            )
+            ),
+            job_id,
+            trigger_id,
         )
 
     def trigger_savepoint(
@@ -273,7 +314,28 @@ class FlinkHook(BaseHook):
         format_type: models.SavepointFormat = "CANONICAL",
     ) -> None:
         """Start a savepoint under the caller's ``trigger_id``; the job keeps running."""
-        self.call(calls.trigger_savepoint(job_id, trigger_id, target_directory, format_type))
+        self._trigger(
+            calls.trigger_savepoint(job_id, trigger_id, target_directory, format_type), job_id, trigger_id
+        )
+
+    def _trigger(self, call: Call[Any], job_id: str, trigger_id: str) -> None:
+        """Send a savepoint or stop under ``trigger_id``; a lost answer is settled by asking Flink
+        for that trigger's status (known: the caller waits on it as on any other)."""
+        try:
+            self.call(call)
+        except FlinkUnreachableError as err:
+            if not err.request_sent:
+                raise
+
+            def known() -> bool:
+                try:
+                    self.savepoint_status(job_id, trigger_id)
+                except FlinkApiError as missing:
+                    raise_unless_not_found(missing)
+                    return False
+                return True
+
+            self._settle_lost_answer(err, f"savepoint trigger {trigger_id} of job {job_id}", known)
 
     def trigger_checkpoint(self, job_id: str, trigger_id: str) -> None:
         """Take a checkpoint now under the caller's ``trigger_id`` (sent twice, Flink runs it once);
