@@ -43,7 +43,12 @@ from airflow_provider_flink.client import (
     calls,
 )
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.deployments.planner import Action, DeploymentPlan, transition_id
+from airflow_provider_flink.deployments.planner import (
+    Action,
+    DeploymentPlan,
+    deployment_prefix,
+    transition_id,
+)
 from airflow_provider_flink.deployments.records import (
     AppliedSpec,
     DeploymentRecord,
@@ -58,7 +63,14 @@ from airflow_provider_flink.deployments.records import (
     UpgradeInFlight,
 )
 from airflow_provider_flink.deployments.report import ActionResult
-from airflow_provider_flink.deployments.snapshots import exists, newest_snapshot, surviving_checkpoint
+from airflow_provider_flink.deployments.snapshots import (
+    Snapshot,
+    deployment_savepoint_dir,
+    exists,
+    newest_snapshot,
+    read_checkpoint_id,
+    surviving_checkpoint,
+)
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.exceptions import (
     ArtifactError,
@@ -95,8 +107,18 @@ def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArti
 def _filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
     """A pending savepoint that Flink proved complete, as a history entry."""
     return SavepointEntry(
-        path=path, taken_at=pending.started_at, reason=pending.reason, job_id=pending.job_id
+        path=path,
+        taken_at=pending.started_at,
+        reason=pending.reason,
+        job_id=pending.job_id,
+        checkpoint_id=_known_id(path),
     )
+
+
+def _known_id(path: str) -> int | None:
+    """The snapshot's checkpoint id from its own metadata, None when it cannot be read here."""
+    found = read_checkpoint_id(path)
+    return None if found < 0 else found
 
 
 def _applied_parallelism(record: DeploymentRecord) -> int | None:
@@ -141,6 +163,7 @@ class Executor:
         self.wait_for_health = wait_for_health
         self.run = run
         self._prepared: tuple[DeploymentSpec, PreparedArtifact] | None = None
+        self._cluster_config: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ entry point
     def apply(self, plan: DeploymentPlan, artifact: PreparedArtifact | None = None) -> list[ActionResult]:
@@ -218,6 +241,33 @@ class Executor:
         record.revision += 1
         self.store.put(record)
 
+    def _savepoint_dir(self, spec: DeploymentSpec) -> str | None:
+        """The deployment's own savepoint directory (the cluster's default asked once per run)."""
+        if spec.savepoint_dir:
+            return deployment_savepoint_dir(spec, None)
+        if self._cluster_config is None:
+            try:
+                self._cluster_config = self.hook.cluster_config()
+            except FlinkApiError as err:
+                log.warning("Cannot read the cluster's savepoint directory (%s): Flink's default", err)
+                self._cluster_config = {}
+        return deployment_savepoint_dir(spec, self._cluster_config)
+
+    def _newest(
+        self, spec: DeploymentSpec, record: DeploymentRecord, ended: str | None, forfeit: bool = False
+    ) -> Snapshot:
+        """The deployment's newest snapshot on storage (I7), gathered now; ``ended``: its last job
+        (``forfeit``: a failing job rolled back, whose deleted checkpoints are given up)."""
+        return newest_snapshot(
+            self.hook,
+            spec,
+            record,
+            deployment_prefix(spec.name),
+            [ended] if ended else [],
+            self.clock(),
+            forfeit=ended if forfeit else None,
+        )
+
     def _artifact(self, spec: DeploymentSpec) -> PreparedArtifact:
         """The verified jar of ``spec``: the one prepared at planning, or (a rollback's older spec)
         prepared now under the same gate."""
@@ -254,6 +304,10 @@ class Executor:
         artifact = self._artifact(spec)
         origin = {"airflow.deployment": spec.name, "airflow.spec-hash": spec_hash[:12]}
         request = spec.definition().run_request(job_id, savepoint, origin=origin)
+        if savepoint is None:
+            # A new lineage: its checkpoint ids begin again at 1, so what came before is not newer
+            # state (set here, after any cancel of the job it replaces has ended).
+            record.lineage_since = self.clock()
         self._intend(record, job_id, spec_hash, savepoint)
         crashpoints.reach("submit:intent-recorded")
         jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
@@ -328,10 +382,11 @@ class Executor:
             job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
         )
         self._save(record)  # I4: the trigger id before the request
+        target = self._savepoint_dir(spec)
         if operation == "stop":
-            self.hook.stop_job(job_id, trigger_id, target_directory=spec.savepoint_dir)
+            self.hook.stop_job(job_id, trigger_id, target_directory=target)
         else:
-            self.hook.trigger_savepoint(job_id, trigger_id, spec.savepoint_dir)
+            self.hook.trigger_savepoint(job_id, trigger_id, target)
         crashpoints.reach(f"{operation}:requested")
         event = run_inline(
             FlinkSavepointTrigger(
@@ -349,7 +404,13 @@ class Executor:
             self._save(record)
             raise ReconcileError(f"{event.message}; job {job_id} was left as it is")
         record.savepoints.append(
-            SavepointEntry(path=event.location, taken_at=self.clock(), reason=reason, job_id=job_id)
+            SavepointEntry(
+                path=event.location,
+                taken_at=self.clock(),
+                reason=reason,
+                job_id=job_id,
+                checkpoint_id=_known_id(event.location),
+            )
         )
         self._save(record)
         crashpoints.reach(f"{operation}:recorded")
@@ -411,7 +472,7 @@ class Executor:
         last stable spec when the planner says so (the declared one failed and was rolled back)."""
         if action.mode == "stable" and record.last_stable_spec:
             spec = DeploymentSpec.model_validate(record.last_stable_spec)
-        snapshot = newest_snapshot(self.hook, spec, record, action.job_id, self.clock())
+        snapshot = self._newest(spec, record, action.job_id)
         if snapshot.refusal:
             raise ReconcileError(snapshot.refusal)
         if lost and snapshot.path is None:
@@ -498,13 +559,13 @@ class Executor:
                 f"the new job {new} ended {ended} outside the provider while it started; the next "
                 "run starts it again from its newest snapshot"
             )
-        rollback = self._rollback_to_stable(spec, record, new, state, new_hash, problem)
+        rollback = self._rollback_to_stable(spec, record, new, new_hash, problem)
         raise ReconcileError(f"upgrade failed ({problem}); {rollback}")
 
     def _rollback(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         failed = record.upgrade.to_hash if record.upgrade else None
         return self._rollback_to_stable(
-            spec, record, _need(action.job_id), action.path, failed, action.reason, action.new_job_id
+            spec, record, _need(action.job_id), failed, action.reason, action.new_job_id
         )
 
     def _rollback_to_stable(
@@ -512,14 +573,14 @@ class Executor:
         spec: DeploymentSpec,
         record: DeploymentRecord,
         bad_job: str,
-        fallback: str | None,
         failed_hash: str | None,
         why: str,
         job_id: str | None = None,
     ) -> str:
         """Replace the failing job by the last stable spec. Its state comes from the failing job
-        itself (stop with a savepoint) when it runs; only when that is impossible from the upgrade's
-        savepoint ``fallback`` (older: what the failing job did since is lost), and the result says so."""
+        itself (stop with a savepoint) when it runs; else from the deployment's newest snapshot on
+        storage (I7: the upgrade's savepoint, or a checkpoint the failing job completed since);
+        what the failing job left and Flink deleted is given up, and the result says so."""
         if failed_hash:  # written first: a crash during the rollback still keeps the spec from coming back
             record.failed_spec = FailedSpec(spec_hash=failed_hash, reason=why, failed_at=self.clock())
             self._save(record)
@@ -529,17 +590,24 @@ class Executor:
             )
         stable = DeploymentSpec.model_validate(record.last_stable_spec)
         job = self.hook.find_job(bad_job)
-        state, source = fallback, "the upgrade's savepoint"
+        state: str | None = None
+        why_not_own = ""
         if job is not None and job.state is JobState.RUNNING:
             try:
                 state = self._take_savepoint(spec, record, bad_job, "rollback", "stop")
-                source = "the failing job's own savepoint"
             except DeploymentBusyError:
                 raise
             except ReconcileError as err:
-                source = f"the upgrade's savepoint, because the failing job's savepoint failed ({err})"
-        elif job is not None and not job.state.is_globally_terminal:
-            source = f"the upgrade's savepoint, because the failing job is {job.state.value} (no savepoint possible)"
+                why_not_own = f", because the failing job's savepoint failed ({err})"
+        source = "the failing job's own savepoint"
+        if state is None:
+            # No savepoint of the failing job: it is ended (or ended now: its state is whatever it
+            # left on storage), and the deployment's newest snapshot is what it rolls back from.
+            self._cancel(bad_job)
+            newest = self._newest(spec, record, bad_job, forfeit=True)
+            if newest.refusal:
+                raise ReconcileError(f"not rolling back: {newest.refusal}")
+            state, source = newest.path, newest.describe() + why_not_own
         target = job_id or transition_id(spec.name, record.last_stable_hash, bad_job)
         self._intend(record, target, record.last_stable_hash, state)
         crashpoints.reach("rollback:intent-recorded")

@@ -26,6 +26,7 @@ class SavepointEntry(BaseModel):
     taken_at: float
     reason: str
     job_id: str
+    checkpoint_id: int | None = None  # from its _metadata: what orders it among the deployment's snapshots
 
 
 class PendingSavepoint(BaseModel):
@@ -127,6 +128,9 @@ class DeploymentRecord(BaseModel):
     failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
     hold: Hold | None = None
+    # When the deployment last started a job without state (first deploy, stateless upgrade): its
+    # checkpoint ids begin again at 1, so snapshots completed before belong to an earlier lineage.
+    lineage_since: float | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     uploads: list[str] = Field(default_factory=list)  # jar ids on the cluster, oldest first
     # Trigger ids of savepoints Flink completed with a failure: the next attempt derives another id

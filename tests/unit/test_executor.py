@@ -409,61 +409,6 @@ def plan_of(folder: Path, store: MemoryRecordStore, monkeypatch: pytest.MonkeyPa
     return planned
 
 
-def _snapshot_dir(root: Path, name: str) -> str:
-    (root / name).mkdir(parents=True)
-    (root / name / "_metadata").write_bytes(b"x")
-    return f"file://{root / name}"
-
-
-@responses.activate
-def test_a_restore_uses_the_newest_snapshot_that_still_exists(tmp_path: Path) -> None:
-    """I7: the ended job's newest checkpoint wins over an older savepoint; one Flink deleted on
-    cancel is passed over (restoring from it failed after the old job was gone), and the run says so."""
-    from airflow_provider_flink.deployments.snapshots import newest_snapshot
-
-    savepoint = _snapshot_dir(tmp_path, "savepoint-1")
-    checkpoint = _snapshot_dir(tmp_path, "chk-12")
-    deleted = f"file://{tmp_path}/chk-13"
-    history = {
-        "latest": {
-            "completed": {"id": 13, "external_path": deleted, "trigger_timestamp": 300_000},
-            "savepoint": {
-                "id": 11,
-                "is_savepoint": True,
-                "external_path": savepoint,
-                "trigger_timestamp": 100_000,
-            },
-        }
-    }
-    responses.get(f"{URL}/jobs/{J}/checkpoints", json=history)
-    record = DeploymentRecord(
-        name="orders",
-        cluster="flink_default",
-        savepoints=[SavepointEntry(path=checkpoint, taken_at=200.0, reason="periodic", job_id=J)],
-    )
-    chosen = newest_snapshot(FlinkHook(), spec(), record, J, now=400.0)
-    assert chosen.path == checkpoint
-    assert chosen.describe() == (
-        f"state from savepoint {checkpoint} (periodic); passed over: checkpoint 13 of job {J} is gone from "
-        "storage (deleted on cancel?)"
-    )
-
-
-@responses.activate
-def test_a_checkpoint_older_than_the_guard_is_refused(tmp_path: Path) -> None:
-    from airflow_provider_flink.deployments.snapshots import newest_snapshot
-
-    checkpoint = _snapshot_dir(tmp_path, "chk-5")
-    history = {"latest": {"completed": {"id": 5, "external_path": checkpoint, "trigger_timestamp": 100_000}}}
-    responses.get(f"{URL}/jobs/{J}/checkpoints", json=history)
-    record = DeploymentRecord(name="orders", cluster="flink_default")
-    chosen = newest_snapshot(FlinkHook(), spec(max_checkpoint_age_minutes=10), record, J, now=100.0 + 3600)
-    assert chosen.refusal == (
-        f"the newest state is checkpoint 5 of job {J}, 60.0 min old, older than max_checkpoint_age_minutes=10: "
-        "not restoring from it silently; restore it by hand, or raise the limit in the spec"
-    )
-
-
 @responses.activate
 def test_last_state_never_cancels_a_job_whose_checkpoints_die_with_it() -> None:
     """Flink's default retention deletes a job's checkpoints when it is cancelled: a last-state
