@@ -12,6 +12,9 @@ Protocol (lines of JSON on stdin / stdout)::
     <- {"id": 1, "pid": 1234}                                             started
     <- {"id": 1, "exit": 0}                                               ended (-9: killed)
 
+The child's pid is also written to ``out + ".pid"`` before "started" is said. ``FLINK_CAMPAIGN_ASKED``
+takes any field of ``Asked``: ``suspend``, ``resume``, ``savepoint_now``, ``retry_failed``.
+
 The child writes the run's report (JSON) to ``out``. An ``airflow`` request runs that Airflow CLI
 command in the child instead, as ``airflow ...`` would (``tasks test``: a real task process with
 its in-process supervisor, records in Airflow Variables, the task state store in the metadata DB);
@@ -97,6 +100,9 @@ def main() -> int:
                         sys.stderr.flush()
                         os._exit(code)
                 running[pid] = request["id"]
+                # The child's pid beside its report, before "started" is said: a caller that kills
+                # runs at random moments (faults/histories) finds it there.
+                Path(request["out"] + ".pid").write_text(str(pid))
                 print(json.dumps({"id": request["id"], "pid": pid}), file=protocol, flush=True)
         for pid in list(running):
             done, status = os.waitpid(pid, os.WNOHANG)

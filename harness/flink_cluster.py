@@ -308,10 +308,12 @@ class LocalFlink:
             raise
         return self
 
-    def start_jobmanager(self, timeout: float = 120.0) -> None:
-        """Start the JobManager again with the same config (after :meth:`kill_jobmanager`)."""
+    def start_jobmanager(self, timeout: float = 120.0, ready: bool = True) -> None:
+        """Start the JobManager again with the same config (after :meth:`kill_jobmanager`).
+        ``ready=False``: do not wait for a free slot (the TaskManager may be down too)."""
         self._launch("jobmanager")
-        self.wait_ready(timeout)
+        if ready:
+            self.wait_ready(timeout)
 
     def kill_jobmanager(self) -> None:
         """SIGKILL the JobManager, as a crash would; the TaskManager keeps running."""
@@ -321,10 +323,12 @@ class LocalFlink:
         """SIGKILL the TaskManager: its jobs lose their slots and restart until one comes back."""
         self._kill("taskmanager")
 
-    def start_taskmanager(self, timeout: float = 120.0) -> None:
-        """Start the TaskManager again (after :meth:`kill_taskmanager`)."""
+    def start_taskmanager(self, timeout: float = 120.0, ready: bool = True) -> None:
+        """Start the TaskManager again (after :meth:`kill_taskmanager`); ``ready=False``: do
+        not wait for its slots (the JobManager may be down)."""
         self._launch("taskmanager")
-        self.wait_ready(timeout)
+        if ready:
+            self.wait_ready(timeout)
 
     def _kill(self, role: str) -> None:
         pid = self.pids.pop(role, None)

@@ -1,0 +1,401 @@
+"""The independent judge of a played history: Flink's REST (as sampled), its JobManager log,
+storage and the raw record file. It imports nothing of ``airflow_provider_flink`` (a test runs it
+in a fresh interpreter and looks at ``sys.modules``): it must not share a mistake with the product.
+
+Invariants (each violation is one line of text):
+
+1. never two live (non-terminal) jobs of a deployment at once;
+2. every restore is from the newest completed snapshot of the deployment at that moment (Flink's
+   checkpoint ids run on across restores, so the highest id completed since the deployment's last
+   fresh start is the newest); a start without state only when nothing was lost (no snapshot yet)
+   or the spec declared ``upgrade_mode: stateless``; the keyed counter never goes back;
+3. a failed spec, once rolled back, is not submitted again until a retry is asked;
+4. no rollback of, and no "failed" mark for, a job of a good spec that Flink ran healthy;
+5. after quiescence: one live job per deployment (none while a person's suspend holds), running
+   the declared spec or the last stable one (never the failing edit), named by the record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from faults.histories.sampler import job_deployment, job_generation
+
+TERMINAL = {"FINISHED", "CANCELED", "FAILED"}
+HEALTHY_FOR = 4.0  # seconds of every vertex RUNNING that make a job "ran healthy"
+
+# JobManager log lines (the same wording on Flink 1.20.5 and 2.3.0).
+TIME = r"^(?P<clock>\d\d:\d\d:\d\d,\d\d\d) "
+NAMED = re.compile(r"'?(?P<name>[a-z0-9][a-z0-9._-]*\.g\d+)'? \((?P<jid>[0-9a-f]{32})\)")
+SWITCHED = re.compile(
+    r"Job (?P<name>\S+) \((?P<jid>[0-9a-f]{32})\) switched from state (?P<old>\w+) to (?P<new>\w+)"
+)
+COMPLETED = re.compile(
+    r"Completed checkpoint (?P<id>\d+) for job (?P<jid>[0-9a-f]{32}) .*?checkpointDuration=(?P<ms>\d+) ms"
+)
+RESTORING = re.compile(
+    r"Restoring job (?P<jid>[0-9a-f]{32}) from (?P<kind>[A-Za-z ]+?) (?P<id>\d+) @ (?P<ts>\d+) "
+    r"for [0-9a-f]{32} located at (?P<path>\S+?)\.?$"
+)
+JM_START = re.compile(r"Starting StandaloneSessionClusterEntrypoint")
+
+
+@dataclass
+class Job:
+    jid: str
+    deployment: str
+    gen: int
+    submitted: float  # epoch seconds of its first log line
+    restored: int | None = None  # checkpoint id it started from
+    restored_ts: int | None = None  # that snapshot's trigger time (epoch ms)
+    running: bool = False
+    epoch: int = 0  # the deployment's fresh-start epoch it belongs to
+
+
+@dataclass
+class Judgement:
+    evidence: dict[str, Any]
+    violations: list[str] = field(default_factory=list)
+    jobs: dict[str, Job] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # job ids in submission order
+
+    def violate(self, text: str) -> None:
+        if text not in self.violations:
+            self.violations.append(text)
+
+
+def check(evidence: dict[str, Any]) -> list[str]:
+    judgement = Judgement(evidence)
+    deployments: list[str] = evidence["deployments"]
+    declares = [e for e in evidence["journal"] if e["event"] == "declare"]
+    lines = _timed(evidence["log"], evidence["journal"][0]["t"] if evidence["journal"] else 0.0)
+    _replay_log(judgement, lines, deployments, declares)
+    _judgeable(judgement)
+    _two_live_in_samples(judgement)
+    _counter_never_back(judgement)
+    _failed_not_again(judgement, declares)
+    _no_healthy_rollback(judgement, declares)
+    _quiescence(judgement, declares)
+    return judgement.violations
+
+
+# ---------------------------------------------------------------------------------- the log
+def _timed(log: list[str], start: float) -> list[tuple[float, str]]:
+    """Log lines with epoch seconds (the log says only the time of day, local)."""
+    day = datetime.datetime.fromtimestamp(start).date() if start else datetime.date.today()
+    out: list[tuple[float, str]] = []
+    for line in log:
+        match = re.match(TIME, line)
+        if not match:
+            continue
+        clock = datetime.datetime.strptime(match.group("clock"), "%H:%M:%S,%f").time()
+        t = datetime.datetime.combine(day, clock).timestamp()
+        if start and t < start - 3600:  # past midnight
+            t += 86400
+        out.append((t, line))
+    return out
+
+
+def _declared_at(declares: list[dict[str, Any]], dep: str, t: float) -> dict[str, Any] | None:
+    mine = [d for d in declares if d["dep"] == dep and d["t"] <= t]
+    return mine[-1] if mine else None
+
+
+def _gen_spec(declares: list[dict[str, Any]], dep: str, gen: int) -> dict[str, Any] | None:
+    mine = [d for d in declares if d["dep"] == dep and d["gen"] == gen]
+    return mine[0] if mine else None
+
+
+def _replay_log(
+    j: Judgement, lines: list[tuple[float, str]], deps: list[str], declares: list[dict[str, Any]]
+) -> None:
+    """Invariants 1 and 2 along the JobManager log, in its order."""
+    live: dict[str, set[str]] = {d: set() for d in deps}
+    newest: dict[str, tuple[int, str]] = {d: (0, "") for d in deps}  # id, which job completed it
+    # (deployment, epoch, id) -> when the snapshot was triggered (epoch ms): a savepoint's restore
+    # line says "@ 0", so it is taken from the completion line (its time less its duration).
+    triggered: dict[tuple[str, int, int], int] = {}
+    epoch: dict[str, int] = dict.fromkeys(deps, 0)
+    for t, line in lines:
+        if JM_START.search(line):
+            for jobs in live.values():
+                jobs.clear()  # no HA: a restarted JobManager knows no job
+            continue
+        named = NAMED.search(line)
+        if named and named.group("jid") not in j.jobs:
+            dep = job_deployment(named.group("name"), deps)
+            gen = job_generation(named.group("name"))
+            if dep is not None and gen is not None:
+                j.jobs[named.group("jid")] = Job(named.group("jid"), dep, gen, t, epoch=epoch[dep])
+                j.order.append(named.group("jid"))
+        restoring = RESTORING.search(line)
+        if restoring and restoring.group("jid") in j.jobs:
+            _restore(j, j.jobs[restoring.group("jid")], restoring, newest, triggered)
+            continue
+        completed = COMPLETED.search(line)
+        if completed and completed.group("jid") in j.jobs:
+            job = j.jobs[completed.group("jid")]
+            key = (job.deployment, job.epoch, int(completed.group("id")))
+            triggered[key] = (
+                int(t * 1000) - int(completed.group("ms")) - 1000
+            )  # the log's clock: ms, a margin
+            if int(completed.group("id")) > newest[job.deployment][0] and job.epoch == epoch[job.deployment]:
+                newest[job.deployment] = (int(completed.group("id")), job.jid)
+            continue
+        switched = SWITCHED.search(line)
+        if switched and switched.group("jid") in j.jobs:
+            job = j.jobs[switched.group("jid")]
+            _switch(j, job, switched.group("new"), live[job.deployment], newest, epoch, declares)
+
+
+def _restore(
+    j: Judgement,
+    job: Job,
+    match: re.Match[str],
+    newest: dict[str, tuple[int, str]],
+    triggered: dict[tuple[str, int, int], int],
+) -> None:
+    restored = int(match.group("id"))
+    best, source = newest[job.deployment]
+    if restored < best:
+        j.violate(
+            f"state went back: {job.deployment}'s job {job.jid} (g{job.gen}) restored from "
+            f"{match.group('kind')} {restored} ({match.group('path')}) while the newest completed snapshot "
+            f"of the deployment was checkpoint {best} (of job {source})"
+        )
+    if job.restored is None:
+        job.restored = restored
+        job.restored_ts = int(match.group("ts")) or triggered.get((job.deployment, job.epoch, restored))
+    if restored > best:  # completed without a log line (the JobManager died first): newest now
+        newest[job.deployment] = (restored, job.jid)
+
+
+def _switch(
+    j: Judgement,
+    job: Job,
+    state: str,
+    live: set[str],
+    newest: dict[str, tuple[int, str]],
+    epoch: dict[str, int],
+    declares: list[dict[str, Any]],
+) -> None:
+    if state in TERMINAL:
+        live.discard(job.jid)
+        return
+    others = live - {job.jid}
+    if others:
+        j.violate(
+            f"two live jobs of {job.deployment} at once: {job.jid} (g{job.gen}) {state} while {sorted(others)} live"
+        )
+    live.add(job.jid)
+    if state != "RUNNING" or job.running:
+        return
+    job.running = True
+    spec = _gen_spec(declares, job.deployment, job.gen) or {}
+    if job.restored is not None or spec.get("entry") == "failing":
+        return
+    best, source = newest[job.deployment]
+    if best and spec.get("mode") != "stateless":
+        j.violate(
+            f"state lost: {job.deployment}'s job {job.jid} (g{job.gen}) started without state while "
+            f"checkpoint {best} (of job {source}) was the newest snapshot"
+        )
+    # A fresh start begins a new line of checkpoint ids (from 1).
+    epoch[job.deployment] += 1
+    job.epoch = epoch[job.deployment]
+    newest[job.deployment] = (0, "")
+
+
+def _judgeable(j: Judgement) -> None:
+    """A history whose evidence is empty proves nothing: it fails instead of passing."""
+    observed = j.evidence["observed"]
+    if not j.jobs:
+        j.violate("could not judge: no job of the history's deployments in the JobManager log")
+    elif not any(job.running for job in j.jobs.values()):
+        j.violate("could not judge: no job reached RUNNING in the JobManager log (wording changed?)")
+    errors = [s["error"] for s in observed["samples"] if "error" in s]
+    if errors:
+        j.violate(f"could not judge: the sampler failed {len(errors)} times ({errors[0]})")
+    if not any("live" in s for s in observed["samples"]):
+        j.violate("could not judge: the sampler never reached Flink")
+
+
+# ---------------------------------------------------------------------------------- samples
+def _two_live_in_samples(j: Judgement) -> None:
+    for sample in j.evidence["observed"]["samples"]:
+        by_dep: dict[str, list[str]] = {}
+        for job in sample.get("live", []):
+            dep = job_deployment(job["name"], j.evidence["deployments"])
+            if dep:
+                by_dep.setdefault(dep, []).append(f"{job['jid']} {job['state']}")
+        for dep, jobs in by_dep.items():
+            if len(jobs) > 1:
+                j.violate(f"two live jobs of {dep} at once (REST sample): {', '.join(jobs)}")
+
+
+def _counter_never_back(j: Judgement) -> None:
+    """A restored job's counter is at least what earlier jobs of the deployment (same fresh-start
+    epoch) showed before the restored snapshot was triggered."""
+    seen = j.evidence["observed"]["jobs"]
+    for job in j.jobs.values():
+        if job.restored_ts is None or job.jid not in seen or not seen[job.jid]["counters"]:
+            continue
+        _, first = seen[job.jid]["counters"][0]
+        floor = max(
+            (
+                value
+                for other in j.jobs.values()
+                if other.deployment == job.deployment and other.jid != job.jid and other.epoch == job.epoch
+                for t, value in seen.get(other.jid, {}).get("counters", [])
+                if t * 1000 <= job.restored_ts
+            ),
+            default=0.0,
+        )
+        if first < floor:
+            j.violate(
+                f"counter went back: {job.deployment}'s job {job.jid} counts {first:.0f}, an earlier job had "
+                f"{floor:.0f} before the snapshot it restored was taken"
+            )
+
+
+# ---------------------------------------------------------------------------------- specs
+def _failed_not_again(j: Judgement, declares: list[dict[str, Any]]) -> None:
+    """Invariant 3: after a failing spec's job was followed by a job of another spec (the
+    rollback), no job of the failing spec until a retry is asked."""
+    retries = [e for e in j.evidence["journal"] if e["event"] == "ask" and e["what"] == "retry_failed"]
+    for dep in j.evidence["deployments"]:
+        rolled_back: dict[int, float] = {}  # failing gen -> when its rollback job was submitted
+        previous: Job | None = None
+        for jid in j.order:
+            job = j.jobs[jid]
+            if job.deployment != dep:
+                continue
+            failing = (_gen_spec(declares, dep, job.gen) or {}).get("entry") == "failing"
+            if (
+                previous is not None
+                and previous.gen != job.gen
+                and previous.gen not in rolled_back
+                and (_gen_spec(declares, dep, previous.gen) or {}).get("entry") == "failing"
+            ):
+                rolled_back[previous.gen] = job.submitted
+            since = rolled_back.get(job.gen)
+            if failing and since is not None:
+                asked = [r for r in retries if r["dep"] == dep and since <= r["t"] <= job.submitted]
+                if not asked:
+                    j.violate(
+                        f"failed spec submitted again: {dep}'s g{job.gen} (failing) ran as {jid} after it was "
+                        "rolled back, with no retry asked"
+                    )
+            previous = job
+
+
+def _healthy(j: Judgement, jid: str) -> bool:
+    times = j.evidence["observed"]["jobs"].get(jid, {}).get("healthy", [])
+    return bool(times) and times[-1] - times[0] >= HEALTHY_FOR
+
+
+def _parallelism(j: Judgement, jid: str) -> int:
+    return int(j.evidence["observed"]["jobs"].get(jid, {}).get("parallelism", 0))
+
+
+def _no_healthy_rollback(j: Judgement, declares: list[dict[str, Any]]) -> None:
+    """Invariant 4: the job after a healthy job of a good spec runs an older spec only if a person
+    declared that spec again (never, in these histories: generations only grow)."""
+    for dep in j.evidence["deployments"]:
+        mine = [j.jobs[jid] for jid in j.order if j.jobs[jid].deployment == dep]
+        for job, after in itertools.pairwise(mine):
+            spec = _gen_spec(declares, dep, job.gen) or {}
+            if spec.get("entry") != "counter" or not _healthy(j, job.jid):
+                continue
+            now = _declared_at(declares, dep, after.submitted) or {}
+            older = after.gen < job.gen
+            rescaled_back = (
+                after.gen == job.gen
+                and _parallelism(j, job.jid) == now.get("parallelism") != _parallelism(j, after.jid) != 0
+            )
+            if older or rescaled_back:
+                j.violate(
+                    f"rolled back a healthy job: {dep}'s {job.jid} (g{job.gen}, p{_parallelism(j, job.jid)}) ran "
+                    f"healthy, then {after.jid} (g{after.gen}, p{_parallelism(j, after.jid)}) replaced it"
+                )
+        record = _record(j, dep)
+        failed = record.get("failed_spec") or {}
+        last = _declared_at(declares, dep, float("inf")) or {}
+        if failed and last.get("entry") == "counter" and float(failed.get("failed_at", 0)) > last["t"]:
+            ran = [
+                job.jid
+                for job in mine
+                if job.gen == last["gen"]
+                and _parallelism(j, job.jid) == last["parallelism"]
+                and _healthy(j, job.jid)
+            ]
+            if ran:
+                j.violate(
+                    f"{dep}'s good spec g{last['gen']} marked failed though Flink ran it healthy ({ran[0]})"
+                )
+
+
+def _record(j: Judgement, dep: str) -> dict[str, Any]:
+    raw = j.evidence["records"].get(f"flink_deployment.flink_default.{dep}")
+    return dict(json.loads(raw)) if isinstance(raw, str) else {}
+
+
+# ---------------------------------------------------------------------------------- the end
+def _quiescence(j: Judgement, declares: list[dict[str, Any]]) -> None:
+    journal = j.evidence["journal"]
+    if any(e["event"] == "not-settled" for e in journal):
+        j.violate("no quiescence: the reconcile still had things to do after 10 runs without faults")
+    for dep in j.evidence["deployments"]:
+        asks = [
+            e["what"]
+            for e in journal
+            if e["event"] == "ask" and e["dep"] == dep and e["what"] in ("suspend", "resume")
+        ]
+        held = bool(asks) and asks[-1] == "suspend"
+        live = [
+            x
+            for x in j.evidence["final"]
+            if x["state"] not in TERMINAL and job_deployment(x["name"], j.evidence["deployments"]) == dep
+        ]
+        if held:
+            if live:
+                j.violate(
+                    f"after quiescence {dep} is held suspended by a person but runs {[x['jid'] for x in live]}"
+                )
+            continue
+        if len(live) != 1:
+            j.violate(f"after quiescence {dep} has {len(live)} live jobs: {[x['jid'] for x in live]}")
+            continue
+        _runs_allowed_spec(j, declares, dep, live[0])
+
+
+def _runs_allowed_spec(j: Judgement, declares: list[dict[str, Any]], dep: str, final: dict[str, Any]) -> None:
+    jid, gen = final["jid"], job_generation(final["name"])
+    last = _declared_at(declares, dep, float("inf")) or {}
+    key = (gen, _parallelism(j, jid))
+    allowed = set()
+    if last.get("entry") == "counter":
+        allowed.add((last["gen"], last["parallelism"]))
+    stable = [
+        (job.gen, _parallelism(j, job.jid))
+        for job in j.jobs.values()
+        if job.deployment == dep
+        and _healthy(j, job.jid)
+        and (_gen_spec(declares, dep, job.gen) or {}).get("entry") == "counter"
+    ]
+    if stable:
+        allowed.add(stable[-1])
+    if (_gen_spec(declares, dep, gen or 0) or {}).get("entry") == "failing":
+        j.violate(f"after quiescence {dep} runs its failing spec g{gen} ({jid})")
+    elif key not in allowed and key[1]:
+        j.violate(
+            f"after quiescence {dep} runs g{key[0]} p{key[1]} ({jid}); declared or last stable: {sorted(allowed)}"
+        )
+    current = _record(j, dep).get("current_job_id")
+    if current != jid:
+        j.violate(f"after quiescence {dep}'s record names job {current}, Flink runs {jid}")

@@ -1,0 +1,136 @@
+"""Histories drawn from a seed: lists of operations (plain JSON) that :mod:`.run` plays.
+
+An operation is a dict with ``op`` and its parameters; a history is replayable from its JSON
+alone (``--replay`` draws it again from the seed; a shortened one is printed as JSON).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+Op = dict[str, Any]
+
+# Named steps of the reconcile (airflow_provider_flink/crashpoints.py), copied as plain strings:
+# the generator and the checker share nothing with the product.
+CRASH_POINTS = [
+    "submit:intent-recorded",
+    "submit:requested",
+    "submit:recorded",
+    "stop:requested",
+    "stop:recorded",
+    "savepoint:requested",
+    "savepoint:recorded",
+    "cancel:intent-recorded",
+    "cancel:requested",
+    "rollback:intent-recorded",
+    "dispose:requested",
+]
+ASKS = ["savepoint_now", "suspend", "resume", "retry_failed"]
+EDITS = ["good", "good", "failing", "parallelism", "stateless"]
+# Requests whose answer the fault proxy loses or delays: (method, path pattern).
+ANSWERS = [
+    ("POST", r"/jars/[^/]+/run"),
+    ("POST", r"/jobs/[0-9a-f]{32}/stop"),
+    ("POST", r"/jobs/[0-9a-f]{32}/savepoints"),
+    ("PATCH", r"/jobs/[0-9a-f]{32}"),
+    ("GET", r"/jobs/overview"),
+    ("GET", r"/jobs/[0-9a-f]{32}/checkpoints"),
+]
+REQUEST_TIMEOUT = 3.0  # the reconcile's connection: a delay past it is a late answer
+
+# What each kind of operation weighs in a draw (the rest of the weight is short reconcile runs).
+WEIGHTS: dict[str, float] = {
+    "reconcile": 26,
+    "reconcile-health": 7,
+    "reconcile-killed": 9,
+    "reconcile-crash": 8,
+    "reconcile-twin": 6,
+    "reconcile-asked": 9,
+    "cancel": 5,
+    "stop": 5,
+    "jm-kill": 3,
+    "tm-kill": 3,
+    "answer": 8,
+    "edit": 14,
+    "sleep": 5,
+}
+
+
+@dataclass
+class History:
+    seed: int
+    deployments: list[str]  # short names ("a", "b", "c"); the run adds a unique prefix
+    ops: list[Op] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, "deployments": self.deployments, "ops": self.ops}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> History:
+        return cls(int(raw["seed"]), list(raw["deployments"]), list(raw["ops"]))
+
+
+def generate(seed: int, ops: int = 15, deployments: int | None = None) -> History:
+    """``ops`` operations (at least) drawn from ``seed``; a killed component is started again
+    one to three operations later (or by the run at the end)."""
+    rng = random.Random(seed)
+    count = deployments or rng.choice([2, 2, 3])
+    history = History(seed, ["abc"[i] for i in range(count)])
+    history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
+    down: dict[str, int] = {}  # component -> operations left until it is started again
+    kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
+    while len(history.ops) < ops:
+        for component in list(down):
+            down[component] -= 1
+            if down[component] <= 0:
+                history.ops.append({"op": f"{component}-start"})
+                del down[component]
+        kind = rng.choices(kinds, weights)[0]
+        if kind in ("jm-kill", "tm-kill"):
+            component = kind.split("-")[0]
+            if component in down:
+                continue
+            down[component] = rng.randint(1, 3)
+        history.ops.append(_draw(rng, kind, history.deployments))
+    history.ops.extend({"op": f"{component}-start"} for component in down)
+    return history
+
+
+def _draw(rng: random.Random, kind: str, deployments: list[str]) -> Op:
+    dep = rng.choice(deployments)
+    if kind.startswith("reconcile"):
+        return _reconcile(rng, kind, dep)
+    if kind in ("cancel", "stop"):
+        return {"op": kind, "dep": dep}
+    if kind in ("jm-kill", "tm-kill"):
+        return {"op": kind}
+    if kind == "answer":
+        method, path = rng.choice(ANSWERS)
+        late = rng.random() < 0.6
+        delay = round(rng.uniform(REQUEST_TIMEOUT + 1, REQUEST_TIMEOUT + 6), 1) if late else None
+        if not late and rng.random() < 0.3:  # slow but within the timeout
+            delay = round(rng.uniform(0.5, REQUEST_TIMEOUT - 1), 1)
+        return {"op": "answer", "method": method, "path": path, "delay": delay}
+    if kind == "edit":
+        return {"op": "edit", "dep": dep, "change": rng.choice(EDITS)}
+    return {"op": "sleep", "seconds": round(rng.uniform(0.5, 3.0), 1)}
+
+
+def _reconcile(rng: random.Random, kind: str, dep: str) -> Op:
+    op: Op = {"op": "reconcile", "health": kind == "reconcile-health" or rng.random() < 0.1}
+    if kind == "reconcile-killed":
+        op["kill_after"] = round(rng.uniform(0.1, 4.0), 2)
+    elif kind == "reconcile-crash":
+        op["crash_at"] = rng.choice(CRASH_POINTS)
+    elif kind == "reconcile-twin":
+        op["twin"] = round(rng.uniform(0.0, 2.0), 2)  # the second run starts this much later
+    elif kind == "reconcile-asked":
+        op["asked"] = rng.choice(ASKS)
+        op["dep"] = dep
+    # Some runs go on in the background while the next operations happen (a person acts, a
+    # component dies, while the reconcile is in the middle of something).
+    if rng.random() < 0.25 and "twin" not in op:
+        op["background"] = True
+    return op

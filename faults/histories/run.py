@@ -1,0 +1,356 @@
+"""Play a history on one Flink cluster, settle it, and hand everything seen to the checker.
+
+The reconcile runs are forked from the campaign's zygote (:func:`faults.campaign.zygote`), their
+connection going through a fault proxy with a short request timeout. What the player did (spec
+declarations, asks, kills) goes into a journal with times; the checker reads only that journal,
+the sampler's observations, the JobManager log, storage and the raw record file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from faults.campaign import Run, zygote
+from faults.histories.checker import check
+from faults.histories.generate import REQUEST_TIMEOUT, History, Op
+from faults.histories.rest import TERMINAL
+from faults.histories.sampler import Sampler, job_deployment
+from harness.fault_proxy import FaultProxy
+from harness.flink_cluster import LocalFlink
+from harness.job_jars import COUNTER_JOB, FAILING_JOB
+from harness.waiting import wait_for
+
+CRASH_ENV = "FLINK_PROVIDER_CRASH_AT"  # airflow_provider_flink/crashpoints.py
+PAUSE_ENV = "FLINK_PROVIDER_PAUSE_AT"
+ASKED_ENV = "FLINK_CAMPAIGN_ASKED"  # faults/zygote.py
+HEALTH_TIMEOUT = 20.0
+CHECKPOINT_MS = 1500  # "every ~1-2 s"
+RETAIN = {"execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"}
+
+
+@dataclass
+class Verdict:
+    seed: int
+    version: str
+    ops: int
+    ok: bool
+    why: str
+    history: History
+    violations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Declared:
+    """What the spec file of one deployment says now (the player's view, for the journal)."""
+
+    gen: int = 1
+    parallelism: int = 1
+    entry: str = "counter"  # counter | failing
+    mode: str = "savepoint"
+
+
+class Player:
+    def __init__(self, flink: LocalFlink, jar: Path, work: Path, history: History) -> None:
+        self.flink, self.jar, self.history = flink, jar, history
+        # A fresh prefix per play: a replay must not meet the jobs, records or job ids of the last one.
+        prefix = f"h{history.seed}{secrets.token_hex(2)}"
+        self.names = {short: f"{prefix}-{short}" for short in history.deployments}
+        self.dir = work / prefix
+        self.folder = self.dir / "specs"
+        self.folder.mkdir(parents=True)
+        self.records = self.dir / "records.json"
+        self.declared = {name: Declared() for name in self.names.values()}
+        self.journal: list[dict[str, Any]] = []
+        self.background: list[Run] = []
+        self.runs = 0
+        self.down: set[str] = set()
+        self.direct = httpx.Client(base_url=flink.rest_url, timeout=10)
+        self.proxy = FaultProxy(flink.rest_url).start()
+        connection = {
+            "conn_type": "flink",
+            "host": "127.0.0.1",
+            "port": self.proxy.port,
+            "extra": {"request_timeout": REQUEST_TIMEOUT},
+        }
+        self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
+        for key in (CRASH_ENV, PAUSE_ENV, ASKED_ENV):
+            self.env.pop(key, None)
+        self.log = flink.workdir / "log" / "jobmanager.log"
+        # The JobManager log is appended to across restarts; read from here on at the end.
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
+        self.sampler = Sampler(
+            flink.rest_url, list(self.names.values()), flink.checkpoint_dir, flink.savepoint_dir
+        )
+
+    # ------------------------------------------------------------------ the play
+    def play(self) -> list[str]:
+        self.sampler.start()
+        try:
+            for name in self.declared:
+                self.declare(name)
+            for op in self.history.ops:
+                self.note("op", op=op)
+                self.apply(op)
+            self.quiesce()
+        finally:
+            self.sampler.stop()
+        evidence = self.evidence()
+        # Kept for a look afterwards (the CLI prints where); the checker reads only this.
+        (self.dir / "evidence.json").write_text(json.dumps(evidence, default=str))
+        (self.dir / "history.json").write_text(json.dumps(self.history.as_json()))
+        return check(evidence)
+
+    def apply(self, op: Op) -> None:
+        kind = op["op"]
+        if kind == "reconcile":
+            self.reconcile(op)
+        elif kind in ("cancel", "stop"):
+            self.person(kind, self.names[op["dep"]])
+        elif kind in ("jm-kill", "tm-kill", "jm-start", "tm-start"):
+            self.component(kind)
+        elif kind == "answer":
+            if op["delay"] is None:
+                self.proxy.lose(op["method"], op["path"])
+            else:
+                self.proxy.delay(op["method"], op["path"], op["delay"])
+        elif kind == "edit":
+            self.edit(self.names[op["dep"]], op["change"])
+        elif kind == "sleep":
+            time.sleep(op["seconds"])
+        else:
+            raise ValueError(f"unknown operation {op}")
+
+    def note(self, event: str, **what: Any) -> None:
+        self.journal.append({"t": time.time(), "event": event, **what})
+
+    # ------------------------------------------------------------------ specs
+    def declare(self, name: str, fresh_ok: bool = False) -> None:
+        d = self.declared[name]
+        spec: dict[str, Any] = {
+            "name": name,
+            "artifact": {"jar": str(self.jar)},
+            "entry_class": COUNTER_JOB if d.entry == "counter" else FAILING_JOB,
+            # The job's name says its deployment and spec generation: the checker's own way to
+            # tell jobs apart, independent of the product's job ids.
+            "args": ["--name", f"{name}.g{d.gen}"],
+            "parallelism": d.parallelism,
+            "health_timeout_seconds": HEALTH_TIMEOUT,
+            "flink_config": dict(RETAIN),
+            "upgrade_mode": d.mode,
+        }
+        if d.entry == "counter":
+            spec["args"] += ["--rate", "50", "--checkpoint-interval-ms", str(CHECKPOINT_MS)]
+        (self.folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+        self.note("declare", dep=name, gen=d.gen, parallelism=d.parallelism, entry=d.entry, mode=d.mode)
+
+    def edit(self, name: str, change: str) -> None:
+        d = self.declared[name]
+        if change == "parallelism":
+            # Slots: 4 on the cluster; only the first deployment goes to 2 when there are three.
+            if len(self.names) < 3 or name == next(iter(self.declared)):
+                d.parallelism = 3 - d.parallelism
+        else:
+            d.gen += 1
+            d.entry = "failing" if change == "failing" else "counter"
+            d.mode = "stateless" if change == "stateless" else "savepoint"
+        self.declare(name)
+
+    # ------------------------------------------------------------------ reconcile runs
+    def start_run(self, extra: dict[str, str], health: bool) -> Run:
+        self.runs += 1
+        out = self.dir / f"run{self.runs}.json"
+        run = zygote().start(
+            {
+                "folder": str(self.folder),
+                "records": str(self.records),
+                "out": str(out),
+                "env": {**self.env, **extra},
+                "wait_for_health": health,
+            }
+        )
+        self.note("run", run=self.runs, extra=extra, health=health)
+        return run
+
+    def reconcile(self, op: Op) -> None:
+        self.join_background()
+        extra: dict[str, str] = {}
+        if op.get("crash_at"):
+            extra[CRASH_ENV] = op["crash_at"]
+        if op.get("asked"):
+            name = self.names[op["dep"]]
+            extra[ASKED_ENV] = f"{op['asked']}={name}"
+            self.note("ask", what=op["asked"], dep=name)
+        health = bool(op.get("health"))
+        runs = [self.start_run(extra, health)]
+        if "twin" in op:
+            time.sleep(op["twin"])
+            runs.append(self.start_run({}, health))
+        if op.get("kill_after") is not None:
+            self.kill_later(runs[0], op["kill_after"])
+        if op.get("background"):
+            self.background += runs
+            return
+        for run in runs:
+            run.wait()
+
+    def kill_later(self, run: Run, seconds: float) -> None:
+        """SIGKILL the run ``seconds`` after its start unless it ended (a worker lost mid-step)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not run.ended():
+            time.sleep(0.02)
+        if not run.ended():
+            pid = int(Path(str(run.out) + ".pid").read_text())
+            os.kill(pid, signal.SIGKILL)  # our own forked run, by its pid
+            self.note("killed", pid=pid, after=seconds)
+
+    def join_background(self) -> None:
+        for run in self.background:
+            run.wait()
+        self.background.clear()
+
+    def settle(self) -> None:
+        """Runs without faults until one has nothing left to do and waits for nothing (at most 10)."""
+        for attempt in range(10):
+            if attempt:
+                time.sleep(1.0)
+            run = self.start_run({}, True)
+            code = run.wait()
+            report = run.report() if code == 0 else None
+            if not report:
+                continue
+            entries = report["deployments"]
+            waiting = [
+                d
+                for d in entries
+                if d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])
+            ]
+            if not waiting and not any(d["actions"] for d in entries):
+                self.note("settled", runs=attempt + 1, report=report)
+                return
+        self.note("not-settled")
+
+    def quiesce(self) -> None:
+        """After the history: everything up, no faults, a person's last ask made once more (a run
+        killed while asking may have lost it), then runs until nothing is left to do."""
+        self.join_background()
+        self.proxy.clear()
+        for component in ("jm", "tm"):
+            if component in self.down:
+                self.component(f"{component}-start")
+        wait_for("a TaskManager with free slots", self.has_slots, timeout=120)
+        last: dict[str, str] = {}
+        for event in self.journal:
+            if event["event"] == "ask" and event["what"] in ("suspend", "resume"):
+                last[event["dep"]] = event["what"]
+        for name, what in last.items():
+            self.note("ask", what=what, dep=name)
+            self.start_run({ASKED_ENV: f"{what}={name}"}, True).wait()
+        self.settle()
+        time.sleep(3.0)  # the sampler sees the settled jobs run
+
+    # ------------------------------------------------------------------ a person, components
+    def my_live_jobs(self, name: str) -> list[str]:
+        found = self.direct.get("/jobs/overview").json()["jobs"]
+        return [j["jid"] for j in found if j["state"] not in TERMINAL and job_deployment(j["name"], [name])]
+
+    def person(self, what: str, name: str) -> None:
+        """A person's cancel, or stop with a savepoint, in Flink directly (not the proxy)."""
+        try:
+            for jid in self.my_live_jobs(name):
+                if what == "cancel":
+                    self.direct.patch(f"/jobs/{jid}", params={"mode": "cancel"})
+                    self.note("cancel", dep=name, jid=jid)
+                else:
+                    self.stop_with_savepoint(name, jid)
+        except httpx.HTTPError as err:  # the JobManager is down: the person could not act
+            self.note(f"{what}-failed", dep=name, error=str(err))
+
+    def stop_with_savepoint(self, name: str, jid: str) -> None:
+        answer = self.direct.post(f"/jobs/{jid}/stop", json={"drain": False})
+        trigger = answer.json().get("request-id") if answer.status_code == 202 else None
+        status: Any = None
+        deadline = time.monotonic() + 30
+        while trigger and time.monotonic() < deadline:
+            status = self.direct.get(f"/jobs/{jid}/savepoints/{trigger}").json()
+            if status.get("status", {}).get("id") == "COMPLETED":
+                break
+            time.sleep(0.2)
+        self.note("stop", dep=name, jid=jid, answer=answer.status_code, status=status)
+
+    def component(self, kind: str) -> None:
+        role, action = kind.split("-")
+        full = "jobmanager" if role == "jm" else "taskmanager"
+        if action == "kill" and role not in self.down:
+            getattr(self.flink, f"kill_{full}")()
+            self.down.add(role)
+            self.note(kind)
+        elif action == "start" and role in self.down:
+            getattr(self.flink, f"start_{full}")(ready=False)
+            self.down.discard(role)
+            self.note(kind)
+            if role == "jm":
+                wait_for("the JobManager's REST API", lambda: self.flink.overview() is not None, timeout=120)
+
+    def has_slots(self) -> bool:
+        taskmanagers = (self.flink.overview() or {}).get("taskmanagers", 0)
+        return isinstance(taskmanagers, int) and taskmanagers > 0
+
+    # ------------------------------------------------------------------ evidence
+    def evidence(self) -> dict[str, Any]:
+        with open(self.log, "rb") as log:
+            log.seek(self.log_offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        records = json.loads(self.records.read_text()) if self.records.exists() else {}
+        return {
+            "deployments": list(self.names.values()),
+            "journal": self.journal,
+            "observed": self.sampler.as_json(),
+            "log": lines,
+            "records": records,
+            "final": self.direct.get("/jobs/overview").json()["jobs"],
+        }
+
+    def cleanup(self) -> None:
+        """Every job of this play cancelled, components up, the proxy stopped (also on failure)."""
+        try:
+            self.join_background()
+        except Exception:  # a run that hangs must not keep the cluster from being cleaned
+            traceback.print_exc()
+        for component in ("jm", "tm"):
+            if component in self.down:
+                self.component(f"{component}-start")
+        try:
+            wait_for("the JobManager's REST API", lambda: self.flink.overview() is not None, timeout=120)
+            for name in self.names.values():
+                for jid in self.my_live_jobs(name):
+                    self.direct.patch(f"/jobs/{jid}", params={"mode": "cancel"})
+        finally:
+            self.direct.close()
+            self.proxy.stop()
+
+
+def play(flink: LocalFlink, jar: Path, work: Path, history: History) -> Verdict:
+    """One history played and judged; a history that could not be judged fails (trial error)."""
+    player = Player(flink, jar, work, history)
+    verdict = Verdict(history.seed, flink.version, len(history.ops), False, "", history)
+    try:
+        verdict.violations = player.play()
+        verdict.ok = not verdict.violations
+        verdict.why = "; ".join(verdict.violations) or "all invariants held"
+    except Exception as err:
+        verdict.why = f"trial error: {type(err).__name__}: {err}"
+        traceback.print_exc()
+    finally:
+        player.cleanup()
+    return verdict

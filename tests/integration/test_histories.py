@@ -1,0 +1,106 @@
+"""Random histories with an independent checker: the CI sample (the full run:
+``python -m faults.histories``, figures in docs/reliability.md).
+
+Each history is drawn from its seed (reconcile runs killed at random moments and at crash points,
+two at once, a person's cancel and stop, JobManager and TaskManager kills, lost and late answers,
+spec edits), played on the session's cluster, settled, and judged by ``faults.histories.checker``
+from Flink's REST, its JobManager log, storage and the raw record file: code that shares nothing
+with the product. The sample spreads its seeds over the Flink versions under test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faults.histories.checker import check
+from faults.histories.generate import generate
+from faults.histories.run import play
+from tests.integration.conftest import VERSIONS, Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+# (seed, operations): one history per entry, spread over the versions (~60-80 s each here).
+CI_HISTORIES = [(249523, 15), (5, 15)]
+
+
+def test_checker_imports_nothing_of_the_product() -> None:
+    """The checker must not share a mistake with what it judges: not even through an import."""
+    code = (
+        "import sys, faults.histories.checker, faults.histories.sampler, faults.histories.rest\n"
+        "print([m for m in sys.modules if m.startswith(('airflow_provider_flink', 'airflow', 'faults.campaign'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def _evidence(log: list[str], final: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A tiny history's evidence: one deployment "d", declared once, its jobs in the log."""
+    declare = {
+        "t": 0.0,
+        "event": "declare",
+        "dep": "d",
+        "gen": 1,
+        "parallelism": 1,
+        "entry": "counter",
+        "mode": "savepoint",
+    }
+    return {
+        "deployments": ["d"],
+        "journal": [declare],
+        "observed": {"samples": [{"t": 0.0, "live": []}], "jobs": {}, "storage": []},
+        "log": log,
+        "records": {"flink_deployment.flink_default.d": json.dumps({"current_job_id": "b" * 32})},
+        "final": final if final is not None else [{"jid": "b" * 32, "name": "d.g1", "state": "RUNNING"}],
+    }
+
+
+def _log(restored_from: int) -> list[str]:
+    a, b = "a" * 32, "b" * 32
+    return [
+        f"10:00:00,000 INFO x - Submitting job 'd.g1' ({a}) with associated application ({a}).",
+        f"10:00:00,100 INFO x - Job d.g1 ({a}) switched from state CREATED to RUNNING.",
+        f"10:00:01,000 INFO x - Completed checkpoint 1 for job {a} (1 bytes, checkpointDuration=5 ms, finalizationTime=0 ms).",
+        f"10:00:02,000 INFO x - Completed checkpoint 2 for job {a} (1 bytes, checkpointDuration=5 ms, finalizationTime=0 ms).",
+        f"10:00:02,100 INFO x - Job d.g1 ({a}) switched from state RUNNING to CANCELED.",
+        f"10:00:03,000 INFO x - Submitting job 'd.g1' ({b}) with associated application ({b}).",
+        f"10:00:03,010 INFO x - Restoring job {b} from Checkpoint {restored_from} @ 1 for {b} located at file:/c/{a}/chk-{restored_from}.",
+        f"10:00:03,100 INFO x - Job d.g1 ({b}) switched from state CREATED to RUNNING.",
+    ]
+
+
+def test_checker_passes_a_restore_from_the_newest_snapshot() -> None:
+    assert check(_evidence(_log(2))) == []
+
+
+def test_checker_fails_state_going_back_and_two_live_jobs() -> None:
+    """The checker can fail: a restore from an older checkpoint, a second live job, a record that
+    names another job, and an empty history (nothing to judge)."""
+    assert any("state went back" in v for v in check(_evidence(_log(1))))
+    two = _log(2)
+    two.insert(5, two.pop(4))  # the old job ends only after the new one was submitted ...
+    two.append(two.pop(5))  # ... and after it runs
+    assert any("two live jobs" in v for v in check(_evidence(two)))
+    other = [{"jid": "c" * 32, "name": "d.g1", "state": "RUNNING"}]
+    assert any("record names job" in v for v in check(_evidence(_log(2), other)))
+    assert any("could not judge" in v for v in check(_evidence([])))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("seed", "ops"), CI_HISTORIES)
+def test_random_history(flink: Cluster, tmp_path: Path, seed: int, ops: int) -> None:
+    position = CI_HISTORIES.index((seed, ops))
+    if VERSIONS[position % len(VERSIONS)] != flink.flink.version:
+        pytest.skip(
+            f"CI sample: seed {seed} runs on Flink {VERSIONS[position % len(VERSIONS)]} in this suite"
+        )
+    history = generate(seed, ops)
+    verdict = play(flink.flink, flink.jar, tmp_path, history)
+    replay = (
+        f"python -m faults.histories --versions {flink.flink.version} --replay {seed} --ops {ops} --shrink"
+    )
+    assert verdict.ok, f"{verdict.why}\nreplay: {replay}\nhistory: {json.dumps(history.as_json())}"
