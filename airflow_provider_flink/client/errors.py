@@ -155,18 +155,18 @@ class FlinkResponseError(FlinkError):
 
 
 class FlinkOutcomeUnknownError(FlinkError):
-    """A request that may change the cluster lost its answer (``cause``), and asking Flink about the
+    """A request that may change the cluster lost its answer (``reason``), and asking Flink about the
     id the caller chose for it (``what``: "job <id>", "savepoint trigger <id>") did not tell within
     ``waited`` seconds whether it ran (I3: unknown, not failed). Sending it again with the same id is
     safe: Flink runs it once."""
 
-    def __init__(self, call: str, what: str, cause: FlinkError, waited: float) -> None:
-        self.call, self.what, self.cause, self.waited = call, what, cause, waited
+    def __init__(self, call: str, what: str, reason: str, waited: float) -> None:
+        self.call, self.what, self.reason, self.waited = call, what, reason, waited
         super().__init__()
 
     def __str__(self) -> str:
         return (
-            f"the answer to {self.call} was lost ({self.cause}), and Flink did not show {self.what} within "
+            f"the answer to {self.call} was lost ({self.reason}), and Flink did not show {self.what} within "
             f"{self.waited:.0f} s: whether it ran is unknown (not a failure). Sending it again with the same id "
             "is safe: Flink runs it once"
         )

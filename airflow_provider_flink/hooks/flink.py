@@ -266,7 +266,7 @@ class FlinkHook(BaseHook):
         """Ask Flink about ``what`` (``known``) until it shows it or :attr:`settle_seconds` pass; then
         :class:`FlinkOutcomeUnknownError`. A call that fails meanwhile (Flink still busy) is asked again."""
         began = time.monotonic()
-        self.log.warning("%s: asking Flink whether %s exists", err, what)
+        self.log.warning("No answer to %s (%s): asking Flink whether %s exists", err.call, err.reason, what)
         while True:
             try:
                 if known():
@@ -275,7 +275,7 @@ class FlinkHook(BaseHook):
                 self.log.info("Flink cannot say yet whether %s exists: %s", what, busy)
             waited = time.monotonic() - began
             if waited >= self.settle_seconds:
-                raise FlinkOutcomeUnknownError(err.call, what, err, waited) from None
+                raise FlinkOutcomeUnknownError(err.call, what, err.reason, waited) from None
             time.sleep(self.settle_interval)
 
     def cancel_job(self, job_id: str) -> bool:

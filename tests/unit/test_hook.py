@@ -132,3 +132,82 @@ def test_checkpoint_config_says_whether_checkpoints_survive_a_cancel(
     body = {"mode": "exactly_once", "interval": 2000, "externalization": externalization}
     responses.get(f"{URL}/jobs/{job}/checkpoints/config", json=body)
     assert FlinkHook().checkpoint_config(job).survives_cancel is survives
+
+
+JOB = "c" * 32
+TRIGGER = "d" * 32
+
+
+def _run_request() -> object:
+    from airflow_provider_flink.client import models
+
+    return models.JarRunRequest(entry_class="a.B", job_id=JOB)
+
+
+def _quick(monkeypatch: pytest.MonkeyPatch) -> FlinkHook:
+    """A hook that settles a lost answer within a second, with no retries of its own."""
+    from airflow_provider_flink.client.resilience import NO_RETRY
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps({"conn_type": "flink", "host": "flink-hook.test", "port": 8081}),
+    )
+    hook = FlinkHook(retry=NO_RETRY)
+    hook.settle_seconds, hook.settle_interval = 0.3, 0.05
+    return hook
+
+
+@responses.activate
+def test_a_lost_answer_to_a_submission_is_settled_by_its_job_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failure 4 of issue 18: a /run answered after the request timeout was taken for a failed
+    submission; the job ran, was stopped and its valid spec recorded failed. Its id says it runs."""
+    import requests
+
+    hook = _quick(monkeypatch)
+    responses.post(f"{URL}/jars/j1/run", body=requests.exceptions.ReadTimeout("read timed out"))
+    responses.get(f"{URL}/jobs/{JOB}", status=404, json={"errors": ["Job not found"]})  # not yet
+    responses.get(f"{URL}/jobs/{JOB}", json=recorded("flink-2.3.0-running-job.json") | {"jid": JOB})
+    assert hook.submit_job("j1", _run_request()) is True  # type: ignore[arg-type]
+    assert [c.request.method for c in responses.calls] == ["POST", "GET", "GET"]
+
+
+@responses.activate
+def test_a_lost_answer_flink_cannot_settle_is_unknown_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from airflow_provider_flink.client import FlinkOutcomeUnknownError
+
+    hook = _quick(monkeypatch)
+    responses.post(f"{URL}/jars/j1/run", body=requests.exceptions.ReadTimeout("read timed out"))
+    responses.get(f"{URL}/jobs/{JOB}", status=404, json={"errors": ["Job not found"]})
+    with pytest.raises(FlinkOutcomeUnknownError) as info:
+        hook.submit_job("j1", _run_request())  # type: ignore[arg-type]
+    assert str(info.value) == (
+        f"the answer to POST /jars/j1/run was lost (timed out (ReadTimeout)), and Flink did not show job {JOB} "
+        "within 0 s: whether it ran is unknown (not a failure). Sending it again with the same id is safe: "
+        "Flink runs it once"
+    )
+
+
+@responses.activate
+def test_a_lost_answer_to_a_stop_is_settled_by_its_trigger_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    hook = _quick(monkeypatch)
+    responses.post(f"{URL}/jobs/{JOB}/stop", body=requests.exceptions.ReadTimeout("read timed out"))
+    responses.get(f"{URL}/jobs/{JOB}/savepoints/{TRIGGER}", json={"status": {"id": "IN_PROGRESS"}})
+    hook.stop_job(JOB, TRIGGER)  # no error: the caller waits on the trigger as usual
+    assert [c.request.method for c in responses.calls] == ["POST", "GET"]
+
+
+@responses.activate
+def test_a_server_error_to_a_submission_of_a_job_flink_runs_adopts_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hook = _quick(monkeypatch)
+    responses.post(f"{URL}/jars/j1/run", status=502, body="bad gateway")
+    responses.get(f"{URL}/jobs/{JOB}", json=recorded("flink-2.3.0-running-job.json") | {"jid": JOB})
+    assert hook.submit_job("j1", _run_request()) is True  # type: ignore[arg-type]
+    responses.replace(responses.GET, f"{URL}/jobs/{JOB}", status=404, json={"errors": ["Job not found"]})
+    with pytest.raises(FlinkApiError, match="HTTP 502"):
+        hook.submit_job("j1", _run_request())  # type: ignore[arg-type]

@@ -432,6 +432,26 @@ def test_a_spec_that_failed_and_was_rolled_back_is_not_applied_again() -> None:
     assert kinds(plan_deployment(spec(), h3, view(job(jid())), stored, NOW)) == ["upgrade"]  # a new spec
 
 
+@pytest.mark.parametrize(
+    ("state", "expected"), [("CANCELED", "resume"), ("FAILED", "restart"), (None, "recover")]
+)
+def test_a_failed_spec_stays_failed_when_the_stable_job_ends(state: str | None, expected: str) -> None:
+    """Failure 3 of issue 18: after a rollback a person cancelled the stable job; the next run
+    resumed it with the failed declared spec, which failed at once, and two restarts followed."""
+    failed = {"spec_hash": H2, "reason": "the upgraded job FAILED", "failed_at": NOW - 600}
+    stored = running_record(failed_spec=failed, last_stable_spec=spec().model_dump(mode="json"))
+    jobs = [job(jid(), state)] if state else []  # None: gone in a JobManager restart
+    plan = plan_deployment(spec(), H2, view(*jobs), stored, NOW)
+    (action,) = plan.actions
+    assert (action.kind, action.spec_hash, action.mode) == (expected, H1, "stable")
+    assert action.new_job_id == transition_id("orders", H1, jid(), {j.jid for j in jobs})
+    assert action.reason.endswith(", with the last stable spec (the declared one failed and was rolled back)")
+    # A retry asked for, or a new spec, starts the declared one.
+    retried = plan_deployment(spec(), H2, view(*jobs), stored, NOW, retry_failed=True)
+    assert (retried.actions[0].spec_hash, retried.actions[0].mode) == (H2, None)
+    assert plan_deployment(spec(), "3" * 64, view(*jobs), stored, NOW).actions[0].mode is None
+
+
 def test_two_actors_planning_the_same_transition_derive_the_same_job_id() -> None:
     """I8: racing reconciles submit one job id; Flink accepts it once, the other run adopts it."""
     first = plan_deployment(spec(), H2, view(job(jid())), running_record(), NOW)
