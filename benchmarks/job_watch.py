@@ -27,8 +27,8 @@ import httpx
 import yaml
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, FlinkError, calls, models
-from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.events import FlinkJobEventTrigger
+from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.triggers.conditions import is_healthy
 from benchmarks.common import local_flink
 from harness.fault_proxy import FaultProxy

@@ -38,7 +38,7 @@ import requests
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
-from airflow_provider_flink.client.calls import new_id
+from airflow_provider_flink.ids import new_id
 from benchmarks.common import local_flink
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar

@@ -47,8 +47,8 @@ from airflow_provider_flink.deployments import (
     spec_hash,
 )
 from airflow_provider_flink.deployments.executor import prepare_spec_artifact
-from airflow_provider_flink.deployments.planner import deployment_prefix, new_job_id
 from airflow_provider_flink.hooks import FlinkHook
+from airflow_provider_flink.ids import deployment_prefix, new_job_id
 
 RECORDED = (
     Path(__file__).resolve().parents[1] / "tests" / "unit" / "recorded" / "flink-2.3.0-running-job.json"

@@ -55,7 +55,7 @@ from pathlib import Path
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, FlinkError, calls, models
-from airflow_provider_flink.client.calls import new_id
+from airflow_provider_flink.ids import new_id
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import COUNTER_JOB, build_jar, read_counter

@@ -32,7 +32,7 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from airflow_provider_flink.artifacts.sql import RUNNER_CLASS, RUNNER_JAR, runner_args
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
-from airflow_provider_flink.client.calls import new_id
+from airflow_provider_flink.ids import new_id
 from benchmarks.common import local_flink
 from benchmarks.lifecycle import _cancel_all, _wait_running
 from harness.task_context import task_context

@@ -26,6 +26,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+from airflow_provider_flink import ids
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls, models
 from airflow_provider_flink.triggers import FlinkJobTrigger
 from benchmarks.common import local_flink
@@ -100,7 +101,7 @@ def main() -> None:
             jobs = []
             for _ in range(args.jobs):
                 request = models.JarRunRequest(
-                    entry_class=COUNTER_JOB, job_id=calls.new_id(), program_args=["--rate", "10"]
+                    entry_class=COUNTER_JOB, job_id=ids.new_id(), program_args=["--rate", "10"]
                 )
                 jobs.append(client.call(calls.run_jar(jar_id, request)).jobid)
 

@@ -12,8 +12,6 @@ a retry would store the jar twice.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,17 +46,6 @@ def _none(_: Any) -> None:
 def _seg(value: str) -> str:
     """A path segment from user input, quoted so it cannot change the path."""
     return quote(value, safe="")
-
-
-def new_id() -> str:
-    """A fresh 32-hex id, Flink's format for job ids and savepoint/stop trigger ids."""
-    return secrets.token_hex(16)
-
-
-def derived_id(*parts: str) -> str:
-    """A 32-hex id that is the same for every caller naming the same parts: two actors that mean
-    the same operation (stop job X for an upgrade) send the same trigger id, and Flink runs it once."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------------------- cluster

@@ -33,22 +33,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
 
-from airflow_provider_flink import crashpoints
+from airflow_provider_flink import crashpoints, ids
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client import (
     FlinkApiError,
     FlinkCircuitOpenError,
     FlinkOutcomeUnknownError,
     FlinkUnreachableError,
-    calls,
 )
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.deployments.planner import (
-    Action,
-    DeploymentPlan,
-    deployment_prefix,
-    transition_id,
-)
+from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
 from airflow_provider_flink.deployments.records import (
     AppliedSpec,
     DeploymentRecord,
@@ -80,6 +74,7 @@ from airflow_provider_flink.exceptions import (
     RescaleNotPossibleError,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.ids import deployment_prefix, transition_id
 from airflow_provider_flink.triggers import (
     FlinkCheckpointTrigger,
     FlinkDisposalTrigger,
@@ -352,17 +347,6 @@ class Executor:
                     continue
             record.uploads.remove(jar_id)
 
-    def _trigger_id(self, record: DeploymentRecord, job_id: str, purpose: str) -> str:
-        """The savepoint trigger id of one purpose on one job, the same for every actor (I8): a
-        racing run sends the same id and Flink runs the operation once. One that failed is not
-        reused (Flink would answer with the old failure for minutes): the next attempt's id is."""
-        attempt = 0
-        while (
-            trigger := calls.derived_id("savepoint", job_id, purpose, str(attempt))
-        ) in record.failed_triggers:
-            attempt += 1
-        return trigger
-
     def _failed_trigger(self, record: DeploymentRecord, trigger_id: str) -> None:
         record.failed_triggers = [*record.failed_triggers, trigger_id][-20:]
 
@@ -377,7 +361,9 @@ class Executor:
     ) -> str:
         """A savepoint (``stop``: and the job's end) under a trigger id recorded first; returns the
         location Flink reported. A failed savepoint raises and leaves the job as it was (I2)."""
-        trigger_id = self._trigger_id(record, job_id, purpose or f"{operation}:{reason}")
+        trigger_id = ids.savepoint_trigger_id(
+            job_id, purpose or f"{operation}:{reason}", record.failed_triggers
+        )
         record.pending_savepoint = PendingSavepoint(
             job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
         )
@@ -705,7 +691,7 @@ class Executor:
         since (up to a checkpoint interval): a checkpoint right before keeps that short. Its id is
         derived from the transition (I8: a racing run sends the same one). A failed one only logs:
         the rescale then restarts from the latest periodic checkpoint, still the job's own state."""
-        trigger_id = calls.derived_id("checkpoint", job_id, to_hash)
+        trigger_id = ids.checkpoint_trigger_id(job_id, to_hash)
         try:
             self.hook.trigger_checkpoint(job_id, trigger_id)
             event = run_inline(FlinkCheckpointTrigger(spec.cluster, job_id, trigger_id, self.clock() + 60))

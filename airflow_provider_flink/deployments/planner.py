@@ -35,18 +35,17 @@ timeout) marks it stable or rolls it back: rules 5, 7 and 10 judge what Flink sh
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from airflow_provider_flink.client import calls, models
+from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.windows import active_window, until
+from airflow_provider_flink.ids import PREFIX_LENGTH, deployment_prefix, spec_part, transition_id
 from airflow_provider_flink.triggers.conditions import is_healthy
 
 ActionKind = Literal[
@@ -69,45 +68,6 @@ ActionKind = Literal[
 
 
 # ------------------------------------------------------------------------------ identity
-PREFIX_LENGTH = 12
-
-
-def deployment_prefix(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()[:PREFIX_LENGTH]
-
-
-def random_nonce() -> str:
-    """8 random hex: for ids that need not converge (tests, examples)."""
-    return secrets.token_hex(4)
-
-
-def new_job_id(name: str, spec_hash: str, nonce: Callable[[], str] = random_nonce) -> str:
-    return deployment_prefix(name) + spec_hash[:12] + nonce()
-
-
-def transition_id(name: str, spec_hash: str, replaces: str | None, taken: Collection[str] = ()) -> str:
-    """The job id of one transition: "replace job ``replaces`` (None: the first job) by a job of
-    spec ``spec_hash``".
-
-    Every actor that plans the same transition derives the same id (I8): two reconciles racing on
-    one deployment submit the same job id, Flink accepts it once and refuses the other, which adopts
-    it, so they converge on one job instead of two. ``taken`` are the ids Flink already shows for
-    the deployment (it refuses an id it has seen, even of an ended job): the next attempt's id is
-    used then, again the same for every actor that sees the same jobs.
-    """
-    attempt = 0
-    while True:
-        nonce = calls.derived_id("job", replaces or "-", spec_hash, str(attempt))[:8]
-        candidate = deployment_prefix(name) + spec_hash[:12] + nonce
-        if candidate not in taken:
-            return candidate
-        attempt += 1
-
-
-def spec_part(job_id: str) -> str:
-    return job_id[12:24]
-
-
 def running_spec(job_id: str, record: DeploymentRecord) -> str:
     """The 12 hex of the spec a live job runs: its id says the spec it was submitted with, the
     record says when a rescale in place changed it since (the job keeps its id)."""

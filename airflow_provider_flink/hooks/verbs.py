@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
+from airflow_provider_flink import ids
 from airflow_provider_flink.client import AsyncFlinkClient, FlinkApiError, calls, models
 from airflow_provider_flink.client.calls import Call
 
@@ -37,7 +38,7 @@ def kill_call(job_id: str, action: KillAction, log: logging.Logger | Any) -> Cal
         log.warning("Task killed: cancelling Flink job %s (no savepoint)", job_id)
         return calls.cancel_job(job_id)
     if action == "stop":
-        trigger_id = calls.new_id()
+        trigger_id = ids.new_id()
         log.warning("Task killed: stopping Flink job %s with a savepoint (trigger %s)", job_id, trigger_id)
         return calls.stop_job(job_id, trigger_id)
     return None

@@ -10,22 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from airflow_provider_flink import crashpoints
+from airflow_provider_flink import crashpoints, ids
 from airflow_provider_flink.artifacts import (
     ArtifactRequest,
     JobDefinition,
     PreparedArtifact,
     prepare_for_cluster,
 )
-from airflow_provider_flink.client import FlinkApiError, calls, models
+from airflow_provider_flink.client import FlinkApiError, models
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.deployments.planner import deployment_prefix, transition_id
 from airflow_provider_flink.exceptions import (
     AirflowFailException,
     ArtifactError,
     FlinkOperatorError,
     LimitError,
 )
+from airflow_provider_flink.ids import deployment_prefix, transition_id
 from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_origin
 from airflow_provider_flink.operators.task_ids import fresh_id, id_store, recorded_id
 from airflow_provider_flink.triggers import (
@@ -317,7 +317,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     def execute(self, context: Any) -> Any:
         self._check_savepoint_rendered()
         definition = self._definition()
-        self._request(definition, str(self.job_id) if self.job_id else calls.new_id())  # validate first
+        self._request(definition, str(self.job_id) if self.job_id else ids.new_id())  # validate first
         artifact = self._artifact(definition)
         store = id_store(context)
         job_id, on_cluster = self._job_to_use(store)

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from airflow_provider_flink.client import FlinkApiError, calls
+from airflow_provider_flink import ids
+from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.exceptions import (
     AirflowFailException,
     FlinkOperatorError,
@@ -85,7 +86,7 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
         if support.checkpoint_first and support.requirements is not None:
             # Flink 1.x rescales at once from the job's latest checkpoint and re-processes all
             # since (up to a checkpoint interval): take one first, rescale as soon as it is done.
-            trigger_id = calls.new_id()
+            trigger_id = ids.new_id()
             try:
                 self.hook.trigger_checkpoint(job_id, trigger_id)
             except FlinkApiError as err:

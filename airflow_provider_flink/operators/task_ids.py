@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from airflow_provider_flink.client import calls
+from airflow_provider_flink import ids
 
 
 class IdStore(Protocol):
@@ -33,7 +33,7 @@ class DerivedIds:
         self.try_number = max(int(getattr(ti, "try_number", 1) or 1), 1)
 
     def for_try(self, key: str, try_number: int) -> str:
-        return calls.derived_id("task-instance", key, *self.identity, str(try_number))
+        return ids.task_try_id(key, self.identity, try_number)
 
     def earlier(self, key: str) -> list[str]:
         """The ids earlier tries would have used, newest first."""
@@ -67,4 +67,4 @@ def fresh_id(store: IdStore | DerivedIds, key: str) -> str:
     """The id for a new operation of this try: random (then stored), or derived from the try."""
     if isinstance(store, DerivedIds):
         return store.for_try(key, store.try_number)
-    return calls.new_id()
+    return ids.new_id()

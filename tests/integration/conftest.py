@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import ClientSettings, FlinkApiError, FlinkClient, calls, models
-from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
+from airflow_provider_flink.ids import new_id
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.auth_proxy import AuthProxy
 from harness.flink_cluster import LocalFlink

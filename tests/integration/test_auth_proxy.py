@@ -8,8 +8,8 @@ import pytest
 
 from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.client import FlinkApiError, calls, models
-from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.hooks import FlinkHook
+from airflow_provider_flink.ids import new_id
 from harness.auth_proxy import AuthProxy
 from harness.job_jars import COUNTER_JOB
 from tests.integration.conftest import Cluster

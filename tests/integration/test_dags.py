@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from airflow_provider_flink.client import FlinkApiError, FlinkClient, FlinkTimeoutError, calls
-from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.ids import new_id
 from harness.job_jars import BATCH_JOB, COUNTER_JOB
 from harness.tcp_proxy import TcpProxy
 from tests.integration.conftest import VERSIONS, Cluster, connection_json, run_dag
@@ -198,7 +198,7 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
     import yaml
     from airflow.models.variable import Variable as VariableModel
 
-    from airflow_provider_flink.deployments.planner import deployment_prefix
+    from airflow_provider_flink.ids import deployment_prefix
 
     name = f"dag-{'defer' if deferrable else 'wait'}-{airflow.version.replace('.', '-')}"
     folder = tmp_path / "deployments"

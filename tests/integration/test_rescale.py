@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls, models
-from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.resilience import reset_breakers
 from airflow_provider_flink.exceptions import AirflowFailException, TaskDeferred
 from airflow_provider_flink.hooks import FlinkHook
+from airflow_provider_flink.ids import new_id
 from airflow_provider_flink.operators import FlinkRescaleJobOperator
 from airflow_provider_flink.triggers import FlinkCheckpointTrigger, run_inline
 from airflow_provider_flink.triggers.conditions import is_healthy

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_flink.client import AsyncFlinkClient, ClientSettings, FlinkApiError, calls, models
-from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.hooks import FlinkHook
+from airflow_provider_flink.ids import new_id
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB
 from tests.integration.conftest import Cluster, wait_for

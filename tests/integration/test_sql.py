@@ -16,12 +16,11 @@ import yaml
 from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.artifacts.sql import RUNNER_CLASS, RUNNER_JAR, RUNNER_JAR_SHA256, runner_args
 from airflow_provider_flink.client import calls, models
-from airflow_provider_flink.client.calls import new_id
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments import ReconcileReport, reconcile
-from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.deployments.records import MemoryRecordStore
 from airflow_provider_flink.exceptions import AirflowFailException
+from airflow_provider_flink.ids import deployment_prefix, new_id
 from airflow_provider_flink.operators import FlinkSqlJobOperator
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness import sql_runner

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import responses
 
+from airflow_provider_flink import ids
 from airflow_provider_flink.artifacts import sha256_of
-from airflow_provider_flink.client import calls
 from airflow_provider_flink.deployments.executor import Executor, ReconcileError, prepare_spec_artifact
 from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
 from airflow_provider_flink.deployments.records import (
@@ -187,7 +187,7 @@ def test_reconcile_refuses_a_spec_over_the_cap_before_acting(
     from airflow_provider_flink.client import models
     from airflow_provider_flink.deployments import ClusterView, reconcile
     from airflow_provider_flink.deployments import reconciler as use_case
-    from airflow_provider_flink.deployments.planner import new_job_id
+    from airflow_provider_flink.ids import new_job_id
     from tests.unit.test_artifacts import make_jar
 
     running = models.JobOverview.model_validate(
@@ -293,7 +293,7 @@ def test_a_refusal_a_person_must_resolve_is_an_error_of_the_run(
     from airflow_provider_flink.client import models
     from airflow_provider_flink.deployments import ClusterView, reconcile
     from airflow_provider_flink.deployments import reconciler as use_case
-    from airflow_provider_flink.deployments.planner import new_job_id
+    from airflow_provider_flink.ids import new_job_id
     from tests.unit.test_artifacts import make_jar
 
     jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
@@ -361,7 +361,7 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
     from airflow_provider_flink.client import models
     from airflow_provider_flink.deployments import ClusterView, reconcile
     from airflow_provider_flink.deployments import reconciler as use_case
-    from airflow_provider_flink.deployments.planner import new_job_id
+    from airflow_provider_flink.ids import new_job_id
     from tests.unit.test_artifacts import make_jar
 
     jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
@@ -413,7 +413,7 @@ def plan_of(folder: Path, store: MemoryRecordStore, monkeypatch: pytest.MonkeyPa
 def test_last_state_never_cancels_a_job_whose_checkpoints_die_with_it() -> None:
     """Flink's default retention deletes a job's checkpoints when it is cancelled: a last-state
     upgrade of a job that cannot take a savepoint refuses, and the job is left running."""
-    from airflow_provider_flink.deployments.planner import transition_id
+    from airflow_provider_flink.ids import transition_id
 
     failing = {
         "jid": J,
@@ -650,4 +650,4 @@ def test_on_flink_1x_the_rescale_takes_a_checkpoint_first_under_an_id_every_acto
     record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
     (outcome,), _ = apply(record, _rescale_action(), parallelism=2)
     assert outcome.ok
-    assert order == [calls.derived_id("checkpoint", J, "2" * 64), "rescale 2"]
+    assert order == [ids.derived_id("checkpoint", J, "2" * 64), "rescale 2"]

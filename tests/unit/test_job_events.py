@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from airflow_provider_flink.deployments.changes import job_changes, newest_jobs
-from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.events import FlinkJobEventTrigger
 from airflow_provider_flink.events.job_changes import CURSOR_KEY
+from airflow_provider_flink.ids import deployment_prefix
 from tests.unit.test_spec_watch import FakeStateStore
 
 

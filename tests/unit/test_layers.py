@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 # Lowest first. A top-level module or sub-package of the package sits in exactly one layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("client",),  # Flink's REST API, typed; no Airflow
-    ("exceptions", "values", "crashpoints"),  # what several layers raise, parse, or crash at
+    ("exceptions", "values", "crashpoints", "ids"),  # what several layers raise, parse, crash at; every id minted
     ("hooks",),  # connection -> client; every Flink verb
     ("triggers",),  # waits: judges, typed wait event, deferred or in-process
     ("artifacts",),  # jars: fetch, verify, what a job is made of
@@ -159,7 +159,6 @@ def requests_built_outside_the_hook(root: Path) -> list[str]:
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
                 and node.value.id == "calls"
-                and node.attr not in ("new_id", "derived_id")  # id generators, not requests
             ):
                 found.append(f"{PACKAGE}/{relative}:{node.lineno}: calls.{node.attr} (use a FlinkHook verb)")
     return found

@@ -7,14 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import models
-from airflow_provider_flink.deployments.planner import (
-    ClusterView,
-    deployment_prefix,
-    new_job_id,
-    plan_deployment,
-    retention_victims,
-    transition_id,
-)
+from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment, retention_victims
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     PendingSavepoint,
@@ -22,6 +15,7 @@ from airflow_provider_flink.deployments.records import (
     UpgradeInFlight,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.ids import deployment_prefix, new_job_id, transition_id
 
 NOW = 1_800_000_000.0
 H1 = "1" * 64  # the applied spec's hash

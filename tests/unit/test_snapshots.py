@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import responses
 
-from airflow_provider_flink.deployments.planner import deployment_prefix
 from airflow_provider_flink.deployments.records import DeploymentRecord, SavepointEntry
 from airflow_provider_flink.deployments.snapshots import (
     METADATA_MAGIC,
@@ -24,6 +23,7 @@ from airflow_provider_flink.deployments.snapshots import (
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.ids import deployment_prefix
 from tests.unit.conftest import use_flink_connection
 
 URL = "http://flink-snap.test:8081"

@@ -12,9 +12,10 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from airflow_provider_flink.client.models import JobOverview
-from airflow_provider_flink.deployments.planner import ClusterView, deployment_prefix
+from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, Hold, SavepointEntry
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.ui.app import action_conf, create_app
 from airflow_provider_flink.ui.status import DeploymentStatus, deployment_status
 

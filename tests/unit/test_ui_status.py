@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_flink.client import FlinkUnreachableError
 from airflow_provider_flink.client.models import JobCheckpoints, JobOverview
-from airflow_provider_flink.deployments.planner import ClusterView, deployment_prefix
+from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     FailedSpec,
@@ -21,6 +21,7 @@ from airflow_provider_flink.deployments.records import (
     SavepointEntry,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.ui.app import render, render_history
 from airflow_provider_flink.ui.status import (
     ACTIONS,
