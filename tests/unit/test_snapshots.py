@@ -78,6 +78,17 @@ def upgrade_savepoint(path: str, checkpoint_id: int | None = 27, taken_at: float
     )
 
 
+def upgrade_savepoint_and_deleted_checkpoint(tmp_path: Path, job_id: str, checkpoint_id: int) -> str:
+    """An upgrade savepoint (id 27) on storage, and a newer checkpoint of ``job_id`` that Flink's
+    history names but Flink deleted (a cancel under its default retention); the savepoint's path."""
+    _, savepoints = cluster(tmp_path)
+    older = snapshot(savepoints / "orders" / "savepoint-aaaaaa-000000000001", 27)
+    deleted = f"file://{tmp_path}/checkpoints/{job_id}/chk-{checkpoint_id}"
+    latest = {"id": checkpoint_id, "external_path": deleted, "trigger_timestamp": 900_000}
+    responses.get(f"{URL}/jobs/{job_id}/checkpoints", json={"latest": {"completed": latest}})
+    return older
+
+
 @responses.activate
 def test_a_job_that_ended_before_its_first_checkpoint_restores_what_it_started_from(tmp_path: Path) -> None:
     """Failure 1: J2 resumed from J1's retained chk-125 and was cancelled before a checkpoint of
@@ -113,13 +124,7 @@ def test_a_savepoint_no_run_filed_is_found_on_storage(tmp_path: Path) -> None:
 def test_the_newest_snapshot_gone_from_storage_is_a_refusal_not_an_older_restore(tmp_path: Path) -> None:
     """Flink's default retention deleted the cancelled job's checkpoint 130: the older savepoint is
     not restored silently; nothing is chosen and the run says what to do."""
-    _, savepoints = cluster(tmp_path)
-    older = snapshot(savepoints / "orders" / "savepoint-aaaaaa-000000000001", 27)
-    deleted = f"file://{tmp_path}/checkpoints/{J1}/chk-130"
-    responses.get(
-        f"{URL}/jobs/{J1}/checkpoints",
-        json={"latest": {"completed": {"id": 130, "external_path": deleted, "trigger_timestamp": 900_000}}},
-    )
+    older = upgrade_savepoint_and_deleted_checkpoint(tmp_path, J1, 130)
     chosen = newest_snapshot(
         FlinkHook(), spec(), record(savepoints=[upgrade_savepoint(older)]), PREFIX, [J1], 2000.0
     )
@@ -147,13 +152,7 @@ def test_snapshots_from_before_a_fresh_start_are_not_newer_state(tmp_path: Path)
 
 @responses.activate
 def test_a_failing_jobs_deleted_checkpoint_is_given_up_by_its_rollback(tmp_path: Path) -> None:
-    _, savepoints = cluster(tmp_path)
-    upgrade = snapshot(savepoints / "orders" / "savepoint-aaaaaa-000000000001", 27)
-    deleted = f"file://{tmp_path}/checkpoints/{J2}/chk-29"
-    responses.get(
-        f"{URL}/jobs/{J2}/checkpoints",
-        json={"latest": {"completed": {"id": 29, "external_path": deleted, "trigger_timestamp": 900_000}}},
-    )
+    upgrade = upgrade_savepoint_and_deleted_checkpoint(tmp_path, J2, 29)
     stored = record(savepoints=[upgrade_savepoint(upgrade)])
     chosen = newest_snapshot(FlinkHook(), spec(), stored, PREFIX, [J2], 2000.0, forfeit=J2)
     assert chosen.path == upgrade
