@@ -24,8 +24,8 @@ from faults.histories.run import play
 from tests.integration.conftest import VERSIONS, Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
-# (seed, operations): one history per entry, spread over the versions (~60-80 s each here).
-CI_HISTORIES = [(249523, 15), (5, 15)]
+# (seed, operations): one history per entry, spread over the versions (10-30 s each here).
+CI_HISTORIES = [(249523, 15), (5, 15), (474354, 20)]
 
 
 def test_checker_imports_nothing_of_the_product() -> None:
