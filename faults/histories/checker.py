@@ -390,6 +390,11 @@ def _runs_allowed_spec(j: Judgement, declares: list[dict[str, Any]], dep: str, f
     ]
     if stable:
         allowed.add(stable[-1])
+    # The last good spec declared before a failing edit is the rollback target even when the
+    # sampler never saw it healthy for long (churn cut its runs short).
+    good = [d for d in declares if d["dep"] == dep and d["entry"] == "counter"]
+    if good and last.get("entry") == "failing":
+        allowed.add((good[-1]["gen"], good[-1]["parallelism"]))
     if (_gen_spec(declares, dep, gen or 0) or {}).get("entry") == "failing":
         j.violate(f"after quiescence {dep} runs its failing spec g{gen} ({jid})")
     elif key not in allowed and key[1]:
