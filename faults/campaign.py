@@ -19,6 +19,9 @@ A trial of one *kind* (see :data:`KINDS`):
    savepoint; a savepoint Flink completed is in the record; a job whose state Flink deleted is not
    started again from nothing.
 
+The ``regress@...`` kinds replay failures users reported, each with its own play (see
+:data:`REGRESSIONS`), and judge the restore by storage too: the checkpoint id in each ``_metadata``.
+
 Output: one line per trial (kind, Flink version, seed, verdict and why) and a table of trials and
 violations per kind. ``--seed`` makes the deployment names repeatable; a trial is replayed with
 ``--kinds <its kind> --versions <its version>`` (races depend on timing; crashes do not).
@@ -48,7 +51,7 @@ import yaml
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
 from airflow_provider_flink.crashpoints import ENV, PAUSE_ENV
-from airflow_provider_flink.deployments.planner import deployment_prefix, spec_part
+from airflow_provider_flink.ids import deployment_prefix, spec_part
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
@@ -59,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MARK = 300.0  # the counter passes this before the change: a job started without state is below it
 RESTART_AFTER = 15  # seconds a "restart" trial's job runs before it fails on purpose
 DELETE = {"execution.checkpointing.externalized-checkpoint-retention": "DELETE_ON_CANCELLATION"}
+METADATA_MAGIC = bytes.fromhex("4960672d")  # the first 4 bytes of every checkpoint's _metadata
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ class Kind:
     that applies it: the step at which it dies (SIGKILL), or ``racers`` runs started together."""
 
     # upgrade | last-state | last-state-unhealthy | stateless | suspend | resume | savepoint | deploy |
-    # restart | rollback | recover | cancelled-outside | operator
+    # restart | rollback | recover | cancelled-outside | operator; the regression trials' own
+    # (see REGRESSIONS): regress-early-cancel | regress-jm-crash | regress-failed-spec | regress-slow-run
     change: str
     step: str | None = None
     racers: int = 1
@@ -76,6 +81,9 @@ class Kind:
     # seconds the answer comes late (past the connection's timeout), None: never comes.
     answer: tuple[str, str] | None = None
     delay: float | None = None
+    # The late answer also to every retry of that request (the same body): the client's retries of
+    # an idempotent call then cannot turn it into a quick "already submitted".
+    every_retry: bool = False
     # Seconds the next run waits after the fault: past the spec's health timeout, so a job judged
     # unhealthy would be rolled back by it.
     pause: float = 0.0
@@ -218,6 +226,18 @@ KINDS: dict[str, Kind] = {
     "task@stop-task:requested": Kind("task", "stop-task:requested"),
     "task@savepoint-task:id-recorded": Kind("task", "savepoint-task:id-recorded"),
     "task@savepoint-task:requested": Kind("task", "savepoint-task:requested"),
+    # Regressions a user reported (real Flink 2.3.0, short runs); each one failed when it was added.
+    # A job cancelled by a person before its first checkpoint: the next run went back to the
+    # record's older upgrade savepoint, behind the checkpoint the job had restored from
+    "regress@cancel-before-first-checkpoint": Kind("regress-early-cancel"),
+    # A JobManager crash (no HA) after an upgrade's stop-with-savepoint completed, before a run
+    # filed it: the next run dropped it and restored an older savepoint of the record
+    "regress@jm-crash-after-stop": Kind("regress-jm-crash", "stop:requested"),
+    # A person cancels the rolled-back stable job: the next run resumed the failed declared spec
+    "regress@failed-spec-resumed": Kind("regress-failed-spec"),
+    # An upgrade's POST /jars/{id}/run answering after the request timeout (every retry too):
+    # taken for a failed submission, the running new job was rolled back and its spec marked failed
+    "regress@slow-run": Kind("regress-slow-run", answer=("POST", RUN), delay=SLOW, every_retry=True),
 }
 
 # What the test suite runs (tests/integration/test_faults.py), spread over the Flink versions: the
@@ -235,6 +255,11 @@ CI_SAMPLE = [
     "deploy@submit:requested",
     "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
     "short@rollback@submit:requested",  # short runs: the failed upgrade rolled back by a later run
+    # A user's reports (10-30 s each). Not regress@jm-crash-after-stop: it restarts the JobManager,
+    # which forgets the session cluster's uploaded jar the other tests use.
+    "regress@cancel-before-first-checkpoint",
+    "regress@failed-spec-resumed",
+    "regress@slow-run",
 ]
 
 
@@ -411,7 +436,7 @@ class Trial:
             if self.kind.delay is None:
                 self.proxy.lose(method, path)
             else:
-                self.proxy.delay(method, path, self.kind.delay)
+                self.proxy.delay(method, path, self.kind.delay, retries=self.kind.every_retry)
 
     def check_faulted(self) -> None:
         """The fault did happen (else the trial proved nothing)."""
@@ -440,6 +465,9 @@ class Trial:
             "last-state-unhealthy",
             "stateless",
             "loop-upgrade",
+            "regress-early-cancel",
+            "regress-jm-crash",
+            "regress-slow-run",
         ):
             spec["parallelism"] = 2
         if changed and kind.change in ("suspend", "resume"):
@@ -454,7 +482,8 @@ class Trial:
             spec.update(entry_class=BATCH_JOB, args=["--count", "2000000"], bounded=True)
         if kind.change == "restart":  # fails on purpose, FAILED for good (restart strategy none)
             spec["args"] += ["--fail-after-seconds", str(RESTART_AFTER)]
-        if changed and kind.change == "rollback":  # its job cannot start from the counter's state
+        # A job that cannot start from the counter's state: the upgrade fails and is rolled back.
+        if changed and kind.change in ("rollback", "regress-failed-spec"):
             spec.update(entry_class=FAILING_JOB, args=[], parallelism=2)
         (self.folder / f"{self.name}.yaml").write_text(yaml.safe_dump(spec))
 
@@ -648,6 +677,42 @@ class Trial:
     def latest_savepoint(self, job: str) -> Any:
         return self.client.call(calls.job_checkpoints(job)).latest.savepoint
 
+    def stored_snapshots(self) -> dict[Path, int]:
+        """Every complete snapshot of the deployment on storage, with its checkpoint id: a retained
+        ``chk-N`` of any of its jobs, a savepoint anywhere under the savepoint directory (a spec may
+        file them in a subdirectory). Checkpoint ids run on across restores: the highest is the
+        newest state, whatever Flink (after a JobManager restart) or the record still remember."""
+        prefix = deployment_prefix(self.name)
+        found = [*self.flink.checkpoint_dir.glob(f"{prefix}*/chk-*/_metadata")]
+        found += self.flink.savepoint_dir.rglob(f"savepoint-{prefix[:6]}-*/_metadata")
+        stored = {metadata.parent: snapshot_id(metadata) for metadata in found}
+        for path, number in stored.items():  # the header agrees with Flink's own naming
+            if path.name.startswith("chk-") and path.name != f"chk-{number}":
+                raise RuntimeError(f"{path}/_metadata says checkpoint {number}")
+        return stored
+
+    def check_newest_restored(self, job: str, stored: dict[Path, int], mark: float) -> str:
+        """``job`` started from a snapshot at least as new as the newest in ``stored`` (by checkpoint
+        id, as Flink reports the restore), and its counter went on from ``mark``."""
+        if not stored:
+            raise RuntimeError("no snapshot of the deployment on storage: the trial proves nothing")
+        newest = max(stored, key=lambda path: stored[path])
+        with contextlib.suppress(AssertionError):  # Flink's checkpoint statistics lag a little
+            wait_for(
+                f"{job}'s restore", lambda: self.client.call(calls.job_checkpoints(job)).latest.restored, 10
+            )
+        restored = self.client.call(calls.job_checkpoints(job)).latest.restored
+        if restored is None or restored.id < stored[newest]:
+            raise Violation(
+                f"state went back: job {job} restored {restored.external_path if restored else 'nothing'} "
+                f"(checkpoint {restored.id if restored else '-'}); the newest snapshot of the deployment on "
+                f"storage is {newest.name} (checkpoint {stored[newest]})"
+            )
+        return (
+            f"restored checkpoint {restored.id} (newest on storage: {stored[newest]}), "
+            + self.check_counter(job, mark)
+        )
+
     def healthy(self, job: str) -> bool:
         return is_healthy(self.client.call(calls.job(job)))
 
@@ -755,6 +820,8 @@ def _play(trial: Trial, kind: Kind) -> str:
     if kind.change == "task":
         return _operator_pattern(trial, kind)
     trial.declare()
+    if kind.change in REGRESSIONS:
+        return REGRESSIONS[kind.change](trial, kind)
     if kind.change == "bounded":
         return _bounded(trial, kind)
     if kind.change == "deploy":
@@ -1088,6 +1155,159 @@ def _cancelled_outside(trial: Trial, old: str) -> str:
     if not any("gone from storage" in p for p in problems):
         raise Violation(f"no job runs and the run did not say why: {problems}")
     return "refused to start without its state, and said so"
+
+
+def snapshot_id(metadata: Path) -> int:
+    """The checkpoint id in a checkpoint's or savepoint's ``_metadata``: after a 4-byte magic number
+    and a 4-byte format version, 8 bytes big-endian (seen on Flink 2.3.0, version 6, and 1.20.5,
+    version 4)."""
+    head = metadata.read_bytes()[:16]
+    if len(head) < 16 or head[:4] != METADATA_MAGIC:
+        raise RuntimeError(f"{metadata} is not a Flink checkpoint metadata file: {head.hex()}")
+    return int.from_bytes(head[8:16], "big")
+
+
+def _deployed(trial: Trial) -> str:
+    """The first deploy of the declared spec: its one job."""
+    code, _ = trial.run()
+    if code != 0:
+        raise Violation(f"the first deploy failed (exit {code})")
+    return trial.one_live_job()
+
+
+def _cancel_outside(trial: Trial, job: str) -> None:
+    """A person cancels ``job`` in Flink; the cluster retains its checkpoints (RETAIN_ON_CANCELLATION)."""
+    trial.client.call(calls.cancel_job(job))
+    wait_for(f"{job} CANCELED", lambda: job not in trial.live_jobs())
+
+
+def _cancel_before_first_checkpoint(trial: Trial, kind: Kind) -> str:
+    """A job that ends before its own first checkpoint produced nothing newer than the checkpoint it
+    restored from: the next restore must not go behind that, to an older savepoint of the record."""
+    _deployed(trial)
+    trial.declare(changed=True)  # a savepoint upgrade 1 -> 2: the record holds its savepoint
+    trial.settle()
+    upgraded = trial.one_live_job()
+    mark = trial.mark(upgraded)  # its checkpoints from here on are newer than the upgrade savepoint
+    _cancel_outside(trial, upgraded)
+    # The next run resumes it from its checkpoint; the person cancels the resumed job as soon as
+    # Flink shows it, before its tasks run (2.3.0 takes a first checkpoint as soon as they do).
+    known = {j.jid for j in trial.jobs()}
+    run = trial.start(trial.env)
+    resumed = wait_for(
+        "the resumed job",
+        lambda: next((j.jid for j in trial.jobs() if j.jid not in known), None),
+        timeout=60,
+        interval=0.02,
+    )
+    trial.client.call(calls.cancel_job(resumed))
+    run.wait()
+    wait_for(f"{resumed} CANCELED", lambda: resumed not in trial.live_jobs())
+    history = trial.client.call(calls.job_checkpoints(resumed))
+    if history.counts.completed or history.latest.completed is not None:
+        raise RuntimeError(f"{resumed} completed a checkpoint before the cancel: the trial proves nothing")
+    stored = trial.stored_snapshots()
+    trial.settle()
+    job = trial.one_live_job()
+    trial.check_record(job)
+    return f"{resumed} cancelled before its first checkpoint, then " + trial.check_newest_restored(
+        job, stored, mark
+    )
+
+
+def _jm_crash_after_stop(trial: Trial, kind: Kind) -> str:
+    """An upgrade's stop-with-savepoint completes while no run watches it (the run died at
+    ``stop:requested``), then the JobManager restarts without HA: Flink forgets the trigger and the
+    job, but the savepoint is on storage and is the newest state; the record holds an older one."""
+    _deployed(trial)
+    trial.declare(changed=True)  # a savepoint upgrade 1 -> 2: the record holds its savepoint
+    trial.settle()
+    upgraded = trial.one_live_job()
+    mark = trial.mark(upgraded)
+    trial.declare()  # 2 -> 1: this upgrade's stop-with-savepoint is the one no run files
+    crashed, _ = trial.run(crash_at=kind.step)
+    if crashed != -9:
+        raise Violation(f"the run was meant to die at {kind.step} but ended with exit code {crashed}")
+    wait_for(
+        f"{upgraded} stopped with a savepoint",
+        lambda: upgraded not in trial.live_jobs() and trial.latest_savepoint(upgraded),
+        timeout=60,
+    )
+    trial.flink.kill_jobmanager()
+    trial.flink.start_jobmanager()
+    wait_for("the TaskManager's slots free again", lambda: _free_slots(trial.flink) >= 2, timeout=90)
+    stored = trial.stored_snapshots()
+    trial.settle()
+    job = trial.one_live_job()
+    trial.check_record(job)
+    trial.check_parallelism(job, 1)
+    return "after the JobManager restart " + trial.check_newest_restored(job, stored, mark)
+
+
+def _failed_spec_resumed(trial: Trial, kind: Kind) -> str:
+    """An upgrade to a failing spec is rolled back; then a person cancels the stable job. The next
+    run must resume the last stable spec, not try the failed declared one again."""
+    stable = _deployed(trial)
+    trial.declare(changed=True)  # its job fails: upgraded, then rolled back
+    trial.settle()
+    if not trial.record().get("failed_spec"):
+        raise RuntimeError("the failing upgrade was not rolled back: the trial proves nothing")
+    rolled_back = trial.one_live_job()
+    if spec_part(rolled_back) != spec_part(stable):
+        raise Violation(
+            f"after the rollback job {rolled_back} runs, not a job of the stable spec {spec_part(stable)}"
+        )
+    mark = trial.mark(rolled_back)
+    since = next(j.start_time for j in trial.jobs() if j.jid == rolled_back)
+    _cancel_outside(trial, rolled_back)
+    stored = trial.stored_snapshots()
+    trial.settle()
+    again = [j.jid for j in trial.jobs() if spec_part(j.jid) != spec_part(stable) and j.start_time > since]
+    if again:
+        raise Violation(f"the failed spec was applied again after its rollback: job(s) {again}")
+    job = trial.one_live_job()
+    trial.check_record(job)
+    if spec_part(job) != spec_part(stable):
+        raise Violation(f"job {job} runs spec {spec_part(job)}, not the last stable one {spec_part(stable)}")
+    trial.check_parallelism(job, 1)
+    return "the stable spec resumed, " + trial.check_newest_restored(job, stored, mark)
+
+
+def _slow_run(trial: Trial, kind: Kind) -> str:
+    """A savepoint upgrade whose ``POST /jars/{id}/run`` answers past the request timeout, every
+    retry too, while Flink runs the new job: a late answer is not a failed submission, so the new
+    job keeps running, nothing is rolled back and its spec is not recorded as failed."""
+    old = _deployed(trial)
+    mark = trial.mark(old)
+    trial.declare(changed=True)
+    _fault(trial, kind)
+    trial.settle()
+    new = sorted((j for j in trial.jobs() if spec_part(j.jid) != spec_part(old)), key=lambda j: j.start_time)
+    if not new:
+        raise Violation("Flink never ran a job of the new spec")
+    back = [
+        j.jid for j in trial.jobs() if spec_part(j.jid) == spec_part(old) and j.start_time > new[0].start_time
+    ]
+    if back:
+        raise Violation(
+            f"the new job {new[0].jid} was taken for a failed submission: rolled back to job(s) {back} of the old spec"
+        )
+    failed = trial.record().get("failed_spec")
+    if failed:
+        raise Violation(f"the declared spec is recorded as failed: {failed.get('reason')}")
+    job = trial.one_live_job()
+    if job != new[0].jid:
+        raise Violation(f"the job Flink started for the upgrade ({new[0].jid}) was replaced by {job}")
+    trial.check_record(job)
+    return "late answer, no rollback: " + trial.check_restored(old, job, mark, 2)
+
+
+REGRESSIONS = {
+    "regress-early-cancel": _cancel_before_first_checkpoint,
+    "regress-jm-crash": _jm_crash_after_stop,
+    "regress-failed-spec": _failed_spec_resumed,
+    "regress-slow-run": _slow_run,
+}
 
 
 def adaptive_flink(version: str, workdir: Path) -> LocalFlink:

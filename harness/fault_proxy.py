@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -36,9 +36,15 @@ class Rule:
     path: re.Pattern[str]
     times: int
     delay: float | None = None  # None: lose the answer; else answer after this many seconds
+    # Also fault every later request that repeats the body of one this rule took: a client's
+    # retries of that request meet the same fault, however many it makes.
+    retries: bool = False
+    bodies: set[bytes] = field(default_factory=set)
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and method == self.method and bool(self.path.fullmatch(path.split("?", 1)[0]))
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
+        if method != self.method or not self.path.fullmatch(path.split("?", 1)[0]):
+            return False
+        return self.times > 0 or body in self.bodies
 
 
 class FaultProxy:
@@ -88,21 +94,25 @@ class FaultProxy:
         with self._lock:
             self.rules.append(Rule(method, re.compile(path), times))
 
-    def delay(self, method: str, path: str, seconds: float, times: int = 1) -> None:
-        """Forward the next ``times`` matching requests, then answer ``seconds`` later."""
+    def delay(self, method: str, path: str, seconds: float, times: int = 1, retries: bool = False) -> None:
+        """Forward the next ``times`` matching requests, then answer ``seconds`` later; ``retries``:
+        every repeat of one of them (same body: the client's retries) is answered late too."""
         with self._lock:
-            self.rules.append(Rule(method, re.compile(path), times, seconds))
+            self.rules.append(Rule(method, re.compile(path), times, seconds, retries))
 
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()
             self.events.clear()
 
-    def _take(self, method: str, path: str) -> Rule | None:
+    def _take(self, method: str, path: str, body: bytes = b"") -> Rule | None:
         with self._lock:
             for rule in self.rules:
-                if rule.matches(method, path):
-                    rule.times -= 1
+                if rule.matches(method, path, body):
+                    if body not in rule.bodies:
+                        rule.times -= 1
+                    if rule.retries:
+                        rule.bodies.add(body)
                     return rule
         return None
 
@@ -117,7 +127,7 @@ class FaultProxy:
         answer = self._client.request(
             handler.command, self.upstream + handler.path, headers=headers, content=body
         )
-        rule = self._take(handler.command, handler.path)
+        rule = self._take(handler.command, handler.path, body)
         if rule is not None and rule.delay is None:
             self.events.append(f"lost the answer to {handler.command} {handler.path} ({answer.status_code})")
             handler.close_connection = True  # closed without a response: the caller cannot tell what happened
