@@ -458,6 +458,17 @@ class Executor:
         last stable spec when the planner says so (the declared one failed and was rolled back)."""
         if action.mode == "stable" and record.last_stable_spec:
             spec = DeploymentSpec.model_validate(record.last_stable_spec)
+        prefix = deployment_prefix(spec.name)
+        live = [
+            j.jid for j in self.hook.jobs() if j.jid.startswith(prefix) and not j.state.is_globally_terminal
+        ]
+        if live:
+            # I1: the plan saw no live job, but the view is older than the record it read: a run
+            # beside this one started one since (a resume here would be a second copy).
+            raise DeploymentBusyError(
+                f"job {live[0]} of the deployment runs now (started after this run looked): this run "
+                "leaves it to the next look"
+            )
         snapshot = self._newest(spec, record, action.job_id)
         if snapshot.refusal:
             raise ReconcileError(snapshot.refusal)
@@ -466,6 +477,18 @@ class Executor:
                 f"job {action.job_id} is gone and neither a retained checkpoint nor a savepoint of it is "
                 "known: not starting it without its state; deploy it by hand (or remove its record to start "
                 "fresh)"
+            )
+        spec_hash = _need(action.spec_hash)
+        if record.last_stable_hash and spec_hash != record.last_stable_hash and record.upgrade is None:
+            # A spec that never ran healthy, started again (an upgrade's run died after its stop):
+            # it is an upgrade in flight, judged as one (FAILED or not healthy in time: rolled back
+            # to the last stable spec and marked failed), never restarted until the limit.
+            record.upgrade = UpgradeInFlight(
+                from_hash=record.last_stable_hash,
+                to_hash=spec_hash,
+                savepoint_path=snapshot.path,
+                started_at=self.clock(),
+                new_job_id=_need(action.new_job_id),
             )
         started = self._deploy(spec, record, replace(action, path=snapshot.path))
         return f"{started} ({snapshot.describe()})"

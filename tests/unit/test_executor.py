@@ -145,6 +145,7 @@ def test_a_savepoint_already_gone_is_dropped_without_asking_flink_again() -> Non
 
 @responses.activate
 def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> None:
+    responses.get(f"{URL}/jobs/overview", json={"jobs": []})
     responses.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
     jar = tmp_path / "j.jar"
     jar.write_bytes(b"PK")
@@ -516,6 +517,7 @@ def test_a_failed_action_is_added_to_the_stored_history_without_the_runs_unsaved
     spec_ = spec(jar=str(jar), flink_config={"execution.checkpointing.dir": f"file://{tmp_path}/chk"})
     action = Action("recover", "orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
     with responses.RequestsMock() as mocked:
+        mocked.get(f"{URL}/jobs/overview", json={"jobs": []})
         mocked.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
         (outcome,) = Executor(FlinkHook(), store, clock=lambda: 9.0).apply(
             DeploymentPlan(spec_, record, [action])
@@ -651,3 +653,25 @@ def test_on_flink_1x_the_rescale_takes_a_checkpoint_first_under_an_id_every_acto
     (outcome,), _ = apply(record, _rescale_action(), parallelism=2)
     assert outcome.ok
     assert order == [ids.derived_id("checkpoint", J, "2" * 64), "rescale 2"]
+
+
+@responses.activate
+def test_a_resume_planned_on_a_stale_view_yields_to_the_job_another_run_started() -> None:
+    """Found by the random histories (seed 901775): a person cancelled the job; two runs 0.35 s
+    apart; the second observed the cluster before the first's new job ran but read the record
+    after it was recorded, planned a recovery of it, and started a second live job."""
+    from airflow_provider_flink.ids import deployment_prefix
+
+    started = deployment_prefix("orders") + "e" * 20
+    responses.get(f"{URL}/jobs/overview", json={"jobs": [{"jid": started, "name": "o", "state": "RUNNING"}]})
+    record = DeploymentRecord(
+        name="orders", cluster="flink_default", status="running", current_job_id=started
+    )
+    action = Action("recover", "orders", "gone", job_id=started, new_job_id="c" * 32, spec_hash="d" * 64)
+    (outcome,), _ = apply(record, action)
+    assert outcome.yielded
+    assert outcome.detail == (
+        f"job {started} of the deployment runs now (started after this run looked): this run leaves it to "
+        "the next look"
+    )
+    assert [c.request.method for c in responses.calls] == ["GET"]  # nothing submitted
