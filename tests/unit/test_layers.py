@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 # Lowest first. A top-level module or sub-package of the package sits in exactly one layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("client",),  # Flink's REST API, typed; no Airflow
-    ("exceptions", "values", "crashpoints", "ids"),  # what several layers raise, parse, crash at; every id minted
+    # what several layers raise, parse, or crash at; every id the provider gives Flink
+    ("exceptions", "values", "crashpoints", "ids"),
     ("hooks",),  # connection -> client; every Flink verb
     ("triggers",),  # waits: judges, typed wait event, deferred or in-process
     ("artifacts",),  # jars: fetch, verify, what a job is made of
