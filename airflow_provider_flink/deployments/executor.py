@@ -159,6 +159,9 @@ class Executor:
         self.run = run
         self._prepared: tuple[DeploymentSpec, PreparedArtifact] | None = None
         self._cluster_config: dict[str, str] | None = None
+        # The prefixes of the deployments declared on this cluster (the reconcile sets them): a
+        # savepoint in a shared directory, named by 6 hex of a job id, is told apart by them.
+        self.neighbours: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ entry point
     def apply(self, plan: DeploymentPlan, artifact: PreparedArtifact | None = None) -> list[ActionResult]:
@@ -261,6 +264,7 @@ class Executor:
             [ended] if ended else [],
             self.clock(),
             forfeit=ended if forfeit else None,
+            neighbours=self.neighbours,
         )
 
     def _artifact(self, spec: DeploymentSpec) -> PreparedArtifact:

@@ -31,6 +31,7 @@ from airflow_provider_flink.exceptions import (
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.rescale import cluster_scheduler
+from airflow_provider_flink.ids import deployment_prefix
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def reconcile(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
             executor = Executor(hook, store, wait_for_health=wait_for_health, run=run)
+            executor.neighbours = frozenset(deployment_prefix(s.name) for s in members)
             share = _ClusterRun(hook, store, view, dry_run, asked, executor)
             entries = [share.reconcile(spec) for spec in members]
         finally:

@@ -153,9 +153,10 @@ def _listed(directory: str) -> Iterator[Any]:
         log.warning("Cannot list %s: %s", directory, err)
 
 
-def retained_checkpoints(directory: str, prefix: str) -> Iterator[Candidate]:
-    """Every complete checkpoint (with ``_metadata``) of the jobs whose id begins with ``prefix``."""
-    for job_dir in _listed(directory):
+def retained_checkpoints(job_dirs: Iterable[Any], prefix: str) -> Iterator[Candidate]:
+    """Every complete checkpoint (with ``_metadata``) of the jobs whose id begins with ``prefix``
+    (``job_dirs``: the checkpoint directory's entries, one per job)."""
+    for job_dir in job_dirs:
         if not job_dir.name.startswith(prefix):
             continue
         for entry in _listed(str(job_dir)):
@@ -180,6 +181,22 @@ def stored_savepoints(directory: str) -> Iterator[Candidate]:
                 str(entry),
                 _modified(entry),
                 f"savepoint {entry}",
+                False,
+                read_checkpoint_id(str(entry)),
+                on_storage=True,
+            )
+
+
+def outside_savepoints(directory: str, short_prefix: str) -> Iterator[Candidate]:
+    """Savepoints of the deployment's jobs taken outside the reconcile (a person's stop or
+    savepoint without a target directory) in a shared savepoint directory: Flink names them
+    ``savepoint-<first 6 hex of the job id>-<random>``."""
+    for entry in _listed(directory):
+        if entry.name.startswith(f"savepoint-{short_prefix}-") and (entry / "_metadata").exists():
+            yield Candidate(
+                str(entry),
+                _modified(entry),
+                f"savepoint {entry} (taken outside the reconcile)",
                 False,
                 read_checkpoint_id(str(entry)),
                 on_storage=True,
@@ -240,10 +257,12 @@ def gather(
     record: DeploymentRecord,
     prefix: str,
     ended_jobs: Iterable[str] = (),
+    neighbours: Iterable[str] = (),
 ) -> list[Candidate]:
     """Every completed snapshot of the deployment that Flink, its storage or the record knows,
     each once (the same location found twice is merged), with its checkpoint id and whether it is
-    still on storage."""
+    still on storage. ``neighbours``: the other deployments' prefixes on the cluster (a savepoint
+    named by 6 hex of a job id is the deployment's only when no neighbour shares those 6)."""
     config: dict[str, str] | None = None
 
     def cluster_config() -> dict[str, str]:
@@ -278,13 +297,29 @@ def gather(
     for candidate in (*_from_flink(hook, ended_jobs), *_from_record(record)):
         add(candidate)
     checkpoints = checkpoint_dir(spec.flink_config) or checkpoint_dir(cluster_config())
-    if checkpoints:
-        for candidate in retained_checkpoints(checkpoints, prefix):
-            add(candidate)
+    job_dirs = list(_listed(checkpoints)) if checkpoints else []
+    for candidate in retained_checkpoints(job_dirs, prefix):
+        add(candidate)
     savepoints = deployment_savepoint_dir(spec, None if spec.savepoint_dir else cluster_config())
     if savepoints:
         for candidate in stored_savepoints(savepoints):
             add(candidate)
+    short = prefix[:6]
+    others = [
+        p for p in (*neighbours, *(d.name for d in job_dirs)) if p.startswith(short) and p[:12] != prefix
+    ]
+    if others:
+        log.warning(
+            "Deployment %s: savepoints named savepoint-%s-* in the shared directory may be another's "
+            "(job %s shares the 6 hex): not counted",
+            spec.name,
+            short,
+            others[0],
+        )
+    else:
+        for base in {b for b in (spec.savepoint_dir, savepoint_base(cluster_config())) if b}:
+            for candidate in outside_savepoints(base, short):
+                add(candidate)
     settled = []
     for candidate in found.values():
         if candidate.on_storage is None:  # known from Flink or the record only: is it still there?
@@ -376,9 +411,10 @@ def newest_snapshot(
     ended_jobs: Iterable[str],
     now: float,
     forfeit: str | None = None,
+    neighbours: Iterable[str] = (),
 ) -> Snapshot:
     """The newest completed snapshot of the deployment that still exists, or why none may be used."""
-    found = gather(hook, spec, record, prefix, ended_jobs)
+    found = gather(hook, spec, record, prefix, ended_jobs, neighbours)
     return choose(spec, found, record.lineage_since, now, forfeit)
 
 

@@ -204,3 +204,38 @@ def test_each_deployment_has_a_savepoint_directory_of_its_own() -> None:
     config = {"state.savepoints.dir": "file:///sp"}
     assert deployment_savepoint_dir(spec(), config) == "file:///sp/orders"
     assert deployment_savepoint_dir(spec(), {}) is None
+
+
+@responses.activate
+def test_a_persons_savepoint_in_the_shared_directory_counts(tmp_path: Path) -> None:
+    """Found by the random histories (seed 488269): a person stopped the job with a savepoint (in
+    the cluster's default directory), the JobManager restarted and forgot it; the next run
+    restored the deployment's older savepoint (3) instead of the person's (4)."""
+    _, savepoints = cluster(tmp_path)
+    older = snapshot(savepoints / "orders" / "savepoint-aaaaaa-000000000001", 3)
+    persons = snapshot(savepoints / f"savepoint-{PREFIX[:6]}-00000000000b", 4)
+    snapshot(savepoints / f"savepoint-{OTHER[:6]}-00000000000c", 90)  # another deployment's
+    forgotten(J1)
+    stored = record(savepoints=[upgrade_savepoint(older, 3)])
+    chosen = newest_snapshot(FlinkHook(), spec(), stored, PREFIX, [J1], 2000.0)
+    assert chosen.path is not None
+    assert chosen.path.endswith(persons.removeprefix("file:"))
+    assert chosen.what.endswith("(taken outside the reconcile) (checkpoint id 4)")
+
+
+@responses.activate
+def test_a_shared_directorys_savepoint_another_job_could_own_is_not_counted(tmp_path: Path) -> None:
+    """Flink names a savepoint by 6 hex of the job id: when another deployment's job shares them,
+    the savepoint could be its, so only the deployment's own directory and the record count."""
+    checkpoints, savepoints = cluster(tmp_path)
+    older = snapshot(savepoints / "orders" / "savepoint-aaaaaa-000000000001", 3)
+    snapshot(savepoints / f"savepoint-{PREFIX[:6]}-00000000000b", 40)
+    stranger = checkpoints / (PREFIX[:6] + "f" * 26)  # a job of another deployment
+    stranger.mkdir(parents=True)
+    forgotten(J1)
+    stored = record(savepoints=[upgrade_savepoint(older, 3)])
+    assert newest_snapshot(FlinkHook(), spec(), stored, PREFIX, [J1], 2000.0).path == older
+    stranger.rmdir()
+    sharing = deployment_prefix("orders")[:6] + "0" * 6  # a declared neighbour with the same 6 hex
+    chosen = newest_snapshot(FlinkHook(), spec(), stored, PREFIX, [J1], 2000.0, neighbours=[sharing])
+    assert chosen.path == older
