@@ -156,12 +156,14 @@ class Player:
 
     def edit(self, name: str, change: str) -> None:
         d = self.declared[name]
+        # Every edit is a new generation: a failed spec changed in any field (its parallelism too)
+        # is a new spec, which the reconcile may apply (seed 997554 was a false violation).
+        d.gen += 1
         if change == "parallelism":
             # Slots: 4 on the cluster; only the first deployment goes to 2 when there are three.
             if len(self.names) < 3 or name == next(iter(self.declared)):
                 d.parallelism = 3 - d.parallelism
         else:
-            d.gen += 1
             d.entry = "failing" if change == "failing" else "counter"
             d.mode = "stateless" if change == "stateless" else "savepoint"
         self.declare(name)
