@@ -2,8 +2,9 @@
 use case that ties them together (:func:`reconcile` -> :class:`ReconcileReport`)."""
 
 from airflow_provider_flink.deployments.executor import Executor
+from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import Action, ClusterView, DeploymentPlan, plan_deployment
-from airflow_provider_flink.deployments.reconciler import Asked, observe, reconcile
+from airflow_provider_flink.deployments.reconciler import Asked, reconcile
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     MemoryRecordStore,

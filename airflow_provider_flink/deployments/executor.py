@@ -55,14 +55,16 @@ from airflow_provider_flink.deployments.records import (
     RescaleInFlight,
     SavepointEntry,
     UpgradeInFlight,
+    note_failed_trigger,
+    save_checked,
 )
 from airflow_provider_flink.deployments.report import ActionResult
 from airflow_provider_flink.deployments.snapshots import (
     Snapshot,
     deployment_savepoint_dir,
     exists,
+    known_checkpoint_id,
     newest_snapshot,
-    read_checkpoint_id,
     surviving_checkpoint,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
@@ -97,23 +99,6 @@ def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArti
         return prepare_for_cluster(hook, spec.definition().artifact)
     except (ArtifactError, LimitError) as err:
         raise ReconcileError(str(err)) from None
-
-
-def _filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
-    """A pending savepoint that Flink proved complete, as a history entry."""
-    return SavepointEntry(
-        path=path,
-        taken_at=pending.started_at,
-        reason=pending.reason,
-        job_id=pending.job_id,
-        checkpoint_id=_known_id(path),
-    )
-
-
-def _known_id(path: str) -> int | None:
-    """The snapshot's checkpoint id from its own metadata, None when it cannot be read here."""
-    found = read_checkpoint_id(path)
-    return None if found < 0 else found
 
 
 def _applied_parallelism(record: DeploymentRecord) -> int | None:
@@ -223,21 +208,7 @@ class Executor:
 
     # ------------------------------------------------------------------ building blocks
     def _save(self, record: DeploymentRecord) -> None:
-        """Write the record, unless another actor wrote it since this run read it (I8).
-
-        Airflow Variables have no compare-and-set, so this check and the write are two steps: two
-        writers can still pass it together. It makes the loser of a race stop early; what makes a
-        race safe is that both actors derive the same job and trigger ids (Flink runs each once).
-        """
-        stored = self.store.get(record.cluster, record.name)
-        if stored is not None and stored.revision != record.revision:
-            raise DeploymentBusyError(
-                f"another reconcile changed the record of {record.name} while this run acted on it "
-                f"(revision {stored.revision}, this run had {record.revision}): this run stops acting "
-                "on it and leaves it to the other"
-            )
-        record.revision += 1
-        self.store.put(record)
+        save_checked(self.store, record)
 
     def _savepoint_dir(self, spec: DeploymentSpec) -> str | None:
         """The deployment's own savepoint directory (the cluster's default asked once per run)."""
@@ -351,9 +322,6 @@ class Executor:
                     continue
             record.uploads.remove(jar_id)
 
-    def _failed_trigger(self, record: DeploymentRecord, trigger_id: str) -> None:
-        record.failed_triggers = [*record.failed_triggers, trigger_id][-20:]
-
     def _take_savepoint(
         self,
         spec: DeploymentSpec,
@@ -390,7 +358,7 @@ class Executor:
         record.pending_savepoint = None
         if not event.ok or not event.location:
             if event.status == "failed":  # Flink said so; a time-out may still complete: same id again
-                self._failed_trigger(record, trigger_id)
+                note_failed_trigger(record, trigger_id)
             self._save(record)
             raise ReconcileError(f"{event.message}; job {job_id} was left as it is")
         record.savepoints.append(
@@ -399,7 +367,7 @@ class Executor:
                 taken_at=self.clock(),
                 reason=reason,
                 job_id=job_id,
-                checkpoint_id=_known_id(event.location),
+                checkpoint_id=known_checkpoint_id(event.location),
             )
         )
         self._save(record)
@@ -739,60 +707,6 @@ class Executor:
         record.hold = None
         self._save(record)
         return "hold released: the deployment follows its file again"
-
-    def catch_up(self, record: DeploymentRecord) -> DeploymentRecord:
-        """Bring a record that lags behind Flink up to date before anything is planned (I7): a
-        savepoint an earlier run started but did not see finish (it was killed while waiting) is
-        filed from what Flink reports, so the next restore starts from it and not from an older one.
-        If Flink cannot be asked, the record stays as it is (the planner then waits: I3)."""
-        if record.pending_savepoint is None:
-            return record
-        try:
-            log.info("Deployment %s: %s", record.name, self._settle(record))
-        except Exception as err:
-            log.warning("Deployment %s: pending savepoint not settled yet (%s)", record.name, err)
-        return record
-
-    def _settle(self, record: DeploymentRecord) -> str:
-        """A savepoint an earlier run started but did not see finish: keep it if it completed."""
-        pending = record.pending_savepoint
-        if pending is None:
-            return "nothing pending any more"
-        try:
-            status = self.hook.savepoint_status(pending.job_id, pending.trigger_id)
-        except FlinkApiError as err:
-            if err.status >= 500:
-                raise
-            return self._settle_from_history(record, pending)
-        if status.in_progress:
-            return f"savepoint {pending.trigger_id} is still in progress"
-        record.pending_savepoint = None
-        if status.succeeded and status.location:
-            record.savepoints.append(_filed(pending, status.location))
-            outcome = f"kept: {status.location}"
-        else:
-            self._failed_trigger(record, pending.trigger_id)
-            outcome = f"failed: {status.failure}"
-        self._save(record)
-        return f"savepoint {pending.trigger_id} {outcome}"
-
-    def _settle_from_history(self, record: DeploymentRecord, pending: PendingSavepoint) -> str:
-        """Flink forgot the trigger (its status is kept 5 minutes): the job's checkpoint history
-        still names its latest savepoint; one taken since the trigger was recorded is that one."""
-        try:
-            latest = self.hook.latest_savepoint(pending.job_id)
-        except FlinkApiError as err:
-            if err.status >= 500:
-                raise
-            latest = None  # the job is gone too (a JobManager restart without HA)
-        record.pending_savepoint = None
-        since = pending.started_at * 1000  # Flink's timestamps are in ms
-        if latest is not None and latest.external_path and (latest.trigger_timestamp or 0) >= since:
-            record.savepoints.append(_filed(pending, latest.external_path))
-            self._save(record)
-            return f"savepoint {pending.trigger_id} kept from job {pending.job_id}'s history: {latest.external_path}"
-        self._save(record)
-        return f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record"
 
     def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         path = _need(action.path)

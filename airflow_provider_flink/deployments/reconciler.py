@@ -17,16 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
-from airflow_provider_flink.client import FlinkError
 from airflow_provider_flink.deployments.executor import Executor
+from airflow_provider_flink.deployments.observe import catch_up, observe
 from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
 from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
 from airflow_provider_flink.exceptions import (
-    AirflowNotFoundException,
     ArtifactError,
-    FlinkConnectionError,
     LimitError,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
@@ -34,15 +32,6 @@ from airflow_provider_flink.hooks.rescale import cluster_scheduler
 from airflow_provider_flink.ids import deployment_prefix
 
 log = logging.getLogger(__name__)
-
-
-def observe(hook: FlinkHook, cluster: str) -> ClusterView:
-    """The one call a cluster costs when nothing drifted; any failure means "not observable" (I3),
-    a connection that is not defined included: its deployments are reported, the others go on."""
-    try:
-        return ClusterView(cluster, tuple(hook.jobs()))
-    except (FlinkError, FlinkConnectionError, AirflowNotFoundException) as err:
-        return ClusterView(cluster, None, str(err))
 
 
 @dataclass(frozen=True)
@@ -184,8 +173,7 @@ class _ClusterRun:
         stored = self.store.get(spec.cluster, spec.name)
         if stored is not None:
             # I7: a record behind Flink is brought up to date first (a dry run, in memory only)
-            catcher = Executor(self.hook, MemoryRecordStore()) if self.dry_run else self.executor
-            stored = catcher.catch_up(stored)
+            stored = catch_up(self.hook, MemoryRecordStore() if self.dry_run else self.store, stored)
         plan = plan_deployment(
             spec,
             spec_hash(spec, artifact.sha256),

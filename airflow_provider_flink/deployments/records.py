@@ -16,6 +16,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from airflow_provider_flink.exceptions import DeploymentBusyError
+
 log = logging.getLogger(__name__)
 
 VARIABLE_PREFIX = "flink_deployment"
@@ -155,6 +157,29 @@ class RecordStore(Protocol):
     def get(self, cluster: str, name: str) -> DeploymentRecord | None: ...
 
     def put(self, record: DeploymentRecord) -> None: ...
+
+
+def save_checked(store: RecordStore, record: DeploymentRecord) -> None:
+    """Write the record, unless another actor wrote it since this run read it (I8).
+
+    Airflow Variables have no compare-and-set, so this check and the write are two steps: two
+    writers can still pass it together. It makes the loser of a race stop early; what makes a
+    race safe is that both actors derive the same job and trigger ids (Flink runs each once).
+    """
+    stored = store.get(record.cluster, record.name)
+    if stored is not None and stored.revision != record.revision:
+        raise DeploymentBusyError(
+            f"another reconcile changed the record of {record.name} while this run acted on it "
+            f"(revision {stored.revision}, this run had {record.revision}): this run stops acting "
+            "on it and leaves it to the other"
+        )
+    record.revision += 1
+    store.put(record)
+
+
+def note_failed_trigger(record: DeploymentRecord, trigger_id: str) -> None:
+    """A savepoint Flink completed with a failure: its trigger id is not sent again."""
+    record.failed_triggers = [*record.failed_triggers, trigger_id][-20:]
 
 
 def record_key(cluster: str, name: str) -> str:

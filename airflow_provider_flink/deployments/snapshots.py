@@ -135,6 +135,12 @@ def read_checkpoint_id(path: str) -> int:
     return checkpoint_id if magic == METADATA_MAGIC and checkpoint_id >= 0 else UNKNOWN
 
 
+def known_checkpoint_id(path: str) -> int | None:
+    """The snapshot's checkpoint id from its own metadata, None when it cannot be read here."""
+    found = read_checkpoint_id(path)
+    return None if found == UNKNOWN else found
+
+
 def _modified(entry: Any) -> float:
     """When a snapshot's ``_metadata`` was written (storage's clock), 0 when storage does not say."""
     try:

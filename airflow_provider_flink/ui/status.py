@@ -18,8 +18,8 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from airflow_provider_flink.client.resilience import RetryPolicy
+from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
-from airflow_provider_flink.deployments.reconciler import observe
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, RecordStore
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs
 from airflow_provider_flink.hooks.flink import FlinkHook

@@ -40,8 +40,10 @@ def spec(jar: str = "/nope.jar", **fields: Any) -> DeploymentSpec:
 
 def catch_up(record: DeploymentRecord) -> tuple[str, MemoryRecordStore]:
     """What catching the record up with Flink did (its log line) and the store it wrote to."""
+    from airflow_provider_flink.deployments.observe import settle_pending
+
     store = MemoryRecordStore()
-    return Executor(FlinkHook(), store)._settle(record), store
+    return settle_pending(FlinkHook(), store, record), store
 
 
 def apply(
@@ -82,7 +84,9 @@ def test_a_pending_savepoint_flink_forgot_is_dropped() -> None:
     responses.get(f"{URL}/jobs/{J}/savepoints/{T}", status=404, json={"errors": ["no savepoint operation"]})
     responses.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
     detail, store = catch_up(pending_record())
-    assert detail == f"Flink no longer knows savepoint {T}: dropped from the record"
+    assert detail == (
+        f"Flink no longer knows savepoint {T}: dropped from the record (a restore still finds it on storage)"
+    )
     saved = store.get("flink_default", "orders")
     assert saved is not None
     assert saved.pending_savepoint is None

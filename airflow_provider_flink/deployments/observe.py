@@ -1,0 +1,113 @@
+"""The observe step: what a run learns before anything is planned (controller-runtime's "observe,
+then reconcile").
+
+* :func:`observe`: one ``GET /jobs/overview`` per cluster, every deployment's jobs at once; any
+  failure means "not observable" and no action on that cluster (I3).
+* :func:`catch_up`: a record that lags behind Flink is brought up to date (I7): a savepoint an
+  earlier run started and did not see finish (it was killed while waiting) is filed from the
+  trigger's status, or from the job's checkpoint history once Flink forgot the trigger, so the next
+  restore starts from it and not from an older one. Whatever is filed or not, the restore itself
+  asks storage for the deployment's newest snapshot (:mod:`~airflow_provider_flink.deployments.snapshots`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from airflow_provider_flink.client import FlinkApiError, FlinkError
+from airflow_provider_flink.deployments.planner import ClusterView
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    PendingSavepoint,
+    RecordStore,
+    SavepointEntry,
+    note_failed_trigger,
+    save_checked,
+)
+from airflow_provider_flink.deployments.snapshots import known_checkpoint_id
+from airflow_provider_flink.exceptions import AirflowNotFoundException, FlinkConnectionError
+from airflow_provider_flink.hooks.flink import FlinkHook
+
+log = logging.getLogger(__name__)
+
+
+def observe(hook: FlinkHook, cluster: str) -> ClusterView:
+    """The one call a cluster costs when nothing drifted; any failure means "not observable" (I3),
+    a connection that is not defined included: its deployments are reported, the others go on."""
+    try:
+        return ClusterView(cluster, tuple(hook.jobs()))
+    except (FlinkError, FlinkConnectionError, AirflowNotFoundException) as err:
+        return ClusterView(cluster, None, str(err))
+
+
+def catch_up(hook: FlinkHook, store: RecordStore, record: DeploymentRecord) -> DeploymentRecord:
+    """Bring a record that lags behind Flink up to date before anything is planned (I7). If Flink
+    cannot be asked, the record stays as it is (the planner then waits: I3)."""
+    if record.pending_savepoint is None:
+        return record
+    try:
+        log.info("Deployment %s: %s", record.name, settle_pending(hook, store, record))
+    except Exception as err:
+        log.warning("Deployment %s: pending savepoint not settled yet (%s)", record.name, err)
+    return record
+
+
+def filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
+    """A pending savepoint that Flink proved complete, as a history entry."""
+    return SavepointEntry(
+        path=path,
+        taken_at=pending.started_at,
+        reason=pending.reason,
+        job_id=pending.job_id,
+        checkpoint_id=known_checkpoint_id(path),
+    )
+
+
+def settle_pending(hook: FlinkHook, store: RecordStore, record: DeploymentRecord) -> str:
+    """A savepoint an earlier run started but did not see finish: keep it if it completed."""
+    pending = record.pending_savepoint
+    if pending is None:
+        return "nothing pending any more"
+    try:
+        status = hook.savepoint_status(pending.job_id, pending.trigger_id)
+    except FlinkApiError as err:
+        if err.status >= 500:
+            raise
+        return _from_history(hook, store, record, pending)
+    if status.in_progress:
+        return f"savepoint {pending.trigger_id} is still in progress"
+    record.pending_savepoint = None
+    if status.succeeded and status.location:
+        record.savepoints.append(filed(pending, status.location))
+        outcome = f"kept: {status.location}"
+    else:
+        note_failed_trigger(record, pending.trigger_id)
+        outcome = f"failed: {status.failure}"
+    save_checked(store, record)
+    return f"savepoint {pending.trigger_id} {outcome}"
+
+
+def _from_history(
+    hook: FlinkHook, store: RecordStore, record: DeploymentRecord, pending: PendingSavepoint
+) -> str:
+    """Flink forgot the trigger (its status is kept 5 minutes): the job's checkpoint history
+    still names its latest savepoint; one taken since the trigger was recorded is that one."""
+    try:
+        latest = hook.latest_savepoint(pending.job_id)
+    except FlinkApiError as err:
+        if err.status >= 500:
+            raise
+        latest = None  # the job is gone too (a JobManager restart without HA)
+    record.pending_savepoint = None
+    since = pending.started_at * 1000  # Flink's timestamps are in ms
+    if latest is not None and latest.external_path and (latest.trigger_timestamp or 0) >= since:
+        record.savepoints.append(filed(pending, latest.external_path))
+        save_checked(store, record)
+        return (
+            f"savepoint {pending.trigger_id} kept from job {pending.job_id}'s history: {latest.external_path}"
+        )
+    save_checked(store, record)
+    return (
+        f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record (a restore still "
+        "finds it on storage)"
+    )
