@@ -31,7 +31,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal
+from typing import Literal, get_args
 
 from airflow_provider_flink import crashpoints, ids
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
@@ -42,7 +42,7 @@ from airflow_provider_flink.client import (
     FlinkUnreachableError,
 )
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
+from airflow_provider_flink.deployments.planner import Action, ActionKind, DeploymentPlan
 from airflow_provider_flink.deployments.records import (
     AppliedSpec,
     DeploymentRecord,
@@ -163,7 +163,7 @@ class Executor:
         for action in plan.actions:
             began = time.monotonic()
             try:
-                detail = getattr(self, "_" + action.kind.replace("-", "_"))(plan.spec, plan.record, action)
+                detail = HANDLERS[action.kind](self, plan.spec, plan.record, action)
             except DeploymentBusyError as err:
                 results.append(_result(action, False, str(err), began, yielded=True))
                 log.warning("%s: %s", action.describe(), err)
@@ -744,3 +744,28 @@ class Executor:
             return "the running job's spec recorded as the last stable one"
         self._stable(record, spec, _need(action.spec_hash))
         return "spec recorded as the last stable one"
+
+
+Handler = Callable[[Executor, DeploymentSpec, DeploymentRecord, Action], str]
+
+# One handler per action kind, checked when the module is imported: a kind the planner can plan
+# and the executor cannot apply is an import error, not a run that fails in production.
+HANDLERS: dict[ActionKind, Handler] = {
+    "deploy": Executor._deploy,
+    "resubmit": Executor._resubmit,
+    "upgrade": Executor._upgrade,
+    "rollback": Executor._rollback,
+    "suspend": Executor._suspend,
+    "resume": Executor._resume,
+    "restart": Executor._restart,
+    "recover": Executor._recover,
+    "savepoint": Executor._savepoint,
+    "dispose": Executor._dispose,
+    "adopt": Executor._adopt,
+    "mark-stable": Executor._mark_stable,
+    "hold": Executor._hold,
+    "release": Executor._release,
+    "rescale": Executor._rescale,
+}
+if _unhandled := set(get_args(ActionKind)) ^ set(HANDLERS):
+    raise ImportError(f"action kinds without exactly one executor handler: {sorted(_unhandled)}")

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
@@ -65,6 +65,7 @@ ActionKind = Literal[
     "release",
     "rescale",
 ]
+ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 
 
 # ------------------------------------------------------------------------------ identity
@@ -114,6 +115,10 @@ class Action:
     spec_hash: str | None = None
     mode: str | None = None
     path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:  # a typo in a kind is an error where it is made
+            raise ValueError(f"unknown action kind {self.kind!r}: one of {', '.join(ACTION_KINDS)}")
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.deployment}"]

@@ -679,3 +679,14 @@ def test_a_resume_planned_on_a_stale_view_yields_to_the_job_another_run_started(
         "the next look"
     )
     assert [c.request.method for c in responses.calls] == ["GET"]  # nothing submitted
+
+
+def test_every_action_kind_has_one_handler_and_a_typo_is_refused_where_it_is_made() -> None:
+    from typing import get_args
+
+    from airflow_provider_flink.deployments.executor import HANDLERS
+    from airflow_provider_flink.deployments.planner import ActionKind
+
+    assert set(HANDLERS) == set(get_args(ActionKind))
+    with pytest.raises(ValueError, match="unknown action kind 'upgarde': one of deploy, resubmit, upgrade"):
+        Action("upgarde", "orders", "typo")  # type: ignore[arg-type]
