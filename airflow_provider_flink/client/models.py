@@ -8,6 +8,7 @@ REST spellings (``slots-total``, ``external_path``, ``jid`` ...) are aliases.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
@@ -22,7 +23,13 @@ class _Response(BaseModel):
 
 
 class JobState(str, enum.Enum):
-    """A Flink job status, plus UNKNOWN for "could not be observed" (never the same as FAILED)."""
+    """A Flink job status, plus UNKNOWN for "could not be observed" (never the same as FAILED).
+
+    Code compares states through these members and the named sets below, never as strings: a state
+    that arrives as a string (a persisted cursor, a trigger's payload, a row of the Flink page) is
+    read with ``JobState(value)`` first. Strings that leave the provider (messages, payloads, XCom)
+    use ``.value``: ``str()`` and f-strings of a member give ``JobState.RUNNING``, not ``RUNNING``.
+    """
 
     INITIALIZING = "INITIALIZING"
     CREATED = "CREATED"
@@ -45,11 +52,67 @@ class JobState(str, enum.Enum):
     @property
     def is_globally_terminal(self) -> bool:
         """Flink will never run this job again (SUSPENDED is terminal only for one JobManager)."""
-        return self in (JobState.FAILED, JobState.CANCELED, JobState.FINISHED)
+        return self in TERMINAL
 
     @property
     def is_failure(self) -> bool:
-        return self in (JobState.FAILED, JobState.FAILING)
+        return self in FAILURE
+
+
+# The named sets of job states, defined here once; no set holds UNKNOWN (unknown is not failed, nor
+# anything else). tests/unit/test_models.py checks how they relate.
+#: Globally terminal: Flink will never run the job again.
+TERMINAL: frozenset[JobState] = frozenset({JobState.FAILED, JobState.CANCELED, JobState.FINISHED})
+#: The job failed, or is failing now.
+FAILURE: frozenset[JobState] = frozenset({JobState.FAILING, JobState.FAILED})
+#: A task failed and Flink is handling it: the job restarts (or, out of restarts, fails).
+RECOVERING: frozenset[JobState] = frozenset({JobState.FAILING, JobState.RESTARTING})
+#: Failed, failing or restarting after a failure: worth Flink's root cause, and a person at once.
+FAILING_STATES: frozenset[JobState] = frozenset({JobState.FAILING, JobState.FAILED, JobState.RESTARTING})
+#: Where a running job goes when something (a failure, a person, its end) took it out of RUNNING:
+#: failing, ended or ending, suspended. A reconcile (or a person) must look at it.
+LEFT_RUNNING: frozenset[JobState] = FAILING_STATES | frozenset(
+    {JobState.CANCELLING, JobState.CANCELED, JobState.FINISHED, JobState.SUSPENDED}
+)
+#: A job in one of these may still become healthy (RESTARTING too: it is on its way back).
+COMING_UP: frozenset[JobState] = frozenset(
+    {JobState.CREATED, JobState.INITIALIZING, JobState.RUNNING, JobState.RECONCILING, JobState.RESTARTING}
+)
+
+
+def named_states(values: Iterable[str]) -> frozenset[JobState]:
+    """The states ``values`` name, as Flink spells them (a sensor's ``target_states``, a trigger's
+    ``states``). A string that names no state is left out, so it matches no job: not even one whose
+    state is UNKNOWN, as ``JobState(value)`` would have it."""
+    wanted = set(values)
+    return frozenset(state for state in JobState if state.value in wanted)
+
+
+class VertexState(str, enum.Enum):
+    """A vertex's (or a task's) status in ``/jobs/{id}``: Flink's ExecutionState, a vocabulary of
+    its own (SCHEDULED, DEPLOYING; CANCELING with one L), plus UNKNOWN for one not understood.
+    ``Vertex.status`` keeps Flink's string, so progress lines show what Flink said."""
+
+    CREATED = "CREATED"
+    SCHEDULED = "SCHEDULED"
+    DEPLOYING = "DEPLOYING"
+    INITIALIZING = "INITIALIZING"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+    RECONCILING = "RECONCILING"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def _missing_(cls, value: object) -> VertexState:
+        return cls.UNKNOWN
+
+
+#: A vertex that does not keep its RUNNING job from being healthy: RUNNING, or FINISHED while the
+#: job runs on (a source subtask with no split to read ends FINISHED at once).
+VERTEX_UP: frozenset[VertexState] = frozenset({VertexState.RUNNING, VertexState.FINISHED})
 
 
 # ------------------------------------------------------------------------- cluster

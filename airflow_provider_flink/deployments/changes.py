@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_flink.client.models import COMING_UP, FAILING_STATES, LEFT_RUNNING, TERMINAL, JobState
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text, sql_file_location
 from airflow_provider_flink.triggers.conditions import is_healthy
@@ -138,11 +139,9 @@ def compare(old: FolderState, new: FolderState) -> Change | None:
 
 
 # ------------------------------------------------------------------------------ jobs on Flink
-# States a running deployment's job moves to that a reconcile (or a person) must look at.
-LEFT_RUNNING = frozenset(
-    {"FAILING", "FAILED", "RESTARTING", "CANCELLING", "CANCELED", "FINISHED", "SUSPENDED"}
-)
-FAILING = frozenset({"FAILING", "FAILED", "RESTARTING"})
+# States travel here as Flink spells them (the watcher's cursor is kept as JSON, and the event
+# carries them): each judge reads them with JobState(...) and compares members and the named sets
+# of client.models (LEFT_RUNNING, FAILING_STATES, COMING_UP, TERMINAL). "" is "no job".
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ class Health:
     """A deployment's newest job as one look saw it, for the health judges below."""
 
     job_id: str
-    state: str
+    state: str  # as Flink spells it: what the cursor keeps
     healthy: bool
     started: float  # epoch seconds (0: Flink did not say)
 
@@ -186,10 +185,6 @@ def newest_health(names: list[str], jobs: list[Any]) -> dict[str, Health]:
             started = job.start_time / 1000 if job.start_time > 0 else 0.0
             found[name] = Health(job.jid, job.state.value, is_healthy(job), started)
     return found
-
-
-# A job in one of these states may still become healthy; the others are reported by their state.
-COMING_UP = frozenset({"CREATED", "INITIALIZING", "RUNNING", "RECONCILING", "RESTARTING"})
 
 
 def health_changes(
@@ -208,10 +203,13 @@ def health_changes(
         if seen.healthy:
             if before is not None and (was is None or was.job_id != seen.job_id or not was.healthy):
                 prior = was.state if was is not None and was.job_id == seen.job_id else ""
-                changes.append(JobChange(name, seen.job_id, prior, "RUNNING", "healthy", "became healthy"))
+                running = JobState.RUNNING.value
+                changes.append(JobChange(name, seen.job_id, prior, running, "healthy", "became healthy"))
             continue
         timeout = timeouts.get(name)
-        if seen.state not in COMING_UP or not seen.started or timeout is None or seen.job_id in reported:
+        # A job that may still become healthy (COMING_UP); the others are reported by their state.
+        coming_up = JobState(seen.state) in COMING_UP
+        if not coming_up or not seen.started or timeout is None or seen.job_id in reported:
             continue
         waited = clock - seen.started
         if waited > timeout:
@@ -252,14 +250,14 @@ def confirmed(held: list[JobChange], now: dict[str, tuple[str, str]]) -> list[Jo
     out = []
     for change in held:
         job_id, state = now.get(change.deployment, ("", ""))
-        if change.job_id and job_id == change.job_id and state != "RUNNING":
+        if change.job_id and job_id == change.job_id and JobState(state) is not JobState.RUNNING:
             out.append(JobChange(change.deployment, job_id, change.before, state))  # as it is now
     return out
 
 
 def urgent(change: JobChange) -> bool:
     """A failure or a vanished job is reported at once; an ended job only once confirmed."""
-    return change.kind != "state" or change.after in FAILING or not change.after
+    return change.kind != "state" or JobState(change.after) in FAILING_STATES or not change.after
 
 
 def job_changes(before: dict[str, tuple[str, str]], now: dict[str, tuple[str, str]]) -> list[JobChange]:
@@ -275,17 +273,15 @@ def job_changes(before: dict[str, tuple[str, str]], now: dict[str, tuple[str, st
         if previous is None:
             continue  # first sight: nothing to compare with
         if current is None:
-            if previous[1] not in ("FINISHED", "CANCELED", "FAILED"):
+            if JobState(previous[1]) not in TERMINAL:
                 changes.append(JobChange(name, previous[0], previous[1], ""))
             continue
         job_id, state = current
-        if state not in LEFT_RUNNING or current == previous:
+        was, is_now = JobState(previous[1]), JobState(state)
+        if is_now not in LEFT_RUNNING or current == previous:
             continue
-        if (
-            previous[0] == job_id
-            and previous[1] in LEFT_RUNNING
-            and (previous[1], state) != ("RESTARTING", "FAILED")
-        ):
+        gave_up = was is JobState.RESTARTING and is_now is JobState.FAILED
+        if previous[0] == job_id and was in LEFT_RUNNING and not gave_up:
             continue  # the same job from one ended or failing state to the next (not: restarts gave up)
         changes.append(JobChange(name, job_id, previous[1] if previous[0] == job_id else "", state))
     return changes

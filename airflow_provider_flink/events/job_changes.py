@@ -38,6 +38,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider_flink.client.models import FAILING_STATES, JobState
 from airflow_provider_flink.deployments.changes import (
     Health,
     JobChange,
@@ -158,7 +159,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                         continue
                     # The link reads the connection synchronously: in a thread, not the event loop.
                     detail["flink_url"] = await asyncio.to_thread(hook.job_url, change.job_id)
-                    if change.after in ("FAILING", "FAILED", "RESTARTING"):
+                    if JobState(change.after) in FAILING_STATES:
                         try:
                             detail["root_cause"] = await flink.root_cause(change.job_id)
                         except Exception as err:  # the event goes out anyway, without the cause

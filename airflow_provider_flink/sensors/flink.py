@@ -15,6 +15,7 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator
 
 from airflow_provider_flink import tasks
+from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.exceptions import FlinkOperatorError
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.links import FlinkJobLink
@@ -92,7 +93,7 @@ class FlinkJobStateSensor(_FlinkSensor):
         self,
         *,
         job_id: str,
-        target_states: Sequence[str] = ("RUNNING",),
+        target_states: Sequence[str] = (JobState.RUNNING.value,),
         healthy: bool = True,
         checkpoint_within: float | None = None,
         max_restarts: int | None = 3,
@@ -102,12 +103,14 @@ class FlinkJobStateSensor(_FlinkSensor):
         super().__init__(**kwargs)
         self.max_restarts = max_restarts
         self.job_id = job_id
-        self.target_states = [str(s).upper() for s in target_states]
+        # Flink's spelling, as the trigger carries them; a JobState member gives its value (str() of
+        # one is "JobState.RUNNING").
+        self.target_states = [s.value if isinstance(s, JobState) else str(s).upper() for s in target_states]
         self.healthy = healthy
         self.checkpoint_within = checkpoint_within
 
     def make_trigger(self, deadline: float) -> FlinkPollingTrigger:
-        healthy_running = self.healthy and self.target_states == ["RUNNING"]
+        healthy_running = self.healthy and [JobState(s) for s in self.target_states] == [JobState.RUNNING]
         return FlinkJobTrigger(
             self.flink_conn_id,
             str(self.job_id),

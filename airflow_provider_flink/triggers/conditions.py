@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_provider_flink.client import models
-from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.client.models import VERTEX_UP, JobState, VertexState, named_states
 from airflow_provider_flink.triggers.events import WaitEvent
 
 JobTarget = Literal["running", "finished", "states"]
-# A vertex or task that is RUNNING, or FINISHED while the job runs on: a source subtask with no
-# split to read (more parallelism than splits, e.g. after an upscale) ends FINISHED at once.
-_UP = ("RUNNING", "FINISHED")
 
 
 def is_healthy(job: models.JobOverview | models.JobDetail) -> bool:
@@ -35,8 +32,11 @@ def is_healthy(job: models.JobOverview | models.JobDetail) -> bool:
     if job.state is not JobState.RUNNING:
         return False
     if isinstance(job, models.JobDetail):
-        statuses = [vertex.status for vertex in job.vertices]
-        return "RUNNING" in statuses and all(status in _UP for status in statuses)
+        # A vertex is RUNNING, or FINISHED while the job runs on (models.VERTEX_UP): a source
+        # subtask with no split to read (more parallelism than splits, e.g. after an upscale)
+        # ends FINISHED at once.
+        statuses = [VertexState(vertex.status) for vertex in job.vertices]
+        return VertexState.RUNNING in statuses and all(status in VERTEX_UP for status in statuses)
     running, finished = job.tasks.get("running", 0), job.tasks.get("finished", 0)
     return running > 0 and running + finished == job.tasks.get("total", 0)
 
@@ -62,7 +62,7 @@ def parallelisms(job: models.JobDetail) -> str:
 
 def vertices_not_up(job: models.JobDetail) -> list[str]:
     """``name=STATUS`` of each vertex that keeps a RUNNING job from being healthy."""
-    return [f"{v.name}={v.status}" for v in job.vertices if v.status not in _UP]
+    return [f"{v.name}={v.status}" for v in job.vertices if VertexState(v.status) not in VERTEX_UP]
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def judge_job(
     it (:func:`runs_at_parallelism`)."""
     state = job.state
     wanted = describe_target(target, states, checkpoint_within, parallelism)
-    if target == "states" and state.value in states:
+    if target == "states" and state in named_states(states):
         return Verdict(True, state.value, f"Job {job.jid} is {state.value}")
     if target == "finished" and state is JobState.FINISHED:
         return Verdict(True, state.value, f"Job {job.jid} FINISHED")
@@ -140,7 +140,7 @@ def judge_job(
 
 
 def _vertices_up(job: models.JobDetail) -> str:
-    finished = sum(1 for v in job.vertices if v.status == "FINISHED")
+    finished = sum(1 for v in job.vertices if VertexState(v.status) is VertexState.FINISHED)
     if not finished:
         return f"all {len(job.vertices)} vertices RUNNING"
     return f"{len(job.vertices) - finished} vertices RUNNING and {finished} FINISHED (a bounded source done)"

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.exceptions import FlinkOperatorError
 
-UNKNOWN = "UNKNOWN"
+UNKNOWN = JobState.UNKNOWN.value  # nothing observed yet: the state of a wait that saw nothing
 
 
 class WaitEvent(BaseModel):

@@ -33,6 +33,7 @@ from airflow_provider_flink.client import (
     RetryPolicy,
     models,
 )
+from airflow_provider_flink.client.models import RECOVERING, TERMINAL, JobState, named_states
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs, KillAction
 from airflow_provider_flink.triggers.coalesce import shared_jobs
@@ -294,7 +295,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             if brief is not None and not self._may_be_over(brief):
                 running, total = brief.tasks.get("running", 0), brief.tasks.get("total", 0)
                 self.last_seen = f"{brief.state.value}, {running}/{total} tasks running"
-                return await self._restart_loop(flink, brief.state.value) if self.target != "states" else None
+                return await self._restart_loop(flink, brief.state) if self.target != "states" else None
         job = await flink.find_job(self.job_id)
         if job is None:
             return Verdict(
@@ -304,7 +305,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
                 "cluster, or lost in a JobManager restart without high availability",
             )
         self.last_seen = job.state.value
-        if job.state.value == "RUNNING" and (waiting := vertices_not_up(job)):
+        if job.state is JobState.RUNNING and (waiting := vertices_not_up(job)):
             self.last_seen = f"RUNNING, vertices not running yet: {', '.join(waiting)}"
         if self.parallelism is not None and job.vertices:
             self.last_seen += f" at parallelism {parallelisms(job)}"
@@ -322,7 +323,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             parallelism=self.parallelism,
         )
         if verdict is None and self.target != "states":
-            return await self._restart_loop(flink, job.state.value)
+            return await self._restart_loop(flink, job.state)
         return verdict
 
     def _may_be_over(self, brief: models.JobOverview) -> bool:
@@ -330,13 +331,13 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         if brief.state.is_globally_terminal:
             return True
         if self.target == "states":
-            return brief.state.value in self.states
+            return brief.state in named_states(self.states)
         return self.target == "running" and is_healthy(brief)
 
-    async def _restart_loop(self, flink: AsyncFlinkVerbs, state: str) -> Verdict | None:
+    async def _restart_loop(self, flink: AsyncFlinkVerbs, state: JobState) -> Verdict | None:
         """A job that keeps failing while the wait runs ends it early, with Flink's root cause."""
         now = time.time()
-        restarting = state in ("RESTARTING", "FAILING")
+        restarting = state in RECOVERING
         if self.max_restarts is None or (not restarting and now - self._restart_check < RESTART_CHECK_EVERY):
             return None
         self._restart_check = now
@@ -347,7 +348,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             return None
         return Verdict(
             False,
-            state,
+            state.value,
             f"Job {self.job_id} failed and restarted {failures} times while waiting for it to be "
             f"{self._target()} "
             f"(max_restarts={self.max_restarts}). Root cause: {cause}",
@@ -356,7 +357,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
 
     async def complete(self, flink: AsyncFlinkVerbs, verdict: Verdict) -> WaitEvent:
         event = verdict.event(**self.ids())
-        if verdict.state != "FAILED":
+        if JobState(verdict.state) is not JobState.FAILED:  # a job state, or NOT_FOUND
             return event
         try:
             cause = await flink.root_cause(self.job_id)
@@ -419,10 +420,10 @@ class FlinkSavepointTrigger(FlinkPollingTrigger):
         # The savepoint is done, but the job may still be winding down: a stop is over only when the
         # job has ended, or an immediate redeploy would briefly run next to it (I1).
         job = await flink.find_job(self.job_id)
-        state = job.state.value if job is not None else "gone"
-        if state not in ("FINISHED", "CANCELED", "FAILED", "gone"):
-            self.last_seen = f"savepoint at {status.location}, job still {state}"
+        if job is not None and job.state not in TERMINAL:
+            self.last_seen = f"savepoint at {status.location}, job still {job.state.value}"
             return None
+        state = job.state.value if job is not None else "gone"
         return Verdict(True, state, f"{verdict.message}; the job is {state}", verdict.extra)
 
 

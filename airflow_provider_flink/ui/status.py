@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+from airflow_provider_flink.client.models import FAILING_STATES, JobState
 from airflow_provider_flink.client.resilience import RetryPolicy
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
@@ -44,6 +45,8 @@ ACTIONS: dict[str, str] = {
 # A page view must answer within seconds: one more try, then the row says what it could not see
 # (the reconcile's own calls keep the full retry policy). A person can reload.
 PAGE_RETRY = RetryPolicy(attempts=2, initial=0.2, maximum=1.0, give_up_after=5.0)
+# A row's job state when the deployment has no job on its cluster (not a state of Flink's).
+NO_JOB = "NONE"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,11 @@ class DeploymentStatus:
     last_action: ActionEntry | None
 
     @property
+    def state(self) -> JobState | None:
+        """``job_state`` read back: None for no job, UNKNOWN for a cluster not observed."""
+        return None if self.job_state == NO_JOB else JobState(self.job_state)
+
+    @property
     def suspended(self) -> bool:
         return self.declared_state == "suspended" or self.held or self.record_status == "suspended"
 
@@ -95,8 +103,8 @@ class DeploymentStatus:
         return {
             "all": True,
             "attention": self.attention is not None,
-            "running": self.job_state == "RUNNING",
-            "not-running": self.job_state != "RUNNING",
+            "running": self.state is JobState.RUNNING,
+            "not-running": self.state is not JobState.RUNNING,
             "suspended": self.suspended,
         }[status]
 
@@ -115,7 +123,7 @@ def deployment_status(
 ) -> DeploymentStatus:
     jobs = view.jobs_of(spec.name) if view.jobs is not None else []
     newest = jobs[-1] if jobs else None
-    state = "UNKNOWN" if view.jobs is None else newest.state.value if newest is not None else "NONE"
+    state = JobState.UNKNOWN if view.jobs is None else newest.state if newest is not None else None
     savepoint = record.last_savepoint() if record is not None else None
     window = spec.restart_policy.window_minutes * 60
     restarts = len([t for t in (record.restarts if record else []) if now - t <= window])
@@ -129,7 +137,7 @@ def deployment_status(
         parallelism=spec.parallelism,
         upgrade_mode=spec.upgrade_mode,
         job_id=newest.jid if newest is not None else None,
-        job_state=state,
+        job_state=state.value if state is not None else NO_JOB,
         tasks_running=tasks.get("running") if tasks else None,
         tasks_total=tasks.get("total") if tasks else None,
         tasks_finished=tasks.get("finished") if tasks else None,
@@ -160,7 +168,7 @@ def _age(now: float, at: float | None) -> float | None:
 
 def _attention(
     spec: DeploymentSpec,
-    state: str,
+    state: JobState | None,  # None: no job
     failed: str | None,
     view: ClusterView,
     held: bool,
@@ -172,12 +180,12 @@ def _attention(
         return f"declared spec rolled back: {failed}"
     if held:  # a person suspended it: no job is what they asked for
         return None
-    if spec.state == "running" and state in ("FAILED", "FAILING", "RESTARTING"):
-        return f"job {state}"
-    if spec.state == "running" and state in ("NONE", "CANCELED") and not spec.bounded:
+    if spec.state == "running" and state is not None and state in FAILING_STATES:
+        return f"job {state.value}"
+    if spec.state == "running" and state in (None, JobState.CANCELED) and not spec.bounded:
         return "declared running, no job runs"
     limit = spec.max_checkpoint_age_minutes
-    if state == "RUNNING" and limit and checkpoint_age is not None and checkpoint_age > limit * 60:
+    if state is JobState.RUNNING and limit and checkpoint_age is not None and checkpoint_age > limit * 60:
         # A restart or recovery would refuse a checkpoint this old (the spec's limit): say it first.
         return f"latest checkpoint {checkpoint_age / 60:.1f} min old (limit {limit:g} min)"
     return None
@@ -191,14 +199,14 @@ def refusal(row: DeploymentStatus, action: str) -> str | None:
     """
     if action == "reconcile":
         return None  # always useful: it looks, and does what the rules say
-    if row.job_state == "UNKNOWN":
+    if row.state is JobState.UNKNOWN:
         return f"cluster {row.cluster} not observed: the reconcile takes no action on it until it answers"
     if action == "retry":
         return None if row.failed_spec else "no failed spec: the declared spec was not rolled back"
     if action == "savepoint":  # the reconcile takes one only of a healthy job, one at a time
         if row.savepoint_in_progress:
             return f"a savepoint ({row.savepoint_in_progress}) is already in progress"
-        if row.job_state != "RUNNING":
+        if row.state is not JobState.RUNNING:
             return f"no running job (job state {row.job_state})"
         return (
             None

@@ -65,3 +65,16 @@ def test_a_long_wait_defers_after_the_look(
     assert trigger.job_id == J
     assert trigger.deadline > time.time() + 500  # the trigger keeps the whole wait, not the look's
     assert trigger.coalesce  # in the triggerer it shares its polls with the other waits
+
+
+def test_a_sensors_target_states_keep_flinks_spelling_whether_strings_or_members() -> None:
+    from airflow_provider_flink.client.models import JobState
+
+    healthy = FlinkJobStateSensor(task_id="m", job_id=J, target_states=[JobState.RUNNING]).make_trigger(0.0)
+    assert isinstance(healthy, FlinkJobTrigger)
+    assert (healthy.target, healthy.states) == ("running", ["RUNNING"])  # not "JOBSTATE.RUNNING"
+    either = FlinkJobStateSensor(task_id="s", job_id=J, target_states=["finished", JobState.FAILED])
+    trigger = either.make_trigger(0.0)
+    assert isinstance(trigger, FlinkJobTrigger)
+    assert (trigger.target, trigger.states) == ("states", ["FINISHED", "FAILED"])
+    assert trigger.serialize()[1]["states"] == ["FINISHED", "FAILED"]  # the payload: plain strings

@@ -12,7 +12,16 @@ import httpx
 import pytest
 import yaml
 
-from airflow_provider_flink.deployments.changes import job_changes, newest_jobs
+from airflow_provider_flink.client.models import COMING_UP, FAILING_STATES, LEFT_RUNNING, TERMINAL, JobState
+from airflow_provider_flink.deployments.changes import (
+    Health,
+    JobChange,
+    confirmed,
+    health_changes,
+    job_changes,
+    newest_jobs,
+    urgent,
+)
 from airflow_provider_flink.events import FlinkJobEventTrigger
 from airflow_provider_flink.events.job_changes import CURSOR_KEY
 from airflow_provider_flink.ids import deployment_prefix
@@ -78,6 +87,25 @@ def test_newest_jobs_picks_each_deployments_newest_job_and_ignores_others() -> N
         )
     ).jobs
     assert newest_jobs(["orders", "clicks"], list(jobs)) == {"orders": (jid("orders", 1), "RUNNING")}
+
+
+@pytest.mark.parametrize("state", list(JobState), ids=lambda state: state.value)
+def test_the_watcher_judges_every_state_it_reads_as_a_string_by_the_named_sets(state: JobState) -> None:
+    """The cursor and the events carry states as Flink spells them: each judge must read every one
+    as its set says (a misspelt state string in a judge fails here for that state)."""
+    a, said = jid("orders"), state.value
+    left = job_changes({"orders": (a, "RUNNING")}, {"orders": (a, said)})
+    assert bool(left) is (state in LEFT_RUNNING)
+    change = JobChange("orders", a, "RUNNING", said)
+    assert urgent(change) is (state in FAILING_STATES)  # a failure at once, an end once confirmed
+    assert bool(confirmed([change], {"orders": (a, said)})) is (state is not JobState.RUNNING)
+    gone = job_changes({"orders": (a, said)}, {})
+    assert bool(gone) is (state not in TERMINAL)  # a job that ended may leave the list
+    stuck = {"orders": Health(a, said, False, 1000.0)}
+    late = health_changes(stuck, stuck, {"orders": 120.0}, 1200.0, set())
+    assert bool(late) is (state in COMING_UP)  # the others are reported by their state
+    restarts_gave_up = job_changes({"orders": (a, "RESTARTING")}, {"orders": (a, said)})
+    assert bool(restarts_gave_up) is (state is JobState.FAILED)
 
 
 @pytest.fixture

@@ -25,6 +25,58 @@ def test_globally_terminal_states(state: str, terminal: bool) -> None:
     assert JobState(state).is_globally_terminal is terminal
 
 
+def test_the_named_state_sets_classify_every_state_as_they_claim() -> None:
+    every = set(JobState)
+    named = {
+        "TERMINAL": models.TERMINAL,
+        "FAILURE": models.FAILURE,
+        "RECOVERING": models.RECOVERING,
+        "FAILING_STATES": models.FAILING_STATES,
+        "LEFT_RUNNING": models.LEFT_RUNNING,
+        "COMING_UP": models.COMING_UP,
+    }
+    for name, states in named.items():
+        assert JobState.UNKNOWN not in states, f"{name}: unknown is neither failed nor anything else"
+    # Every state Flink reports is coming up or has left RUNNING; only RESTARTING is both (it left
+    # RUNNING after a failure and is on its way back).
+    assert every - {JobState.UNKNOWN} == models.COMING_UP | models.LEFT_RUNNING
+    assert {JobState.RESTARTING} == models.COMING_UP & models.LEFT_RUNNING
+    # Flink's globally terminal states, and what the properties say is exactly the sets.
+    assert {JobState.FAILED, JobState.CANCELED, JobState.FINISHED} == models.TERMINAL
+    for state in JobState:
+        assert state.is_globally_terminal is (state in models.TERMINAL)
+        assert state.is_failure is (state in models.FAILURE)
+    assert models.FAILING_STATES == models.FAILURE | models.RECOVERING
+    assert models.TERMINAL < models.LEFT_RUNNING
+    assert models.FAILING_STATES < models.LEFT_RUNNING
+    assert not models.TERMINAL & models.COMING_UP  # an ended job never becomes healthy
+    # Left RUNNING without a failure: ended, ending or suspended.
+    assert {
+        JobState.CANCELLING,
+        JobState.CANCELED,
+        JobState.FINISHED,
+        JobState.SUSPENDED,
+    } == models.LEFT_RUNNING - models.FAILING_STATES
+
+
+def test_named_states_reads_strings_exactly_and_a_typo_matches_nothing() -> None:
+    assert models.named_states(["RUNNING", "FINISHED"]) == {JobState.RUNNING, JobState.FINISHED}
+    assert models.named_states([JobState.CANCELED]) == {JobState.CANCELED}
+    # JobState("RUNING") is UNKNOWN; a target state with a typo must not match a job Flink reports
+    # in a state this version does not know.
+    assert models.named_states(["RUNING", "running"]) == frozenset()
+    assert models.named_states(["UNKNOWN"]) == {JobState.UNKNOWN}  # asked for by name: kept
+
+
+def test_vertex_states_are_flinks_execution_states_not_job_states() -> None:
+    # CANCELING (one L) and DEPLOYING are a vertex's; a job's is CANCELLING.
+    assert models.VertexState("CANCELING") is models.VertexState.CANCELING
+    assert models.VertexState("DEPLOYING") is models.VertexState.DEPLOYING
+    assert JobState("CANCELING") is JobState.UNKNOWN
+    assert models.VertexState("SOMETHING_NEW") is models.VertexState.UNKNOWN
+    assert {models.VertexState.RUNNING, models.VertexState.FINISHED} == models.VERTEX_UP
+
+
 @pytest.mark.parametrize("version", ["2.3.0", "1.20.5"])
 def test_root_cause_of_a_failed_job_recorded_shapes(version: str) -> None:
     exc = models.JobExceptions.model_validate(recorded(f"flink-{version}-failed-job-exceptions.json"))
