@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Literal, get_args
 
 from airflow_provider_flink import crashpoints, ids
@@ -86,6 +87,7 @@ from airflow_provider_flink.triggers import (
     run_inline,
 )
 from airflow_provider_flink.triggers.conditions import is_healthy
+from airflow_provider_flink.triggers.steps import begin_savepoint, checkpoint_first
 
 __all__ = ["Executor", "ReconcileError", "prepare_spec_artifact"]
 
@@ -336,16 +338,22 @@ class Executor:
         trigger_id = ids.savepoint_trigger_id(
             job_id, purpose or f"{operation}:{reason}", record.failed_triggers
         )
-        record.pending_savepoint = PendingSavepoint(
-            job_id=job_id, trigger_id=trigger_id, reason=reason, started_at=self.clock()
+
+        def pending(trigger: str) -> None:
+            record.pending_savepoint = PendingSavepoint(
+                job_id=job_id, trigger_id=trigger, reason=reason, started_at=self.clock()
+            )
+            self._save(record)
+
+        begin_savepoint(
+            self.hook,
+            job_id,
+            trigger_id,
+            operation=operation,
+            record=pending,
+            crash_prefix=f"{operation}:",
+            target_directory=partial(self._savepoint_dir, spec),
         )
-        self._save(record)  # I4: the trigger id before the request
-        target = self._savepoint_dir(spec)
-        if operation == "stop":
-            self.hook.stop_job(job_id, trigger_id, target_directory=target)
-        else:
-            self.hook.trigger_savepoint(job_id, trigger_id, target)
-        crashpoints.reach(f"{operation}:requested")
         event = run_inline(
             FlinkSavepointTrigger(
                 spec.cluster,
@@ -383,7 +391,7 @@ class Executor:
                 job_id,
                 self.clock() + 120,
                 target="states",
-                states=["CANCELED", "FINISHED", "FAILED"],
+                states=[s.value for s in (JobState.CANCELED, JobState.FINISHED, JobState.FAILED)],
                 poll_interval=0.5,
             )
         )
@@ -687,12 +695,9 @@ class Executor:
         derived from the transition (I8: a racing run sends the same one). A failed one only logs:
         the rescale then restarts from the latest periodic checkpoint, still the job's own state."""
         trigger_id = ids.checkpoint_trigger_id(job_id, to_hash)
-        try:
-            self.hook.trigger_checkpoint(job_id, trigger_id)
-            event = run_inline(FlinkCheckpointTrigger(spec.cluster, job_id, trigger_id, self.clock() + 60))
-        except FlinkApiError as err:
-            log.warning("Job %s: no checkpoint before the rescale (%s): from its latest one", job_id, err)
+        if not checkpoint_first(self.hook, job_id, trigger_id, log):
             return
+        event = run_inline(FlinkCheckpointTrigger(spec.cluster, job_id, trigger_id, self.clock() + 60))
         if not event.ok:
             log.warning(
                 "Job %s: no checkpoint before the rescale (%s): from its latest one", job_id, event.message

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
+from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.observe import catch_up, observe
 from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
@@ -162,7 +163,7 @@ class _ClusterRun:
         entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
         if self.view.jobs is None:  # nothing is planned for it, so nothing is fetched for it either
             entry.skipped = self.view.unobservable()
-            entry.job_state = "UNKNOWN"
+            entry.job_state = JobState.UNKNOWN.value
             return entry
         jobs = self.view.jobs_of(spec.name)
         entry.job_state = jobs[-1].state.value if jobs else None

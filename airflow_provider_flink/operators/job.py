@@ -8,6 +8,7 @@ a second one (I1): a job found under the recorded id is adopted, a savepoint tri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, Literal
 
 from airflow_provider_flink import crashpoints, ids
@@ -35,6 +36,7 @@ from airflow_provider_flink.triggers import (
     WaitEvent,
     run_inline,
 )
+from airflow_provider_flink.triggers.steps import begin_savepoint
 from airflow_provider_flink.values import parse_bool
 
 JOB_ID_KEY = "flink_job_id"
@@ -355,6 +357,8 @@ class _SavepointingOperator(FlinkBaseOperator):
     operation: Literal["savepoint", "stop"] = "savepoint"
     template_fields: Sequence[str] = ("job_id", "target_directory")
 
+    drain: bool = False  # the stop operator's: MAX_WATERMARK before stopping
+
     def __init__(
         self,
         *,
@@ -368,9 +372,6 @@ class _SavepointingOperator(FlinkBaseOperator):
         self.job_id = job_id
         self.target_directory = target_directory
         self.format_type = format_type
-
-    def _start(self, job_id: str, trigger_id: str) -> None:
-        raise NotImplementedError
 
     def _known(self, job_id: str, trigger_id: str) -> bool:
         """Whether Flink still knows a savepoint operation of the job under this trigger id."""
@@ -401,10 +402,17 @@ class _SavepointingOperator(FlinkBaseOperator):
                     err,
                 )
         trigger_id = fresh_id(store, TRIGGER_ID_KEY)
-        store.set(TRIGGER_ID_KEY, trigger_id)  # intent first: a retry polls this id
-        crashpoints.reach(f"{self.operation}-task:id-recorded")
-        self._start(job_id, trigger_id)
-        crashpoints.reach(f"{self.operation}-task:requested")
+        begin_savepoint(
+            self.hook,
+            job_id,
+            trigger_id,
+            operation=self.operation,
+            record=partial(store.set, TRIGGER_ID_KEY),  # intent first: a retry polls this id
+            crash_prefix=f"{self.operation}-task:",
+            target_directory=self.target_directory,
+            format_type=self.format_type,
+            drain=self.drain,
+        )
         return trigger_id
 
     def _wait_for(self, context: Any, job_id: str, trigger_id: str) -> Any:
@@ -431,9 +439,6 @@ class FlinkSavepointOperator(_SavepointingOperator):
 
     A failed savepoint fails the task with Flink's cause; the job keeps running untouched.
     """
-
-    def _start(self, job_id: str, trigger_id: str) -> None:
-        self.hook.trigger_savepoint(job_id, trigger_id, self.target_directory, self.format_type)
 
     def execute(self, context: Any) -> Any:
         job_id = str(self.job_id)
@@ -467,15 +472,6 @@ class FlinkStopJobOperator(_SavepointingOperator):
         super().__init__(**kwargs)
         self.drain = drain
         self.missing_ok = missing_ok
-
-    def _start(self, job_id: str, trigger_id: str) -> None:
-        self.hook.stop_job(
-            job_id,
-            trigger_id,
-            drain=self.drain,
-            target_directory=self.target_directory,
-            format_type=self.format_type,
-        )
 
     def execute(self, context: Any) -> Any:
         job_id = str(self.job_id)

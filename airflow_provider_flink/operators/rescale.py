@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_flink import ids
-from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.exceptions import (
     AirflowFailException,
     FlinkOperatorError,
@@ -21,6 +20,7 @@ from airflow_provider_flink.exceptions import (
 )
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 from airflow_provider_flink.triggers import FlinkCheckpointTrigger, FlinkJobTrigger, WaitEvent
+from airflow_provider_flink.triggers.steps import checkpoint_first
 
 # The advice a refusal ends with: the savepoint upgrade that makes the same change with a stop.
 SAVEPOINT_UPGRADE = (
@@ -87,12 +87,8 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
             # Flink 1.x rescales at once from the job's latest checkpoint and re-processes all
             # since (up to a checkpoint interval): take one first, rescale as soon as it is done.
             trigger_id = ids.new_id()
-            try:
-                self.hook.trigger_checkpoint(job_id, trigger_id)
-            except FlinkApiError as err:
-                self.log.warning("Could not take a checkpoint first (%s): rescaling from the latest one", err)
+            if not checkpoint_first(self.hook, job_id, trigger_id, self.log):
                 return self._rescale(context, job_id, parallelism)
-            self.log.info("Taking checkpoint %s of job %s before rescaling it", trigger_id, job_id)
             checkpoint = FlinkCheckpointTrigger(
                 self.flink_conn_id,
                 job_id,
