@@ -10,7 +10,7 @@ the acting process.
   reconcile in that window: a race whose interleaving is chosen, not left to timing.
 
 Steps: the reconcile's ``submit:intent-recorded|requested|recorded``,
-``stop|savepoint:requested|recorded``, ``cancel:intent-recorded|requested``,
+``stop|savepoint:id-recorded|requested|recorded``, ``cancel:intent-recorded|requested``,
 ``rollback:intent-recorded``, ``dispose:requested``; the operators' ``deploy-task:id-recorded|requested``,
 ``stop-task:id-recorded|requested`` and ``savepoint-task:id-recorded|requested``.
 
