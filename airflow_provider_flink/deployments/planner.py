@@ -42,6 +42,7 @@ from typing import Any, Literal, get_args
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.windows import active_window, until
@@ -142,6 +143,8 @@ class DeploymentPlan:
     # The reason for skipping needs a person (two live copies, a job that keeps failing): the run
     # reports it as a problem, so the reconcile task is red, not green.
     needs_human: bool = False
+    # What the deployment is doing as the plan found it (one derivation: deployments/lifecycle.py).
+    lifecycle: Lifecycle = Lifecycle.UNKNOWN
 
     def refuse(self, reason: str) -> DeploymentPlan:
         self.skipped, self.needs_human = reason, True
@@ -151,6 +154,7 @@ class DeploymentPlan:
         return {
             "deployment": self.spec.name,
             "cluster": self.spec.cluster,
+            "lifecycle": self.lifecycle.value,
             "actions": [a.describe() for a in self.actions],
             "skipped": self.skipped,
         }
@@ -187,14 +191,15 @@ def plan_deployment(
     ``rescale_from``: the parallelism the live job runs when the declared spec differs from it in
     nothing else (the reconcile computed it from the record's applied spec): a rescale in place."""
     record = stored if stored is not None else rebuild_record(spec, view)
-    plan = DeploymentPlan(spec, record)
+    seen = view.jobs_of(spec.name) if view.jobs is not None else None
+    plan = DeploymentPlan(spec, record, lifecycle=lifecycle(stored, spec.state == "suspended", seen))
     name = spec.name
 
     def act(kind: ActionKind, reason: str, **kw: Any) -> DeploymentPlan:
         plan.actions.append(Action(kind, name, reason, **kw))
         return plan
 
-    if view.jobs is None:
+    if plan.lifecycle is Lifecycle.UNKNOWN:
         plan.skipped = view.unobservable()
         return plan
     # A person's suspend is recorded first (the hold is the intent: a run killed after it still

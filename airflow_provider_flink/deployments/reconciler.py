@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.executor import Executor
+from airflow_provider_flink.deployments.lifecycle import Lifecycle
 from airflow_provider_flink.deployments.observe import catch_up, observe
 from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
 from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore, RecordStore
@@ -164,6 +165,7 @@ class _ClusterRun:
         if self.view.jobs is None:  # nothing is planned for it, so nothing is fetched for it either
             entry.skipped = self.view.unobservable()
             entry.job_state = JobState.UNKNOWN.value
+            entry.lifecycle = Lifecycle.UNKNOWN.value
             return entry
         jobs = self.view.jobs_of(spec.name)
         entry.job_state = jobs[-1].state.value if jobs else None
@@ -187,6 +189,7 @@ class _ClusterRun:
             rescale_from=self._rescale_from(spec, stored, artifact.sha256),
         )
         entry.actions = [action.describe() for action in plan.actions]
+        entry.lifecycle = plan.lifecycle.value
         entry.skipped = plan.skipped
         if plan.needs_human:
             entry.refused = plan.skipped

@@ -53,6 +53,8 @@ class DeploymentReport(BaseModel):
     done: list[ActionResult] = Field(default_factory=list)
     # The state of the deployment's newest job on Flink when the run looked (None: no job).
     job_state: str | None = None
+    # What the deployment was doing when the run looked (deployments/lifecycle.py), before acting.
+    lifecycle: str | None = None
 
     @property
     def errors(self) -> list[str]:

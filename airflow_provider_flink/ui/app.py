@@ -261,7 +261,7 @@ def _row(r: DeploymentStatus, root: str, link: str) -> str:
     name = f'<a href="{e(link)}">{e(r.name)}</a>' if link else e(r.name)
     return (
         f'<tr class="{"attention" if r.attention else ""}" data-deployment="{e(r.name)}">'
-        f"<td>{name}</td><td>{e(r.cluster)}</td><td>{_declared(r)}</td>"
+        f"<td>{name}</td><td>{e(r.cluster)}</td><td>{_declared(r)}</td><td class=lifecycle>{e(r.lifecycle)}</td>"
         f"<td class=state>{e(r.job_state)}</td><td>{tasks}</td><td>{job}</td>"
         f"<td><code>{e(r.applied_hash or '-')}</code></td><td class=checkpoint>{_age(r.checkpoint_age_s)}</td>"
         f'<td class=savepoint title="{e(r.last_savepoint or "")}">{_age(r.last_savepoint_age_s)}</td>'
@@ -271,7 +271,7 @@ def _row(r: DeploymentStatus, root: str, link: str) -> str:
 
 
 HEAD = (
-    "<tr><th>deployment</th><th>cluster</th><th>declared</th><th>job state</th><th>tasks running</th>"
+    "<tr><th>deployment</th><th>cluster</th><th>declared</th><th>lifecycle</th><th>job state</th><th>tasks running</th>"
     "<th>job</th><th>applied spec</th><th>checkpoint</th><th>last savepoint</th><th>restarts (window)</th>"
     "<th>last action</th><th>attention</th><th>actions</th></tr>"
 )
@@ -302,7 +302,7 @@ def render(
 <div id="message" role="status"></div>
 <table>
 <thead>{HEAD}</thead>
-<tbody>{body or '<tr><td colspan="13">no deployment matches</td></tr>'}</tbody>
+<tbody>{body or '<tr><td colspan="14">no deployment matches</td></tr>'}</tbody>
 </table>
 {f"<h2>Files that do not parse</h2><ul>{problems}</ul>" if problems else ""}"""
     return PAGE.format(title="Flink deployments", api="api/", root="../", content=content)

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from airflow_provider_flink.client.models import FAILING_STATES, JobState
 from airflow_provider_flink.client.resilience import RetryPolicy
+from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, RecordStore
@@ -71,6 +72,7 @@ class DeploymentStatus:
     upgrade_mode: str
     job_id: str | None
     job_state: str  # Flink's state of the newest job; NONE (no job) or UNKNOWN (cluster not observed)
+    lifecycle: str  # what the deployment is doing (deployments/lifecycle.py: the planner's word too)
     tasks_running: int | None
     tasks_total: int | None
     tasks_finished: int | None  # a bounded source's subtasks end: not a problem (see healthy)
@@ -97,7 +99,8 @@ class DeploymentStatus:
 
     @property
     def suspended(self) -> bool:
-        return self.declared_state == "suspended" or self.held or self.record_status == "suspended"
+        """Suspended, or on its way there (a person's hold or the file, while the job still stops)."""
+        return self.lifecycle == Lifecycle.SUSPENDED.value or self.held or self.declared_state == "suspended"
 
     def matches(self, status: StatusFilter) -> bool:
         return {
@@ -138,6 +141,7 @@ def deployment_status(
         upgrade_mode=spec.upgrade_mode,
         job_id=newest.jid if newest is not None else None,
         job_state=state.value if state is not None else NO_JOB,
+        lifecycle=lifecycle(record, spec.state == "suspended", jobs if view.jobs is not None else None).value,
         tasks_running=tasks.get("running") if tasks else None,
         tasks_total=tasks.get("total") if tasks else None,
         tasks_finished=tasks.get("finished") if tasks else None,

@@ -371,6 +371,7 @@ def test_plan_summary_is_readable() -> None:
     assert plan.as_dict() == {
         "deployment": "orders",
         "cluster": "flink_default",
+        "lifecycle": "new",
         "actions": [f"deploy orders -> {transition_id('orders', H1, None)}: first deployment"],
         "skipped": None,
     }
