@@ -38,6 +38,7 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 from airflow_provider_flink.client import models
 from airflow_provider_flink.deployments import (
     ClusterView,
+    AppliedSpec,
     DeploymentRecord,
     DeploymentSpec,
     MemoryRecordStore,
@@ -151,8 +152,8 @@ def build(work: Path, clusters: int, per_cluster: int) -> Scenario:
                 cluster=spec.cluster,
                 status="running",
                 current_job_id=job_id,
-                applied_hash=digest,
-                last_stable_hash=digest,
+                applied=AppliedSpec(spec_hash=digest),
+                stable=AppliedSpec(spec_hash=digest),
             )
         )
     jobs = {}

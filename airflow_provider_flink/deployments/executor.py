@@ -104,7 +104,7 @@ def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArti
 
 
 def _applied_parallelism(record: DeploymentRecord) -> int | None:
-    value = record.applied_spec.spec.get("parallelism") if record.applied_spec else None
+    value = (record.applied.spec or {}).get("parallelism") if record.applied else None
     return value if isinstance(value, int) else None
 
 
@@ -285,8 +285,8 @@ class Executor:
         jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
         adopted = self.hook.submit_job(jar_id, request)
         crashpoints.reach("submit:requested")
-        record.current_job_id, record.applied_hash, record.status = job_id, spec_hash, "running"
-        record.applied_spec = AppliedSpec(spec_hash=spec_hash, spec=spec.model_dump(mode="json"))
+        record.current_job_id, record.status = job_id, "running"
+        record.applied = AppliedSpec(spec_hash=spec_hash, spec=spec.model_dump(mode="json"))
         record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
         self._save(record)
         crashpoints.reach("submit:recorded")
@@ -304,8 +304,7 @@ class Executor:
 
     def _stable(self, record: DeploymentRecord, spec: DeploymentSpec, spec_hash: str) -> None:
         """The job of ``spec`` ran healthy: it becomes the rollback target, an upgrade is over."""
-        record.last_stable_spec, record.last_stable_hash = spec.model_dump(mode="json"), spec_hash
-        record.applied_hash = spec_hash
+        record.stable = record.applied = AppliedSpec(spec_hash=spec_hash, spec=spec.model_dump(mode="json"))
         record.upgrade = None
         if record.failed_spec is not None and record.failed_spec.spec_hash == spec_hash:
             record.failed_spec = None  # a retry asked for made it
@@ -674,7 +673,7 @@ class Executor:
         record.rescale = None
         if event.ok:
             record.rescaled = Rescaled(job_id=job_id, spec_hash=to_hash)
-            record.applied_spec = AppliedSpec(spec_hash=to_hash, spec=spec.model_dump(mode="json"))
+            record.applied = AppliedSpec(spec_hash=to_hash, spec=spec.model_dump(mode="json"))
             self._stable(record, spec, to_hash)  # healthy at the new parallelism: the rollback target
             crashpoints.reach("rescale:recorded")
             return (
@@ -736,8 +735,9 @@ class Executor:
     def _adopt(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
         record.current_job_id = action.job_id
         record.status = "running"
-        if record.intended_job_id == action.job_id:
-            record.applied_hash = record.intended_hash
+        if record.intended_job_id == action.job_id and record.intended_hash != record.applied_hash:
+            # Submitted by an earlier run that died before recording it: its spec is known by hash.
+            record.applied = AppliedSpec(spec_hash=record.intended_hash) if record.intended_hash else None
         self._save(record)
         return "recorded as the deployment's job"
 

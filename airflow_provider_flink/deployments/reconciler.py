@@ -106,8 +106,8 @@ def only_parallelism_changed(
 ) -> int | None:
     """The parallelism the deployment's job runs, when the declared spec differs from what it runs
     in the parallelism alone (the same spec at the old parallelism hashes to the applied hash)."""
-    applied = stored.applied_spec if stored is not None else None
-    if stored is None or applied is None or applied.spec_hash != stored.applied_hash:
+    applied = stored.applied if stored is not None else None
+    if applied is None or applied.spec is None:  # the fields of what runs are not known
         return None
     before = applied.spec.get("parallelism")
     if not isinstance(before, int) or before == spec.parallelism:

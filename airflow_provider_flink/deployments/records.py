@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from airflow_provider_flink.exceptions import DeploymentBusyError
 
@@ -71,11 +71,12 @@ class HistoryEntry(BaseModel):
 
 
 class AppliedSpec(BaseModel):
-    """The spec the current job was submitted with: made the rollback target when that job is seen
-    healthy after its file already changed again (short runs judge health in a later run)."""
+    """A spec by its hash, with its fields where they are known: the one the current job runs
+    (``applied``; made the rollback target when that job is seen healthy after its file already
+    changed again), or the last one seen healthy (``stable``, the rollback target)."""
 
     spec_hash: str
-    spec: dict[str, Any]
+    spec: dict[str, Any] | None = None  # None: only the hash is known (a job adopted from an earlier run)
 
 
 class RescaleInFlight(BaseModel):
@@ -106,6 +107,7 @@ class Hold(BaseModel):
 
 
 HISTORY_KEPT = 50
+LEGACY_SPEC_FIELDS = ("applied_hash", "applied_spec", "last_stable_hash", "last_stable_spec")
 
 
 class DeploymentRecord(BaseModel):
@@ -114,8 +116,7 @@ class DeploymentRecord(BaseModel):
     name: str
     cluster: str
     status: Literal["new", "running", "suspended"] = "new"
-    applied_hash: str | None = None
-    applied_spec: AppliedSpec | None = None
+    applied: AppliedSpec | None = None  # the spec the current job runs
     rescale: RescaleInFlight | None = None
     rescaled: Rescaled | None = None
     current_job_id: str | None = None
@@ -124,8 +125,7 @@ class DeploymentRecord(BaseModel):
     intended_savepoint: str | None = None
     savepoints: list[SavepointEntry] = Field(default_factory=list)
     pending_savepoint: PendingSavepoint | None = None
-    last_stable_spec: dict[str, Any] | None = None
-    last_stable_hash: str | None = None
+    stable: AppliedSpec | None = None  # the last spec seen running healthy: the rollback target
     upgrade: UpgradeInFlight | None = None
     failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
@@ -144,6 +144,43 @@ class DeploymentRecord(BaseModel):
     # This run rebuilt the record from Flink (it said so once); never stored, or every later run
     # would warn again about a record that is fine.
     rebuilt: bool = Field(False, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_once(cls, data: Any) -> Any:
+        """Records written before the applied and stable specs were stored once (hash and spec in
+        two fields each) read as the new shape; an applied spec whose hash was not the applied hash
+        any more (a job adopted since) keeps only the hash."""
+        if not isinstance(data, dict) or not {*LEGACY_SPEC_FIELDS} & data.keys():
+            return data
+        data = dict(data)
+        applied_hash, applied_spec = data.pop("applied_hash", None), data.pop("applied_spec", None)
+        stable_hash, stable_spec = data.pop("last_stable_hash", None), data.pop("last_stable_spec", None)
+        if isinstance(applied_spec, AppliedSpec):
+            applied_spec = applied_spec.model_dump()
+        if "applied" not in data and (applied_hash or applied_spec):
+            fits = applied_spec and applied_hash in (None, applied_spec.get("spec_hash"))
+            data["applied"] = applied_spec if fits else {"spec_hash": applied_hash}
+        if "stable" not in data and stable_hash:
+            data["stable"] = {"spec_hash": stable_hash, "spec": stable_spec}
+        return data
+
+    @property
+    def applied_hash(self) -> str | None:
+        return self.applied.spec_hash if self.applied is not None else None
+
+    @property
+    def applied_spec(self) -> AppliedSpec | None:
+        """The applied spec when its fields are known (a rescale in place needs them)."""
+        return self.applied if self.applied is not None and self.applied.spec is not None else None
+
+    @property
+    def last_stable_hash(self) -> str | None:
+        return self.stable.spec_hash if self.stable is not None else None
+
+    @property
+    def last_stable_spec(self) -> dict[str, Any] | None:
+        return self.stable.spec if self.stable is not None else None
 
     def last_savepoint(self) -> SavepointEntry | None:
         return max(self.savepoints, key=lambda s: s.taken_at) if self.savepoints else None

@@ -221,7 +221,7 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
     [deployed] = summary["deployments"][0]["done"]
     assert deployed["detail"] == f"job {live[0].jid} submitted; the next run judges its health"
     record = json.loads(VariableModel.get(f"flink_deployment.flink_default.{name}"))
-    assert (record["current_job_id"], record["last_stable_hash"]) == (live[0].jid, None)
+    assert (record["current_job_id"], record["stable"]) == (live[0].jid, None)
     assert [(h["kind"], h["ok"], h["job_id"]) for h in record["history"]] == [("deploy", True, live[0].jid)]
     assert record["history"][0]["run"].startswith("flink_reconcile/")
     airflow.wait_all_running(live[0].jid)
@@ -230,7 +230,7 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
         f"mark-stable {name} job {live[0].jid}: the job runs healthy: its spec becomes the rollback target"
     ]
     record = json.loads(VariableModel.get(f"flink_deployment.flink_default.{name}"))
-    assert record["last_stable_hash"] == record["applied_hash"]
+    assert record["stable"] == record["applied"]  # one spec, hash and fields, stored once each
 
     spec["parallelism"] = 2
     (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))

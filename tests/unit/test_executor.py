@@ -690,3 +690,27 @@ def test_every_action_kind_has_one_handler_and_a_typo_is_refused_where_it_is_mad
     assert set(HANDLERS) == set(get_args(ActionKind))
     with pytest.raises(ValueError, match="unknown action kind 'upgarde': one of deploy, resubmit, upgrade"):
         Action("upgarde", "orders", "typo")  # type: ignore[arg-type]
+
+
+def test_a_record_written_before_the_specs_were_stored_once_reads_as_the_new_shape() -> None:
+    """Records in users' Variables from earlier versions: applied and stable hash and spec in two
+    fields each. They read as one ``applied`` and one ``stable``; a stale applied spec (a job
+    adopted since, its hash no longer the applied hash) keeps only the hash."""
+    running = spec(parallelism=2).model_dump(mode="json")
+    old = {
+        "name": "orders",
+        "cluster": "flink_default",
+        "applied_hash": "1" * 64,
+        "applied_spec": {"spec_hash": "1" * 64, "spec": running},
+        "last_stable_hash": "0" * 64,
+        "last_stable_spec": running,
+    }
+    record = DeploymentRecord.model_validate_json(json.dumps(old))
+    assert record.applied is not None
+    assert (record.applied.spec_hash, record.applied_spec) == ("1" * 64, record.applied)
+    assert (record.last_stable_hash, record.last_stable_spec) == ("0" * 64, running)
+    adopted = DeploymentRecord.model_validate({**old, "applied_hash": "2" * 64})
+    assert (adopted.applied_hash, adopted.applied_spec) == ("2" * 64, None)
+    stored = json.loads(record.model_dump_json())
+    assert {"applied", "stable"} <= stored.keys()
+    assert not {"applied_hash", "applied_spec", "last_stable_hash", "last_stable_spec"} & stored.keys()

@@ -504,7 +504,7 @@ def test_a_recorded_rollback_is_finished_and_a_stale_intent_dropped() -> None:
     seen = view(job(jid(), "FINISHED"), job(jid(H2), "FAILED", 0, start=2))
     (resubmit,) = plan_deployment(spec(), H2, seen, stored, NOW).actions
     assert (resubmit.kind, resubmit.new_job_id, resubmit.spec_hash) == ("resubmit", rollback_job, H1)
-    stale = stored.model_copy(update={"intended_hash": "9" * 64, "last_stable_hash": H1})
+    stale = stored.model_copy(update={"intended_hash": "9" * 64})
     assert kinds(plan_deployment(spec(), H2, seen, stale, NOW)) != ["resubmit"]
 
 
