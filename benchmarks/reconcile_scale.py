@@ -38,7 +38,6 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 from airflow_provider_flink.client import models
 from airflow_provider_flink.deployments import (
     ClusterView,
-    AppliedSpec,
     DeploymentRecord,
     DeploymentSpec,
     MemoryRecordStore,
@@ -48,6 +47,7 @@ from airflow_provider_flink.deployments import (
     spec_hash,
 )
 from airflow_provider_flink.deployments.executor import prepare_spec_artifact
+from airflow_provider_flink.deployments.records import AppliedSpec
 from airflow_provider_flink.hooks import FlinkHook
 from airflow_provider_flink.ids import deployment_prefix, new_job_id
 
