@@ -24,9 +24,11 @@ from airflow_provider_flink.deployments.records import (
     note_failed_trigger,
     save_checked,
 )
-from airflow_provider_flink.deployments.snapshots import known_checkpoint_id
+from airflow_provider_flink.deployments.snapshots import Snapshot, known_checkpoint_id, newest_snapshot
+from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.exceptions import AirflowNotFoundException, FlinkConnectionError
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.ids import deployment_prefix
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,29 @@ def observe(hook: FlinkHook, cluster: str) -> ClusterView:
         return ClusterView(cluster, tuple(hook.jobs()))
     except (FlinkError, FlinkConnectionError, AirflowNotFoundException) as err:
         return ClusterView(cluster, None, str(err))
+
+
+def newest_state(
+    hook: FlinkHook,
+    spec: DeploymentSpec,
+    record: DeploymentRecord | None,
+    view: ClusterView,
+    now: float,
+    neighbours: frozenset[str] = frozenset(),
+) -> Snapshot | None:
+    """The deployment's newest completed snapshot (I7: Flink's storage is the arbiter) when no job
+    of it runs and it ran before, else None: what a resume, restart or recovery would restore,
+    known before anything is planned (a dry run and the plan name it, or the refusal)."""
+    jobs = view.jobs_of(spec.name)
+    if record is None or record.current_job_id is None or any(not j.state.is_globally_terminal for j in jobs):
+        return None
+    ended = jobs[-1].jid if jobs else record.current_job_id
+    try:
+        return newest_snapshot(
+            hook, spec, record, deployment_prefix(spec.name), [ended], now, neighbours=neighbours
+        )
+    except FlinkError as err:  # I3: what cannot be seen is not restored from
+        return Snapshot(refusal=f"its newest snapshot is not known: Flink did not answer ({err})")
 
 
 def catch_up(hook: FlinkHook, store: RecordStore, record: DeploymentRecord) -> DeploymentRecord:

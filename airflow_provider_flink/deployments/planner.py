@@ -44,6 +44,7 @@ from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.snapshots import Snapshot
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.windows import active_window, until
 from airflow_provider_flink.ids import PREFIX_LENGTH, deployment_prefix, spec_part, transition_id
@@ -183,13 +184,17 @@ def plan_deployment(
     savepoint_now: bool = False,
     request: Request | None = None,
     rescale_from: int | None = None,
+    restore: Snapshot | None = None,
 ) -> DeploymentPlan:
     """Plan one deployment. What a person asked (the Flink page, a run's conf): ``retry_failed``,
     apply the declared spec even though its upgrade failed before (see
     :class:`~airflow_provider_flink.deployments.records.FailedSpec`); ``savepoint_now``, a savepoint
     of the healthy job now; ``request``, hold the deployment suspended or release that hold.
     ``rescale_from``: the parallelism the live job runs when the declared spec differs from it in
-    nothing else (the reconcile computed it from the record's applied spec): a rescale in place."""
+    nothing else (the reconcile computed it from the record's applied spec): a rescale in place.
+    ``restore``: the deployment's newest snapshot as the observe step found it when no job of it
+    runs (I7): a resume, restart or recovery names it, or is refused when it is gone; the executor
+    asks storage again as it acts."""
     record = stored if stored is not None else rebuild_record(spec, view)
     seen = view.jobs_of(spec.name) if view.jobs is not None else None
     plan = DeploymentPlan(spec, record, lifecycle=lifecycle(stored, spec.state == "suspended", seen))
@@ -293,9 +298,9 @@ def plan_deployment(
             # A failed spec stays failed everywhere: a job started again (resume, restart, recover)
             # runs the last stable spec, as the upgrade rule keeps the stable job running.
             return _plan_no_live_job(
-                plan, jobs, record, current, record.last_stable_hash, now, next_id, act, stable=True
+                plan, jobs, record, current, record.last_stable_hash, now, next_id, act, restore, stable=True
             )
-        return _plan_no_live_job(plan, jobs, record, current, desired_hash, now, next_id, act)
+        return _plan_no_live_job(plan, jobs, record, current, desired_hash, now, next_id, act, restore)
 
     if upgrade is not None and job.jid == upgrade.new_job_id and not is_healthy(job):
         waited = now - upgrade.started_at
@@ -418,6 +423,7 @@ def _plan_no_live_job(
     now: float,
     next_id: Callable[[str | None, str], str],
     act: Callable[..., DeploymentPlan],
+    restore: Snapshot | None,
     stable: bool = False,
 ) -> DeploymentPlan:
     """No job of the deployment runs. Resume, restart and recover restore from the newest snapshot
@@ -429,6 +435,8 @@ def _plan_no_live_job(
     current_seen = last is not None and last.jid == current
 
     def start(kind: ActionKind, reason: str, replaces: str | None) -> DeploymentPlan:
+        if restore is not None and restore.refusal:
+            return plan.refuse(f"{kind} refused: {restore.refusal}")
         if stable:
             reason += ", with the last stable spec (the declared one failed and was rolled back)"
         return act(
@@ -438,6 +446,7 @@ def _plan_no_live_job(
             new_job_id=next_id(replaces, desired_hash),
             spec_hash=desired_hash,
             mode="stable" if stable else None,
+            path=restore.path if restore is not None else None,
         )
 
     if record.status == "suspended":

@@ -20,7 +20,7 @@ from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, 
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.lifecycle import Lifecycle
-from airflow_provider_flink.deployments.observe import catch_up, observe
+from airflow_provider_flink.deployments.observe import catch_up, newest_state, observe
 from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
 from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore, RecordStore
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
@@ -150,6 +150,12 @@ class _ClusterRun:
                 self._adaptive = False
         return before if self._adaptive else None
 
+    def _stays_suspended(self, spec: DeploymentSpec, stored: DeploymentRecord | None) -> bool:
+        """Nothing is restored this run (its snapshots need not be gathered): declared suspended,
+        or held by a person who did not ask to resume."""
+        held = stored is not None and stored.hold is not None
+        return spec.state == "suspended" or (held and self.asked.request(spec.name) != "resume")
+
     def _artifact(self, request: ArtifactRequest) -> PreparedArtifact | str:
         """The verified jar, or why it may not run here (I6); once per distinct request per run."""
         if request not in self._prepared:
@@ -177,16 +183,20 @@ class _ClusterRun:
         if stored is not None:
             # I7: a record behind Flink is brought up to date first (a dry run, in memory only)
             stored = catch_up(self.hook, MemoryRecordStore() if self.dry_run else self.store, stored)
+        now = time.time()
         plan = plan_deployment(
             spec,
             spec_hash(spec, artifact.sha256),
             self.view,
             stored,
-            time.time(),
+            now,
             retry_failed=spec.name in self.asked.retry_failed,
             savepoint_now=spec.name in self.asked.savepoint_now,
             request=self.asked.request(spec.name),
             rescale_from=self._rescale_from(spec, stored, artifact.sha256),
+            restore=None
+            if self._stays_suspended(spec, stored)
+            else newest_state(self.hook, spec, stored, self.view, now, self.executor.neighbours),
         )
         entry.actions = [action.describe() for action in plan.actions]
         entry.lifecycle = plan.lifecycle.value

@@ -372,6 +372,7 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
     jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
     (tmp_path / "orders.yaml").write_text(f"name: orders\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n")
     old = new_job_id("orders", "1" * 64)
+    older, newest = (_snapshot_on_storage(tmp_path / name, n) for name, n in (("older", 3), ("newest", 7)))
     store = MemoryRecordStore()
     store.put(
         DeploymentRecord(
@@ -379,7 +380,7 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
             cluster="flink_default",
             status="running",
             current_job_id=old,
-            savepoints=[SavepointEntry(path="file:/sp/older", taken_at=50.0, reason="periodic", job_id=old)],
+            savepoints=[SavepointEntry(path=older, taken_at=50.0, reason="periodic", job_id=old)],
             pending_savepoint=PendingSavepoint(job_id=old, trigger_id=T, reason="upgrade", started_at=100.0),
         )
     )
@@ -387,19 +388,35 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
     monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, (finished,)))
     responses.get(
         f"{URL}/jobs/{old}/savepoints/{T}",
-        json={"status": {"id": "COMPLETED"}, "operation": {"location": "file:/sp/newest"}},
+        json={"status": {"id": "COMPLETED"}, "operation": {"location": newest}},
     )
+    responses.get(f"{URL}/jobs/{old}/checkpoints", json={"latest": {}})
     dry = reconcile(tmp_path, store, dry_run=True)
     assert dry.deployment("orders").kinds == ["resume"]
+    assert (
+        dry.deployment("orders")
+        .actions[0]
+        .endswith(f"[{newest}]: the job ended FINISHED outside the provider: start it again")
+    )
     stale = store.get("flink_default", "orders")
     assert stale is not None
     assert stale.pending_savepoint is not None  # a dry run writes nothing
     (action,) = plan_of(tmp_path, store, monkeypatch)
-    assert action.kind == "resume"
+    assert (action.kind, action.path) == ("resume", newest)
     caught_up = store.get("flink_default", "orders")
     assert caught_up is not None
     assert caught_up.pending_savepoint is None
-    assert [s.path for s in caught_up.savepoints] == ["file:/sp/older", "file:/sp/newest"]
+    assert [(s.path, s.checkpoint_id) for s in caught_up.savepoints] == [(older, None), (newest, 7)]
+
+
+def _snapshot_on_storage(directory: Path, checkpoint_id: int) -> str:
+    import struct
+
+    from airflow_provider_flink.deployments.snapshots import METADATA_MAGIC
+
+    directory.mkdir(parents=True)
+    (directory / "_metadata").write_bytes(struct.pack(">IIq", METADATA_MAGIC, 3, checkpoint_id))
+    return f"file:{directory}"
 
 
 def plan_of(folder: Path, store: MemoryRecordStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:

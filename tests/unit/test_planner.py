@@ -706,3 +706,20 @@ def test_a_rescale_an_earlier_run_asked_for_is_finished_first() -> None:
     assert [(a.kind, a.reason) for a in plan.actions] == [
         ("rescale", "finish the rescale in place to parallelism 2 an earlier run asked for")
     ]
+
+
+def test_the_observe_steps_newest_snapshot_is_named_by_the_plan_or_refuses_it() -> None:
+    """I7 before anything is planned: a resume names the snapshot storage proves newest; when it
+    is gone, the plan refuses (a person decides) instead of restoring older state."""
+    from airflow_provider_flink.deployments.snapshots import Snapshot
+
+    ended = view(job(jid(), "CANCELED"))
+    found = Snapshot(path="file:/chk/125", what="retained checkpoint chk-125")
+    (resume,) = plan_deployment(spec(), H1, ended, running_record(), NOW, restore=found).actions
+    assert (resume.kind, resume.path) == ("resume", "file:/chk/125")
+    gone = Snapshot(refusal="the newest state of the deployment, chk-130, is gone from storage")
+    refused = plan_deployment(spec(), H1, ended, running_record(), NOW, restore=gone)
+    assert (refused.actions, refused.needs_human) == ([], True)
+    assert (
+        refused.skipped == "resume refused: the newest state of the deployment, chk-130, is gone from storage"
+    )
