@@ -22,7 +22,16 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
 
-class JobState(str, enum.Enum):
+class _Tolerant(str, enum.Enum):
+    """A Flink vocabulary read leniently: a value a future Flink adds is UNKNOWN, not an error."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _Tolerant:
+        # A state added by a future Flink must not break parsing: it is simply not understood.
+        return cls("UNKNOWN")
+
+
+class JobState(_Tolerant):
     """A Flink job status, plus UNKNOWN for "could not be observed" (never the same as FAILED).
 
     Code compares states through these members and the named sets below, never as strings: a state
@@ -43,11 +52,6 @@ class JobState(str, enum.Enum):
     SUSPENDED = "SUSPENDED"
     RECONCILING = "RECONCILING"
     UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def _missing_(cls, value: object) -> JobState:
-        # A state added by a future Flink must not break parsing: it is simply not understood.
-        return cls.UNKNOWN
 
     @property
     def is_globally_terminal(self) -> bool:
@@ -88,7 +92,7 @@ def named_states(values: Iterable[str]) -> frozenset[JobState]:
     return frozenset(state for state in JobState if state.value in wanted)
 
 
-class VertexState(str, enum.Enum):
+class VertexState(_Tolerant):
     """A vertex's (or a task's) status in ``/jobs/{id}``: Flink's ExecutionState, a vocabulary of
     its own (SCHEDULED, DEPLOYING; CANCELING with one L), plus UNKNOWN for one not understood.
     ``Vertex.status`` keeps Flink's string, so progress lines show what Flink said."""
@@ -104,10 +108,6 @@ class VertexState(str, enum.Enum):
     FAILED = "FAILED"
     RECONCILING = "RECONCILING"
     UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def _missing_(cls, value: object) -> VertexState:
-        return cls.UNKNOWN
 
 
 #: A vertex that does not keep its RUNNING job from being healthy: RUNNING, or FINISHED while the

@@ -179,30 +179,17 @@ def retained_checkpoints(job_dirs: Iterable[Any], prefix: str) -> Iterator[Candi
                 )
 
 
-def stored_savepoints(directory: str) -> Iterator[Candidate]:
-    """Every complete savepoint in the deployment's own savepoint directory."""
+def stored_savepoints(directory: str, job_prefix: str = "", outside: bool = False) -> Iterator[Candidate]:
+    """Every complete savepoint in ``directory``: the deployment's own directory (all of them), or
+    (``outside``) a shared one, where Flink names a savepoint a person took without a target
+    directory ``savepoint-<first 6 hex of the job id>-<random>`` (``job_prefix``: those 6 hex)."""
+    start = f"savepoint-{job_prefix}-" if job_prefix else "savepoint-"
     for entry in _listed(directory):
-        if entry.name.startswith("savepoint-") and (entry / "_metadata").exists():
+        if entry.name.startswith(start) and (entry / "_metadata").exists():
             yield Candidate(
                 str(entry),
                 _modified(entry),
-                f"savepoint {entry}",
-                False,
-                read_checkpoint_id(str(entry)),
-                on_storage=True,
-            )
-
-
-def outside_savepoints(directory: str, short_prefix: str) -> Iterator[Candidate]:
-    """Savepoints of the deployment's jobs taken outside the reconcile (a person's stop or
-    savepoint without a target directory) in a shared savepoint directory: Flink names them
-    ``savepoint-<first 6 hex of the job id>-<random>``."""
-    for entry in _listed(directory):
-        if entry.name.startswith(f"savepoint-{short_prefix}-") and (entry / "_metadata").exists():
-            yield Candidate(
-                str(entry),
-                _modified(entry),
-                f"savepoint {entry} (taken outside the reconcile)",
+                f"savepoint {entry}" + (" (taken outside the reconcile)" if outside else ""),
                 False,
                 read_checkpoint_id(str(entry)),
                 on_storage=True,
@@ -324,7 +311,7 @@ def gather(
         )
     else:
         for base in {b for b in (spec.savepoint_dir, savepoint_base(cluster_config())) if b}:
-            for candidate in outside_savepoints(base, short):
+            for candidate in stored_savepoints(base, short, outside=True):
                 add(candidate)
     settled = []
     for candidate in found.values():
