@@ -8,11 +8,15 @@ import pytest
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.triggers.conditions import (
+    Verdict,
     describe_target,
     is_healthy,
+    judge_checkpoint,
     judge_cluster,
     judge_job,
     judge_savepoint,
+    parallelisms,
+    runs_at_parallelism,
     vertices_not_up,
 )
 
@@ -147,9 +151,12 @@ def test_judge_cluster() -> None:
     )
     assert judge_cluster(info, 1, 2) is None
     assert judge_cluster(info, 2, 1) is None
-    verdict = judge_cluster(info, 1, 1)
-    assert verdict is not None
-    assert verdict.message == "Cluster healthy: Flink 2.3.0: 1 task manager(s), 1 free slot(s) of 4"
+    assert judge_cluster(info, 1, 1) == Verdict(
+        True,
+        "HEALTHY",
+        "Cluster healthy: Flink 2.3.0: 1 task manager(s), 1 free slot(s) of 4",
+        {"taskmanagers": 1, "free_slots": 1},
+    )
 
 
 def test_a_running_job_with_a_vertex_still_deploying_is_not_healthy() -> None:
@@ -203,3 +210,97 @@ def test_the_same_judgement_from_the_vertices(statuses: list[str], healthy: bool
         assert verdict.message == (
             f"Job {'a' * 32} is RUNNING with 1 vertices RUNNING and 1 FINISHED (a bounded source done)"
         )
+
+
+@pytest.mark.parametrize(
+    ("tasks", "healthy"),
+    [
+        # a job of one task: one RUNNING is enough
+        ({"running": 1, "total": 1}, True),
+        # no task RUNNING (the count missing): not healthy, however many FINISHED
+        ({"finished": 1, "total": 2}, False),
+        # no total said: nothing proves every task is up
+        ({"running": 1}, False),
+    ],
+)
+def test_health_from_the_overview_counts_only_what_flink_says(tasks: dict[str, int], healthy: bool) -> None:
+    job = models.JobOverview.model_validate({"jid": J, "state": "RUNNING", "tasks": tasks})
+    assert is_healthy(job) is healthy
+
+
+def parallel(state: str, *parallelism: int, status: str = "RUNNING") -> models.JobDetail:
+    vertices = [
+        {"id": str(i), "name": f"v{i}", "status": status, "parallelism": p} for i, p in enumerate(parallelism)
+    ]
+    return models.JobDetail.model_validate({"jid": J, "state": state, "vertices": vertices})
+
+
+def test_runs_at_parallelism_needs_health_and_every_vertex_at_it() -> None:
+    assert runs_at_parallelism(parallel("RUNNING", 2, 2), 2)
+    assert not runs_at_parallelism(parallel("RUNNING", 2, 1), 2)  # one vertex still at the old one
+    assert not runs_at_parallelism(parallel("RUNNING", 2, 2), 1)
+    assert not runs_at_parallelism(parallel("RUNNING", 2, 2, status="DEPLOYING"), 2)  # not healthy
+
+
+def test_parallelisms_one_number_when_the_vertices_agree() -> None:
+    assert parallelisms(parallel("RUNNING", 3, 3)) == "3"
+    assert parallelisms(parallel("RUNNING", 1, 2)) == "v0=1, v1=2"
+
+
+def test_judge_job_at_a_parallelism() -> None:
+    assert judge_job(parallel("RUNNING", 2, 1), "running", parallelism=2) is None  # healthy, not rescaled
+    verdict = judge_job(parallel("RUNNING", 2, 2), "running", parallelism=2)
+    assert verdict == Verdict(
+        True, "RUNNING", f"Job {J} is RUNNING at parallelism 2 with all 2 vertices RUNNING"
+    )
+    assert describe_target("running", parallelism=2) == "RUNNING at parallelism 2 with all vertices RUNNING"
+    # the target as the wait described it: parallelism and checkpoint age both named
+    ended = judge_job(parallel("FAILED", 2, status="FAILED"), "running", checkpoint_within=10, parallelism=2)
+    assert ended == Verdict(
+        False,
+        "FAILED",
+        f"Job {J} ended FAILED while waiting for it to be RUNNING at parallelism 2 with all vertices "
+        "RUNNING and a checkpoint completed within 10 s",
+    )
+
+
+def test_the_checkpoint_age_limit_is_inclusive_and_in_seconds() -> None:
+    running, now = job("RUNNING", "RUNNING"), 1_000_000
+    at_limit = judge_job(
+        running, "running", checkpoint_within=100, last_checkpoint_ms=now - 100_000, now_ms=now
+    )
+    assert at_limit == Verdict(
+        True, "RUNNING", f"Job {J} is healthy: all 1 vertices RUNNING, last checkpoint 100.0 s ago"
+    )
+    assert (
+        judge_job(running, "running", checkpoint_within=10, last_checkpoint_ms=now - 10_001, now_ms=now)
+        is None
+    )
+    recent = judge_job(running, "running", checkpoint_within=10, last_checkpoint_ms=now - 500, now_ms=now)
+    assert recent == Verdict(
+        True, "RUNNING", f"Job {J} is healthy: all 1 vertices RUNNING, last checkpoint 0.5 s ago"
+    )
+
+
+def test_a_failed_savepoint_is_a_failed_verdict_without_a_location() -> None:
+    status = models.AsyncOperationStatus.model_validate(
+        {"status": {"id": "COMPLETED"}, "operation": {"failure-cause": {"class": "java.io.IOException"}}}
+    )
+    assert judge_savepoint(J, status) == Verdict(
+        False, "FAILED", f"Savepoint of job {J} failed: java.io.IOException", {"location": None}
+    )
+
+
+def test_judge_checkpoint() -> None:
+    status = models.CheckpointTriggerStatus.model_validate
+    assert judge_checkpoint(J, status({"status": {"id": "IN_PROGRESS"}})) is None
+    done = status({"status": {"id": "COMPLETED"}, "operation": {"checkpointId": 42}})
+    assert judge_checkpoint(J, done) == Verdict(True, "CHECKPOINTED", f"Checkpoint 42 of job {J} completed")
+    failed = status({"status": {"id": "COMPLETED"}, "operation": {"failureCause": {"class": "x.Declined"}}})
+    assert judge_checkpoint(J, failed) == Verdict(
+        False, "FAILED", f"Checkpoint of job {J} failed: x.Declined"
+    )
+    odd = status({"status": {"id": "COMPLETED"}, "operation": {}})
+    assert judge_checkpoint(J, odd) == Verdict(
+        False, "FAILED", f"Checkpoint of job {J} failed: Flink reported no checkpoint id"
+    )

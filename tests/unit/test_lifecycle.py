@@ -100,6 +100,49 @@ CASES = [
     ("held, the job still runs", record(hold={"at": 1.0}), False, [job(OLD)], Lifecycle.STABLE),
     ("ended outside the provider", record(), False, [job(OLD, "CANCELED")], Lifecycle.STOPPED),
     ("lost in a JobManager restart", record(), False, [], Lifecycle.STOPPED),
+    # the record's own status, with neither the file nor a person saying so
+    (
+        "recorded suspended, stopped",
+        record(status="suspended"),
+        False,
+        [job(OLD, "FINISHED")],
+        Lifecycle.SUSPENDED,
+    ),
+    # no intent beside the current job: a job that never ran healthy and is gone is stopped
+    ("never stable, gone", record(last_stable_hash=None), False, [], Lifecycle.STOPPED),
+    # a submission intended, never stable: the next run submits it
+    (
+        "resubmission intended, never stable",
+        record(last_stable_hash=None, intended_job_id=NEW),
+        False,
+        [],
+        Lifecycle.DEPLOYING,
+    ),
+    # a submission intended after a stable spec ran (a rollback or an upgrade): no job runs now
+    ("resubmission intended after a stable one", record(intended_job_id=NEW), False, [], Lifecycle.STOPPED),
+    # the intended job (an upgrade's or a rollback's, submitted before it was recorded) still starting
+    (
+        "intended job starting",
+        record(intended_job_id=NEW),
+        False,
+        [job(OLD, "FINISHED"), job(NEW, running=0)],
+        Lifecycle.DEPLOYING,
+    ),
+    (
+        "intended job healthy",
+        record(intended_job_id=NEW),
+        False,
+        [job(OLD, "FINISHED"), job(NEW)],
+        Lifecycle.STABLE,
+    ),
+    # the intent not on Flink yet: the stable spec's job runs, unhealthy
+    (
+        "intent pending, old job restarting",
+        record(intended_job_id=NEW),
+        False,
+        [job(OLD, "RESTARTING", 0)],
+        Lifecycle.UNHEALTHY,
+    ),
 ]
 
 

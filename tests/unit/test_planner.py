@@ -7,13 +7,21 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import models
-from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment, retention_victims
+from airflow_provider_flink.deployments.lifecycle import Lifecycle
+from airflow_provider_flink.deployments.planner import (
+    ClusterView,
+    DeploymentPlan,
+    plan_deployment,
+    rebuild_record,
+    retention_victims,
+)
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     PendingSavepoint,
     SavepointEntry,
     UpgradeInFlight,
 )
+from airflow_provider_flink.deployments.snapshots import Snapshot
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.ids import deployment_prefix, new_job_id, transition_id
 
@@ -305,6 +313,171 @@ NEEDS_HUMAN = {
     "restart policy is disabled",
     "2 live jobs belong to this deployment",
 }
+
+
+# What each transition's plan says, word for word: the lifecycle it found, each action as the run
+# reports it (kind, job ids, mode, path and reason) and why it skipped.
+SUMMARIES = {
+    "first deploy": (
+        "new",
+        ["deploy orders -> 1c168adb00d21111111111113915fcf9: first deployment"],
+        None,
+    ),
+    "no drift: nothing": (
+        "stable",
+        [],
+        None,
+    ),
+    "spec changed: upgrade": (
+        "stable",
+        [
+            "upgrade orders job 1c168adb00d2111111111111abcd0123 -> 1c168adb00d22222222222220ec5d2e0 (savepoint): the declared spec changed"
+        ],
+        None,
+    ),
+    "suspend": (
+        "stable",
+        ["suspend orders job 1c168adb00d2111111111111abcd0123: declared suspended: stop with a savepoint"],
+        None,
+    ),
+    "stays suspended": (
+        "suspended",
+        [],
+        None,
+    ),
+    "resume": (
+        "suspended",
+        [
+            "resume orders job 1c168adb00d2111111111111abcd0123 -> 1c168adb00d2111111111111f9c8ce92: declared running again after a suspend"
+        ],
+        None,
+    ),
+    "restart failed": (
+        "stopped",
+        [
+            "restart orders job 1c168adb00d2111111111111abcd0123 -> 1c168adb00d2111111111111f9c8ce92: the job FAILED: restart it from its latest state"
+        ],
+        None,
+    ),
+    "restart limit": (
+        "stopped",
+        [],
+        "job 1c168adb00d2111111111111abcd0123 FAILED again: 2 restarts in the last 10 min reached the limit of 2",
+    ),
+    "restarts disabled": (
+        "stopped",
+        [],
+        "job 1c168adb00d2111111111111abcd0123 FAILED and the restart policy is disabled",
+    ),
+    "ended outside: resume": (
+        "stopped",
+        [
+            "resume orders job 1c168adb00d2111111111111abcd0123 -> 1c168adb00d2111111111111f9c8ce92: the job ended CANCELED outside the provider: start it again"
+        ],
+        None,
+    ),
+    "lost in JM restart: recover": (
+        "stopped",
+        [
+            "recover orders job 1c168adb00d2111111111111abcd0123 -> 1c168adb00d2111111111111f9c8ce92: the job is gone from the cluster (JobManager restart without HA?): recover it from its newest snapshot"
+        ],
+        None,
+    ),
+    "two live copies: refuse": (
+        "stable",
+        [],
+        "2 live jobs belong to this deployment (1c168adb00d2111111111111abcd0123 (RUNNING), 1c168adb00d2111111111111ffff0000 (RUNNING)): refusing to act; cancel the extra ones",
+    ),
+    "pending savepoint blocks upgrade": (
+        "upgrading",
+        [],
+        "a savepoint (tttttttttttttttttttttttttttttttt) is pending: the upgrade waits for it",
+    ),
+    "unfinished submission: resubmit same id": (
+        "deploying",
+        [
+            "resubmit orders -> 1c168adb00d211111111111199990000 [file:/sp/9]: an earlier run recorded this submission but the job is not on the cluster"
+        ],
+        None,
+    ),
+    "submission seen: adopt": (
+        "stable",
+        [
+            "adopt orders job 1c168adb00d211111111111199990000: the job an earlier run submitted is on the cluster"
+        ],
+        None,
+    ),
+    "upgrade not healthy in time: rollback": (
+        "upgrading",
+        [
+            "rollback orders job 1c168adb00d2222222222222abcd0123 -> 1c168adb00d211111111111126cbc914 [file:/sp/u]: the upgraded job is not healthy after 120 s (RUNNING)"
+        ],
+        None,
+    ),
+    "upgrade still starting: wait": (
+        "upgrading",
+        [],
+        "waiting for the upgraded job 1c168adb00d2222222222222abcd0123 to become healthy (120 s so far)",
+    ),
+    "upgraded job healthy: mark stable": (
+        "upgrading",
+        [
+            "mark-stable orders job 1c168adb00d2222222222222abcd0123: the job runs healthy: its spec becomes the rollback target"
+        ],
+        None,
+    ),
+    "missing record, job running: rebuilt, marked stable": (
+        "stable",
+        [
+            "mark-stable orders job 1c168adb00d2111111111111abcd0123: the job runs healthy: its spec becomes the rollback target"
+        ],
+        None,
+    ),
+    "record points elsewhere: adopt the live job": (
+        "stable",
+        [
+            "adopt orders job 1c168adb00d2111111111111abcd0123: running job of this deployment not yet in the record"
+        ],
+        None,
+    ),
+    "periodic savepoint due": (
+        "stable",
+        ["savepoint orders job 1c168adb00d2111111111111abcd0123: periodic savepoint (every 10 min)"],
+        None,
+    ),
+    "periodic savepoint not due": (
+        "stable",
+        [],
+        None,
+    ),
+    "no periodic savepoint of an unhealthy job": (
+        "unhealthy",
+        [],
+        None,
+    ),
+    "retention by count": (
+        "stable",
+        ["dispose orders [file:/sp/old]: retention (periodic savepoint of 600 s)"],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("spec_fields", "desired", "jobs", "stored", "summary"),
+    [(*c[1:5], SUMMARIES[c[0]]) for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_each_transition_says_what_it_does_and_why(
+    spec_fields: dict[str, Any],
+    desired: str,
+    jobs: list[models.JobOverview],
+    stored: DeploymentRecord | None,
+    summary: tuple[str, list[str], str | None],
+) -> None:
+    plan = plan_deployment(spec(**spec_fields), desired, view(*jobs), stored, NOW)
+    as_dict = plan.as_dict()
+    assert (as_dict["lifecycle"], as_dict["actions"], as_dict["skipped"]) == summary
 
 
 def test_unobservable_cluster_gets_no_action() -> None:
@@ -674,7 +847,8 @@ def test_only_a_parallelism_change_of_a_healthy_job_is_a_rescale_in_place() -> N
     assert plan.actions[0].reason == (
         "only the parallelism changed (1 -> 2): in place where the cluster can, else a savepoint upgrade"
     )
-    assert plan.actions[0].new_job_id  # the fallback upgrade's job id, derived as for an upgrade
+    # the fallback upgrade's job id, derived as for an upgrade
+    assert plan.actions[0].new_job_id == transition_id("orders", H2, jid(), {jid()})
     stateless = plan_deployment(
         spec(parallelism=2, upgrade_mode="stateless"),
         H2,
@@ -723,3 +897,368 @@ def test_the_observe_steps_newest_snapshot_is_named_by_the_plan_or_refuses_it() 
     assert (
         refused.skipped == "resume refused: the newest state of the deployment, chk-130, is gone from storage"
     )
+
+
+# ------------------------------------------------------------------ the limits, exactly
+def upgrading(started_at: float) -> DeploymentRecord:
+    flight = UpgradeInFlight(
+        from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=started_at, new_job_id=jid(H2)
+    )
+    return running_record(current_job_id=jid(H2), applied_hash=H2, upgrade=flight)
+
+
+def test_a_rebuilt_record_says_so_and_names_the_one_live_job() -> None:
+    rebuilt = rebuild_record(spec(), view(job(jid()), job(jid(nonce="00000001"), "CANCELED")))
+    assert (rebuilt.current_job_id, rebuilt.status, rebuilt.rebuilt) == (jid(), "running", True)
+    empty = rebuild_record(spec(), view())
+    assert (empty.current_job_id, empty.status, empty.rebuilt) == (None, "new", True)
+
+
+def test_an_upgraded_job_gets_exactly_its_health_timeout() -> None:
+    starting = view(job(jid(H2), "RUNNING", 0, 2))
+    at_limit = plan_deployment(spec(health_timeout_seconds=120), H2, starting, upgrading(NOW - 120), NOW)
+    assert kinds(at_limit) == []
+    assert at_limit.skipped == f"waiting for the upgraded job {jid(H2)} to become healthy (120 s so far)"
+    past = plan_deployment(spec(health_timeout_seconds=120), H2, starting, upgrading(NOW - 121), NOW)
+    assert kinds(past) == ["rollback"]
+
+
+def test_a_job_to_be_upgraded_gets_exactly_its_health_timeout_to_start() -> None:
+    """The short-run wait before an upgrade: up to the timeout inclusive, not for a stateless
+    upgrade (no savepoint is needed), and not when Flink gave no start time."""
+    submitted = running_record(last_stable_hash=None)
+
+    def upgrade_of(start_ms: int, **fields: Any) -> DeploymentPlan:
+        starting = view(job(jid(), "RUNNING", running=0, total=2, start=start_ms))
+        return plan_deployment(spec(health_timeout_seconds=120, **fields), H2, starting, submitted, NOW)
+
+    at_limit = upgrade_of(int((NOW - 120) * 1000))
+    assert at_limit.skipped == (
+        f"the upgrade waits for job {jid()} to become healthy (120 s so far, 0/2 tasks running)"
+    )
+    assert kinds(upgrade_of(int((NOW - 121) * 1000))) == ["upgrade"]
+    assert kinds(upgrade_of(int((NOW - 5) * 1000), upgrade_mode="stateless")) == ["upgrade"]
+    assert kinds(upgrade_of(0)) == ["upgrade"]
+
+
+def test_a_plain_upgrade_of_a_stable_job_marks_nothing_stable_first() -> None:
+    applied = {"spec_hash": H1, "spec": spec().model_dump(mode="json")}
+    plan = plan_deployment(
+        spec(parallelism=2), H2, view(job(jid())), running_record(applied_spec=applied), NOW
+    )
+    assert kinds(plan) == ["upgrade"]
+
+
+def test_a_first_job_is_judged_only_with_a_start_time_and_past_its_timeout() -> None:
+    submitted = running_record(last_stable_hash=None)
+
+    def first(start_ms: int, **fields: Any) -> DeploymentPlan:
+        starting = view(job(jid(), "RUNNING", running=1, total=2, start=start_ms))
+        return plan_deployment(spec(health_timeout_seconds=120, **fields), H1, starting, submitted, NOW)
+
+    assert first(int((NOW - 120) * 1000)).skipped == (
+        f"waiting for job {jid()} to become healthy (120 s so far, 1/2 tasks running)"
+    )
+    assert first(int((NOW - 121) * 1000)).needs_human
+    assert first(1).needs_human  # started at the epoch's first millisecond: long past its timeout
+    unknown = first(0)  # Flink gave no start time: nothing to judge
+    assert (unknown.skipped, unknown.needs_human, kinds(unknown)) == (None, False, [])
+    bounded = first(int((NOW - 121) * 1000), bounded=True)  # a bounded job may start slowly
+    assert not bounded.needs_human
+
+
+def test_a_job_overview_without_task_counts_reads_zero_of_zero() -> None:
+    submitted = running_record(last_stable_hash=None)
+    bare = models.JobOverview.model_validate(
+        {"jid": jid(), "state": "RUNNING", "start-time": int((NOW - 30) * 1000)}
+    )
+    plan = plan_deployment(spec(health_timeout_seconds=120), H1, view(bare), submitted, NOW)
+    assert plan.skipped == f"waiting for job {jid()} to become healthy (30 s so far, 0/0 tasks running)"
+
+
+def test_restarts_count_within_their_window_inclusive() -> None:
+    policy = {"restart_policy": {"max_restarts": 1, "window_minutes": 10}}
+    failed = view(job(jid(), "FAILED"))
+    at_edge = plan_deployment(spec(**policy), H1, failed, running_record(restarts=[NOW - 600]), NOW)
+    assert at_edge.needs_human
+    assert at_edge.skipped == (
+        f"job {jid()} FAILED again: 1 restarts in the last 10 min reached the limit of 1"
+    )
+    outside = plan_deployment(spec(**policy), H1, failed, running_record(restarts=[NOW - 601]), NOW)
+    assert kinds(outside) == ["restart"]
+
+
+def test_a_periodic_savepoint_is_due_at_its_interval_exactly() -> None:
+    every = spec(savepoint_policy={"interval_minutes": 10})
+    due = plan_deployment(
+        every, H1, view(job(jid())), running_record(savepoints=[saved("file:/sp/1", 600)]), NOW
+    )
+    assert [a.describe() for a in due.actions] == [
+        f"savepoint orders job {jid()}: periodic savepoint (every 10 min)"
+    ]
+    early = plan_deployment(
+        every, H1, view(job(jid())), running_record(savepoints=[saved("file:/sp/1", 599)]), NOW
+    )
+    assert kinds(early) == []
+
+
+def test_a_savepoint_asked_while_one_is_pending_says_so() -> None:
+    pending = PendingSavepoint(job_id=jid(), trigger_id="t" * 32, reason="periodic", started_at=NOW - 5)
+    plan = plan_deployment(
+        spec(), H1, view(job(jid())), running_record(pending_savepoint=pending), NOW, savepoint_now=True
+    )
+    assert kinds(plan) == []
+    assert plan.skipped == f"a savepoint ({'t' * 32}) is already in progress"
+    asked = plan_deployment(spec(), H1, view(job(jid())), running_record(), NOW, savepoint_now=True)
+    assert [a.describe() for a in asked.actions] == [
+        f"savepoint orders job {jid()} (asked): asked by a person"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("age", "said"),
+    [
+        (59.4, "59 s"),
+        (3600, "1.0 h"),
+        (3599, "3599 s"),
+        (86400, "1.0 d"),
+        (86399, "24.0 h"),
+        (5 * 86400, "5.0 d"),
+    ],
+)
+def test_retention_says_how_old_a_disposed_savepoint_is(age: float, said: str) -> None:
+    stored = running_record(savepoints=[saved("file:/sp/old", age), saved("file:/sp/new", 1)])
+    plan = plan_deployment(spec(savepoint_policy={"keep_last": 1}), H1, view(job(jid())), stored, NOW)
+    assert [a.describe() for a in plan.actions] == [
+        f"dispose orders [file:/sp/old]: retention (periodic savepoint of {said})"
+    ]
+
+
+def test_retention_by_age_is_strictly_older_than_the_limit() -> None:
+    newest, at_limit, older = (
+        saved("file:/sp/3", 10),
+        saved("file:/sp/2", 7 * 86400),
+        saved("file:/sp/1", 7 * 86400 + 1),
+    )
+    stored = running_record(savepoints=[older, at_limit, newest])
+    assert retention_victims(stored, keep_last=5, max_age_days=7, now=NOW) == [older]
+    beyond = running_record(savepoints=[saved(f"file:/sp/{n}", n) for n in range(1, 4)])
+    # beyond the count and past the age: each once, oldest first
+    victims = retention_victims(beyond, keep_last=1, max_age_days=0.00001, now=NOW)
+    assert [v.path for v in victims] == ["file:/sp/3", "file:/sp/2"]
+
+
+# ------------------------------------------------------------------ what each plan says, exactly
+def described(plan: DeploymentPlan) -> list[str]:
+    return [a.describe() for a in plan.actions]
+
+
+def test_a_persons_suspend_and_resume_say_who_asked() -> None:
+    held = plan_deployment(spec(), H1, view(job(jid())), running_record(), NOW, request="suspend")
+    assert described(held) == [
+        "hold orders: suspend asked by a person: held suspended until resumed",
+        f"suspend orders job {jid()}: held suspended by a person: stop with a savepoint",
+    ]
+    stopped = view(job(jid(), "FINISHED"))
+    holding = running_record(status="suspended", hold={"at": NOW - 60})
+    released = plan_deployment(spec(), H1, stopped, holding, NOW, request="resume")
+    assert described(released) == [
+        "release orders: resume asked by a person: the hold is released",
+        f"resume orders job {jid()} -> {transition_id('orders', H1, jid(), {jid()})}: declared running "
+        "again after a suspend",
+    ]
+
+
+def test_the_plan_finds_a_declared_suspend_stopped() -> None:
+    plan = plan_deployment(spec(state="suspended"), H1, view(job(jid(), "FINISHED")), running_record(), NOW)
+    assert (plan.lifecycle, plan.actions, plan.skipped) == (Lifecycle.SUSPENDED, [], None)
+
+
+def test_a_rescale_in_flight_is_finished_with_its_own_target() -> None:
+    flight = {
+        "job_id": jid(),
+        "from_parallelism": 1,
+        "to_parallelism": 2,
+        "to_hash": H2,
+        "started_at": NOW - 5,
+    }
+    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), running_record(rescale=flight), NOW)
+    (action,) = plan.actions
+    assert (action.job_id, action.new_job_id, action.spec_hash, action.mode) == (
+        jid(),
+        transition_id("orders", H2, jid(), {jid()}),
+        H2,
+        "savepoint",
+    )
+
+
+def test_the_job_to_be_upgraded_is_marked_stable_by_its_applied_spec() -> None:
+    applied = {"spec_hash": H1, "spec": spec().model_dump(mode="json")}
+    plan = plan_deployment(
+        spec(parallelism=2),
+        H2,
+        view(job(jid())),
+        running_record(last_stable_hash=None, applied_spec=applied),
+        NOW,
+    )
+    assert described(plan)[0] == (
+        f"mark-stable orders job {jid()} (applied): the running job is healthy: its spec becomes the "
+        "rollback target before the upgrade"
+    )
+
+
+def test_an_upgrade_held_by_a_blackout_still_disposes_old_savepoints() -> None:
+    stored = running_record(savepoints=[saved("file:/sp/old", 7200), saved("file:/sp/new", 60)])
+    windowed = WINDOW_NOW.model_copy(
+        update={
+            "parallelism": 2,
+            "savepoint_policy": WINDOW_NOW.savepoint_policy.model_copy(update={"keep_last": 1}),
+        }
+    )
+    plan = plan_deployment(windowed, H2, view(job(jid())), stored, NOW)
+    assert described(plan) == ["dispose orders [file:/sp/old]: retention (periodic savepoint of 2.0 h)"]
+    assert plan.skipped is not None
+    assert plan.skipped.startswith("the upgrade waits: blackout window")
+
+
+def test_a_periodic_savepoint_not_due_is_not_reported_held_by_a_blackout() -> None:
+    every = WINDOW_NOW.model_copy(
+        update={"savepoint_policy": WINDOW_NOW.savepoint_policy.model_copy(update={"interval_minutes": 10})}
+    )
+    plan = plan_deployment(
+        every, H1, view(job(jid())), running_record(savepoints=[saved("file:/sp/1", 60)]), NOW
+    )
+    assert (plan.actions, plan.skipped) == ([], None)
+
+
+def test_retention_by_age_runs_in_the_plan() -> None:
+    stored = running_record(savepoints=[saved("file:/sp/old", 3 * 86400), saved("file:/sp/new", 60)])
+    plan = plan_deployment(spec(savepoint_policy={"max_age_days": 2}), H1, view(job(jid())), stored, NOW)
+    assert described(plan) == ["dispose orders [file:/sp/old]: retention (periodic savepoint of 3.0 d)"]
+
+
+def test_a_savepoint_asked_of_the_stable_job_while_the_declared_spec_stays_failed() -> None:
+    failed = {"spec_hash": H2, "reason": "the upgraded job FAILED", "failed_at": NOW - 600}
+    plan = plan_deployment(
+        spec(), H2, view(job(jid())), running_record(failed_spec=failed), NOW, savepoint_now=True
+    )
+    assert described(plan) == [f"savepoint orders job {jid()} (asked): asked by a person"]
+
+
+def test_a_failed_spec_restarted_with_the_stable_one_says_both_and_counts_restarts() -> None:
+    failed = {"spec_hash": H2, "reason": "the upgraded job FAILED", "failed_at": NOW - 600}
+    stored = running_record(
+        failed_spec=failed, last_stable_spec=spec().model_dump(mode="json"), restarts=[NOW - 10]
+    )
+    plan = plan_deployment(spec(), H2, view(job(jid(), "FAILED")), stored, NOW)
+    assert [a.reason for a in plan.actions] == [
+        "the job FAILED: restart it from its latest state, with the last stable spec (the declared one "
+        "failed and was rolled back)"
+    ]
+    refused = plan_deployment(
+        spec(),
+        H2,
+        view(job(jid(), "FAILED")),
+        stored,
+        NOW,
+        restore=Snapshot(refusal="the newest state is gone"),
+    )
+    assert (refused.actions, refused.skipped) == ([], "restart refused: the newest state is gone")
+
+
+def test_an_upgraded_job_that_failed_is_the_one_rolled_back_and_one_cancelled_is_not() -> None:
+    earlier = job(jid(nonce="00000001"), "FAILED", start=1)  # an earlier failure of the deployment
+    stable = job(jid(), "FINISHED", start=2)
+    flight = UpgradeInFlight(
+        from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 60, new_job_id=jid(H2)
+    )
+    stored = running_record(current_job_id=jid(H2), applied_hash=H2, upgrade=flight)
+    failed = plan_deployment(spec(), H2, view(earlier, stable, job(jid(H2), "FAILED", start=3)), stored, NOW)
+    (rollback,) = failed.actions
+    assert (rollback.kind, rollback.job_id, rollback.reason) == (
+        "rollback",
+        jid(H2),
+        f"the upgraded job {jid(H2)} FAILED",
+    )
+    cancelled = plan_deployment(spec(), H2, view(stable, job(jid(H2), "CANCELED", start=3)), stored, NOW)
+    assert kinds(cancelled) == ["resume"]
+
+
+def test_a_job_gone_while_an_older_one_is_still_listed_is_recovered() -> None:
+    older = job(jid(nonce="00000001"), "CANCELED")  # Flink still lists an older job of the deployment
+    plan = plan_deployment(spec(), H1, view(older), running_record(), NOW)
+    assert kinds(plan) == ["recover"]
+
+
+def test_a_job_id_flink_already_shows_is_skipped_when_planning() -> None:
+    seen = transition_id("orders", H1, jid())  # an earlier attempt of the same transition, ended
+    stopped = view(job(jid(), "FINISHED", start=1), job(seen, "CANCELED", start=2))
+    plan = plan_deployment(spec(), H1, stopped, running_record(status="suspended", current_job_id=jid()), NOW)
+    (resume,) = plan.actions
+    assert resume.new_job_id == transition_id("orders", H1, jid(), {jid(), seen})
+    assert resume.new_job_id != seen
+
+
+def test_an_ended_intent_beside_the_live_job_is_not_adopted() -> None:
+    """A submission recorded by a run that died, which ended (FAILED) while the recorded job
+    runs on: the live job stays the deployment's job."""
+    intent = transition_id("orders", H1, jid())
+    stored = running_record(intended_job_id=intent, intended_hash=H1)
+    plan = plan_deployment(spec(), H1, view(job(intent, "FAILED", start=1), job(jid(), start=2)), stored, NOW)
+    assert kinds(plan) == []
+
+
+def test_an_ended_intent_is_adopted_saying_how_it_ended() -> None:
+    first = transition_id("orders", H1, None)
+    plan = plan_deployment(
+        spec(bounded=True),
+        H1,
+        view(job(first, "FINISHED")),
+        record(intended_job_id=first, intended_hash=H1),
+        NOW,
+    )
+    assert described(plan) == [f"adopt orders job {first}: the job an earlier run submitted ended FINISHED"]
+
+
+def test_a_bounded_job_that_finished_before_it_was_recorded_is_adopted() -> None:
+    plan = plan_deployment(spec(bounded=True), H1, view(job(jid(), "FINISHED")), None, NOW)
+    assert described(plan) == [
+        f"adopt orders job {jid()}: the bounded job an earlier run submitted ran to its end"
+    ]
+    changed = plan_deployment(spec(bounded=True), H2, view(job(jid(), "FINISHED")), running_record(), NOW)
+    assert described(changed) == [
+        f"deploy orders -> {transition_id('orders', H2, jid(), {jid()})}: the bounded job ran to its end and "
+        "the spec changed: run the new version once"
+    ]
+
+
+def test_a_job_seen_healthy_is_marked_stable_with_the_declared_spec() -> None:
+    plan = plan_deployment(spec(), H1, view(job(jid())), running_record(last_stable_hash=None), NOW)
+    assert [(a.kind, a.job_id, a.spec_hash) for a in plan.actions] == [("mark-stable", jid(), H1)]
+
+
+def test_a_rescale_in_flight_keeps_its_target_when_the_file_changed_again() -> None:
+    flight = {
+        "job_id": jid(),
+        "from_parallelism": 1,
+        "to_parallelism": 2,
+        "to_hash": H2,
+        "started_at": NOW - 5,
+    }
+    plan = plan_deployment(
+        spec(parallelism=3), "3" * 64, view(job(jid())), running_record(rescale=flight), NOW
+    )
+    (action,) = plan.actions
+    assert (action.spec_hash, action.new_job_id) == (H2, transition_id("orders", H2, jid(), {jid()}))
+
+
+def test_a_savepoint_asked_is_taken_while_a_blackout_holds_the_upgrade() -> None:
+    plan = plan_deployment(
+        WINDOW_NOW.model_copy(update={"parallelism": 2}),
+        H2,
+        view(job(jid())),
+        running_record(),
+        NOW,
+        savepoint_now=True,
+    )
+    assert described(plan) == [f"savepoint orders job {jid()} (asked): asked by a person"]

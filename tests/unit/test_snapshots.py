@@ -8,20 +8,39 @@ from __future__ import annotations
 
 import os
 import struct
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 
+from airflow_provider_flink.client import FlinkApiError, models
 from airflow_provider_flink.deployments.records import DeploymentRecord, SavepointEntry
 from airflow_provider_flink.deployments.snapshots import (
     METADATA_MAGIC,
     UNKNOWN,
+    Candidate,
+    Snapshot,
+    _from_flink,
+    _from_record,
+    _key,
+    checkpoint_dir,
+    choose,
     deployment_savepoint_dir,
+    exists,
+    gather,
+    known_checkpoint_id,
+    newest_first,
     newest_snapshot,
     read_checkpoint_id,
+    retained_checkpoints,
+    stored_savepoints,
+    surviving_checkpoint,
+    too_old,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.exceptions import ReconcileError
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.ids import deployment_prefix
 from tests.unit.conftest import use_flink_connection
@@ -239,3 +258,323 @@ def test_a_shared_directorys_savepoint_another_job_could_own_is_not_counted(tmp_
     sharing = deployment_prefix("orders")[:6] + "0" * 6  # a declared neighbour with the same 6 hex
     chosen = newest_snapshot(FlinkHook(), spec(), stored, PREFIX, [J1], 2000.0, neighbours=[sharing])
     assert chosen.path == older
+
+
+# ------------------------------------------------------------------------------ the rules one by one
+def entries(directory: Path) -> list[Path]:
+    return sorted(directory.iterdir())
+
+
+def test_one_spelling_per_location() -> None:
+    assert _key("file:///cp/job/chk-5/") == "/cp/job/chk-5"
+    assert _key("file:/cp/job/chk-5") == "/cp/job/chk-5"
+    assert _key("/cp/job/chk-5/") == "/cp/job/chk-5"
+    assert _key("//cp/job/chk-5") == "/cp/job/chk-5"
+    assert _key("cp/job/chk-5") == "/cp/job/chk-5"
+    assert _key("s3://bucket/cp/chk-5/") == "s3://bucket/cp/chk-5"
+
+
+def test_the_checkpoint_directory_flink_1_names() -> None:
+    assert checkpoint_dir({"state.checkpoints.dir": "file:///old"}) == "file:///old"
+    both = {"execution.checkpointing.dir": "file:///new", "state.checkpoints.dir": "file:///old"}
+    assert checkpoint_dir(both) == "file:///new"
+    assert checkpoint_dir({}) is None
+
+
+def test_descriptions_name_the_checkpoint_id_only_when_known() -> None:
+    assert Candidate("/p", 1.0, "savepoint /p", False).describe() == "savepoint /p"
+    assert Candidate("/p", 1.0, "savepoint /p", False, 7).describe() == "savepoint /p (checkpoint id 7)"
+    chosen = Snapshot("/p", "savepoint /p", passed_over=["a", "b"])
+    assert chosen.describe() == "state from savepoint /p; passed over: a; b"
+
+
+def test_the_age_guard_is_inclusive_in_minutes_and_ignores_unknown_times() -> None:
+    guarded = spec(max_checkpoint_age_minutes=10)
+    chk = Candidate("/c", 1000.0, "checkpoint 5", True, 5)
+    assert too_old(guarded, chk, now=1000.0 + 600) is None
+    assert too_old(guarded, chk, now=1000.0 + 605) == (
+        "the newest state is checkpoint 5, 10.1 min old, older than max_checkpoint_age_minutes=10: "
+        "not restoring from it silently; restore it by hand, or raise the limit in the spec"
+    )
+    assert too_old(guarded, replace(chk, taken_at=1.0), now=1.0 + 3600) is not None
+    assert too_old(guarded, replace(chk, taken_at=0.0), now=3600.0) is None  # nobody said when
+    assert too_old(guarded, replace(chk, checkpoint=False), now=1000.0 + 3600) is None  # a savepoint
+    assert too_old(spec(), chk, now=1000.0 + 3600) is None  # no guard
+
+
+def test_a_snapshot_taken_at_the_fresh_start_belongs_to_the_new_lineage() -> None:
+    at_start = Candidate("/a", 1500.0, "a", True, 3)
+    before = Candidate("/b", 1499.0, "b", True, 300)
+    assert newest_first([before, at_start], lineage_since=1500.0) == [at_start]
+
+
+def gone(path: str, taken_at: float, checkpoint_id: int = UNKNOWN) -> Candidate:
+    return Candidate(path, taken_at, f"checkpoint {path}", True, checkpoint_id, on_storage=False)
+
+
+def there(path: str, taken_at: float, checkpoint_id: int) -> Candidate:
+    return Candidate(path, taken_at, f"savepoint {path}", False, checkpoint_id, on_storage=True)
+
+
+def test_a_later_snapshot_of_unknown_id_gone_from_storage_is_a_refusal() -> None:
+    best = there("/sp/1", 100.0, 27)
+    chosen = choose(spec(), [best, gone("/chk/a", 150.0), gone("/chk/b", 200.0)], None, 1000.0)
+    assert chosen.path is None
+    # (the sentence names no snapshot "instead of": the one refused, /sp/1, is the newest by id)
+    assert chosen.refusal == (
+        "the newest state of the deployment, checkpoint /chk/b, is gone from storage (deleted on cancel?): "
+        "not restoring older state silently; restore a snapshot by hand, or remove the deployment's record "
+        "to start it without state"
+    )
+    # one taken at the same moment, or when the best one's time is not known, is not later
+    assert choose(spec(), [best, gone("/chk/a", 100.0)], None, 1000.0).path == "/sp/1"
+    assert choose(spec(), [there("/sp/1", 0.0, 27), gone("/chk/a", 150.0)], None, 1000.0).path == "/sp/1"
+    assert choose(spec(), [there("/sp/1", 1.0, 27), gone("/chk/a", 2.0)], None, 1000.0).refusal is not None
+    # one whose id is known is ordered by it: older, passed over
+    assert choose(spec(), [best, gone("/chk/a", 150.0, 20)], None, 1000.0).path == "/sp/1"
+
+
+def test_the_newest_gone_with_nothing_older_says_so() -> None:
+    chosen = choose(spec(), [gone("/chk/a", 150.0, 30)], None, 1000.0)
+    assert chosen.refusal == (
+        "the newest state of the deployment, checkpoint /chk/a (checkpoint id 30), is gone from storage "
+        "(deleted on cancel?): not restoring older state silently; restore a snapshot by hand, or remove "
+        "the deployment's record to start it without state"
+    )
+
+
+def test_older_snapshots_gone_from_storage_are_named_three_at_most() -> None:
+    older_gone = [gone(f"/chk/{n}", 50.0 + n, n) for n in (5, 4, 3, 2)]
+    chosen = choose(spec(), [there("/sp/1", 100.0, 27), there("/sp/0", 10.0, 1), *older_gone], None, 1000.0)
+    assert chosen.path == "/sp/1"
+    assert chosen.passed_over == [
+        f"checkpoint /chk/{n} (checkpoint id {n}) (gone from storage)" for n in (5, 4, 3)
+    ]
+
+
+def test_a_checkpoint_id_is_read_from_metadata_or_from_the_file_itself(tmp_path: Path) -> None:
+    path = snapshot(tmp_path / "sp", 0)
+    assert read_checkpoint_id(path) == 0
+    assert read_checkpoint_id(f"{path}/_metadata") == 0  # the file named, not its directory
+    assert known_checkpoint_id(path) == 0
+    assert known_checkpoint_id(f"file:{tmp_path / 'missing'}") is None
+    negative = tmp_path / "negative"
+    negative.mkdir()
+    (negative / "_metadata").write_bytes(struct.pack(">IIq", METADATA_MAGIC, 3, -5))
+    assert read_checkpoint_id(f"file:{negative}") == UNKNOWN
+
+
+def test_what_cannot_be_checked_here_is_left_to_flink(tmp_path: Path) -> None:
+    assert exists("nosuchscheme://bucket/sp/savepoint-1")
+    assert exists(snapshot(tmp_path / "sp", 3))
+    assert exists(f"{snapshot(tmp_path / 'sp2', 3)}/_metadata")
+    assert not exists(f"file:{tmp_path / 'missing'}")
+
+
+def test_retained_checkpoints_are_complete_ones_of_the_deployments_jobs(tmp_path: Path) -> None:
+    snapshot(tmp_path / OTHER / "chk-9", 9)
+    snapshot(tmp_path / J1 / "chk-7", 7, mtime=1234.0)
+    (tmp_path / J1 / "chk-8").mkdir()  # not complete: no _metadata
+    snapshot(tmp_path / J1 / "shared", 1)  # not a checkpoint
+    # another deployment's job directory listed first is passed over, not the end of the listing
+    found = list(retained_checkpoints([tmp_path / OTHER, tmp_path / J1], PREFIX))
+    assert [replace(c, path="") for c in found] == [
+        Candidate("", 1234.0, f"retained checkpoint chk-7 of job {J1}", True, 7, on_storage=True, job_id=J1)
+    ]
+    assert _key(found[0].path) == str(tmp_path / J1 / "chk-7")
+
+
+def test_savepoints_on_storage_are_complete_ones_named_as_flink_names_them(tmp_path: Path) -> None:
+    own = tmp_path / "orders"
+    snapshot(own / "savepoint-aaaaaa-1", 12, mtime=1234.0)
+    (own / "savepoint-aaaaaa-2").mkdir()  # not complete
+    snapshot(own / "other", 13)
+    found = list(stored_savepoints(str(own)))
+    assert [(c.taken_at, c.checkpoint, c.checkpoint_id, c.on_storage, c.job_id) for c in found] == [
+        (1234.0, False, 12, True, None)
+    ]
+    assert found[0].what == f"savepoint {found[0].path}"
+    assert _key(found[0].path) == str(own / "savepoint-aaaaaa-1")
+    snapshot(tmp_path / f"savepoint-{PREFIX[:6]}-1", 14, mtime=1300.0)
+    (tmp_path / f"savepoint-{PREFIX[:6]}-2").mkdir()
+    outside = list(stored_savepoints(str(tmp_path), PREFIX[:6], outside=True))
+    assert [(c.taken_at, c.checkpoint, c.checkpoint_id, c.on_storage) for c in outside] == [
+        (1300.0, False, 14, True)
+    ]
+    assert outside[0].what == f"savepoint {outside[0].path} (taken outside the reconcile)"
+
+
+def test_what_the_record_knows() -> None:
+    filed = SavepointEntry(path="file:/sp/1", taken_at=500.0, reason="upgrade", job_id=J1)
+    stored = record(savepoints=[filed], intended_job_id=J2, intended_savepoint="file:/cp/x/chk-5")
+    assert list(_from_record(stored)) == [
+        Candidate("file:/sp/1", 500.0, "savepoint file:/sp/1 (upgrade)", False, UNKNOWN, job_id=J1),
+        Candidate(
+            "file:/cp/x/chk-5",
+            0.0,
+            f"file:/cp/x/chk-5, which job {J2} was started from",
+            True,
+            started_from=True,
+        ),
+    ]
+    from_savepoint = record(intended_job_id=J2, intended_savepoint="file:/sp/savepoint-1")
+    assert [c.checkpoint for c in _from_record(from_savepoint)] == [False]
+    with_id = record(savepoints=[filed.model_copy(update={"checkpoint_id": 27})])
+    assert [c.checkpoint_id for c in _from_record(with_id)] == [27]
+
+
+class FakeHook:
+    """What the snapshot rules ask of Flink, answered from dicts."""
+
+    def __init__(
+        self, histories: dict[str, dict[str, Any]] | None = None, config: dict[str, str] | None = None
+    ):
+        self.histories, self.config = histories or {}, config or {}
+
+    def checkpoint_history(self, job_id: str) -> models.JobCheckpoints | None:
+        history = self.histories.get(job_id)
+        return None if history is None else models.JobCheckpoints.model_validate(history)
+
+    def cluster_config(self) -> dict[str, str]:
+        return self.config
+
+
+def test_what_flink_knows_of_ended_jobs() -> None:
+    hook = FakeHook(
+        {
+            J2: {
+                "latest": {
+                    "completed": {"id": 8, "external_path": "file:/cp/chk-8", "trigger_timestamp": 2_000_000},
+                    "savepoint": {"id": 9, "external_path": "file:/sp/s-9"},
+                }
+            }
+        }
+    )
+    assert list(_from_flink(hook, [J1, J2])) == [  # type: ignore[arg-type]
+        Candidate("file:/cp/chk-8", 2000.0, f"checkpoint 8 of job {J2}", True, 8, job_id=J2),
+        Candidate("file:/sp/s-9", 0.0, f"savepoint 9 of job {J2}", False, 9, job_id=J2),
+    ]
+
+
+def test_gather_merges_one_location_and_reads_unknown_ids_from_storage(tmp_path: Path) -> None:
+    """The record's savepoint without an id, also found on storage under another spelling: one
+    candidate, its id read from its metadata, still started-from and on storage. No checkpoint
+    directory is configured: none is listed."""
+    sp = snapshot(tmp_path / "orders" / "savepoint-aaaaaa-1", 27, mtime=900.0)
+    stored = record(
+        savepoints=[SavepointEntry(path=sp, taken_at=500.0, reason="upgrade", job_id=J1)],
+        intended_job_id=J2,
+        intended_savepoint=sp,
+    )
+    hook = FakeHook(config={"state.savepoints.dir": f"file://{tmp_path}"})
+    found = gather(hook, spec(), stored, PREFIX, neighbours=["f" * 12])  # type: ignore[arg-type]
+    assert [(c.path, c.taken_at, c.checkpoint_id, c.started_from, c.on_storage) for c in found] == [
+        (sp, 500.0, 27, True, True)
+    ]
+
+
+def test_an_outside_savepoint_counts_beside_the_deployments_own_jobs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpoints, savepoints = tmp_path / "cp", tmp_path / "sp"
+    snapshot(checkpoints / J1 / "chk-3", 3)
+    persons = snapshot(savepoints / f"savepoint-{PREFIX[:6]}-1", 4)
+    config = {
+        "state.checkpoints.dir": f"file://{checkpoints}",
+        "state.savepoints.dir": f"file://{savepoints}",
+    }
+    found = gather(FakeHook(config=config), spec(), record(), PREFIX)  # type: ignore[arg-type]
+    assert sorted(c.checkpoint_id for c in found) == [3, 4]
+    assert any(_key(c.path) == _key(persons) for c in found)
+    stranger = PREFIX[:6] + "f" * 6
+    found = gather(FakeHook(config=config), spec(), record(), PREFIX, neighbours=[stranger])  # type: ignore[arg-type]
+    assert [c.checkpoint_id for c in found] == [3]
+    assert caplog.messages[-1] == (
+        f"Deployment orders: savepoints named savepoint-{PREFIX[:6]}-* in the shared directory may be another's "
+        f"(job {stranger} shares the 6 hex): not counted"
+    )
+
+
+class CheckpointHook:
+    def __init__(self, latest: dict[str, Any] | None, retained: bool = True, error: Exception | None = None):
+        self.latest, self.retained, self.error = latest, retained, error
+
+    def latest_checkpoint(self, job_id: str) -> models.CheckpointInfo | None:
+        if self.error is not None:
+            raise self.error
+        return None if self.latest is None else models.CheckpointInfo.model_validate(self.latest)
+
+    def checkpoint_config(self, job_id: str) -> models.CheckpointConfig:
+        externalization = {"enabled": True, "delete_on_cancellation": not self.retained}
+        return models.CheckpointConfig.model_validate({"externalization": externalization})
+
+
+def test_surviving_checkpoint_is_proven_before_a_cancel() -> None:
+    guarded = spec(max_checkpoint_age_minutes=10)
+
+    def survivor(hook: CheckpointHook, now: float = 1600.0) -> str:
+        return surviving_checkpoint(hook, guarded, J1, now, "upgrade")  # type: ignore[arg-type]
+
+    at_limit = {"id": 5, "external_path": "file:/cp/chk-5", "trigger_timestamp": 1_000_000}
+    assert survivor(CheckpointHook(at_limit)) == "file:/cp/chk-5"  # 600 s old: within the guard
+    assert survivor(CheckpointHook({**at_limit, "trigger_timestamp": None})) == "file:/cp/chk-5"
+    with pytest.raises(ReconcileError) as old:
+        survivor(CheckpointHook({**at_limit, "trigger_timestamp": 1_000}), now=1000.0)
+    assert str(old.value) == (
+        "upgrade: the newest state is checkpoint 5, 16.6 min old, older than max_checkpoint_age_minutes=10: "
+        "not restoring from it silently; restore it by hand, or raise the limit in the spec"
+    )
+    with pytest.raises(ReconcileError) as none:
+        survivor(CheckpointHook({"id": 5, "external_path": None}))
+    assert str(none.value) == (
+        f"upgrade: job {J1} is not healthy (no savepoint possible) and has no completed checkpoint: "
+        "not cancelling it without its state"
+    )
+    with pytest.raises(ReconcileError, match="has no completed checkpoint"):
+        survivor(CheckpointHook(None))
+    with pytest.raises(ReconcileError) as deleted:
+        survivor(CheckpointHook(at_limit, retained=False))
+    assert str(deleted.value).startswith(
+        f"upgrade: job {J1} is not healthy (no savepoint possible) and Flink deletes its checkpoints when it is "
+        "cancelled (execution.checkpointing.externalized-checkpoint-retention is not RETAIN_ON_CANCELLATION)"
+    )
+    error = FlinkApiError("GET /jobs/x/checkpoints", 500, ["boom"])
+    with pytest.raises(ReconcileError) as unreadable:
+        survivor(CheckpointHook(at_limit, error=error))
+    assert (
+        str(unreadable.value) == f"upgrade: cannot read job {J1}'s checkpoints ({error}): not cancelling it"
+    )
+
+
+def test_a_snapshot_the_record_names_outside_the_listed_directories_is_looked_at(tmp_path: Path) -> None:
+    """A savepoint filed without its id, in a directory no listing covers: storage is asked whether
+    it is there and what its id is; a path the record started from gets the time storage says."""
+    elsewhere = snapshot(tmp_path / "elsewhere" / "sp-1", 27)
+    started = snapshot(tmp_path / "sp" / "orders" / "savepoint-aaaaaa-2", 30, mtime=900.0)
+    stored = record(
+        savepoints=[SavepointEntry(path=elsewhere, taken_at=500.0, reason="upgrade", job_id=J1)],
+        intended_job_id=J2,
+        intended_savepoint=started,
+    )
+    hook = FakeHook(config={"state.savepoints.dir": f"file://{tmp_path / 'sp'}"})
+    found = gather(hook, spec(), stored, PREFIX)  # type: ignore[arg-type]
+    assert sorted((c.checkpoint_id, c.taken_at, c.on_storage, c.started_from) for c in found) == [
+        (27, 500.0, True, False),
+        (30, 900.0, True, True),
+    ]
+
+
+def test_what_cannot_be_listed_or_read_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    class Unreachable(FakeHook):
+        def cluster_config(self) -> dict[str, str]:
+            raise error
+
+    error = FlinkApiError("GET /jobmanager/config", 503, ["overloaded"])
+    assert gather(Unreachable(), spec(), record(), PREFIX) == []  # type: ignore[arg-type]
+    assert caplog.messages == [
+        f"Cannot read the cluster's configuration ({error}): its directories are not listed"
+    ]
+    caplog.clear()
+    config = {"state.checkpoints.dir": "nosuchscheme://bucket/cp"}
+    assert gather(FakeHook(config=config), spec(), record(), PREFIX) == []  # type: ignore[arg-type]
+    assert caplog.messages == ["Cannot list nosuchscheme://bucket/cp: Unsupported filesystem: 'nosuchscheme'"]
