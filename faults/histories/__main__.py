@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--histories", type=int, default=4, help="histories per version")
     parser.add_argument("--ops", type=int, default=15, help="operations per history (at least)")
     parser.add_argument("--seed", type=int, default=1, help="draws the histories' seeds")
-    parser.add_argument("--replay", type=int, default=None, help="play the history of this seed only")
+    parser.add_argument(
+        "--replay", default=None, help="play the histories of these seeds only (comma-separated)"
+    )
     parser.add_argument("--file", type=Path, default=None, help="play a history from its JSON")
     parser.add_argument("--shrink", action="store_true", help="shorten each failing history")
     parser.add_argument("--budget", type=int, default=10, help="replays a shrink may use")
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.file:
         histories = [History.from_json(json.loads(args.file.read_text()))]
     elif args.replay is not None:
-        histories = [generate(args.replay, args.ops)]
+        histories = [generate(int(seed), args.ops) for seed in args.replay.split(",")]
     else:
         seeds = random.Random(args.seed).sample(range(10**6), args.histories)
         histories = [generate(seed, args.ops) for seed in seeds]

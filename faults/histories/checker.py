@@ -55,6 +55,7 @@ class Job:
     restored_ts: int | None = None  # that snapshot's trigger time (epoch ms)
     running: bool = False
     epoch: int = 0  # the deployment's fresh-start epoch it belongs to
+    failing_over: bool = False  # its last switch was to or from RESTARTING (Flink's own failover)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Judgement:
     violations: list[str] = field(default_factory=list)
     jobs: dict[str, Job] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # job ids in submission order
+    completed: dict[str, int] = field(default_factory=dict)  # deployment -> snapshots completed (log)
 
     def violate(self, text: str) -> None:
         if text not in self.violations:
@@ -125,6 +127,10 @@ def _replay_log(
         if JM_START.search(line):
             for jobs in live.values():
                 jobs.clear()  # no HA: a restarted JobManager knows no job
+            for known in j.jobs.values():
+                known.failing_over = (
+                    False  # a job submitted again (same id) restores by the provider's choice
+                )
             continue
         named = NAMED.search(line)
         if named and named.group("jid") not in j.jobs:
@@ -134,12 +140,24 @@ def _replay_log(
                 j.jobs[named.group("jid")] = Job(named.group("jid"), dep, gen, t, epoch=epoch[dep])
                 j.order.append(named.group("jid"))
         restoring = RESTORING.search(line)
+        if restoring and restoring.group("jid") in j.jobs and j.jobs[restoring.group("jid")].failing_over:
+            # Flink's own failover inside a running job (a TaskManager lost: RESTARTING -> RUNNING,
+            # then "Restoring job X ... for X"): Flink picks the job's latest *checkpoint* from its
+            # store, and savepoints are not in it (restore mode NO_CLAIM, Flink >= 1.15), so a
+            # savepoint with a higher id taken just before (a `savepoint_now`) is rightly passed
+            # over. No provider decision to judge (seed 720136 of the 2027 run was this false
+            # alarm); the id still counts as the newest if it is higher.
+            job = j.jobs[restoring.group("jid")]
+            if int(restoring.group("id")) > newest[job.deployment][0] and job.epoch == epoch[job.deployment]:
+                newest[job.deployment] = (int(restoring.group("id")), job.jid)
+            continue
         if restoring and restoring.group("jid") in j.jobs:
             _restore(j, j.jobs[restoring.group("jid")], restoring, newest, triggered)
             continue
         completed = COMPLETED.search(line)
         if completed and completed.group("jid") in j.jobs:
             job = j.jobs[completed.group("jid")]
+            j.completed[job.deployment] = j.completed.get(job.deployment, 0) + 1
             key = (job.deployment, job.epoch, int(completed.group("id")))
             triggered[key] = (
                 int(t * 1000) - int(completed.group("ms")) - 1000
@@ -150,6 +168,7 @@ def _replay_log(
         switched = SWITCHED.search(line)
         if switched and switched.group("jid") in j.jobs:
             job = j.jobs[switched.group("jid")]
+            job.failing_over = "RESTARTING" in (switched.group("old"), switched.group("new"))
             _switch(j, job, switched.group("new"), live[job.deployment], newest, epoch, declares)
 
 
@@ -346,10 +365,57 @@ def _record(j: Judgement, dep: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- the end
+# The product's documented refusal (docs/deployments.md) for a job lost with nothing to restore:
+# it waits for a person instead of starting the deployment without state.
+NEEDS_A_PERSON = "neither a retained checkpoint nor a savepoint of it is known"
+
+
+def _waits_for_a_person(j: Judgement, report: dict[str, Any] | None) -> set[str]:
+    """Deployments the last run left to a person, rightly: the refusal above, for a deployment that
+    (by the JobManager log) never completed a snapshot: nothing to restore, so no state lost either.
+    Why: a job lost before its first checkpoint (a JobManager killed a second after the deploy, seed
+    14223 of the 2027 run on 1.20.5) is refused on every run by design, which is no quiescence and
+    no live job, but no broken rule. With a snapshot completed, the refusal stays a violation."""
+    waiting: set[str] = set()
+    for entry in (report or {}).get("deployments", []):
+        done = entry.get("done") or []
+        if (
+            done
+            and all(not d.get("ok") and NEEDS_A_PERSON in str(d.get("detail")) for d in done)
+            and not j.completed.get(entry["deployment"])
+            and not _stored(j, entry["deployment"])
+        ):
+            waiting.add(entry["deployment"])
+    return waiting
+
+
+def _stored(j: Judgement, dep: str) -> bool:
+    """Whether the sampler's storage listings ever showed a snapshot of the deployment (one whose
+    completion the JobManager did not live to log counts too)."""
+    jids = [jid for jid, job in j.jobs.items() if job.deployment == dep]
+    return any(
+        dep in path or any(jid in path for jid in jids)
+        for _, paths in j.evidence["observed"].get("storage", [])
+        for path in paths
+    )
+
+
 def _quiescence(j: Judgement, declares: list[dict[str, Any]]) -> None:
     journal = j.evidence["journal"]
-    if any(e["event"] == "not-settled" for e in journal):
-        j.violate("no quiescence: the reconcile still had things to do after 10 runs without faults")
+    unsettled = [e for e in journal if e["event"] == "not-settled"]
+    last = unsettled[-1].get("report") if unsettled else None
+    person = _waits_for_a_person(j, last)
+    busy = [
+        d["deployment"]
+        for d in (last or {}).get("deployments", [])
+        if (d["actions"] or (d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])))
+        and d["deployment"] not in person
+    ]
+    if unsettled and (busy or last is None):
+        j.violate(
+            "no quiescence: the reconcile still had things to do after the settle runs without faults"
+            + (f" ({', '.join(busy)})" if busy else "")
+        )
     for dep in j.evidence["deployments"]:
         asks = [
             e["what"]
@@ -367,6 +433,8 @@ def _quiescence(j: Judgement, declares: list[dict[str, Any]]) -> None:
                 j.violate(
                     f"after quiescence {dep} is held suspended by a person but runs {[x['jid'] for x in live]}"
                 )
+            continue
+        if not live and dep in person:
             continue
         if len(live) != 1:
             j.violate(f"after quiescence {dep} has {len(live)} live jobs: {[x['jid'] for x in live]}")
@@ -395,6 +463,19 @@ def _runs_allowed_spec(j: Judgement, declares: list[dict[str, Any]], dep: str, f
     good = [d for d in declares if d["dep"] == dep and d["entry"] == "counter"]
     if good and last.get("entry") == "failing":
         allowed.add((good[-1]["gen"], good[-1]["parallelism"]))
+        # ... and that good spec may never have run (its upgrade could not take the savepoint of a
+        # job still starting, then the failing edit came): the rollback target is then the newest
+        # good spec Flink ran with every vertex running, however briefly (seed 353992 of the 2027
+        # run on 1.20.5: g1 jobs seen healthy 2 s each between JobManager and TaskManager kills).
+        ran = [
+            (job.gen, _parallelism(j, job.jid))
+            for job in (j.jobs[jid] for jid in j.order)
+            if job.deployment == dep
+            and j.evidence["observed"]["jobs"].get(job.jid, {}).get("healthy")
+            and (_gen_spec(declares, dep, job.gen) or {}).get("entry") == "counter"
+        ]
+        if ran:
+            allowed.add(ran[-1])
     if (_gen_spec(declares, dep, gen or 0) or {}).get("entry") == "failing":
         j.violate(f"after quiescence {dep} runs its failing spec g{gen} ({jid})")
     elif key not in allowed and key[1]:

@@ -76,6 +76,8 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
     """``ops`` operations (at least) drawn from ``seed``; a killed component is started again
     one to three operations later (or by the run at the end)."""
     rng = random.Random(seed)
+    # Draws added later come from their own stream, so a seed's operations stay what they were.
+    side = random.Random(f"{seed}-side")
     count = deployments or rng.choice([2, 2, 3])
     history = History(seed, ["abc"[i] for i in range(count)])
     history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
@@ -93,12 +95,12 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
             if component in down:
                 continue
             down[component] = rng.randint(1, 3)
-        history.ops.append(_draw(rng, kind, history.deployments))
+        history.ops.append(_draw(rng, kind, history.deployments, side))
     history.ops.extend({"op": f"{component}-start"} for component in down)
     return history
 
 
-def _draw(rng: random.Random, kind: str, deployments: list[str]) -> Op:
+def _draw(rng: random.Random, kind: str, deployments: list[str], side: random.Random) -> Op:
     dep = rng.choice(deployments)
     if kind.startswith("reconcile"):
         return _reconcile(rng, kind, dep)
@@ -112,7 +114,13 @@ def _draw(rng: random.Random, kind: str, deployments: list[str]) -> Op:
         delay = round(rng.uniform(REQUEST_TIMEOUT + 1, REQUEST_TIMEOUT + 6), 1) if late else None
         if not late and rng.random() < 0.3:  # slow but within the timeout
             delay = round(rng.uniform(0.5, REQUEST_TIMEOUT - 1), 1)
-        return {"op": "answer", "method": method, "path": path, "delay": delay}
+        op: Op = {"op": "answer", "method": method, "path": path, "delay": delay}
+        # Half the late answers stay late on every retry of the request (same body): the client
+        # gives up without an answer though Flink acted (a submission that may run: I3). One late
+        # answer alone is recovered by the retry (Flink refuses the duplicate id: adopted).
+        if late and side.random() < 0.5:
+            op["retries"] = True
+        return op
     if kind == "edit":
         return {"op": "edit", "dep": dep, "change": rng.choice(EDITS)}
     return {"op": "sleep", "seconds": round(rng.uniform(0.5, 3.0), 1)}
