@@ -578,3 +578,12 @@ def test_what_cannot_be_listed_or_read_is_said(caplog: pytest.LogCaptureFixture)
     config = {"state.checkpoints.dir": "nosuchscheme://bucket/cp"}
     assert gather(FakeHook(config=config), spec(), record(), PREFIX) == []  # type: ignore[arg-type]
     assert caplog.messages == ["Cannot list nosuchscheme://bucket/cp: Unsupported filesystem: 'nosuchscheme'"]
+
+
+def test_an_id_flink_gave_is_kept_for_a_snapshot_storage_cannot_read_here() -> None:
+    """A checkpoint on a storage this worker has no filesystem for: counted as present (Flink
+    decides), and its id stays the one Flink gave, not overwritten by an unreadable metadata."""
+    remote = "nosuchscheme://bucket/cp/chk-8"
+    hook = FakeHook({J1: {"latest": {"completed": {"id": 8, "external_path": remote}}}})
+    found = gather(hook, spec(), record(), PREFIX, ended_jobs=[J1])  # type: ignore[arg-type]
+    assert [(c.path, c.checkpoint_id, c.on_storage) for c in found] == [(remote, 8, True)]
