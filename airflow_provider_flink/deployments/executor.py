@@ -458,10 +458,12 @@ class Executor:
                 "fresh)"
             )
         spec_hash = _need(action.spec_hash)
-        if record.last_stable_hash and spec_hash != record.last_stable_hash and record.upgrade is None:
-            # A spec that never ran healthy, started again (an upgrade's run died after its stop):
-            # it is an upgrade in flight, judged as one (FAILED or not healthy in time: rolled back
-            # to the last stable spec and marked failed), never restarted until the limit.
+        upgrading = record.upgrade is not None and record.upgrade.new_job_id == action.new_job_id
+        if record.last_stable_hash and spec_hash != record.last_stable_hash and not upgrading:
+            # A spec that never ran healthy, started again (an upgrade's run died after its stop, or
+            # an earlier upgrade's job ended and the file changed since: seed 188811): an upgrade in
+            # flight of this job, judged as one (FAILED or not healthy in time: rolled back to the
+            # last stable spec and marked failed), never restarted until the limit.
             record.upgrade = UpgradeInFlight(
                 from_hash=record.last_stable_hash,
                 to_hash=spec_hash,
