@@ -276,6 +276,16 @@ class Violation(Exception):
     """An invariant does not hold, checked against Flink."""
 
 
+def settled(report: dict[str, Any]) -> bool:
+    """A reconcile run's report says nothing is left to do: no action, nothing waited for (a
+    savepoint still pending, a job not yet healthy)."""
+    entries = report["deployments"]
+    waiting = [
+        d for d in entries if d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])
+    ]
+    return not waiting and not any(d["actions"] for d in entries)
+
+
 class Zygote:
     """The client of :mod:`faults.zygote`: reconcile runs forked from a process that imported once."""
 
@@ -622,15 +632,7 @@ class Trial:
             if attempt:
                 time.sleep(1.0)
             code, report = self.run()
-            if code != 0 or not report:
-                continue
-            entries = report["deployments"]
-            waiting = [
-                d
-                for d in entries
-                if d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])
-            ]
-            if not waiting and not any(d["actions"] for d in entries):
+            if code == 0 and report and settled(report):
                 break
         return report
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
-from faults.campaign import Run, zygote
+from faults.campaign import Run, settled, zygote
 from faults.histories.checker import check
 from faults.histories.generate import REQUEST_TIMEOUT, History, Op
 from faults.histories.rest import TERMINAL
@@ -239,15 +239,7 @@ class Player:
             run = self.start_run({}, True)
             code = run.wait()
             report = run.report() if code == 0 else None
-            if not report:
-                continue
-            entries = report["deployments"]
-            waiting = [
-                d
-                for d in entries
-                if d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])
-            ]
-            if not waiting and not any(d["actions"] for d in entries):
+            if report and settled(report):
                 self.note("settled", runs=attempt, report=report)
                 return
         # The last report goes to the checker: a refusal that waits for a person is judged there.

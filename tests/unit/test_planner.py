@@ -868,15 +868,15 @@ def test_a_rescaled_job_runs_the_spec_its_record_names_not_the_one_its_id_names(
     assert kinds(plan) == []  # no upgrade of a job that already runs the declared parallelism
 
 
+def rescaling() -> dict[str, Any]:
+    """A rescale in place 1 -> 2 an earlier run asked for 5 s ago."""
+    return {"job_id": jid(), "from_parallelism": 1, "to_parallelism": 2, "to_hash": H2, "started_at": NOW - 5}
+
+
 def test_a_rescale_an_earlier_run_asked_for_is_finished_first() -> None:
-    flight = {
-        "job_id": jid(),
-        "from_parallelism": 1,
-        "to_parallelism": 2,
-        "to_hash": H2,
-        "started_at": NOW - 5,
-    }
-    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), running_record(rescale=flight), NOW)
+    plan = plan_deployment(
+        spec(parallelism=2), H2, view(job(jid())), running_record(rescale=rescaling()), NOW
+    )
     assert [(a.kind, a.reason) for a in plan.actions] == [
         ("rescale", "finish the rescale in place to parallelism 2 an earlier run asked for")
     ]
@@ -1075,14 +1075,9 @@ def test_the_plan_finds_a_declared_suspend_stopped() -> None:
 
 
 def test_a_rescale_in_flight_is_finished_with_its_own_target() -> None:
-    flight = {
-        "job_id": jid(),
-        "from_parallelism": 1,
-        "to_parallelism": 2,
-        "to_hash": H2,
-        "started_at": NOW - 5,
-    }
-    plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), running_record(rescale=flight), NOW)
+    plan = plan_deployment(
+        spec(parallelism=2), H2, view(job(jid())), running_record(rescale=rescaling()), NOW
+    )
     (action,) = plan.actions
     assert (action.job_id, action.new_job_id, action.spec_hash, action.mode) == (
         jid(),
