@@ -379,8 +379,12 @@ def choose(
         and c.taken_at > newest.taken_at > 0
     ]
     if not newest.on_storage or later_gone:
-        gone = newest if not newest.on_storage else later_gone[0]
-        instead = f" instead of {older[0].describe()}" if older else ""
+        # What would be restored instead: the best one still there (the newest by id, when only a
+        # snapshot of unknown id is the later one that is gone).
+        gone, kept = (
+            (newest, older[0] if older else None) if not newest.on_storage else (later_gone[0], newest)
+        )
+        instead = f" instead of {kept.describe()}" if kept is not None else ""
         snapshot.refusal = (
             f"the newest state of the deployment, {gone.describe()}, is gone from storage (deleted on cancel?): "
             f"not restoring older state{instead} silently; restore a snapshot by hand, or remove the "

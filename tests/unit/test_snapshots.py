@@ -320,11 +320,11 @@ def test_a_later_snapshot_of_unknown_id_gone_from_storage_is_a_refusal() -> None
     best = there("/sp/1", 100.0, 27)
     chosen = choose(spec(), [best, gone("/chk/a", 150.0), gone("/chk/b", 200.0)], None, 1000.0)
     assert chosen.path is None
-    # (the sentence names no snapshot "instead of": the one refused, /sp/1, is the newest by id)
+    # the sentence names what it will not restore: the best one still there, /sp/1
     assert chosen.refusal == (
         "the newest state of the deployment, checkpoint /chk/b, is gone from storage (deleted on cancel?): "
-        "not restoring older state silently; restore a snapshot by hand, or remove the deployment's record "
-        "to start it without state"
+        "not restoring older state instead of savepoint /sp/1 (checkpoint id 27) silently; restore a "
+        "snapshot by hand, or remove the deployment's record to start it without state"
     )
     # one taken at the same moment, or when the best one's time is not known, is not later
     assert choose(spec(), [best, gone("/chk/a", 100.0)], None, 1000.0).path == "/sp/1"
