@@ -65,6 +65,8 @@ class Judgement:
     jobs: dict[str, Job] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # job ids in submission order
     completed: dict[str, int] = field(default_factory=dict)  # deployment -> snapshots completed (log)
+    # deployment -> the fresh-start epochs in which one of its jobs completed a snapshot (log)
+    completed_in: dict[str, set[int]] = field(default_factory=dict)
 
     def violate(self, text: str) -> None:
         if text not in self.violations:
@@ -158,6 +160,7 @@ def _replay_log(
         if completed and completed.group("jid") in j.jobs:
             job = j.jobs[completed.group("jid")]
             j.completed[job.deployment] = j.completed.get(job.deployment, 0) + 1
+            j.completed_in.setdefault(job.deployment, set()).add(job.epoch)
             key = (job.deployment, job.epoch, int(completed.group("id")))
             triggered[key] = (
                 int(t * 1000) - int(completed.group("ms")) - 1000
@@ -368,6 +371,9 @@ def _record(j: Judgement, dep: str) -> dict[str, Any]:
 # The product's documented refusal (docs/deployments.md) for a job lost with nothing to restore:
 # it waits for a person instead of starting the deployment without state.
 NEEDS_A_PERSON = "neither a retained checkpoint nor a savepoint of it is known"
+# How a skip reason begins when a later run has something to finish (the planner's wording; matched
+# at the start, since a reason may quote a failure whose text says "waiting": seed 14564).
+WAITING = ("waiting for ", "the upgrade waits for ", "a savepoint (")
 
 
 def _waits_for_a_person(j: Judgement, report: dict[str, Any] | None) -> set[str]:
@@ -379,24 +385,40 @@ def _waits_for_a_person(j: Judgement, report: dict[str, Any] | None) -> set[str]
     waiting: set[str] = set()
     for entry in (report or {}).get("deployments", []):
         done = entry.get("done") or []
+        dep = entry["deployment"]
+        epoch, since = _current_epoch(j, dep)
         if (
             done
             and all(not d.get("ok") and NEEDS_A_PERSON in str(d.get("detail")) for d in done)
-            and not j.completed.get(entry["deployment"])
-            and not _stored(j, entry["deployment"])
+            and epoch not in j.completed_in.get(dep, set())
+            and not _stored(j, dep, since)
         ):
-            waiting.add(entry["deployment"])
+            waiting.add(dep)
     return waiting
 
 
-def _stored(j: Judgement, dep: str) -> bool:
-    """Whether the sampler's storage listings ever showed a snapshot of the deployment (one whose
-    completion the JobManager did not live to log counts too)."""
+def _current_epoch(j: Judgement, dep: str) -> tuple[int, float]:
+    """The deployment's current fresh-start epoch and when its first job was submitted. Why: after
+    a fresh start (a stateless edit) the snapshots of the earlier lineage are not the job's state
+    (seed 525518 of the 2028 run: a stateless job lost before its first checkpoint, refused by the
+    product, was judged against the older lineage's snapshots)."""
+    mine = [job for job in j.jobs.values() if job.deployment == dep]
+    if not mine:
+        return 0, 0.0
+    last = max(job.epoch for job in mine)
+    return last, min(job.submitted for job in mine if job.epoch == last)
+
+
+def _stored(j: Judgement, dep: str, since: float = 0.0) -> bool:
+    """Whether the sampler's storage listings showed a snapshot of the deployment (one whose
+    completion the JobManager did not live to log counts too) first seen at or after ``since``."""
     jids = [jid for jid, job in j.jobs.items() if job.deployment == dep]
+    first_seen: dict[str, float] = {}
+    for t, paths in j.evidence["observed"].get("storage", []):
+        for path in paths:
+            first_seen.setdefault(path, t)
     return any(
-        dep in path or any(jid in path for jid in jids)
-        for _, paths in j.evidence["observed"].get("storage", [])
-        for path in paths
+        (dep in path or any(jid in path for jid in jids)) and t >= since for path, t in first_seen.items()
     )
 
 
@@ -408,8 +430,7 @@ def _quiescence(j: Judgement, declares: list[dict[str, Any]]) -> None:
     busy = [
         d["deployment"]
         for d in (last or {}).get("deployments", [])
-        if (d["actions"] or (d["skipped"] and ("pending" in d["skipped"] or "waiting" in d["skipped"])))
-        and d["deployment"] not in person
+        if (d["actions"] or (d["skipped"] or "").startswith(WAITING)) and d["deployment"] not in person
     ]
     if unsettled and (busy or last is None):
         j.violate(
