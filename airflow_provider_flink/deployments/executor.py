@@ -43,7 +43,7 @@ from airflow_provider_flink.client import (
     FlinkUnreachableError,
 )
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.deployments.planner import Action, ActionKind, DeploymentPlan
+from airflow_provider_flink.deployments.planner import Action, ActionKind, ClusterView, DeploymentPlan
 from airflow_provider_flink.deployments.records import (
     AppliedSpec,
     DeploymentRecord,
@@ -437,10 +437,9 @@ class Executor:
         last stable spec when the planner says so (the declared one failed and was rolled back)."""
         if action.mode == "stable" and record.last_stable_spec:
             spec = DeploymentSpec.model_validate(record.last_stable_spec)
-        prefix = deployment_prefix(spec.name)
-        live = [
-            j.jid for j in self.hook.jobs() if j.jid.startswith(prefix) and not j.state.is_globally_terminal
-        ]
+        # One index of the deployment's jobs, the planner's own (ClusterView.jobs_of).
+        seen = ClusterView(spec.cluster, tuple(self.hook.jobs())).jobs_of(spec.name)
+        live = [j.jid for j in seen if not j.state.is_globally_terminal]
         if live:
             # I1: the plan saw no live job, but the view is older than the record it read: a run
             # beside this one started one since (a resume here would be a second copy).
