@@ -788,8 +788,9 @@ class Trial:
         record = self.record()
         if job is not None and record.get("current_job_id") != job:
             raise Violation(f"the record names job {record.get('current_job_id')}, Flink runs {job}")
-        if record.get("pending_savepoint"):
-            raise Violation(f"the record still holds a pending savepoint: {record['pending_savepoint']}")
+        operation = record.get("operation") or {}
+        if operation.get("kind") == "savepoint":
+            raise Violation(f"the record still holds a pending savepoint: {operation}")
 
     def cleanup(self) -> None:
         for job_id in self.live_jobs():

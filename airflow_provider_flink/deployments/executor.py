@@ -30,9 +30,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
-from typing import Literal, get_args
+from typing import Any, Literal
 
 from airflow_provider_flink import crashpoints, ids
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
@@ -43,20 +42,36 @@ from airflow_provider_flink.client import (
     FlinkUnreachableError,
 )
 from airflow_provider_flink.client.models import JobState
-from airflow_provider_flink.deployments.planner import Action, ActionKind, ClusterView, DeploymentPlan
-from airflow_provider_flink.deployments.records import (
-    AppliedSpec,
-    DeploymentRecord,
-    FailedSpec,
-    HistoryEntry,
+from airflow_provider_flink.deployments import transitions
+from airflow_provider_flink.deployments.planner import (
+    ACTION_TYPES,
+    Action,
+    Adopt,
+    ClusterView,
+    Deploy,
+    DeploymentPlan,
+    Dispose,
     Hold,
-    PendingSavepoint,
+    MarkStable,
+    Recover,
+    Release,
+    Rescale,
+    Restart,
+    Resubmit,
+    Resume,
+    Rollback,
+    Savepoint,
+    StartFromNewest,
+    Suspend,
+    Upgrade,
+)
+from airflow_provider_flink.deployments.records import (
+    DeploymentRecord,
+    HistoryEntry,
     RecordStore,
-    Rescaled,
-    RescaleInFlight,
+    Rescaling,
     SavepointEntry,
-    UpgradeInFlight,
-    note_failed_trigger,
+    Start,
     save_checked,
 )
 from airflow_provider_flink.deployments.report import ActionResult
@@ -108,13 +123,6 @@ def _applied_parallelism(record: DeploymentRecord) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _need(value: str | None) -> str:
-    """A field the planner always sets for this action kind."""
-    if not value:
-        raise ReconcileError("internal error: the planned action lacks a field it needs")
-    return value
-
-
 def _result(action: Action, ok: bool, detail: str, began: float, yielded: bool = False) -> ActionResult:
     return ActionResult(
         kind=action.kind,
@@ -126,10 +134,18 @@ def _result(action: Action, ok: bool, detail: str, began: float, yielded: bool =
     )
 
 
+def _dumped(spec: DeploymentSpec) -> dict[str, Any]:
+    return spec.model_dump(mode="json")
+
+
 class Executor:
     """``wait_for_health``: wait in the run for a submitted job to become healthy (and roll an
     upgrade back in the same run); False: record it and return (short runs). ``run``: the task
-    that acts ("dag_id/run_id/task_id/try_number"), named in the history."""
+    that acts ("dag_id/run_id/task_id/try_number"), named in the history.
+
+    While it applies a plan, ``record`` is the deployment's record as this run last wrote it: every
+    change is a function of :mod:`~airflow_provider_flink.deployments.transitions`, stored at once
+    with the revision check (:meth:`_write`)."""
 
     def __init__(
         self,
@@ -146,39 +162,50 @@ class Executor:
         self.run = run
         self._prepared: tuple[DeploymentSpec, PreparedArtifact] | None = None
         self._cluster_config: dict[str, str] | None = None
+        self._record: DeploymentRecord | None = None
         # The prefixes of the deployments declared on this cluster (the reconcile sets them): a
         # savepoint in a shared directory, named by 6 hex of a job id, is told apart by them.
         self.neighbours: frozenset[str] = frozenset()
 
+    @property
+    def record(self) -> DeploymentRecord:
+        if self._record is None:
+            raise ReconcileError("internal error: no plan is being applied")
+        return self._record
+
     # ------------------------------------------------------------------ entry point
     def apply(self, plan: DeploymentPlan, artifact: PreparedArtifact | None = None) -> list[ActionResult]:
         """Apply the plan's actions in order; stop at the first failure (later ones depend on it).
+        The plan's record is what the run wrote last, when it returns.
 
         ``artifact`` is the spec's jar as verified at planning; without it the jar is prepared when
         an action first needs it.
         """
         self._prepared = (plan.spec, artifact) if artifact is not None else None
+        self._record = plan.record
         results: list[ActionResult] = []
-        if plan.record.rebuilt:
-            log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
-            self._save(plan.record)
-        for action in plan.actions:
-            began = time.monotonic()
-            try:
-                detail = HANDLERS[action.kind](self, plan.spec, plan.record, action)
-            except DeploymentBusyError as err:
-                results.append(_result(action, False, str(err), began, yielded=True))
-                log.warning("%s: %s", action.describe(), err)
-                break  # another actor's: its history, not this run's
-            except Exception as err:
-                results.append(_result(action, False, str(err), began))
-                log.error("%s failed: %s", action.describe(), err)
-                self._remember_failure(plan.record, action, str(err))
-                break
-            results.append(_result(action, True, detail, began))
-            log.info("%s: %s", action.describe(), detail)
-            plan.record.remember(self._entry(action, True, detail))
-            self._save(plan.record)
+        try:
+            if plan.record.rebuilt:
+                log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
+                self._write(plan.record)
+            for action in plan.actions:
+                began = time.monotonic()
+                try:
+                    detail = HANDLERS[type(action)](self, plan.spec, action)
+                except DeploymentBusyError as err:
+                    results.append(_result(action, False, str(err), began, yielded=True))
+                    log.warning("%s: %s", action.describe(), err)
+                    break  # another actor's: its history, not this run's
+                except Exception as err:
+                    results.append(_result(action, False, str(err), began))
+                    log.error("%s failed: %s", action.describe(), err)
+                    self._remember_failure(action, str(err))
+                    break
+                results.append(_result(action, True, detail, began))
+                log.info("%s: %s", action.describe(), detail)
+                self._write(transitions.remembered(self.record, self._entry(action, True, detail)))
+        finally:
+            plan.record, self._record = self.record, None
         return results
 
     # ------------------------------------------------------------------ history
@@ -188,29 +215,34 @@ class Executor:
             kind=action.kind,
             ok=ok,
             detail=detail[:500],
-            job_id=action.new_job_id or action.job_id,
+            job_id=getattr(action, "new_job_id", None) or getattr(action, "job_id", None),
             run=self.run,
         )
 
-    def _remember_failure(self, record: DeploymentRecord, action: Action, detail: str) -> None:
+    def _remember_failure(self, action: Action, detail: str) -> None:
         """A failed action into the stored record's history. The run's copy may hold changes the
         failure left unsaved (a restart counted before its refusal): only the history is added to
         what is stored, and only if no other actor wrote since (I8). Best effort: the failure itself
         is what the run reports."""
+        record = self.record
         try:
             stored = self.store.get(record.cluster, record.name)
             if stored is None or stored.revision != record.revision:
                 return
-            stored.remember(self._entry(action, False, detail))
-            stored.revision += 1
-            self.store.put(stored)
-            record.revision, record.history = stored.revision, stored.history
+            written = save_checked(
+                self.store, transitions.remembered(stored, self._entry(action, False, detail))
+            )
+            self._record = record.model_copy(
+                update={"revision": written.revision, "history": written.history}
+            )
         except Exception as err:
             log.warning("Could not add the failure to %s's history: %s", record.name, err)
 
     # ------------------------------------------------------------------ building blocks
-    def _save(self, record: DeploymentRecord) -> None:
-        save_checked(self.store, record)
+    def _write(self, record: DeploymentRecord) -> DeploymentRecord:
+        """Store ``record`` as the next revision (I8) and make it the run's record."""
+        self._record = save_checked(self.store, record)
+        return self._record
 
     def _savepoint_dir(self, spec: DeploymentSpec) -> str | None:
         """The deployment's own savepoint directory (the cluster's default asked once per run)."""
@@ -224,15 +256,13 @@ class Executor:
                 self._cluster_config = {}
         return deployment_savepoint_dir(spec, self._cluster_config)
 
-    def _newest(
-        self, spec: DeploymentSpec, record: DeploymentRecord, ended: str | None, forfeit: bool = False
-    ) -> Snapshot:
+    def _newest(self, spec: DeploymentSpec, ended: str | None, forfeit: bool = False) -> Snapshot:
         """The deployment's newest snapshot on storage (I7), gathered now; ``ended``: its last job
         (``forfeit``: a failing job rolled back, whose deleted checkpoints are given up)."""
         return newest_snapshot(
             self.hook,
             spec,
-            record,
+            self.record,
             deployment_prefix(spec.name),
             [ended] if ended else [],
             self.clock(),
@@ -262,58 +292,46 @@ class Executor:
         )
         return run_inline(trigger)
 
-    def _submit(
-        self,
-        spec: DeploymentSpec,
-        record: DeploymentRecord,
-        job_id: str,
-        spec_hash: str,
-        savepoint: str | None,
-    ) -> tuple[WaitEvent | None, bool]:
+    def _submit(self, spec: DeploymentSpec, start: Start) -> tuple[WaitEvent | None, bool]:
         """Record intent, upload (by digest), submit or adopt, wait until healthy; a healthy spec is
         recorded as the last stable one (the rollback target). Returns the wait's event (None in a
         short run: not waited for) and whether the job was adopted (an earlier run had submitted it)."""
         artifact = self._artifact(spec)
-        origin = {"airflow.deployment": spec.name, "airflow.spec-hash": spec_hash[:12]}
-        request = spec.definition().run_request(job_id, savepoint, origin=origin)
-        if savepoint is None:
+        origin = {"airflow.deployment": spec.name, "airflow.spec-hash": start.spec_hash[:12]}
+        request = spec.definition().run_request(start.job_id, start.restore_from, origin=origin)
+        record = self.record
+        if start.restore_from is None:
             # A new lineage: its checkpoint ids begin again at 1, so what came before is not newer
             # state (set here, after any cancel of the job it replaces has ended).
-            record.lineage_since = self.clock()
-        self._intend(record, job_id, spec_hash, savepoint)
+            record = transitions.new_lineage(record, self.clock())
+        self._write(transitions.intended(record, start, self.clock()))
         crashpoints.reach("submit:intent-recorded")
         jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
         adopted = self.hook.submit_job(jar_id, request)
         crashpoints.reach("submit:requested")
-        record.current_job_id, record.status = job_id, "running"
-        record.applied = AppliedSpec(spec_hash=spec_hash, spec=spec.model_dump(mode="json"))
-        record.uploads = [*(u for u in record.uploads if u != jar_id), jar_id]
-        self._save(record)
+        self._write(transitions.submitted(self.record, start, _dumped(spec), jar_id))
         crashpoints.reach("submit:recorded")
         if not self.wait_for_health:
             return None, adopted
-        event = self._wait_healthy(spec, job_id)
+        event = self._wait_healthy(spec, start.job_id)
         if spec.bounded and event.state == JobState.FINISHED.value:
             # A bounded job may end before a poll sees it RUNNING: its end is its success.
             event = event.model_copy(
-                update={"status": "success", "message": f"Job {job_id} ran to its end (FINISHED)"}
+                update={"status": "success", "message": f"Job {start.job_id} ran to its end (FINISHED)"}
             )
         if event.ok:
-            self._stable(record, spec, spec_hash)
+            self._stable(spec, start.spec_hash)
         return event, adopted
 
-    def _stable(self, record: DeploymentRecord, spec: DeploymentSpec, spec_hash: str) -> None:
+    def _stable(self, spec: DeploymentSpec, spec_hash: str) -> None:
         """The job of ``spec`` ran healthy: it becomes the rollback target, an upgrade is over."""
-        record.stable = record.applied = AppliedSpec(spec_hash=spec_hash, spec=spec.model_dump(mode="json"))
-        record.upgrade = None
-        if record.failed_spec is not None and record.failed_spec.spec_hash == spec_hash:
-            record.failed_spec = None  # a retry asked for made it
-        self._prune_uploads(record)
-        self._save(record)
+        self._write(transitions.stable(self.record, spec_hash, _dumped(spec)))
+        self._prune_uploads()
 
-    def _prune_uploads(self, record: DeploymentRecord, keep: int = 2) -> None:
+    def _prune_uploads(self, keep: int = 2) -> None:
         """After a healthy deploy, delete older uploads of this deployment, keeping the previous jar
         for a rollback. A jar another deployment shares is simply uploaded again when it needs it."""
+        record = self.record
         for jar_id in record.uploads[:-keep]:
             try:
                 self.hook.delete_jar(jar_id)
@@ -321,12 +339,13 @@ class Executor:
                 if err.status >= 500:
                     log.warning("Could not delete old upload %s: %s", jar_id, err)
                     continue
-            record.uploads.remove(jar_id)
+            record = transitions.upload_dropped(record, jar_id)
+        if record is not self.record:
+            self._write(record)
 
     def _take_savepoint(
         self,
         spec: DeploymentSpec,
-        record: DeploymentRecord,
         job_id: str,
         reason: str,
         operation: Literal["savepoint", "stop"],
@@ -335,14 +354,11 @@ class Executor:
         """A savepoint (``stop``: and the job's end) under a trigger id recorded first; returns the
         location Flink reported. A failed savepoint raises and leaves the job as it was (I2)."""
         trigger_id = ids.savepoint_trigger_id(
-            job_id, purpose or f"{operation}:{reason}", record.failed_triggers
+            job_id, purpose or f"{operation}:{reason}", self.record.failed_triggers
         )
 
         def pending(trigger: str) -> None:
-            record.pending_savepoint = PendingSavepoint(
-                job_id=job_id, trigger_id=trigger, reason=reason, started_at=self.clock()
-            )
-            self._save(record)
+            self._write(transitions.savepoint_begun(self.record, job_id, trigger, reason, self.clock()))
 
         begin_savepoint(
             self.hook,
@@ -362,22 +378,19 @@ class Executor:
                 operation=operation,
             )
         )
-        record.pending_savepoint = None
         if not event.ok or not event.location:
-            if event.status == "failed":  # Flink said so; a time-out may still complete: same id again
-                note_failed_trigger(record, trigger_id)
-            self._save(record)
+            # Flink said it failed: that id is not sent again; a time-out may still complete: same id again
+            refused = trigger_id if event.status == "failed" else None
+            self._write(transitions.savepoint_failed(self.record, refused))
             raise ReconcileError(f"{event.message}; job {job_id} was left as it is")
-        record.savepoints.append(
-            SavepointEntry(
-                path=event.location,
-                taken_at=self.clock(),
-                reason=reason,
-                job_id=job_id,
-                checkpoint_id=known_checkpoint_id(event.location),
-            )
+        entry = SavepointEntry(
+            path=event.location,
+            taken_at=self.clock(),
+            reason=reason,
+            job_id=job_id,
+            checkpoint_id=known_checkpoint_id(event.location),
         )
-        self._save(record)
+        self._write(transitions.savepoint_filed(self.record, entry))
         crashpoints.reach(f"{operation}:recorded")
         return event.location
 
@@ -405,36 +418,32 @@ class Executor:
         return f"{event.message}{how}"
 
     # ------------------------------------------------------------------ actions
-    def _deploy(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        job_id = _need(action.new_job_id)
-        return self._healthy_or_raise(
-            self._submit(spec, record, job_id, _need(action.spec_hash), action.path), job_id
-        )
+    def _deploy(self, spec: DeploymentSpec, action: Deploy) -> str:
+        start = Start(job_id=action.new_job_id, spec_hash=action.spec_hash, restore_from=action.path)
+        return self._healthy_or_raise(self._submit(spec, start), action.new_job_id)
 
-    def _resubmit(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+    def _resubmit(self, spec: DeploymentSpec, action: Resubmit) -> str:
         """Finish a submission an earlier run recorded, with the spec it recorded it for: the
         declared one, or the last stable one when the earlier run was rolling back."""
-        intended = _need(action.spec_hash)
-        if intended == record.last_stable_hash and record.last_stable_spec:
+        record = self.record
+        if action.spec_hash == record.last_stable_hash and record.last_stable_spec:
             spec = DeploymentSpec.model_validate(record.last_stable_spec)
-        job_id = _need(action.new_job_id)
-        return self._healthy_or_raise(self._submit(spec, record, job_id, intended, action.path), job_id)
+        return self._deploy(spec, action)
 
-    def _resume(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        return self._start_from_newest(spec, record, action)
+    def _resume(self, spec: DeploymentSpec, action: Resume) -> str:
+        return self._start_from_newest(spec, action)
 
-    def _restart(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        record.restarts = [*record.restarts, self.clock()][-20:]
-        return self._start_from_newest(spec, record, action)
+    def _restart(self, spec: DeploymentSpec, action: Restart) -> str:
+        self._record = transitions.restarted(self.record, self.clock())  # stored with the job's intent
+        return self._start_from_newest(spec, action)
 
-    def _recover(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        return self._start_from_newest(spec, record, action, lost=True)
+    def _recover(self, spec: DeploymentSpec, action: Recover) -> str:
+        return self._start_from_newest(spec, action, lost=True)
 
-    def _start_from_newest(
-        self, spec: DeploymentSpec, record: DeploymentRecord, action: Action, lost: bool = False
-    ) -> str:
+    def _start_from_newest(self, spec: DeploymentSpec, action: StartFromNewest, lost: bool = False) -> str:
         """Start the deployment's next job from the newest snapshot Flink can prove (I7); with the
         last stable spec when the planner says so (the declared one failed and was rolled back)."""
+        record = self.record
         if action.mode == "stable" and record.last_stable_spec:
             spec = DeploymentSpec.model_validate(record.last_stable_spec)
         # One index of the deployment's jobs, the planner's own (ClusterView.jobs_of).
@@ -447,7 +456,7 @@ class Executor:
                 f"job {live[0]} of the deployment runs now (started after this run looked): this run "
                 "leaves it to the next look"
             )
-        snapshot = self._newest(spec, record, action.job_id)
+        snapshot = self._newest(spec, action.job_id)
         if snapshot.refusal:
             raise ReconcileError(snapshot.refusal)
         if lost and snapshot.path is None:
@@ -456,48 +465,20 @@ class Executor:
                 "known: not starting it without its state; deploy it by hand (or remove its record to start "
                 "fresh)"
             )
-        spec_hash = _need(action.spec_hash)
-        upgrading = record.upgrade is not None and record.upgrade.new_job_id == action.new_job_id
-        if record.last_stable_hash and spec_hash != record.last_stable_hash and not upgrading:
+        start = Start(job_id=action.new_job_id, spec_hash=action.spec_hash, restore_from=snapshot.path)
+        upgrade = record.upgrading
+        upgrading = upgrade is not None and upgrade.new_job_id == action.new_job_id
+        if record.last_stable_hash and action.spec_hash != record.last_stable_hash and not upgrading:
             # A spec that never ran healthy, started again (an upgrade's run died after its stop, or
             # an earlier upgrade's job ended and the file changed since: seed 188811): an upgrade in
             # flight of this job, judged as one (FAILED or not healthy in time: rolled back to the
             # last stable spec and marked failed), never restarted until the limit.
-            record.upgrade = UpgradeInFlight(
-                from_hash=record.last_stable_hash,
-                to_hash=spec_hash,
-                savepoint_path=snapshot.path,
-                started_at=self.clock(),
-                new_job_id=_need(action.new_job_id),
-            )
-        started = self._deploy(spec, record, replace(action, path=snapshot.path))
+            self._record = transitions.upgrade_of_never_stable(record, start, self.clock())
+        started = self._healthy_or_raise(self._submit(spec, start), action.new_job_id)
         return f"{started} ({snapshot.describe()})"
 
-    def _intend(self, record: DeploymentRecord, job_id: str, spec_hash: str, state: str | None) -> None:
-        """I4: the job about to be submitted, its spec and the state it restores from, recorded
-        before the request, and before the cancel that makes room for it."""
-        record.intended_job_id, record.intended_hash, record.intended_savepoint = job_id, spec_hash, state
-        self._save(record)
-
-    def _begin_upgrade(self, record: DeploymentRecord, action: Action, state: str | None) -> None:
-        """The upgrade's intent, written before the old job is cancelled or the new one submitted
-        (I4): a run killed in between is finished by the next one with the same job id and state."""
-        record.upgrade = UpgradeInFlight(
-            from_hash=record.applied_hash,
-            to_hash=_need(action.spec_hash),
-            savepoint_path=state,
-            started_at=self.clock(),
-            new_job_id=_need(action.new_job_id),
-        )
-        self._intend(record, _need(action.new_job_id), _need(action.spec_hash), state)
-
-    def _upgrade(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        old, mode, new, new_hash = (
-            _need(action.job_id),
-            action.mode,
-            _need(action.new_job_id),
-            _need(action.spec_hash),
-        )
+    def _upgrade(self, spec: DeploymentSpec, action: Upgrade) -> str:
+        old, mode, new, new_hash = action.job_id, action.mode, action.new_job_id, action.spec_hash
         job = self.hook.find_job(old)
         if job is None:
             raise ReconcileError(
@@ -510,15 +491,19 @@ class Executor:
             state: str | None = None
             if mode == "last-state":
                 state = surviving_checkpoint(self.hook, spec, old, self.clock(), "last-state upgrade")
-            self._begin_upgrade(record, action, state)
+            start = Start(job_id=new, spec_hash=new_hash, restore_from=state)
+            # I4: the upgrade's intent, before the old job is cancelled or the new one submitted: a
+            # run killed in between is finished by the next one with the same job id and state.
+            self._write(transitions.upgrade_begun(self.record, start, self.clock()))
             crashpoints.reach("cancel:intent-recorded")
             self._cancel(old)
         else:
-            state = self._take_savepoint(spec, record, old, "upgrade", "stop")  # raises, old job untouched
-            self._begin_upgrade(record, action, state)
+            state = self._take_savepoint(spec, old, "upgrade", "stop")  # raises, old job untouched
+            start = Start(job_id=new, spec_hash=new_hash, restore_from=state)
+            self._write(transitions.upgrade_begun(self.record, start, self.clock()))
         ended = None
         try:
-            event, _ = self._submit(spec, record, new, new_hash, state)
+            event, _ = self._submit(spec, start)
             problem = None if event is None or event.ok else event.message
             ended = event.state if event is not None else None
         except DeploymentBusyError:
@@ -548,19 +533,17 @@ class Executor:
                 f"the new job {new} ended {ended} outside the provider while it started; the next "
                 "run starts it again from its newest snapshot"
             )
-        rollback = self._rollback_to_stable(spec, record, new, new_hash, problem)
+        rollback = self._rollback_to_stable(spec, new, new_hash, problem)
         raise ReconcileError(f"upgrade failed ({problem}); {rollback}")
 
-    def _rollback(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        failed = record.upgrade.to_hash if record.upgrade else None
-        return self._rollback_to_stable(
-            spec, record, _need(action.job_id), failed, action.reason, action.new_job_id
-        )
+    def _rollback(self, spec: DeploymentSpec, action: Rollback) -> str:
+        upgrade = self.record.upgrading
+        failed = upgrade.to_hash if upgrade else None
+        return self._rollback_to_stable(spec, action.job_id, failed, action.reason, action.new_job_id)
 
     def _rollback_to_stable(
         self,
         spec: DeploymentSpec,
-        record: DeploymentRecord,
         bad_job: str,
         failed_hash: str | None,
         why: str,
@@ -571,19 +554,19 @@ class Executor:
         storage (I7: the upgrade's savepoint, or a checkpoint the failing job completed since);
         what the failing job left and Flink deleted is given up, and the result says so."""
         if failed_hash:  # written first: a crash during the rollback still keeps the spec from coming back
-            record.failed_spec = FailedSpec(spec_hash=failed_hash, reason=why, failed_at=self.clock())
-            self._save(record)
-        if not record.last_stable_spec or not record.last_stable_hash:
+            self._write(transitions.failed(self.record, failed_hash, why, self.clock()))
+        stable_hash, stable_spec = self.record.last_stable_hash, self.record.last_stable_spec
+        if not stable_spec or not stable_hash:
             return (
                 "no earlier healthy spec is recorded, so nothing to roll back to; the deployment needs a fix"
             )
-        stable = DeploymentSpec.model_validate(record.last_stable_spec)
+        stable = DeploymentSpec.model_validate(stable_spec)
         job = self.hook.find_job(bad_job)
         state: str | None = None
         why_not_own = ""
         if job is not None and job.state is JobState.RUNNING:
             try:
-                state = self._take_savepoint(spec, record, bad_job, "rollback", "stop")
+                state = self._take_savepoint(spec, bad_job, "rollback", "stop")
             except DeploymentBusyError:
                 raise
             except ReconcileError as err:
@@ -593,28 +576,26 @@ class Executor:
             # No savepoint of the failing job: it is ended (or ended now: its state is whatever it
             # left on storage), and the deployment's newest snapshot is what it rolls back from.
             self._cancel(bad_job)
-            newest = self._newest(spec, record, bad_job, forfeit=True)
+            newest = self._newest(spec, bad_job, forfeit=True)
             if newest.refusal:
                 raise ReconcileError(f"not rolling back: {newest.refusal}")
             state, source = newest.path, newest.describe() + why_not_own
-        target = job_id or transition_id(spec.name, record.last_stable_hash, bad_job)
-        self._intend(record, target, record.last_stable_hash, state)
+        target = job_id or transition_id(spec.name, stable_hash, bad_job)
+        start = Start(job_id=target, spec_hash=stable_hash, restore_from=state)
+        self._write(transitions.intended(transitions.upgrade_over(self.record), start, self.clock()))
         crashpoints.reach("rollback:intent-recorded")
         self._cancel(bad_job)  # a no-op when the stop above ended it
-        event, _ = self._submit(stable, record, target, record.last_stable_hash, state)
-        record.upgrade = None
-        self._save(record)
+        event, _ = self._submit(stable, start)
         if event is not None and not event.ok:
             raise ReconcileError(f"rollback to the last stable spec failed too: {event.message}")
         return f"rolled back to the last stable spec from {state or 'no state'} ({source}) as job {target}"
 
-    def _suspend(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        location = self._take_savepoint(spec, record, _need(action.job_id), "suspend", "stop")
-        record.status = "suspended"
-        self._save(record)
+    def _suspend(self, spec: DeploymentSpec, action: Suspend) -> str:
+        location = self._take_savepoint(spec, action.job_id, "suspend", "stop")
+        self._write(transitions.suspended(self.record))
         return f"suspended; state in {location}"
 
-    def _savepoint(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+    def _savepoint(self, spec: DeploymentSpec, action: Savepoint) -> str:
         if action.mode == "asked":
             # One savepoint per request: the run that carries it (a retry of it sends the same id),
             # else the minute (two runs racing on one request).
@@ -624,40 +605,38 @@ class Executor:
             interval = (spec.savepoint_policy.interval_minutes or 60) * 60
             slot = f"periodic:{int(self.clock() // interval)}"  # one per interval, whoever asks
             reason = "periodic"
-        location = self._take_savepoint(spec, record, _need(action.job_id), reason, "savepoint", slot)
+        location = self._take_savepoint(spec, action.job_id, reason, "savepoint", slot)
         return f"savepoint at {location}"
 
-    def _rescale(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
+    def _rescale(self, spec: DeploymentSpec, action: Rescale) -> str:
         """Change the live job's parallelism in place (same job id; Flink restarts it from its
         latest checkpoint), wait until it runs at the new parallelism, and record which spec it now
         runs. Where Flink cannot (not the adaptive scheduler, ...): the savepoint upgrade, saying why.
         Not at the new parallelism within ``health_timeout_seconds``: the old parallelism is asked
         for again and the spec recorded as failed (as a rolled-back upgrade)."""
-        job_id, target, to_hash = _need(action.job_id), spec.parallelism, _need(action.spec_hash)
-        flight = record.rescale
+        job_id, target, to_hash = action.job_id, spec.parallelism, action.spec_hash
+        flight = self.record.rescaling
         if flight is None or flight.job_id != job_id or flight.to_hash != to_hash:
             support = self.hook.supports_rescale(job_id, target)
             if not support.possible:
-                return f"not in place ({support.reason}): {self._upgrade(spec, record, action)}"
-            before = support.current or _applied_parallelism(record) or target
-            flight = RescaleInFlight(
+                return f"not in place ({support.reason}): {self._upgrade(spec, action)}"
+            before = support.current or _applied_parallelism(self.record) or target
+            flight = Rescaling(
                 job_id=job_id,
                 from_parallelism=before,
                 to_parallelism=target,
                 to_hash=to_hash,
                 started_at=self.clock(),
             )
-            record.rescale = flight  # I4: intent before the request
-            self._save(record)
+            self._write(transitions.rescale_begun(self.record, flight))  # I4: intent before the request
             crashpoints.reach("rescale:intent-recorded")
             if support.checkpoint_first:
                 self._checkpoint_before_rescale(spec, job_id, to_hash)
         try:
             self.hook.rescale_job(job_id, target)
         except RescaleNotPossibleError as err:  # nothing was sent
-            record.rescale = None
-            self._save(record)
-            return f"not in place ({err}): {self._upgrade(spec, record, action)}"
+            self._write(transitions.rescale_given_up(self.record))
+            return f"not in place ({err}): {self._upgrade(spec, action)}"
         crashpoints.reach("rescale:requested")
         event = run_inline(
             FlinkJobTrigger(
@@ -671,17 +650,16 @@ class Executor:
                 max_restarts=None,
             )
         )
-        record.rescale = None
         if event.ok:
-            record.rescaled = Rescaled(job_id=job_id, spec_hash=to_hash)
-            record.applied = AppliedSpec(spec_hash=to_hash, spec=spec.model_dump(mode="json"))
-            self._stable(record, spec, to_hash)  # healthy at the new parallelism: the rollback target
+            # Healthy at the new parallelism: the spec it runs now, and the rollback target.
+            self._write(transitions.rescaled(self.record, job_id, to_hash, _dumped(spec)))
+            self._prune_uploads()
             crashpoints.reach("rescale:recorded")
             return (
                 f"rescaled in place from parallelism {flight.from_parallelism} to {target}: {event.message}"
             )
-        record.failed_spec = FailedSpec(spec_hash=to_hash, reason=event.message, failed_at=self.clock())
-        self._save(record)
+        given_up = transitions.rescale_given_up(self.record)
+        self._write(transitions.failed(given_up, to_hash, event.message, self.clock()))
         try:
             self.hook.rescale_job(job_id, flight.from_parallelism)
             back = f"asked Flink for parallelism {flight.from_parallelism} again"
@@ -703,24 +681,21 @@ class Executor:
                 "Job %s: no checkpoint before the rescale (%s): from its latest one", job_id, event.message
             )
 
-    def _hold(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        record.hold = Hold(at=self.clock(), by=self.run)
-        self._save(record)
+    def _hold(self, spec: DeploymentSpec, action: Hold) -> str:
+        self._write(transitions.held(self.record, self.clock(), self.run))
         return "held suspended until a resume is asked"
 
-    def _release(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        record.hold = None
-        self._save(record)
+    def _release(self, spec: DeploymentSpec, action: Release) -> str:
+        self._write(transitions.released(self.record))
         return "hold released: the deployment follows its file again"
 
-    def _dispose(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        path = _need(action.path)
+    def _dispose(self, spec: DeploymentSpec, action: Dispose) -> str:
+        path = action.path
         if not exists(path):
             # Disposed by a run that died before it could drop it from the history (Flink then
             # fails a second disposal, "Could not dispose", on every later run), or deleted by
             # hand: nothing of it is left to dispose.
-            record.savepoints = [s for s in record.savepoints if s.path != path]
-            self._save(record)
+            self._write(transitions.disposed(self.record, path))
             return "already gone from storage: dropped from the history"
         request_id = self.hook.dispose_savepoint(path)
         crashpoints.reach("dispose:requested")
@@ -729,49 +704,44 @@ class Executor:
         )
         if not event.ok:
             raise ReconcileError(f"{event.message}; kept in the history")
-        record.savepoints = [s for s in record.savepoints if s.path != path]  # only after Flink disposed it
-        self._save(record)
+        self._write(transitions.disposed(self.record, path))  # only after Flink disposed it
         return "disposed through Flink, then dropped from the history"
 
-    def _adopt(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        record.current_job_id = action.job_id
-        record.status = "running"
-        if record.intended_job_id == action.job_id and record.intended_hash != record.applied_hash:
-            # Submitted by an earlier run that died before recording it: its spec is known by hash.
-            record.applied = AppliedSpec(spec_hash=record.intended_hash) if record.intended_hash else None
-        self._save(record)
+    def _adopt(self, spec: DeploymentSpec, action: Adopt) -> str:
+        self._write(transitions.adopted(self.record, action.job_id))
         return "recorded as the deployment's job"
 
-    def _mark_stable(self, spec: DeploymentSpec, record: DeploymentRecord, action: Action) -> str:
-        applied = record.applied_spec
+    def _mark_stable(self, spec: DeploymentSpec, action: MarkStable) -> str:
+        applied = self.record.applied_spec
         if action.mode == "applied" and applied is not None and applied.spec_hash == action.spec_hash:
             # The running job's own spec (its file changed since): the target of the coming upgrade's rollback.
-            self._stable(record, DeploymentSpec.model_validate(applied.spec), applied.spec_hash)
+            self._stable(DeploymentSpec.model_validate(applied.spec), applied.spec_hash)
             return "the running job's spec recorded as the last stable one"
-        self._stable(record, spec, _need(action.spec_hash))
+        self._stable(spec, action.spec_hash)
         return "spec recorded as the last stable one"
 
 
-Handler = Callable[[Executor, DeploymentSpec, DeploymentRecord, Action], str]
+# Each handler takes the action class it is listed under (typed in its signature).
+Handler = Callable[[Executor, DeploymentSpec, Any], str]
 
-# One handler per action kind, checked when the module is imported: a kind the planner can plan
+# One handler per action class, checked when the module is imported: a kind the planner can plan
 # and the executor cannot apply is an import error, not a run that fails in production.
-HANDLERS: dict[ActionKind, Handler] = {
-    "deploy": Executor._deploy,
-    "resubmit": Executor._resubmit,
-    "upgrade": Executor._upgrade,
-    "rollback": Executor._rollback,
-    "suspend": Executor._suspend,
-    "resume": Executor._resume,
-    "restart": Executor._restart,
-    "recover": Executor._recover,
-    "savepoint": Executor._savepoint,
-    "dispose": Executor._dispose,
-    "adopt": Executor._adopt,
-    "mark-stable": Executor._mark_stable,
-    "hold": Executor._hold,
-    "release": Executor._release,
-    "rescale": Executor._rescale,
+HANDLERS: dict[type[Action], Handler] = {
+    Deploy: Executor._deploy,
+    Resubmit: Executor._resubmit,
+    Upgrade: Executor._upgrade,
+    Rollback: Executor._rollback,
+    Suspend: Executor._suspend,
+    Resume: Executor._resume,
+    Restart: Executor._restart,
+    Recover: Executor._recover,
+    Savepoint: Executor._savepoint,
+    Dispose: Executor._dispose,
+    Adopt: Executor._adopt,
+    MarkStable: Executor._mark_stable,
+    Hold: Executor._hold,
+    Release: Executor._release,
+    Rescale: Executor._rescale,
 }
-if _unhandled := set(get_args(ActionKind)) ^ set(HANDLERS):
+if _unhandled := {t.kind for t in set(ACTION_TYPES) ^ set(HANDLERS)}:
     raise ImportError(f"action kinds without exactly one executor handler: {sorted(_unhandled)}")

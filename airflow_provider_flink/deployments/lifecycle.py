@@ -16,7 +16,7 @@ import enum
 from collections.abc import Sequence
 
 from airflow_provider_flink.client import models
-from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.records import DeploymentRecord, Submitting
 from airflow_provider_flink.triggers.conditions import is_healthy
 
 
@@ -62,7 +62,8 @@ def lifecycle(
             return Lifecycle.NEW if not jobs else Lifecycle.STOPPED
         return Lifecycle.STABLE if is_healthy(live[-1]) else Lifecycle.DEPLOYING
     suspended = declared_suspended or record.hold is not None or record.status == "suspended"
-    intended = record.intended_job_id is not None and record.intended_job_id != record.current_job_id
+    submission = record.submission
+    intended = submission is not None
     if not live:
         if suspended:
             return Lifecycle.SUSPENDED
@@ -70,10 +71,10 @@ def lifecycle(
             return Lifecycle.DEPLOYING if intended else Lifecycle.NEW
         return Lifecycle.DEPLOYING if intended and record.last_stable_hash is None else Lifecycle.STOPPED
     job = live[-1]
-    if record.upgrade is not None or record.rescale is not None or record.pending_savepoint is not None:
-        return Lifecycle.UPGRADING
+    if record.operation is not None and not isinstance(record.operation, Submitting):
+        return Lifecycle.UPGRADING  # an upgrade, a rescale, a savepoint (or a stop) in flight
     if record.last_stable_hash is None or (
-        intended and job.jid == record.intended_job_id and not is_healthy(job)
+        submission is not None and job.jid == submission.job_id and not is_healthy(job)
     ):
         return Lifecycle.DEPLOYING
     if not is_healthy(job):

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 
 from airflow_provider_flink.client import FlinkApiError, FlinkError
+from airflow_provider_flink.deployments import transitions
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
-    PendingSavepoint,
     RecordStore,
     SavepointEntry,
-    note_failed_trigger,
+    Savepointing,
     save_checked,
 )
 from airflow_provider_flink.deployments.snapshots import Snapshot, known_checkpoint_id, newest_snapshot
@@ -66,18 +66,20 @@ def newest_state(
 
 
 def catch_up(hook: FlinkHook, store: RecordStore, record: DeploymentRecord) -> DeploymentRecord:
-    """Bring a record that lags behind Flink up to date before anything is planned (I7). If Flink
-    cannot be asked, the record stays as it is (the planner then waits: I3)."""
-    if record.pending_savepoint is None:
+    """Bring a record that lags behind Flink up to date before anything is planned (I7); returns
+    the record as it is now. If Flink cannot be asked, the record stays as it is (the planner then
+    waits: I3)."""
+    if record.savepointing is None:
         return record
     try:
-        log.info("Deployment %s: %s", record.name, settle_pending(hook, store, record))
+        record, outcome = settle_pending(hook, store, record)
+        log.info("Deployment %s: %s", record.name, outcome)
     except Exception as err:
         log.warning("Deployment %s: pending savepoint not settled yet (%s)", record.name, err)
     return record
 
 
-def filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
+def filed(pending: Savepointing, path: str) -> SavepointEntry:
     """A pending savepoint that Flink proved complete, as a history entry."""
     return SavepointEntry(
         path=path,
@@ -88,11 +90,14 @@ def filed(pending: PendingSavepoint, path: str) -> SavepointEntry:
     )
 
 
-def settle_pending(hook: FlinkHook, store: RecordStore, record: DeploymentRecord) -> str:
-    """A savepoint an earlier run started but did not see finish: keep it if it completed."""
-    pending = record.pending_savepoint
+def settle_pending(
+    hook: FlinkHook, store: RecordStore, record: DeploymentRecord
+) -> tuple[DeploymentRecord, str]:
+    """A savepoint an earlier run started but did not see finish: keep it if it completed. Returns
+    the record (stored when it changed) and what became of the savepoint."""
+    pending = record.savepointing
     if pending is None:
-        return "nothing pending any more"
+        return record, "nothing pending any more"
     try:
         status = hook.savepoint_status(pending.job_id, pending.trigger_id)
     except FlinkApiError as err:
@@ -100,21 +105,19 @@ def settle_pending(hook: FlinkHook, store: RecordStore, record: DeploymentRecord
             raise
         return _from_history(hook, store, record, pending)
     if status.in_progress:
-        return f"savepoint {pending.trigger_id} is still in progress"
-    record.pending_savepoint = None
+        return record, f"savepoint {pending.trigger_id} is still in progress"
     if status.succeeded and status.location:
-        record.savepoints.append(filed(pending, status.location))
+        record = transitions.savepoint_filed(record, filed(pending, status.location))
         outcome = f"kept: {status.location}"
     else:
-        note_failed_trigger(record, pending.trigger_id)
+        record = transitions.savepoint_failed(record, pending.trigger_id)
         outcome = f"failed: {status.failure}"
-    save_checked(store, record)
-    return f"savepoint {pending.trigger_id} {outcome}"
+    return save_checked(store, record), f"savepoint {pending.trigger_id} {outcome}"
 
 
 def _from_history(
-    hook: FlinkHook, store: RecordStore, record: DeploymentRecord, pending: PendingSavepoint
-) -> str:
+    hook: FlinkHook, store: RecordStore, record: DeploymentRecord, pending: Savepointing
+) -> tuple[DeploymentRecord, str]:
     """Flink forgot the trigger (its status is kept 5 minutes): the job's checkpoint history
     still names its latest savepoint; one taken since the trigger was recorded is that one."""
     try:
@@ -123,16 +126,16 @@ def _from_history(
         if err.status >= 500:
             raise
         latest = None  # the job is gone too (a JobManager restart without HA)
-    record.pending_savepoint = None
     since = pending.started_at * 1000  # Flink's timestamps are in ms
     if latest is not None and latest.external_path and (latest.trigger_timestamp or 0) >= since:
-        record.savepoints.append(filed(pending, latest.external_path))
-        save_checked(store, record)
-        return (
+        record = save_checked(
+            store, transitions.savepoint_filed(record, filed(pending, latest.external_path))
+        )
+        return record, (
             f"savepoint {pending.trigger_id} kept from job {pending.job_id}'s history: {latest.external_path}"
         )
-    save_checked(store, record)
-    return (
+    record = save_checked(store, transitions.savepoint_failed(record, None))
+    return record, (
         f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record (a restore still "
         "finds it on storage)"
     )

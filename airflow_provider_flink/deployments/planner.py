@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
@@ -109,30 +109,156 @@ class ClusterView:
 # ------------------------------------------------------------------------------ plan
 @dataclass(frozen=True)
 class Action:
-    kind: ActionKind
+    """One step the planner decided. A class per kind, each with exactly the fields that kind needs
+    (set by the planner, typed, never optional when the executor cannot go without them); the
+    executor's handler table has one entry per class, checked when it is imported."""
+
+    kind: ClassVar[ActionKind]
     deployment: str
     reason: str
-    job_id: str | None = None
-    new_job_id: str | None = None
-    spec_hash: str | None = None
-    mode: str | None = None
-    path: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in ACTION_KINDS:  # a typo in a kind is an error where it is made
-            raise ValueError(f"unknown action kind {self.kind!r}: one of {', '.join(ACTION_KINDS)}")
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.deployment}"]
-        if self.job_id:
-            parts.append(f"job {self.job_id}")
-        if self.new_job_id:
-            parts.append(f"-> {self.new_job_id}")
-        if self.mode:
-            parts.append(f"({self.mode})")
-        if self.path:
-            parts.append(f"[{self.path}]")
+        for label, field_name in (("job ", "job_id"), ("-> ", "new_job_id")):
+            if value := getattr(self, field_name, None):
+                parts.append(f"{label}{value}")
+        if mode := getattr(self, "mode", None):
+            parts.append(f"({mode})")
+        if path := getattr(self, "path", None):
+            parts.append(f"[{path}]")
         return " ".join(parts) + f": {self.reason}"
+
+
+@dataclass(frozen=True)
+class Deploy(Action):
+    """Submit a new job of the declared spec (first deployment, a bounded job's new version)."""
+
+    kind: ClassVar[ActionKind] = "deploy"
+    new_job_id: str
+    spec_hash: str
+    path: str | None = None  # the state it starts from (the spec's initial savepoint)
+
+
+@dataclass(frozen=True)
+class Resubmit(Deploy):
+    """Finish a submission an earlier run recorded (I4), with its id, spec and state."""
+
+    kind: ClassVar[ActionKind] = "resubmit"
+
+
+@dataclass(frozen=True)
+class Upgrade(Action):
+    """Replace the live job by one of the declared spec, its state carried over as ``mode`` says."""
+
+    kind: ClassVar[ActionKind] = "upgrade"
+    job_id: str
+    new_job_id: str
+    spec_hash: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class Rescale(Upgrade):
+    """Only the parallelism changed: in place where the cluster can, else the upgrade it is."""
+
+    kind: ClassVar[ActionKind] = "rescale"
+
+
+@dataclass(frozen=True)
+class Rollback(Action):
+    """Replace a failing upgraded job by the last stable spec."""
+
+    kind: ClassVar[ActionKind] = "rollback"
+    job_id: str
+    new_job_id: str
+    spec_hash: str | None
+    path: str | None = None  # the upgrade's own savepoint, as recorded
+
+
+@dataclass(frozen=True)
+class StartFromNewest(Action):
+    """Start the deployment's next job from its newest snapshot (I7); ``mode`` "stable": with the
+    last stable spec, the declared one having failed."""
+
+    job_id: str | None  # the job it follows (None: not known)
+    new_job_id: str
+    spec_hash: str
+    mode: str | None = None
+    path: str | None = None  # the newest snapshot as the plan saw it; the executor looks again
+
+
+@dataclass(frozen=True)
+class Resume(StartFromNewest):
+    kind: ClassVar[ActionKind] = "resume"
+
+
+@dataclass(frozen=True)
+class Restart(StartFromNewest):
+    """A restart counted against the restart policy's limit."""
+
+    kind: ClassVar[ActionKind] = "restart"
+
+
+@dataclass(frozen=True)
+class Recover(StartFromNewest):
+    """The job is gone from the cluster: never started without state."""
+
+    kind: ClassVar[ActionKind] = "recover"
+
+
+@dataclass(frozen=True)
+class Suspend(Action):
+    kind: ClassVar[ActionKind] = "suspend"
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Savepoint(Action):
+    kind: ClassVar[ActionKind] = "savepoint"
+    job_id: str
+    mode: str | None = None  # "asked": by a person; None: the periodic policy
+
+
+@dataclass(frozen=True)
+class Dispose(Action):
+    kind: ClassVar[ActionKind] = "dispose"
+    path: str
+
+
+@dataclass(frozen=True)
+class Adopt(Action):
+    kind: ClassVar[ActionKind] = "adopt"
+    job_id: str
+
+
+@dataclass(frozen=True)
+class MarkStable(Action):
+    """The healthy job's spec becomes the rollback target; ``mode`` "applied": the spec the job
+    runs, not the declared one (its file changed since)."""
+
+    kind: ClassVar[ActionKind] = "mark-stable"
+    job_id: str
+    spec_hash: str
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class Hold(Action):
+    kind: ClassVar[ActionKind] = "hold"
+
+
+@dataclass(frozen=True)
+class Release(Action):
+    kind: ClassVar[ActionKind] = "release"
+
+
+# Every kind has its class: a kind without one is an import error.
+ACTION_TYPES: tuple[type[Action], ...] = (
+    Deploy, Resubmit, Upgrade, Rescale, Rollback, Resume, Restart, Recover,
+    Suspend, Savepoint, Dispose, Adopt, MarkStable, Hold, Release,
+)  # fmt: skip
+if {t.kind for t in ACTION_TYPES} ^ set(ACTION_KINDS) or len(ACTION_TYPES) != len(ACTION_KINDS):
+    raise ImportError("every action kind needs exactly one Action class")
 
 
 @dataclass
@@ -164,11 +290,11 @@ class DeploymentPlan:
 def rebuild_record(spec: DeploymentSpec, view: ClusterView) -> DeploymentRecord:
     """A record from what Flink shows, when the stored one is missing or unreadable."""
     live = [j for j in view.jobs_of(spec.name) if not j.state.is_globally_terminal]
-    record = DeploymentRecord(name=spec.name, cluster=spec.cluster, rebuilt=True)
     if len(live) == 1:
-        record.current_job_id = live[0].jid
-        record.status = "running"
-    return record
+        return DeploymentRecord(
+            name=spec.name, cluster=spec.cluster, rebuilt=True, current_job_id=live[0].jid, status="running"
+        )
+    return DeploymentRecord(name=spec.name, cluster=spec.cluster, rebuilt=True)
 
 
 Request = Literal["suspend", "resume"]
@@ -200,8 +326,8 @@ def plan_deployment(
     plan = DeploymentPlan(spec, record, lifecycle=lifecycle(stored, spec.state == "suspended", seen))
     name = spec.name
 
-    def act(kind: ActionKind, reason: str, **kw: Any) -> DeploymentPlan:
-        plan.actions.append(Action(kind, name, reason, **kw))
+    def act(action: Action) -> DeploymentPlan:
+        plan.actions.append(action)
         return plan
 
     if plan.lifecycle is Lifecycle.UNKNOWN:
@@ -211,10 +337,10 @@ def plan_deployment(
     # keeps the deployment suspended), and kept until their resume; the file's state is not changed.
     held = record.hold is not None
     if request == "suspend" and not held:
-        act("hold", "suspend asked by a person: held suspended until resumed")
+        act(Hold(name, "suspend asked by a person: held suspended until resumed"))
         held = True
     elif request == "resume" and held:
-        act("release", "resume asked by a person: the hold is released")
+        act(Release(name, "resume asked by a person: the hold is released"))
         held = False
     jobs = view.jobs_of(name)
     taken = {j.jid for j in jobs}
@@ -231,52 +357,57 @@ def plan_deployment(
     job = live[0] if live else None
 
     # An earlier run recorded a submission it may not have finished: finish it with the same id.
-    intended = record.intended_job_id
+    submission = record.submission
+    intended = submission.job_id if submission is not None else None
     current = record.current_job_id
-    if intended and intended != current:
+    if submission is not None and intended is not None:
         ended = next((j for j in jobs if j.jid == intended), None) if job is None else None
         if job is not None and job.jid == intended:
-            act("adopt", "the job an earlier run submitted is on the cluster", job_id=intended)
+            act(Adopt(name, "the job an earlier run submitted is on the cluster", job_id=intended))
             current = intended
         elif ended is not None:
             # Submitted by a run that died before recording it, and ended since: it is the job
             # whose end the rules below judge (a bounded job done, a restart, a resume), not a
             # reason to deploy a second copy.
-            act("adopt", f"the job an earlier run submitted ended {ended.state.value}", job_id=intended)
+            act(Adopt(name, f"the job an earlier run submitted ended {ended.state.value}", job_id=intended))
             current = intended
         elif (
             job is None
             and not any(j.jid == intended for j in jobs)
             # the intent is of the declared spec, or of a rollback to the stable one: a stale intent
             # of a spec declared no more is dropped, and the run plans from what Flink shows
-            and record.intended_hash in (desired_hash, record.last_stable_hash)
+            and submission.spec_hash in (desired_hash, record.last_stable_hash)
         ):
             return act(
-                "resubmit",
-                "an earlier run recorded this submission but the job is not on the cluster",
-                new_job_id=intended,
-                spec_hash=record.intended_hash,
-                path=record.intended_savepoint,
+                Resubmit(
+                    name,
+                    "an earlier run recorded this submission but the job is not on the cluster",
+                    new_job_id=intended,
+                    spec_hash=submission.spec_hash,
+                    path=submission.restore_from,
+                )
             )
 
     if spec.state == "suspended" or held:
         why = "declared suspended" if spec.state == "suspended" else "held suspended by a person"
         if job is not None:
-            return act("suspend", f"{why}: stop with a savepoint", job_id=job.jid)
+            return act(Suspend(name, f"{why}: stop with a savepoint", job_id=job.jid))
         if request == "resume" and spec.state == "suspended":
             plan.skipped = "declared suspended in its file: a resume asked from outside does not override it"
         return plan
 
-    upgrade = record.upgrade
+    upgrade = record.upgrading
 
     def roll_back(bad: models.JobOverview, savepoint: str | None, why: str) -> DeploymentPlan:
         return act(
-            "rollback",
-            why,
-            job_id=bad.jid,
-            new_job_id=next_id(bad.jid, record.last_stable_hash or desired_hash),
-            spec_hash=record.last_stable_hash,
-            path=savepoint,
+            Rollback(
+                name,
+                why,
+                job_id=bad.jid,
+                new_job_id=next_id(bad.jid, record.last_stable_hash or desired_hash),
+                spec_hash=record.last_stable_hash,
+                path=savepoint,
+            )
         )
 
     if job is None and upgrade is not None:
@@ -310,22 +441,24 @@ def plan_deployment(
         plan.skipped = f"waiting for the upgraded job {job.jid} to become healthy ({waited:.0f} s so far)"
         return plan
 
-    rescaling = record.rescale
+    rescaling = record.rescaling
     if rescaling is not None and rescaling.job_id == job.jid:
         # An earlier run asked Flink to rescale and did not see it end: finish it (asking again is
         # harmless: the same bounds are not sent twice), then the rules below see what runs.
         return act(
-            "rescale",
-            f"finish the rescale in place to parallelism {rescaling.to_parallelism} an earlier run asked for",
-            job_id=job.jid,
-            new_job_id=next_id(job.jid, rescaling.to_hash),
-            spec_hash=rescaling.to_hash,
-            mode=spec.upgrade_mode,
+            Rescale(
+                name,
+                f"finish the rescale in place to parallelism {rescaling.to_parallelism} an earlier run asked for",
+                job_id=job.jid,
+                new_job_id=next_id(job.jid, rescaling.to_hash),
+                spec_hash=rescaling.to_hash,
+                mode=spec.upgrade_mode,
+            )
         )
 
     runs = running_spec(job.jid, record)
     if runs != desired_hash[:12]:
-        pending = record.pending_savepoint
+        pending = record.savepointing
         if pending is not None:  # still in progress: the run filed it before planning if it had ended
             plan.skipped = f"a savepoint ({pending.trigger_id}) is pending: the upgrade waits for it"
             return plan
@@ -345,11 +478,13 @@ def plan_deployment(
             # rolls back to; while it still starts, the upgrade waits (a savepoint needs it running).
             if is_healthy(job) and applied is not None and runs == applied.spec_hash[:12]:
                 act(
-                    "mark-stable",
-                    "the running job is healthy: its spec becomes the rollback target before the upgrade",
-                    job_id=job.jid,
-                    spec_hash=applied.spec_hash,
-                    mode="applied",
+                    MarkStable(
+                        name,
+                        "the running job is healthy: its spec becomes the rollback target before the upgrade",
+                        job_id=job.jid,
+                        spec_hash=applied.spec_hash,
+                        mode="applied",
+                    )
                 )
             elif not is_healthy(job) and job.start_time > 0 and spec.upgrade_mode != "stateless":
                 waited = now - job.start_time / 1000
@@ -370,32 +505,38 @@ def plan_deployment(
             # Only the parallelism changed: in place where the cluster can (same job, restarted by
             # Flink from its latest checkpoint), else the savepoint upgrade below, saying why.
             return act(
-                "rescale",
-                f"only the parallelism changed ({rescale_from} -> {spec.parallelism}): in place where the "
-                "cluster can, else a savepoint upgrade",
+                Rescale(
+                    name,
+                    f"only the parallelism changed ({rescale_from} -> {spec.parallelism}): in place where the "
+                    "cluster can, else a savepoint upgrade",
+                    job_id=job.jid,
+                    new_job_id=next_id(job.jid),
+                    spec_hash=desired_hash,
+                    mode=spec.upgrade_mode,
+                )
+            )
+        return act(
+            Upgrade(
+                name,
+                "the declared spec changed",
                 job_id=job.jid,
                 new_job_id=next_id(job.jid),
                 spec_hash=desired_hash,
                 mode=spec.upgrade_mode,
             )
-        return act(
-            "upgrade",
-            "the declared spec changed",
-            job_id=job.jid,
-            new_job_id=next_id(job.jid),
-            spec_hash=desired_hash,
-            mode=spec.upgrade_mode,
         )
 
     if current != job.jid:
-        act("adopt", "running job of this deployment not yet in the record", job_id=job.jid)
+        act(Adopt(name, "running job of this deployment not yet in the record", job_id=job.jid))
     never_stable = record.last_stable_hash != desired_hash
     if is_healthy(job) and (upgrade is not None or never_stable):
         act(
-            "mark-stable",
-            "the job runs healthy: its spec becomes the rollback target",
-            job_id=job.jid,
-            spec_hash=desired_hash,
+            MarkStable(
+                name,
+                "the job runs healthy: its spec becomes the rollback target",
+                job_id=job.jid,
+                spec_hash=desired_hash,
+            )
         )
     elif never_stable and upgrade is None and not is_healthy(job) and job.start_time > 0:
         waited = now - job.start_time / 1000
@@ -430,50 +571,56 @@ def _plan_no_live_job(
     Flink can prove at the moment of acting (I7): the executor finds it, the plan names no path.
     ``stable``: the declared spec failed and was rolled back; ``desired_hash`` is then the last
     stable spec's, and the actions that start a job say so (mode "stable")."""
-    spec = plan.spec
+    spec, name = plan.spec, plan.spec.name
     last = jobs[-1] if jobs else None
     current_seen = last is not None and last.jid == current
 
-    def start(kind: ActionKind, reason: str, replaces: str | None) -> DeploymentPlan:
+    def start(kind: type[StartFromNewest], reason: str, replaces: str | None) -> DeploymentPlan:
         if restore is not None and restore.refusal:
-            return plan.refuse(f"{kind} refused: {restore.refusal}")
+            return plan.refuse(f"{kind.kind} refused: {restore.refusal}")
         if stable:
             reason += ", with the last stable spec (the declared one failed and was rolled back)"
         return act(
-            kind,
-            reason,
-            job_id=replaces,
-            new_job_id=next_id(replaces, desired_hash),
-            spec_hash=desired_hash,
-            mode="stable" if stable else None,
-            path=restore.path if restore is not None else None,
+            kind(
+                name,
+                reason,
+                job_id=replaces,
+                new_job_id=next_id(replaces, desired_hash),
+                spec_hash=desired_hash,
+                mode="stable" if stable else None,
+                path=restore.path if restore is not None else None,
+            )
         )
 
     if record.status == "suspended":
-        return start("resume", "declared running again after a suspend", current)
+        return start(Resume, "declared running again after a suspend", current)
     if spec.bounded and last is not None and last.state is JobState.FINISHED:
         # A bounded job that ran to its end is done: starting it again would process its input twice.
         if spec_part(last.jid) == desired_hash[:12]:
             if current != last.jid:  # an earlier run died before it could record the job
-                act("adopt", "the bounded job an earlier run submitted ran to its end", job_id=last.jid)
+                act(Adopt(name, "the bounded job an earlier run submitted ran to its end", job_id=last.jid))
             plan.skipped = (
                 f"the bounded job {last.jid} ran to its end (FINISHED); it runs again when the spec changes"
             )
             return plan
         return act(
-            "deploy",
-            "the bounded job ran to its end and the spec changed: run the new version once",
-            new_job_id=next_id(last.jid, desired_hash),
-            spec_hash=desired_hash,
-            path=spec.initial_savepoint,
+            Deploy(
+                name,
+                "the bounded job ran to its end and the spec changed: run the new version once",
+                new_job_id=next_id(last.jid, desired_hash),
+                spec_hash=desired_hash,
+                path=spec.initial_savepoint,
+            )
         )
     if current is None:
         return act(
-            "deploy",
-            "first deployment",
-            new_job_id=next_id(None, desired_hash),
-            spec_hash=desired_hash,
-            path=spec.initial_savepoint,
+            Deploy(
+                name,
+                "first deployment",
+                new_job_id=next_id(None, desired_hash),
+                spec_hash=desired_hash,
+                path=spec.initial_savepoint,
+            )
         )
     if current_seen and last is not None and last.state is JobState.FAILED:
         policy = spec.restart_policy
@@ -485,13 +632,13 @@ def _plan_no_live_job(
                 f"job {last.jid} FAILED again: {len(recent)} restarts in the last "
                 f"{policy.window_minutes:g} min reached the limit of {policy.max_restarts}"
             )
-        return start("restart", "the job FAILED: restart it from its latest state", last.jid)
+        return start(Restart, "the job FAILED: restart it from its latest state", last.jid)
     if current_seen and last is not None:
         return start(
-            "resume", f"the job ended {last.state.value} outside the provider: start it again", last.jid
+            Resume, f"the job ended {last.state.value} outside the provider: start it again", last.jid
         )
     return start(
-        "recover",
+        Recover,
         "the job is gone from the cluster (JobManager restart without HA?): recover it from its newest snapshot",
         current,
     )
@@ -505,15 +652,16 @@ def _plan_housekeeping(
     act: Callable[..., DeploymentPlan],
     savepoint_now: bool = False,
 ) -> None:
-    policy = plan.spec.savepoint_policy
-    if record.pending_savepoint is not None:  # still in progress: no second savepoint beside it
+    policy, name = plan.spec.savepoint_policy, plan.spec.name
+    pending = record.savepointing
+    if pending is not None:  # still in progress: no second savepoint beside it
         if savepoint_now:
-            plan.skipped = f"a savepoint ({record.pending_savepoint.trigger_id}) is already in progress"
+            plan.skipped = f"a savepoint ({pending.trigger_id}) is already in progress"
         return
     last = record.last_savepoint()
     if savepoint_now:
         if is_healthy(job):
-            act("savepoint", "asked by a person", job_id=job.jid, mode="asked")
+            act(Savepoint(name, "asked by a person", job_id=job.jid, mode="asked"))
         else:
             plan.skipped = f"savepoint asked, but job {job.jid} is not healthy ({job.state.value}): not taken"
     elif policy.interval_minutes and is_healthy(job):
@@ -522,9 +670,11 @@ def _plan_housekeeping(
         if blackout is not None:
             plan.skipped = plan.skipped or f"the periodic savepoint waits: {until(*blackout)}"
         elif due:
-            act("savepoint", f"periodic savepoint (every {policy.interval_minutes:g} min)", job_id=job.jid)
+            act(
+                Savepoint(name, f"periodic savepoint (every {policy.interval_minutes:g} min)", job_id=job.jid)
+            )
     for old in retention_victims(record, policy.keep_last, policy.max_age_days, now):
-        act("dispose", f"retention ({old.reason} savepoint of {_age(now - old.taken_at)})", path=old.path)
+        act(Dispose(name, f"retention ({old.reason} savepoint of {_age(now - old.taken_at)})", path=old.path))
 
 
 def retention_victims(

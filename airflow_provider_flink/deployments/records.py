@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -31,11 +31,84 @@ class SavepointEntry(BaseModel):
     checkpoint_id: int | None = None  # from its _metadata: what orders it among the deployment's snapshots
 
 
-class PendingSavepoint(BaseModel):
+class Start(BaseModel):
+    """One job submission: the job id chosen before the request (I1), the spec it runs (by hash)
+    and the snapshot it restores from (None: without state)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    spec_hash: str
+    restore_from: str | None = None
+
+
+class Submitting(BaseModel):
+    """A job about to be submitted (deploy, resume, restart, recover, rollback): intent, written
+    before the request and before the cancel that makes room for it (I4). Over once the job is
+    recorded as the deployment's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["submit"] = "submit"
+    start: Start
+    started_at: float = 0.0
+
+
+class Upgrading(BaseModel):
+    """An upgrade: its new job's submission, then that job until it is seen healthy (the rollback
+    material: the spec it replaced and the state it started from)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["upgrade"] = "upgrade"
+    from_hash: str | None
+    start: Start
+    started_at: float
+
+    @property
+    def new_job_id(self) -> str:
+        return self.start.job_id
+
+    @property
+    def to_hash(self) -> str:
+        return self.start.spec_hash
+
+    @property
+    def savepoint_path(self) -> str | None:
+        return self.start.restore_from
+
+
+class Rescaling(BaseModel):
+    """A rescale in place asked for (intent, written before the request): the job keeps its id, so
+    the record is what says which spec it runs once it runs at the new parallelism."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["rescale"] = "rescale"
+    job_id: str
+    from_parallelism: int
+    to_parallelism: int
+    to_hash: str
+    started_at: float
+
+
+class Savepointing(BaseModel):
+    """A savepoint (or a stop with one) under a trigger id recorded before the request: a run that
+    dies waiting for it leaves the next one the id to ask Flink about (I3, I4)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["savepoint"] = "savepoint"
     job_id: str
     trigger_id: str
     reason: str
     started_at: float
+
+
+# What the deployment is in the middle of: at most one operation at a time, each with what the
+# next run needs to finish it. An upgrade's stop and a rollback's stop are savepoints in flight
+# before the submission they make room for.
+Operation = Annotated[Submitting | Upgrading | Rescaling | Savepointing, Field(discriminator="kind")]
 
 
 class FailedSpec(BaseModel):
@@ -46,16 +119,6 @@ class FailedSpec(BaseModel):
     spec_hash: str
     reason: str
     failed_at: float
-
-
-class UpgradeInFlight(BaseModel):
-    """An upgrade whose new job has not yet been seen healthy: rollback material."""
-
-    from_hash: str | None
-    to_hash: str
-    savepoint_path: str | None
-    started_at: float
-    new_job_id: str
 
 
 class HistoryEntry(BaseModel):
@@ -79,17 +142,6 @@ class AppliedSpec(BaseModel):
     spec: dict[str, Any] | None = None  # None: only the hash is known (a job adopted from an earlier run)
 
 
-class RescaleInFlight(BaseModel):
-    """A rescale in place asked for (intent, written before the request): the job keeps its id, so
-    the record is what says which spec it runs once it runs at the new parallelism."""
-
-    job_id: str
-    from_parallelism: int
-    to_parallelism: int
-    to_hash: str
-    started_at: float
-
-
 class Rescaled(BaseModel):
     """Job ``job_id`` runs spec ``spec_hash`` since a rescale in place (its id names the spec it was
     submitted with)."""
@@ -108,25 +160,33 @@ class Hold(BaseModel):
 
 HISTORY_KEPT = 50
 LEGACY_SPEC_FIELDS = ("applied_hash", "applied_spec", "last_stable_hash", "last_stable_spec")
+LEGACY_OPERATION_FIELDS = (
+    "intended_job_id",
+    "intended_hash",
+    "intended_savepoint",
+    "upgrade",
+    "rescale",
+    "pending_savepoint",
+)
 
 
 class DeploymentRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """What the reconcile keeps of one deployment. Immutable: a change is a function of
+    :mod:`~airflow_provider_flink.deployments.transitions` that returns a new record, so a run
+    holds one value at a time and every write stores a whole, checked revision."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: str
     cluster: str
     status: Literal["new", "running", "suspended"] = "new"
     applied: AppliedSpec | None = None  # the spec the current job runs
-    rescale: RescaleInFlight | None = None
     rescaled: Rescaled | None = None
     current_job_id: str | None = None
-    intended_job_id: str | None = None
-    intended_hash: str | None = None
-    intended_savepoint: str | None = None
+    started: Start | None = None  # the submission of the current job: what it started from
+    operation: Operation | None = None  # the one operation in flight
     savepoints: list[SavepointEntry] = Field(default_factory=list)
-    pending_savepoint: PendingSavepoint | None = None
     stable: AppliedSpec | None = None  # the last spec seen running healthy: the rollback target
-    upgrade: UpgradeInFlight | None = None
     failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
     hold: Hold | None = None
@@ -149,9 +209,10 @@ class DeploymentRecord(BaseModel):
     @classmethod
     def _stored_once(cls, data: Any) -> Any:
         """Records written before the applied and stable specs were stored once (hash and spec in
-        two fields each) read as the new shape; an applied spec whose hash was not the applied hash
-        any more (a job adopted since) keeps only the hash."""
-        if not isinstance(data, dict) or not {*LEGACY_SPEC_FIELDS} & data.keys():
+        two fields each), and before one operation in flight replaced four fields, read as the new
+        shape; an applied spec whose hash was not the applied hash any more (a job adopted since)
+        keeps only the hash."""
+        if not isinstance(data, dict) or not {*LEGACY_SPEC_FIELDS, *LEGACY_OPERATION_FIELDS} & data.keys():
             return data
         data = dict(data)
         applied_hash, applied_spec = data.pop("applied_hash", None), data.pop("applied_spec", None)
@@ -163,6 +224,8 @@ class DeploymentRecord(BaseModel):
             data["applied"] = applied_spec if fits else {"spec_hash": applied_hash}
         if "stable" not in data and stable_hash:
             data["stable"] = {"spec_hash": stable_hash, "spec": stable_spec}
+        if {*LEGACY_OPERATION_FIELDS} & data.keys():
+            _one_operation(data)
         return data
 
     @property
@@ -182,12 +245,68 @@ class DeploymentRecord(BaseModel):
     def last_stable_spec(self) -> dict[str, Any] | None:
         return self.stable.spec if self.stable is not None else None
 
+    @property
+    def upgrading(self) -> Upgrading | None:
+        return self.operation if isinstance(self.operation, Upgrading) else None
+
+    @property
+    def rescaling(self) -> Rescaling | None:
+        return self.operation if isinstance(self.operation, Rescaling) else None
+
+    @property
+    def savepointing(self) -> Savepointing | None:
+        return self.operation if isinstance(self.operation, Savepointing) else None
+
+    @property
+    def submission(self) -> Start | None:
+        """A submission in flight: intended (its id recorded) and not yet recorded as the job."""
+        op = self.operation
+        if isinstance(op, (Submitting, Upgrading)) and op.start.job_id != self.current_job_id:
+            return op.start
+        return None
+
     def last_savepoint(self) -> SavepointEntry | None:
         return max(self.savepoints, key=lambda s: s.taken_at) if self.savepoints else None
 
-    def remember(self, entry: HistoryEntry) -> None:
-        """Add one action to the history, keeping the newest ``HISTORY_KEPT``."""
-        self.history = [*self.history, entry][-HISTORY_KEPT:]
+
+def _one_operation(data: dict[str, Any]) -> None:
+    """The four shapes an operation in flight had before, as one: a savepoint in flight first
+    (the next run settles it), then an upgrade, a rescale, a submission not yet recorded."""
+    intended = data.pop("intended_job_id", None)
+    intended_hash = data.pop("intended_hash", None)
+    intended_savepoint = data.pop("intended_savepoint", None)
+    upgrade, rescale, pending = (
+        data.pop("upgrade", None),
+        data.pop("rescale", None),
+        data.pop("pending_savepoint", None),
+    )
+    start = (
+        {"job_id": intended, "spec_hash": intended_hash, "restore_from": intended_savepoint}
+        if intended and intended_hash
+        else None
+    )
+    if start is not None and intended == data.get("current_job_id"):
+        data.setdefault("started", start)
+    if "operation" in data:
+        return
+    if pending:
+        data["operation"] = {"kind": "savepoint", **pending}
+    elif upgrade:
+        up_start = {
+            "job_id": upgrade["new_job_id"],
+            "spec_hash": upgrade["to_hash"],
+            "restore_from": upgrade.get("savepoint_path"),
+        }
+        data["operation"] = {
+            "kind": "upgrade",
+            "from_hash": upgrade.get("from_hash"),
+            "start": up_start,
+            "started_at": upgrade["started_at"],
+        }
+    elif rescale:
+        data["operation"] = {"kind": "rescale", **rescale}
+    elif start is not None and intended != data.get("current_job_id"):
+        data["operation"] = {"kind": "submit", "start": start}
 
 
 class RecordStore(Protocol):
@@ -196,8 +315,9 @@ class RecordStore(Protocol):
     def put(self, record: DeploymentRecord) -> None: ...
 
 
-def save_checked(store: RecordStore, record: DeploymentRecord) -> None:
-    """Write the record, unless another actor wrote it since this run read it (I8).
+def save_checked(store: RecordStore, record: DeploymentRecord) -> DeploymentRecord:
+    """Write the record as its next revision and return what was written, unless another actor
+    wrote it since this run read it (I8).
 
     Airflow Variables have no compare-and-set, so this check and the write are two steps: two
     writers can still pass it together. It makes the loser of a race stop early; what makes a
@@ -210,13 +330,9 @@ def save_checked(store: RecordStore, record: DeploymentRecord) -> None:
             f"(revision {stored.revision}, this run had {record.revision}): this run stops acting "
             "on it and leaves it to the other"
         )
-    record.revision += 1
-    store.put(record)
-
-
-def note_failed_trigger(record: DeploymentRecord, trigger_id: str) -> None:
-    """A savepoint Flink completed with a failure: its trigger id is not sent again."""
-    record.failed_triggers = [*record.failed_triggers, trigger_id][-20:]
+    written = record.model_copy(update={"revision": record.revision + 1})
+    store.put(written)
+    return written
 
 
 def record_key(cluster: str, name: str) -> str:

@@ -234,14 +234,16 @@ def _from_record(record: DeploymentRecord) -> Iterator[Candidate]:
             saved.checkpoint_id if saved.checkpoint_id is not None else UNKNOWN,
             job_id=saved.job_id,
         )
-    if record.intended_savepoint:
-        yield Candidate(
-            record.intended_savepoint,
-            0.0,
-            f"{record.intended_savepoint}, which job {record.intended_job_id} was started from",
-            "/chk-" in record.intended_savepoint,
-            started_from=True,
-        )
+    in_flight = record.submission
+    for start in (record.started, in_flight if in_flight != record.started else None):
+        if start is not None and start.restore_from:
+            yield Candidate(
+                start.restore_from,
+                0.0,
+                f"{start.restore_from}, which job {start.job_id} was started from",
+                "/chk-" in start.restore_from,
+                started_from=True,
+            )
 
 
 def gather(

@@ -153,9 +153,9 @@ def deployment_status(
         last_savepoint_age_s=_age(now, savepoint.taken_at) if savepoint else None,
         restarts_in_window=restarts,
         failed_spec=failed,
-        upgrade_in_flight=bool(record and record.upgrade),
+        upgrade_in_flight=record is not None and record.upgrading is not None,
         savepoint_in_progress=(
-            record.pending_savepoint.trigger_id if record is not None and record.pending_savepoint else None
+            record.savepointing.trigger_id if record is not None and record.savepointing else None
         ),
         flink_url=job_url if newest is not None else None,
         attention=_attention(spec, state, failed, view, hold is not None, _age(now, checkpoint_at)),

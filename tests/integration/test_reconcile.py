@@ -159,7 +159,7 @@ def test_failed_savepoint_leaves_the_old_job_untouched(deployments: Deployments)
     assert deployments.flink.job(old).state is JobState.RUNNING
     record = deployments.record("no-savepoint-dir")
     assert record.applied_hash == applied
-    assert record.pending_savepoint is None
+    assert record.operation is None
 
 
 def test_upgrade_whose_job_cannot_start_is_rolled_back(deployments: Deployments) -> None:

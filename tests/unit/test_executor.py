@@ -13,12 +13,23 @@ import responses
 from airflow_provider_flink import ids
 from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.deployments.executor import Executor, ReconcileError, prepare_spec_artifact
-from airflow_provider_flink.deployments.planner import Action, DeploymentPlan
+from airflow_provider_flink.deployments.planner import (
+    Action,
+    Deploy,
+    DeploymentPlan,
+    Dispose,
+    MarkStable,
+    Recover,
+    Rescale,
+    Rollback,
+    Savepoint,
+    Upgrade,
+)
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     MemoryRecordStore,
-    PendingSavepoint,
     SavepointEntry,
+    Savepointing,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.hooks.flink import FlinkHook
@@ -43,7 +54,8 @@ def catch_up(record: DeploymentRecord) -> tuple[str, MemoryRecordStore]:
     from airflow_provider_flink.deployments.observe import settle_pending
 
     store = MemoryRecordStore()
-    return settle_pending(FlinkHook(), store, record), store
+    _, detail = settle_pending(FlinkHook(), store, record)
+    return detail, store
 
 
 def apply(
@@ -60,7 +72,7 @@ def pending_record() -> DeploymentRecord:
         cluster="flink_default",
         status="running",
         current_job_id=J,
-        pending_savepoint=PendingSavepoint(job_id=J, trigger_id=T, reason="periodic", started_at=100.0),
+        operation=Savepointing(job_id=J, trigger_id=T, reason="periodic", started_at=100.0),
     )
 
 
@@ -75,7 +87,7 @@ def test_a_pending_savepoint_that_completed_is_kept() -> None:
     assert detail == f"savepoint {T} kept: file:/sp/7"
     saved = store.get("flink_default", "orders")
     assert saved is not None
-    assert saved.pending_savepoint is None
+    assert saved.savepointing is None
     assert [(s.path, s.reason) for s in saved.savepoints] == [("file:/sp/7", "periodic")]
 
 
@@ -89,17 +101,16 @@ def test_a_pending_savepoint_flink_forgot_is_dropped() -> None:
     )
     saved = store.get("flink_default", "orders")
     assert saved is not None
-    assert saved.pending_savepoint is None
+    assert saved.savepointing is None
     assert saved.savepoints == []
 
 
 @responses.activate
 def test_a_pending_savepoint_still_running_stays_pending() -> None:
     responses.get(f"{URL}/jobs/{J}/savepoints/{T}", json={"status": {"id": "IN_PROGRESS"}})
-    record = pending_record()
-    detail, _ = catch_up(record)
+    detail, store = catch_up(pending_record())
     assert detail == f"savepoint {T} is still in progress"
-    assert record.pending_savepoint is not None
+    assert store.get("flink_default", "orders") is None  # nothing changed, nothing written
 
 
 @responses.activate
@@ -121,13 +132,13 @@ def test_a_savepoint_flink_cannot_dispose_stays_in_the_history(fake_flink: Any, 
         cluster="flink_default",
         savepoints=[SavepointEntry(path=path, taken_at=1, reason="periodic", job_id=J)],
     )
-    (outcome,), _ = apply(record, Action("dispose", "orders", "retention", path=path))
+    (outcome,), store = apply(record, Dispose("orders", "retention", path=path))
     assert not outcome.ok
     assert (
         outcome.detail
         == f"Flink could not dispose {path}: java.io.IOException: permission denied; kept in the history"
     )
-    assert [s.path for s in record.savepoints] == [path]
+    assert store.get("flink_default", "orders") is None  # the history was not changed
 
 
 @responses.activate
@@ -140,10 +151,12 @@ def test_a_savepoint_already_gone_is_dropped_without_asking_flink_again() -> Non
         cluster="flink_default",
         savepoints=[SavepointEntry(path="file:/gone/sp-1", taken_at=1, reason="periodic", job_id=J)],
     )
-    (outcome,), _ = apply(record, Action("dispose", "orders", "retention", path="file:/gone/sp-1"))
+    (outcome,), store = apply(record, Dispose("orders", "retention", path="file:/gone/sp-1"))
     assert outcome.ok
     assert outcome.detail == "already gone from storage: dropped from the history"
-    assert record.savepoints == []
+    saved = store.get("flink_default", "orders")
+    assert saved is not None
+    assert saved.savepoints == []
     assert len(responses.calls) == 0  # Flink was not asked
 
 
@@ -154,7 +167,7 @@ def test_recover_without_any_state_refuses_to_start_fresh(tmp_path: Path) -> Non
     jar = tmp_path / "j.jar"
     jar.write_bytes(b"PK")
     record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
-    action = Action("recover", "orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
+    action = Recover("orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
     (outcome,), _ = apply(
         record, action, jar=str(jar), flink_config={"execution.checkpointing.dir": f"file://{tmp_path}/chk"}
     )
@@ -320,15 +333,20 @@ def test_a_refusal_a_person_must_resolve_is_an_error_of_the_run(
 def test_a_rollback_records_the_failed_spec_before_acting() -> None:
     """Written first, so a crash in the middle of the rollback still keeps the spec from returning."""
     upgrade = {
+        "kind": "upgrade",
         "from_hash": None,
-        "to_hash": "9" * 64,
-        "savepoint_path": None,
+        "start": {"job_id": J, "spec_hash": "9" * 64},
         "started_at": 1.0,
-        "new_job_id": J,
     }
-    record = DeploymentRecord(name="orders", cluster="flink_default", current_job_id=J, upgrade=upgrade)
-    action = Action(
-        "rollback", "orders", "the upgraded job is not healthy after 130 s (RESTARTING)", job_id=J
+    record = DeploymentRecord.model_validate(
+        {"name": "orders", "cluster": "flink_default", "current_job_id": J, "operation": upgrade}
+    )
+    action = Rollback(
+        "orders",
+        "the upgraded job is not healthy after 130 s (RESTARTING)",
+        job_id=J,
+        new_job_id="c" * 32,
+        spec_hash=None,
     )
     (outcome,), store = apply(record, action)
     assert (
@@ -381,7 +399,7 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
             status="running",
             current_job_id=old,
             savepoints=[SavepointEntry(path=older, taken_at=50.0, reason="periodic", job_id=old)],
-            pending_savepoint=PendingSavepoint(job_id=old, trigger_id=T, reason="upgrade", started_at=100.0),
+            operation=Savepointing(job_id=old, trigger_id=T, reason="upgrade", started_at=100.0),
         )
     )
     finished = models.JobOverview.model_validate({"jid": old, "state": "FINISHED", "start-time": 1})
@@ -400,12 +418,12 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
     )
     stale = store.get("flink_default", "orders")
     assert stale is not None
-    assert stale.pending_savepoint is not None  # a dry run writes nothing
+    assert stale.savepointing is not None  # a dry run writes nothing
     (action,) = plan_of(tmp_path, store, monkeypatch)
     assert (action.kind, action.path) == ("resume", newest)
     caught_up = store.get("flink_default", "orders")
     assert caught_up is not None
-    assert caught_up.pending_savepoint is None
+    assert caught_up.savepointing is None
     assert [(s.path, s.checkpoint_id) for s in caught_up.savepoints] == [(older, None), (newest, 7)]
 
 
@@ -451,8 +469,7 @@ def test_last_state_never_cancels_a_job_whose_checkpoints_die_with_it() -> None:
         json={"externalization": {"enabled": True, "delete_on_cancellation": True}},
     )
     record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
-    action = Action(
-        "upgrade",
+    action = Upgrade(
         "orders",
         "the declared spec changed",
         job_id=J,
@@ -481,7 +498,7 @@ def test_a_run_that_meets_another_actor_yields_without_acting() -> None:
     store = MemoryRecordStore()
     mine = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
     store.put(mine.model_copy(update={"revision": 4}))  # the other actor's write
-    action = Action("savepoint", "orders", "periodic savepoint", job_id=J)
+    action = Savepoint("orders", "periodic savepoint", job_id=J)
     (outcome,) = Executor(FlinkHook(), store).apply(DeploymentPlan(spec(), mine, [action]))
     assert outcome.yielded
     assert outcome.detail == (
@@ -491,7 +508,7 @@ def test_a_run_that_meets_another_actor_yields_without_acting() -> None:
     assert DeploymentReport(deployment="orders", cluster="flink_default", done=[outcome]).errors == []
     stored = store.get("flink_default", "orders")
     assert stored is not None
-    assert (stored.revision, stored.pending_savepoint) == (4, None)
+    assert (stored.revision, stored.savepointing) == (4, None)
 
 
 def test_a_short_run_submits_records_and_returns_without_waiting_for_health(
@@ -512,7 +529,7 @@ def test_a_short_run_submits_records_and_returns_without_waiting_for_health(
     monkeypatch.setattr(Executor, "_wait_healthy", no_wait)
     store = MemoryRecordStore()
     record = DeploymentRecord(name="orders", cluster="flink_default")
-    action = Action("deploy", "orders", "first deployment", new_job_id="c" * 32, spec_hash="d" * 64)
+    action = Deploy("orders", "first deployment", new_job_id="c" * 32, spec_hash="d" * 64)
     executor = Executor(FlinkHook(), store, clock=lambda: 500.0, wait_for_health=False, run="dag/run/t/1")
     (outcome,) = executor.apply(DeploymentPlan(spec(jar=str(jar), entry_class="x.Main"), record, [action]))
     assert (outcome.ok, outcome.detail) == (True, f"job {'c' * 32} submitted; the next run judges its health")
@@ -536,7 +553,7 @@ def test_a_failed_action_is_added_to_the_stored_history_without_the_runs_unsaved
     jar = tmp_path / "j.jar"
     jar.write_bytes(b"PK")
     spec_ = spec(jar=str(jar), flink_config={"execution.checkpointing.dir": f"file://{tmp_path}/chk"})
-    action = Action("recover", "orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
+    action = Recover("orders", "gone", job_id=J, new_job_id="c" * 32, spec_hash="d" * 64)
     with responses.RequestsMock() as mocked:
         mocked.get(f"{URL}/jobs/overview", json={"jobs": []})
         mocked.get(f"{URL}/jobs/{J}/checkpoints", status=404, json={"errors": ["Job not found"]})
@@ -560,7 +577,7 @@ def test_marking_the_applied_spec_stable_keeps_the_spec_the_job_runs_not_the_dec
         applied_hash="1" * 64,
         applied_spec={"spec_hash": "1" * 64, "spec": running.model_dump(mode="json")},
     )
-    action = Action("mark-stable", "orders", "healthy", job_id=J, spec_hash="1" * 64, mode="applied")
+    action = MarkStable("orders", "healthy", job_id=J, spec_hash="1" * 64, mode="applied")
     (outcome,), store = apply(record, action, parallelism=2)  # the file already says 2
     assert (outcome.ok, outcome.detail) == (True, "the running job's spec recorded as the last stable one")
     stored = store.get("flink_default", "orders")
@@ -585,13 +602,12 @@ def _rescale_setup(monkeypatch: pytest.MonkeyPatch, possible: bool, healthy: boo
         status="success" if healthy else "timeout", message="at parallelism 2" if healthy else "not at 2"
     )
     monkeypatch.setattr("airflow_provider_flink.deployments.executor.run_inline", lambda trigger: event)
-    monkeypatch.setattr(Executor, "_prune_uploads", lambda self, record: None)
+    monkeypatch.setattr(Executor, "_prune_uploads", lambda self: None)
     return asked, event
 
 
 def _rescale_action() -> Action:
-    return Action(
-        "rescale",
+    return Rescale(
         "orders",
         "only the parallelism changed",
         job_id=J,
@@ -614,7 +630,7 @@ def test_a_rescale_in_place_records_the_spec_the_same_job_now_runs(monkeypatch: 
     assert asked == [2]
     stored = store.get("flink_default", "orders")
     assert stored is not None
-    assert (stored.current_job_id, stored.applied_hash, stored.last_stable_hash, stored.rescale) == (
+    assert (stored.current_job_id, stored.applied_hash, stored.last_stable_hash, stored.rescaling) == (
         J,
         "2" * 64,
         "2" * 64,
@@ -629,7 +645,7 @@ def test_a_rescale_the_cluster_cannot_do_in_place_is_a_savepoint_upgrade_saying_
 ) -> None:
     asked, _ = _rescale_setup(monkeypatch, possible=False, healthy=True)
     monkeypatch.setattr(
-        Executor, "_upgrade", lambda self, spec, record, action: "upgraded (savepoint) from file:/sp/1"
+        Executor, "_upgrade", lambda self, spec, action: "upgraded (savepoint) from file:/sp/1"
     )
     record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
     (outcome,), _ = apply(record, _rescale_action(), parallelism=2)
@@ -651,7 +667,7 @@ def test_a_rescale_not_running_in_time_asks_for_the_old_parallelism_and_records_
     stored = store.get("flink_default", "orders")
     assert stored is not None
     assert stored.failed_spec is not None
-    assert (stored.failed_spec.spec_hash, stored.rescale, stored.rescaled) == ("2" * 64, None, None)
+    assert (stored.failed_spec.spec_hash, stored.rescaling, stored.rescaled) == ("2" * 64, None, None)
 
 
 def test_on_flink_1x_the_rescale_takes_a_checkpoint_first_under_an_id_every_actor_derives(
@@ -688,7 +704,7 @@ def test_a_resume_planned_on_a_stale_view_yields_to_the_job_another_run_started(
     record = DeploymentRecord(
         name="orders", cluster="flink_default", status="running", current_job_id=started
     )
-    action = Action("recover", "orders", "gone", job_id=started, new_job_id="c" * 32, spec_hash="d" * 64)
+    action = Recover("orders", "gone", job_id=started, new_job_id="c" * 32, spec_hash="d" * 64)
     (outcome,), _ = apply(record, action)
     assert outcome.yielded
     assert outcome.detail == (
@@ -698,15 +714,17 @@ def test_a_resume_planned_on_a_stale_view_yields_to_the_job_another_run_started(
     assert [c.request.method for c in responses.calls] == ["GET"]  # nothing submitted
 
 
-def test_every_action_kind_has_one_handler_and_a_typo_is_refused_where_it_is_made() -> None:
+def test_every_action_kind_has_one_class_and_one_handler() -> None:
     from typing import get_args
 
     from airflow_provider_flink.deployments.executor import HANDLERS
-    from airflow_provider_flink.deployments.planner import ActionKind
+    from airflow_provider_flink.deployments.planner import ACTION_TYPES, ActionKind
 
-    assert set(HANDLERS) == set(get_args(ActionKind))
-    with pytest.raises(ValueError, match="unknown action kind 'upgarde': one of deploy, resubmit, upgrade"):
-        Action("upgarde", "orders", "typo")  # type: ignore[arg-type]
+    assert set(HANDLERS) == set(ACTION_TYPES)
+    assert sorted(t.kind for t in HANDLERS) == sorted(get_args(ActionKind))
+    # A kind is its class: a typo is a NameError where it is made, and fields are checked there too.
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'path'"):
+        Dispose("orders", "retention")  # type: ignore[call-arg]
 
 
 def test_a_record_written_before_the_specs_were_stored_once_reads_as_the_new_shape() -> None:

@@ -20,12 +20,12 @@ from airflow_provider_flink.ids import deployment_prefix
 
 OLD, NEW = (deployment_prefix("orders") + "0" * 12 + f"{n:08x}" for n in (1, 2))
 FLIGHT = {
+    "kind": "upgrade",
     "from_hash": "1" * 64,
-    "to_hash": "2" * 64,
-    "savepoint_path": None,
+    "start": {"job_id": NEW, "spec_hash": "2" * 64},
     "started_at": 1.0,
-    "new_job_id": NEW,
 }
+SUBMITTING = {"kind": "submit", "start": {"job_id": NEW, "spec_hash": "2" * 64}}
 
 
 def job(job_id: str, state: str = "RUNNING", running: int = 2) -> models.JobOverview:
@@ -54,7 +54,7 @@ CASES = [
     ),
     (
         "first submission intended, not on Flink yet",
-        record(current_job_id=None, last_stable_hash=None, intended_job_id=NEW),
+        record(current_job_id=None, last_stable_hash=None, operation=SUBMITTING),
         False,
         [],
         Lifecycle.DEPLOYING,
@@ -71,14 +71,22 @@ CASES = [
     ("a stable spec's job restarting", record(), False, [job(OLD, "RESTARTING", 0)], Lifecycle.UNHEALTHY),
     (
         "an upgrade in flight",
-        record(upgrade=FLIGHT),
+        record(operation=FLIGHT),
         False,
         [job(OLD, "FINISHED"), job(NEW)],
         Lifecycle.UPGRADING,
     ),
     (
         "a savepoint pending",
-        record(pending_savepoint={"job_id": OLD, "trigger_id": "t", "reason": "periodic", "started_at": 1}),
+        record(
+            operation={
+                "kind": "savepoint",
+                "job_id": OLD,
+                "trigger_id": "t",
+                "reason": "periodic",
+                "started_at": 1,
+            }
+        ),
         False,
         [job(OLD)],
         Lifecycle.UPGRADING,
@@ -113,24 +121,24 @@ CASES = [
     # a submission intended, never stable: the next run submits it
     (
         "resubmission intended, never stable",
-        record(last_stable_hash=None, intended_job_id=NEW),
+        record(last_stable_hash=None, operation=SUBMITTING),
         False,
         [],
         Lifecycle.DEPLOYING,
     ),
     # a submission intended after a stable spec ran (a rollback or an upgrade): no job runs now
-    ("resubmission intended after a stable one", record(intended_job_id=NEW), False, [], Lifecycle.STOPPED),
+    ("resubmission intended after a stable one", record(operation=SUBMITTING), False, [], Lifecycle.STOPPED),
     # the intended job (an upgrade's or a rollback's, submitted before it was recorded) still starting
     (
         "intended job starting",
-        record(intended_job_id=NEW),
+        record(operation=SUBMITTING),
         False,
         [job(OLD, "FINISHED"), job(NEW, running=0)],
         Lifecycle.DEPLOYING,
     ),
     (
         "intended job healthy",
-        record(intended_job_id=NEW),
+        record(operation=SUBMITTING),
         False,
         [job(OLD, "FINISHED"), job(NEW)],
         Lifecycle.STABLE,
@@ -138,7 +146,7 @@ CASES = [
     # the intent not on Flink yet: the stable spec's job runs, unhealthy
     (
         "intent pending, old job restarting",
-        record(intended_job_id=NEW),
+        record(operation=SUBMITTING),
         False,
         [job(OLD, "RESTARTING", 0)],
         Lifecycle.UNHEALTHY,

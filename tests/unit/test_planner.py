@@ -17,9 +17,11 @@ from airflow_provider_flink.deployments.planner import (
 )
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
-    PendingSavepoint,
     SavepointEntry,
-    UpgradeInFlight,
+    Savepointing,
+    Start,
+    Submitting,
+    Upgrading,
 )
 from airflow_provider_flink.deployments.snapshots import Snapshot
 from airflow_provider_flink.deployments.spec import DeploymentSpec
@@ -64,6 +66,19 @@ def running_record(**fields: Any) -> DeploymentRecord:
         "last_stable_hash": H1,
     }
     return record(**{**base, **fields})
+
+
+def upgrade_in_flight(
+    from_hash: str | None, to_hash: str, savepoint_path: str | None, started_at: float, new_job_id: str
+) -> Upgrading:
+    """An upgrade in flight, as the executor records it."""
+    start = Start(job_id=new_job_id, spec_hash=to_hash, restore_from=savepoint_path)
+    return Upgrading(from_hash=from_hash, start=start, started_at=started_at)
+
+
+def submitting(job_id: str, spec_hash: str, restore_from: str | None = None) -> Submitting:
+    """A submission intended (its id recorded), not yet recorded as the job."""
+    return Submitting(start=Start(job_id=job_id, spec_hash=spec_hash, restore_from=restore_from))
 
 
 def saved(path: str, age: float, reason: str = "periodic") -> SavepointEntry:
@@ -134,9 +149,7 @@ CASES = [
         H2,
         [job(jid())],
         running_record(
-            pending_savepoint=PendingSavepoint(
-                job_id=jid(), trigger_id="t" * 32, reason="periodic", started_at=NOW - 5
-            )
+            operation=Savepointing(job_id=jid(), trigger_id="t" * 32, reason="periodic", started_at=NOW - 5)
         ),
         [],  # filed before planning had it ended (the executor's catch_up); still running here
         "upgrade waits",
@@ -148,9 +161,7 @@ CASES = [
         [],
         record(
             status="running",
-            intended_job_id=jid(nonce="99990000"),
-            intended_hash=H1,
-            intended_savepoint="file:/sp/9",
+            operation=submitting(jid(nonce="99990000"), H1, "file:/sp/9"),
         ),
         ["resubmit"],
         None,
@@ -163,8 +174,7 @@ CASES = [
         record(
             status="running",
             current_job_id=None,
-            intended_job_id=jid(nonce="99990000"),
-            intended_hash=H1,
+            operation=submitting(jid(nonce="99990000"), H1),
             last_stable_hash=H1,
         ),
         ["adopt"],
@@ -178,7 +188,7 @@ CASES = [
         running_record(
             current_job_id=jid(H2),
             applied_hash=H2,
-            upgrade=UpgradeInFlight(
+            operation=upgrade_in_flight(
                 from_hash=H1,
                 to_hash=H2,
                 savepoint_path="file:/sp/u",
@@ -197,7 +207,7 @@ CASES = [
         running_record(
             current_job_id=jid(H2),
             applied_hash=H2,
-            upgrade=UpgradeInFlight(
+            operation=upgrade_in_flight(
                 from_hash=H1,
                 to_hash=H2,
                 savepoint_path="file:/sp/u",
@@ -216,7 +226,7 @@ CASES = [
         running_record(
             current_job_id=jid(H2),
             applied_hash=H2,
-            upgrade=UpgradeInFlight(
+            operation=upgrade_in_flight(
                 from_hash=H1,
                 to_hash=H2,
                 savepoint_path="file:/sp/u",
@@ -520,7 +530,7 @@ def test_rollback_targets_the_last_stable_spec_from_the_upgrade_savepoint() -> N
     stored = running_record(
         current_job_id=jid(H2),
         applied_hash=H2,
-        upgrade=UpgradeInFlight(
+        operation=upgrade_in_flight(
             from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 999, new_job_id=jid(H2)
         ),
     )
@@ -571,13 +581,7 @@ def test_an_upgraded_job_with_a_finished_source_subtask_is_healthy_not_rolled_ba
     stored = running_record(
         current_job_id=new,
         applied_hash=H2,
-        upgrade={
-            "from_hash": H1,
-            "to_hash": H2,
-            "savepoint_path": "file:/sp/1",
-            "started_at": NOW - 999,
-            "new_job_id": new,
-        },
+        operation=upgrade_in_flight(H1, H2, "file:/sp/1", NOW - 999, new),
     )
     plan = plan_deployment(spec(health_timeout_seconds=60), H2, view(upgraded), stored, NOW)
     assert kinds(plan) == ["mark-stable"]
@@ -644,9 +648,7 @@ def test_an_upgraded_job_that_failed_is_rolled_back_not_restarted() -> None:
     to the last stable spec from the upgrade's savepoint; it once "recovered" the failing spec."""
     new = transition_id("orders", H2, jid())
     stored = running_record(
-        intended_job_id=new,
-        intended_hash=H2,
-        upgrade=UpgradeInFlight(
+        operation=upgrade_in_flight(
             from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 30, new_job_id=new
         ),
     )
@@ -670,14 +672,12 @@ def test_a_recorded_rollback_is_finished_and_a_stale_intent_dropped() -> None:
     rollback_job = transition_id("orders", H1, jid(H2))
     stored = running_record(
         current_job_id=jid(H2),
-        intended_job_id=rollback_job,
-        intended_hash=H1,
-        intended_savepoint="file:/sp/u",
+        operation=submitting(rollback_job, H1, "file:/sp/u"),
     )
     seen = view(job(jid(), "FINISHED"), job(jid(H2), "FAILED", 0, start=2))
     (resubmit,) = plan_deployment(spec(), H2, seen, stored, NOW).actions
     assert (resubmit.kind, resubmit.new_job_id, resubmit.spec_hash) == ("resubmit", rollback_job, H1)
-    stale = stored.model_copy(update={"intended_hash": "9" * 64})
+    stale = stored.model_copy(update={"operation": submitting(rollback_job, "9" * 64, "file:/sp/u")})
     assert kinds(plan_deployment(spec(), H2, seen, stale, NOW)) != ["resubmit"]
 
 
@@ -717,7 +717,7 @@ def test_a_first_job_that_ended_before_it_was_recorded_is_adopted_not_deployed_a
     """The first deploy's run died after Flink accepted the job; the job ended before the next run.
     The next run once saw no current job and deployed a second copy (fresh, without state)."""
     first = transition_id("orders", H1, None)
-    stored = record(intended_job_id=first, intended_hash=H1)
+    stored = record(operation=submitting(first, H1))
     plan = plan_deployment(spec(bounded=bounded), H1, view(job(first, "FINISHED")), stored, NOW)
     assert kinds(plan) == expected
     assert plan.actions[0].job_id == first
@@ -870,12 +870,19 @@ def test_a_rescaled_job_runs_the_spec_its_record_names_not_the_one_its_id_names(
 
 def rescaling() -> dict[str, Any]:
     """A rescale in place 1 -> 2 an earlier run asked for 5 s ago."""
-    return {"job_id": jid(), "from_parallelism": 1, "to_parallelism": 2, "to_hash": H2, "started_at": NOW - 5}
+    return {
+        "kind": "rescale",
+        "job_id": jid(),
+        "from_parallelism": 1,
+        "to_parallelism": 2,
+        "to_hash": H2,
+        "started_at": NOW - 5,
+    }
 
 
 def test_a_rescale_an_earlier_run_asked_for_is_finished_first() -> None:
     plan = plan_deployment(
-        spec(parallelism=2), H2, view(job(jid())), running_record(rescale=rescaling()), NOW
+        spec(parallelism=2), H2, view(job(jid())), running_record(operation=rescaling()), NOW
     )
     assert [(a.kind, a.reason) for a in plan.actions] == [
         ("rescale", "finish the rescale in place to parallelism 2 an earlier run asked for")
@@ -901,10 +908,10 @@ def test_the_observe_steps_newest_snapshot_is_named_by_the_plan_or_refuses_it() 
 
 # ------------------------------------------------------------------ the limits, exactly
 def upgrading(started_at: float) -> DeploymentRecord:
-    flight = UpgradeInFlight(
+    flight = upgrade_in_flight(
         from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=started_at, new_job_id=jid(H2)
     )
-    return running_record(current_job_id=jid(H2), applied_hash=H2, upgrade=flight)
+    return running_record(current_job_id=jid(H2), applied_hash=H2, operation=flight)
 
 
 def test_a_rebuilt_record_says_so_and_names_the_one_live_job() -> None:
@@ -1003,9 +1010,9 @@ def test_a_periodic_savepoint_is_due_at_its_interval_exactly() -> None:
 
 
 def test_a_savepoint_asked_while_one_is_pending_says_so() -> None:
-    pending = PendingSavepoint(job_id=jid(), trigger_id="t" * 32, reason="periodic", started_at=NOW - 5)
+    pending = Savepointing(job_id=jid(), trigger_id="t" * 32, reason="periodic", started_at=NOW - 5)
     plan = plan_deployment(
-        spec(), H1, view(job(jid())), running_record(pending_savepoint=pending), NOW, savepoint_now=True
+        spec(), H1, view(job(jid())), running_record(operation=pending), NOW, savepoint_now=True
     )
     assert kinds(plan) == []
     assert plan.skipped == f"a savepoint ({'t' * 32}) is already in progress"
@@ -1076,7 +1083,7 @@ def test_the_plan_finds_a_declared_suspend_stopped() -> None:
 
 def test_a_rescale_in_flight_is_finished_with_its_own_target() -> None:
     plan = plan_deployment(
-        spec(parallelism=2), H2, view(job(jid())), running_record(rescale=rescaling()), NOW
+        spec(parallelism=2), H2, view(job(jid())), running_record(operation=rescaling()), NOW
     )
     (action,) = plan.actions
     assert (action.job_id, action.new_job_id, action.spec_hash, action.mode) == (
@@ -1164,10 +1171,10 @@ def test_a_failed_spec_restarted_with_the_stable_one_says_both_and_counts_restar
 def test_an_upgraded_job_that_failed_is_the_one_rolled_back_and_one_cancelled_is_not() -> None:
     earlier = job(jid(nonce="00000001"), "FAILED", start=1)  # an earlier failure of the deployment
     stable = job(jid(), "FINISHED", start=2)
-    flight = UpgradeInFlight(
+    flight = upgrade_in_flight(
         from_hash=H1, to_hash=H2, savepoint_path="file:/sp/u", started_at=NOW - 60, new_job_id=jid(H2)
     )
-    stored = running_record(current_job_id=jid(H2), applied_hash=H2, upgrade=flight)
+    stored = running_record(current_job_id=jid(H2), applied_hash=H2, operation=flight)
     failed = plan_deployment(spec(), H2, view(earlier, stable, job(jid(H2), "FAILED", start=3)), stored, NOW)
     (rollback,) = failed.actions
     assert (rollback.kind, rollback.job_id, rollback.reason) == (
@@ -1198,7 +1205,7 @@ def test_an_ended_intent_beside_the_live_job_is_not_adopted() -> None:
     """A submission recorded by a run that died, which ended (FAILED) while the recorded job
     runs on: the live job stays the deployment's job."""
     intent = transition_id("orders", H1, jid())
-    stored = running_record(intended_job_id=intent, intended_hash=H1)
+    stored = running_record(operation=submitting(intent, H1))
     plan = plan_deployment(spec(), H1, view(job(intent, "FAILED", start=1), job(jid(), start=2)), stored, NOW)
     assert kinds(plan) == []
 
@@ -1209,7 +1216,7 @@ def test_an_ended_intent_is_adopted_saying_how_it_ended() -> None:
         spec(bounded=True),
         H1,
         view(job(first, "FINISHED")),
-        record(intended_job_id=first, intended_hash=H1),
+        record(operation=submitting(first, H1)),
         NOW,
     )
     assert described(plan) == [f"adopt orders job {first}: the job an earlier run submitted ended FINISHED"]
@@ -1234,6 +1241,7 @@ def test_a_job_seen_healthy_is_marked_stable_with_the_declared_spec() -> None:
 
 def test_a_rescale_in_flight_keeps_its_target_when_the_file_changed_again() -> None:
     flight = {
+        "kind": "rescale",
         "job_id": jid(),
         "from_parallelism": 1,
         "to_parallelism": 2,
@@ -1241,7 +1249,7 @@ def test_a_rescale_in_flight_keeps_its_target_when_the_file_changed_again() -> N
         "started_at": NOW - 5,
     }
     plan = plan_deployment(
-        spec(parallelism=3), "3" * 64, view(job(jid())), running_record(rescale=flight), NOW
+        spec(parallelism=3), "3" * 64, view(job(jid())), running_record(operation=flight), NOW
     )
     (action,) = plan.actions
     assert (action.spec_hash, action.new_job_id) == (H2, transition_id("orders", H2, jid(), {jid()}))

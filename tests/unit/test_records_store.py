@@ -12,7 +12,6 @@ from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     MemoryRecordStore,
     VariableRecordStore,
-    note_failed_trigger,
     parse_record,
     record_key,
     save_checked,
@@ -27,13 +26,15 @@ def record(**fields: Any) -> DeploymentRecord:
 def test_each_checked_write_bumps_the_revision_by_one() -> None:
     store = MemoryRecordStore()
     mine = record()
-    save_checked(store, mine)
-    assert mine.revision == 1
-    save_checked(store, mine)
-    assert mine.revision == 2
+    first = save_checked(store, mine)
+    assert (mine.revision, first.revision) == (0, 1)  # records are values: the write returns the new one
+    second = save_checked(store, first)
+    assert second.revision == 2
     stored = store.get("c", "orders")
     assert stored is not None
     assert stored.revision == 2
+    with pytest.raises(DeploymentBusyError):
+        save_checked(store, first)  # a revision already written over: another actor's, as far as it knows
 
 
 def test_a_write_after_another_actors_is_refused() -> None:
@@ -42,13 +43,16 @@ def test_a_write_after_another_actors_is_refused() -> None:
     save_checked(store, theirs)
     with pytest.raises(DeploymentBusyError, match=r"\(revision 1, this run had 0\)"):
         save_checked(store, mine)
-    assert mine.revision == 0
+    stored = store.get("c", "orders")
+    assert stored is not None and stored.revision == 1  # theirs, untouched
 
 
 def test_failed_triggers_keep_the_newest_twenty() -> None:
+    from airflow_provider_flink.deployments.transitions import savepoint_failed
+
     mine = record()
     for n in range(25):
-        note_failed_trigger(mine, f"t{n}")
+        mine = savepoint_failed(mine, f"t{n}")
     assert mine.failed_triggers == [f"t{n}" for n in range(5, 25)]
 
 

@@ -117,7 +117,10 @@ def test_a_job_that_ended_before_its_first_checkpoint_restores_what_it_started_f
     chk = snapshot(checkpoints / J1 / "chk-125", 125)
     snapshot(checkpoints / OTHER / "chk-900", 900)  # another deployment's: never a candidate
     responses.get(f"{URL}/jobs/{J2}/checkpoints", json={"latest": {}})
-    stored = record(savepoints=[upgrade_savepoint(older)], intended_job_id=J2, intended_savepoint=chk)
+    stored = record(
+        savepoints=[upgrade_savepoint(older)],
+        started={"job_id": J2, "spec_hash": "2" * 64, "restore_from": chk},
+    )
     chosen = newest_snapshot(FlinkHook(), spec(), stored, PREFIX, [J2], now=2000.0)
     assert (chosen.path, chosen.refusal) == (chk, None)
     assert chosen.what == f"{chk}, which job {J2} was started from (checkpoint id 125)"
@@ -406,7 +409,9 @@ def test_savepoints_on_storage_are_complete_ones_named_as_flink_names_them(tmp_p
 
 def test_what_the_record_knows() -> None:
     filed = SavepointEntry(path="file:/sp/1", taken_at=500.0, reason="upgrade", job_id=J1)
-    stored = record(savepoints=[filed], intended_job_id=J2, intended_savepoint="file:/cp/x/chk-5")
+    stored = record(
+        savepoints=[filed], started={"job_id": J2, "spec_hash": "2" * 64, "restore_from": "file:/cp/x/chk-5"}
+    )
     assert list(_from_record(stored)) == [
         Candidate("file:/sp/1", 500.0, "savepoint file:/sp/1 (upgrade)", False, UNKNOWN, job_id=J1),
         Candidate(
@@ -417,8 +422,20 @@ def test_what_the_record_knows() -> None:
             started_from=True,
         ),
     ]
-    from_savepoint = record(intended_job_id=J2, intended_savepoint="file:/sp/savepoint-1")
+    from_savepoint = record(
+        started={"job_id": J2, "spec_hash": "2" * 64, "restore_from": "file:/sp/savepoint-1"}
+    )
     assert [c.checkpoint for c in _from_record(from_savepoint)] == [False]
+    # A submission in flight (its job not recorded yet) names what it starts from too.
+    submitting = {
+        "kind": "submit",
+        "start": {"job_id": J3, "spec_hash": "3" * 64, "restore_from": "file:/sp/s-3"},
+    }
+    in_flight = record(current_job_id=J2, started=from_savepoint.started, operation=submitting)
+    assert [(c.path, c.what) for c in _from_record(in_flight)] == [
+        ("file:/sp/savepoint-1", f"file:/sp/savepoint-1, which job {J2} was started from"),
+        ("file:/sp/s-3", f"file:/sp/s-3, which job {J3} was started from"),
+    ]
     with_id = record(savepoints=[filed.model_copy(update={"checkpoint_id": 27})])
     assert [c.checkpoint_id for c in _from_record(with_id)] == [27]
 
@@ -463,8 +480,7 @@ def test_gather_merges_one_location_and_reads_unknown_ids_from_storage(tmp_path:
     sp = snapshot(tmp_path / "orders" / "savepoint-aaaaaa-1", 27, mtime=900.0)
     stored = record(
         savepoints=[SavepointEntry(path=sp, taken_at=500.0, reason="upgrade", job_id=J1)],
-        intended_job_id=J2,
-        intended_savepoint=sp,
+        started={"job_id": J2, "spec_hash": "2" * 64, "restore_from": sp},
     )
     hook = FakeHook(config={"state.savepoints.dir": f"file://{tmp_path}"})
     found = gather(hook, spec(), stored, PREFIX, neighbours=["f" * 12])  # type: ignore[arg-type]
@@ -553,8 +569,7 @@ def test_a_snapshot_the_record_names_outside_the_listed_directories_is_looked_at
     started = snapshot(tmp_path / "sp" / "orders" / "savepoint-aaaaaa-2", 30, mtime=900.0)
     stored = record(
         savepoints=[SavepointEntry(path=elsewhere, taken_at=500.0, reason="upgrade", job_id=J1)],
-        intended_job_id=J2,
-        intended_savepoint=started,
+        started={"job_id": J2, "spec_hash": "2" * 64, "restore_from": started},
     )
     hook = FakeHook(config={"state.savepoints.dir": f"file://{tmp_path / 'sp'}"})
     found = gather(hook, spec(), stored, PREFIX)  # type: ignore[arg-type]

@@ -17,8 +17,8 @@ from airflow_provider_flink.deployments.records import (
     HistoryEntry,
     Hold,
     MemoryRecordStore,
-    PendingSavepoint,
     SavepointEntry,
+    Savepointing,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.ids import deployment_prefix
@@ -172,9 +172,7 @@ def test_each_action_is_offered_only_where_the_reconcile_would_act_on_it() -> No
     assert refusal(deployment_status(spec(), None, view(starting), None, NOW), "savepoint") == (
         "job not healthy yet (1/2 tasks running)"
     )
-    busy = record(
-        pending_savepoint=PendingSavepoint(job_id="j", trigger_id="t-1", reason="asked", started_at=NOW)
-    )
+    busy = record(operation=Savepointing(job_id="j", trigger_id="t-1", reason="asked", started_at=NOW))
     assert refusal(deployment_status(spec(), busy, view(job("RUNNING")), None, NOW), "savepoint") == (
         "a savepoint (t-1) is already in progress"
     )
@@ -340,7 +338,7 @@ def test_the_last_action_and_the_history_link_to_the_task_log() -> None:
         history=[HistoryEntry(at=NOW - 5, kind="savepoint", ok=False, detail="<timed out>", run=RUN)],
         savepoints=[SavepointEntry(path="file:/sp/1", taken_at=NOW - 8, reason="requested", job_id="j")],
         hold=Hold(at=NOW - 3, by="flink_reconcile/r/reconcile/1"),
-        pending_savepoint=PendingSavepoint(job_id="j", trigger_id="t-7", reason="asked", started_at=NOW),
+        operation=Savepointing(job_id="j", trigger_id="t-7", reason="asked", started_at=NOW),
     )
     row = deployment_status(spec(), rec, view(job("RUNNING")), None, NOW)
     log = "dags/flink_reconcile/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/tasks/reconcile?try_number=2"
