@@ -44,7 +44,8 @@ def test_a_write_after_another_actors_is_refused() -> None:
     with pytest.raises(DeploymentBusyError, match=r"\(revision 1, this run had 0\)"):
         save_checked(store, mine)
     stored = store.get("c", "orders")
-    assert stored is not None and stored.revision == 1  # theirs, untouched
+    assert stored is not None
+    assert stored.revision == 1  # theirs, untouched
 
 
 def test_failed_triggers_keep_the_newest_twenty() -> None:
