@@ -112,6 +112,8 @@ ASKED = "FLINK_CAMPAIGN_ASKED"  # faults/zygote.py: what a person asks of a run 
 
 KINDS: dict[str, Kind] = {
     # savepoint upgrade (parallelism 1 -> 2), killed at each step boundary
+    # its trigger id recorded, nothing asked of Flink yet
+    "upgrade@stop:id-recorded": Kind("upgrade", "stop:id-recorded"),
     "upgrade@stop:requested": Kind("upgrade", "stop:requested"),  # while waiting for the stop-with-savepoint
     "upgrade@stop:recorded": Kind("upgrade", "stop:recorded"),  # savepoint filed, nothing submitted yet
     "upgrade@submit:intent-recorded": Kind("upgrade", "submit:intent-recorded"),
@@ -128,12 +130,14 @@ KINDS: dict[str, Kind] = {
     "stateless@cancel:intent-recorded": Kind("stateless", "cancel:intent-recorded"),
     "stateless@cancel:requested": Kind("stateless", "cancel:requested"),
     # suspend (stop with a savepoint), then declared running again
+    "suspend@stop:id-recorded": Kind("suspend", "stop:id-recorded"),
     "suspend@stop:requested": Kind("suspend", "stop:requested"),
     "suspend@stop:recorded": Kind("suspend", "stop:recorded"),
     # resume after a suspend, killed while starting the job again
     "resume@submit:intent-recorded": Kind("resume", "submit:intent-recorded"),
     "resume@submit:requested": Kind("resume", "submit:requested"),
     # periodic savepoint
+    "savepoint@savepoint:id-recorded": Kind("savepoint", "savepoint:id-recorded"),
     "savepoint@savepoint:requested": Kind("savepoint", "savepoint:requested"),
     # the very first deploy
     "deploy@submit:intent-recorded": Kind("deploy", "submit:intent-recorded"),
