@@ -109,13 +109,19 @@ class ClusterView:
 # ------------------------------------------------------------------------------ plan
 @dataclass(frozen=True)
 class Action:
-    """One step the planner decided. A class per kind, each with exactly the fields that kind needs
-    (set by the planner, typed, never optional when the executor cannot go without them); the
-    executor's handler table has one entry per class, checked when it is imported."""
+    """One step the planner decided. A class per kind (``class Upgrade(Action, kind="upgrade")``),
+    each with exactly the fields that kind needs (set by the planner, typed, never optional when
+    the executor cannot go without them); the executor's handler table has one entry per class,
+    checked when it is imported."""
 
     kind: ClassVar[ActionKind]
     deployment: str
     reason: str
+
+    def __init_subclass__(cls, kind: ActionKind | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
 
     def describe(self) -> str:
         parts = [f"{self.kind} {self.deployment}"]
@@ -130,126 +136,104 @@ class Action:
 
 
 @dataclass(frozen=True)
-class Deploy(Action):
+class Deploy(Action, kind="deploy"):
     """Submit a new job of the declared spec (first deployment, a bounded job's new version)."""
 
-    kind: ClassVar[ActionKind] = "deploy"
     new_job_id: str
     spec_hash: str
     path: str | None = None  # the state it starts from (the spec's initial savepoint)
 
 
-@dataclass(frozen=True)
-class Resubmit(Deploy):
+class Resubmit(Deploy, kind="resubmit"):
     """Finish a submission an earlier run recorded (I4), with its id, spec and state."""
 
-    kind: ClassVar[ActionKind] = "resubmit"
-
 
 @dataclass(frozen=True)
-class Upgrade(Action):
+class Upgrade(Action, kind="upgrade"):
     """Replace the live job by one of the declared spec, its state carried over as ``mode`` says."""
 
-    kind: ClassVar[ActionKind] = "upgrade"
     job_id: str
     new_job_id: str
     spec_hash: str
     mode: str
 
 
-@dataclass(frozen=True)
-class Rescale(Upgrade):
+class Rescale(Upgrade, kind="rescale"):
     """Only the parallelism changed: in place where the cluster can, else the upgrade it is."""
 
-    kind: ClassVar[ActionKind] = "rescale"
-
 
 @dataclass(frozen=True)
-class Rollback(Action):
-    """Replace a failing upgraded job by the last stable spec."""
+class Rollback(Action, kind="rollback"):
+    """Replace a failing upgraded job by the last stable spec, from the upgrade's savepoint (``path``)."""
 
-    kind: ClassVar[ActionKind] = "rollback"
     job_id: str
     new_job_id: str
     spec_hash: str | None
-    path: str | None = None  # the upgrade's own savepoint, as recorded
+    path: str | None = None
 
 
 @dataclass(frozen=True)
 class StartFromNewest(Action):
-    """Start the deployment's next job from its newest snapshot (I7); ``mode`` "stable": with the
-    last stable spec, the declared one having failed."""
+    """Start the deployment's next job from its newest snapshot (I7) after ``job_id`` (None: not
+    known); ``mode`` "stable": with the last stable spec, the declared one having failed; ``path``:
+    the newest snapshot as the plan saw it (the executor looks again)."""
 
-    job_id: str | None  # the job it follows (None: not known)
+    job_id: str | None
     new_job_id: str
     spec_hash: str
     mode: str | None = None
-    path: str | None = None  # the newest snapshot as the plan saw it; the executor looks again
+    path: str | None = None
 
 
-@dataclass(frozen=True)
-class Resume(StartFromNewest):
-    kind: ClassVar[ActionKind] = "resume"
+class Resume(StartFromNewest, kind="resume"):
+    """Declared running again, or the job ended outside the provider."""
 
 
-@dataclass(frozen=True)
-class Restart(StartFromNewest):
-    """A restart counted against the restart policy's limit."""
-
-    kind: ClassVar[ActionKind] = "restart"
+class Restart(StartFromNewest, kind="restart"):
+    """The job FAILED: a restart counted against the restart policy's limit."""
 
 
-@dataclass(frozen=True)
-class Recover(StartFromNewest):
+class Recover(StartFromNewest, kind="recover"):
     """The job is gone from the cluster: never started without state."""
 
-    kind: ClassVar[ActionKind] = "recover"
+
+@dataclass(frozen=True)
+class Suspend(Action, kind="suspend"):
+    job_id: str  # stopped with a savepoint
 
 
 @dataclass(frozen=True)
-class Suspend(Action):
-    kind: ClassVar[ActionKind] = "suspend"
-    job_id: str
-
-
-@dataclass(frozen=True)
-class Savepoint(Action):
-    kind: ClassVar[ActionKind] = "savepoint"
+class Savepoint(Action, kind="savepoint"):
     job_id: str
     mode: str | None = None  # "asked": by a person; None: the periodic policy
 
 
 @dataclass(frozen=True)
-class Dispose(Action):
-    kind: ClassVar[ActionKind] = "dispose"
-    path: str
+class Dispose(Action, kind="dispose"):
+    path: str  # disposed through Flink, then dropped from the history
 
 
 @dataclass(frozen=True)
-class Adopt(Action):
-    kind: ClassVar[ActionKind] = "adopt"
-    job_id: str
+class Adopt(Action, kind="adopt"):
+    job_id: str  # a job of the deployment the record does not name yet
 
 
 @dataclass(frozen=True)
-class MarkStable(Action):
+class MarkStable(Action, kind="mark-stable"):
     """The healthy job's spec becomes the rollback target; ``mode`` "applied": the spec the job
     runs, not the declared one (its file changed since)."""
 
-    kind: ClassVar[ActionKind] = "mark-stable"
     job_id: str
     spec_hash: str
     mode: str | None = None
 
 
-@dataclass(frozen=True)
-class Hold(Action):
-    kind: ClassVar[ActionKind] = "hold"
+class Hold(Action, kind="hold"):
+    """A person's suspend, recorded: the deployment stays suspended until they resume it."""
 
 
-@dataclass(frozen=True)
-class Release(Action):
-    kind: ClassVar[ActionKind] = "release"
+class Release(Action, kind="release"):
+    """A person's resume: the hold is released and the file is followed again."""
 
 
 # Every kind has its class: a kind without one is an import error.

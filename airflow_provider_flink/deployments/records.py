@@ -42,28 +42,30 @@ class Start(BaseModel):
     restore_from: str | None = None
 
 
-class Submitting(BaseModel):
+class InFlight(BaseModel):
+    """What every operation in flight has: when it began (epoch seconds)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    started_at: float = 0.0
+
+
+class Submitting(InFlight):
     """A job about to be submitted (deploy, resume, restart, recover, rollback): intent, written
     before the request and before the cancel that makes room for it (I4). Over once the job is
     recorded as the deployment's."""
 
-    model_config = ConfigDict(frozen=True)
-
     kind: Literal["submit"] = "submit"
     start: Start
-    started_at: float = 0.0
 
 
-class Upgrading(BaseModel):
+class Upgrading(InFlight):
     """An upgrade: its new job's submission, then that job until it is seen healthy (the rollback
     material: the spec it replaced and the state it started from)."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["upgrade"] = "upgrade"
     from_hash: str | None
     start: Start
-    started_at: float
 
     @property
     def new_job_id(self) -> str:
@@ -78,31 +80,25 @@ class Upgrading(BaseModel):
         return self.start.restore_from
 
 
-class Rescaling(BaseModel):
+class Rescaling(InFlight):
     """A rescale in place asked for (intent, written before the request): the job keeps its id, so
     the record is what says which spec it runs once it runs at the new parallelism."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["rescale"] = "rescale"
     job_id: str
     from_parallelism: int
     to_parallelism: int
     to_hash: str
-    started_at: float
 
 
-class Savepointing(BaseModel):
+class Savepointing(InFlight):
     """A savepoint (or a stop with one) under a trigger id recorded before the request: a run that
     dies waiting for it leaves the next one the id to ask Flink about (I3, I4)."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["savepoint"] = "savepoint"
     job_id: str
     trigger_id: str
     reason: str
-    started_at: float
 
 
 # What the deployment is in the middle of: at most one operation at a time, each with what the

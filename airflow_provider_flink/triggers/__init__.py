@@ -5,6 +5,7 @@ typed :class:`WaitEvent` and the helpers to wait deferred or in-process
 (:mod:`~airflow_provider_flink.triggers.waiting`).
 """
 
+from airflow_provider_flink.hooks.verbs import KillAction
 from airflow_provider_flink.triggers.conditions import JobTarget, Verdict
 from airflow_provider_flink.triggers.events import WaitEvent
 from airflow_provider_flink.triggers.flink import (
@@ -14,7 +15,6 @@ from airflow_provider_flink.triggers.flink import (
     FlinkJobTrigger,
     FlinkPollingTrigger,
     FlinkSavepointTrigger,
-    KillAction,
 )
 from airflow_provider_flink.triggers.waiting import DEFER_GRACE, default_deferrable, run_inline
 

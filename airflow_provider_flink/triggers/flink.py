@@ -51,16 +51,6 @@ from airflow_provider_flink.triggers.conditions import (
 )
 from airflow_provider_flink.triggers.events import UNKNOWN, WaitEvent
 
-__all__ = [
-    "FlinkCheckpointTrigger",
-    "FlinkClusterHealthTrigger",
-    "FlinkDisposalTrigger",
-    "FlinkJobTrigger",
-    "FlinkPollingTrigger",
-    "FlinkSavepointTrigger",
-    "KillAction",
-    "poll_delays",
-]
 # The poll loop is itself a retry: each observation tries at most twice, then waits for the next poll.
 POLL_RETRY = RetryPolicy(attempts=2, initial=0.5, maximum=2.0, give_up_after=10.0)
 # Most transitions (submit -> RUNNING, savepoint done) take about a second: poll fast at first, so a
