@@ -183,12 +183,9 @@ def rescale_given_up(record: DeploymentRecord) -> DeploymentRecord:
 
 def rescaled(record: DeploymentRecord, job_id: str, spec_hash: str, spec: dict[str, Any]) -> DeploymentRecord:
     """The job runs at the new parallelism: it runs ``spec`` now, under the same job id."""
+    # stable() records the spec as the applied one too: it is the one the job runs.
     return stable(
-        _with(
-            rescale_given_up(record),
-            rescaled=Rescaled(job_id=job_id, spec_hash=spec_hash),
-            applied=AppliedSpec(spec_hash=spec_hash, spec=spec),
-        ),
+        _with(rescale_given_up(record), rescaled=Rescaled(job_id=job_id, spec_hash=spec_hash)),
         spec_hash,
         spec,
     )

@@ -57,9 +57,10 @@ def test_a_record_is_a_value_changes_return_a_new_one() -> None:
 
 
 def test_an_intent_is_a_submission_in_flight_until_the_job_is_recorded() -> None:
-    intended = t.intended(record(), start(), now=7.0)
+    intended = t.intended(record(status="suspended"), start(), now=7.0)  # a resume
     assert intended.operation == Submitting(start=start(), started_at=7.0)
     assert intended.submission == start()
+    assert intended.status == "suspended"  # until the job runs
     # The same intent again (a run finishing its own) keeps the first one, its time included.
     assert t.intended(intended, start(), now=9.0) is intended
     done = t.submitted(intended, start(), SPEC, "jar-2")
@@ -106,7 +107,9 @@ def test_a_never_stable_spec_started_again_is_an_upgrade_from_the_stable_one() -
 
 def test_stable_lifts_only_its_own_failed_mark_and_ends_only_an_upgrade() -> None:
     failed = FailedSpec(spec_hash=H2, reason="crashed", failed_at=1.0)
-    assert t.stable(record(failed_spec=failed), H2, SPEC).failed_spec is None  # a retry made it
+    made = t.stable(record(failed_spec=failed, applied={"spec_hash": H2}), H2, SPEC)
+    assert made.failed_spec is None  # a retry made it
+    assert made.applied == made.stable == AppliedSpec(spec_hash=H2, spec=SPEC)  # its fields now known
     assert t.stable(record(failed_spec=failed), H1, SPEC).failed_spec == failed
     pending = record(operation=savepointing())
     assert t.stable(pending, H1, SPEC).operation == pending.operation  # a savepoint is not an upgrade
@@ -115,10 +118,11 @@ def test_stable_lifts_only_its_own_failed_mark_and_ends_only_an_upgrade() -> Non
 
 
 def test_adopting_the_intended_job_records_it_with_its_hash() -> None:
-    intended = t.intended(record(), start(spec_hash=H3), now=1.0)
+    intended = t.intended(record(status="suspended"), start(spec_hash=H3), now=1.0)
     adopted = t.adopted(intended, NEW)
-    assert (adopted.current_job_id, adopted.applied, adopted.operation, adopted.started) == (
+    assert (adopted.current_job_id, adopted.status, adopted.applied, adopted.operation, adopted.started) == (
         NEW,
+        "running",
         AppliedSpec(spec_hash=H3),  # submitted by a run that died: known by hash only
         None,
         start(spec_hash=H3),
@@ -132,7 +136,7 @@ def test_adopting_the_intended_job_records_it_with_its_hash() -> None:
 
 
 def test_adopting_a_job_nobody_intended_keeps_the_rest() -> None:
-    intended = t.intended(record(), start(), now=1.0)
+    intended = t.intended(record(status="new"), start(), now=1.0)
     other = "d" * 32
     adopted = t.adopted(intended, other)
     assert (adopted.current_job_id, adopted.status, adopted.operation, adopted.applied) == (
@@ -229,10 +233,8 @@ def test_a_record_of_an_earlier_version_reads_as_one_operation_in_flight() -> No
     recorded = read({**base, **intent, "current_job_id": NEW})
     assert (recorded.operation, recorded.started) == (None, start())
     assert read({**base, "intended_job_id": NEW}).operation is None  # no hash: nothing to finish
-    assert (
-        read({**base, "rescale": None, "operation": {"kind": "savepoint", **pending}}).operation
-        == savepointing()
-    )
+    both = {**base, "upgrade": upgrade, "operation": {"kind": "savepoint", **pending}}
+    assert read(both).operation == savepointing()  # the new field wins over an old one beside it
     stored = read({**base, **intent}).model_dump(mode="json")
     assert "intended_job_id" not in stored
     assert read(stored).operation == Submitting(start=start())
