@@ -86,6 +86,8 @@ def saved(path: str, age: float, reason: str = "periodic") -> SavepointEntry:
 
 
 def kinds(plan: Any) -> list[str]:
+    """The kinds of the plan's actions; every action names the plan's deployment."""
+    assert {a.deployment for a in plan.actions} <= {plan.spec.name}
     return [a.kind for a in plan.actions]
 
 
@@ -841,8 +843,8 @@ def test_a_restart_is_not_held_back_by_a_blackout_window() -> None:
 # ------------------------------------------------------------------ rescale in place
 def test_only_a_parallelism_change_of_a_healthy_job_is_a_rescale_in_place() -> None:
     plan = plan_deployment(spec(parallelism=2), H2, view(job(jid())), running_record(), NOW, rescale_from=1)
-    assert [(a.kind, a.job_id, a.spec_hash, a.mode) for a in plan.actions] == [
-        ("rescale", jid(), H2, "savepoint")
+    assert [(a.kind, a.deployment, a.job_id, a.spec_hash, a.mode) for a in plan.actions] == [
+        ("rescale", "orders", jid(), H2, "savepoint")
     ]
     assert plan.actions[0].reason == (
         "only the parallelism changed (1 -> 2): in place where the cluster can, else a savepoint upgrade"
@@ -884,8 +886,8 @@ def test_a_rescale_an_earlier_run_asked_for_is_finished_first() -> None:
     plan = plan_deployment(
         spec(parallelism=2), H2, view(job(jid())), running_record(operation=rescaling()), NOW
     )
-    assert [(a.kind, a.reason) for a in plan.actions] == [
-        ("rescale", "finish the rescale in place to parallelism 2 an earlier run asked for")
+    assert [(a.kind, a.deployment, a.reason) for a in plan.actions] == [
+        ("rescale", "orders", "finish the rescale in place to parallelism 2 an earlier run asked for")
     ]
 
 
