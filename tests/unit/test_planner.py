@@ -1242,16 +1242,8 @@ def test_a_job_seen_healthy_is_marked_stable_with_the_declared_spec() -> None:
 
 
 def test_a_rescale_in_flight_keeps_its_target_when_the_file_changed_again() -> None:
-    flight = {
-        "kind": "rescale",
-        "job_id": jid(),
-        "from_parallelism": 1,
-        "to_parallelism": 2,
-        "to_hash": H2,
-        "started_at": NOW - 5,
-    }
     plan = plan_deployment(
-        spec(parallelism=3), "3" * 64, view(job(jid())), running_record(operation=flight), NOW
+        spec(parallelism=3), "3" * 64, view(job(jid())), running_record(operation=rescaling()), NOW
     )
     (action,) = plan.actions
     assert (action.spec_hash, action.new_job_id) == (H2, transition_id("orders", H2, jid(), {jid()}))
