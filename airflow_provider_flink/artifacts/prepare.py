@@ -12,6 +12,7 @@ from airflow_provider_flink.exceptions import ArtifactError
 from airflow_provider_flink.hooks.credentials import basic_auth_header, mask_value
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.limits import ClusterLimits
+from airflow_provider_flink.locations import normalised
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,12 @@ def prepare_for_cluster(hook: FlinkHook, request: ArtifactRequest) -> PreparedAr
     """Everything checked before a jar may go to the hook's cluster, for operators and reconcile alike:
     the connection's caps (:class:`~airflow_provider_flink.exceptions.LimitError`), then fetching and
     verification under its policy (``require_verified_artifacts``, ``max_artifact_bytes``)."""
+    # I6: the jar is checked and read at one location, in its normal form (locations).
+    try:
+        jar = normalised(request.jar)
+        signature = normalised(request.signature, "signature") if request.signature else None
+    except ValueError as err:
+        raise ArtifactError(str(err)) from None
     limits = ClusterLimits.from_connection(hook.connection)
     limits.check(hook.flink_conn_id, request.jar, request.entry_class, request.parallelism)
     keys = request.public_keys
@@ -118,7 +125,7 @@ def prepare_for_cluster(hook: FlinkHook, request: ArtifactRequest) -> PreparedAr
     headers: dict[str, str] = {}
     if request.headers_conn_id:
         headers = headers_from_connection(hook.get_connection(request.headers_conn_id), mask_value)
-    source = ArtifactSource(request.jar, request.sha256, request.signature, keys, headers)
+    source = ArtifactSource(jar, request.sha256, signature, keys, headers)
     return prepare(
         source,
         request.entry_class,

@@ -49,10 +49,18 @@ from pydantic import (
 from airflow_provider_flink.artifacts import ArtifactRequest, JobDefinition
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR, SqlError, read_sql, sql_definition
 from airflow_provider_flink.deployments.windows import BlackoutWindow
+from airflow_provider_flink.locations import beside
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 RETENTION_KEY = "execution.checkpointing.externalized-checkpoint-retention"
+# A deployment file is a few kB; one of megabytes is a mistake (a generated file, a data dump)
+# that would be parsed and sent to Flink, whose 400 names neither file nor field.
+MAX_SPEC_BYTES = 1024 * 1024
+# Program arguments travel in the run request's JSON and in the job's config: a job that needs
+# more input reads it from a file.
+MAX_ARGS = 1000
+MAX_ARGS_CHARS = 256 * 1024
 
 
 class _Strict(BaseModel):
@@ -196,6 +204,12 @@ class DeploymentSpec(_Strict):
     def _no_args_for_sql(cls, args: list[str], info: ValidationInfo) -> list[str]:
         if args and info.data.get("sql") is not None:
             raise ValueError("a SQL deployment's only argument is its SQL: remove args")
+        size = sum(len(arg) for arg in args)
+        if len(args) > MAX_ARGS or size > MAX_ARGS_CHARS:
+            raise ValueError(
+                f"{len(args)} arguments of {size} characters, over the limit of {MAX_ARGS} arguments and "
+                f"{MAX_ARGS_CHARS} characters: let the job read large input from a file"
+            )
         return args
 
     @model_serializer(mode="wrap")
@@ -308,6 +322,8 @@ class SpecPath(Protocol):
 
     def read_text(self) -> str: ...
 
+    def open(self, mode: str) -> Any: ...
+
     def __truediv__(self, key: str) -> Any: ...
 
 
@@ -330,6 +346,8 @@ def is_spec_file(name: str) -> bool:
 def parse_spec_text(name: str, text: str) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
     """One file's content; a bad file gives its problems, never an exception."""
     suffix = name[name.rfind(".") :]
+    if len(text) > MAX_SPEC_BYTES:
+        return None, [_oversize(name)]
     try:
         data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as err:
@@ -343,10 +361,24 @@ def parse_spec_text(name: str, text: str) -> tuple[DeploymentSpec | None, list[S
         return None, _problems(name, err)
 
 
+def _oversize(name: str) -> SpecProblem:
+    return SpecProblem(
+        name,
+        "(file)",
+        f"is larger than {MAX_SPEC_BYTES} bytes, the limit of a deployment file: a deployment needs a few kB "
+        "(put large inputs in a file the job reads)",
+    )
+
+
 def parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
-    """Read one file; a bad file gives its problems, never an exception."""
+    """Read one file (at most :data:`MAX_SPEC_BYTES` of it); a bad file gives its problems, never an
+    exception."""
     try:
-        text = path.read_text()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            return None, [_oversize(path.name)]
+        text = data.decode("utf-8")
     except (OSError, ValueError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         return None, [
@@ -360,6 +392,19 @@ def sql_file_location(folder: SpecPath, location: str) -> str:
     if "://" in location or Path(location).expanduser().is_absolute():
         return location
     return str(folder / location)
+
+
+def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentSpec:
+    """A jar or signature named by a relative path is the one beside the spec file, never one in
+    the worker's working directory (which nobody chose). The spec hash holds the jar's digest, not
+    its path, so where the folder sits on a worker does not change it."""
+    source = spec.artifact
+    if spec.sql is not None:
+        return spec
+    update = {"jar": beside(str(folder), source.jar)}
+    if source.signature:
+        update["signature"] = beside(str(folder), source.signature)
+    return spec.model_copy(update={"artifact": source.model_copy(update=update)})
 
 
 def _with_sql_file(
@@ -385,24 +430,32 @@ def load_specs(
     ``read_sql_files`` is False (a caller that needs only names and clusters)."""
     if not folder.is_dir():
         return [], [SpecProblem(str(folder), "(folder)", "does not exist or is not a folder")]
-    specs: list[DeploymentSpec] = []
     problems: list[SpecProblem] = []
-    seen: dict[str, str] = {}
+    declared: dict[str, list[tuple[str, DeploymentSpec]]] = {}
     files = [p for p in folder.iterdir() if is_spec_file(p.name) and p.is_file()]
     for path in sorted(files, key=lambda p: str(p.name)):
         spec, found = parse_spec(path)
         if spec is not None and read_sql_files:
             spec, found = _with_sql_file(folder, path.name, spec)
         problems += found
-        if spec is None:
+        if spec is not None:
+            declared.setdefault(spec.name, []).append((path.name, _with_artifact_beside(folder, spec)))
+    specs: list[DeploymentSpec] = []
+    for name, files_of in declared.items():
+        if len(files_of) == 1:
+            specs.append(files_of[0][1])
             continue
-        if spec.name in seen:
-            problems.append(
-                SpecProblem(path.name, "name", f"{spec.name!r} is already declared in {seen[spec.name]}")
+        # Which file wins must not depend on file names (a rename would switch the job): none does,
+        # and the deployment's running job is left as it is until one declaration remains.
+        names = ", ".join(file for file, _ in files_of)
+        problems.append(
+            SpecProblem(
+                names,
+                "name",
+                f"{name!r} is declared in {len(files_of)} files: none of them is applied and its running "
+                "job is left as it is until one declaration remains (rename or remove the others)",
             )
-            continue
-        seen[spec.name] = path.name
-        specs.append(spec)
+        )
     return specs, problems
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_flink.exceptions import LimitError
+from airflow_provider_flink.locations import normalised, normalised_rule
 from airflow_provider_flink.values import parse_bool
 
 __all__ = ["ClusterLimits", "LimitError"]
@@ -78,12 +79,14 @@ class ClusterLimits:
             )
 
     def check(self, cluster: str, jar: str, entry_class: str | None, parallelism: int | None) -> None:
+        """The caps on a job, ``jar`` compared in its normal form (``..`` and symlinks resolved:
+        artifacts.location), which is also the form that is read."""
         self.check_parallelism(cluster, parallelism)
-        if self.allowed_jar_sources and not any(
-            jar.startswith(rule) or fnmatch.fnmatchcase(jar, rule) for rule in self.allowed_jar_sources
-        ):
+        if self.allowed_jar_sources and not self.jar_allowed(jar):
+            where = normalised(jar)
+            shown = jar if where == jar else f"{jar} (that is {where})"
             raise LimitError(
-                f"jar {jar} is not from an allowed source of connection {cluster} "
+                f"jar {shown} is not from an allowed source of connection {cluster} "
                 f"({', '.join(self.allowed_jar_sources)})"
             )
         if self.allowed_entry_classes:
@@ -94,3 +97,11 @@ class ClusterLimits:
                     f"entry class {entry_class} is not allowed on connection {cluster} "
                     f"(allowed: {', '.join(self.allowed_entry_classes)})"
                 )
+
+    def jar_allowed(self, jar: str) -> bool:
+        try:
+            where = normalised(jar)
+            rules = [normalised_rule(rule) for rule in self.allowed_jar_sources]
+        except ValueError as err:
+            raise LimitError(str(err)) from None
+        return any(where.startswith(rule) or fnmatch.fnmatchcase(where, rule) for rule in rules)

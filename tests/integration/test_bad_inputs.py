@@ -247,6 +247,43 @@ def _cases(e: Env, case: str) -> Case:
             fail,
             f"jar {jar} is not from an allowed source of connection flink_sources (s3://platform-jars/)",
         )
+    if case in ("jar escaping its allowed folder with ..", "jar reaching /etc/passwd with .."):
+        allowed = e.tmp / "allowed"
+        allowed.mkdir(exist_ok=True)
+        capped_dir = e.conn("flink_folder", extra={"allowed_jar_sources": [f"{allowed}/"]})
+        outside = e.tmp / "outside"
+        outside.mkdir(exist_ok=True)
+        (outside / "evil.jar").write_bytes(data)
+        escape, target = (
+            (f"{allowed}/../outside/evil.jar", outside / "evil.jar")
+            if case == "jar escaping its allowed folder with .."
+            else (f"{allowed}/../../../../../../../../etc/passwd", Path("/etc/passwd"))
+        )
+        return (
+            e.deploy(capped_dir, jar=escape),
+            fail,
+            f"jar {escape} (that is {target}) is not from an allowed source of connection flink_folder "
+            f"({allowed}/)",
+        )
+    if case == "jar linked out of its allowed folder":
+        allowed = e.tmp / "linked"
+        allowed.mkdir(exist_ok=True)
+        (allowed / "job.jar").symlink_to(jar)
+        capped_link = e.conn("flink_linked", extra={"allowed_jar_sources": [f"{allowed}/*.jar"]})
+        return (
+            e.deploy(capped_link, jar=f"{allowed}/job.jar"),
+            fail,
+            f"jar {allowed}/job.jar (that is {jar.resolve()}) is not from an allowed source of connection "
+            f"flink_linked ({allowed}/*.jar)",
+        )
+    if case == "relative jar path":
+        e.monkeypatch.chdir(jar.parent)
+        return (
+            e.deploy(jar=jar.name),
+            fail,
+            f"jar {jar.name} is a relative path: give an absolute path on the workers or a URI "
+            "(in a deployment file, a relative path is read beside the file)",
+        )
     if case == "entry class not allowed":
         classes = e.conn("flink_classes", extra={"allowed_entry_classes": [r"com\.example\..*"]})
         return (
@@ -408,6 +445,37 @@ def _cases(e: Env, case: str) -> Case:
             raise ValueError("; ".join(summary.invalid))
 
         return run, ValueError, expected
+    if case in ("a name declared in two files", "spec file of 9.9 MB", "spec with 1001 arguments"):
+        folder = e.tmp / "conflict"
+        folder.mkdir(exist_ok=True)
+        spec = f"name: twice\nartifact: {{jar: {jar}}}\nentry_class: {COUNTER_JOB}\n"
+        if case == "a name declared in two files":
+            (folder / "twice.yaml").write_text(spec)
+            (folder / "renamed.yaml").write_text(spec + "parallelism: 2\n")
+            expected = (
+                "renamed.yaml, twice.yaml: name: 'twice' is declared in 2 files: none of them is applied and its "
+                "running job is left as it is until one declaration remains (rename or remove the others)"
+            )
+        elif case == "spec file of 9.9 MB":
+            args = "".join(f"  - '{i:032d}'\n" for i in range(260_000))
+            (folder / "huge.yaml").write_text(spec + "args:\n" + args)
+            expected = (
+                "huge.yaml: (file): is larger than 1048576 bytes, the limit of a deployment file: a deployment "
+                "needs a few kB (put large inputs in a file the job reads)"
+            )
+        else:
+            (folder / "many.yaml").write_text(spec + "args: [" + ", ".join(["x"] * 1001) + "]\n")
+            expected = (
+                "many.yaml: args: 1001 arguments of 1001 characters, over the limit of 1000 arguments and "
+                "262144 characters: let the job read large input from a file"
+            )
+
+        def run_conflict() -> None:
+            summary = reconcile(folder, MemoryRecordStore())
+            assert summary.deployments == []
+            raise ValueError("; ".join(summary.invalid))
+
+        return run_conflict, ValueError, expected
     if case == "spec artifact with a wrong pin":
         folder = e.tmp / "pinned"
         folder.mkdir(exist_ok=True)
@@ -454,6 +522,10 @@ CASES = [
     "unknown claim mode",
     "over the parallelism cap",
     "jar from a source not allowed",
+    "jar escaping its allowed folder with ..",
+    "jar reaching /etc/passwd with ..",
+    "jar linked out of its allowed folder",
+    "relative jar path",
     "entry class not allowed",
     "connection without host",
     "protocol not http",
@@ -475,6 +547,9 @@ CASES = [
     "spec with an unknown field",
     "spec that is not YAML",
     "spec artifact with a wrong pin",
+    "a name declared in two files",
+    "spec file of 9.9 MB",
+    "spec with 1001 arguments",
 ]
 
 

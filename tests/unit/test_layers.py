@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("client",),  # Flink's REST API, typed; no Airflow
     # what several layers raise, parse, or crash at; every id the provider gives Flink
-    ("exceptions", "values", "crashpoints", "ids"),
+    ("exceptions", "values", "crashpoints", "ids", "locations"),
     ("hooks",),  # connection -> client; every Flink verb
     ("triggers",),  # waits: judges, typed wait event, deferred or in-process
     ("artifacts",),  # jars: fetch, verify, what a job is made of

@@ -28,10 +28,10 @@ def test_one_error_per_problem_naming_file_and_field(tmp_path: Path) -> None:
     )
     write(tmp_path, "c-broken.json", "{not json")
     write(tmp_path, "d-list.yaml", "- name: x\n")
-    write(tmp_path, "e-dup.yml", GOOD)
+    write(tmp_path, "e-other.yml", GOOD.replace("orders", "billing"))
     write(tmp_path, "notes.txt", "ignored")
     specs, problems = load_specs(tmp_path)
-    assert [s.name for s in specs] == ["orders"]
+    assert [s.name for s in specs] == ["orders", "billing"]
     texts = [str(p) for p in problems]
     assert texts[:5] == [
         "b-bad.yaml: name: String should match pattern '^[a-z0-9][a-z0-9._-]{0,62}$'",
@@ -42,7 +42,66 @@ def test_one_error_per_problem_naming_file_and_field(tmp_path: Path) -> None:
     ]
     assert texts[5].startswith("c-broken.json: (file): cannot be read as JSON: ")
     assert texts[6] == "d-list.yaml: (file): must hold one deployment (a mapping of fields)"
-    assert texts[7] == "e-dup.yml: name: 'orders' is already declared in a-good.yaml"
+    assert len(texts) == 7
+
+
+@pytest.mark.parametrize("names", [("a.yaml", "b.yaml"), ("z.yaml", "b.yaml")])
+def test_a_name_declared_twice_applies_neither(tmp_path: Path, names: tuple[str, str]) -> None:
+    """Which declaration wins must not depend on the files' names (a rename would switch the job)."""
+    write(tmp_path, names[0], GOOD)
+    write(tmp_path, names[1], GOOD.replace("parallelism: 2", "parallelism: 3"))
+    write(tmp_path, "c.yaml", GOOD.replace("orders", "billing"))
+    specs, problems = load_specs(tmp_path)
+    assert [s.name for s in specs] == ["billing"]
+    first, second = sorted(names)
+    assert [str(p) for p in problems] == [
+        f"{first}, {second}: name: 'orders' is declared in 2 files: none of them is applied and its running "
+        "job is left as it is until one declaration remains (rename or remove the others)"
+    ]
+
+
+def test_an_oversize_file_is_refused_unread(tmp_path: Path) -> None:
+    args = "".join(f"  - '{i:07d}'\n" for i in range(260_000))
+    write(tmp_path, "huge.yaml", GOOD + "args:\n" + args)
+    write(tmp_path, "good.yaml", GOOD.replace("orders", "billing"))
+    specs, problems = load_specs(tmp_path)
+    assert [s.name for s in specs] == ["billing"]
+    assert [str(p) for p in problems] == [
+        "huge.yaml: (file): is larger than 1048576 bytes, the limit of a deployment file: a deployment needs "
+        "a few kB (put large inputs in a file the job reads)"
+    ]
+
+
+def test_too_many_arguments_are_refused_by_field(tmp_path: Path) -> None:
+    write(tmp_path, "many.yaml", GOOD + "args: [" + ", ".join(["x"] * 1001) + "]\n")
+    write(tmp_path, "long.yaml", GOOD.replace("orders", "long") + f"args: [{'y' * 300_000}]\n")
+    write(tmp_path, "fine.yaml", GOOD.replace("orders", "fine") + "args: [" + ", ".join(["x"] * 1000) + "]\n")
+    specs, problems = load_specs(tmp_path)
+    assert [s.name for s in specs] == ["fine"]
+    assert [str(p) for p in problems] == [
+        "long.yaml: args: 1 arguments of 300000 characters, over the limit of 1000 arguments and 262144 "
+        "characters: let the job read large input from a file",
+        "many.yaml: args: 1001 arguments of 1001 characters, over the limit of 1000 arguments and 262144 "
+        "characters: let the job read large input from a file",
+    ]
+
+
+def test_a_relative_jar_is_the_one_beside_the_spec_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    write(folder, "rel.yaml", GOOD.replace("/j.jar", "jobs/orders.jar") + "")
+    write(folder, "abs.yaml", GOOD.replace("orders", "abs"))
+    write(folder, "uri.yaml", GOOD.replace("orders", "uri").replace("/j.jar", "s3://b/j.jar"))
+    monkeypatch.chdir(tmp_path)
+    specs, _ = load_specs(Path("specs"))
+    jars = {s.name: s.artifact.jar for s in specs}
+    assert jars == {"abs": "/j.jar", "orders": str(folder / "jobs/orders.jar"), "uri": "s3://b/j.jar"}
+    # the hash holds the jar's digest, not its path
+    rel = next(s for s in specs if s.name == "orders")
+    declared = DeploymentSpec.model_validate({**rel.model_dump(), "artifact": {"jar": "jobs/orders.jar"}})
+    assert spec_hash(rel, "d") == spec_hash(declared, "d")
 
 
 def test_missing_folder_is_one_problem(tmp_path: Path) -> None:
