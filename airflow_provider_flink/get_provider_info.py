@@ -21,7 +21,7 @@ CONN_FIELDS: dict[str, Any] = {
     "bearer_token": _field(
         "Bearer token",
         "Sent as 'Authorization: Bearer <token>' (e.g. to a proxy in front of Flink). "
-        "Use this or login/password, not both.",
+        "Use this or login/password, not both. A password without a login is a bearer token too.",
         format="password",
     ),
     "verify_tls": {
@@ -39,7 +39,8 @@ CONN_FIELDS: dict[str, Any] = {
         "PEM text (or a path) of the client certificate for mutual TLS.",
         format="password",
     ),
-    "client_key": _field(
+    # Named so that Airflow masks it (its masking goes by the key's name); "client_key" is still read.
+    "client_private_key": _field(
         "Client private key",
         "PEM text (or a path) of the private key of the client certificate.",
         format="password",

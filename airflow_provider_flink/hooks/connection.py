@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_flink.client import ClientSettings, RetryPolicy, TlsConfig
 from airflow_provider_flink.exceptions import FlinkConnectionError
@@ -24,7 +24,7 @@ from airflow_provider_flink.hooks.credentials import basic_auth_header, pem_or_p
 from airflow_provider_flink.hooks.tls_check import TlsMaterialError, check_ca_bundle, check_client_certificate
 from airflow_provider_flink.values import parse_bool
 
-__all__ = ["CONN_TYPE", "FlinkConnectionError", "settings_from_connection", "web_ui_url"]
+__all__ = ["CONN_TYPE", "FlinkConnectionError", "settings_from_connection", "stored_connection", "web_ui_url"]
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,60 @@ class ConnectionLike(Protocol):
     def extra_dejson(self) -> dict[str, Any]: ...
 
 
+def _in_task_process() -> bool:
+    """A task or trigger runs here (the supervisor answers its lookups); else a script, the CLI."""
+    if os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "client":
+        return True
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return False
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def stored_connection(conn_id: str) -> Any | None:
+    """The connection from every secrets backend Airflow's own CLI reads, the metadata DB included;
+    None inside a task (a task reads what its supervisor gives it) or when it is not there."""
+    if _in_task_process():
+        return None
+    try:
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.models.connection import Connection
+    except ImportError:
+        return None
+    try:
+        conn = Connection.get_connection_from_secrets(conn_id)
+    except AirflowNotFoundException:
+        return None
+    except Exception as err:  # no metadata DB configured here, or it is down: the SDK's answer stands
+        log.debug("connection %s: the metadata DB could not be read (%s)", conn_id, type(err).__name__)
+        return None
+    return conn  # its secrets are masked where the hook reads them (settings_from_connection)
+
+
+# Extras renamed so that Airflow's masking hides them (it hides a value by its key's name: the
+# connection API's answer and edit form showed a ``client_key`` in plain text); the old name is
+# still read.
+RENAMED_EXTRAS = {"client_private_key": "client_key"}
+
+
 def _extra(conn: ConnectionLike, name: str, default: Any = None) -> Any:
     extras = conn.extra_dejson
-    for key in (name, f"extra__{CONN_TYPE}__{name}"):
+    old = RENAMED_EXTRAS.get(name)
+    for key in (name, f"extra__{CONN_TYPE}__{name}", *((old, f"extra__{CONN_TYPE}__{old}") if old else ())):
         value = extras.get(key)
         if value not in (None, ""):
             return value
     return default
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``: every URL the provider shows or stores (links, XCom,
+    alerts, the Flink page) goes through here, so credentials written into one never travel."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _as_bool(value: Any, field: str) -> bool:
@@ -66,6 +113,12 @@ def base_url(conn: ConnectionLike) -> str:
         raise FlinkConnectionError("Flink connection has no host: set it to the REST endpoint, e.g. flink-jm")
     if "://" in host:
         parts = urlsplit(host)
+        if "@" in parts.netloc:
+            # Silently dropped before: the calls went out without them and answered 401.
+            raise FlinkConnectionError(
+                "Flink connection host holds credentials (user:password@): remove them from the host and "
+                "put them in the connection's login and password fields, where Airflow masks them"
+            )
         scheme, hostname, path = parts.scheme, parts.hostname or "", parts.path.rstrip("/")
         port = conn.port or parts.port
     else:
@@ -80,8 +133,11 @@ def base_url(conn: ConnectionLike) -> str:
 
 
 def auth_headers(conn: ConnectionLike, mask: Any) -> dict[str, str]:
-    """Basic auth from login/password or a bearer token; both at once is ambiguous, so refused."""
-    token = _extra(conn, "bearer_token")
+    """Basic auth from login/password or a bearer token; both at once is ambiguous, so refused.
+
+    A password without a login is a bearer token: ``airflow connections add --conn-password``
+    is masked in Airflow's audit log, a token in ``--conn-extra`` or ``--conn-json``'s extra is not."""
+    token = _extra(conn, "bearer_token") or (None if conn.login else conn.password)
     if token and conn.login:
         raise FlinkConnectionError(
             "Flink connection sets both login/password and a bearer token: keep only one of them"
@@ -154,7 +210,9 @@ def settings_from_connection(
         verify=verify,
         ca_bundle=_pem_or_path(_extra(conn, "ca_bundle"), secret_dir, "ca_bundle", mask, secret=False),
         client_cert=_pem_or_path(_extra(conn, "client_cert"), secret_dir, "client_cert", mask, secret=True),
-        client_key=_pem_or_path(_extra(conn, "client_key"), secret_dir, "client_key", mask, secret=True),
+        client_key=_pem_or_path(
+            _extra(conn, "client_private_key"), secret_dir, "client_private_key", mask, secret=True
+        ),
     )
     if tls.client_key and not tls.client_cert:
         raise FlinkConnectionError("Flink connection has a client key but no client certificate")
@@ -189,4 +247,4 @@ def _positive(conn: ConnectionLike, name: str, default: float, what: str) -> flo
 
 def web_ui_url(conn: ConnectionLike) -> str:
     """The Flink web UI for links: ``web_ui_url`` when the UI is served elsewhere, else the REST URL."""
-    return str(_extra(conn, "web_ui_url") or base_url(conn)).rstrip("/")
+    return without_userinfo(str(_extra(conn, "web_ui_url") or base_url(conn)).rstrip("/"))

@@ -41,7 +41,12 @@ from airflow_provider_flink.exceptions import (
     FlinkConnectionError,
     RescaleNotPossibleError,
 )
-from airflow_provider_flink.hooks.connection import CONN_TYPE, settings_from_connection, web_ui_url
+from airflow_provider_flink.hooks.connection import (
+    CONN_TYPE,
+    settings_from_connection,
+    stored_connection,
+    web_ui_url,
+)
 from airflow_provider_flink.hooks.credentials import mask_value
 from airflow_provider_flink.hooks.limits import ClusterLimits
 from airflow_provider_flink.hooks.rescale import (
@@ -92,6 +97,23 @@ class FlinkHook(BaseHook):
         self._flink_version: str | None = None
 
     # ---------------------------------------------------------------- settings
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Any:
+        """The connection, as a task sees it; in a script (no task around it), also one stored in
+        the metadata DB, as Airflow's own CLI finds it.
+
+        The Task SDK's lookup outside a task reads environment variables and external secrets
+        backends only, so ``reconcile(...)`` or ``test_connection()`` in a script said "isn't
+        defined" of a connection added with ``airflow connections add``. Inside a task (or a
+        triggerer) the SDK's answer stands: a task never reads the metadata DB itself."""
+        try:
+            return super().get_connection(conn_id)
+        except AirflowNotFoundException:
+            stored = stored_connection(conn_id)
+            if stored is None:
+                raise
+            return stored
+
     @cached_property
     def connection(self) -> Any:
         return self.get_connection(self.flink_conn_id)
@@ -443,6 +465,13 @@ class FlinkHook(BaseHook):
                 info = client.call(calls.overview())
         except (FlinkError, FlinkConnectionError) as err:
             return False, str(err)
+        except AirflowNotFoundException:
+            return False, (
+                f"Connection {self.flink_conn_id} is not defined: add it (airflow connections add "
+                f"{self.flink_conn_id} --conn-type flink --conn-host <jobmanager> --conn-port 8081)"
+            )
+        except Exception as err:  # the UI's Test button shows a message, never a stack trace
+            return False, f"Connection {self.flink_conn_id} could not be tested: {type(err).__name__}: {err}"
         finally:
             self.close()
         return True, (

@@ -53,13 +53,13 @@ def check_client_certificate(
         key = serialization.load_pem_private_key(key_bytes, password=None)
     except TypeError:
         raise TlsMaterialError(
-            "Flink connection 'client_key' is encrypted: give it unencrypted (it is stored as a secret)"
+            "Flink connection 'client_private_key' is encrypted: give it unencrypted (it is stored as a secret)"
         ) from None
     except ValueError:
-        raise TlsMaterialError("Flink connection 'client_key' is not a PEM private key") from None
+        raise TlsMaterialError("Flink connection 'client_private_key' is not a PEM private key") from None
     if _public_der(key.public_key()) != _public_der(cert.public_key()):
         raise TlsMaterialError(
-            f"Flink connection 'client_key' does not belong to the client certificate ({subject})"
+            f"Flink connection 'client_private_key' does not belong to the client certificate ({subject})"
         )
 
 

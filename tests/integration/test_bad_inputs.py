@@ -341,12 +341,12 @@ def _cases(e: Env, case: str) -> Case:
         ca = TestCA()
         mixed = e.conn(
             "flink_mixed",
-            extra={"client_cert": ca.issue("me").cert_pem, "client_key": ca.issue("you").key_pem},
+            extra={"client_cert": ca.issue("me").cert_pem, "client_private_key": ca.issue("you").key_pem},
         )
         return (
             e.deploy(mixed),
             FlinkConnectionError,
-            "Flink connection 'client_key' does not belong to the client certificate (CN=me)",
+            "Flink connection 'client_private_key' does not belong to the client certificate (CN=me)",
         )
     if case == "client certificate path missing":
         missing = e.conn("flink_missing_cert", extra={"client_cert": "/nope/cert.pem"})

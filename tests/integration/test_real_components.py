@@ -13,7 +13,9 @@ over ``dag.test()`` is Airflow's side, not Flink's).
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -36,6 +38,7 @@ from airflow_provider_flink.client import calls
 from airflow_provider_flink.client.models import JobState
 from harness.airflow_stack import AirflowStack, kill_tree, parent_of
 from harness.postgres import LocalPostgres
+from harness.tls import TestCA
 from tests.integration.conftest import VERSIONS, Cluster, wait_for
 
 pytestmark = pytest.mark.integration
@@ -44,6 +47,15 @@ ROOT = Path(__file__).resolve().parents[2]
 WAIT_DAG = "test_real_wait"
 COUNTER_JOB = "flinkprovider.testjobs.CounterJob"
 DEPLOYMENT = "real-counter"
+
+
+CLIENT = TestCA().issue("airflow-worker")
+SECRETS = {
+    "token": "tok-" + secrets.token_urlsafe(16),
+    "ui password": "ui-" + secrets.token_urlsafe(16),
+    "cli token": "cli-" + secrets.token_urlsafe(16),
+    "client key": "".join(CLIENT.key_pem.strip().splitlines()[1:-1])[:40],
+}
 
 
 class StatsdListener:
@@ -170,10 +182,20 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     try:
         stack.start()
         host, port = cluster.flink.rest_url.removeprefix("http://").split(":")
-        # Stored as users store them: through the REST API, into the metadata DB (PostgreSQL).
+        # Stored as users store them: through the REST API, into the metadata DB (PostgreSQL); with
+        # every kind of secret the connection can hold (Flink ignores them on plain http), so the
+        # leak test below has something to look for.
         stack.api(
             "POST", "/connections",
-            json={"connection_id": "flink_default", "conn_type": "flink", "host": host, "port": int(port)},
+            json={
+                "connection_id": "flink_default", "conn_type": "flink", "host": host, "port": int(port),
+                "password": SECRETS["token"],
+                "extra": json.dumps({
+                    "web_ui_url": f"http://viewer:{SECRETS['ui password']}@{host}:{port}",
+                    "client_cert": CLIENT.cert_pem,
+                    "client_private_key": CLIENT.key_pem,
+                }),
+            },
         )  # fmt: skip
         stack.api("POST", "/variables", json={"key": "flink_example_jar", "value": str(cluster.jar)})
         stack.api("POST", "/variables", json={"key": "flink_deployments_folder", "value": str(specs)})
@@ -613,3 +635,48 @@ def test_the_flink_page_in_a_real_browser_shows_the_deployment_and_a_savepoint_s
     )
     started = set(_runs(stack, "flink_reconcile")) - runs_before
     assert {run for run in started if not run.startswith("asset_triggered__")} == set()  # none by hand
+
+
+def test_no_secret_of_a_connection_reaches_the_audit_log_the_api_alerts_links_or_the_page(real: Real) -> None:
+    """Every place a viewer (or a log reader) can look, searched for each secret of the connections:
+    one stored through the REST API with a token, a web UI URL with a password in it and a client
+    key; one added with the CLI the way docs/connection.md says (the token in --conn-password)."""
+    stack = real.stack
+    added = stack.airflow(
+        "connections", "add", "flink_cli", "--conn-type", "flink", "--conn-host", "127.0.0.1",
+        "--conn-password", SECRETS["cli token"], "--conn-extra", json.dumps({"request_timeout": 10}),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    # A deploy (its link goes to XCom and the task log) and a reconcile through the page's route.
+    run = stack.trigger("flink_deploy_manual", {"entry_class": "flinkprovider.testjobs.BatchJob", "args": []})
+    assert stack.wait_run("flink_deploy_manual", run) == "success", real.explain()
+    stack.wait_dag("flink_reconcile")
+    admin = {"Authorization": f"Bearer {stack.token('admin')}", "X-Requested-With": "t"}
+    page = f"{stack.url}/flink"
+    started = httpx.post(f"{page}/api/deployments/{DEPLOYMENT}/reconcile", headers=admin, timeout=30)
+    assert started.status_code == 200, started.text[:500]
+    reconcile_run = started.json()["dag_run_id"]
+    assert stack.wait_run("flink_reconcile", reconcile_run) == "success", real.explain()
+
+    found: dict[str, str] = {
+        "connection API": json.dumps(stack.api("GET", "/connections/flink_default")),
+        "CLI connection API": json.dumps(stack.api("GET", "/connections/flink_cli")),
+        "audit log": json.dumps(stack.api("GET", "/eventLogs", params={"limit": 1000})),
+        "page JSON": httpx.get(f"{page}/api/deployments", headers=admin, timeout=30).text,
+        "page": httpx.get(f"{page}/?cluster=flink_default", headers=admin, timeout=30).text,
+        "deploy log": stack.task_log("flink_deploy_manual", run, "deploy"),
+        "reconcile log": stack.task_log("flink_reconcile", reconcile_run, "reconcile"),
+        "xcom": json.dumps(
+            stack.api("GET", f"/dags/flink_deploy_manual/dagRuns/{run}/taskInstances/deploy/xcomEntries")
+        ),
+        "alerts and watcher logs": real.trigger_logs(),
+        "scheduler log": stack.log_tail("scheduler", 500_000),
+        "api-server log": stack.log_tail("api-server", 500_000),
+    }
+    assert "/#/job/" in found["deploy log"]  # the link is there: the searched text is the right one
+    assert f"/#/job/running/" in found["page JSON"]
+    assert "flink_cli" in found["audit log"]  # the CLI's command is in the audit log, masked
+    leaks = [
+        (where, name) for where, text in found.items() for name, value in SECRETS.items() if value in text
+    ]
+    assert leaks == []

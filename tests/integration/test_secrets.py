@@ -54,7 +54,7 @@ def test_no_secret_in_logs_xcom_or_rendered_fields(
         "host": auth_proxy.basic_url,
         "login": auth_proxy.user,
         "password": auth_proxy.password,
-        "extra": {"client_cert": client.cert_pem, "client_key": client.key_pem},
+        "extra": {"client_cert": client.cert_pem, "client_private_key": client.key_pem},
     }
     monkeypatch.setenv("AIRFLOW_CONN_FLINK_SECURED", json.dumps(basic))
     monkeypatch.setenv(

@@ -18,6 +18,7 @@ from airflow_provider_flink.hooks.connection import (
     normalize_pem,
     settings_from_connection,
     web_ui_url,
+    without_userinfo,
 )
 from harness.tls import TestCA
 
@@ -192,6 +193,59 @@ def test_web_ui_url_defaults_to_rest_url() -> None:
     )
 
 
+def test_credentials_never_leave_in_a_web_ui_url() -> None:
+    """The link XCom, the task log, alerts and the Flink page all take this URL."""
+    ui = conn(host="h", extra={"web_ui_url": "https://bob:s3cret@ui.example.com:8443/flink/"})
+    assert web_ui_url(ui) == "https://ui.example.com:8443/flink"
+    assert without_userinfo("https://tok@ui.example.com/a") == "https://ui.example.com/a"
+    assert without_userinfo("https://ui.example.com/a@b") == "https://ui.example.com/a@b"
+
+
+def test_credentials_in_the_host_url_are_refused() -> None:
+    with pytest.raises(FlinkConnectionError) as info:
+        base_url(conn(host="https://bob:s3cret@flink.example.com"))
+    assert str(info.value) == (
+        "Flink connection host holds credentials (user:password@): remove them from the host and put them "
+        "in the connection's login and password fields, where Airflow masks them"
+    )
+    assert "s3cret" not in str(info.value)
+
+
+def test_a_password_without_a_login_is_a_bearer_token(tmp_path: Path) -> None:
+    """What `airflow connections add --conn-password` stores, masked in Airflow's audit log."""
+    masked = Masked()
+    settings = settings_from_connection(conn(host="h", password="tok"), tmp_path, masked)
+    assert settings.headers == {"Authorization": "Bearer tok"}
+    assert {"tok", "Bearer tok"} <= set(masked)
+
+
+@pytest.mark.parametrize("name", ["client_private_key", "client_key", "extra__flink__client_key"])
+def test_the_client_key_is_read_by_its_masked_name_and_its_old_ones(tmp_path: Path, name: str) -> None:
+    settings = settings_from_connection(
+        conn(host="h", schema="https", extra={"client_cert": CERT, name: KEY}), tmp_path, Masked()
+    )
+    assert Path(str(settings.tls.client_key)).read_text() == normalize_pem(KEY)
+
+
+def test_airflow_masks_every_secret_extra_by_its_name() -> None:
+    """Airflow hides an extra's value by its key's name (the connection API's answer, the edit form)."""
+    try:
+        from airflow.sdk._shared.secrets_masker import should_hide_value_for_key
+    except ImportError:  # Airflow 3.1
+        from airflow.sdk.execution_time.secrets_masker import should_hide_value_for_key
+
+    from airflow_provider_flink.get_provider_info import CONN_FIELDS
+
+    secret = {
+        name for name, field in CONN_FIELDS.items() if field.get("schema", {}).get("format") == "password"
+    }
+    assert secret == {"bearer_token", "client_cert", "client_private_key"}
+    assert {name for name in secret if should_hide_value_for_key(name)} == {
+        "bearer_token",
+        "client_private_key",
+    }
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
@@ -199,10 +253,10 @@ def test_web_ui_url_defaults_to_rest_url() -> None:
         ("not yet valid", "Flink connection client certificate (CN=future-worker) is not valid before "),
         (
             "wrong key",
-            "Flink connection 'client_key' does not belong to the client certificate (CN=airflow-worker)",
+            "Flink connection 'client_private_key' does not belong to the client certificate (CN=airflow-worker)",
         ),
         ("not a certificate", "Flink connection 'client_cert' is not a PEM certificate"),
-        ("not a key", "Flink connection 'client_key' is not a PEM private key"),
+        ("not a key", "Flink connection 'client_private_key' is not a PEM private key"),
         ("empty CA bundle", "Flink connection 'ca_bundle' holds no PEM certificate"),
     ],
 )

@@ -27,7 +27,7 @@ def test_connection_form_declares_every_field() -> None:
         "verify_tls",
         "ca_bundle",
         "client_cert",
-        "client_key",
+        "client_private_key",
         "request_timeout",
         "web_ui_url",
         "circuit_breaker_failures",
@@ -38,7 +38,7 @@ def test_connection_form_declares_every_field() -> None:
         "allowed_entry_classes",
         "max_artifact_bytes",
     }
-    for name in ("bearer_token", "client_cert", "client_key"):
+    for name in ("bearer_token", "client_cert", "client_private_key"):
         assert fields[name]["schema"]["format"] == "password", name
     assert fields["verify_tls"]["schema"]["default"] is True
     assert all(field["label"] for field in fields.values())
@@ -64,7 +64,7 @@ def test_airflow_providers_manager_sees_the_hook_and_form() -> None:
         behaviour = manager.field_behaviours["flink"]
         assert behaviour["relabeling"]["schema"] == "Protocol (http or https)"
         assert "extra__flink__bearer_token" in widgets
-        assert widgets["extra__flink__client_key"].is_sensitive
+        assert widgets["extra__flink__client_private_key"].is_sensitive
         assert behaviour["hidden_fields"] == ["extra"]
     else:  # Airflow 3.1: no conn-fields (and a form only with the FAB provider): Extra stays
         info = get_provider_info()["connection-types"][0]
