@@ -674,7 +674,7 @@ def test_no_secret_of_a_connection_reaches_the_audit_log_the_api_alerts_links_or
         "api-server log": stack.log_tail("api-server", 500_000),
     }
     assert "/#/job/" in found["deploy log"]  # the link is there: the searched text is the right one
-    assert f"/#/job/running/" in found["page JSON"]
+    assert "/#/job/running/" in found["page JSON"]
     assert "flink_cli" in found["audit log"]  # the CLI's command is in the audit log, masked
     leaks = [
         (where, name) for where, text in found.items() for name, value in SECRETS.items() if value in text
