@@ -39,6 +39,7 @@ __all__ = [
     "FlinkConnectionError",
     "FlinkError",
     "FlinkOperatorError",
+    "FlinkRefusedError",
     "FlinkUnreachableError",
     "LimitError",
     "ReconcileError",
@@ -80,3 +81,9 @@ class RescaleNotPossibleError(RuntimeError):
 
 class FlinkOperatorError(AirflowException):
     """A Flink operation did not reach its goal; the message carries Flink's cause."""
+
+
+class FlinkRefusedError(FlinkOperatorError, AirflowFailException):
+    """Refused for a reason only a person can resolve (an invalid spec, a cap, a restart limit
+    reached): the task fails without its retries, which would fail the same way and hold its
+    DAG's next runs behind it."""

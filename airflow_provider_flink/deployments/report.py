@@ -77,6 +77,14 @@ class ReconcileReport(BaseModel):
     def problems(self) -> list[str]:
         return self.invalid + self.errors
 
+    @property
+    def retryable(self) -> bool:
+        """A problem that may be gone on a try a minute later: a cluster that could not be observed,
+        an action that failed. Invalid files and refusals (caps, a restart limit reached, two live
+        copies) wait for a person: trying again only holds the run (and the runs queued behind it)."""
+        refusals = {f"{entry.deployment}: {entry.refused}" for entry in self.deployments if entry.refused}
+        return any(error not in refusals for error in self.errors)
+
     def deployment(self, name: str) -> DeploymentReport:
         return next(d for d in self.deployments if d.deployment == name)
 

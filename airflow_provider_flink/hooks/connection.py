@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_flink.client import ClientSettings, RetryPolicy, TlsConfig
-from airflow_provider_flink.exceptions import FlinkConnectionError
+from airflow_provider_flink.exceptions import AirflowNotFoundException, FlinkConnectionError
 from airflow_provider_flink.hooks.credentials import basic_auth_header, pem_or_path
 from airflow_provider_flink.hooks.tls_check import TlsMaterialError, check_ca_bundle, check_client_certificate
 from airflow_provider_flink.values import parse_bool
@@ -60,7 +60,6 @@ def stored_connection(conn_id: str) -> Any | None:
     if _in_task_process():
         return None
     try:
-        from airflow.exceptions import AirflowNotFoundException
         from airflow.models.connection import Connection
     except ImportError:
         return None

@@ -21,16 +21,34 @@ from airflow_provider_flink.deployments import (
 )
 from airflow_provider_flink.deployments.report import Metric
 from airflow_provider_flink.deployments.spec import spec_folder
-from airflow_provider_flink.exceptions import FlinkOperatorError
+from airflow_provider_flink.exceptions import FlinkOperatorError, FlinkRefusedError
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 
 
-def _names(value: Sequence[str] | str | None) -> list[str]:
+def _names(value: Sequence[str] | str | None, where: str = "") -> list[str]:
     """Names as a list from a list, or from a rendered string "a, b" (templates render strings)."""
     if not value:
         return []
+    if not isinstance(value, (str, list, tuple)):
+        raise FlinkRefusedError(
+            f"{where or 'names'} must be a deployment name, names separated by commas or a list of names, "
+            f"got {type(value).__name__} {value!r}"
+        )
     items = value.split(",") if isinstance(value, str) else value
     return [str(item).strip() for item in items if str(item).strip()]
+
+
+# What a person may ask of a run in its conf (the Flink page's actions, a manual trigger); read by
+# the operator itself, so that any reconcile DAG honours them, not only one that templates them in.
+ASKED_KEYS = ("deployments", "retry_failed", "savepoint_now", "suspend", "resume")
+
+
+def asked_in_conf(context: Any) -> dict[str, list[str]]:
+    """The names each key of :data:`ASKED_KEYS` gives in the run's conf (absent keys: none)."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    if not isinstance(conf, dict):
+        return {}
+    return {key: _names(conf.get(key), f"the run's conf key {key!r}") for key in ASKED_KEYS}
 
 
 EVENT_KEY = "flink_deployments"  # in an asset event's payload: the deployments it is about
@@ -153,7 +171,15 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         return VariableRecordStore()
 
     def execute(self, context: Any) -> Any:
-        names = _names(self.deployments) or None  # rendered "" (no conf): every deployment
+        conf = asked_in_conf(context)
+
+        def union(own: Sequence[str] | str | None, key: str) -> list[str]:
+            return sorted({*_names(own, key), *conf.get(key, [])})
+
+        own, named = _names(self.deployments, "deployments"), conf.get("deployments", [])
+        # None: every deployment. The operator's own list bounds what a conf may name (a DAG for
+        # some deployments acts on no other); the example DAG templates the conf in: the same names.
+        names = [n for n in own if n in named] if own and named else (own or named or None)
         if names is None:
             names = names_from_events(context.get("triggering_asset_events"))
             if names is not None:
@@ -161,10 +187,10 @@ class FlinkReconcileOperator(FlinkBaseOperator):
                     "Started by changes to: %s", ", ".join(names) or "(files that name no deployment)"
                 )
         asked = Asked(
-            frozenset(_names(self.retry_failed)),
-            frozenset(_names(self.savepoint_now)),
-            frozenset(_names(self.suspend)),
-            frozenset(_names(self.resume)),
+            frozenset(union(self.retry_failed, "retry_failed")),
+            frozenset(union(self.savepoint_now, "savepoint_now")),
+            frozenset(union(self.suspend, "suspend")),
+            frozenset(union(self.resume, "resume")),
         )
         both = asked.suspend & asked.resume
         if both:
@@ -188,7 +214,12 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         send_metrics(report.metrics(time.monotonic() - began, complete), self.log)
         if self.fail_on_problems and report.problems:
             context["ti"].xcom_push(key="return_value", value=report.as_dict())
-            raise FlinkOperatorError("Reconcile finished with problems: " + "; ".join(report.problems))
+            message = "Reconcile finished with problems: " + "; ".join(report.problems)
+            if report.retryable:
+                raise FlinkOperatorError(message)
+            # Only a person can resolve these: a retry would fail the same way and, with
+            # max_active_runs=1, hold back the runs other deployments' events queue behind it.
+            raise FlinkRefusedError(message + " (not retried: each needs a person; see the runbook)")
         return report.as_dict()
 
     def _log(self, report: ReconcileReport) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -399,8 +400,11 @@ def test_reconcile_operator_reports_problems_after_reconciling_the_rest(
         op.execute(ctx)
     assert str(info.value) == (
         "Reconcile finished with problems: broken.yaml: parallelism: Input should be greater than or equal to 1; "
-        "missing: artifact /nowhere/x.jar does not exist on this worker (or is not a file)"
+        "missing: artifact /nowhere/x.jar does not exist on this worker (or is not a file) "
+        "(not retried: each needs a person; see the runbook)"
     )
+    # Only a person can resolve these: no retry holds the DAG's next runs (max_active_runs=1)
+    assert isinstance(info.value, AirflowFailException)
     pushed = ctx["ti"].pushed["return_value"]
     assert (
         pushed["deployments"][0]["refused"]
@@ -532,6 +536,72 @@ def test_without_a_task_state_store_an_unanswered_status_is_not_taken_for_an_unk
         op.execute(_no_store(2))
     assert info.value.status == 503
     assert not [c for c in responses.calls if c.request.method == "POST"]  # no second stop
+
+
+def test_a_problem_a_retry_may_resolve_fails_the_task_for_its_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_flink.deployments import ReconcileReport
+    from airflow_provider_flink.deployments.report import DeploymentReport
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+    from airflow_provider_flink.operators import reconcile as module
+
+    refused = DeploymentReport(deployment="a", cluster="c", refused="restart limit reached")
+    reports = {
+        "refusal": ReconcileReport(deployments=[refused], errors=["a: restart limit reached"]),
+        "unobserved": ReconcileReport(
+            deployments=[refused],
+            errors=["cluster c could not be observed: no action taken (x)", "a: restart limit reached"],
+        ),
+    }
+    for name, report in reports.items():
+        monkeypatch.setattr(module, "reconcile", lambda *a, report=report, **k: report)
+        op = FlinkReconcileOperator(task_id="r", deployments_folder=str(tmp_path))
+        with pytest.raises(FlinkOperatorError) as info:
+            op.execute(context())
+        assert isinstance(info.value, AirflowFailException) == (name == "refusal"), name
+
+
+def test_the_operator_reads_what_a_person_asked_from_the_run_conf_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reconcile DAG written from the docs does not template the conf in: the Flink page's
+    actions must still reach the use case."""
+    from airflow_provider_flink.deployments import Asked, ReconcileReport
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+    from airflow_provider_flink.operators import reconcile as module
+
+    seen: list[tuple[Any, Any]] = []
+
+    def fake(
+        folder: Any, store: Any, clusters: Any, names: Any, *args: Any, **kwargs: Any
+    ) -> ReconcileReport:
+        seen.append((names, kwargs["asked"]))
+        return ReconcileReport()
+
+    monkeypatch.setattr(module, "reconcile", fake)
+    plain = FlinkReconcileOperator(task_id="r", deployments_folder=str(tmp_path))
+    conf = {"deployments": "orders", "savepoint_now": ["orders"], "suspend": "", "resume": "clicks, views"}
+    ctx = context()
+    ctx["dag_run"] = SimpleNamespace(conf=conf)
+    plain.execute(ctx)
+    assert seen[-1] == (
+        ["orders"],
+        Asked(savepoint_now=frozenset({"orders"}), resume=frozenset({"clicks", "views"})),
+    )
+    # A task for some deployments acts on no other, whatever the conf names.
+    some = FlinkReconcileOperator(
+        task_id="s", deployments_folder=str(tmp_path), deployments=["clicks", "orders"]
+    )
+    some.execute(ctx)
+    assert seen[-1][0] == ["orders"]
+    ctx["dag_run"] = SimpleNamespace(conf={"retry_failed": 7})
+    with pytest.raises(AirflowFailException) as info:
+        plain.execute(ctx)
+    assert str(info.value) == (
+        "the run's conf key 'retry_failed' must be a deployment name, names separated by commas or a list "
+        "of names, got int 7"
+    )
 
 
 def test_reconcile_operator_passes_what_a_person_asked_and_refuses_a_contradiction(
