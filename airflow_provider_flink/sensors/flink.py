@@ -33,6 +33,7 @@ class _FlinkSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self.flink_conn_id = flink_conn_id
         self.deferrable = tasks.deferrable_or_default(deferrable)
+        self._poking: FlinkPollingTrigger | None = None
 
     def make_trigger(self, deadline: float) -> FlinkPollingTrigger:
         raise NotImplementedError
@@ -45,12 +46,16 @@ class _FlinkSensor(BaseSensorOperator):
         return self.execute_complete(context, tasks.defer_unless_done(self, trigger, self.timeout).payload())
 
     def poke(self, context: Any) -> bool:
-        verdict = asyncio.run(self.make_trigger(time.time()).check_once())
-        if verdict is None:
+        # One trigger for all pokes of this try: its progress lines say what the wait sees when it
+        # changes (and every minute), not once per poke.
+        if self._poking is None:
+            self._poking = self.make_trigger(time.time())
+        event = asyncio.run(self._poking.check_once())
+        if event is None:
             return False
-        if not verdict.ok:
-            raise FlinkOperatorError(verdict.message)
-        self.log.info("%s", verdict.message)
+        if not event.ok:
+            raise FlinkOperatorError(event.message)
+        self.log.info("%s", event.message)
         return True
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:

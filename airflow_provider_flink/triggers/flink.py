@@ -148,12 +148,21 @@ class FlinkPollingTrigger(BaseTrigger):
             self._unknown_reason = None
         return verdict
 
-    async def check_once(self) -> Verdict | None:
-        """A single observation with its own client: what a sensor's ``poke`` needs."""
+    async def check_once(self) -> WaitEvent | None:
+        """A single observation with its own client: what a sensor's ``poke`` needs. The event is
+        the one the deferred wait ends with (a FAILED job's root cause included: one judgement for
+        both modes); None while it goes on, with the same progress line in the log."""
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
         try:
             async with hook.async_verbs() as flink:
-                return await self._observe(flink)
+                try:
+                    verdict = await self._observe(flink)
+                except FlinkApiError as err:  # Flink answered with a client error: it cannot succeed
+                    return WaitEvent(status="failed", state=self.last_seen, message=str(err), **self.ids())
+                if verdict is None:
+                    self._progress()
+                    return None
+                return await self.complete(flink, verdict)
         finally:
             hook.close()
 

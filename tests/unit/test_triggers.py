@@ -338,3 +338,35 @@ def test_job_waits_in_one_process_share_one_jobs_overview_per_poll(fake_flink: A
     assert sorted(details) == sorted(f"/jobs/{j}" for j in jobs)  # one detail per job, at the end
     # about 10 fast polls in the second before the jobs are up: one overview each, not one per wait
     assert 5 <= overviews <= 20
+
+
+def test_a_poking_sensor_gives_the_root_cause_and_says_what_it_sees(
+    fake_flink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Poke mode judges as the deferred wait does: one judgement, the root cause included (it said
+    only "ended FAILED while waiting for it to be FINISHED"); and its log says what it waits on."""
+    from airflow_provider_flink.exceptions import FlinkOperatorError
+    from airflow_provider_flink.sensors import FlinkJobStateSensor
+
+    states = iter(["RUNNING", "FAILED"])
+    now: dict[str, str] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/exceptions"):
+            return httpx.Response(200, json=recorded("flink-2.3.0-failed-job-exceptions.json"))
+        return httpx.Response(200, json=job_body(now["state"], now["state"]))
+
+    fake_flink(handler)
+    sensor = FlinkJobStateSensor(
+        task_id="s", job_id=J, target_states=["FINISHED"], deferrable=False, mode="poke", max_restarts=None
+    )
+    now["state"] = next(states)
+    assert sensor.poke({}) is False
+    assert f"Waiting for job {J} to be FINISHED: RUNNING" in capsys.readouterr().out
+    now["state"] = next(states)
+    with pytest.raises(FlinkOperatorError) as info:
+        sensor.poke({})
+    assert str(info.value) == (
+        f"Job {J} ended FAILED while waiting for it to be FINISHED. "
+        "Root cause: java.lang.IllegalStateException: failing on purpose after 20 records"
+    )
