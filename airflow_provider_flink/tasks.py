@@ -68,6 +68,18 @@ def completed(task: BaseOperator, event: Any) -> WaitEvent:
     return done
 
 
+def no_job_link_yet(context: Any) -> None:
+    """An empty "Flink Job" link when a try starts (not when it resumes from a deferral, whose link
+    was pushed before it deferred). At a task's end Airflow reads every extra link's XCom, and a
+    try that failed before its job id was known (a jar refused, a bad argument) logged ``[error]
+    XCom not found … _link_FlinkJobLink`` under its real error."""
+    ti = context.get("ti") if context else None
+    server = getattr(ti, "_ti_context_from_server", None)
+    if ti is None or server is None or getattr(server, "next_method", None):
+        return
+    FlinkJobLink().persist(context, "")
+
+
 def push_job_link(task: BaseOperator, context: Any, hook: FlinkHook, job_id: str) -> None:
     """Store the job's Flink UI URL for the "Flink Job" button before waiting (no call to Flink)."""
     url = hook.job_url(job_id)

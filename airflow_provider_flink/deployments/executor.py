@@ -186,7 +186,16 @@ class Executor:
         results: list[ActionResult] = []
         try:
             if plan.record.rebuilt:
-                log.warning("Deployment %s had no readable record: rebuilt from Flink", plan.spec.name)
+                # An unreadable record was warned of where it was read; a missing one with a live
+                # job is worth a warning; none and no job is simply a new deployment.
+                if plan.record.current_job_id:
+                    log.warning(
+                        "Deployment %s had no record: rebuilt from Flink, whose job %s runs",
+                        plan.spec.name,
+                        plan.record.current_job_id,
+                    )
+                else:
+                    log.info("Deployment %s: its first record", plan.spec.name)
                 self._write(plan.record)
             for action in plan.actions:
                 began = time.monotonic()

@@ -161,6 +161,13 @@ class Upgrade(Action, kind="upgrade"):
 class Rescale(Upgrade, kind="rescale"):
     """Only the parallelism changed: in place where the cluster can, else the upgrade it is."""
 
+    def describe(self) -> str:
+        # In place the job keeps its id: the new one is used only if Flink cannot rescale it.
+        return (
+            f"rescale {self.deployment} job {self.job_id} in place "
+            f"(else a {self.mode} upgrade -> {self.new_job_id}): {self.reason}"
+        )
+
 
 @dataclass(frozen=True)
 class Rollback(Action, kind="rollback"):

@@ -444,8 +444,12 @@ class FlinkHook(BaseHook):
             if refusal is None:
                 raise
             raise RescaleNotPossibleError(refusal) from None
+        # Said, so that a wait of half a minute is not taken for a hang (it passed in silence).
         self.log.info(
-            "Asked Flink to rescale job %s in place from parallelism %s to %s",
+            "Asked Flink to rescale job %s in place from parallelism %s to %s; Flink's adaptive scheduler "
+            "applies it after its cooldown (30 s after the job's start or its last rescale by default: "
+            "jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling on Flink 2, "
+            "jobmanager.adaptive-scheduler.scaling-interval.min on 1.x)",
             job_id,
             support.current,
             parallelism,

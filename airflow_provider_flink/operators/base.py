@@ -54,6 +54,10 @@ class FlinkBaseOperator(BaseOperator):
 
     operator_extra_links: tuple[BaseOperatorLink, ...] = (FlinkJobLink(),)
 
+    def pre_execute(self, context: Any) -> None:
+        if self.operator_extra_links:
+            tasks.no_job_link_yet(context)
+
     def __init__(
         self,
         *,

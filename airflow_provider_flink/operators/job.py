@@ -36,6 +36,7 @@ from airflow_provider_flink.triggers import (
     WaitEvent,
     run_inline,
 )
+from airflow_provider_flink.triggers.conditions import parallelisms
 from airflow_provider_flink.triggers.steps import begin_savepoint
 from airflow_provider_flink.values import parse_bool
 
@@ -343,7 +344,32 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         done = self.completed(event)
         if self.wait_for_completion:
             context["ti"].xcom_push(key="final_state", value=done.state)
+        elif done.job_id:
+            self._say_if_below_parallelism(done.job_id)
         return done.job_id
+
+    def _say_if_below_parallelism(self, job_id: str) -> None:
+        """Flink's adaptive scheduler starts a job with the slots it has: asked for 4 with 2 free,
+        the job is RUNNING and healthy at 2. Not an error (it scales up as slots free up), but no
+        one should learn it from the Flink UI."""
+        asked = _int_or_none(self.parallelism, "parallelism")
+        if not asked:
+            return
+        try:
+            job = self.hook.find_job(job_id)
+        except Exception as err:  # the job is healthy; a look that fails must not fail the task
+            self.log.debug("parallelism of job %s not checked: %s", job_id, err)
+            return
+        below = [v for v in (job.vertices if job else []) if v.parallelism < asked]
+        if below:
+            self.log.warning(
+                "Job %s runs at parallelism %s, below the %d asked: Flink's adaptive scheduler started it "
+                "with the task slots it had; it scales up when slots free up (see the cluster's free slots, "
+                "or set capacity_check='fail' to refuse instead)",
+                job_id,
+                parallelisms(job) if job else "?",
+                asked,
+            )
 
     def on_kill(self) -> None:
         """Killed while waiting in the worker: do what the deferred wait's trigger would do."""

@@ -127,6 +127,9 @@ class FlinkJobStateSensor(_FlinkSensor):
             max_restarts=self.max_restarts,
         )
 
+    def pre_execute(self, context: Any) -> None:
+        tasks.no_job_link_yet(context)
+
     def execute(self, context: Any) -> Any:
         hook = FlinkHook(self.flink_conn_id)
         try:

@@ -85,6 +85,9 @@ def test_no_secret_in_logs_xcom_or_rendered_fields(
         haystack += [p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file()]
     text = "\n".join(haystack)
     assert "401" in text  # the refused task's error is in there, so error paths were searched too
+    # The refused deploy failed before its job id was known: no "[error] XCom not found" for its
+    # empty "Flink Job" link under the real error.
+    assert "_link_FlinkJobLink" not in text
     key_body = "".join(client.key_pem.strip().splitlines()[1:-1])
     needles = {
         "password": auth_proxy.password,

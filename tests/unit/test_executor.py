@@ -303,6 +303,23 @@ def test_a_rebuilt_record_is_stored_without_the_rebuilt_flag() -> None:
     assert again.rebuilt is False
 
 
+def test_a_new_deployment_is_not_warned_of_as_a_lost_record(caplog: pytest.LogCaptureFixture) -> None:
+    """A brand-new deployment warned "had no readable record: rebuilt from Flink"."""
+    store = MemoryRecordStore()
+    with caplog.at_level("INFO", logger="airflow_provider_flink.deployments.executor"):
+        Executor(FlinkHook(), store).apply(
+            DeploymentPlan(spec(), DeploymentRecord(name="orders", cluster="flink_default", rebuilt=True), [])
+        )
+        live = DeploymentRecord(
+            name="billing", cluster="flink_default", rebuilt=True, current_job_id="a" * 32
+        )
+        Executor(FlinkHook(), store).apply(DeploymentPlan(spec(name="billing"), live, []))
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "Deployment orders: its first record"),
+        ("WARNING", f"Deployment billing had no record: rebuilt from Flink, whose job {'a' * 32} runs"),
+    ]
+
+
 def test_a_refusal_a_person_must_resolve_is_an_error_of_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

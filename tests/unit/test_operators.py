@@ -636,3 +636,51 @@ def test_reconcile_operator_passes_what_a_person_asked_and_refuses_a_contradicti
     with pytest.raises(FlinkOperatorError) as info:
         both.execute(context())
     assert str(info.value) == "Both suspend and resume were asked for orders: ask for one of them"
+
+
+def test_a_try_starts_with_an_empty_job_link_and_a_resumption_keeps_its_link() -> None:
+    from airflow_provider_flink.tasks import no_job_link_yet
+
+    ctx = context()
+    ctx["ti"]._ti_context_from_server = SimpleNamespace(next_method=None)
+    FlinkDeployJobOperator(task_id="d", jar="/x.jar").pre_execute(ctx)
+    assert ctx["ti"].pushed == {"_link_FlinkJobLink": ""}
+    resumed = context()
+    resumed["ti"]._ti_context_from_server = SimpleNamespace(next_method="execute_complete")
+    no_job_link_yet(resumed)
+    assert resumed["ti"].pushed == {}
+
+
+def test_a_run_that_yielded_does_not_log_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It logged "FAILED upgrade …" while its task was green: another actor had the deployment."""
+    from airflow_provider_flink.deployments import ReconcileReport
+    from airflow_provider_flink.deployments.report import ActionResult, DeploymentReport
+    from airflow_provider_flink.operators import FlinkReconcileOperator
+    from airflow_provider_flink.operators import reconcile as module
+
+    busy = ActionResult(kind="upgrade", action="upgrade orders", ok=False, detail="another run", yielded=True)
+    entry = DeploymentReport(deployment="orders", cluster="c", done=[busy])
+    monkeypatch.setattr(module, "reconcile", lambda *a, **k: ReconcileReport(deployments=[entry]))
+    FlinkReconcileOperator(task_id="r", deployments_folder=str(tmp_path)).execute(context())
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "yielded upgrade orders: another run" in text
+    assert "FAILED" not in text
+
+
+@responses.activate
+def test_a_job_started_below_its_parallelism_is_said_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Flink's adaptive scheduler ran a job asked at 4 at 2 (2 free slots) and nothing said so."""
+    vertices = [{"id": "v", "name": "count", "status": "RUNNING", "parallelism": 2}]
+    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": vertices})
+    op = FlinkDeployJobOperator(task_id="d", jar="/x.jar", parallelism=4, deferrable=False)
+    event = {"status": "success", "message": "healthy", "state": "RUNNING", "job_id": J}
+    assert op.execute_complete(context(), event) == J
+    text = capsys.readouterr().out
+    assert f"Job {J} runs at parallelism 2, below the 4 asked: Flink's adaptive scheduler" in text
+    responses.replace(responses.GET, f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": [
+        {**vertices[0], "parallelism": 4}]})  # fmt: skip
+    op.execute_complete(context(), event)
+    assert "below" not in capsys.readouterr().out

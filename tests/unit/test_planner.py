@@ -850,7 +850,13 @@ def test_only_a_parallelism_change_of_a_healthy_job_is_a_rescale_in_place() -> N
         "only the parallelism changed (1 -> 2): in place where the cluster can, else a savepoint upgrade"
     )
     # the fallback upgrade's job id, derived as for an upgrade
-    assert plan.actions[0].new_job_id == transition_id("orders", H2, jid(), {jid()})
+    fallback = transition_id("orders", H2, jid(), {jid()})
+    assert plan.actions[0].new_job_id == fallback
+    # the plan line does not name a new job for a job that keeps its id
+    assert plan.actions[0].describe() == (
+        f"rescale orders job {jid()} in place (else a savepoint upgrade -> {fallback}): "
+        "only the parallelism changed (1 -> 2): in place where the cluster can, else a savepoint upgrade"
+    )
     stateless = plan_deployment(
         spec(parallelism=2, upgrade_mode="stateless"),
         H2,

@@ -469,7 +469,9 @@ def _sent(*methods: str) -> list[str]:
 
 @pytest.mark.parametrize("version", VERSIONS)
 @responses.activate
-def test_operator_rescales_in_place_and_waits_for_the_new_parallelism(version: str, fake_flink: Any) -> None:
+def test_operator_rescales_in_place_and_waits_for_the_new_parallelism(
+    version: str, fake_flink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     body = job(version)
     _adaptive_flink(body, recorded(f"flink-{version}-resource-requirements.json"), version)
     status = recorded(f"flink-{version}-checkpoint-trigger-status.json")
@@ -483,6 +485,11 @@ def test_operator_rescales_in_place_and_waits_for_the_new_parallelism(version: s
         wait_timeout=10,
     )
     assert op.execute(task_context()) == body["jid"]
+    # Flink's cooldown is said, not passed in silence
+    assert (
+        "applies it after its cooldown (30 s after the job's start or its last rescale"
+        in capsys.readouterr().out
+    )
     put = f"PUT /jobs/{body['jid']}/resource-requirements"
     # Flink 1.x rescales at once from the latest checkpoint: the task takes one right before.
     checkpoint = [f"POST /jobs/{body['jid']}/checkpoints"] if version.startswith("1.") else []
