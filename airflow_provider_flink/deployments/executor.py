@@ -369,15 +369,19 @@ class Executor:
         def pending(trigger: str) -> None:
             self._write(transitions.savepoint_begun(self.record, job_id, trigger, reason, self.clock()))
 
-        begin_savepoint(
-            self.hook,
-            job_id,
-            trigger_id,
-            operation=operation,
-            record=pending,
-            crash_prefix=f"{operation}:",
-            target_directory=partial(self._savepoint_dir, spec),
-        )
+        try:
+            begin_savepoint(
+                self.hook,
+                job_id,
+                trigger_id,
+                operation=operation,
+                record=pending,
+                crash_prefix=f"{operation}:",
+                target_directory=partial(self._savepoint_dir, spec),
+            )
+        except FlinkApiError as err:  # Flink refused: the job may have ended meanwhile
+            self._yield_if_ended_outside(job_id, operation, str(err))
+            raise
         event = run_inline(
             FlinkSavepointTrigger(
                 spec.cluster,
@@ -391,6 +395,8 @@ class Executor:
             # Flink said it failed: that id is not sent again; a time-out may still complete: same id again
             refused = trigger_id if event.status == "failed" else None
             self._write(transitions.savepoint_failed(self.record, refused))
+            if refused:
+                self._yield_if_ended_outside(job_id, operation, event.message)
             raise ReconcileError(f"{event.message}; job {job_id} was left as it is")
         entry = SavepointEntry(
             path=event.location,
@@ -402,6 +408,21 @@ class Executor:
         self._write(transitions.savepoint_filed(self.record, entry))
         crashpoints.reach(f"{operation}:recorded")
         return event.location
+
+    def _yield_if_ended_outside(self, job_id: str, operation: str, why: str) -> None:
+        """A savepoint or stop Flink refused because the job had ended (a person stopped or
+        cancelled it between this run's look and its act) is not this run's failure: the next run,
+        started by the watcher's event, starts the job from its newest snapshot (the person's
+        savepoint). The task stayed red for it. Any other refusal stands."""
+        try:
+            job = self.hook.find_job(job_id)
+        except Exception:  # not known: the refusal stands as it is
+            return
+        if job is not None and job.state in (JobState.FINISHED, JobState.CANCELED):
+            raise DeploymentBusyError(
+                f"job {job_id} ended {job.state.value} outside this run before its {operation} ({why}); "
+                "the next run starts from its newest snapshot"
+            )
 
     def _cancel(self, job_id: str) -> None:
         self.hook.cancel_job(job_id)  # an unknown or ended job is fine: it is not running

@@ -625,6 +625,16 @@ def _plan_no_live_job(
             )
         return start(Restart, "the job FAILED: restart it from its latest state", last.jid)
     if current_seen and last is not None:
+        stopped_here = [s for s in record.savepoints if s.job_id == last.jid and s.reason == "upgrade"]
+        if last.state is JobState.FINISHED and stopped_here:
+            # Not a person's stop: an upgrade's own stop-with-savepoint, by a run that ended before
+            # it started the new job (the next run finishes it; the message said "outside").
+            return start(
+                Resume,
+                f"an earlier run's upgrade stopped job {last.jid} with a savepoint and ended before it "
+                "started the new job: start it now",
+                last.jid,
+            )
         return start(
             Resume, f"the job ended {last.state.value} outside the provider: start it again", last.jid
         )

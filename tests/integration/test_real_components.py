@@ -647,9 +647,15 @@ def test_no_secret_of_a_connection_reaches_the_audit_log_the_api_alerts_links_or
         "--conn-password", SECRETS["cli token"], "--conn-extra", json.dumps({"request_timeout": 10}),
     )  # fmt: skip
     assert added.returncode == 0, added.stdout + added.stderr
-    # A deploy (its link goes to XCom and the task log) and a reconcile through the page's route.
-    run = stack.trigger("flink_deploy_manual", {"entry_class": "flinkprovider.testjobs.BatchJob", "args": []})
-    assert stack.wait_run("flink_deploy_manual", run) == "success", real.explain()
+    # The deploys of the tests before (their link went to XCom and the task log), and a reconcile
+    # through the page's route.
+    deploys = [
+        r["dag_run_id"]
+        for r in stack.api("GET", "/dags/flink_deploy_manual/dagRuns")["dag_runs"]
+        if r["state"] == "success"
+    ]
+    assert deploys, "the module's earlier tests deploy through flink_deploy_manual"
+    run = deploys[-1]
     stack.wait_dag("flink_reconcile")
     admin = {"Authorization": f"Bearer {stack.token('admin')}", "X-Requested-With": "t"}
     page = f"{stack.url}/flink"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from airflow_provider_flink.deployments.planner import (
     Rescale,
     Rollback,
     Savepoint,
+    Suspend,
     Upgrade,
 )
 from airflow_provider_flink.deployments.records import (
@@ -766,3 +768,28 @@ def test_a_record_written_before_the_specs_were_stored_once_reads_as_the_new_sha
     stored = json.loads(record.model_dump_json())
     assert {"applied", "stable"} <= stored.keys()
     assert not {"applied_hash", "applied_spec", "last_stable_hash", "last_stable_spec"} & stored.keys()
+
+
+@responses.activate
+def test_a_stop_of_a_job_a_person_already_stopped_yields_to_the_next_run(fake_flink: Any) -> None:
+    """Between the run's look and its stop a person stopped the job with a savepoint: Flink's stop
+    fails; the task went red though the next run resumes from that person's savepoint."""
+    refused = {
+        "status": {"id": "COMPLETED"},
+        "operation": {"failure-cause": {"class": "x", "stack-trace": f"x: Job {J} is not in state RUNNING"}},
+    }
+    fake_flink(lambda r: httpx.Response(200, json=refused))
+    # the trigger id is not known to Flink yet (asked before the stop), then the stop is accepted
+    flink = "http://flink.test:8081"  # the fake Flink's connection
+    responses.get(re.compile(rf"{flink}/jobs/{J}/savepoints/.*"), status=404, json={"errors": ["no operation"]})
+    responses.post(f"{flink}/jobs/{J}/stop", json={"request-id": "t"})
+    responses.get(f"{flink}/jobs/{J}", json={"jid": J, "state": "FINISHED", "vertices": []})
+    record = DeploymentRecord(name="orders", cluster="flink_default", current_job_id=J, status="running")
+    (outcome,), store = apply(
+        record, Suspend("orders", "declared suspended", job_id=J), savepoint_dir="file:/sp"
+    )
+    assert (outcome.ok, outcome.yielded) == (False, True)
+    assert outcome.detail.startswith(f"job {J} ended FINISHED outside this run before its stop (")
+    assert outcome.detail.endswith("the next run starts from its newest snapshot")
+    saved = store.get("flink_default", "orders")
+    assert saved is not None and saved.operation is None  # the stop's trigger is over, not in flight

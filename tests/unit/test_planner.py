@@ -1265,3 +1265,17 @@ def test_a_savepoint_asked_is_taken_while_a_blackout_holds_the_upgrade() -> None
         savepoint_now=True,
     )
     assert described(plan) == [f"savepoint orders job {jid()} (asked): asked by a person"]
+
+
+def test_an_upgrade_interrupted_after_its_stop_is_not_called_a_stop_outside_the_provider() -> None:
+    """The next run finishes it; its line said "the job ended FINISHED outside the provider"."""
+    stopped = running_record(savepoints=[saved("file:///sp/upgrade", 10, reason="upgrade")])
+    plan = plan_deployment(spec(), H1, view(job(jid(), "FINISHED", 0)), stopped, NOW)
+    assert kinds(plan) == ["resume"]
+    assert plan.actions[0].reason == (
+        f"an earlier run's upgrade stopped job {jid()} with a savepoint and ended before it started the new "
+        "job: start it now"
+    )
+    by_a_person = running_record(savepoints=[saved("file:///sp/periodic", 10)])
+    plan = plan_deployment(spec(), H1, view(job(jid(), "FINISHED", 0)), by_a_person, NOW)
+    assert plan.actions[0].reason == "the job ended FINISHED outside the provider: start it again"
