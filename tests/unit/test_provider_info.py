@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+import pytest
+
 from airflow_provider_flink.get_provider_info import get_provider_info
 
 
@@ -98,3 +100,41 @@ def test_every_exported_operator_sensor_hook_and_trigger_is_listed() -> None:
     from airflow_provider_flink.operators import FlinkReconcileOperator
 
     assert FlinkReconcileOperator.__module__ == "airflow_provider_flink.operators.reconcile"
+
+
+def test_the_registry_listing_names_what_the_package_offers() -> None:
+    """``.airflow-registry.yaml`` (Airflow's provider registry): every class it names imports, every
+    public operator, sensor and hook is in it, and its package and Airflow range are pyproject's."""
+    import importlib
+    from pathlib import Path
+
+    import yaml
+
+    import airflow_provider_flink.hooks
+    import airflow_provider_flink.operators
+    import airflow_provider_flink.sensors
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parents[2]
+    listing = yaml.safe_load((root / ".airflow-registry.yaml").read_text())
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert listing["package-name"] == project["name"]
+    [airflow] = [d for d in project["dependencies"] if d.startswith("apache-airflow")]
+    assert listing["airflow-versions"] == airflow.removeprefix("apache-airflow")
+    for section in ("operators", "sensors", "hooks", "triggers", "plugins"):
+        for path in listing[section]:
+            module, _, name = path.rpartition(".")
+            assert isinstance(getattr(importlib.import_module(module), name), type), path
+    for section, package in (
+        ("operators", airflow_provider_flink.operators),
+        ("sensors", airflow_provider_flink.sensors),
+        ("hooks", airflow_provider_flink.hooks),
+    ):
+        public = {
+            f"{package.__name__}.{name}"
+            for name in package.__all__
+            if name.startswith("Flink") and name.endswith(("Operator", "Sensor", "Hook"))
+        }
+        assert public == set(listing[section]), section
+    for page in listing["docs"].values():
+        assert (root / page).is_file(), page
