@@ -433,7 +433,10 @@ def test_a_record_behind_flink_is_brought_up_to_date_before_planning(
     assert (
         dry.deployment("orders")
         .actions[0]
-        .endswith(f"[{newest}]: the job ended FINISHED outside the provider: start it again")
+        .endswith(
+            f"[{newest}]: an earlier run's upgrade stopped job {old} with a savepoint and ended before it "
+            "started the new job: start it now"
+        )
     )
     stale = store.get("flink_default", "orders")
     assert stale is not None
