@@ -795,4 +795,5 @@ def test_a_stop_of_a_job_a_person_already_stopped_yields_to_the_next_run(fake_fl
     assert outcome.detail.startswith(f"job {J} ended FINISHED outside this run before its stop (")
     assert outcome.detail.endswith("the next run starts from its newest snapshot")
     saved = store.get("flink_default", "orders")
-    assert saved is not None and saved.operation is None  # the stop's trigger is over, not in flight
+    assert saved is not None
+    assert saved.operation is None  # the stop's trigger is over, not in flight
