@@ -784,7 +784,9 @@ def test_a_stop_of_a_job_a_person_already_stopped_yields_to_the_next_run(fake_fl
     fake_flink(lambda r: httpx.Response(200, json=refused))
     # the trigger id is not known to Flink yet (asked before the stop), then the stop is accepted
     flink = "http://flink.test:8081"  # the fake Flink's connection
-    responses.get(re.compile(rf"{flink}/jobs/{J}/savepoints/.*"), status=404, json={"errors": ["no operation"]})
+    responses.get(
+        re.compile(rf"{flink}/jobs/{J}/savepoints/.*"), status=404, json={"errors": ["no operation"]}
+    )
     responses.post(f"{flink}/jobs/{J}/stop", json={"request-id": "t"})
     responses.get(f"{flink}/jobs/{J}", json={"jid": J, "state": "FINISHED", "vertices": []})
     record = DeploymentRecord(name="orders", cluster="flink_default", current_job_id=J, status="running")
