@@ -11,7 +11,7 @@ Each message says what was wrong and what to do; none carries a secret.
 from __future__ import annotations
 
 # Airflow 3.3 moved its task exceptions to the SDK (the old names warn); 3.1 and 3.2 have them only
-# in airflow.exceptions. One import here, so the rest of the provider runs on all three.
+# in airflow.exceptions. One import here, so the rest of the provider runs on all of them (3.1 to 3.4).
 try:
     from airflow.sdk.exceptions import (
         AirflowException,

@@ -4,11 +4,12 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
-# The Airflow versions the suite runs on: the newest supported (the main environment) and the
-# oldest (a second environment: unit tests and the example DAGs against real Flink).
+# The Airflow versions the suite runs on: the newest release (the main environment), and in
+# environments of their own the oldest supported and the highest the index serves (a pre-release
+# today): unit tests, the example DAGs and a reconcile through a real api-server against real Flink.
 AIRFLOW_NEWEST="3.3.2"
 AIRFLOW_OLDEST="3.1.8"
-OLDEST_VENV="$ROOT/.venv-airflow-$AIRFLOW_OLDEST"
+AIRFLOW_HIGHEST="3.4.0b2"
 export PATH="$VENV/bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -113,19 +114,22 @@ ensure_venv() {
   rm -f "$VENV"/.installed-* && touch "$stamp"
 }
 
-# The oldest supported Airflow beside it, for the suite's second run (created from .venv's Python).
-ensure_oldest_airflow_venv() {
-  local stamp="$OLDEST_VENV/.installed-$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)"
+# Another supported Airflow beside it (created from .venv's Python): `apache-airflow==X` and the
+# provider, resolved fresh from the provider's own metadata (nothing pinned by hand), as a user's
+# plain install would.
+ensure_airflow_venv() {
+  local airflow="$1" venv="$ROOT/.venv-airflow-$1"
+  local stamp="$venv/.installed-$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)"
   if [ -f "$stamp" ]; then return 0; fi
-  say "creating $OLDEST_VENV with Airflow $AIRFLOW_OLDEST (the oldest supported)"
+  say "creating $venv with Airflow $airflow"
   if command -v uv >/dev/null 2>&1; then
-    [ -x "$OLDEST_VENV/bin/python" ] || uv venv --quiet --python "$PY" "$OLDEST_VENV"
-    uv pip install --quiet --compile-bytecode --python "$OLDEST_VENV/bin/python" \
-      "apache-airflow==$AIRFLOW_OLDEST" -e "$ROOT[test]"
+    [ -x "$venv/bin/python" ] || uv venv --quiet --python "$PY" "$venv"
+    uv pip install --quiet --compile-bytecode --prerelease=if-necessary-or-explicit \
+      --python "$venv/bin/python" "apache-airflow==$airflow" -e "$ROOT[test]"
   else
-    [ -x "$OLDEST_VENV/bin/python" ] || "$PY" -m venv "$OLDEST_VENV"
-    "$OLDEST_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      "apache-airflow==$AIRFLOW_OLDEST" -e "$ROOT[test]"
+    [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "apache-airflow==$airflow" -e "$ROOT[test]"
   fi
-  rm -f "$OLDEST_VENV"/.installed-* && touch "$stamp"
+  rm -f "$venv"/.installed-* && touch "$stamp"
 }
