@@ -43,17 +43,35 @@ def defer_wait(task: BaseOperator, trigger: FlinkPollingTrigger, wait_seconds: f
 CHECK_BEFORE_DEFER = 5.0
 
 
+def end_in_triggerer(task: BaseOperator, xcoms: dict[str, str] | None) -> dict[str, str] | None:
+    """What the triggerer pushes when it ends the task itself (XCom key -> the wait event's field),
+    or None when the task must resume in a worker: it has outlets (their asset events are a
+    worker's), or nothing to push."""
+    if not xcoms or getattr(task, "outlets", None):
+        return None
+    if not getattr(task, "do_xcom_push", True):
+        xcoms = {key: name for key, name in xcoms.items() if key != "return_value"}
+    return xcoms or None
+
+
 def defer_unless_done(
-    task: BaseOperator, trigger: FlinkPollingTrigger, wait_seconds: float, look: float | None = None
+    task: BaseOperator,
+    trigger: FlinkPollingTrigger,
+    wait_seconds: float,
+    look: float | None = None,
+    end_xcoms: dict[str, str] | None = None,
 ) -> WaitEvent:
     """Observe first (fast polls, at most ``look`` seconds, default :data:`CHECK_BEFORE_DEFER`):
     the event when the wait ended in that time; otherwise hand the wait to the triggerer (this
-    does not return)."""
+    does not return). ``end_xcoms``: a task whose resumption after a successful wait would only
+    return these values lets the triggerer end it (see :func:`end_in_triggerer`); a wait that
+    fails still resumes in a worker, which raises the task's error and leaves retries to Airflow."""
     look = min(CHECK_BEFORE_DEFER if look is None else look, float(wait_seconds))
     early = asyncio.run(trigger.look(look))
     if early is not None:
         return early
     task.log.info("Still waiting after %.1f s: deferring to the triggerer", look)
+    trigger.end_xcoms = end_in_triggerer(task, end_xcoms)
     if isinstance(trigger, FlinkJobTrigger):
         trigger.coalesce = True  # in the triggerer, job waits on one cluster share their polls
     defer_wait(task, trigger, wait_seconds)

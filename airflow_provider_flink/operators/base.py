@@ -90,7 +90,9 @@ class FlinkBaseOperator(BaseOperator):
         if the wait goes on; either way end in execute_complete with the event as a dict (what
         Airflow hands over after a deferral)."""
         if self.deferrable:
-            event = tasks.defer_unless_done(self, trigger, self.wait_timeout)
+            event = tasks.defer_unless_done(
+                self, trigger, self.wait_timeout, end_xcoms=self.end_xcoms(trigger)
+            )
         else:
             event = run_inline(trigger)
         return self.execute_complete(context, event.payload())
@@ -102,6 +104,7 @@ class FlinkBaseOperator(BaseOperator):
         target: JobTarget,
         states: Sequence[str] = (),
         kill_action: KillAction = "none",
+        asked_parallelism: int | None = None,
     ) -> Any:
         """Wait until the job is ``target`` (see :class:`FlinkJobTrigger`), then execute_complete."""
         trigger = FlinkJobTrigger(
@@ -113,8 +116,15 @@ class FlinkBaseOperator(BaseOperator):
             poll_interval=self.poll_interval,
             kill_action=kill_action,
             max_restarts=self.max_restarts,
+            asked_parallelism=asked_parallelism,
         )
         return self.wait(context, trigger)
+
+    def end_xcoms(self, trigger: FlinkPollingTrigger) -> dict[str, str] | None:
+        """The XComs (key -> the wait event's field) a successful deferred wait of ``trigger``
+        pushes when the triggerer ends the task itself; None: the task resumes in a worker (its
+        ``execute_complete`` does more than return a value)."""
+        return None
 
     def completed(self, event: dict[str, Any] | None) -> WaitEvent:
         """The event of a wait that reached its goal (logged); anything else fails the task."""

@@ -31,12 +31,12 @@ from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_ori
 from airflow_provider_flink.operators.task_ids import fresh_id, id_store, recorded_id
 from airflow_provider_flink.triggers import (
     FlinkClusterHealthTrigger,
+    FlinkPollingTrigger,
     FlinkSavepointTrigger,
     KillAction,
     WaitEvent,
     run_inline,
 )
-from airflow_provider_flink.triggers.conditions import parallelisms
 from airflow_provider_flink.triggers.steps import begin_savepoint
 from airflow_provider_flink.values import parse_bool
 
@@ -338,38 +338,21 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         if not self.wait_for_completion and not self.wait_until_running:
             return job_id
         target: Literal["running", "finished"] = "finished" if self.wait_for_completion else "running"
-        return self.wait_for_job(context, job_id, target, kill_action=self.kill_action)
+        return self.wait_for_job(
+            context, job_id, target, kill_action=self.kill_action, asked_parallelism=request.parallelism
+        )
+
+    def end_xcoms(self, trigger: FlinkPollingTrigger) -> dict[str, str] | None:
+        if self.wait_for_completion:
+            return {"return_value": "job_id", "final_state": "state"}
+        return {"return_value": "job_id"}
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        # What the triggerer does itself when it ends the task (end_xcoms), keep the two alike.
         done = self.completed(event)
         if self.wait_for_completion:
             context["ti"].xcom_push(key="final_state", value=done.state)
-        elif done.job_id:
-            self._say_if_below_parallelism(done.job_id)
         return done.job_id
-
-    def _say_if_below_parallelism(self, job_id: str) -> None:
-        """Flink's adaptive scheduler starts a job with the slots it has: asked for 4 with 2 free,
-        the job is RUNNING and healthy at 2. Not an error (it scales up as slots free up), but no
-        one should learn it from the Flink UI."""
-        asked = _int_or_none(self.parallelism, "parallelism")
-        if not asked:
-            return
-        try:
-            job = self.hook.find_job(job_id)
-        except Exception as err:  # the job is healthy; a look that fails must not fail the task
-            self.log.debug("parallelism of job %s not checked: %s", job_id, err)
-            return
-        below = [v for v in (job.vertices if job else []) if v.parallelism < asked]
-        if below:
-            self.log.warning(
-                "Job %s runs at parallelism %s, below the %d asked: Flink's adaptive scheduler started it "
-                "with the task slots it had; it scales up when slots free up (see the cluster's free slots, "
-                "or set capacity_check='fail' to refuse instead)",
-                job_id,
-                parallelisms(job) if job else "?",
-                asked,
-            )
 
     def on_kill(self) -> None:
         """Killed while waiting in the worker: do what the deferred wait's trigger would do."""
@@ -451,6 +434,9 @@ class _SavepointingOperator(FlinkBaseOperator):
             poll_interval=self.poll_interval,
         )
         return self.wait(context, trigger)
+
+    def end_xcoms(self, trigger: FlinkPollingTrigger) -> dict[str, str] | None:
+        return {"return_value": "location"}
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         return self.completed(event).location
@@ -562,6 +548,9 @@ class FlinkCancelJobOperator(FlinkBaseOperator):
         if not self.wait_for_cancel:
             return JobState.CANCELLING.value
         return self.wait_for_job(context, job_id, "states", [JobState.CANCELED.value])
+
+    def end_xcoms(self, trigger: FlinkPollingTrigger) -> dict[str, str] | None:
+        return {"return_value": "state"}
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         return self.completed(event).state

@@ -19,7 +19,12 @@ from airflow_provider_flink.exceptions import (
     RescaleNotPossibleError,
 )
 from airflow_provider_flink.operators.base import FlinkBaseOperator
-from airflow_provider_flink.triggers import FlinkCheckpointTrigger, FlinkJobTrigger, WaitEvent
+from airflow_provider_flink.triggers import (
+    FlinkCheckpointTrigger,
+    FlinkJobTrigger,
+    FlinkPollingTrigger,
+    WaitEvent,
+)
 from airflow_provider_flink.triggers.steps import checkpoint_first
 
 # The advice a refusal ends with: the savepoint upgrade that makes the same change with a stop.
@@ -128,6 +133,10 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
             # A refusal that may pass later (no checkpoint yet, not RUNNING yet) leaves the task's
             # retries to Airflow; any other would meet the same refusal again.
             raise (FlinkOperatorError if err.transient else AirflowFailException)(message) from None
+
+    def end_xcoms(self, trigger: FlinkPollingTrigger) -> dict[str, str] | None:
+        # The checkpoint's wait resumes (the rescale is asked for after it); the rescale's returns.
+        return {"return_value": "job_id"} if isinstance(trigger, FlinkJobTrigger) else None
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Ends both waits: the checkpoint's (its event names the checkpoint's trigger id), after

@@ -43,7 +43,9 @@ class _FlinkSensor(BaseSensorOperator):
             return super().execute(context)
         # A condition that already holds (or holds within a moment) never defers.
         trigger = self.make_trigger(time.time() + float(self.timeout))
-        return self.execute_complete(context, tasks.defer_unless_done(self, trigger, self.timeout).payload())
+        # A successful deferred wait only returns the state it saw: the triggerer ends the task.
+        event = tasks.defer_unless_done(self, trigger, self.timeout, end_xcoms={"return_value": "state"})
+        return self.execute_complete(context, event.payload())
 
     def poke(self, context: Any) -> bool:
         # One trigger for all pokes of this try: its progress lines say what the wait sees when it

@@ -24,7 +24,7 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_flink.client import (
     FlinkApiError,
@@ -50,6 +50,7 @@ from airflow_provider_flink.triggers.conditions import (
     vertices_not_up,
 )
 from airflow_provider_flink.triggers.events import UNKNOWN, WaitEvent
+from airflow_provider_flink.triggers.waiting import ends_tasks_here
 
 # The poll loop is itself a retry: each observation tries at most twice, then waits for the next poll.
 POLL_RETRY = RetryPolicy(attempts=2, initial=0.5, maximum=2.0, give_up_after=10.0)
@@ -88,11 +89,16 @@ class FlinkPollingTrigger(BaseTrigger):
         flink_conn_id: str,
         deadline: float,
         poll_interval: float = 2.0,
+        end_xcoms: dict[str, str] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.flink_conn_id = flink_conn_id
         self.deadline = float(deadline)
         self.poll_interval = float(poll_interval)
+        # XCom key -> WaitEvent field, set by a task whose resumption would only return that value:
+        # a wait that reaches its goal then ends the task here, in the triggerer, instead of
+        # scheduling a worker to resume it just to return (1.5-3 s per deferred wait).
+        self.end_xcoms = dict(end_xcoms) if end_xcoms else None
         self.last_seen = UNKNOWN
         self._unknown_reason: str | None = None
         self._reported: tuple[str, float] = ("", 0.0)  # what the last progress line said, and when
@@ -113,11 +119,13 @@ class FlinkPollingTrigger(BaseTrigger):
         return {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "flink_conn_id": self.flink_conn_id,
             "deadline": self.deadline,
             "poll_interval": self.poll_interval,
         }
+        if self.end_xcoms:
+            kwargs["end_xcoms"] = self.end_xcoms
         return f"{type(self).__module__}.{type(self).__qualname__}", {**kwargs, **self._own_kwargs()}
 
     def _timeout_event(self) -> WaitEvent:
@@ -168,6 +176,12 @@ class FlinkPollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self.wait_for_event()
+        if self.end_xcoms and event.ok and ends_tasks_here():
+            # Logged here: the task's log shows the triggerer's lines of its wait.
+            self.log.info("%s", event.message)
+            values = event.model_dump()
+            yield TaskSuccessEvent(xcoms={key: values[name] for key, name in self.end_xcoms.items()})
+            return
         yield TriggerEvent(event.payload())  # type: ignore[no-untyped-call]
 
     async def wait_for_event(self) -> WaitEvent:
@@ -242,9 +256,15 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         since: float | None = None,
         coalesce: bool = False,
         parallelism: int | None = None,
+        asked_parallelism: int | None = None,
+        end_xcoms: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(flink_conn_id, deadline, poll_interval)
+        super().__init__(flink_conn_id, deadline, poll_interval, end_xcoms)
         self.job_id = job_id
+        # With target "running": the parallelism the job was submitted with. A healthy job below
+        # it (Flink's adaptive scheduler starts a job with the slots it has) ends the wait all the
+        # same, and the message says so: no one should learn it from the Flink UI.
+        self.asked_parallelism = None if asked_parallelism is None else int(asked_parallelism)
         self.target: JobTarget = target
         # With target "running": every vertex at this parallelism too (a rescale's end; the job is
         # RUNNING and healthy at the old parallelism before a rescale in place starts).
@@ -274,6 +294,7 @@ class FlinkJobTrigger(FlinkPollingTrigger):
             "since": self.since,
             "coalesce": self.coalesce,
             "parallelism": self.parallelism,
+            **({"asked_parallelism": self.asked_parallelism} if self.asked_parallelism else {}),
         }
 
     def ids(self) -> dict[str, Any]:
@@ -356,6 +377,8 @@ class FlinkJobTrigger(FlinkPollingTrigger):
 
     async def complete(self, flink: AsyncFlinkVerbs, verdict: Verdict) -> WaitEvent:
         event = verdict.event(**self.ids())
+        if verdict.ok and self.target == "running" and self.asked_parallelism:
+            return await self._below_asked(flink, event, self.asked_parallelism)
         if JobState(verdict.state) is not JobState.FAILED:  # a job state, or NOT_FOUND
             return event
         try:
@@ -365,6 +388,21 @@ class FlinkJobTrigger(FlinkPollingTrigger):
         return event.model_copy(
             update={"root_cause": cause, "message": f"{verdict.message}. Root cause: {cause}"}
         )
+
+    async def _below_asked(self, flink: AsyncFlinkVerbs, event: WaitEvent, asked: int) -> WaitEvent:
+        try:
+            job = await flink.find_job(self.job_id)
+        except Exception:  # the job is healthy; a look that fails must not fail the wait
+            return event
+        if job is None or not any(v.parallelism < asked for v in job.vertices):
+            return event
+        note = (
+            f"it runs at parallelism {parallelisms(job)}, below the {asked} asked: Flink's adaptive scheduler "
+            "started it with the task slots it had; it scales up when slots free up (see the cluster's free "
+            "slots, or set capacity_check='fail' to refuse instead)"
+        )
+        self.log.warning("Job %s: %s", self.job_id, note)
+        return event.model_copy(update={"message": f"{event.message}; {note}"})
 
     async def on_kill(self) -> None:
         """The user killed the deferred task: cancel or stop the job if asked to (never waits long)."""
@@ -392,8 +430,9 @@ class FlinkSavepointTrigger(FlinkPollingTrigger):
         deadline: float,
         operation: Literal["savepoint", "stop"] = "savepoint",
         poll_interval: float = 1.0,
+        end_xcoms: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(flink_conn_id, deadline, poll_interval)
+        super().__init__(flink_conn_id, deadline, poll_interval, end_xcoms)
         self.job_id = job_id
         self.request_id = request_id
         self.operation = operation
@@ -433,9 +472,15 @@ class FlinkCheckpointTrigger(FlinkPollingTrigger):
     every moment between it and the rescale is re-processed after the restart)."""
 
     def __init__(
-        self, flink_conn_id: str, job_id: str, request_id: str, deadline: float, poll_interval: float = 0.5
+        self,
+        flink_conn_id: str,
+        job_id: str,
+        request_id: str,
+        deadline: float,
+        poll_interval: float = 0.5,
+        end_xcoms: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(flink_conn_id, deadline, poll_interval)
+        super().__init__(flink_conn_id, deadline, poll_interval, end_xcoms)
         self.job_id = job_id
         self.request_id = request_id
 
@@ -458,9 +503,15 @@ class FlinkDisposalTrigger(FlinkPollingTrigger):
     """Wait for a savepoint disposal started through Flink (``POST /savepoint-disposal``) to finish."""
 
     def __init__(
-        self, flink_conn_id: str, request_id: str, path: str, deadline: float, poll_interval: float = 1.0
+        self,
+        flink_conn_id: str,
+        request_id: str,
+        path: str,
+        deadline: float,
+        poll_interval: float = 1.0,
+        end_xcoms: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(flink_conn_id, deadline, poll_interval)
+        super().__init__(flink_conn_id, deadline, poll_interval, end_xcoms)
         self.request_id = request_id
         self.path = path
 
@@ -493,8 +544,9 @@ class FlinkClusterHealthTrigger(FlinkPollingTrigger):
         min_taskmanagers: int = 1,
         min_free_slots: int = 1,
         poll_interval: float = 2.0,
+        end_xcoms: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(flink_conn_id, deadline, poll_interval)
+        super().__init__(flink_conn_id, deadline, poll_interval, end_xcoms)
         self.min_taskmanagers = int(min_taskmanagers)
         self.min_free_slots = int(min_free_slots)
 

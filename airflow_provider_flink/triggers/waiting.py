@@ -27,6 +27,18 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
+def ends_tasks_here() -> bool:
+    """Whether this trigger runs in Airflow's triggerer, which can end a task itself; not in
+    ``dag.test()``'s in-process stand-in, which resumes the task with the event's payload (a task
+    end event's payload is its state alone: the task would resume without its result)."""
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # pragma: no cover - a task-only environment without the SDK's runner
+        return False
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return comms is not None and type(comms).__name__ != "InProcessSupervisorComms"
+
+
 def run_inline(trigger: FlinkPollingTrigger) -> WaitEvent:
     """Run a trigger's wait to its event in this process (the non-deferred wait)."""
     return asyncio.run(trigger.wait_for_event())

@@ -65,6 +65,22 @@ def test_a_long_wait_defers_after_the_look(
     assert trigger.job_id == J
     assert trigger.deadline > time.time() + 500  # the trigger keeps the whole wait, not the look's
     assert trigger.coalesce  # in the triggerer it shares its polls with the other waits
+    assert trigger.end_xcoms == {"return_value": "state"}  # the triggerer ends the task on success
+
+
+def test_a_task_the_triggerer_may_not_end_resumes_in_a_worker() -> None:
+    from airflow.sdk import Asset
+
+    sensor = FlinkJobStateSensor(task_id="s", job_id=J)
+    assert tasks.end_in_triggerer(sensor, {"return_value": "state"}) == {"return_value": "state"}
+    # its asset events are a worker's to emit
+    with_outlets = FlinkJobStateSensor(task_id="o", job_id=J, outlets=[Asset("flink://x")])
+    assert tasks.end_in_triggerer(with_outlets, {"return_value": "state"}) is None
+    quiet = FlinkJobStateSensor(task_id="q", job_id=J, do_xcom_push=False)
+    assert tasks.end_in_triggerer(quiet, {"return_value": "state"}) is None
+    assert tasks.end_in_triggerer(quiet, {"return_value": "job_id", "final_state": "state"}) == {
+        "final_state": "state"
+    }
 
 
 def test_a_sensors_target_states_keep_flinks_spelling_whether_strings_or_members() -> None:

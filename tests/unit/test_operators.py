@@ -668,19 +668,3 @@ def test_a_run_that_yielded_does_not_log_a_failure(
     text = out.out + out.err
     assert "yielded upgrade orders: another run" in text
     assert "FAILED" not in text
-
-
-@responses.activate
-def test_a_job_started_below_its_parallelism_is_said_so(capsys: pytest.CaptureFixture[str]) -> None:
-    """Flink's adaptive scheduler ran a job asked at 4 at 2 (2 free slots) and nothing said so."""
-    vertices = [{"id": "v", "name": "count", "status": "RUNNING", "parallelism": 2}]
-    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": vertices})
-    op = FlinkDeployJobOperator(task_id="d", jar="/x.jar", parallelism=4, deferrable=False)
-    event = {"status": "success", "message": "healthy", "state": "RUNNING", "job_id": J}
-    assert op.execute_complete(context(), event) == J
-    text = capsys.readouterr().out
-    assert f"Job {J} runs at parallelism 2, below the 4 asked: Flink's adaptive scheduler" in text
-    responses.replace(responses.GET, f"{URL}/jobs/{J}", json={"jid": J, "state": "RUNNING", "vertices": [
-        {**vertices[0], "parallelism": 4}]})  # fmt: skip
-    op.execute_complete(context(), event)
-    assert "below" not in capsys.readouterr().out

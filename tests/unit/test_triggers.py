@@ -370,3 +370,76 @@ def test_a_poking_sensor_gives_the_root_cause_and_says_what_it_sees(
         f"Job {J} ended FAILED while waiting for it to be FINISHED. "
         "Root cause: java.lang.IllegalStateException: failing on purpose after 20 records"
     )
+
+
+def test_a_job_healthy_below_its_asked_parallelism_is_said_so(fake_flink: Any) -> None:
+    """Flink's adaptive scheduler ran a job asked at 4 at 2 (2 free slots) and nothing said so."""
+    body = {
+        "jid": J,
+        "state": "RUNNING",
+        "vertices": [{"id": "v", "name": "count", "status": "RUNNING", "parallelism": 2}],
+    }
+    fake_flink(lambda r: httpx.Response(200, json=body))
+    event = run(FlinkJobTrigger("flink_default", J, time.time() + 5, asked_parallelism=4))
+    assert event["status"] == "success"
+    assert event["message"] == (
+        f"Job {J} is RUNNING with all 1 vertices RUNNING; it runs at parallelism 2, below the 4 asked: "
+        "Flink's adaptive scheduler started it with the task slots it had; it scales up when slots free up "
+        "(see the cluster's free slots, or set capacity_check='fail' to refuse instead)"
+    )
+    at_two = run(FlinkJobTrigger("flink_default", J, time.time() + 5, asked_parallelism=2))
+    assert at_two["message"] == f"Job {J} is RUNNING with all 1 vertices RUNNING"
+
+
+def test_a_wait_that_reaches_its_goal_ends_the_task_in_the_triggerer(
+    fake_flink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No worker is scheduled to resume a task just to return a value (1.5-3 s per deferred wait);
+    a wait that fails still resumes the task, which raises its error and keeps its retries."""
+    from airflow.triggers.base import TaskSuccessEvent
+
+    from airflow_provider_flink.triggers import flink as module
+
+    monkeypatch.setattr(module, "ends_tasks_here", lambda: True)
+    fake_flink(lambda r: httpx.Response(200, json=job_body("RUNNING")))
+    trigger = FlinkJobTrigger("flink_default", J, time.time() + 5, end_xcoms={"return_value": "job_id"})
+    classpath, kwargs = trigger.serialize()
+    assert kwargs["end_xcoms"] == {"return_value": "job_id"}
+    again = FlinkJobTrigger(**kwargs)
+
+    async def first() -> Any:
+        async for event in again.run():
+            return event
+        raise AssertionError("no event")
+
+    ended = asyncio.run(first())
+    assert isinstance(ended, TaskSuccessEvent)
+    assert ended.xcoms == {"return_value": J}
+    fake_flink(lambda r: httpx.Response(200, json=job_body("CANCELED", "CANCELED")))
+    resumed = asyncio.run(first())
+    assert not isinstance(resumed, TaskSuccessEvent)
+    assert resumed.payload["status"] == "failed"
+    # without end_xcoms (a task that does more when it resumes) the event goes to the task
+    plain = FlinkJobTrigger("flink_default", J, time.time() + 5)
+    assert "end_xcoms" not in plain.serialize()[1]
+
+
+def test_only_airflows_triggerer_ends_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dag.test() runs triggers in-process and resumes the task with the event's payload: a task
+    end event there would resume it without its result."""
+    from airflow.sdk.execution_time import task_runner
+
+    from airflow_provider_flink.triggers.waiting import ends_tasks_here
+
+    class InProcessSupervisorComms:
+        pass
+
+    class TriggerCommsDecoder:
+        pass
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", None, raising=False)
+    assert not ends_tasks_here()
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", InProcessSupervisorComms(), raising=False)
+    assert not ends_tasks_here()
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", TriggerCommsDecoder(), raising=False)
+    assert ends_tasks_here()
