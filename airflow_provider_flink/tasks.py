@@ -38,9 +38,29 @@ def defer_wait(task: BaseOperator, trigger: FlinkPollingTrigger, wait_seconds: f
 
 
 # How long a task watches in the worker before it defers. Most waits end within a second or two
-# (a job reaching RUNNING, a small job's savepoint); a deferral costs 2-3 s of scheduling and a
-# sensor whose condition already holds must not defer at all.
+# (a job reaching RUNNING, a small job's savepoint); a deferral costs seconds of scheduling and a
+# sensor whose condition already holds must not defer at all. `[flink] defer_after_seconds`
+# changes it for an installation (0: every wait is deferred at once).
 CHECK_BEFORE_DEFER = 5.0
+
+
+def defer_after() -> float:
+    """``[flink] defer_after_seconds`` (``AIRFLOW__FLINK__DEFER_AFTER_SECONDS``), default
+    :data:`CHECK_BEFORE_DEFER`; a value that is not a number >= 0 is an error that says so."""
+    try:
+        from airflow.sdk import conf
+    except ImportError:  # Airflow 3.1 / 3.2
+        from airflow.configuration import conf  # type: ignore[assignment]
+    raw = conf.get("flink", "defer_after_seconds", fallback=None)
+    if raw in (None, ""):
+        return CHECK_BEFORE_DEFER
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"[flink] defer_after_seconds must be a number of seconds >= 0, got {raw!r}")
+    return seconds
 
 
 def end_in_triggerer(task: BaseOperator, xcoms: dict[str, str] | None) -> dict[str, str] | None:
@@ -66,8 +86,8 @@ def defer_unless_done(
     does not return). ``end_xcoms``: a task whose resumption after a successful wait would only
     return these values lets the triggerer end it (see :func:`end_in_triggerer`); a wait that
     fails still resumes in a worker, which raises the task's error and leaves retries to Airflow."""
-    look = min(CHECK_BEFORE_DEFER if look is None else look, float(wait_seconds))
-    early = asyncio.run(trigger.look(look))
+    look = min(defer_after() if look is None else look, float(wait_seconds))
+    early = asyncio.run(trigger.look(look)) if look > 0 else None
     if early is not None:
         return early
     task.log.info("Still waiting after %.1f s: deferring to the triggerer", look)

@@ -94,3 +94,24 @@ def test_a_sensors_target_states_keep_flinks_spelling_whether_strings_or_members
     assert isinstance(trigger, FlinkJobTrigger)
     assert (trigger.target, trigger.states) == ("states", ["FINISHED", "FAILED"])
     assert trigger.serialize()[1]["states"] == ["FINISHED", "FAILED"]  # the payload: plain strings
+
+
+def test_an_installation_sets_how_long_a_task_looks_before_it_defers(
+    fake_flink: Callable[[Handler], list[httpx.Request]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[flink] defer_after_seconds = 0``: every wait is deferred at once (a worker slot is never
+    held for a wait); a value that is not a number of seconds is refused by name."""
+    seen = fake_flink(_job("RUNNING"))
+    monkeypatch.setenv("AIRFLOW__FLINK__DEFER_AFTER_SECONDS", "0")
+    assert tasks.defer_after() == 0
+    sensor = FlinkJobStateSensor(task_id="running", job_id=J, deferrable=True, timeout=600)
+    with pytest.raises(TaskDeferred):
+        sensor.execute(task_context())
+    assert seen == []  # not even one look in the worker
+    monkeypatch.setenv("AIRFLOW__FLINK__DEFER_AFTER_SECONDS", "soon")
+    with pytest.raises(
+        ValueError, match=r"^\[flink\] defer_after_seconds must be a number of seconds >= 0, got 'soon'$"
+    ):
+        tasks.defer_after()
+    monkeypatch.delenv("AIRFLOW__FLINK__DEFER_AFTER_SECONDS")
+    assert tasks.defer_after() == tasks.CHECK_BEFORE_DEFER

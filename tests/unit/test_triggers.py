@@ -403,7 +403,7 @@ def test_a_wait_that_reaches_its_goal_ends_the_task_in_the_triggerer(
     monkeypatch.setattr(module, "ends_tasks_here", lambda: True)
     fake_flink(lambda r: httpx.Response(200, json=job_body("RUNNING")))
     trigger = FlinkJobTrigger("flink_default", J, time.time() + 5, end_xcoms={"return_value": "job_id"})
-    classpath, kwargs = trigger.serialize()
+    _, kwargs = trigger.serialize()
     assert kwargs["end_xcoms"] == {"return_value": "job_id"}
     again = FlinkJobTrigger(**kwargs)
 

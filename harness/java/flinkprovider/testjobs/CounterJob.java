@@ -25,7 +25,10 @@ import org.apache.flink.util.Collector;
  * <p>Args: {@code --rate N} records per second (default 20), {@code --keys N} (default 1),
  * {@code --name NAME} job name (default "counter"), {@code --fail-after-seconds S} to throw
  * "counter failing on purpose" S seconds after each start (with restart strategy "none", so the
- * job ends FAILED with its checkpoints retained: for restart-from-checkpoint tests).
+ * job ends FAILED with its checkpoints retained: for restart-from-checkpoint tests),
+ * {@code --open-delay-seconds S} to take S seconds to open the counting operator at each start (its
+ * task stays INITIALIZING meanwhile: a job that takes a while to become healthy, as real jobs that
+ * load state or warm caches do).
  */
 public class CounterJob {
     public static void main(String[] args) throws Exception {
@@ -33,6 +36,7 @@ public class CounterJob {
         final int rate = a.getInt("rate", 20);
         final long keys = a.getInt("keys", 1);
         final long failAfterMs = a.getInt("fail-after-seconds", 0) * 1000L;
+        final long openDelayMs = a.getInt("open-delay-seconds", 0) * 1000L;
         Configuration conf = new Configuration();
         if (failAfterMs > 0) {
             conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
@@ -45,7 +49,7 @@ public class CounterJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "ticks")
                 .uid("ticks")
                 .keyBy(i -> i % keys)
-                .process(new Count(failAfterMs))
+                .process(new Count(failAfterMs, openDelayMs))
                 .uid("count")
                 .name("count")
                 .sinkTo(new DiscardingSink<>())
@@ -57,16 +61,21 @@ public class CounterJob {
     /** Counts the records of each key in keyed state and exposes the latest count. */
     static class Count extends KeyedProcessFunction<Long, Long, Long> {
         private final long failAfterMs;
+        private final long openDelayMs;
         private transient ValueState<Long> count;
         private transient long openedAt;
         private volatile long latest;
 
-        Count(long failAfterMs) {
+        Count(long failAfterMs, long openDelayMs) {
             this.failAfterMs = failAfterMs;
+            this.openDelayMs = openDelayMs;
         }
 
         @Override
-        public void open(OpenContext openContext) {
+        public void open(OpenContext openContext) throws Exception {
+            if (openDelayMs > 0) {
+                Thread.sleep(openDelayMs);
+            }
             openedAt = System.currentTimeMillis();
             count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
             getRuntimeContext().getMetricGroup().gauge("counter", () -> latest);
