@@ -22,10 +22,15 @@ Timing, not content, is this module's job (what changed is
 
 Where the trigger starts from: on Airflow 3.3 the last reported state is kept in the asset's
 state store (``asset_state_store``), so a change made while the triggerer was down is reported
-when it comes back. On 3.1/3.2 there is no such store: a (re)started watcher takes the folder as
-it finds it, and a change made while no triggerer ran waits for the reconcile's schedule.
-An event is sent before the state is stored: a crash between the two sends it again (one more
-reconcile run, which finds nothing to do), never loses it.
+when it comes back. An event is sent before the state is stored: a crash between the two sends
+it again (one more reconcile run, which finds nothing to do), never loses it.
+
+A watcher starts again when its DAG is unpaused (Airflow runs the watchers of unpaused DAGs only)
+or the triggerer restarts. An event sent while the DAG was paused is dropped by Airflow (seen: an
+edit saved seconds after pausing, and unpausing started no run), so a watcher that starts sends
+again the event it sent in the last ``REPLAY_SECONDS``; one more run that finds nothing to do is
+the price when nothing was dropped. On 3.1/3.2 there is no store, so nothing is known of what
+changed while no watcher ran: a starting watcher asks for one run of every deployment.
 """
 
 from __future__ import annotations
@@ -37,11 +42,13 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_flink.deployments.changes import FolderState, compare, look
+from airflow_provider_flink.deployments.changes import Change, FolderState, compare, look
 from airflow_provider_flink.deployments.spec import spec_folder
 from airflow_provider_flink.events import state
 
 CURSOR_KEY = "flink_spec_state"
+LAST_EVENT_KEY = "flink_spec_last_event"  # {"payload": ..., "sent_at": epoch seconds}
+REPLAY_SECONDS = 600.0
 INVALID_GRACE = 5  # x quiet_seconds: how long a file that does not parse may still be in the making
 
 
@@ -91,12 +98,43 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
     async def _store(self, folder_state: FolderState) -> None:
         await state.save(self, CURSOR_KEY, folder_state.as_dict())
 
+    async def _sent(self, payload: dict[str, Any]) -> None:
+        await state.save(self, LAST_EVENT_KEY, {"payload": payload, "sent_at": time.time()})
+
+    async def _on_start(self, reported: FolderState | None, latest: FolderState) -> dict[str, Any] | None:
+        """The event a starting watcher sends before it watches, if any (see the module's docs)."""
+        if getattr(self, "asset_state_store", None) is None:
+            names = sorted({f.deployment for f in latest.files.values() if f.deployment})
+            if not names:
+                return None
+            self.log.info(
+                "Started with no memory of earlier looks (no asset state store): one run for every "
+                "deployment, what changed while no watcher ran is not known: %s",
+                ", ".join(names),
+            )
+            return Change(tuple(names), (), (), ()).payload()
+        last = await state.load(self, LAST_EVENT_KEY)
+        if reported is None or not isinstance(last, dict) or not isinstance(last.get("payload"), dict):
+            return None
+        age = time.time() - float(last.get("sent_at") or 0)
+        if not 0 <= age < REPLAY_SECONDS:
+            return None
+        self.log.info(
+            "Started %.0f s after this watcher's last event: sending it again (Airflow drops an event "
+            "sent while its DAG is paused): %s",
+            age,
+            ", ".join(last["payload"].get("flink_deployments") or []) or "(no deployment)",
+        )
+        payload: dict[str, Any] = last["payload"]
+        return payload
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         reported = await self._stored()
         latest = await self._read()
         while latest is None:
             await asyncio.sleep(self.poll_interval)
             latest = await self._read()
+        first = await self._on_start(reported, latest)
         if reported is None:
             reported = latest  # nothing stored: start from what is there now
             await self._store(reported)
@@ -104,6 +142,8 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
             "Watching %s: %d deployment file(s), %d jar(s), every %g s",
             self.folder, len(latest.files), len(latest.jars), self.poll_interval,
         )  # fmt: skip
+        if first is not None:
+            yield TriggerEvent(first)  # type: ignore[no-untyped-call]
         changed_at = time.monotonic()
         while True:
             change = compare(reported, latest)
@@ -119,6 +159,7 @@ class FlinkSpecChangeTrigger(BaseEventTrigger):
                     yield TriggerEvent(change.payload())  # type: ignore[no-untyped-call]
                     reported = latest
                     await self._store(reported)
+                    await self._sent(change.payload())
             await asyncio.sleep(self.poll_interval)
             now = await self._read()
             if now is not None and now != latest:

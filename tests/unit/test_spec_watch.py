@@ -17,7 +17,7 @@ import yaml
 from airflow_provider_flink.deployments import MemoryRecordStore, reconcile
 from airflow_provider_flink.deployments.changes import look
 from airflow_provider_flink.events import FlinkSpecChangeTrigger
-from airflow_provider_flink.events.spec_changes import CURSOR_KEY
+from airflow_provider_flink.events.spec_changes import CURSOR_KEY, LAST_EVENT_KEY, REPLAY_SECONDS
 from airflow_provider_flink.operators.reconcile import names_from_events
 
 POLL = 0.05
@@ -64,8 +64,11 @@ def collect(
     return asyncio.run(main())
 
 
-def watcher(folder: Path) -> FlinkSpecChangeTrigger:
-    return FlinkSpecChangeTrigger(str(folder), poll_interval=POLL, quiet_seconds=QUIET)
+def watcher(folder: Path, store: FakeStateStore | None = None) -> FlinkSpecChangeTrigger:
+    """A watcher as Airflow 3.3's triggerer runs it: with an asset state store (empty by default)."""
+    trigger = FlinkSpecChangeTrigger(str(folder), poll_interval=POLL, quiet_seconds=QUIET)
+    trigger.asset_state_store = FakeStateStore() if store is None else store
+    return trigger
 
 
 def test_a_burst_of_edits_gives_one_event_after_the_last(tmp_path: Path) -> None:
@@ -320,3 +323,38 @@ def test_a_parallelism_change_is_a_rescale_only_on_a_cluster_with_the_adaptive_s
     assert asked == ["config"]  # once per run
     assert run({})._rescale_from(wider, record, "d" * 64) is None  # Flink's default scheduler
     assert run(RuntimeError("no answer"))._rescale_from(wider, record, "d" * 64) is None
+
+
+async def _nothing() -> None:
+    return None
+
+
+def test_a_starting_watcher_sends_its_recent_event_again(tmp_path: Path) -> None:
+    """Airflow drops an event sent while its DAG is paused and restarts the watcher when the DAG
+    is unpaused: an edit saved seconds after pausing started no run when unpaused."""
+    spec(tmp_path, "orders")
+
+    async def edit() -> None:
+        spec(tmp_path, "orders", parallelism=2)
+
+    store = FakeStateStore()
+    first = watcher(tmp_path, store)
+    assert [e["flink_deployments"] for e in collect(first, edit, 0.8)] == [["orders"]]
+    assert store.values[LAST_EVENT_KEY]["payload"]["flink_deployments"] == ["orders"]
+    # the DAG is unpaused: a new watcher starts from the store and sends the event again, once
+    again = collect(watcher(tmp_path, store), _nothing, 0.8)
+    assert [e["flink_deployments"] for e in again] == [["orders"]]
+    # long after its last event, a starting watcher sends nothing
+    store.values[LAST_EVENT_KEY]["sent_at"] -= REPLAY_SECONDS
+    assert collect(watcher(tmp_path, store), _nothing, 0.5) == []
+
+
+def test_without_a_state_store_a_starting_watcher_asks_one_run_for_every_deployment(tmp_path: Path) -> None:
+    """Airflow 3.1/3.2: nothing is known of what changed while no watcher ran (a paused DAG, a
+    triggerer down)."""
+    spec(tmp_path, "orders")
+    spec(tmp_path, "clicks")
+    trigger = FlinkSpecChangeTrigger(str(tmp_path), poll_interval=POLL, quiet_seconds=QUIET)
+    assert collect(trigger, _nothing, 0.5) == [
+        {"flink_deployments": ["clicks", "orders"], "files": [], "invalid_files": [], "jars": []}
+    ]
