@@ -50,7 +50,7 @@ from airflow_provider_flink.triggers.conditions import (
     vertices_not_up,
 )
 from airflow_provider_flink.triggers.events import UNKNOWN, WaitEvent
-from airflow_provider_flink.triggers.waiting import ends_tasks_here
+from airflow_provider_flink.triggers.waiting import ends_tasks_here, push_xcoms
 
 # The poll loop is itself a retry: each observation tries at most twice, then waits for the next poll.
 POLL_RETRY = RetryPolicy(attempts=2, initial=0.5, maximum=2.0, give_up_after=10.0)
@@ -177,11 +177,20 @@ class FlinkPollingTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self.wait_for_event()
         if self.end_xcoms and event.ok and ends_tasks_here():
-            # Logged here: the task's log shows the triggerer's lines of its wait.
-            self.log.info("%s", event.message)
             values = event.model_dump()
-            yield TaskSuccessEvent(xcoms={key: values[name] for key, name in self.end_xcoms.items()})
-            return
+            try:
+                await push_xcoms(
+                    self.task_instance, {key: values[name] for key, name in self.end_xcoms.items()}
+                )
+            except Exception as err:  # the task resumes in a worker, which pushes them
+                self.log.warning(
+                    "Could not push the task's XComs from the triggerer (%s): it resumes in a worker", err
+                )
+            else:
+                # Logged here: the task's log shows the triggerer's lines of its wait.
+                self.log.info("%s", event.message)
+                yield TaskSuccessEvent()
+                return
         yield TriggerEvent(event.payload())  # type: ignore[no-untyped-call]
 
     async def wait_for_event(self) -> WaitEvent:

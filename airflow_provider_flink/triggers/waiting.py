@@ -5,7 +5,7 @@ triggerer or run to its end in this process. Either way the wait ends in a :clas
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flink.triggers.events import WaitEvent
 
@@ -37,6 +37,30 @@ def ends_tasks_here() -> bool:
         return False
     comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
     return comms is not None and type(comms).__name__ != "InProcessSupervisorComms"
+
+
+async def push_xcoms(task_instance: Any, xcoms: dict[str, Any]) -> None:
+    """Push a task's XComs from its trigger, stored as a worker stores them.
+
+    Not through ``TaskSuccessEvent(xcoms=...)``: the triggerer stores those JSON-encoded once more
+    than a worker does (Airflow 3.1 to 3.4), and a downstream task read the deploy's job id as
+    ``"<job id>"``, quotes included. Raises when this triggerer cannot (the caller then lets the
+    task resume in a worker, which pushes them)."""
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import SetXCom
+    from airflow.sdk.execution_time.xcom import XCom
+
+    comms = task_runner.SUPERVISOR_COMMS
+    for key, value in xcoms.items():
+        message = SetXCom(
+            key=key,
+            value=XCom.serialize_value(value),
+            dag_id=task_instance.dag_id,
+            run_id=task_instance.run_id,
+            task_id=task_instance.task_id,
+            map_index=task_instance.map_index,
+        )
+        await comms.asend(message)
 
 
 def run_inline(trigger: FlinkPollingTrigger) -> WaitEvent:

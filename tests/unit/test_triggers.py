@@ -395,17 +395,29 @@ def test_a_wait_that_reaches_its_goal_ends_the_task_in_the_triggerer(
     fake_flink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No worker is scheduled to resume a task just to return a value (1.5-3 s per deferred wait);
-    a wait that fails still resumes the task, which raises its error and keeps its retries."""
+    the XComs are pushed as a worker pushes them; a wait that fails still resumes the task, which
+    raises its error and keeps its retries."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.execution_time import task_runner
     from airflow.triggers.base import TaskSuccessEvent
 
     from airflow_provider_flink.triggers import flink as module
 
+    sent: list[Any] = []
+
+    class Comms:
+        async def asend(self, message: Any) -> None:
+            sent.append(message)
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", Comms(), raising=False)
     monkeypatch.setattr(module, "ends_tasks_here", lambda: True)
     fake_flink(lambda r: httpx.Response(200, json=job_body("RUNNING")))
     trigger = FlinkJobTrigger("flink_default", J, time.time() + 5, end_xcoms={"return_value": "job_id"})
     _, kwargs = trigger.serialize()
     assert kwargs["end_xcoms"] == {"return_value": "job_id"}
     again = FlinkJobTrigger(**kwargs)
+    again.task_instance = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1)  # type: ignore[assignment]
 
     async def first() -> Any:
         async for event in again.run():
@@ -414,7 +426,19 @@ def test_a_wait_that_reaches_its_goal_ends_the_task_in_the_triggerer(
 
     ended = asyncio.run(first())
     assert isinstance(ended, TaskSuccessEvent)
-    assert ended.xcoms == {"return_value": J}
+    assert ended.xcoms is None  # not through the event: the triggerer would store them JSON-encoded twice
+    assert [(m.key, m.value, m.dag_id, m.run_id, m.task_id, m.map_index) for m in sent] == [
+        ("return_value", J, "d", "r", "t", -1)
+    ]
+
+    class Broken:
+        async def asend(self, message: Any) -> None:
+            raise RuntimeError("no supervisor")
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", Broken(), raising=False)
+    resumed_to_push = asyncio.run(first())  # the XComs could not be pushed: the worker will
+    assert not isinstance(resumed_to_push, TaskSuccessEvent)
+    assert resumed_to_push.payload["status"] == "success"
     fake_flink(lambda r: httpx.Response(200, json=job_body("CANCELED", "CANCELED")))
     resumed = asyncio.run(first())
     assert not isinstance(resumed, TaskSuccessEvent)
