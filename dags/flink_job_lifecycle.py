@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Param
 
 from airflow_provider_flink.operators import (
     FlinkDeployJobOperator,
@@ -38,12 +38,25 @@ with DAG(
     tags=["flink", "example"],
     doc_md=__doc__,
     default_args={"flink_conn_id": "flink_default", "retries": 1, "retry_delay": 2},
+    render_template_as_native_obj=True,
+    params={
+        "args": Param(
+            ["--rate", "50"],
+            type="array",
+            title="Program arguments",
+            description="One per item, for both jobs.",
+        ),
+    },
 ) as dag:
     healthy = FlinkClusterHealthSensor(
         task_id="cluster_healthy", min_taskmanagers=1, min_free_slots=2, timeout=120
     )
     deploy = FlinkDeployJobOperator(
-        task_id="deploy", jar=JAR, entry_class=COUNTER_JOB, args=["--rate", "50"], parallelism=1
+        task_id="deploy",
+        jar=JAR,
+        entry_class=COUNTER_JOB,
+        args="{{ params.args }}",  # type: ignore[arg-type]  # rendered to a list (native templates)
+        parallelism=1,
     )
     savepoint = FlinkSavepointOperator(task_id="savepoint", job_id=deploy.output)
     stop = FlinkStopJobOperator(task_id="stop_with_savepoint", job_id=deploy.output)
@@ -51,7 +64,7 @@ with DAG(
         task_id="redeploy_from_savepoint",
         jar=JAR,
         entry_class=COUNTER_JOB,
-        args=["--rate", "50"],
+        args="{{ params.args }}",  # type: ignore[arg-type]  # rendered to a list (native templates)
         parallelism=2,
         savepoint_path=stop.output,
     )

@@ -12,6 +12,9 @@ import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -28,7 +31,8 @@ import org.apache.flink.util.Collector;
  * job ends FAILED with its checkpoints retained: for restart-from-checkpoint tests),
  * {@code --open-delay-seconds S} to take S seconds to open the counting operator at each start (its
  * task stays INITIALIZING meanwhile: a job that takes a while to become healthy, as real jobs that
- * load state or warm caches do).
+ * load state or warm caches do), {@code --snapshot-delay-seconds S} to take S seconds over each
+ * checkpoint and savepoint (a job with a lot of state).
  */
 public class CounterJob {
     public static void main(String[] args) throws Exception {
@@ -37,6 +41,7 @@ public class CounterJob {
         final long keys = a.getInt("keys", 1);
         final long failAfterMs = a.getInt("fail-after-seconds", 0) * 1000L;
         final long openDelayMs = a.getInt("open-delay-seconds", 0) * 1000L;
+        final long snapshotDelayMs = a.getInt("snapshot-delay-seconds", 0) * 1000L;
         Configuration conf = new Configuration();
         if (failAfterMs > 0) {
             conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
@@ -49,7 +54,7 @@ public class CounterJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "ticks")
                 .uid("ticks")
                 .keyBy(i -> i % keys)
-                .process(new Count(failAfterMs, openDelayMs))
+                .process(new Count(failAfterMs, openDelayMs, snapshotDelayMs))
                 .uid("count")
                 .name("count")
                 .sinkTo(new DiscardingSink<>())
@@ -59,17 +64,29 @@ public class CounterJob {
     }
 
     /** Counts the records of each key in keyed state and exposes the latest count. */
-    static class Count extends KeyedProcessFunction<Long, Long, Long> {
+    static class Count extends KeyedProcessFunction<Long, Long, Long> implements CheckpointedFunction {
         private final long failAfterMs;
         private final long openDelayMs;
+        private final long snapshotDelayMs;
         private transient ValueState<Long> count;
         private transient long openedAt;
         private volatile long latest;
 
-        Count(long failAfterMs, long openDelayMs) {
+        Count(long failAfterMs, long openDelayMs, long snapshotDelayMs) {
             this.failAfterMs = failAfterMs;
             this.openDelayMs = openDelayMs;
+            this.snapshotDelayMs = snapshotDelayMs;
         }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext context) throws Exception {
+            if (snapshotDelayMs > 0) {
+                Thread.sleep(snapshotDelayMs);
+            }
+        }
+
+        @Override
+        public void initializeState(FunctionInitializationContext context) {}
 
         @Override
         public void open(OpenContext openContext) throws Exception {
