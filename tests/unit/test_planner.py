@@ -1272,6 +1272,7 @@ def test_an_upgrade_interrupted_after_its_stop_is_not_called_a_stop_outside_the_
     stopped = running_record(savepoints=[saved("file:///sp/upgrade", 10, reason="upgrade")])
     plan = plan_deployment(spec(), H1, view(job(jid(), "FINISHED", 0)), stopped, NOW)
     assert kinds(plan) == ["resume"]
+    assert plan.actions[0].job_id == jid()  # the job it replaces, as any resume names it
     assert plan.actions[0].reason == (
         f"an earlier run's upgrade stopped job {jid()} with a savepoint and ended before it started the new "
         "job: start it now"
