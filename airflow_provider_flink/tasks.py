@@ -20,6 +20,7 @@ from airflow_provider_flink.triggers import (
     WaitEvent,
     default_deferrable,
 )
+from airflow_provider_flink.triggers.waiting import airflow_conf
 
 
 def deferrable_or_default(deferrable: bool | None) -> bool:
@@ -47,11 +48,7 @@ CHECK_BEFORE_DEFER = 5.0
 def defer_after() -> float:
     """``[flink] defer_after_seconds`` (``AIRFLOW__FLINK__DEFER_AFTER_SECONDS``), default
     :data:`CHECK_BEFORE_DEFER`; a value that is not a number >= 0 is an error that says so."""
-    try:
-        from airflow.sdk import conf
-    except ImportError:  # Airflow 3.1 / 3.2
-        from airflow.configuration import conf  # type: ignore[assignment]
-    raw = conf.get("flink", "defer_after_seconds", fallback=None)
+    raw = airflow_conf().get("flink", "defer_after_seconds", fallback=None)
     if raw in (None, ""):
         return CHECK_BEFORE_DEFER
     try:

@@ -392,9 +392,7 @@ def parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]
 
 def sql_file_location(folder: SpecPath, location: str) -> str:
     """Where a spec's ``sql.file`` is: as given when absolute or a URI, else beside the spec file."""
-    if "://" in location or Path(location).expanduser().is_absolute():
-        return location
-    return str(folder / location)
+    return beside(str(folder), location)
 
 
 def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentSpec:

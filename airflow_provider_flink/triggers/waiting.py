@@ -17,14 +17,18 @@ if TYPE_CHECKING:
 DEFER_GRACE = 60.0
 
 
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable``, Airflow's switch for every deferrable operator."""
+def airflow_conf() -> Any:
+    """Airflow's configuration, where this Airflow keeps it."""
     try:
         from airflow.sdk import conf
     except ImportError:  # Airflow 3.1 / 3.2
         from airflow.configuration import conf  # type: ignore[assignment]
+    return conf
 
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable``, Airflow's switch for every deferrable operator."""
+    return bool(airflow_conf().getboolean("operators", "default_deferrable", fallback=False))
 
 
 def ends_tasks_here() -> bool:
