@@ -43,6 +43,8 @@ __all__ = [
     "FlinkUnreachableError",
     "LimitError",
     "ReconcileError",
+    "RecordConflictError",
+    "RecordStoreError",
     "RescaleNotPossibleError",
     "TaskDeferred",
 ]
@@ -67,6 +69,18 @@ class ReconcileError(RuntimeError):
 class DeploymentBusyError(ReconcileError):
     """Another actor changed the deployment's record while this run was acting on it (I8): this
     run stops acting on that deployment and leaves it to the other one."""
+
+
+class RecordConflictError(DeploymentBusyError):
+    """A record write lost a race: the stored revision is not the one this run read, or this run's
+    lease on the deployment was taken over or ran out. Not a failure: the run stops acting on the
+    deployment (yielded), the actor that won goes on."""
+
+
+class RecordStoreError(ReconcileError):
+    """The record store could not be read or written (unreachable, a server error, a table it
+    cannot create): a failure, never taken for a lost race. The message names the store and the
+    cause, never its credentials."""
 
 
 class RescaleNotPossibleError(RuntimeError):

@@ -15,10 +15,14 @@ import tempfile
 from pathlib import Path
 
 from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record, record_key
+from airflow_provider_flink.deployments.stores import UnfencedStore
 
 
-class FileRecordStore:
-    """Records in one JSON file, each write atomic (rename), as a Variable write is."""
+class FileRecordStore(UnfencedStore):
+    """Records in one JSON file, each write atomic (rename), as a Variable write is: like
+    Variables, no compare-and-set (the revision read just before) and no leases."""
+
+    describe = "record file"
 
     def __init__(self, path: Path) -> None:
         self.path = path

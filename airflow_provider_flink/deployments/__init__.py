@@ -5,14 +5,16 @@ from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import Action, ClusterView, DeploymentPlan, plan_deployment
 from airflow_provider_flink.deployments.reconciler import Asked, reconcile
-from airflow_provider_flink.deployments.records import (
-    DeploymentRecord,
-    MemoryRecordStore,
-    RecordStore,
-    VariableRecordStore,
-)
+from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.report import ActionResult, DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_hash
+from airflow_provider_flink.deployments.stores import (
+    MemoryRecordStore,
+    RecordStore,
+    SqlRecordStore,
+    VariableRecordStore,
+    configured_store,
+)
 from airflow_provider_flink.exceptions import ReconcileError
 
 __all__ = [
@@ -29,7 +31,9 @@ __all__ = [
     "ReconcileError",
     "ReconcileReport",
     "RecordStore",
+    "SqlRecordStore",
     "VariableRecordStore",
+    "configured_store",
     "load_specs",
     "observe",
     "plan_deployment",

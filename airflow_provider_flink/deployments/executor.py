@@ -11,8 +11,10 @@
   exists; nothing is cancelled unless its state is safe (a completed savepoint, or a checkpoint
   that Flink keeps after the cancel); a checkpoint older than the spec allows is not used.
 * I8: job ids and savepoint trigger ids are derived from the transition, so two actors that race
-  send the same requests and Flink runs them once; every record write checks the revision it
-  read, and a run that finds another actor's write stops acting on the deployment.
+  send the same requests and Flink runs them once; every record write is a compare-and-set on the
+  revision this run read, under the deployment's lease (:mod:`.stores.leased`), and a run whose
+  write lost (another actor's revision, its lease taken over or run out) stops acting on the
+  deployment. A write the store could not make is a failure, reported after what was done.
 
 Every change to the cluster goes through the hook's verbs; waits reuse the triggers (run
 in-process), so "healthy" and "savepoint done" mean what they mean everywhere else in the provider.
@@ -68,11 +70,10 @@ from airflow_provider_flink.deployments.planner import (
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
     HistoryEntry,
-    RecordStore,
     Rescaling,
     SavepointEntry,
     Start,
-    save_checked,
+    summary,
 )
 from airflow_provider_flink.deployments.report import ActionResult
 from airflow_provider_flink.deployments.snapshots import (
@@ -84,11 +85,13 @@ from airflow_provider_flink.deployments.snapshots import (
     surviving_checkpoint,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.deployments.stores import RecordStore, RunRecords, holder_of
 from airflow_provider_flink.exceptions import (
     ArtifactError,
     DeploymentBusyError,
     LimitError,
     ReconcileError,
+    RecordStoreError,
     RescaleNotPossibleError,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
@@ -150,13 +153,14 @@ class Executor:
     def __init__(
         self,
         hook: FlinkHook,
-        store: RecordStore,
+        store: RecordStore | RunRecords,
         clock: Callable[[], float] = time.time,
         wait_for_health: bool = True,
         run: str | None = None,
     ) -> None:
         self.hook = hook
-        self.store = store
+        # The run's reads and fenced writes; a bare store gets this executor's own.
+        self.records = store if isinstance(store, RunRecords) else RunRecords(store, holder_of(run))
         self.clock = clock
         self.wait_for_health = wait_for_health
         self.run = run
@@ -196,12 +200,17 @@ class Executor:
                     )
                 else:
                     log.info("Deployment %s: its first record", plan.spec.name)
+            first = plan.record.rebuilt
+            if first and not plan.actions:
                 self._write(plan.record)
             for action in plan.actions:
                 began = time.monotonic()
                 try:
+                    if first:  # inside: a lost race or a failed write is the first action's outcome
+                        first = False
+                        self._write(plan.record)
                     detail = HANDLERS[type(action)](self, plan.spec, action)
-                except DeploymentBusyError as err:
+                except DeploymentBusyError as err:  # a lost race, a lease taken over: not a failure
                     results.append(_result(action, False, str(err), began, yielded=True))
                     log.warning("%s: %s", action.describe(), err)
                     break  # another actor's: its history, not this run's
@@ -210,11 +219,21 @@ class Executor:
                     log.error("%s failed: %s", action.describe(), err)
                     self._remember_failure(action, str(err))
                     break
+                try:
+                    self._write(transitions.remembered(self.record, self._entry(action, True, detail)))
+                except DeploymentBusyError as err:
+                    results.append(_result(action, True, detail, began))
+                    log.warning("%s: done, then %s", action.describe(), err)
+                    break
+                except RecordStoreError as err:  # done on Flink; the store failed: red, with both
+                    results.append(_result(action, False, f"done on Flink ({detail}), then {err}", began))
+                    log.error("%s: done on Flink (%s), then %s", action.describe(), detail, err)
+                    break
                 results.append(_result(action, True, detail, began))
                 log.info("%s: %s", action.describe(), detail)
-                self._write(transitions.remembered(self.record, self._entry(action, True, detail)))
         finally:
             plan.record, self._record = self.record, None
+            self.records.release(plan.spec.cluster, plan.spec.name)
         return results
 
     # ------------------------------------------------------------------ history
@@ -235,12 +254,10 @@ class Executor:
         is what the run reports."""
         record = self.record
         try:
-            stored = self.store.get(record.cluster, record.name)
+            stored = self.records.get(record.cluster, record.name)
             if stored is None or stored.revision != record.revision:
                 return
-            written = save_checked(
-                self.store, transitions.remembered(stored, self._entry(action, False, detail))
-            )
+            written = self.records.write(transitions.remembered(stored, self._entry(action, False, detail)))
             self._record = record.model_copy(
                 update={"revision": written.revision, "history": written.history}
             )
@@ -249,8 +266,12 @@ class Executor:
 
     # ------------------------------------------------------------------ building blocks
     def _write(self, record: DeploymentRecord) -> DeploymentRecord:
-        """Store ``record`` as the next revision (I8) and make it the run's record."""
-        self._record = save_checked(self.store, record)
+        """Store ``record`` as the next revision (I8) and make it the run's record. A store that
+        failed says what the record would have held: Flink has it, and the next run reads it there."""
+        try:
+            self._record = self.records.write(record)
+        except RecordStoreError as err:
+            raise RecordStoreError(f"{err}; it would have recorded {summary(record)}") from None
         return self._record
 
     def _savepoint_dir(self, spec: DeploymentSpec) -> str | None:

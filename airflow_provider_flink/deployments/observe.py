@@ -19,13 +19,12 @@ from airflow_provider_flink.deployments import transitions
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
-    RecordStore,
     SavepointEntry,
     Savepointing,
-    save_checked,
 )
 from airflow_provider_flink.deployments.snapshots import Snapshot, known_checkpoint_id, newest_snapshot
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.deployments.stores import DryRun, RunRecords
 from airflow_provider_flink.exceptions import AirflowNotFoundException, FlinkConnectionError
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.ids import deployment_prefix
@@ -65,7 +64,7 @@ def newest_state(
         return Snapshot(refusal=f"its newest snapshot is not known: Flink did not answer ({err})")
 
 
-def catch_up(hook: FlinkHook, store: RecordStore, record: DeploymentRecord) -> DeploymentRecord:
+def catch_up(hook: FlinkHook, store: RunRecords | DryRun, record: DeploymentRecord) -> DeploymentRecord:
     """Bring a record that lags behind Flink up to date before anything is planned (I7); returns
     the record as it is now. If Flink cannot be asked, the record stays as it is (the planner then
     waits: I3)."""
@@ -91,7 +90,7 @@ def filed(pending: Savepointing, path: str) -> SavepointEntry:
 
 
 def settle_pending(
-    hook: FlinkHook, store: RecordStore, record: DeploymentRecord
+    hook: FlinkHook, store: RunRecords | DryRun, record: DeploymentRecord
 ) -> tuple[DeploymentRecord, str]:
     """A savepoint an earlier run started but did not see finish: keep it if it completed. Returns
     the record (stored when it changed) and what became of the savepoint."""
@@ -112,11 +111,11 @@ def settle_pending(
     else:
         record = transitions.savepoint_failed(record, pending.trigger_id)
         outcome = f"failed: {status.failure}"
-    return save_checked(store, record), f"savepoint {pending.trigger_id} {outcome}"
+    return store.write(record), f"savepoint {pending.trigger_id} {outcome}"
 
 
 def _from_history(
-    hook: FlinkHook, store: RecordStore, record: DeploymentRecord, pending: Savepointing
+    hook: FlinkHook, store: RunRecords | DryRun, record: DeploymentRecord, pending: Savepointing
 ) -> tuple[DeploymentRecord, str]:
     """Flink forgot the trigger (its status is kept 5 minutes): the job's checkpoint history
     still names its latest savepoint; one taken since the trigger was recorded is that one."""
@@ -128,13 +127,11 @@ def _from_history(
         latest = None  # the job is gone too (a JobManager restart without HA)
     since = pending.started_at * 1000  # Flink's timestamps are in ms
     if latest is not None and latest.external_path and (latest.trigger_timestamp or 0) >= since:
-        record = save_checked(
-            store, transitions.savepoint_filed(record, filed(pending, latest.external_path))
-        )
+        record = store.write(transitions.savepoint_filed(record, filed(pending, latest.external_path)))
         return record, (
             f"savepoint {pending.trigger_id} kept from job {pending.job_id}'s history: {latest.external_path}"
         )
-    record = save_checked(store, transitions.savepoint_failed(record, None))
+    record = store.write(transitions.savepoint_failed(record, None))
     return record, (
         f"Flink no longer knows savepoint {pending.trigger_id}: dropped from the record (a restore still "
         "finds it on storage)"

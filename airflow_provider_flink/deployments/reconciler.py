@@ -22,12 +22,14 @@ from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.lifecycle import Lifecycle
 from airflow_provider_flink.deployments.observe import catch_up, newest_state, observe
 from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
-from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore, RecordStore
+from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
+from airflow_provider_flink.deployments.stores import DryRun, RecordStore, RunRecords, holder_of
 from airflow_provider_flink.exceptions import (
     ArtifactError,
     LimitError,
+    RecordStoreError,
 )
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.rescale import cluster_scheduler
@@ -62,11 +64,35 @@ def reconcile(
     asked: Asked | None = None,
     wait_for_health: bool = True,
     run: str | None = None,
+    lease_seconds: float = 30.0,
 ) -> ReconcileReport:
     """Load, observe, plan and (unless ``dry_run``) apply. ``retry_failed``: deployments whose
     failed spec may be applied again (a person asked; also in ``asked``). ``wait_for_health``:
     False for short runs (see :mod:`~airflow_provider_flink.deployments.executor`). ``run``: the
-    task acting, for the deployments' history."""
+    task acting, for the deployments' history and its leases (``lease_seconds`` each).
+
+    The records of a cluster's deployments are read in one request to the store; a store that
+    cannot be read stops that cluster's share of the run (nothing is known of what it did before)."""
+    records = RunRecords(store, holder_of(run), lease_seconds)
+    try:
+        return _reconcile(
+            folder, records, clusters, names, dry_run, retry_failed, asked, wait_for_health, run
+        )
+    finally:
+        records.close()
+
+
+def _reconcile(
+    folder: SpecPath,
+    records: RunRecords,
+    clusters: Sequence[str] | None,
+    names: Sequence[str] | None,
+    dry_run: bool,
+    retry_failed: Sequence[str],
+    asked: Asked | None,
+    wait_for_health: bool,
+    run: str | None,
+) -> ReconcileReport:
     asked = asked or Asked()
     asked = Asked(
         asked.retry_failed | frozenset(retry_failed), asked.savepoint_now, asked.suspend, asked.resume
@@ -81,6 +107,12 @@ def reconcile(
     for spec in specs:
         by_cluster.setdefault(spec.cluster, []).append(spec)
     for cluster, members in by_cluster.items():
+        try:
+            stored = records.get_many(cluster, [s.name for s in members])
+        except RecordStoreError as err:
+            report.errors.append(f"cluster {cluster}: its records could not be read: no action taken ({err})")
+            report.deployments += [_unread(spec, str(err)) for spec in members]
+            continue
         hook = FlinkHook(cluster)
         try:
             view = observe(hook, cluster)
@@ -88,9 +120,9 @@ def reconcile(
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
-            executor = Executor(hook, store, wait_for_health=wait_for_health, run=run)
+            executor = Executor(hook, records, wait_for_health=wait_for_health, run=run)
             executor.neighbours = frozenset(deployment_prefix(s.name) for s in members)
-            share = _ClusterRun(hook, store, view, dry_run, asked, executor)
+            share = _ClusterRun(hook, records, stored, view, dry_run, asked, executor)
             entries = [share.reconcile(spec) for spec in members]
         finally:
             hook.close()
@@ -99,6 +131,14 @@ def reconcile(
         report.deployments += entries
         report.errors += [f"{entry.deployment}: {error}" for entry in entries for error in entry.errors]
     return report
+
+
+def _unread(spec: DeploymentSpec, why: str) -> DeploymentReport:
+    entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
+    entry.skipped = f"its record could not be read: {why}"
+    entry.job_state = JobState.UNKNOWN.value
+    entry.lifecycle = Lifecycle.UNKNOWN.value
+    return entry
 
 
 def only_parallelism_changed(
@@ -122,13 +162,15 @@ class _ClusterRun:
     def __init__(
         self,
         hook: FlinkHook,
-        store: RecordStore,
+        records: RunRecords,
+        stored: dict[str, DeploymentRecord],
         view: ClusterView,
         dry_run: bool,
         asked: Asked,
         executor: Executor,
     ) -> None:
-        self.hook, self.store, self.view, self.dry_run, self.asked = hook, store, view, dry_run, asked
+        self.hook, self.records, self.view, self.dry_run, self.asked = hook, records, view, dry_run, asked
+        self.stored = stored  # the cluster's records, read at once
         self.executor = executor
         self._adaptive: bool | None = None  # the cluster runs the adaptive scheduler (asked when needed)
         self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
@@ -166,7 +208,14 @@ class _ClusterRun:
         return self._prepared[request]
 
     def reconcile(self, spec: DeploymentSpec) -> DeploymentReport:
-        """Plan one deployment and (unless a dry run) apply the plan."""
+        """Plan one deployment and (unless a dry run) apply the plan; its lease (taken at its first
+        write) is released when it is done."""
+        try:
+            return self._reconcile(spec)
+        finally:
+            self.records.release(spec.cluster, spec.name)
+
+    def _reconcile(self, spec: DeploymentSpec) -> DeploymentReport:
         entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
         if self.view.jobs is None:  # nothing is planned for it, so nothing is fetched for it either
             entry.skipped = self.view.unobservable()
@@ -179,10 +228,10 @@ class _ClusterRun:
         if isinstance(artifact, str):
             entry.skipped = entry.refused = artifact
             return entry
-        stored = self.store.get(spec.cluster, spec.name)
+        stored = self.stored.get(spec.name)
         if stored is not None:
-            # I7: a record behind Flink is brought up to date first (a dry run, in memory only)
-            stored = catch_up(self.hook, MemoryRecordStore() if self.dry_run else self.store, stored)
+            # I7: a record behind Flink is brought up to date first (a dry run writes nothing)
+            stored = catch_up(self.hook, DryRun(self.records) if self.dry_run else self.records, stored)
         now = time.time()
         plan = plan_deployment(
             spec,

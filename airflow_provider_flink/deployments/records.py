@@ -1,4 +1,4 @@
-"""Deployment records: what Flink cannot tell, kept in Airflow's metadata DB (Variables, Task SDK).
+"""Deployment records: what Flink cannot tell, kept in a record store (:mod:`.stores`).
 
 Flink is the truth for what runs. A record adds what it cannot say: the spec applied, the job id
 about to be submitted (intent, written *before* the request: I4), the savepoint history with
@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from airflow_provider_flink.exceptions import DeploymentBusyError
 
 log = logging.getLogger(__name__)
 
@@ -305,30 +303,17 @@ def _one_operation(data: dict[str, Any]) -> None:
         data["operation"] = {"kind": "submit", "start": start}
 
 
-class RecordStore(Protocol):
-    def get(self, cluster: str, name: str) -> DeploymentRecord | None: ...
-
-    def put(self, record: DeploymentRecord) -> None: ...
-
-
-def save_checked(store: RecordStore, record: DeploymentRecord) -> DeploymentRecord:
-    """Write the record as its next revision and return what was written, unless another actor
-    wrote it since this run read it (I8).
-
-    Airflow Variables have no compare-and-set, so this check and the write are two steps: two
-    writers can still pass it together. It makes the loser of a race stop early; what makes a
-    race safe is that both actors derive the same job and trigger ids (Flink runs each once).
-    """
-    stored = store.get(record.cluster, record.name)
-    if stored is not None and stored.revision != record.revision:
-        raise DeploymentBusyError(
-            f"another reconcile changed the record of {record.name} while this run acted on it "
-            f"(revision {stored.revision}, this run had {record.revision}): this run stops acting "
-            "on it and leaves it to the other"
-        )
-    written = record.model_copy(update={"revision": record.revision + 1})
-    store.put(written)
-    return written
+def summary(record: DeploymentRecord) -> str:
+    """What a record says of the deployment, in one line (for a write that failed)."""
+    parts = [f"revision {record.revision + 1}", f"job {record.current_job_id or 'none'}"]
+    if record.applied_hash:
+        parts.append(f"spec {record.applied_hash[:12]}")
+    if record.operation is not None:
+        parts.append(f"{record.operation.kind} in flight")
+    newest = record.last_savepoint()
+    if newest is not None:
+        parts.append(f"newest savepoint {newest.path}")
+    return ", ".join(parts)
 
 
 def record_key(cluster: str, name: str) -> str:
@@ -349,34 +334,3 @@ def parse_record(raw: str | None, cluster: str, name: str) -> DeploymentRecord |
             str(err).splitlines()[0],
         )
         return None
-
-
-class VariableRecordStore:
-    """Records as Airflow Variables ``flink_deployment.<cluster>.<name>`` (JSON)."""
-
-    def get(self, cluster: str, name: str) -> DeploymentRecord | None:
-        from airflow.sdk import Variable
-
-        return parse_record(Variable.get(record_key(cluster, name), default=None), cluster, name)
-
-    def put(self, record: DeploymentRecord) -> None:
-        from airflow.sdk import Variable
-
-        Variable.set(
-            record_key(record.cluster, record.name),
-            record.model_dump_json(),
-            description=f"Flink deployment record of {record.name} (written by airflow-provider-flink)",
-        )
-
-
-class MemoryRecordStore:
-    """Records in a dict: for tests and dry runs."""
-
-    def __init__(self) -> None:
-        self.raw: dict[str, str] = {}
-
-    def get(self, cluster: str, name: str) -> DeploymentRecord | None:
-        return parse_record(self.raw.get(record_key(cluster, name)), cluster, name)
-
-    def put(self, record: DeploymentRecord) -> None:
-        self.raw[record_key(record.cluster, record.name)] = record.model_dump_json()

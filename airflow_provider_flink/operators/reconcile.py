@@ -16,11 +16,12 @@ from airflow_provider_flink.deployments import (
     Asked,
     ReconcileReport,
     RecordStore,
-    VariableRecordStore,
+    configured_store,
     reconcile,
 )
 from airflow_provider_flink.deployments.report import Metric
 from airflow_provider_flink.deployments.spec import spec_folder
+from airflow_provider_flink.deployments.stores import lease_seconds
 from airflow_provider_flink.exceptions import FlinkOperatorError, FlinkRefusedError
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 
@@ -168,7 +169,8 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         self.fail_on_problems = fail_on_problems
 
     def record_store(self) -> RecordStore:
-        return VariableRecordStore()
+        """The installation's store (``[flink] record_store_conn_id``; unset: Variables)."""
+        return configured_store()
 
     def execute(self, context: Any) -> Any:
         conf = asked_in_conf(context)
@@ -208,6 +210,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             asked=asked,
             wait_for_health=self.wait_for_health,
             run=run,
+            lease_seconds=lease_seconds(),
         )
         self._log(report)
         complete = names is None and self.clusters is None and not self.plan_only

@@ -32,8 +32,9 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import HTMLResponse
 
-from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record, record_key
+from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import spec_folder
+from airflow_provider_flink.deployments.stores import configured_store
 from airflow_provider_flink.ui.status import (
     ACTIONS,
     STATUS_FILTERS,
@@ -83,18 +84,6 @@ class Source(Protocol):
     def trigger(self, conf: dict[str, Any]) -> str: ...
 
 
-class ServerRecordStore:
-    """Records read in the api-server (the metadata DB directly: there is no Task SDK here)."""
-
-    def get(self, cluster: str, name: str) -> DeploymentRecord | None:
-        from airflow.models.variable import Variable
-
-        return parse_record(Variable.get(record_key(cluster, name), default_var=None), cluster, name)
-
-    def put(self, record: DeploymentRecord) -> None:  # pragma: no cover - the page never writes
-        raise NotImplementedError("the Flink page only reads records")
-
-
 def deployments_folder() -> str:
     """The reconcile DAG's folder: the Variable ``flink_deployments_folder``, else ``deployments/``
     in the DAGs folder (where the example DAG keeps it)."""
@@ -110,11 +99,13 @@ class ServerSource:
         self, only: str | None = None, checkpoints: bool = True
     ) -> tuple[list[DeploymentStatus], list[str], str]:
         folder = deployments_folder()
-        found, invalid = collect(spec_folder(folder), ServerRecordStore(), only=only, checkpoints=checkpoints)
+        found, invalid = collect(
+            spec_folder(folder), configured_store(server=True), only=only, checkpoints=checkpoints
+        )
         return found, invalid, folder
 
     def record(self, cluster: str, name: str) -> DeploymentRecord | None:
-        return ServerRecordStore().get(cluster, name)
+        return configured_store(server=True).get(cluster, name)
 
     def trigger(self, conf: dict[str, Any]) -> str:
         from airflow.api.common.trigger_dag import trigger_dag

@@ -22,8 +22,9 @@ from airflow_provider_flink.client.resilience import RetryPolicy
 from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
-from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, RecordStore
+from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs
+from airflow_provider_flink.deployments.stores import RecordStore
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.triggers.conditions import is_healthy
 
@@ -308,16 +309,18 @@ def collect(
     make_hook = hook_for or (lambda cluster: FlinkHook(cluster, retry=PAGE_RETRY))
     rows: list[DeploymentStatus] = []
     for cluster in sorted({spec.cluster for spec in specs}):
+        members = sorted((s for s in specs if s.cluster == cluster), key=lambda s: s.name)
+        records = store.get_many(cluster, None if only is None else [only])  # one query per cluster
         hook = make_hook(cluster)
         try:
             view = observe(hook, cluster)
-            for spec in sorted((s for s in specs if s.cluster == cluster), key=lambda s: s.name):
+            for spec in members:
                 jobs = view.jobs_of(spec.name) if view.jobs is not None else []
                 newest = jobs[-1] if jobs else None
                 url = _job_url(hook, newest.jid) if newest is not None else None
                 live = newest is not None and not newest.state.is_globally_terminal
                 checkpoint = _checkpoint_at(hook, newest.jid) if checkpoints and live and newest else None
-                record = store.get(cluster, spec.name)
+                record = records.get(spec.name)
                 rows.append(deployment_status(spec, record, view, url, now, checkpoint))
         finally:
             hook.close()

@@ -22,7 +22,7 @@ from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.client import FlinkApiError, FlinkTimeoutError, FlinkUnreachableError, calls
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments import reconcile
-from airflow_provider_flink.deployments.records import MemoryRecordStore
+from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.hooks import FlinkConnectionError, FlinkHook
 from airflow_provider_flink.ids import new_id

@@ -13,7 +13,8 @@ import yaml
 from airflow_provider_flink.client import FlinkClient, calls
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments import ReconcileReport, reconcile
-from airflow_provider_flink.deployments.records import DeploymentRecord, MemoryRecordStore
+from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.job_jars import COUNTER_JOB, FAILING_JOB

@@ -18,7 +18,7 @@ from airflow_provider_flink.artifacts.sql import RUNNER_CLASS, RUNNER_JAR, RUNNE
 from airflow_provider_flink.client import calls, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments import ReconcileReport, reconcile
-from airflow_provider_flink.deployments.records import MemoryRecordStore
+from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.ids import deployment_prefix, new_id
 from airflow_provider_flink.operators import FlinkSqlJobOperator

@@ -29,11 +29,11 @@ from airflow_provider_flink.deployments.planner import (
 )
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
-    MemoryRecordStore,
     SavepointEntry,
     Savepointing,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.hooks.flink import FlinkHook
 from tests.unit.conftest import use_flink_connection
 
@@ -524,7 +524,7 @@ def test_a_run_that_meets_another_actor_yields_without_acting() -> None:
     (outcome,) = Executor(FlinkHook(), store).apply(DeploymentPlan(spec(), mine, [action]))
     assert outcome.yielded
     assert outcome.detail == (
-        "another reconcile changed the record of orders while this run acted on it (revision 4, this run "
+        "another reconcile changed the record of orders while this run acted on it (revision 4 in the memory store, this run "
         "had 0): this run stops acting on it and leaves it to the other"
     )
     assert DeploymentReport(deployment="orders", cluster="flink_default", done=[outcome]).errors == []

@@ -1,5 +1,6 @@
 """The record store's rules: a checked write bumps the revision (I8), a missing record is not an
-unreadable one, and Airflow Variables hold each record under its own key."""
+unreadable one, and Airflow Variables hold each record under its own key (the SQL store and the
+leases: test_stores.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_flink.deployments.records import (
-    DeploymentRecord,
-    MemoryRecordStore,
-    VariableRecordStore,
-    parse_record,
-    record_key,
-    save_checked,
-)
-from airflow_provider_flink.exceptions import DeploymentBusyError
+from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record, record_key
+from airflow_provider_flink.deployments.stores import MemoryRecordStore, VariableRecordStore
+from airflow_provider_flink.exceptions import DeploymentBusyError, RecordStoreError
 
 
 def record(**fields: Any) -> DeploymentRecord:
@@ -26,23 +21,23 @@ def record(**fields: Any) -> DeploymentRecord:
 def test_each_checked_write_bumps_the_revision_by_one() -> None:
     store = MemoryRecordStore()
     mine = record()
-    first = save_checked(store, mine)
+    first = store.write(mine)
     assert (mine.revision, first.revision) == (0, 1)  # records are values: the write returns the new one
-    second = save_checked(store, first)
+    second = store.write(first)
     assert second.revision == 2
     stored = store.get("c", "orders")
     assert stored is not None
     assert stored.revision == 2
     with pytest.raises(DeploymentBusyError):
-        save_checked(store, first)  # a revision already written over: another actor's, as far as it knows
+        store.write(first)  # a revision already written over: another actor's, as far as it knows
 
 
 def test_a_write_after_another_actors_is_refused() -> None:
     store = MemoryRecordStore()
     mine, theirs = record(), record()
-    save_checked(store, theirs)
-    with pytest.raises(DeploymentBusyError, match=r"\(revision 1, this run had 0\)"):
-        save_checked(store, mine)
+    store.write(theirs)
+    with pytest.raises(DeploymentBusyError, match=r"\(revision 1 in the memory store, this run had 0\)"):
+        store.write(mine)
     stored = store.get("c", "orders")
     assert stored is not None
     assert stored.revision == 1  # theirs, untouched
@@ -122,3 +117,25 @@ def test_variable_store_reads_a_missing_variable_as_no_record_and_names_an_unrea
     assert store.get("c", "orders") is None
     assert len(caplog.messages) == 1
     assert caplog.messages[0].startswith("Record of deployment orders on c is unreadable (")
+
+
+class BrokenVariable(FakeVariable):
+    """The api-server answers every write with an error (an HTTP 500 in the Task SDK)."""
+
+    @classmethod
+    def set(cls, key: str, value: str, description: str | None = None) -> None:
+        raise RuntimeError("API_SERVER_ERROR: 500 Internal Server Error\ntraceback ...")
+
+
+def test_a_variable_write_that_fails_is_a_store_error_not_a_lost_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    import airflow.sdk
+
+    monkeypatch.setattr(airflow.sdk, "Variable", BrokenVariable)
+    monkeypatch.setattr(FakeVariable, "values", {})
+    with pytest.raises(RecordStoreError) as raised:
+        VariableRecordStore().write(record())
+    assert not isinstance(raised.value, DeploymentBusyError)
+    assert str(raised.value) == (
+        "Airflow Variables could not write the record of orders: RuntimeError: API_SERVER_ERROR: "
+        "500 Internal Server Error"
+    )

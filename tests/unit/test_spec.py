@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_flink.deployments.records import MemoryRecordStore, record_key
+from airflow_provider_flink.deployments.records import record_key
 from airflow_provider_flink.deployments.spec import DeploymentSpec, json_schema, load_specs, spec_hash
+from airflow_provider_flink.deployments.stores import MemoryRecordStore
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "name: orders\nartifact: {jar: /j.jar}\nentry_class: x.Main\nparallelism: 2\n"

@@ -295,7 +295,7 @@ def test_a_parallelism_change_is_a_rescale_only_on_a_cluster_with_the_adaptive_s
     """Asked once per run, and only when a parallelism alone changed; not known: an upgrade."""
     from airflow_provider_flink.deployments.planner import ClusterView
     from airflow_provider_flink.deployments.reconciler import _ClusterRun
-    from airflow_provider_flink.deployments.records import MemoryRecordStore
+    from airflow_provider_flink.deployments.stores import MemoryRecordStore, RunRecords
 
     running, record = _running_at_1()
     asked: list[str] = []
@@ -312,7 +312,7 @@ def test_a_parallelism_change_is_a_rescale_only_on_a_cluster_with_the_adaptive_s
 
     def run(config: dict[str, str] | Exception) -> _ClusterRun:
         view = ClusterView("flink_default", ())
-        return _ClusterRun(Hook(config), MemoryRecordStore(), view, False, None, None)  # type: ignore[arg-type]
+        return _ClusterRun(Hook(config), RunRecords(MemoryRecordStore(), "t"), {}, view, False, None, None)  # type: ignore[arg-type]
 
     wider = running.model_copy(update={"parallelism": 2})
     adaptive = run({"jobmanager.scheduler": "adaptive"})

@@ -16,11 +16,11 @@ from airflow_provider_flink.deployments.records import (
     FailedSpec,
     HistoryEntry,
     Hold,
-    MemoryRecordStore,
     SavepointEntry,
     Savepointing,
 )
 from airflow_provider_flink.deployments.spec import DeploymentSpec
+from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.ui.app import render, render_history
 from airflow_provider_flink.ui.status import (

@@ -1,0 +1,104 @@
+"""Which record store an installation uses: ``[flink] record_store_conn_id``
+(``AIRFLOW__FLINK__RECORD_STORE_CONN_ID``) names a connection to a database (postgres, sqlite or
+mysql) for the SQL store; unset, records are Airflow Variables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from airflow_provider_flink.deployments.stores.base import RecordStore
+from airflow_provider_flink.deployments.stores.sql import SqlRecordStore
+from airflow_provider_flink.deployments.stores.variables import MetadataVariableStore, VariableRecordStore
+from airflow_provider_flink.exceptions import AirflowNotFoundException, RecordStoreError
+from airflow_provider_flink.triggers.waiting import airflow_conf
+
+SECTION, OPTION = "flink", "record_store_conn_id"
+LEASE_OPTION = "record_lease_seconds"
+LEASE_SECONDS = 30.0  # renewed every third of it while a run acts; a killed run's lease ends after it
+
+
+def store_conn_id() -> str | None:
+    value = str(airflow_conf().get(SECTION, OPTION, fallback="") or "").strip()
+    return value or None
+
+
+def lease_seconds() -> float:
+    raw = airflow_conf().get(SECTION, LEASE_OPTION, fallback=None)
+    if raw in (None, ""):
+        return LEASE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 5:
+        raise RecordStoreError(f"[flink] {LEASE_OPTION} must be a number of seconds >= 5, got {raw!r}")
+    return value
+
+
+def configured_store(server: bool = False) -> RecordStore:
+    """The installation's store; ``server``: for the api-server or the command line (Variables
+    read from the metadata DB directly) rather than a task."""
+    conn_id = store_conn_id()
+    if conn_id is None:
+        return MetadataVariableStore() if server else VariableRecordStore()
+    return sql_store(conn_id)
+
+
+def sql_store(conn_id: str) -> SqlRecordStore:
+    """The SQL store of connection ``conn_id``; the connection's extra ``table_schema`` names the
+    PostgreSQL schema of the tables (created if missing)."""
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    try:
+        conn = FlinkHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise RecordStoreError(
+            f"[flink] {OPTION} names connection {conn_id!r}, which is not defined: add it "
+            f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db) "
+            f"or unset [flink] {OPTION} to keep records in Variables"
+        ) from None
+    schema = (conn.extra_dejson or {}).get("table_schema") or None
+    return SqlRecordStore(database_url(conn_id, conn), schema=schema, name=conn_id)
+
+
+def database_url(conn_id: str, conn: Any) -> URL:
+    """SQLAlchemy's URL for an Airflow connection of type postgres, sqlite or mysql."""
+    kind = (conn.conn_type or "").lower()
+    if kind in ("postgres", "postgresql"):
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+    if kind == "sqlite":
+        path = conn.host or conn.schema or ""
+        if not path.startswith("/"):
+            raise RecordStoreError(
+                f"connection {conn_id}: a SQLite record store needs the absolute path of its file as host, "
+                f"got {path!r}"
+            )
+        return URL.create("sqlite", database=path)
+    if kind in ("mysql", "mariadb"):
+        return URL.create(
+            "mysql+pymysql" if _has("pymysql") else "mysql+mysqldb",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+    raise RecordStoreError(
+        f"connection {conn_id} is of type {conn.conn_type!r}: the record store takes a postgres, sqlite "
+        "or mysql connection"
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
