@@ -5,9 +5,11 @@ the acting process.
 
 * ``FLINK_PROVIDER_CRASH_AT=<step>``: the process ends at once with SIGKILL, as a worker killed by
   the OOM killer or a node failure would, with no cleanup and no exception handler running;
-* ``FLINK_PROVIDER_PAUSE_AT=<step>@<directory>``: the process writes its pid to ``<directory>/paused`` and
-  waits until ``<directory>/resume`` exists (once per process). The campaign runs a second
-  reconcile in that window: a race whose interleaving is chosen, not left to timing.
+* ``FLINK_PROVIDER_PAUSE_AT=<step>@<directory>[,<step>@<directory>...]``: the process writes its pid
+  to ``<directory>/paused`` and waits until ``<directory>/resume`` exists (once per step per
+  process). The campaign runs a second reconcile in that window: a race whose interleaving is
+  chosen, not left to timing. A test may also freeze the paused process (SIGSTOP) to stand for a
+  worker that stops answering.
 
 Steps: the reconcile's ``submit:intent-recorded|requested|recorded``,
 ``stop|savepoint:id-recorded|requested|recorded``, ``cancel:intent-recorded|requested``,
@@ -29,13 +31,21 @@ ENV = "FLINK_PROVIDER_CRASH_AT"
 PAUSE_ENV = "FLINK_PROVIDER_PAUSE_AT"
 
 
+_paused: set[str] = set()
+
+
 def reach(step: str) -> None:
     if os.environ.get(ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
-    pause = os.environ.get(PAUSE_ENV)
-    if pause and pause.split("@", 1)[0] == step:
-        del os.environ[PAUSE_ENV]  # once: a step reached again later runs through
-        gate = Path(pause.split("@", 1)[1])
+    pauses = os.environ.get(PAUSE_ENV)
+    if not pauses:
+        return
+    for pause in pauses.split(","):
+        where, _, directory = pause.partition("@")
+        if where != step or step in _paused:
+            continue
+        _paused.add(step)  # once: a step reached again later runs through
+        gate = Path(directory)
         # The pid tells a test which process to kill while it waits (a worker dying mid-step).
         (gate / "paused").write_text(str(os.getpid()))
         while not (gate / "resume").exists():

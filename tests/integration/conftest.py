@@ -175,8 +175,11 @@ class DagResult:
     seconds: float
 
 
-def run_dag(dag_id: str, *, deferrable: bool, conf: dict[str, Any] | None = None) -> DagResult:
-    """Run a DAG with ``dag.test()`` (real Airflow, in this process) with every Flink task deferrable or not."""
+def run_dag(
+    dag_id: str, *, deferrable: bool, conf: dict[str, Any] | None = None, retries: int | None = None
+) -> DagResult:
+    """Run a DAG with ``dag.test()`` (real Airflow, in this process) with every Flink task deferrable
+    or not; ``retries``: every task's, for a test that looks at a first try's failure."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -185,6 +188,8 @@ def run_dag(dag_id: str, *, deferrable: bool, conf: dict[str, Any] | None = None
     for task in dag.tasks:
         if hasattr(task, "deferrable"):
             task.deferrable = deferrable
+        if retries is not None:
+            task.retries = retries
     began = time.monotonic()
     run = dag.test(run_conf=conf)
     seconds = time.monotonic() - began

@@ -33,3 +33,18 @@ def test_a_paused_step_waits_for_the_gate_once(monkeypatch: pytest.MonkeyPatch, 
     worker.join()
     (tmp_path / "resume").unlink()
     crashpoints.reach("stop:recorded")  # the second time runs through
+
+
+def test_several_steps_pause_each_at_its_own_gate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "resume").touch()
+    (second / "resume").touch()
+    monkeypatch.setattr(crashpoints, "_paused", set())
+    monkeypatch.setenv(crashpoints.PAUSE_ENV, f"deploy-task:requested@{first},savepoint:requested@{second}")
+    crashpoints.reach("savepoint:requested")
+    assert (second / "paused").exists()
+    assert not (first / "paused").exists()
+    crashpoints.reach("deploy-task:requested")
+    assert (first / "paused").exists()

@@ -127,7 +127,9 @@ class BrokenVariable(FakeVariable):
         raise RuntimeError("API_SERVER_ERROR: 500 Internal Server Error\ntraceback ...")
 
 
-def test_a_variable_write_that_fails_is_a_store_error_not_a_lost_race(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_variable_write_that_fails_is_a_store_error_not_a_lost_race(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import airflow.sdk
 
     monkeypatch.setattr(airflow.sdk, "Variable", BrokenVariable)

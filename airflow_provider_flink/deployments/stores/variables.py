@@ -25,8 +25,13 @@ DESCRIPTION = "Flink deployment record of {name} (written by airflow-provider-fl
 
 
 def _failed(what: str, err: Exception) -> RecordStoreError:
+    """The store's failure, with the api-server's status when it answered (the Task SDK's error)."""
     line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return RecordStoreError(f"Airflow Variables could not {what}: {type(err).__name__}: {line}".rstrip(": "))
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    answered = f" (the api-server answered HTTP {status})" if isinstance(status, int) else ""
+    return RecordStoreError(
+        f"Airflow Variables could not {what}: {type(err).__name__}: {line}".rstrip(": ") + answered
+    )
 
 
 class VariableRecordStore(UnfencedStore):

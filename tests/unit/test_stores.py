@@ -1,0 +1,272 @@
+"""Every record store keeps the same rules (compare-and-set, bulk reads, fenced leases), checked
+here on the memory store and the SQL store on SQLite files; tests/integration/test_record_stores.py
+runs the same contract on PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.stores import (
+    MemoryRecordStore,
+    RecordStore,
+    RunRecords,
+    SqlRecordStore,
+    holder_of,
+    sql,
+)
+from airflow_provider_flink.deployments.stores.sql import SCHEMA_VERSION
+from airflow_provider_flink.exceptions import DeploymentBusyError, RecordConflictError, RecordStoreError
+
+
+def record(name: str = "orders", cluster: str = "c", **fields: Any) -> DeploymentRecord:
+    return DeploymentRecord.model_validate({"name": name, "cluster": cluster, **fields})
+
+
+class Clock:
+    """A store's clock the test moves (the memory store); the SQL store's is the database's."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> RecordStore:
+    if request.param == "memory":
+        return MemoryRecordStore()
+    return SqlRecordStore(f"sqlite:///{tmp_path / 'records.db'}", name="flink_records")
+
+
+def test_a_first_write_and_each_next_one_bump_the_revision(store: RecordStore) -> None:
+    first = store.write(record(status="running"))
+    assert first.revision == 1
+    second = store.write(first.model_copy(update={"current_job_id": "a" * 32}))
+    assert second.revision == 2
+    assert store.get("c", "orders") == second
+
+
+def test_a_write_from_an_older_revision_is_a_lost_race_and_changes_nothing(store: RecordStore) -> None:
+    first = store.write(record())
+    theirs = store.write(first.model_copy(update={"status": "running"}))
+    with pytest.raises(RecordConflictError) as lost:
+        store.write(first.model_copy(update={"status": "suspended"}))
+    assert isinstance(lost.value, DeploymentBusyError)  # the executor's "yielded", not a failure
+    assert f"(revision 2 in the {store.describe}, this run had 1)" in str(lost.value)
+    assert store.get("c", "orders") == theirs
+
+
+def test_two_first_writes_one_wins(store: RecordStore) -> None:
+    store.write(record(status="running"))
+    with pytest.raises(RecordConflictError):
+        store.write(record(status="suspended"))
+    stored = store.get("c", "orders")
+    assert stored is not None
+    assert stored.status == "running"
+
+
+def test_the_records_of_a_cluster_are_read_at_once(store: RecordStore) -> None:
+    for name in ("a", "b", "c"):
+        store.write(record(name))
+    store.write(record("a", cluster="other"))
+    assert sorted(store.get_many("c")) == ["a", "b", "c"]
+    assert sorted(store.get_many("c", ["a", "c", "missing"])) == ["a", "c"]
+    assert store.get_many("c", []) == {}
+    assert sorted(r.cluster + "/" + r.name for r in store.all_records()) == ["c/a", "c/b", "c/c", "other/a"]
+
+
+def test_a_lease_is_one_holders_until_it_is_released(store: RecordStore) -> None:
+    mine = store.take_lease("c", "orders", "dag/run1/reconcile", 30)
+    assert mine.fenced
+    assert mine.token == 1
+    with pytest.raises(
+        RecordConflictError,
+        match=r"^orders is being acted on by dag/run1/reconcile \(its lease runs 3\d s more\)",
+    ):
+        store.take_lease("c", "orders", "dag/run2/reconcile", 30)
+    written = store.write(record(), mine)
+    store.release_lease(mine)
+    theirs = store.take_lease("c", "orders", "dag/run2/reconcile", 30)
+    assert theirs.token == 2  # released leases keep their token: the next one is greater
+    with pytest.raises(
+        RecordConflictError, match=r"^this run's lease on orders was taken over by dag/run2/reconcile"
+    ):
+        store.write(written, mine)
+    assert store.write(written, theirs).revision == 2
+
+
+def test_a_tasks_next_try_takes_over_its_lease(store: RecordStore) -> None:
+    first_try = store.take_lease("c", "orders", holder_of("dag/run1/reconcile/1"), 30)
+    second_try = store.take_lease("c", "orders", holder_of("dag/run1/reconcile/2"), 30)
+    assert second_try.token == first_try.token + 1
+    with pytest.raises(RecordConflictError, match="was taken over by dag/run1/reconcile"):
+        store.write(record(), first_try)
+
+
+def test_a_write_without_a_lease_is_refused_while_another_holds_one(store: RecordStore) -> None:
+    store.take_lease("c", "orders", "dag/run1/reconcile", 30)
+    with pytest.raises(
+        RecordConflictError, match=r"^orders is leased to dag/run1/reconcile: a write without"
+    ):
+        store.write(record())
+    assert store.get("c", "orders") is None
+
+
+def test_a_renewal_keeps_a_lease_and_a_lost_one_is_said(store: RecordStore) -> None:
+    mine = store.take_lease("c", "orders", "dag/run1/reconcile", 30)
+    renewed = store.renew_lease(mine, 60)
+    assert renewed.token == mine.token
+    assert renewed.expires_at > mine.expires_at + 20
+    store.release_lease(renewed)
+    store.take_lease("c", "orders", "dag/run2/reconcile", 30)
+    with pytest.raises(RecordConflictError, match="taken over by dag/run2/reconcile"):
+        store.renew_lease(renewed, 60)
+
+
+def test_a_lease_that_ran_out_cannot_write_even_if_nobody_took_it() -> None:
+    clock = Clock()
+    store = MemoryRecordStore(clock)
+    mine = store.take_lease("c", "orders", "dag/run1/reconcile", 30)
+    clock.now += 31
+    with pytest.raises(RecordConflictError, match=r"^this run's lease on orders ran out 1 s ago"):
+        store.write(record(), mine)
+    with pytest.raises(RecordConflictError, match="ran out"):
+        store.renew_lease(mine, 30)
+    theirs = store.take_lease("c", "orders", "dag/run2/reconcile", 30)  # free for the next run
+    assert store.write(record(), theirs).revision == 1
+
+
+def test_a_sql_lease_runs_out_on_the_databases_clock(tmp_path: Path) -> None:
+    store = SqlRecordStore(f"sqlite:///{tmp_path / 'records.db'}")
+    mine = store.take_lease("c", "orders", "dag/run1/reconcile", 1)
+    assert abs(mine.expires_at - (time.time() + 1)) < 2  # SQLite's clock, in epoch seconds
+    time.sleep(1.3)
+    with pytest.raises(RecordConflictError, match="ran out"):
+        store.write(record(), mine)
+    assert store.get("c", "orders") is None
+    assert store.take_lease("c", "orders", "dag/run2/reconcile", 30).token == 2
+
+
+def test_an_unreadable_record_is_replaced_by_the_one_rebuilt_from_flink(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "records.db"
+    store = SqlRecordStore(f"sqlite:///{path}")
+    store.write(record(status="running"))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE flink_deployment_records SET body = '{broken'")
+    caplog.set_level(logging.WARNING)
+    assert store.get("c", "orders") is None
+    assert "Record of deployment orders on c is unreadable" in caplog.text
+    rebuilt = store.write(record(status="running", rebuilt=True))
+    assert rebuilt.revision == 2
+    assert not rebuilt.rebuilt
+    assert store.get("c", "orders") == rebuilt
+
+
+def test_the_sql_store_creates_its_tables_at_version_and_refuses_a_newer_one(tmp_path: Path) -> None:
+    path = tmp_path / "records.db"
+    store = SqlRecordStore(f"sqlite:///{path}", name="flink_records")
+    assert store.schema_version() == 0  # nothing created by a look
+    store.get_many("c")
+    assert store.schema_version() == SCHEMA_VERSION
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        db.execute("UPDATE flink_provider_store SET version = 99")
+    assert tables == {"flink_provider_store", "flink_deployment_records", "flink_deployment_leases"}
+    sql._migrated.clear()  # another process, after a newer provider migrated the tables
+    with pytest.raises(RecordStoreError) as refused:
+        store.write(record())
+    assert str(refused.value) == (
+        "the SQL store flink_records (sqlite) holds tables of version 99, newer than this provider knows "
+        f"({SCHEMA_VERSION}): upgrade airflow-provider-flink on this machine, or point "
+        "[flink] record_store_conn_id at another database"
+    )
+
+
+def test_a_store_that_cannot_be_reached_is_a_store_error_not_a_lost_race(tmp_path: Path) -> None:
+    store = SqlRecordStore(f"sqlite:///{tmp_path / 'missing' / 'records.db'}", name="flink_records")
+    with pytest.raises(RecordStoreError) as failed:
+        store.write(record())
+    assert not isinstance(failed.value, DeploymentBusyError)
+    assert str(failed.value) == (
+        "the SQL store flink_records (sqlite) could not write the record of orders: "
+        "OperationalError: unable to open database file"
+    )
+
+
+def test_a_runs_records_renew_its_lease_while_it_acts_and_release_it_at_the_end() -> None:
+    store = MemoryRecordStore()
+    records = RunRecords(store, "dag/run1/reconcile", lease_seconds=0.6)
+    first = records.write(record())
+    token = store.leases[("c", "orders")].token
+    time.sleep(1.0)  # past the lease's length: renewed every 0.2 s
+    assert records.write(first).revision == 2
+    assert store.leases[("c", "orders")].token == token
+    records.close()
+    assert store.leases[("c", "orders")].expires_at == 0.0  # released: the next run need not wait
+    assert store.take_lease("c", "orders", "dag/run2/reconcile", 30).token == token + 1
+
+
+def test_a_run_whose_lease_was_taken_over_cannot_write_again() -> None:
+    clock = Clock()
+    store = MemoryRecordStore(clock)
+    records = RunRecords(store, "dag/run1/reconcile", lease_seconds=30)
+    mine = records.write(record())
+    clock.now += 31  # the run was frozen: no renewal reached the store
+    other = RunRecords(store, "dag/run2/reconcile", lease_seconds=30)
+    theirs = other.write(mine)
+    with pytest.raises(RecordConflictError, match="taken over by dag/run2/reconcile"):
+        records.write(mine)
+    assert store.get("c", "orders") == theirs
+    records.close()
+    other.close()
+
+
+def test_the_holder_of_a_run_is_its_task_without_the_try() -> None:
+    assert holder_of("flink_reconcile/manual__1/reconcile/3") == "flink_reconcile/manual__1/reconcile"
+    outside = holder_of(None)
+    assert outside != holder_of(None)  # a script's runs never take over each other's leases
+    assert outside.count(":") == 2
+
+
+@pytest.fixture
+def sqlite_pair(tmp_path: Path) -> Iterator[tuple[SqlRecordStore, SqlRecordStore]]:
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    return SqlRecordStore(url), SqlRecordStore(url)
+
+
+def test_racing_writers_on_one_database_never_both_win(
+    sqlite_pair: tuple[SqlRecordStore, SqlRecordStore],
+) -> None:
+    """Eight threads write from the same revision: exactly one write per revision is stored."""
+    a, b = sqlite_pair
+    base = a.write(record())
+    outcomes: list[str] = []
+
+    def race(store: SqlRecordStore, n: int) -> None:
+        try:
+            store.write(base.model_copy(update={"restarts": [float(n)]}))
+            outcomes.append("won")
+        except RecordConflictError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=race, args=(a if n % 2 else b, n)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+    stored = a.get("c", "orders")
+    assert stored is not None
+    assert stored.revision == 2
