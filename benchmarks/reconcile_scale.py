@@ -33,7 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+if "AIRFLOW_HOME" not in os.environ:  # (setdefault would make the directory even when unused)
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bench-airflow-")
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.deployments import (

@@ -14,6 +14,7 @@ over ``dag.test()`` is Airflow's side, not Flink's).
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -36,6 +37,7 @@ import yaml
 
 from airflow_provider_flink.client import calls
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.stores import SqlRecordStore
 from harness.airflow_stack import AirflowStack, kill_tree, parent_of
 from harness.postgres import LocalPostgres
 from harness.tls import TestCA
@@ -47,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WAIT_DAG = "test_real_wait"
 COUNTER_JOB = "flinkprovider.testjobs.CounterJob"
 DEPLOYMENT = "real-counter"
+LEASE_SECONDS = 6  # short, so that a frozen worker loses its lease within the test
 
 
 CLIENT = TestCA().issue("airflow-worker")
@@ -90,13 +93,16 @@ class StatsdListener:
 
 @dataclass
 class Real:
-    """The running stack, the cluster it points at, and the pause gate of the deploy task."""
+    """The running stack, the cluster it points at, the pause gates of the deploy task and of the
+    reconcile's savepoints, and the record store (PostgreSQL, schema ``flink_records``)."""
 
     stack: AirflowStack
     flink: Cluster
     gate: Path
     specs: Path
     statsd: StatsdListener
+    lease_gate: Path
+    records: SqlRecordStore
 
     def jobs_of_run(self, run_id: str) -> list[str]:
         return [jid for jid, origin in self.origins().items() if origin.get("airflow.run-id") == run_id]
@@ -151,9 +157,10 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     dags.mkdir()
     for source in [*(ROOT / "dags").glob("*.py"), *(ROOT / "tests/integration/dags").glob("*.py")]:
         (dags / source.name).symlink_to(source)
-    gate = root / "gate"
-    gate.mkdir()
-    (gate / "resume").touch()  # open: the deploy task only pauses in the test that closes it
+    gate, lease_gate = root / "gate", root / "lease-gate"
+    for opened in (gate, lease_gate):
+        opened.mkdir()
+        (opened / "resume").touch()  # open: a task only pauses in the test that closes its gate
     specs = root / "deployments"
     specs.mkdir()
     spec = {
@@ -172,7 +179,10 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         postgres.url,
         env_extra={
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-            "FLINK_PROVIDER_PAUSE_AT": f"deploy-task:requested@{gate}",
+            "FLINK_PROVIDER_PAUSE_AT": f"deploy-task:requested@{gate},savepoint:id-recorded@{lease_gate}",
+            # Records in the SQL store, in a schema of the server that holds Airflow's metadata DB.
+            "AIRFLOW__FLINK__RECORD_STORE_CONN_ID": "flink_records",
+            "AIRFLOW__FLINK__RECORD_LEASE_SECONDS": str(LEASE_SECONDS),
             "AIRFLOW__METRICS__STATSD_ON": "True",
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
@@ -197,12 +207,21 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 }),
             },
         )  # fmt: skip
+        stack.api(
+            "POST", "/connections",
+            json={
+                "connection_id": "flink_records", "conn_type": "postgres", "host": "127.0.0.1",
+                "port": postgres.port, "login": postgres.user, "schema": postgres.database,
+                "extra": json.dumps({"table_schema": "flink_records"}),
+            },
+        )  # fmt: skip
         stack.api("POST", "/variables", json={"key": "flink_example_jar", "value": str(cluster.jar)})
         stack.api("POST", "/variables", json={"key": "flink_deployments_folder", "value": str(specs)})
         stack.api("POST", "/pools", json={"name": "flink_reconcile", "slots": 1, "include_deferred": False})
-        for dag_id in (WAIT_DAG, "flink_deploy_manual"):
+        for dag_id in (WAIT_DAG, "flink_deploy_manual", "test_reconcile_unpooled"):
             stack.wait_dag(dag_id)
-        yield Real(stack, cluster, gate, specs, statsd)
+        records = SqlRecordStore(postgres.url, schema="flink_records", name="flink_records")
+        yield Real(stack, cluster, gate, specs, statsd, lease_gate, records)
     finally:
         stack.stop(grace=5)  # the test is over: no need to wait for a graceful shutdown
         postgres.stop()
@@ -419,6 +438,64 @@ def test_a_job_cancelled_on_flink_is_started_again_by_the_event_and_alerted(real
         for line in lines
     ), lines
     assert seconds < 60
+
+
+def test_a_reconcile_frozen_past_its_lease_cannot_write_and_the_run_holding_it_finishes(real: Real) -> None:
+    """I8 on the route no pool covers: a second reconcile DAG. Run A (the example DAG, asked for a
+    savepoint) is frozen by SIGSTOP, renewals and all, after recording its savepoint's trigger id;
+    its lease runs out; run B (another DAG) takes the lease and finishes; A, thawed, is refused at
+    its next write: it yields, green, and the record has nothing of A after B took over."""
+    stack, gate = real.stack, real.lease_gate
+    stack.wait_dag("flink_reconcile")  # unpaused
+    if not real.live_jobs(DEPLOYMENT):  # run alone: deployed by a run of its own
+        deployed = stack.trigger("test_reconcile_unpooled", {})
+        assert stack.wait_run("test_reconcile_unpooled", deployed, timeout=240) == "success", (
+            stack.task_log("test_reconcile_unpooled", deployed, "reconcile")[-3000:]
+        )
+    [job] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
+    real.flink.wait_all_running(job)
+    (gate / "resume").unlink()
+    (gate / "paused").unlink(missing_ok=True)
+    frozen = 0
+    try:
+        run_a = stack.trigger("flink_reconcile", {"savepoint_now": DEPLOYMENT})
+        try:
+            paused = int(wait_for("run A at its savepoint's recorded id", lambda: _read(gate / "paused"), 180))
+        except AssertionError as err:
+            state = stack.run_state("flink_reconcile", run_a)
+            log = stack.task_log("flink_reconcile", run_a, "reconcile") if state != "queued" else ""
+            raise AssertionError(f"{err}: run A is {state}\n{log[-4000:]}") from None
+        os.kill(paused, signal.SIGSTOP)  # a frozen worker: no thread of it runs, no renewal
+        frozen = paused
+        (gate / "resume").touch()  # it goes on when it is thawed
+        before = real.records.get("flink_default", DEPLOYMENT)
+        assert before is not None
+        assert before.savepointing is not None  # A's intent, under A's lease
+        time.sleep(LEASE_SECONDS + 2)
+        run_b = stack.trigger("test_reconcile_unpooled", {"savepoint_now": DEPLOYMENT})
+        assert stack.wait_run("test_reconcile_unpooled", run_b, timeout=240) == "success", real.explain()
+    finally:
+        (gate / "resume").touch()
+        if frozen:
+            os.kill(frozen, signal.SIGCONT)
+    taken_over = real.records.get("flink_default", DEPLOYMENT)
+    assert taken_over is not None
+    assert taken_over.savepointing is None  # B settled A's intent and took its own savepoint
+    assert stack.wait_run("flink_reconcile", run_a, timeout=240) == "success", real.explain()
+    done = stack.api(
+        "GET", f"/dags/flink_reconcile/dagRuns/{run_a}/taskInstances/reconcile/xcomEntries/return_value"
+    )["value"]["deployments"][0]["done"]
+    # (Run alone, A first marks the job just deployed stable.)
+    assert [(d["action"].split()[0], d["yielded"]) for d in done][-1] == ("savepoint", True), done
+    assert done[-1]["detail"].startswith(
+        f"this run's lease on {DEPLOYMENT} was taken over by test_reconcile_unpooled/"
+    )
+    after = real.records.get("flink_default", DEPLOYMENT)
+    assert after is not None
+    runs = [h.run or "" for h in after.history]
+    took_over = next(i for i, r in enumerate(runs) if r.startswith(f"test_reconcile_unpooled/{run_b}/"))
+    assert not [r for r in runs[took_over:] if f"/{run_a}/" in r], runs  # nothing of A's after B's
+    assert real.live_jobs(DEPLOYMENT) == [job]  # one copy, untouched
 
 
 def _run_that_logged(stack: AirflowStack, before: set[str], text: str, timeout: float = 120) -> str:

@@ -37,6 +37,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     exists,
+    inspect,
     literal,
     literal_column,
     or_,
@@ -177,6 +178,11 @@ class SqlRecordStore:
     def _ensure_tables(self) -> None:
         if self._key in _migrated:
             return
+        with self.engine.begin() as conn:  # the usual case: one look, no lock
+            current = self._version(conn)
+        if current == SCHEMA_VERSION:
+            _migrated.add(self._key)
+            return
         try:
             with self.engine.begin() as conn:
                 self._migrate(conn)
@@ -216,17 +222,13 @@ class SqlRecordStore:
 
     def schema_version(self) -> int:
         """The version of the tables in the database (0: none yet); creates nothing."""
+        return self._run("read its version", self._version, ensure=False)
 
-        def read(conn: Connection) -> int:
-            try:
-                found = conn.execute(
-                    select(self.t.version.c.version).where(self.t.version.c.id == 1)
-                ).scalar()
-            except SQLAlchemyError:
-                return 0
-            return int(found or 0)
-
-        return self._run("read its version", read, ensure=False)
+    def _version(self, conn: Connection) -> int:
+        if not inspect(conn).has_table(self.t.version.name, schema=self.schema):
+            return 0
+        found = conn.execute(select(self.t.version.c.version).where(self.t.version.c.id == 1)).scalar()
+        return int(found or 0)
 
     def _run(
         self, what: str, work: Callable[[Connection], T], ensure: bool = True, race: str | None = None

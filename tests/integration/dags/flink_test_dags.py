@@ -13,6 +13,7 @@ from airflow.sdk import DAG
 from airflow_provider_flink.operators import (
     FlinkCancelJobOperator,
     FlinkDeployJobOperator,
+    FlinkReconcileOperator,
     FlinkSavepointOperator,
     FlinkStopJobOperator,
 )
@@ -121,4 +122,12 @@ with DAG(
         target_states=["CANCELED"],
         poke_interval=1,
         timeout=240,
+    )
+
+
+with DAG("test_reconcile_unpooled", schedule=None, start_date=START, catchup=False) as reconcile_unpooled:
+    # A second reconcile DAG over the example's deployments, outside its pool and its
+    # max_active_runs=1: the route that only the record store's lease keeps to one actor (I8).
+    FlinkReconcileOperator(
+        task_id="reconcile", deployments_folder="{{ var.value.get('flink_deployments_folder', '') }}"
     )
