@@ -449,9 +449,9 @@ def test_a_reconcile_frozen_past_its_lease_cannot_write_and_the_run_holding_it_f
     stack.wait_dag("flink_reconcile")  # unpaused
     if not real.live_jobs(DEPLOYMENT):  # run alone: deployed by a run of its own
         deployed = stack.trigger("test_reconcile_unpooled", {})
-        assert stack.wait_run("test_reconcile_unpooled", deployed, timeout=240) == "success", (
-            stack.task_log("test_reconcile_unpooled", deployed, "reconcile")[-3000:]
-        )
+        assert stack.wait_run("test_reconcile_unpooled", deployed, timeout=240) == "success", stack.task_log(
+            "test_reconcile_unpooled", deployed, "reconcile"
+        )[-3000:]
     [job] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
     real.flink.wait_all_running(job)
     (gate / "resume").unlink()
@@ -460,7 +460,9 @@ def test_a_reconcile_frozen_past_its_lease_cannot_write_and_the_run_holding_it_f
     try:
         run_a = stack.trigger("flink_reconcile", {"savepoint_now": DEPLOYMENT})
         try:
-            paused = int(wait_for("run A at its savepoint's recorded id", lambda: _read(gate / "paused"), 180))
+            paused = int(
+                wait_for("run A at its savepoint's recorded id", lambda: _read(gate / "paused"), 180)
+            )
         except AssertionError as err:
             state = stack.run_state("flink_reconcile", run_a)
             log = stack.task_log("flink_reconcile", run_a, "reconcile") if state != "queued" else ""

@@ -268,3 +268,57 @@ def test_a_write_that_lost_its_race_yields_and_the_run_stays_green(
             "Airflow Variables, this run had 2): this run stops acting on it and leaves it to the other"
         )
     assert len(_live(airflow, name)) == 1  # the job it submitted runs once; the winner goes on with it
+
+
+def test_records_move_from_variables_to_the_sql_store_with_their_revisions(
+    airflow_db: None, postgres: LocalPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command a team runs once, where ``airflow`` commands run: connection and Variables in
+    the metadata DB; the source untouched; a newer record in the target left alone and named."""
+    import subprocess
+    import sys
+
+    from airflow.models.variable import Variable
+
+    from airflow_provider_flink.deployments.records import record_key
+
+    monkeypatch.delenv("AIRFLOW__FLINK__RECORD_STORE_CONN_ID", raising=False)
+    cluster = f"moved_{secrets.token_hex(3)}"
+    for name, revision in (("orders", 7), ("payments", 3)):
+        record = DeploymentRecord(name=name, cluster=cluster, status="running", revision=revision)
+        Variable.set(record_key(cluster, name), record.model_dump_json())
+    conn_id = _use_store("postgres", postgres, monkeypatch)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "airflow_provider_flink.deployments.stores", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    done = run("copy", "--from", "variables", "--to", conn_id)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f" record(s) from Airflow Variables to SQL store {conn_id} (postgresql)\n" in done.stdout
+    assert done.stdout.endswith(
+        f"next: [flink] record_store_conn_id: set it to {conn_id}, then unpause the reconcile DAGs\n"
+    )
+    from airflow_provider_flink.deployments.stores import sql_store
+
+    target = sql_store(conn_id)
+    moved = target.get_many(cluster)
+    assert {n: r.revision for n, r in moved.items()} == {"orders": 7, "payments": 3}
+    assert Variable.get(record_key(cluster, "orders"))  # the source is not changed
+
+    target.write(moved["payments"])  # the target moves on (revision 4) before a second copy
+    again = run("copy", "--from", "variables", "--to", conn_id)
+    assert f"left alone, newer in the target: {cluster}/payments (revision 4 there, 3 here)\n" in again.stdout
+    after = target.get(cluster, "payments")
+    assert after is not None
+    assert after.revision == 4
+    shown = run("show", "--store", conn_id)
+    assert f"{cluster}/orders\trevision 7\tjob -\n" in shown.stdout
+
+    refused = run("copy", "--from", "variables", "--to", "no_such_connection")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: --to names connection 'no_such_connection', which is not defined: "
+        "add it (airflow connections add no_such_connection --conn-uri postgresql://user:pass@host:5432/db) "
+        "or unset [flink] record_store_conn_id to keep records in Variables\n"
+    )

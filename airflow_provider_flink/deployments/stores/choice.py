@@ -46,16 +46,17 @@ def configured_store(server: bool = False) -> RecordStore:
     return sql_store(conn_id)
 
 
-def sql_store(conn_id: str) -> SqlRecordStore:
-    """The SQL store of connection ``conn_id``; the connection's extra ``table_schema`` names the
-    PostgreSQL schema of the tables (created if missing)."""
+def sql_store(conn_id: str, named_by: str = f"[{SECTION}] {OPTION}") -> SqlRecordStore:
+    """The SQL store of connection ``conn_id`` (``named_by``: where the id came from, for the
+    message when it is not defined); the connection's extra ``table_schema`` names the PostgreSQL
+    schema of the tables (created if missing)."""
     from airflow_provider_flink.hooks.flink import FlinkHook
 
     try:
         conn = FlinkHook.get_connection(conn_id)
     except AirflowNotFoundException:
         raise RecordStoreError(
-            f"[flink] {OPTION} names connection {conn_id!r}, which is not defined: add it "
+            f"{named_by} names connection {conn_id!r}, which is not defined: add it "
             f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db) "
             f"or unset [flink] {OPTION} to keep records in Variables"
         ) from None
