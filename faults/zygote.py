@@ -8,6 +8,7 @@ leaving behind only what it wrote. The zygote is single-threaded, so forking it 
 Protocol (lines of JSON on stdin / stdout)::
 
     -> {"id": 1, "folder": ..., "records": ..., "out": ..., "env": {...}}   start a run
+       ("records": a JSON file, or a database URL with "schema" and "lease_seconds": the SQL store)
     -> {"id": 2, "airflow": ["tasks", "test", ...], "out": ..., "env": {...}}  an Airflow command
     <- {"id": 1, "pid": 1234}                                             started
     <- {"id": 1, "exit": 0}                                               ended (-9: killed)
@@ -45,15 +46,23 @@ def _child(request: dict[str, Any]) -> None:
         args.func(args)
         return
     from airflow_provider_flink.deployments import Asked, reconcile
+    from airflow_provider_flink.deployments.stores import RecordStore, SqlRecordStore
     from faults.once import FileRecordStore
 
     # What a person asked of this run ("suspend=name"): the Flink page's requests, as a conf gives them.
     what, _, names = request["env"].get("FLINK_CAMPAIGN_ASKED", "").partition("=")
+    records = request["records"]
+    store: RecordStore = (
+        SqlRecordStore(records, schema=request.get("schema"), name="campaign")
+        if "://" in records
+        else FileRecordStore(Path(records))
+    )
     report = reconcile(
         Path(request["folder"]),
-        FileRecordStore(Path(request["records"])),
+        store,
         wait_for_health=request.get("wait_for_health", True),
         asked=Asked(**({what: frozenset(names.split(","))} if what else {})),
+        lease_seconds=float(request.get("lease_seconds", 30.0)),
     )
     Path(request["out"]).write_text(json.dumps(report.as_dict()))
 

@@ -10,7 +10,6 @@ the reconcile with a cryptic error.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any, Literal
 
@@ -325,12 +324,22 @@ def parse_record(raw: str | None, cluster: str, name: str) -> DeploymentRecord |
     if raw in (None, ""):
         return None
     try:
-        return DeploymentRecord.model_validate(json.loads(str(raw)))
+        # Parsed by pydantic's own JSON reader: a cluster's thousands of records are read at once.
+        return DeploymentRecord.model_validate_json(str(raw))
     except (ValueError, ValidationError) as err:
         log.warning(
             "Record of deployment %s on %s is unreadable (%s): rebuilding it from Flink",
             name,
             cluster,
-            str(err).splitlines()[0],
+            _first(err),
         )
         return None
+
+
+def _first(err: ValueError) -> str:
+    """The first thing wrong with a stored record, where it is: "status: Input should be ..."."""
+    if isinstance(err, ValidationError) and err.errors():
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -30,6 +30,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -88,8 +89,10 @@ class Artifact(_Strict):
     )
 
 
+@cache
 def _runner_artifact() -> Artifact:
-    """A SQL deployment's artifact: the provider's SQL runner jar (artifacts/sql)."""
+    """A SQL deployment's artifact: the provider's SQL runner jar (artifacts/sql); made once (every
+    spec's validation compares its artifact with it)."""
     return Artifact(jar=str(RUNNER_JAR))
 
 
@@ -373,9 +376,30 @@ def _oversize(name: str) -> SpecProblem:
     )
 
 
+# A long-lived process (the api-server's Flink page, the triggerer's watchers) reads the same files
+# again and again: a local file whose size, times and inode are unchanged is not parsed again.
+_parsed: dict[str, tuple[tuple[int, int, int, int], tuple[DeploymentSpec | None, list[SpecProblem]]]] = {}
+
+
 def parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
     """Read one file (at most :data:`MAX_SPEC_BYTES` of it); a bad file gives its problems, never an
     exception."""
+    if isinstance(path, Path):
+        try:
+            st = path.stat()
+        except OSError:
+            return _parse_spec(path)
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        seen = _parsed.get(str(path))
+        if seen is not None and seen[0] == stamp:
+            return seen[1][0], list(seen[1][1])
+        parsed = _parse_spec(path)
+        _parsed[str(path)] = (stamp, parsed)
+        return parsed[0], list(parsed[1])
+    return _parse_spec(path)
+
+
+def _parse_spec(path: SpecPath) -> tuple[DeploymentSpec | None, list[SpecProblem]]:
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_SPEC_BYTES + 1)
@@ -405,6 +429,8 @@ def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentS
     update = {"jar": beside(str(folder), source.jar)}
     if source.signature:
         update["signature"] = beside(str(folder), source.signature)
+    if all(getattr(source, field) == value for field, value in update.items()):
+        return spec  # absolute already: nothing to copy (thousands of files per load)
     return spec.model_copy(update={"artifact": source.model_copy(update=update)})
 
 

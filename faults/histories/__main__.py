@@ -2,6 +2,10 @@
 
     .venv/bin/python -m faults.histories --versions 2.3.0,1.20.5 --histories 10 --ops 15 --seed 1
     .venv/bin/python -m faults.histories --versions 2.3.0 --replay 123456 --shrink
+    .venv/bin/python -m faults.histories --store file ...   # records in a JSON file (no leases)
+
+Records are in the SQL store on a PostgreSQL the command starts (``--store postgres``, the
+default), each play in a schema of its own.
 
 One line per history (seed, operations, verdict, why), then a table per Flink version. Exit 1 on
 any violation, a history that could not be judged included.
@@ -25,6 +29,7 @@ from faults.histories.run import Verdict, play
 from faults.histories.shrink import shrink
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import build_jar
+from harness.postgres import LocalPostgres
 
 
 def _line(verdict: Verdict) -> str:
@@ -32,11 +37,13 @@ def _line(verdict: Verdict) -> str:
     return f"{mark} flink {verdict.version:<7} seed {verdict.seed:<7} ops {verdict.ops:<3} {verdict.why}"
 
 
-def _shortened(flink: LocalFlink, jar: Path, work: Path, verdict: Verdict, budget: int) -> None:
+def _shortened(
+    flink: LocalFlink, jar: Path, work: Path, verdict: Verdict, budget: int, database: str | None
+) -> None:
     """Replay the failing history with operations dropped; print the shortest that still fails."""
 
     def fails(ops: list[dict[str, object]]) -> bool:
-        again = play(flink, jar, work, History(verdict.seed, verdict.history.deployments, ops))
+        again = play(flink, jar, work, History(verdict.seed, verdict.history.deployments, ops), database)
         print(
             f"  replay of {len(ops)} ops: {'fails' if not again.ok else 'passes'} {again.why[:160]}",
             flush=True,
@@ -64,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shrink", action="store_true", help="shorten each failing history")
     parser.add_argument("--budget", type=int, default=10, help="replays a shrink may use")
     parser.add_argument("--keep", type=Path, default=None, help="keep each play's evidence under this folder")
+    parser.add_argument(
+        "--store", choices=["postgres", "file"], default="postgres", help="where records live"
+    )
     args = parser.parse_args(argv)
     airflow_home = Path(tempfile.mkdtemp(prefix="flink-histories-airflow-"))
     os.environ.update(airflow_settings(airflow_home))  # before the zygote imports Airflow
@@ -76,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         seeds = random.Random(args.seed).sample(range(10**6), args.histories)
         histories = [generate(seed, args.ops) for seed in seeds]
     verdicts: list[Verdict] = []
+    postgres = LocalPostgres().start() if args.store == "postgres" else None
+    atexit.register(lambda: postgres.stop() if postgres else None)
+    database = postgres.url if postgres else None
     for version in args.versions.split(","):
         with tempfile.TemporaryDirectory(prefix="flink-histories-") as tmp:
             work = Path(tmp)
@@ -84,13 +97,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 plays = args.keep / version if args.keep else work / "plays"
                 for history in histories:
-                    verdict = play(flink, jar, plays, history)
+                    verdict = play(flink, jar, plays, history, database)
                     verdicts.append(verdict)
                     print(_line(verdict), flush=True)
                     if not verdict.ok:
                         print("  history: " + json.dumps(history.as_json()), flush=True)
                         if args.shrink:
-                            _shortened(flink, jar, plays, verdict, args.budget)
+                            _shortened(flink, jar, plays, verdict, args.budget, database)
             finally:
                 flink.stop()
     print("\n| Flink | histories | operations | violations |\n|---|---|---|---|")

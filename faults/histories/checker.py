@@ -12,7 +12,11 @@ Invariants (each violation is one line of text):
 3. a failed spec, once rolled back, is not submitted again until a retry is asked;
 4. no rollback of, and no "failed" mark for, a job of a good spec that Flink ran healthy;
 5. after quiescence: one live job per deployment (none while a person's suspend holds), running
-   the declared spec or the last stable one (never the failing edit), named by the record.
+   the declared spec or the last stable one (never the failing edit), named by the record;
+6. on the SQL store, one actor per deployment at every moment, from the database's own audit of
+   the store's tables (every lease change and every record write, with the run that made it and
+   the database's clock): each record write was made by the run holding the deployment's newest
+   lease, before that lease ran out, and each write's revision follows the last by one.
 """
 
 from __future__ import annotations
@@ -85,7 +89,32 @@ def check(evidence: dict[str, Any]) -> list[str]:
     _failed_not_again(judgement, declares)
     _no_healthy_rollback(judgement, declares)
     _quiescence(judgement, declares)
+    _one_actor(judgement)
     return judgement.violations
+
+
+def _one_actor(j: Judgement) -> None:
+    """Invariant 6 over the audit (rows in the order the database wrote them)."""
+    holder: dict[str, tuple[str, int, float]] = {}  # deployment -> (run, token, lease ends at)
+    revision: dict[str, int] = {}
+    for row in j.evidence.get("audit") or []:
+        dep = row["name"]
+        if row["tbl"] == "leases":
+            holder[dep] = (row["app"], int(row["token"]), float(row["expires_at"]))
+            continue
+        run, token, ends = holder.get(dep, ("nobody", 0, 0.0))
+        if row["app"] != run:
+            j.violate(
+                f"{dep}: revision {row['revision']} written by {row['app']} while {run} held the lease ({token})"
+            )
+        elif float(row["at"]) > ends:
+            j.violate(
+                f"{dep}: revision {row['revision']} written by {run} {float(row['at']) - ends:.2f} s after its lease ended"
+            )
+        expected = revision.get(dep, 0) + 1
+        if int(row["revision"]) != expected:
+            j.violate(f"{dep}: revision {row['revision']} written where {expected} was next (a lost update)")
+        revision[dep] = int(row["revision"])
 
 
 # ---------------------------------------------------------------------------------- the log

@@ -28,6 +28,12 @@ CRASH_POINTS = [
     "dispose:requested",
 ]
 ASKS = ["savepoint_now", "suspend", "resume", "retry_failed"]
+# Steps a run may be held at (its intent recorded, the request not sent yet), and what happens
+# while it is held: frozen past its lease while another run acts ("freeze"), or a person's stop
+# or cancel of the deployment's job between the run's look at Flink and its act.
+PAUSES = ["submit:intent-recorded", "savepoint:id-recorded", "stop:id-recorded", "cancel:intent-recorded"]
+WHILE_PAUSED = ["freeze", "freeze", "stop", "cancel"]
+PAUSED_SHARE = 0.25  # of the plain reconcile runs
 EDITS = ["good", "good", "failing", "parallelism", "stateless"]
 # Requests whose answer the fault proxy loses or delays: (method, path pattern).
 ANSWERS = [
@@ -78,6 +84,7 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
     rng = random.Random(seed)
     # Draws added later come from their own stream, so a seed's operations stay what they were.
     side = random.Random(f"{seed}-side")
+    pauses = random.Random(f"{seed}-pauses")
     count = deployments or rng.choice([2, 2, 3])
     history = History(seed, ["abc"[i] for i in range(count)])
     history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
@@ -95,7 +102,16 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
             if component in down:
                 continue
             down[component] = rng.randint(1, 3)
-        history.ops.append(_draw(rng, kind, history.deployments, side))
+        op = _draw(rng, kind, history.deployments, side)
+        plain = op["op"] == "reconcile" and not {"crash_at", "kill_after", "twin"} & op.keys()
+        if plain and pauses.random() < PAUSED_SHARE:
+            op.pop("background", None)
+            op.update(
+                pause_at=pauses.choice(PAUSES),
+                then=pauses.choice(WHILE_PAUSED),
+                dep=op.get("dep") or pauses.choice(history.deployments),
+            )
+        history.ops.append(op)
     history.ops.extend({"op": f"{component}-start"} for component in down)
     return history
 

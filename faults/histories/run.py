@@ -3,7 +3,13 @@
 The reconcile runs are forked from the campaign's zygote (:func:`faults.campaign.zygote`), their
 connection going through a fault proxy with a short request timeout. What the player did (spec
 declarations, asks, kills) goes into a journal with times; the checker reads only that journal,
-the sampler's observations, the JobManager log, storage and the raw record file.
+the sampler's observations, the JobManager log, storage and the raw records.
+
+Records live in the SQL store on PostgreSQL (``database``: a schema of its own per play, leases of
+:data:`LEASE_SECONDS`), or in a JSON file. On PostgreSQL the player adds an audit of its own to the
+store's tables (database triggers: every record write and every lease change, with the run that
+made it, by ``application_name``, and the database's clock), which the checker reads to confirm one
+actor per deployment at every moment.
 """
 
 from __future__ import annotations
@@ -38,6 +44,29 @@ HEALTH_TIMEOUT = 20.0
 SETTLE_SECONDS = 3 * HEALTH_TIMEOUT + 15  # two health waits (an upgrade, then its rollback) and slack
 CHECKPOINT_MS = 1500  # "every ~1-2 s"
 RETAIN = {"execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"}
+LEASE_SECONDS = 6.0  # short: a run frozen past its lease loses it within the history
+
+# The audit, in plain SQL (PostgreSQL): what was written, by which run, when (the database's clock).
+AUDIT = """
+CREATE TABLE {s}.audit (
+    id bigserial PRIMARY KEY, tbl text, name text, revision bigint, token bigint, holder text,
+    expires_at double precision, app text, at double precision
+);
+CREATE FUNCTION {s}.audit_record() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    INSERT INTO {s}.audit (tbl, name, revision, app, at) VALUES
+        ('records', NEW.name, NEW.revision, current_setting('application_name'),
+         extract(epoch from clock_timestamp()));
+    RETURN NEW; END $$;
+CREATE FUNCTION {s}.audit_lease() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    INSERT INTO {s}.audit (tbl, name, token, holder, expires_at, app, at) VALUES
+        ('leases', NEW.name, NEW.token, NEW.holder, NEW.expires_at, current_setting('application_name'),
+         extract(epoch from clock_timestamp()));
+    RETURN NEW; END $$;
+CREATE TRIGGER audit_record AFTER INSERT OR UPDATE ON {s}.flink_deployment_records
+    FOR EACH ROW EXECUTE FUNCTION {s}.audit_record();
+CREATE TRIGGER audit_lease AFTER INSERT OR UPDATE ON {s}.flink_deployment_leases
+    FOR EACH ROW EXECUTE FUNCTION {s}.audit_lease();
+"""
 
 
 @dataclass
@@ -62,10 +91,13 @@ class Declared:
 
 
 class Player:
-    def __init__(self, flink: LocalFlink, jar: Path, work: Path, history: History) -> None:
+    def __init__(
+        self, flink: LocalFlink, jar: Path, work: Path, history: History, database: str | None = None
+    ) -> None:
         self.flink, self.jar, self.history = flink, jar, history
         # A fresh prefix per play: a replay must not meet the jobs, records or job ids of the last one.
         prefix = f"h{history.seed}{secrets.token_hex(2)}"
+        self.database, self.schema = database, prefix
         self.names = {short: f"{prefix}-{short}" for short in history.deployments}
         self.dir = work / prefix
         self.folder = self.dir / "specs"
@@ -93,6 +125,34 @@ class Player:
         self.sampler = Sampler(
             flink.rest_url, list(self.names.values()), flink.checkpoint_dir, flink.savepoint_dir
         )
+        if database:
+            self._audited_tables()
+
+    def _audited_tables(self) -> None:
+        """The store's tables, made by the store itself, then the player's audit on them."""
+        from sqlalchemy import create_engine, text
+
+        from airflow_provider_flink.deployments.stores import SqlRecordStore
+
+        assert self.database is not None
+        SqlRecordStore(self.database, schema=self.schema).get_many("flink_default")  # creates them
+        engine = create_engine(self.database)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(AUDIT.format(s=self.schema)))
+        finally:
+            engine.dispose()
+
+    def _table(self, query: str) -> list[dict[str, Any]]:
+        from sqlalchemy import create_engine, text
+
+        assert self.database is not None
+        engine = create_engine(self.database)
+        try:
+            with engine.connect() as conn:
+                return [dict(row._mapping) for row in conn.execute(text(query.format(s=self.schema)))]
+        finally:
+            engine.dispose()
 
     # ------------------------------------------------------------------ the play
     def play(self) -> list[str]:
@@ -175,12 +235,18 @@ class Player:
     def start_run(self, extra: dict[str, str], health: bool) -> Run:
         self.runs += 1
         out = self.dir / f"run{self.runs}.json"
+        store: dict[str, Any] = (
+            {"records": self.database, "schema": self.schema, "lease_seconds": LEASE_SECONDS}
+            if self.database
+            else {"records": str(self.records)}
+        )
         run = zygote().start(
             {
                 "folder": str(self.folder),
-                "records": str(self.records),
+                **store,
                 "out": str(out),
-                "env": {**self.env, **extra},
+                # The run's name in the database's audit (libpq's application_name).
+                "env": {**self.env, "PGAPPNAME": f"run{self.runs}", **extra},
                 "wait_for_health": health,
             }
         )
@@ -197,7 +263,13 @@ class Player:
             extra[ASKED_ENV] = f"{op['asked']}={name}"
             self.note("ask", what=op["asked"], dep=name)
         health = bool(op.get("health"))
+        gate = self.dir / f"gate{self.runs + 1}"
+        if op.get("pause_at"):
+            gate.mkdir()
+            extra[PAUSE_ENV] = f"{op['pause_at']}@{gate}"
         runs = [self.start_run(extra, health)]
+        if op.get("pause_at"):
+            self.while_paused(runs[0], gate, op)
         if "twin" in op:
             time.sleep(op["twin"])
             runs.append(self.start_run({}, health))
@@ -208,6 +280,33 @@ class Player:
             return
         for run in runs:
             run.wait()
+
+    def while_paused(self, run: Run, gate: Path, op: Op) -> None:
+        """If the run reaches its pause step: ``then`` "freeze": SIGSTOP it (every thread, its
+        lease renewals too) past its lease, run another reconcile to its end, thaw it; "stop" or
+        "cancel": a person stops (with a savepoint) or cancels the deployment's job between the
+        run's look at Flink and its act. Then the run goes on."""
+        paused = wait_for(
+            "the run at its step or its end",
+            lambda: (gate / "paused").exists() or run.ended() or None,
+            timeout=120,
+        )
+        if not paused or run.ended() or not (gate / "paused").exists():
+            return
+        pid = int((gate / "paused").read_text())
+        try:
+            if op["then"] == "freeze":
+                os.kill(pid, signal.SIGSTOP)  # our own forked run, by its pid
+                self.note("frozen", pid=pid, step=op["pause_at"])
+                (gate / "resume").touch()
+                time.sleep(LEASE_SECONDS + 1.5)
+                self.start_run({}, False).wait()
+            else:
+                self.person(op["then"], self.names[op["dep"]])
+        finally:
+            (gate / "resume").touch()
+            os.kill(pid, signal.SIGCONT)
+            self.note("thawed" if op["then"] == "freeze" else "resumed", pid=pid)
 
     def kill_later(self, run: Run, seconds: float) -> None:
         """SIGKILL the run ``seconds`` after its start unless it ended (a worker lost mid-step)."""
@@ -316,8 +415,15 @@ class Player:
         with open(self.log, "rb") as log:
             log.seek(self.log_offset)
             lines = log.read().decode(errors="replace").splitlines()
-        records = json.loads(self.records.read_text()) if self.records.exists() else {}
+        audit: list[dict[str, Any]] = []
+        if self.database:
+            rows = self._table("SELECT cluster, name, body FROM {s}.flink_deployment_records")
+            records = {f"flink_deployment.{r['cluster']}.{r['name']}": r["body"] for r in rows}
+            audit = self._table("SELECT * FROM {s}.audit ORDER BY id")
+        else:
+            records = json.loads(self.records.read_text()) if self.records.exists() else {}
         return {
+            "audit": audit,
             "deployments": list(self.names.values()),
             "journal": self.journal,
             "observed": self.sampler.as_json(),
@@ -345,9 +451,10 @@ class Player:
             self.proxy.stop()
 
 
-def play(flink: LocalFlink, jar: Path, work: Path, history: History) -> Verdict:
-    """One history played and judged; a history that could not be judged fails (trial error)."""
-    player = Player(flink, jar, work, history)
+def play(flink: LocalFlink, jar: Path, work: Path, history: History, database: str | None = None) -> Verdict:
+    """One history played and judged; a history that could not be judged fails (trial error).
+    ``database``: the SQL store's PostgreSQL URL (None: records in a JSON file)."""
+    player = Player(flink, jar, work, history, database)
     verdict = Verdict(history.seed, flink.version, len(history.ops), False, "", history)
     try:
         verdict.violations = player.play()

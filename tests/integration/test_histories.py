@@ -4,7 +4,8 @@
 Each history is drawn from its seed (reconcile runs killed at random moments and at crash points,
 two at once, a person's cancel and stop, JobManager and TaskManager kills, lost and late answers,
 spec edits), played on the session's cluster, settled, and judged by ``faults.histories.checker``
-from Flink's REST, its JobManager log, storage and the raw record file: code that shares nothing
+from Flink's REST, its JobManager log, storage and the raw records (the SQL store on PostgreSQL,
+with the database's own audit of every lease change and record write): code that shares nothing
 with the product. The sample spreads its seeds over the Flink versions under test.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 from faults.histories.checker import check
 from faults.histories.generate import History, generate
 from faults.histories.run import play
+from harness.postgres import LocalPostgres
 from tests.integration.conftest import VERSIONS, Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,16 +192,56 @@ def test_checker_fails_state_going_back_and_two_live_jobs() -> None:
     assert any("could not judge" in v for v in check(_evidence([])))
 
 
+def _audit(*rows: tuple[str, str, int, float]) -> dict[str, Any]:
+    """An evidence with only the store's audit: (table, run, revision or token, at); a lease row
+    ends 10 s after it was written."""
+    audit = [
+        {"tbl": t, "name": "d", "app": app, "at": at, "revision": n, "token": n, "expires_at": at + 10}
+        for t, app, n, at in rows
+    ]
+    return {"audit": audit}
+
+
+def test_checker_confirms_one_actor_per_deployment_from_the_stores_audit() -> None:
+    from faults.histories.checker import Judgement, _one_actor
+
+    def violations(evidence: dict[str, Any]) -> list[str]:
+        judgement = Judgement(evidence)
+        _one_actor(judgement)
+        return judgement.violations
+
+    clean = _audit(("leases", "run1", 1, 0.0), ("records", "run1", 1, 1.0), ("leases", "run2", 2, 12.0),
+                   ("records", "run2", 2, 13.0))  # fmt: skip
+    assert violations(clean) == []
+    stolen = _audit(("leases", "run1", 1, 0.0), ("leases", "run2", 2, 11.0), ("records", "run1", 1, 12.0))
+    assert violations(stolen) == ["d: revision 1 written by run1 while run2 held the lease (2)"]
+    late = _audit(("leases", "run1", 1, 0.0), ("records", "run1", 1, 10.5))
+    assert violations(late) == ["d: revision 1 written by run1 0.50 s after its lease ended"]
+    lost = _audit(("leases", "run1", 1, 0.0), ("records", "run1", 1, 1.0), ("records", "run1", 1, 2.0))
+    assert violations(lost) == ["d: revision 1 written where 2 was next (a lost update)"]
+    assert violations({"audit": []}) == []  # a play on the file store has no audit
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    """The SQL store's PostgreSQL for the played histories (each play in a schema of its own)."""
+    server = LocalPostgres().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize(("seed", "ops"), CI_HISTORIES)
-def test_random_history(flink: Cluster, tmp_path: Path, seed: int, ops: int) -> None:
+def test_random_history(flink: Cluster, database: str, tmp_path: Path, seed: int, ops: int) -> None:
     position = CI_HISTORIES.index((seed, ops))
     if VERSIONS[position % len(VERSIONS)] != flink.flink.version:
         pytest.skip(
             f"CI sample: seed {seed} runs on Flink {VERSIONS[position % len(VERSIONS)]} in this suite"
         )
     history = generate(seed, ops)
-    verdict = play(flink.flink, flink.jar, tmp_path, history)
+    verdict = play(flink.flink, flink.jar, tmp_path, history, database)
     replay = (
         f"python -m faults.histories --versions {flink.flink.version} --replay {seed} --ops {ops} --shrink"
     )

@@ -65,8 +65,8 @@ def test_an_unreadable_record_is_logged_with_its_first_error_line(caplog: pytest
     store.raw[record_key("c", "orders")] = "{broken"
     assert store.get("c", "orders") is None
     assert caplog.messages == [
-        "Record of deployment orders on c is unreadable (Expecting property name enclosed in double quotes: "
-        "line 1 column 2 (char 1)): rebuilding it from Flink"
+        "Record of deployment orders on c is unreadable (Invalid JSON: key must be a string at "
+        "line 1 column 2): rebuilding it from Flink"
     ]
 
 

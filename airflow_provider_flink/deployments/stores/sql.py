@@ -296,6 +296,16 @@ class SqlRecordStore:
         r = self.t.records
 
         def cas(conn: Connection) -> DeploymentRecord:
+            # The lease row locked (shared) for the rest of the transaction: a take-over waits
+            # until this write is committed or refused. Why: under READ COMMITTED the condition
+            # below reads a snapshot, and a take-over committed just after it would let this write
+            # land after the lease changed hands. (SQLite runs one writing statement at a time.)
+            le = self.t.leases
+            conn.execute(
+                select(le.c.token)
+                .where(le.c.cluster == record.cluster, le.c.name == record.name)
+                .with_for_update(read=True)
+            ).all()
             holds = self._holds(record, lease)
             if record.revision == 0:
                 first = select(
