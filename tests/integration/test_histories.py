@@ -260,3 +260,25 @@ def test_a_failing_edit_while_an_upgrade_is_in_flight_is_rolled_back(flink: Clus
     history = History.from_json(json.loads(path.read_text()))
     verdict = play(flink.flink, flink.jar, tmp_path, history)
     assert verdict.ok, verdict.why
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("example", ["frozen-past-its-lease", "stopped-between-look-and-act"])
+def test_a_run_held_between_its_look_and_its_act(
+    flink: Cluster, database: str, tmp_path: Path, example: str
+) -> None:
+    """Held after recording an upgrade's stop, before sending it: frozen past its lease while
+    another run upgrades (it yields, and the audit shows no write of its after the take-over); or
+    the job stopped by a person meanwhile (it yields; the next run resumes from that savepoint)."""
+    if flink.flink.version != VERSIONS[0]:
+        pytest.skip(f"runs on Flink {VERSIONS[0]} in this suite")
+    path = ROOT / "faults" / "histories" / "examples" / f"{example}.json"
+    history = History.from_json(json.loads(path.read_text()))
+    verdict = play(flink.flink, flink.jar, tmp_path, history, database)
+    assert verdict.ok, verdict.why
+    [played] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    journal = json.loads((played / "evidence.json").read_text())["journal"]
+    held = "frozen" if example.startswith("frozen") else "resumed"
+    assert [e["event"] for e in journal if e["event"] in ("frozen", "thawed", "resumed")][:1] == [held]
+    second = json.loads((played / "run2.json").read_text())["deployments"][0]["done"]
+    assert [(d["action"].split()[0], d["yielded"]) for d in second] == [("upgrade", True)], second
