@@ -56,6 +56,7 @@ from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB, build_jar, read_counter
+from harness.postgres import LocalPostgres
 from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -416,9 +417,16 @@ def zygote() -> Zygote:
     return _ZYGOTE
 
 
+LEASE_SECONDS = 6.0  # the SQL store's leases in a trial: a killed racer's lease ends within its settle
+
+
 class Trial:
-    def __init__(self, flink: LocalFlink, jar: Path, work: Path, name: str, kind: Kind) -> None:
+    def __init__(
+        self, flink: LocalFlink, jar: Path, work: Path, name: str, kind: Kind, database: str | None = None
+    ) -> None:
         self.flink, self.jar, self.name, self.kind = flink, jar, name, kind
+        # Records in the SQL store (a schema of the trial's own on ``database``), or in a file.
+        self.database, self.schema = database, "c_" + name.replace("-", "_")
         self.folder = work / name
         self.folder.mkdir(parents=True)
         self.records = work / f"{name}.records.json"
@@ -506,16 +514,24 @@ class Trial:
             spec.update(entry_class=FAILING_JOB, args=[], parallelism=2)
         (self.folder / f"{self.name}.yaml").write_text(yaml.safe_dump(spec))
 
-    def start(self, env: dict[str, str]) -> Run:
-        """A reconcile run in its own process (forked from the zygote), not waited for."""
+    def start(self, env: dict[str, str], holder: str = "reconcile") -> Run:
+        """A reconcile run in its own process (forked from the zygote), not waited for. ``holder``:
+        who it is to the SQL store's leases; the trial's successive runs are one task's tries (a
+        run after a killed one takes its lease over, as a retry does), racers are others."""
         if self.kind.through == "airflow":  # a new DAG run each time, as the scheduler would start
             return self.task("reconcile", {"folder": str(self.folder)}, env=env)
         self.runs += 1
         out = self.folder.parent / f"{self.name}.run{self.runs}.json"
+        store: dict[str, Any] = (
+            {"records": self.database, "schema": self.schema, "lease_seconds": LEASE_SECONDS}
+            if self.database
+            else {"records": str(self.records)}
+        )
         return zygote().start(
             {
                 "folder": str(self.folder),
-                "records": str(self.records),
+                **store,
+                "run": f"campaign/{self.name}/{holder}/{self.runs}",
                 "out": str(out),
                 "env": env,
                 "wait_for_health": not self.kind.short,
@@ -591,14 +607,14 @@ class Trial:
         for index in range(racers):
             if index:
                 time.sleep(stagger)
-            runs.append(self.start(self.env))
+            runs.append(self.start(self.env, holder=f"racer{index}"))
         return [run.wait() for run in runs]
 
     def interleave(self, step: str) -> list[int]:
         """The first run pauses at ``step``; a rival (a second run going from start to end, or a
         person's task) acts; then the first goes on. Their exit codes."""
         gate = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix="gate-"))
-        first = self.start({**self.env, PAUSE_ENV: f"{step}@{gate}"})
+        first = self.start({**self.env, PAUSE_ENV: f"{step}@{gate}"}, holder="first")
         try:
             wait_for(
                 f"the first run paused at {step}",
@@ -671,6 +687,19 @@ class Trial:
             if run.wait() != 0:
                 raise RuntimeError(f"airflow variables export failed: see {out}.log")
             raw = json.loads(out.read_text())
+        elif self.database:  # the SQL store's table, read with plain SQL
+            from sqlalchemy import create_engine, text
+
+            engine = create_engine(self.database)
+            try:
+                with engine.connect() as conn:
+                    query = f'SELECT body FROM "{self.schema}".flink_deployment_records WHERE name = :n'  # noqa: S608
+                    body = conn.execute(text(query), {"n": self.name}).scalar()
+            except Exception:  # no table yet: nothing was ever written
+                body = None
+            finally:
+                engine.dispose()
+            raw = {f"flink_deployment.flink_default.{self.name}": body} if body else {}
         else:
             raw = json.loads(self.records.read_text()) if self.records.exists() else {}
         stored = raw.get(f"flink_deployment.flink_default.{self.name}")
@@ -804,12 +833,15 @@ class Trial:
             self.proxy.stop()
 
 
-def run_trial(flink: LocalFlink, jar: Path, work: Path, name: str, seed: int) -> Verdict:
+def run_trial(
+    flink: LocalFlink, jar: Path, work: Path, name: str, seed: int, database: str | None = None
+) -> Verdict:
+    """One trial; ``database``: the SQL store's PostgreSQL URL (None: records in a JSON file)."""
     kind = KINDS[name]
     if kind.through == "airflow" or kind.change == "task":
         prepare_airflow()
     deployment = f"t{seed}-{random.Random(seed).randrange(16**6):06x}"
-    trial = Trial(flink, jar, work, deployment, kind)
+    trial = Trial(flink, jar, work, deployment, kind, database)
     # Where in the first racer's transition the second one comes in: 0-4 s covers observing,
     # stopping with a savepoint, submitting and waiting for health. Fixed by the seed.
     trial.stagger = random.Random(seed).uniform(0.0, 4.0)
@@ -1334,6 +1366,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--versions", default="2.3.0,1.20.5")
+    parser.add_argument(
+        "--store",
+        choices=["postgres", "file"],
+        default="postgres",
+        help="where the process trials' records live",
+    )
     parser.add_argument("--kinds", default="all", help="comma-separated kinds, or 'all': " + ", ".join(KINDS))
     parser.add_argument("--repeat", type=int, default=1, help="trials per kind and version")
     parser.add_argument("--seed", type=int, default=7)
@@ -1347,6 +1385,9 @@ def main(argv: list[str] | None = None) -> int:
     airflow_home = Path(tempfile.mkdtemp(prefix="flink-faults-airflow-"))
     os.environ.update(airflow_settings(airflow_home))
     atexit.register(shutil.rmtree, airflow_home, True)
+    postgres = LocalPostgres().start() if args.store == "postgres" else None
+    atexit.register(lambda: postgres.stop() if postgres else None)
+    database = postgres.url if postgres else None
     for version in args.versions.split(","):
         # Kinds that need the adaptive scheduler get a cluster of their own, after the others.
         for adaptive in (False, True):
@@ -1370,7 +1411,7 @@ def main(argv: list[str] | None = None) -> int:
                         zip([kind for _ in range(args.repeat) for kind in group], seeds, strict=True)
                     )
                     for kind, seed in trials:
-                        verdict = run_trial(flink, jar, work / "trials", kind, seed)
+                        verdict = run_trial(flink, jar, work / "trials", kind, seed, database)
                         verdicts.append(verdict)
                         mark = "ok       " if verdict.ok else "VIOLATION"
                         print(

@@ -63,6 +63,7 @@ def _child(request: dict[str, Any]) -> None:
         wait_for_health=request.get("wait_for_health", True),
         asked=Asked(**({what: frozenset(names.split(","))} if what else {})),
         lease_seconds=float(request.get("lease_seconds", 30.0)),
+        run=request.get("run"),
     )
     Path(request["out"]).write_text(json.dumps(report.as_dict()))
 

@@ -9,20 +9,32 @@ kinds over the Flink versions under test, so the suite stays within its time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from faults.campaign import CI_SAMPLE, run_trial
+from harness.postgres import LocalPostgres
 from tests.integration.conftest import VERSIONS, Cluster
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    """The SQL store's PostgreSQL: the process trials keep their records there (a schema each)."""
+    server = LocalPostgres().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("kind", CI_SAMPLE)
-def test_fault_trial(flink: Cluster, tmp_path: Path, kind: str) -> None:
+def test_fault_trial(flink: Cluster, database: str, tmp_path: Path, kind: str) -> None:
     position = CI_SAMPLE.index(kind)
     if VERSIONS[position % len(VERSIONS)] != flink.flink.version:
         pytest.skip(f"CI sample: {kind} runs on Flink {VERSIONS[position % len(VERSIONS)]} in this suite")
-    verdict = run_trial(flink.flink, flink.jar, tmp_path, kind, seed=position)  # a deployment name each
+    verdict = run_trial(flink.flink, flink.jar, tmp_path, kind, position, database)  # a deployment name each
     assert verdict.ok, verdict.detail
