@@ -270,3 +270,17 @@ def test_racing_writers_on_one_database_never_both_win(
     stored = a.get("c", "orders")
     assert stored is not None
     assert stored.revision == 2
+
+
+def test_a_runs_renewer_ends_when_it_holds_no_lease() -> None:
+    """Executors built outside a run (scripts, tests) are never closed: their renewer must not live on."""
+    records = RunRecords(MemoryRecordStore(), "dag/run1/reconcile", lease_seconds=0.3)
+    records.write(record())
+    renewer = records._renewer
+    assert renewer is not None
+    records.release("c", "orders")
+    renewer.join(timeout=2)
+    assert not renewer.is_alive()
+    records.write(record("payments"))  # a new lease starts a renewer again
+    assert records._renewer is not None
+    records.close()

@@ -93,8 +93,9 @@ class RunRecords:
         self._stop.set()
         for cluster, name in list(self._leases):
             self.release(cluster, name)
-        if self._renewer is not None:
-            self._renewer.join(timeout=5)
+        renewer = self._renewer
+        if renewer is not None:
+            renewer.join(timeout=5)
 
     # ------------------------------------------------------------------ renewals
     def _start_renewing(self) -> None:
@@ -108,6 +109,9 @@ class RunRecords:
         while not self._stop.wait(self.lease_seconds / 3):
             with self._lock:
                 held = list(self._leases.items())
+                if not held:  # nothing held any more: the next lease starts a renewer again
+                    self._renewer = None
+                    return
             for key, lease in held:
                 try:
                     renewed = self.store.renew_lease(lease, self.lease_seconds)
