@@ -321,5 +321,5 @@ def test_records_move_from_variables_to_the_sql_store_with_their_revisions(
     assert refused.stderr == (
         "error: --to names connection 'no_such_connection', which is not defined: "
         "add it (airflow connections add no_such_connection --conn-uri postgresql://user:pass@host:5432/db) "
-        "or unset [flink] record_store_conn_id to keep records in Variables\n"
+        "(or name Airflow Variables: variables)\n"
     )

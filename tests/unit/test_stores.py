@@ -201,7 +201,8 @@ def test_a_store_that_cannot_be_reached_is_a_store_error_not_a_lost_race(tmp_pat
     assert not isinstance(failed.value, DeploymentBusyError)
     assert str(failed.value) == (
         "the SQL store flink_records (sqlite) could not write the record of orders: "
-        "OperationalError: unable to open database file"
+        f"OperationalError: unable to open database file (file {tmp_path}/missing/records.db: does its "
+        "folder exist, and may this user write there?)"
     )
 
 
@@ -284,3 +285,63 @@ def test_a_runs_renewer_ends_when_it_holds_no_lease() -> None:
     records.write(record("payments"))  # a new lease starts a renewer again
     assert records._renewer is not None
     records.close()
+
+
+def test_a_missing_database_driver_names_what_to_install() -> None:
+    store = SqlRecordStore("mysql+nosuchdriver://u@127.0.0.1/db", name="flink_records")
+    with pytest.raises(RecordStoreError, match=r"^the SQL store flink_records \(mysql\) could not write"):
+        store.write(record())
+    missing = SqlRecordStore("postgresql+psycopg2://u@127.0.0.1:9/db", name="flink_records")
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_psycopg2(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("psycopg2"):
+            raise ModuleNotFoundError("No module named 'psycopg2'")
+        return real_import(name, *args, **kwargs)
+
+    builtins.__import__ = no_psycopg2
+    try:
+        with pytest.raises(RecordStoreError) as failed:
+            missing.write(record())
+    finally:
+        builtins.__import__ = real_import
+    assert str(failed.value) == (
+        "the SQL store flink_records (postgresql) needs the psycopg2 driver, which is not installed here "
+        "(No module named 'psycopg2'): pip install 'airflow-provider-flink[postgres]' (or apache-airflow[postgres])"
+    )
+
+
+@pytest.mark.parametrize("raw", ["1", "nan", "inf", "soon"])
+def test_a_lease_length_that_cannot_work_is_refused(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_flink.deployments.stores import lease_seconds
+
+    monkeypatch.setenv("AIRFLOW__FLINK__RECORD_LEASE_SECONDS", raw)
+    with pytest.raises(RecordStoreError) as refused:
+        lease_seconds()
+    assert str(refused.value) == f"[flink] record_lease_seconds must be a number of seconds >= 5, got {raw!r}"
+
+
+def test_a_connection_of_another_type_says_how_to_add_it() -> None:
+    from types import SimpleNamespace
+
+    from airflow_provider_flink.deployments.stores.choice import database_url
+
+    generic = SimpleNamespace(
+        conn_type="generic", host="/r.db", schema=None, login=None, password=None, port=None
+    )
+    with pytest.raises(RecordStoreError) as refused:
+        database_url("flink_records", generic)
+    assert str(refused.value) == (
+        "connection flink_records is of type 'generic': the record store takes a postgres, sqlite or mysql "
+        "connection (add it with --conn-uri postgresql://…, sqlite:////absolute/path.db or mysql://…: the "
+        "command line turns a --conn-type it has no provider for into generic)"
+    )
+    relative = SimpleNamespace(conn_type="sqlite", host="records.db", schema=None)
+    with pytest.raises(
+        RecordStoreError, match=r"needs the absolute path of its file as host, got 'records\.db'"
+    ):
+        database_url("flink_records", relative)
+    sqlite = SimpleNamespace(conn_type="sqlite", host="", schema="/var/r.db")  # as --conn-uri stores it
+    assert str(database_url("flink_records", sqlite)) == "sqlite:////var/r.db"

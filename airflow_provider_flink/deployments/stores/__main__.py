@@ -27,7 +27,7 @@ VARIABLES = "variables"
 
 
 def open_store(name: str, named_by: str) -> RecordStore:
-    return MetadataVariableStore() if name == VARIABLES else sql_store(name, named_by)
+    return MetadataVariableStore() if name.lower() == VARIABLES else sql_store(name, named_by)
 
 
 def copy(source: RecordStore, target: RecordStore, dry_run: bool = False) -> tuple[int, list[str]]:
@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{record.cluster}/{record.name}\trevision {record.revision}\tjob {record.current_job_id or '-'}"
                 )
             return 0
-        if args.source == args.target:
+        if args.source.lower() == args.target.lower():
             parser.error("--from and --to name the same store")
         source, target = open_store(args.source, "--from"), open_store(args.target, "--to")
         copied, kept = copy(source, target, args.dry_run)
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in kept:
         print(f"left alone, newer in the target: {line}")
     if not args.dry_run:
-        option = "unset it" if args.target == VARIABLES else f"set it to {args.target}"
+        option = "unset it" if args.target.lower() == VARIABLES else f"set it to {args.target}"
         print(f"next: [flink] record_store_conn_id: {option}, then unpause the reconcile DAGs")
     return 0
 

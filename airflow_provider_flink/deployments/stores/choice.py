@@ -4,6 +4,7 @@ mysql) for the SQL store; unset, records are Airflow Variables."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy.engine import URL
@@ -32,7 +33,7 @@ def lease_seconds() -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value < 5:
+    if not math.isfinite(value) or value < 5:
         raise RecordStoreError(f"[flink] {LEASE_OPTION} must be a number of seconds >= 5, got {raw!r}")
     return value
 
@@ -55,10 +56,14 @@ def sql_store(conn_id: str, named_by: str = f"[{SECTION}] {OPTION}") -> SqlRecor
     try:
         conn = FlinkHook.get_connection(conn_id)
     except AirflowNotFoundException:
+        otherwise = (
+            f" or unset [flink] {OPTION} to keep records in Variables"
+            if named_by.startswith("[")
+            else " (or name Airflow Variables: variables)"
+        )
         raise RecordStoreError(
             f"{named_by} names connection {conn_id!r}, which is not defined: add it "
-            f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db) "
-            f"or unset [flink] {OPTION} to keep records in Variables"
+            f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db){otherwise}"
         ) from None
     schema = (conn.extra_dejson or {}).get("table_schema") or None
     return SqlRecordStore(database_url(conn_id, conn), schema=schema, name=conn_id)
@@ -95,7 +100,8 @@ def database_url(conn_id: str, conn: Any) -> URL:
         )
     raise RecordStoreError(
         f"connection {conn_id} is of type {conn.conn_type!r}: the record store takes a postgres, sqlite "
-        "or mysql connection"
+        "or mysql connection (add it with --conn-uri postgresql://…, sqlite:////absolute/path.db or "
+        "mysql://…: the command line turns a --conn-type it has no provider for into generic)"
     )
 
 

@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+DRIVERS = {
+    "postgresql": "pip install 'airflow-provider-flink[postgres]' (or apache-airflow[postgres])",
+    "mysql": "pip install pymysql (or mysqlclient)",
+}
+
 # Read the records of a cluster by name when a run asks for at most this many; past it, every
 # record of the cluster in one scan (no statement with thousands of parameters).
 NAMES_IN_QUERY = 500
@@ -172,7 +177,13 @@ class SqlRecordStore:
                 if self.dialect == "sqlite":
                     # Writers wait for each other's transactions instead of failing at once.
                     options["connect_args"] = {"timeout": 30}
-                engine = _engines[self._key] = create_engine(self.url, **options)
+                try:
+                    engine = _engines[self._key] = create_engine(self.url, **options)
+                except ImportError as err:  # the dialect's driver is not installed here
+                    raise RecordStoreError(
+                        f"the {self.describe} needs the {self.url.get_driver_name()} driver, which is not "
+                        f"installed here ({err}): {DRIVERS.get(self.dialect, 'install it')}"
+                    ) from None
             return engine
 
     def _ensure_tables(self) -> None:
@@ -247,7 +258,10 @@ class SqlRecordStore:
                 raise RecordStoreError(f"the {self.describe} could not {what}: {_cause(err)}") from None
             raise RecordConflictError(race) from None
         except SQLAlchemyError as err:
-            raise RecordStoreError(f"the {self.describe} could not {what}: {_cause(err)}") from None
+            hint = ""
+            if self.dialect == "sqlite" and "unable to open database file" in str(err):
+                hint = f" (file {self.url.database}: does its folder exist, and may this user write there?)"
+            raise RecordStoreError(f"the {self.describe} could not {what}: {_cause(err)}{hint}") from None
 
     # ------------------------------------------------------------------ reads
     def get(self, cluster: str, name: str) -> DeploymentRecord | None:

@@ -104,7 +104,8 @@ class MetadataVariableStore(UnfencedStore):
 
     def all_records(self) -> Iterator[DeploymentRecord]:
         for key, raw in self._rows(f"{VARIABLE_PREFIX}."):
-            record = parse_record(raw, "?", key)
+            cluster, _, name = key[len(VARIABLE_PREFIX) + 1 :].rpartition(".")
+            record = parse_record(raw, cluster, name)
             if record is not None:
                 yield record
 
