@@ -28,6 +28,7 @@ from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.auth_proxy import AuthProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import build_jar, read_counter
+from harness.postgres import LocalPostgres
 from harness.waiting import wait_for
 
 __all__ = ["Cluster", "connection_json", "wait_for"]
@@ -124,6 +125,23 @@ def flink(cluster: Cluster) -> Iterator[Cluster]:
     reset_breakers()
     yield cluster
     cluster.cancel_all()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """A PostgreSQL for the SQL record store (each test or play in a schema of its own), started
+    once per session and always stopped."""
+    server = LocalPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database(postgres: LocalPostgres) -> str:
+    """The SQL record store's database URL."""
+    return postgres.url
 
 
 # ---------------------------------------------------------------------------------------- Airflow

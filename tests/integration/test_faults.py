@@ -9,26 +9,14 @@ kinds over the Flink versions under test, so the suite stays within its time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from faults.campaign import CI_SAMPLE, run_trial
-from harness.postgres import LocalPostgres
 from tests.integration.conftest import VERSIONS, Cluster
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    """The SQL store's PostgreSQL: the process trials keep their records there (a schema each)."""
-    server = LocalPostgres().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("kind", CI_SAMPLE)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ import pytest
 from faults.histories.checker import check
 from faults.histories.generate import History, generate
 from faults.histories.run import play
-from harness.postgres import LocalPostgres
 from tests.integration.conftest import VERSIONS, Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,16 +218,6 @@ def test_checker_confirms_one_actor_per_deployment_from_the_stores_audit() -> No
     lost = _audit(("leases", "run1", 1, 0.0), ("records", "run1", 1, 1.0), ("records", "run1", 1, 2.0))
     assert violations(lost) == ["d: revision 1 written where 2 was next (a lost update)"]
     assert violations({"audit": []}) == []  # a play on the file store has no audit
-
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    """The SQL store's PostgreSQL for the played histories (each play in a schema of its own)."""
-    server = LocalPostgres().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.mark.integration

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,6 @@ from tests.unit.test_stores import (  # noqa: F401 - the same contract, collecte
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[LocalPostgres]:
-    server = LocalPostgres().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -133,6 +123,22 @@ def _use_store(kind: str, postgres: LocalPostgres | None, monkeypatch: pytest.Mo
 STORES = ["variables", "postgres"]
 
 
+def _one_deployment(
+    what: str,
+    kind: str,
+    airflow: Cluster,
+    postgres: LocalPostgres,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[str, str]:
+    """A deployment declared alone in a folder of its own, the installation on store ``kind``:
+    its name and the store's connection id ("" for Variables)."""
+    name = f"{what}-{kind}-{secrets.token_hex(2)}"
+    _declare(tmp_path / "deployments", name, airflow.jar)
+    monkeypatch.setenv("AIRFLOW_VAR_FLINK_DEPLOYMENTS_FOLDER", str(tmp_path / "deployments"))
+    return name, _use_store(kind, postgres, monkeypatch)
+
+
 @pytest.mark.parametrize("kind", STORES)
 def test_a_failed_record_write_fails_the_run_red_with_its_cause_and_the_next_run_adopts_the_job(
     airflow: Cluster,
@@ -142,10 +148,7 @@ def test_a_failed_record_write_fails_the_run_red_with_its_cause_and_the_next_run
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    name = f"fail-{kind}-{secrets.token_hex(2)}"
-    _declare(tmp_path / "deployments", name, airflow.jar)
-    monkeypatch.setenv("AIRFLOW_VAR_FLINK_DEPLOYMENTS_FOLDER", str(tmp_path / "deployments"))
-    conn_id = _use_store(kind, postgres, monkeypatch)
+    name, conn_id = _one_deployment("fail", kind, airflow, postgres, tmp_path, monkeypatch)
     failed: list[str] = []
     if kind == "variables":
         # The api-server's database fails under the write that records the submitted job: the
@@ -227,10 +230,7 @@ def test_a_write_that_lost_its_race_yields_and_the_run_stays_green(
 ) -> None:
     from airflow_provider_flink.deployments.stores import configured_store
 
-    name = f"race-{kind}-{secrets.token_hex(2)}"
-    _declare(tmp_path / "deployments", name, airflow.jar)
-    monkeypatch.setenv("AIRFLOW_VAR_FLINK_DEPLOYMENTS_FOLDER", str(tmp_path / "deployments"))
-    _use_store(kind, postgres, monkeypatch)
+    name, _ = _one_deployment("race", kind, airflow, postgres, tmp_path, monkeypatch)
     other: list[DeploymentRecord] = []
     store_class = SqlRecordStore if kind == "postgres" else type(configured_store())
     real_write = store_class.write

@@ -11,6 +11,7 @@ directly, every record of a cluster in one query).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from typing import Any
 
 from airflow_provider_flink.deployments.records import (
     VARIABLE_PREFIX,
@@ -34,6 +35,18 @@ def _failed(what: str, err: Exception) -> RecordStoreError:
     )
 
 
+def _set(variable: Any, record: DeploymentRecord) -> None:
+    """``record`` as its Variable, through ``variable`` (the Task SDK's, or the metadata DB's)."""
+    try:
+        variable.set(
+            record_key(record.cluster, record.name),
+            record.model_dump_json(),
+            description=DESCRIPTION.format(name=record.name),
+        )
+    except Exception as err:  # the api-server answered with an error, or the DB failed
+        raise _failed(f"write the record of {record.name}", err) from None
+
+
 class VariableRecordStore(UnfencedStore):
     """A task's records in Variables, read and written one by one through the Task SDK."""
 
@@ -51,14 +64,7 @@ class VariableRecordStore(UnfencedStore):
     def put(self, record: DeploymentRecord) -> None:
         from airflow.sdk import Variable
 
-        try:
-            Variable.set(
-                record_key(record.cluster, record.name),
-                record.model_dump_json(),
-                description=DESCRIPTION.format(name=record.name),
-            )
-        except Exception as err:
-            raise _failed(f"write the record of {record.name}", err) from None
+        _set(Variable, record)
 
 
 class MetadataVariableStore(UnfencedStore):
@@ -112,11 +118,4 @@ class MetadataVariableStore(UnfencedStore):
     def put(self, record: DeploymentRecord) -> None:
         from airflow.models.variable import Variable
 
-        try:
-            Variable.set(
-                record_key(record.cluster, record.name),
-                record.model_dump_json(),
-                description=DESCRIPTION.format(name=record.name),
-            )
-        except Exception as err:
-            raise _failed(f"write the record of {record.name}", err) from None
+        _set(Variable, record)
