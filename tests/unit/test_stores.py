@@ -20,6 +20,7 @@ from airflow_provider_flink.deployments.stores import (
     RecordStore,
     RunRecords,
     SqlRecordStore,
+    UnfencedStore,
     holder_of,
     sql,
 )
@@ -369,3 +370,76 @@ def test_a_remembering_store_reads_again_only_what_changed(
     assert parsed == ["b"]
     assert again == {"a": first["a"], "b": changed}
     assert SqlRecordStore(url).get_many("c") == again  # what a store that remembers nothing reads
+
+
+def test_put_stores_a_record_as_it_is_over_whatever_is_stored(store: RecordStore) -> None:
+    """What moving records between stores writes: the revision kept, no check, no lease."""
+    store.take_lease("c", "orders", "dag/run1/reconcile", 30)  # put ignores leases: not a reconcile's write
+    store.put(record(revision=7, status="running"))
+    assert store.get("c", "orders") == record(revision=7, status="running")
+    store.put(record(revision=3))  # over a newer one too: the mover decides what to copy
+    assert store.get("c", "orders") == record(revision=3)
+    store.put(record("other", cluster="d", revision=1))
+    assert sorted((r.cluster, r.name, r.revision) for r in store.all_records()) == [
+        ("c", "orders", 3),
+        ("d", "other", 1),
+    ]
+
+
+class DictStore(UnfencedStore):
+    """The smallest store without compare-and-set: what Variables and the campaign's file are."""
+
+    describe = "dict store"
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], DeploymentRecord] = {}
+
+    def get(self, cluster: str, name: str) -> DeploymentRecord | None:
+        return self.records.get((cluster, name))
+
+    def put(self, record: DeploymentRecord) -> None:
+        self.records[(record.cluster, record.name)] = record
+
+    def all_records(self) -> Iterator[DeploymentRecord]:
+        yield from self.records.values()
+
+
+def test_a_store_without_compare_and_set_checks_the_revision_and_holds_no_lease() -> None:
+    store = DictStore()
+    lease = store.take_lease("c", "orders", "dag/run1/reconcile", 30)
+    assert (lease.fenced, lease.token, lease.holder) == (False, 0, "dag/run1/reconcile")
+    assert store.take_lease("c", "orders", "dag/run2/reconcile", 30).fenced is False  # nobody is kept out
+    assert store.renew_lease(lease, 30) == lease
+    store.release_lease(lease)
+    first = store.write(record(rebuilt=True), lease)
+    assert (first.revision, first.rebuilt) == (1, False)
+    with pytest.raises(RecordConflictError, match=r"\(revision 1 in the dict store, this run had 0\)"):
+        store.write(record())
+    store.write(record("b"))
+    assert sorted(store.get_many("c")) == ["b", "orders"]
+    assert sorted(store.get_many("c", ["orders", "nope"])) == ["orders"]
+
+
+def test_a_dry_run_writes_nothing_and_reads_the_store() -> None:
+    from airflow_provider_flink.deployments.stores import DryRun
+
+    store = MemoryRecordStore()
+    stored = store.write(record())
+    dry = DryRun(RunRecords(store, "dag/run1/reconcile"))
+    assert dry.get("c", "orders") == stored
+    written = dry.write(stored.model_copy(update={"status": "running", "rebuilt": True}))
+    assert (written.revision, written.rebuilt, written.status) == (2, False, "running")
+    assert store.get("c", "orders") == stored
+    assert store.leases == {}  # no lease taken either
+
+
+def test_the_sql_tables_keep_one_row_per_deployment_and_refuse_what_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "records.db"
+    SqlRecordStore(f"sqlite:///{path}").get_many("c")
+    with sqlite3.connect(path) as db:
+        for table in ("flink_deployment_records", "flink_deployment_leases"):
+            columns = {row[1]: (row[3], row[5]) for row in db.execute(f"PRAGMA table_info({table})")}
+            assert {name for name, (_, key) in columns.items() if key} == {"cluster", "name"}
+            assert all(notnull for notnull, _ in columns.values())
+        assert [row[1] for row in db.execute("PRAGMA table_info(flink_provider_store)")] == ["id", "version"]
+        assert db.execute("SELECT id, version FROM flink_provider_store").fetchall() == [(1, SCHEMA_VERSION)]
