@@ -141,3 +141,22 @@ def test_a_variable_write_that_fails_is_a_store_error_not_a_lost_race(
         "Airflow Variables could not write the record of orders: RuntimeError: API_SERVER_ERROR: "
         "500 Internal Server Error"
     )
+
+
+def test_a_failed_write_says_what_the_record_would_have_held() -> None:
+    from airflow_provider_flink.deployments.records import SavepointEntry, Submitting, summary
+
+    assert summary(record()) == "revision 1, job none"
+    full = record(
+        revision=4,
+        current_job_id="a" * 32,
+        applied={"spec_hash": "0123456789abcdef"},
+        operation=Submitting(start={"job_id": "b" * 32, "spec_hash": "h"}),
+        savepoints=[
+            SavepointEntry(path="/s/old", taken_at=1.0, reason="upgrade", job_id="a" * 32),
+            SavepointEntry(path="/s/new", taken_at=2.0, reason="periodic", job_id="a" * 32),
+        ],
+    )
+    assert summary(full) == (
+        f"revision 5, job {'a' * 32}, spec 0123456789ab, submit in flight, newest savepoint /s/new"
+    )
