@@ -26,6 +26,7 @@ from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
 from airflow_provider_flink.deployments.stores import DryRun, RecordStore, RunRecords, holder_of
+from airflow_provider_flink.deployments.stores.base import LEASE_SECONDS
 from airflow_provider_flink.exceptions import (
     ArtifactError,
     LimitError,
@@ -64,7 +65,7 @@ def reconcile(
     asked: Asked | None = None,
     wait_for_health: bool = True,
     run: str | None = None,
-    lease_seconds: float = 30.0,
+    lease_seconds: float = LEASE_SECONDS,
 ) -> ReconcileReport:
     """Load, observe, plan and (unless ``dry_run``) apply. ``retry_failed``: deployments whose
     failed spec may be applied again (a person asked; also in ``asked``). ``wait_for_health``:

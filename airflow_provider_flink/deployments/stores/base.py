@@ -19,7 +19,6 @@ which the derived job and trigger ids of every request make harmless (Flink runs
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,7 +26,7 @@ from typing import Protocol
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.exceptions import RecordConflictError
 
-log = logging.getLogger(__name__)
+LEASE_SECONDS = 30.0  # renewed every third of it while a run acts; a killed run's lease ends after it
 
 
 @dataclass(frozen=True)
@@ -119,6 +118,16 @@ def refusal(lease: Lease, newest: Lease | None, now: float) -> str | None:
             "paused or its renewals did not reach the store): this run stops acting on it"
         )
     return None
+
+
+def fence(name: str, lease: Lease | None, newest: Lease | None, now: float) -> str | None:
+    """Why a write under ``lease`` (None or unfenced: a write without a lease) may not be made now,
+    given the deployment's ``newest`` lease; None: it may."""
+    if lease is None or not lease.fenced:
+        if newest is not None and newest.expires_at > now:
+            return f"{name} is leased to {newest.holder}: a write without its lease is refused"
+        return None
+    return refusal(lease, newest, now)
 
 
 class UnfencedStore:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from airflow_provider_flink.deployments.stores.base import RecordStore
+from airflow_provider_flink.deployments.stores.base import LEASE_SECONDS, RecordStore
 from airflow_provider_flink.deployments.stores.sql import SqlRecordStore
 from airflow_provider_flink.deployments.stores.variables import MetadataVariableStore, VariableRecordStore
 from airflow_provider_flink.exceptions import AirflowNotFoundException, RecordStoreError
@@ -17,7 +17,6 @@ from airflow_provider_flink.triggers.waiting import airflow_conf
 
 SECTION, OPTION = "flink", "record_store_conn_id"
 LEASE_OPTION = "record_lease_seconds"
-LEASE_SECONDS = 30.0  # renewed every third of it while a run acts; a killed run's lease ends after it
 
 
 def store_conn_id() -> str | None:
@@ -44,12 +43,13 @@ def configured_store(server: bool = False) -> RecordStore:
     conn_id = store_conn_id()
     if conn_id is None:
         return MetadataVariableStore() if server else VariableRecordStore()
-    store = sql_store(conn_id)
-    store.remember = server  # the api-server reads the same records on every page view
-    return store
+    # The api-server reads the same records on every page view: it remembers them by revision.
+    return sql_store(conn_id, remember=server)
 
 
-def sql_store(conn_id: str, named_by: str = f"[{SECTION}] {OPTION}") -> SqlRecordStore:
+def sql_store(
+    conn_id: str, named_by: str = f"[{SECTION}] {OPTION}", remember: bool = False
+) -> SqlRecordStore:
     """The SQL store of connection ``conn_id`` (``named_by``: where the id came from, for the
     message when it is not defined); the connection's extra ``table_schema`` names the PostgreSQL
     schema of the tables (created if missing)."""
@@ -68,7 +68,7 @@ def sql_store(conn_id: str, named_by: str = f"[{SECTION}] {OPTION}") -> SqlRecor
             f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db){otherwise}"
         ) from None
     schema = (conn.extra_dejson or {}).get("table_schema") or None
-    return SqlRecordStore(database_url(conn_id, conn), schema=schema, name=conn_id)
+    return SqlRecordStore(database_url(conn_id, conn), schema=schema, name=conn_id, remember=remember)
 
 
 def database_url(conn_id: str, conn: Any) -> URL:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Collection
 
 from airflow_provider_flink.deployments.records import DeploymentRecord
-from airflow_provider_flink.deployments.stores.base import Lease, RecordStore
+from airflow_provider_flink.deployments.stores.base import LEASE_SECONDS, Lease, RecordStore
 from airflow_provider_flink.exceptions import RecordConflictError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def holder_of(run: str | None) -> str:
 class RunRecords:
     """``store``'s records as one run reads and writes them."""
 
-    def __init__(self, store: RecordStore, holder: str, lease_seconds: float = 30.0) -> None:
+    def __init__(self, store: RecordStore, holder: str, lease_seconds: float = LEASE_SECONDS) -> None:
         self.store, self.holder, self.lease_seconds = store, holder, lease_seconds
         self._leases: dict[Key, Lease] = {}
         self._lost: dict[Key, str] = {}

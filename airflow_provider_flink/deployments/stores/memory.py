@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 
 from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record, record_key
-from airflow_provider_flink.deployments.stores.base import Lease, busy, refusal, stale
+from airflow_provider_flink.deployments.stores.base import Lease, busy, fence, refusal, stale
 from airflow_provider_flink.exceptions import RecordConflictError
 
 
@@ -58,14 +58,7 @@ class MemoryRecordStore:
             return written
 
     def _fence(self, cluster: str, name: str, lease: Lease | None) -> str | None:
-        """Why a write under ``lease`` (None: no lease) may not be made now, or None."""
-        now = self.clock()
-        newest = self.leases.get((cluster, name))
-        if lease is None or not lease.fenced:
-            if newest is not None and newest.expires_at > now:
-                return f"{name} is leased to {newest.holder}: a write without its lease is refused"
-            return None
-        return refusal(lease, newest, now)
+        return fence(name, lease, self.leases.get((cluster, name)), self.clock())
 
     def take_lease(self, cluster: str, name: str, holder: str, seconds: float) -> Lease:
         with self._lock:

@@ -50,7 +50,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record
-from airflow_provider_flink.deployments.stores.base import Lease, busy, refusal
+from airflow_provider_flink.deployments.stores.base import Lease, busy, fence, refusal, stale
 from airflow_provider_flink.exceptions import RecordConflictError, RecordStoreError
 
 log = logging.getLogger(__name__)
@@ -413,14 +413,9 @@ class SqlRecordStore:
             if newest
             else None
         )
-        if lease is not None and lease.fenced:
-            why = refusal(lease, mine, now)
-            if why is not None:
-                raise RecordConflictError(why)
-        elif mine is not None and mine.expires_at > now:
-            raise RecordConflictError(
-                f"{record.name} is leased to {mine.holder}: a write without its lease is refused"
-            )
+        why = fence(record.name, lease, mine, now)
+        if why is not None:
+            raise RecordConflictError(why)
         stored_revision = int(row[0]) if row is not None else 0
         if (
             row is not None
@@ -438,10 +433,9 @@ class SqlRecordStore:
             ).rowcount
             if done == 1:
                 return rebuilt
-        raise RecordConflictError(
-            f"another reconcile changed the record of {record.name} while this run acted on it "
-            f"(revision {stored_revision} in the {self.describe}, this run had {record.revision}): this run "
-            "stops acting on it and leaves it to the other"
+        stored = record.model_copy(update={"revision": stored_revision})
+        raise stale(record, stored if row is not None else None, self.describe) or RecordConflictError(
+            f"the record of {record.name} changed while this run wrote it: this run stops acting on it"
         )
 
     def put(self, record: DeploymentRecord) -> None:
