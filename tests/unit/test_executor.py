@@ -799,3 +799,53 @@ def test_a_stop_of_a_job_a_person_already_stopped_yields_to_the_next_run(fake_fl
     saved = store.get("flink_default", "orders")
     assert saved is not None
     assert saved.operation is None  # the stop's trigger is over, not in flight
+
+
+class _StoreThatFailsAt(MemoryRecordStore):
+    """Writes go through until the ``at``-th, which raises what the store gives: a failure, or a
+    lost race (another actor's revision written just before)."""
+
+    def __init__(self, at: int, error: Exception) -> None:
+        super().__init__()
+        self.at, self.error, self.writes = at, error, 0
+
+    def write(self, record: DeploymentRecord, lease: Any = None) -> DeploymentRecord:
+        self.writes += 1
+        if self.writes == self.at:
+            raise self.error
+        return super().write(record, lease)
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_an_action_done_whose_history_write_fails_is_red_and_one_that_lost_the_race_is_not(
+    lost: bool,
+) -> None:
+    """The action's own write went through (the stable spec); the history entry after it did not."""
+    from airflow_provider_flink.exceptions import RecordConflictError, RecordStoreError
+
+    error = (
+        RecordConflictError("this run's lease on orders was taken over by other")
+        if lost
+        else RecordStoreError("the SQL store s (postgresql) could not write the record of orders: gone")
+    )
+    store = _StoreThatFailsAt(2, error)
+    running = spec()
+    record = DeploymentRecord(
+        name="orders", cluster="flink_default", status="running", current_job_id=J,
+        applied={"spec_hash": "1" * 64, "spec": running.model_dump(mode="json")},
+    )  # fmt: skip
+    action = MarkStable("orders", "healthy", job_id=J, spec_hash="1" * 64, mode="applied")
+    (outcome,) = Executor(FlinkHook(), store).apply(DeploymentPlan(running, record, [action]))
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert stored.last_stable_hash == "1" * 64  # what it did stands
+    assert stored.history == []
+    if lost:
+        assert (outcome.ok, outcome.yielded) == (True, False)
+    else:
+        assert (outcome.ok, outcome.yielded) == (False, False)
+        assert outcome.detail == (
+            "done on Flink (the running job's spec recorded as the last stable one), then the SQL store s "
+            "(postgresql) could not write the record of orders: gone; it would have recorded revision 2, "
+            f"job {J}, spec 111111111111"
+        )
