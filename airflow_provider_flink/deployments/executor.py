@@ -49,6 +49,7 @@ from airflow_provider_flink.deployments.planner import (
     ACTION_TYPES,
     Action,
     Adopt,
+    ClearRestarts,
     ClusterView,
     Deploy,
     DeploymentPlan,
@@ -740,6 +741,11 @@ class Executor:
         self._write(transitions.released(self.record))
         return "hold released: the deployment follows its file again"
 
+    def _clear_restarts(self, spec: DeploymentSpec, action: ClearRestarts) -> str:
+        forgotten = len(self.record.restarts)
+        self._write(transitions.restarts_cleared(self.record))
+        return f"restart limit cleared: {forgotten} restarts forgotten"
+
     def _dispose(self, spec: DeploymentSpec, action: Dispose) -> str:
         path = action.path
         if not exists(path):
@@ -793,6 +799,7 @@ HANDLERS: dict[type[Action], Handler] = {
     Hold: Executor._hold,
     Release: Executor._release,
     Rescale: Executor._rescale,
+    ClearRestarts: Executor._clear_restarts,
 }
 if _unhandled := {t.kind for t in set(ACTION_TYPES) ^ set(HANDLERS)}:
     raise ImportError(f"action kinds without exactly one executor handler: {sorted(_unhandled)}")

@@ -66,6 +66,7 @@ ActionKind = Literal[
     "hold",
     "release",
     "rescale",
+    "clear-restarts",
 ]
 ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 
@@ -243,10 +244,15 @@ class Release(Action, kind="release"):
     """A person's resume: the hold is released and the file is followed again."""
 
 
+class ClearRestarts(Action, kind="clear-restarts"):
+    """A person cleared the restart limit: the restarts counted in the window are forgotten, so a
+    FAILED job is restarted again under the policy's rules (the restore rules do not change)."""
+
+
 # Every kind has its class: a kind without one is an import error.
 ACTION_TYPES: tuple[type[Action], ...] = (
     Deploy, Resubmit, Upgrade, Rescale, Rollback, Resume, Restart, Recover,
-    Suspend, Savepoint, Dispose, Adopt, MarkStable, Hold, Release,
+    Suspend, Savepoint, Dispose, Adopt, MarkStable, Hold, Release, ClearRestarts,
 )  # fmt: skip
 if {t.kind for t in ACTION_TYPES} ^ set(ACTION_KINDS) or len(ACTION_TYPES) != len(ACTION_KINDS):
     raise ImportError("every action kind needs exactly one Action class")
@@ -302,6 +308,7 @@ def plan_deployment(
     request: Request | None = None,
     rescale_from: int | None = None,
     restore: Snapshot | None = None,
+    clear_restarts: bool = False,
 ) -> DeploymentPlan:
     """Plan one deployment. What a person asked (the Flink page, a run's conf): ``retry_failed``,
     apply the declared spec even though its upgrade failed before (see
@@ -311,7 +318,8 @@ def plan_deployment(
     nothing else (the reconcile computed it from the record's applied spec): a rescale in place.
     ``restore``: the deployment's newest snapshot as the observe step found it when no job of it
     runs (I7): a resume, restart or recovery names it, or is refused when it is gone; the executor
-    asks storage again as it acts."""
+    asks storage again as it acts. ``clear_restarts``: a person cleared the restart limit (the
+    Flink page): the restarts counted so far are forgotten, first, then the rules below apply."""
     record = stored if stored is not None else rebuild_record(spec, view)
     seen = view.jobs_of(spec.name) if view.jobs is not None else None
     plan = DeploymentPlan(spec, record, lifecycle=lifecycle(stored, spec.state == "suspended", seen))
@@ -333,6 +341,14 @@ def plan_deployment(
     elif request == "resume" and held:
         act(Release(name, "resume asked by a person: the hold is released"))
         held = False
+    if clear_restarts and record.restarts:
+        # Recorded first, like a hold: the run plans from the record as it will be written.
+        act(
+            ClearRestarts(
+                name, f"restart limit cleared by a person ({len(record.restarts)} restarts forgotten)"
+            )
+        )
+        record = record.model_copy(update={"restarts": []})
     jobs = view.jobs_of(name)
     taken = {j.jid for j in jobs}
 

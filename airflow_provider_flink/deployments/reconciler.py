@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.drift import only_parallelism_changed
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.lifecycle import Lifecycle
 from airflow_provider_flink.deployments.observe import catch_up, newest_state, observe
@@ -47,6 +48,7 @@ class Asked:
     savepoint_now: frozenset[str] = frozenset()  # a savepoint of the healthy job now
     suspend: frozenset[str] = frozenset()  # hold suspended (whatever the file says) until resumed
     resume: frozenset[str] = frozenset()  # release that hold
+    clear_restarts: frozenset[str] = frozenset()  # forget the restarts counted against the limit
 
     def request(self, name: str) -> Request | None:
         if name in self.suspend and name in self.resume:
@@ -95,9 +97,7 @@ def _reconcile(
     run: str | None,
 ) -> ReconcileReport:
     asked = asked or Asked()
-    asked = Asked(
-        asked.retry_failed | frozenset(retry_failed), asked.savepoint_now, asked.suspend, asked.resume
-    )
+    asked = replace(asked, retry_failed=asked.retry_failed | frozenset(retry_failed))
     specs, problems = load_specs(folder)
     report = ReconcileReport(invalid=[str(p) for p in problems])
     # None: every deployment; a list (even empty: an event that named none) only those.
@@ -140,21 +140,6 @@ def _unread(spec: DeploymentSpec, why: str) -> DeploymentReport:
     entry.job_state = JobState.UNKNOWN.value
     entry.lifecycle = Lifecycle.UNKNOWN.value
     return entry
-
-
-def only_parallelism_changed(
-    spec: DeploymentSpec, stored: DeploymentRecord | None, digest: str
-) -> int | None:
-    """The parallelism the deployment's job runs, when the declared spec differs from what it runs
-    in the parallelism alone (the same spec at the old parallelism hashes to the applied hash)."""
-    applied = stored.applied if stored is not None else None
-    if applied is None or applied.spec is None:  # the fields of what runs are not known
-        return None
-    before = applied.spec.get("parallelism")
-    if not isinstance(before, int) or before == spec.parallelism:
-        return None
-    same = spec_hash(spec.model_copy(update={"parallelism": before}), digest) == applied.spec_hash
-    return before if same else None
 
 
 class _ClusterRun:
@@ -243,6 +228,7 @@ class _ClusterRun:
             retry_failed=spec.name in self.asked.retry_failed,
             savepoint_now=spec.name in self.asked.savepoint_now,
             request=self.asked.request(spec.name),
+            clear_restarts=spec.name in self.asked.clear_restarts,
             rescale_from=self._rescale_from(spec, stored, artifact.sha256),
             restore=None
             if self._stays_suspended(spec, stored)

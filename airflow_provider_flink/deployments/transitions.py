@@ -127,6 +127,11 @@ def restarted(record: DeploymentRecord, now: float) -> DeploymentRecord:
     return _with(record, restarts=[*record.restarts, now][-RESTARTS_KEPT:])
 
 
+def restarts_cleared(record: DeploymentRecord) -> DeploymentRecord:
+    """A person cleared the restart limit: no restart is counted against it any more."""
+    return _with(record, restarts=[])
+
+
 def upload_dropped(record: DeploymentRecord, jar_id: str) -> DeploymentRecord:
     return _with(record, uploads=[u for u in record.uploads if u != jar_id])
 

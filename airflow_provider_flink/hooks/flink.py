@@ -137,9 +137,10 @@ class FlinkHook(BaseHook):
     def web_ui_url(self) -> str:
         return web_ui_url(self.connection)
 
-    def job_url(self, job_id: str) -> str:
-        """Link to the job's page in the Flink web UI."""
-        return f"{self.web_ui_url}/#/job/running/{job_id}/overview"
+    def job_url(self, job_id: str, ended: bool = False, tab: str = "overview") -> str:
+        """Link to the job's page in the Flink web UI (``tab``: overview, exceptions, checkpoints,
+        ...); the UI lists an ``ended`` job under "completed"."""
+        return f"{self.web_ui_url}/#/job/{'completed' if ended else 'running'}/{job_id}/{tab}"
 
     # ---------------------------------------------------------------- clients
     def get_conn(self) -> FlinkClient:
@@ -195,6 +196,10 @@ class FlinkHook(BaseHook):
         except FlinkApiError as err:
             raise_unless_not_found(err)
             return None
+
+    def root_cause(self, job_id: str) -> str | None:
+        """The job's latest failure as one line (its exception history), or None: it never failed."""
+        return self.call(calls.job_exceptions(job_id)).root_cause()
 
     def latest_checkpoint(self, job_id: str) -> models.CheckpointInfo | None:
         """The job's latest completed checkpoint, if any."""

@@ -41,7 +41,7 @@ def _names(value: Sequence[str] | str | None, where: str = "") -> list[str]:
 
 # What a person may ask of a run in its conf (the Flink page's actions, a manual trigger); read by
 # the operator itself, so that any reconcile DAG honours them, not only one that templates them in.
-ASKED_KEYS = ("deployments", "retry_failed", "savepoint_now", "suspend", "resume")
+ASKED_KEYS = ("deployments", "retry_failed", "savepoint_now", "suspend", "resume", "clear_restarts")
 
 
 def asked_in_conf(context: Any) -> dict[str, list[str]]:
@@ -119,6 +119,9 @@ class FlinkReconcileOperator(FlinkBaseOperator):
     :param suspend: deployments to hold suspended (stop with a savepoint), whatever their file
         declares, until a ``resume`` names them; names as for ``retry_failed``.
     :param resume: deployments whose hold is released (they follow their file again).
+    :param clear_restarts: deployments whose restart limit is cleared (the restarts counted in the
+        policy's window are forgotten, so a FAILED job is restarted again); names as for
+        ``retry_failed``. The Flink page's "clear the restart limit".
     :param wait_for_health: wait in the task for each job it submits to become healthy, and roll a
         failed upgrade back in the same run (up to ``health_timeout_seconds`` of a worker's time).
         Default False (short runs): the task acts, records and returns; the next run (started by
@@ -136,6 +139,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         "savepoint_now",
         "suspend",
         "resume",
+        "clear_restarts",
     )
     # A run acts on many jobs: no single "Flink Job" link (the inherited one only logged
     # "XCom not found" at the end of every run).
@@ -153,6 +157,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         savepoint_now: Sequence[str] | str = (),
         suspend: Sequence[str] | str = (),
         resume: Sequence[str] | str = (),
+        clear_restarts: Sequence[str] | str = (),
         wait_for_health: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -161,6 +166,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
         self.savepoint_now = savepoint_now
         self.suspend = suspend
         self.resume = resume
+        self.clear_restarts = clear_restarts
         self.wait_for_health = wait_for_health
         self.deployments_folder = deployments_folder
         self.clusters = list(clusters) if clusters else None
@@ -193,6 +199,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             frozenset(union(self.savepoint_now, "savepoint_now")),
             frozenset(union(self.suspend, "suspend")),
             frozenset(union(self.resume, "resume")),
+            frozenset(union(self.clear_restarts, "clear_restarts")),
         )
         both = asked.suspend & asked.resume
         if both:

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, is_dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from airflow_provider_flink.client.models import FAILING_STATES, JobOverview, JobState
 from airflow_provider_flink.client.resilience import RetryPolicy
+from airflow_provider_flink.deployments.drift import judge
 from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
@@ -31,7 +32,10 @@ from airflow_provider_flink.deployments.records import DeploymentRecord, History
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs
 from airflow_provider_flink.deployments.stores import RecordStore
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.ids import PREFIX_LENGTH
 from airflow_provider_flink.triggers.conditions import is_healthy
+
+T = TypeVar("T")
 
 StatusFilter = Literal["all", "attention", "running", "not-running", "suspended"]
 STATUS_FILTERS: dict[str, str] = {
@@ -47,6 +51,7 @@ ACTIONS: dict[str, str] = {
     "suspend": "suspend",
     "resume": "resume",
     "retry": "retry the failed spec",
+    "clear-restarts": "clear the restart limit",
     "reconcile": "reconcile now",
 }
 # A page view must answer within seconds: one more try, then the row says what it could not see
@@ -67,6 +72,28 @@ class ActionEntry:
     detail: str
     job_id: str | None
     task_log: str | None  # the acting task's log in the Airflow UI, relative to its root URL
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """The deployment's newest job, told apart from its other jobs: every job id of a deployment
+    starts with the same 12 hex (its name's digest), so the page shows what follows them."""
+
+    id: str
+    tag: str  # the 12 hex of the spec it was submitted with, then the 8 of its transition
+    spec: str  # the 12 hex of the spec it runs now (a rescale in place keeps the id)
+    started_at: float | None  # epoch seconds (Flink's start time)
+    exceptions_url: str | None  # its exceptions in the Flink UI
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """A job field the declared spec changes (deployments/drift.py)."""
+
+    field: str
+    applied: Any
+    declared: Any
+    text: str  # "parallelism: 2 -> 1 (declared)"
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,19 @@ class DeploymentStatus:
     held_age_s: float | None
     record_status: str | None  # what the reconcile last recorded: new | running | suspended
     last_action: ActionEntry | None
+    # Desired against actual (deployments/drift.py: the planner's own judgement).
+    declared_hash: str | None  # 12 hex; None: not known here (declared_hash_note says why)
+    declared_hash_note: str | None
+    drift: list[DriftRow]
+    in_sync: bool | None
+    next_step: list[str]  # what a reconcile run would do now
+    why_not_applied: str | None
+    actual_parallelism: int | None  # the live job's, as Flink reports it (its widest task)
+    job: JobRow | None
+    restart_limit: int
+    restart_window_minutes: float
+    restart_limit_reached: bool
+    root_cause: str | None  # the failed job's latest exception, one line (Flink's exception history)
 
     @property
     def state(self) -> JobState | None:
@@ -117,10 +157,11 @@ class DeploymentStatus:
             "suspended": self.suspended,
         }[status]
 
-    def as_dict(self) -> dict[str, Any]:
-        # What each action would do now: null when the page may start it, else why it refuses.
+    def as_dict(self, may_not: str | None = None) -> dict[str, Any]:
+        """The row as JSON; ``actions`` says what each action would do now: null when the page may
+        start it, else why it refuses (``may_not``: why this person may start none)."""
         row: dict[str, Any] = plain(self)
-        return {**row, "actions": {a: refusal(self, a) for a in ACTIONS}}
+        return {**row, "actions": {a: may_not or refusal(self, a) for a in ACTIONS}}
 
 
 def deployment_status(
@@ -130,13 +171,20 @@ def deployment_status(
     job_url: str | None,
     now: float,
     checkpoint_at: float | None = None,
+    facts: JobFacts | None = None,
+    reconcile_paused: bool = False,
 ) -> DeploymentStatus:
+    facts = facts or JobFacts(checkpoint_at=checkpoint_at)
+    checkpoint_at = facts.checkpoint_at
     jobs = view.jobs_of(spec.name) if view.jobs is not None else []
     newest = jobs[-1] if jobs else None
     state = JobState.UNKNOWN if view.jobs is None else newest.state if newest is not None else None
     savepoint = record.last_savepoint() if record is not None else None
-    window = spec.restart_policy.window_minutes * 60
+    policy = spec.restart_policy
+    window = policy.window_minutes * 60
     restarts = len([t for t in (record.restarts if record else []) if now - t <= window])
+    limit_reached = policy.enabled and restarts >= policy.max_restarts
+    judged = judge(spec, record, view, now, reconcile_paused)
     failed = record.failed_spec.reason if record is not None and record.failed_spec else None
     hold = record.hold if record is not None else None
     tasks = newest.tasks if newest is not None else {}
@@ -165,12 +213,51 @@ def deployment_status(
             record.savepointing.trigger_id if record is not None and record.savepointing else None
         ),
         flink_url=job_url if newest is not None else None,
-        attention=_attention(spec, state, failed, view, hold is not None, _age(now, checkpoint_at)),
+        attention=_attention(
+            spec, state, failed, view, hold is not None, _age(now, checkpoint_at), limit_reached, restarts
+        ),
         held=hold is not None,
         held_age_s=_age(now, hold.at) if hold is not None else None,
         record_status=record.status if record is not None else None,
         last_action=action_entry(record.history[-1], now) if record is not None and record.history else None,
+        declared_hash=judged.declared_hash,
+        declared_hash_note=judged.declared_hash_note,
+        drift=[DriftRow(c.field, c.applied, c.declared, c.text) for c in judged.changes],
+        in_sync=judged.in_sync,
+        next_step=judged.next_step,
+        why_not_applied=judged.why_not_applied,
+        actual_parallelism=facts.parallelism,
+        job=_job_row(newest, judged.running_hash, job_url, facts.exceptions_url),
+        restart_limit=policy.max_restarts,
+        restart_window_minutes=policy.window_minutes,
+        restart_limit_reached=limit_reached,
+        root_cause=facts.root_cause,
     )
+
+
+def _job_row(
+    job: JobOverview | None, running: str | None, url: str | None, exceptions: str | None
+) -> JobRow | None:
+    if job is None:
+        return None
+    return JobRow(
+        id=job.jid,
+        tag=f"{job.jid[PREFIX_LENGTH:24]}·{job.jid[24:]}",
+        spec=running or job.jid[PREFIX_LENGTH:24],
+        started_at=job.start_time / 1000 if job.start_time > 0 else None,
+        exceptions_url=exceptions,
+    )
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What the page asks Flink of one job beyond the job list (each None when not asked, or
+    Flink did not answer: a page view never fails for it)."""
+
+    checkpoint_at: float | None = None  # when its latest completed checkpoint was triggered
+    parallelism: int | None = None  # its widest task's parallelism
+    root_cause: str | None = None  # a failed job's latest exception
+    exceptions_url: str | None = None
 
 
 def _age(now: float, at: float | None) -> float | None:
@@ -184,6 +271,8 @@ def _attention(
     view: ClusterView,
     held: bool,
     checkpoint_age: float | None,
+    limit_reached: bool = False,
+    restarts: int = 0,
 ) -> str | None:
     if view.jobs is None:
         return f"cluster {spec.cluster} not observed: {view.error}"
@@ -191,6 +280,12 @@ def _attention(
         return f"declared spec rolled back: {failed}"
     if held:  # a person suspended it: no job is what they asked for
         return None
+    if spec.state == "running" and state is JobState.FAILED and limit_reached:
+        policy = spec.restart_policy
+        return (
+            f"job FAILED: restart limit reached ({restarts} restarts in {policy.window_minutes:g} min, "
+            f"limit {policy.max_restarts}); not restarted until it is cleared"
+        )
     if spec.state == "running" and state is not None and state in FAILING_STATES:
         return f"job {state.value}"
     if spec.state == "running" and state in (None, JobState.CANCELED) and not spec.bounded:
@@ -214,6 +309,12 @@ def refusal(row: DeploymentStatus, action: str) -> str | None:
         return f"cluster {row.cluster} not observed: the reconcile takes no action on it until it answers"
     if action == "retry":
         return None if row.failed_spec else "no failed spec: the declared spec was not rolled back"
+    if action == "clear-restarts":
+        return (
+            None
+            if row.restarts_in_window
+            else f"no restart counted in the last {row.restart_window_minutes:g} min: nothing to clear"
+        )
     if action == "savepoint":  # the reconcile takes one only of a healthy job, one at a time
         if row.savepoint_in_progress:
             return f"a savepoint ({row.savepoint_in_progress}) is already in progress"
@@ -312,6 +413,9 @@ def history(record: DeploymentRecord | None, now: float) -> History:
 
 CHECKPOINT_ROWS = 100  # up to this many deployments, every live job's checkpoint age is shown
 CHECKPOINT_CALLS_AT_ONCE = 8
+# At most this many jobs are asked about per cluster per view (failed jobs' root causes on a large
+# page included): a page of thousands stays about one job list's time.
+MAX_FACT_CALLS = 200
 
 
 def collect(
@@ -321,15 +425,19 @@ def collect(
     only: str | None = None,
     checkpoints: bool = True,
     hook_for: Callable[[str], FlinkHook] | None = None,
+    reconcile_paused: bool = False,
 ) -> tuple[list[DeploymentStatus], list[str]]:
     """Every declared deployment's row (sorted by cluster, name; ``only``: that one) and the files
-    that do not parse. ``checkpoints``: ask live jobs' checkpoint ages (one call per job; past
-    :data:`CHECKPOINT_ROWS` deployments only those whose spec limits the age)."""
+    that do not parse. ``checkpoints``: ask Flink of live jobs (their checkpoint age and, on a page
+    of at most :data:`CHECKPOINT_ROWS` deployments, their parallelism; past that only the jobs
+    whose spec limits the checkpoint age) and of failed jobs (their root cause), a few calls at
+    once. ``reconcile_paused``: the reconcile DAG is paused (rows say so where a difference waits)."""
     now = time.time() if now is None else now
     specs, problems = load_specs(folder)
     specs = [s for s in specs if only is None or s.name == only]
     make_hook = hook_for or (lambda cluster: FlinkHook(cluster, retry=PAGE_RETRY))
     rows: list[DeploymentStatus] = []
+    every = len(specs) <= CHECKPOINT_ROWS
     for cluster in sorted({spec.cluster for spec in specs}):
         members = sorted((s for s in specs if s.cluster == cluster), key=lambda s: s.name)
         records = store.get_many(cluster, None if only is None else [only])  # one query per cluster
@@ -337,22 +445,30 @@ def collect(
         try:
             view = observe(hook, cluster)
             newest = {spec.name: _newest(view, spec.name) for spec in members}
-            every = len(specs) <= CHECKPOINT_ROWS
             asked = [
-                job.jid
+                job
                 for spec in members
                 if checkpoints
                 and (job := newest[spec.name]) is not None
-                and not job.state.is_globally_terminal
-                and (every or spec.max_checkpoint_age_minutes)
-            ]
+                and (every or spec.max_checkpoint_age_minutes or job.state in FAILING_STATES)
+            ][:MAX_FACT_CALLS]
             with ThreadPoolExecutor(CHECKPOINT_CALLS_AT_ONCE) as pool:
-                ages = dict(zip(asked, pool.map(partial(_checkpoint_at, hook), asked), strict=True))
+                found = dict(
+                    zip((j.jid for j in asked), pool.map(partial(_facts, hook, every), asked), strict=True)
+                )
             for spec in members:
                 job = newest[spec.name]
-                url = _job_url(hook, job.jid) if job is not None else None
-                checkpoint = ages.get(job.jid) if job is not None else None
-                rows.append(deployment_status(spec, records.get(spec.name), view, url, now, checkpoint))
+                rows.append(
+                    deployment_status(
+                        spec,
+                        records.get(spec.name),
+                        view,
+                        _job_url(hook, job) if job is not None else None,
+                        now,
+                        facts=found.get(job.jid) if job is not None else None,
+                        reconcile_paused=reconcile_paused,
+                    )
+                )
         finally:
             hook.close()
     return rows, [str(p) for p in problems]
@@ -363,20 +479,41 @@ def _newest(view: ClusterView, name: str) -> JobOverview | None:
     return jobs[-1] if jobs else None
 
 
+def _facts(hook: FlinkHook, every: bool, job: JobOverview) -> JobFacts:
+    """What Flink says of one job beyond the list: a live job's checkpoint age (and, on a page of
+    at most :data:`CHECKPOINT_ROWS`, its parallelism), a failed job's root cause."""
+    ended = job.state.is_globally_terminal
+    return JobFacts(
+        checkpoint_at=None if ended else _checkpoint_at(hook, job.jid),
+        parallelism=_parallelism(hook, job.jid) if every and not ended else None,
+        root_cause=_quiet(lambda: hook.root_cause(job.jid)) if job.state in FAILING_STATES else None,
+        exceptions_url=_quiet(lambda: hook.job_url(job.jid, ended=ended, tab="exceptions")),
+    )
+
+
+def _quiet(ask: Callable[[], T]) -> T | None:
+    """Flink's answer, or None: unreachable, timed out, an answer it could not read, a
+    connection without a usable URL. The cell shows "-": a page view never fails for it."""
+    try:
+        return ask()
+    except Exception:
+        return None
+
+
 def _checkpoint_at(hook: FlinkHook, job_id: str) -> float | None:
     """When the job's latest completed checkpoint was triggered (epoch s), or None: none yet, or
-    Flink did not say (a page view never fails for it)."""
-    try:
-        found = hook.checkpoint_history(job_id)
-    except Exception:  # unreachable, timed out, an answer it could not read: the cell shows "-"
-        return None
+    Flink did not say."""
+    found = _quiet(lambda: hook.checkpoint_history(job_id))
     completed = found.latest.completed if found is not None else None
     stamp = completed.trigger_timestamp if completed is not None else None
     return stamp / 1000 if stamp else None
 
 
-def _job_url(hook: FlinkHook, job_id: str) -> str | None:
-    try:
-        return hook.job_url(job_id)
-    except Exception:  # a connection without a usable URL: the row still shows
-        return None
+def _parallelism(hook: FlinkHook, job_id: str) -> int | None:
+    detail = _quiet(lambda: hook.find_job(job_id))
+    widths = [v.parallelism for v in detail.vertices] if detail is not None else []
+    return max(widths) if widths else None
+
+
+def _job_url(hook: FlinkHook, job: JobOverview) -> str | None:
+    return _quiet(lambda: hook.job_url(job.jid, ended=job.state.is_globally_terminal))

@@ -16,6 +16,7 @@ from airflow_provider_flink.artifacts import sha256_of
 from airflow_provider_flink.deployments.executor import Executor, ReconcileError, prepare_spec_artifact
 from airflow_provider_flink.deployments.planner import (
     Action,
+    ClearRestarts,
     Deploy,
     DeploymentPlan,
     Dispose,
@@ -849,3 +850,17 @@ def test_an_action_done_whose_history_write_fails_is_red_and_one_that_lost_the_r
             "(postgresql) could not write the record of orders: gone; it would have recorded revision 2, "
             f"job {J}, spec 111111111111"
         )
+
+
+def test_clearing_the_restart_limit_forgets_the_counted_restarts_and_says_how_many() -> None:
+    record = DeploymentRecord(
+        name="orders", cluster="flink_default", status="running", current_job_id=J, restarts=[1.0, 2.0, 3.0]
+    )
+    (outcome,), store = apply(record, ClearRestarts("orders", "asked"))
+    assert (outcome.ok, outcome.detail) == (True, "restart limit cleared: 3 restarts forgotten")
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert stored.restarts == []
+    assert [(e.kind, e.ok, e.detail) for e in stored.history] == [
+        ("clear-restarts", True, "restart limit cleared: 3 restarts forgotten")
+    ]

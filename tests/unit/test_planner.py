@@ -1280,3 +1280,26 @@ def test_an_upgrade_interrupted_after_its_stop_is_not_called_a_stop_outside_the_
     by_a_person = running_record(savepoints=[saved("file:///sp/periodic", 10)])
     plan = plan_deployment(spec(), H1, view(job(jid(), "FINISHED", 0)), by_a_person, NOW)
     assert plan.actions[0].reason == "the job ended FINISHED outside the provider: start it again"
+
+
+def test_a_cleared_restart_limit_is_recorded_first_then_the_failed_job_restarts() -> None:
+    policy = {"restart_policy": {"max_restarts": 2, "window_minutes": 10}}
+    failed = view(job(jid(), "FAILED"))
+    at_limit = running_record(restarts=[NOW - 60, NOW - 30])
+    refused = plan_deployment(spec(**policy), H1, failed, at_limit, NOW)
+    assert refused.needs_human
+    assert kinds(refused) == []
+    cleared = plan_deployment(spec(**policy), H1, failed, at_limit, NOW, clear_restarts=True)
+    assert kinds(cleared) == ["clear-restarts", "restart"]
+    assert (
+        cleared.actions[0].describe()
+        == "clear-restarts orders: restart limit cleared by a person (2 restarts forgotten)"
+    )
+    assert cleared.record.restarts == [NOW - 60, NOW - 30]  # the executor clears it, as its first write
+    assert not cleared.needs_human
+    # Nothing counted: nothing to clear, and the plan is what it would be without the request.
+    fresh = plan_deployment(spec(**policy), H1, failed, running_record(), NOW, clear_restarts=True)
+    assert kinds(fresh) == ["restart"]
+    # A cleared limit is no licence for anything else: a healthy job gets no action from it.
+    healthy = plan_deployment(spec(**policy), H1, view(job(jid())), at_limit, NOW, clear_restarts=True)
+    assert kinds(healthy) == ["clear-restarts"]

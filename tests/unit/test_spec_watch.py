@@ -278,7 +278,7 @@ def _running_at_1() -> tuple[Any, Any]:
 
 
 def test_only_a_parallelism_change_is_told_apart_from_any_other_change() -> None:
-    from airflow_provider_flink.deployments.reconciler import only_parallelism_changed
+    from airflow_provider_flink.deployments.drift import only_parallelism_changed
 
     running, record = _running_at_1()
     assert only_parallelism_changed(running.model_copy(update={"parallelism": 2}), record, "d" * 64) == 1

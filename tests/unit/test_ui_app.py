@@ -46,6 +46,8 @@ class FakeSource:
         }  # fmt: skip
         self.triggered: list[dict[str, Any]] = []
         self.asked: list[tuple[str | None, bool]] = []
+        self.paused = False
+        self.may_not: str | None = None  # why the person asking may not act (None: they may)
 
     def _rows(self) -> list[DeploymentStatus]:
         seen = ClusterView("flink_a", (job("orders", "RUNNING"), job("audit", "FINISHED")))
@@ -77,6 +79,9 @@ class FakeSource:
         self.triggered.append(conf)
         return f"manual__{len(self.triggered)}"
 
+    def reconcile_paused(self) -> bool:
+        return self.paused
+
 
 @pytest.fixture
 def source() -> FakeSource:
@@ -85,7 +90,13 @@ def source() -> FakeSource:
 
 @pytest.fixture
 def client(source: FakeSource) -> TestClient:
-    return TestClient(create_app(source, access=lambda method: Depends(lambda: None)))
+    return TestClient(
+        create_app(
+            source,
+            access=lambda method: Depends(lambda: None),
+            person=lambda: Depends(lambda: source.may_not),
+        )
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,8 +119,9 @@ def test_an_action_that_applies_starts_one_run_with_its_conf(
     assert source.asked == [(name, False)]  # one deployment's job list judges it, no checkpoint calls
 
 
-def test_the_retry_conf_names_the_failed_spec() -> None:
+def test_the_retry_and_clear_confs_name_the_deployment() -> None:
     assert action_conf("orders", "retry") == {"deployments": "orders", "retry_failed": "orders"}
+    assert action_conf("orders", "clear-restarts") == {"deployments": "orders", "clear_restarts": "orders"}
 
 
 @pytest.mark.parametrize(
@@ -120,6 +132,7 @@ def test_the_retry_conf_names_the_failed_spec() -> None:
         ("orders", "resume", "resume not started for orders: not suspended"),
         ("orders", "retry", "retry the failed spec not started for orders: no failed spec: the declared spec was not rolled back"),
         ("billing", "savepoint", "savepoint now not started for billing: cluster flink_b not observed: the reconcile takes no action on it until it answers"),
+        ("orders", "clear-restarts", "clear the restart limit not started for orders: no restart counted in the last 60 min: nothing to clear"),
     ],
 )  # fmt: skip
 def test_an_action_that_cannot_apply_is_refused_with_its_reason_and_starts_nothing(
@@ -139,7 +152,7 @@ def test_a_bad_request_starts_nothing(client: TestClient, source: FakeSource) ->
     unknown = client.post("/api/deployments/orders/restart", headers=PAGE)
     assert (unknown.status_code, unknown.json()["detail"]) == (
         404,
-        "unknown action 'restart': one of reconcile, resume, retry, savepoint, suspend",
+        "unknown action 'restart': one of clear-restarts, reconcile, resume, retry, savepoint, suspend",
     )
     missing = client.post("/api/deployments/nope/savepoint", headers=PAGE)
     assert (missing.status_code, missing.json()["detail"]) == (404, "no declared deployment 'nope'")
@@ -180,8 +193,28 @@ def test_the_json_says_what_each_action_would_do(client: TestClient) -> None:
         "suspend": "already suspended from the page",
         "resume": None,
         "retry": "no failed spec: the declared spec was not rolled back",
+        "clear-restarts": "no restart counted in the last 60 min: nothing to clear",
         "reconcile": None,
     }
+
+
+def test_the_json_says_who_may_act_and_whether_a_run_will_apply_anything(
+    client: TestClient, source: FakeSource
+) -> None:
+    body = client.get("/api/deployments").json()
+    assert body["person"] == {"may_act": True, "why": None}
+    assert body["reconcile"] == {"dag_id": "flink_reconcile", "paused": False}
+    assert body["action_labels"]["clear-restarts"] == "clear the restart limit"
+    source.may_not, source.paused = "viewer may not start runs of flink_reconcile", True
+    body = client.get("/api/deployments").json()
+    assert body["person"] == {"may_act": False, "why": "viewer may not start runs of flink_reconcile"}
+    assert body["reconcile"]["paused"] is True
+    # A viewer's buttons: every action refused with the reason, "reconcile now" too.
+    for row in body["deployments"]:
+        assert set(row["actions"].values()) == {"viewer may not start runs of flink_reconcile"}
+    one = client.get("/api/deployments/orders").json()
+    assert one["person"]["may_act"] is False
+    assert set(one["deployment"]["actions"].values()) == {"viewer may not start runs of flink_reconcile"}
 
 
 def test_a_deployments_history_as_a_page_and_as_json(client: TestClient, source: FakeSource) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.client import FlinkUnreachableError
-from airflow_provider_flink.client.models import JobCheckpoints, JobOverview
+from airflow_provider_flink.client.models import JobCheckpoints, JobDetail, JobOverview
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import (
     DeploymentRecord,
@@ -139,6 +139,7 @@ def test_each_action_is_offered_only_where_the_reconcile_would_act_on_it() -> No
         "suspend": None,
         "resume": "not suspended",
         "retry": "no failed spec: the declared spec was not rolled back",
+        "clear-restarts": "no restart counted in the last 60 min: nothing to clear",
         "reconcile": None,
     }
     held = deployment_status(
@@ -162,7 +163,7 @@ def test_each_action_is_offered_only_where_the_reconcile_would_act_on_it() -> No
     unseen = deployment_status(spec(), None, ClusterView("flink_default", None, "refused"), None, NOW)
     assert {a: refusal(unseen, a) for a in ACTIONS} == {
         **dict.fromkeys(
-            ("savepoint", "suspend", "resume", "retry"),
+            ("savepoint", "suspend", "resume", "retry", "clear-restarts"),
             "cluster flink_default not observed: the reconcile takes no action on it until it answers",
         ),
         "reconcile": None,
@@ -221,8 +222,13 @@ def unreachable(reason: str) -> FlinkUnreachableError:
 class FakeHook:
     """A cluster's answers, and what the page asked of it."""
 
-    def __init__(self, jobs: list[JobOverview] | None, checkpoints: dict[str, Any]) -> None:
-        self._jobs, self._checkpoints = jobs, checkpoints
+    def __init__(
+        self,
+        jobs: list[JobOverview] | None,
+        checkpoints: dict[str, Any],
+        parallelism: dict[str, list[int]] | None = None,
+    ) -> None:
+        self._jobs, self._checkpoints, self._parallelism = jobs, checkpoints, parallelism or {}
         self.asked: list[str] = []
         self.closed = False
 
@@ -239,8 +245,20 @@ class FakeHook:
             raise answer
         return JobCheckpoints.model_validate(answer) if answer is not None else None
 
-    def job_url(self, job_id: str) -> str:
-        return f"http://flink/#/job/running/{job_id}/overview"
+    def find_job(self, job_id: str) -> JobDetail | None:
+        self.asked.append(f"detail {job_id}")
+        widths = self._parallelism.get(job_id, [])
+        vertices = [{"id": f"v{i}", "parallelism": w} for i, w in enumerate(widths)]
+        return JobDetail.model_validate(
+            {"jid": job_id, "name": "x", "state": "RUNNING", "vertices": vertices}
+        )
+
+    def root_cause(self, job_id: str) -> str | None:
+        self.asked.append(f"GET /jobs/{job_id}/exceptions")
+        return "java.lang.RuntimeException: boom at 7"
+
+    def job_url(self, job_id: str, ended: bool = False, tab: str = "overview") -> str:
+        return f"http://flink/#/job/{'completed' if ended else 'running'}/{job_id}/{tab}"
 
     def close(self) -> None:
         self.closed = True
@@ -251,37 +269,100 @@ def write_specs(folder: Any, *names: str) -> None:
         (folder / f"{name}.yaml").write_text(f"name: {name}\nartifact: {{jar: /j.jar}}\nentry_class: a.B\n")
 
 
-def test_collect_asks_one_job_list_per_cluster_and_a_checkpoint_per_live_job(tmp_path: Any) -> None:
-    write_specs(tmp_path, "orders", "payments", "stopped", "fails")
+def test_collect_asks_one_job_list_per_cluster_and_of_each_newest_job_what_its_row_shows(
+    tmp_path: Any,
+) -> None:
+    write_specs(tmp_path, "orders", "payments", "stopped", "fails", "broken")
     live = job("RUNNING", 1)
     pay = job("RUNNING", 1, "payments")
     failing = job("RESTARTING", 1, "fails")
+    failed = job("FAILED", 1, "broken")
     hook = FakeHook(
-        [job("FINISHED", 0), live, pay, job("CANCELED", 0, "stopped"), failing],
+        [job("FINISHED", 0), live, pay, job("CANCELED", 0, "stopped"), failing, failed],
         {
             live.jid: {"latest": {"completed": {"id": 3, "trigger_timestamp": int((NOW - 12) * 1000)}}},
             pay.jid: unreachable("timed out"),  # shown as "-", never an error page
             failing.jid: {"latest": {"completed": None}},  # none completed yet
         },
+        parallelism={live.jid: [2, 4, 1]},
     )
     rows, invalid = collect(tmp_path, MemoryRecordStore(), NOW, hook_for=lambda cluster: hook)
     assert invalid == []
-    ages = {r.name: (r.job_state, r.checkpoint_age_s) for r in rows}
-    assert ages == {
-        "fails": ("RESTARTING", None),
-        "orders": ("RUNNING", 12.0),
-        "payments": ("RUNNING", None),
-        "stopped": ("CANCELED", None),
+    seen = {r.name: (r.job_state, r.checkpoint_age_s, r.actual_parallelism, r.root_cause) for r in rows}
+    assert seen == {
+        "broken": ("FAILED", None, None, "java.lang.RuntimeException: boom at 7"),
+        "fails": ("RESTARTING", None, None, "java.lang.RuntimeException: boom at 7"),
+        "orders": ("RUNNING", 12.0, 4, None),  # the widest task's parallelism
+        "payments": ("RUNNING", None, None, None),
+        "stopped": ("CANCELED", None, None, None),
     }
-    # One job list; a checkpoint call per live newest job (not the ended ones); the hook closed.
+    by_name = {r.name: r for r in rows}
+    assert by_name["broken"].job is not None
+    assert by_name["broken"].job.exceptions_url == f"http://flink/#/job/completed/{failed.jid}/exceptions"
+    assert by_name["broken"].flink_url == f"http://flink/#/job/completed/{failed.jid}/overview"
+    assert by_name["stopped"].job is not None
+    assert by_name["stopped"].job.exceptions_url is not None
+    # One job list; of each live newest job its checkpoints and detail; of each failing one its
+    # exceptions; nothing of an ended job that did not fail; the hook closed.
     assert hook.asked[0] == "overview"
-    assert sorted(hook.asked[1:]) == sorted([live.jid, pay.jid, failing.jid])
+    assert sorted(hook.asked[1:]) == sorted(
+        [
+            *(j.jid for j in (live, pay, failing)),
+            *(f"detail {j.jid}" for j in (live, pay, failing)),
+            *(f"GET /jobs/{j.jid}/exceptions" for j in (failing, failed)),
+        ]
+    )
     assert hook.closed
     only, _ = collect(tmp_path, MemoryRecordStore(), NOW, only="orders", checkpoints=False,
                       hook_for=lambda cluster: hook)  # fmt: skip
     assert [r.name for r in only] == ["orders"]
     assert only[0].checkpoint_age_s is None
     assert hook.asked[-1] == "overview"  # no checkpoint call when not asked
+
+
+def test_jobs_of_one_deployment_are_told_apart_by_what_follows_their_shared_prefix() -> None:
+    first, second = job("CANCELED", 1), job("RUNNING", 2)
+    assert first.jid[:12] == second.jid[:12]  # the deployment's prefix: the same for all its jobs
+    row = deployment_status(spec(), None, view(first, second), None, NOW)
+    assert row.job is not None
+    assert row.job.id == second.jid
+    assert row.job.tag == f"{second.jid[12:24]}·{second.jid[24:]}"
+    assert row.job.tag != f"{first.jid[12:24]}·{first.jid[24:]}"
+    assert row.job.spec == second.jid[12:24]
+    assert row.job.started_at == 0.002  # Flink's start time in ms
+    assert deployment_status(spec(), None, view(), None, NOW).job is None
+
+
+def test_a_deployment_at_its_restart_limit_says_so_and_may_be_cleared() -> None:
+    restarts = [NOW - 300, NOW - 200, NOW - 100]
+    at_limit = deployment_status(
+        spec(), record(status="running", restarts=restarts, current_job_id=job("FAILED", 1).jid),
+        view(job("FAILED", 1)), None, NOW,
+    )  # fmt: skip
+    assert (at_limit.restarts_in_window, at_limit.restart_limit, at_limit.restart_limit_reached) == (
+        3,
+        3,
+        True,
+    )
+    assert at_limit.attention == (
+        "job FAILED: restart limit reached (3 restarts in 60 min, limit 3); not restarted until it is cleared"
+    )
+    assert refusal(at_limit, "clear-restarts") is None
+    # The planner's words for why it is not restarted, on the row.
+    assert at_limit.why_not_applied == (
+        f"job {job('FAILED', 1).jid} FAILED again: 3 restarts in the last 60 min reached the limit of 3"
+    )
+    below = deployment_status(
+        spec(), record(status="running", restarts=restarts[:1]), view(job("FAILED", 1)), None, NOW
+    )
+    assert (below.restart_limit_reached, below.attention) == (False, "job FAILED")
+    assert refusal(below, "clear-restarts") is None  # one restart counted: it may be forgotten
+    assert below.why_not_applied is None
+    assert below.next_step[0].startswith("deploy orders")
+    old = deployment_status(
+        spec(), record(status="running", restarts=[NOW - 7200]), view(job("RUNNING", 1)), None, NOW
+    )
+    assert refusal(old, "clear-restarts") == "no restart counted in the last 60 min: nothing to clear"
 
 
 def test_a_cluster_that_does_not_answer_costs_no_checkpoint_call(tmp_path: Any) -> None:
