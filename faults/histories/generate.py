@@ -28,6 +28,9 @@ CRASH_POINTS = [
     "dispose:requested",
 ]
 ASKS = ["savepoint_now", "suspend", "resume", "retry_failed"]
+# Drawn from a stream of its own (added later: a seed's other draws stay what they were): a person
+# clears the restart limit (the Flink page's "clear the restart limit"), then the run restarts.
+CLEAR_RESTARTS_SHARE = 0.2
 # Steps a run may be held at (its intent recorded, the request not sent yet), and what happens
 # while it is held: frozen past its lease while another run acts ("freeze"), or a person's stop
 # or cancel of the deployment's job between the run's look at Flink and its act.
@@ -85,6 +88,7 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
     # Draws added later come from their own stream, so a seed's operations stay what they were.
     side = random.Random(f"{seed}-side")
     pauses = random.Random(f"{seed}-pauses")
+    asks = random.Random(f"{seed}-asks")
     count = deployments or rng.choice([2, 2, 3])
     history = History(seed, ["abc"[i] for i in range(count)])
     history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
@@ -103,6 +107,8 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
                 continue
             down[component] = rng.randint(1, 3)
         op = _draw(rng, kind, history.deployments, side)
+        if op.get("asked") and asks.random() < CLEAR_RESTARTS_SHARE:
+            op["asked"] = "clear_restarts"
         plain = op["op"] == "reconcile" and not {"crash_at", "kill_after", "twin"} & op.keys()
         if plain and pauses.random() < PAUSED_SHARE:
             op.pop("background", None)
