@@ -17,6 +17,7 @@ try:
         AirflowException,
         AirflowFailException,
         AirflowNotFoundException,
+        AirflowSkipException,
         TaskDeferred,
     )
 except ImportError:  # Airflow 3.1 / 3.2
@@ -24,6 +25,7 @@ except ImportError:  # Airflow 3.1 / 3.2
         AirflowException,
         AirflowFailException,
         AirflowNotFoundException,
+        AirflowSkipException,
         TaskDeferred,
     )
 
@@ -33,6 +35,7 @@ __all__ = [
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",
+    "AirflowSkipException",
     "ArtifactError",
     "DeploymentBusyError",
     "FlinkApiError",

@@ -6,7 +6,8 @@ triggerer; the run looks at just the deployments concerned); besides, every 10 m
 acts only where something drifted: first deploys, stateful upgrades (savepoint, then
 restore), rollbacks of upgrades that do not become healthy, restarts of FAILED jobs from their
 latest checkpoint, recovery of jobs lost by a JobManager restart, suspend/resume, periodic
-savepoints and their retention. Runs are short: a job the run submits is not waited for; the
+savepoints and their retention. An action that loses or risks state, where a deployment or its
+cluster asks for it, waits for a person's approval (the ``flink_approval`` DAG). Runs are short: a job the run submits is not waited for; the
 watcher's event when it becomes healthy (or fails, or outlasts its health timeout) starts the run
 that marks it stable or rolls it back. The task log and its XCom hold the plan, what was done and
 what was skipped and why; each deployment's record keeps its history (the Flink page shows it).
@@ -29,7 +30,7 @@ from pathlib import Path
 from airflow.sdk import DAG
 
 from airflow_provider_flink.events import deployment_files_asset, folder_from_variable, job_states_asset
-from airflow_provider_flink.operators import FlinkReconcileOperator
+from airflow_provider_flink.operators import FlinkAskApprovalOperator, FlinkReconcileOperator
 
 try:  # Airflow 3.2+
     from airflow.sdk import AssetOrTimeSchedule, DeltaTriggerTimetable
@@ -55,7 +56,7 @@ with DAG(
     tags=["flink", "example", "reconcile"],
     doc_md=__doc__,
 ) as dag:
-    FlinkReconcileOperator(
+    reconcile = FlinkReconcileOperator(
         task_id="reconcile",
         deployments_folder="{{ var.value.get('flink_deployments_folder', '" + DEFAULT_FOLDER + "') }}",
         pool="flink_reconcile",
@@ -68,6 +69,13 @@ with DAG(
         savepoint_now="{{ dag_run.conf.get('savepoint_now', '') if dag_run.conf else '' }}",
         suspend="{{ dag_run.conf.get('suspend', '') if dag_run.conf else '' }}",
         resume="{{ dag_run.conf.get('resume', '') if dag_run.conf else '' }}",
+        # {"clear_restarts": ...}: the page's "clear the restart limit".
+        clear_restarts="{{ dag_run.conf.get('clear_restarts', '') if dag_run.conf else '' }}",
         retries=2,
         retry_delay=timedelta(seconds=30),
     )
+    # Actions a deployment (or its cluster) wants approved are not done: the reconcile records a
+    # request, and this task starts a flink_approval run that asks a person (docs/approvals.md).
+    # A teardown: it runs when the reconcile failed too (for another deployment), and the run's
+    # state stays the reconcile's (a teardown is not a leaf that decides it).
+    reconcile >> FlinkAskApprovalOperator(task_id="ask_approval").as_teardown()

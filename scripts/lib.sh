@@ -83,6 +83,38 @@ ensure_chromium() {
   fi
 }
 
+# Node.js 18+ and npm, to build the Flink page's bundle (scripts/build-ui) and for the unit test that
+# builds it again and compares it with the shipped file (tests/unit/test_ui_bundle.py). Packages come
+# from the npm registry only (`npm ci` of the frontend's package-lock.json).
+ensure_node() {
+  local version=""
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    version=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
+  fi
+  if [ -n "$version" ] && [ "$version" -ge 18 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Node.js 18+ and npm not found: installing nodejs and npm with apt-get (to build the Flink page's bundle)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+    version=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
+    if command -v npm >/dev/null 2>&1 && [ -n "$version" ] && [ "$version" -ge 18 ]; then
+      return 0
+    fi
+    echo "error: apt-get installed Node.js ${version:-?}, older than 18 (or no npm): install Node.js 18+ from https://nodejs.org or your distribution's backports" >&2
+    exit 1
+  fi
+  cat >&2 <<'MSG'
+error: Node.js 18 or newer and npm are needed to build the Flink page's bundle (scripts/build-ui) and
+for its test (tests/unit/test_ui_bundle.py).
+  Debian/Ubuntu: sudo apt-get install -y nodejs npm   (check `node --version` says 18 or newer)
+  macOS:         brew install node
+  or https://nodejs.org; then run this command again.
+MSG
+  exit 1
+}
+
 # A Python 3.10+ virtualenv in .venv with the provider installed editable and its test/lint tools.
 ensure_venv() {
   local python="${PYTHON:-}"

@@ -18,63 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_flink.artifacts.fetch import sha256_of
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR_SHA256
+from airflow_provider_flink.deployments.approvals import required_risks
+from airflow_provider_flink.deployments.fields import FieldChange, field_changes
 from airflow_provider_flink.deployments.planner import ClusterView, plan_deployment, running_spec
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
 
-# The fields a job is made of: a change to one needs a new job (or a rescale), and shows as drift
-# until it is applied. The others (policies, windows, the desired state) apply without touching
-# the job. tests/unit/test_drift.py checks that each of these changes the spec hash.
-JOB_FIELDS = ("artifact", "sql", "entry_class", "args", "parallelism", "flink_config")
-SHOWN_CHARS = 60  # a value longer than this (SQL statements, a long argument list) is cut
 # The plan's stand-in for a declared hash that is not known on this server while the fields
 # differ: no job's spec part is ever "?", so the planner sees "another spec is declared".
 UNKNOWN_HASH = "?" * 64
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One job field the declared spec changes: ``applied`` is what the job runs (None: absent)."""
-
-    field: str
-    applied: Any
-    declared: Any
-
-    @property
-    def text(self) -> str:
-        return f"{self.field}: {_show(self.applied)} -> {_show(self.declared)} (declared)"
-
-
-def _show(value: Any) -> str:
-    text = "(none)" if value is None else str(value)
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
-
-
-def field_changes(declared: DeploymentSpec, applied: dict[str, Any] | None) -> list[FieldChange]:
-    """The job fields in which ``declared`` differs from the ``applied`` spec (a record's dump);
-    a mapping (the artifact, the Flink configuration) is compared key by key. None: the applied
-    spec's fields are not known (a job adopted from an earlier run): no field is named."""
-    if applied is None:
-        return []
-    now = declared.model_dump(mode="json")
-    changes: list[FieldChange] = []
-    for name in JOB_FIELDS:
-        before, after = applied.get(name), now.get(name)
-        if isinstance(before, dict) or isinstance(after, dict):
-            old, new = before or {}, after or {}
-            changes += [
-                FieldChange(f"{name}.{key}", old.get(key), new.get(key))
-                for key in sorted({*old, *new})
-                if old.get(key) != new.get(key)
-            ]
-        elif before != after:
-            changes.append(FieldChange(name, before, after))
-    return changes
 
 
 def only_parallelism_changed(
@@ -141,10 +97,14 @@ def judge(
     now: float,
     reconcile_paused: bool = False,
     digest: tuple[str | None, str | None] | None = None,
+    cluster_requires: frozenset[str] = frozenset(),
+    checkpoint_age: float | None = None,
 ) -> Judgement:
     """Desired against actual for one deployment, and the plan a reconcile run would make now
     (``reconcile_paused``: no run will: the reconcile DAG is paused). ``digest``: the declared
-    jar's digest and note (:func:`declared_digest`, computed when not given)."""
+    jar's digest and note (:func:`declared_digest`, computed when not given). The risks a person
+    must approve are the spec's and ``cluster_requires`` (its connection's); ``checkpoint_age``:
+    of the live job's latest checkpoint, when known."""
     found, note = digest if digest is not None else declared_digest(spec)
     declared = spec_hash(spec, found) if found is not None else None
     applied = record.applied if record is not None else None
@@ -167,6 +127,8 @@ def judge(
         record,
         now,
         rescale_from=only_parallelism_changed(spec, record, found) if found is not None else None,
+        approvals=required_risks(spec, cluster_requires),
+        checkpoint_age=checkpoint_age,
     )
     steps = [action.describe() for action in plan.actions]
     return Judgement(
@@ -190,10 +152,10 @@ def _why_not(
 ) -> str | None:
     if paused and (steps or in_sync is False):
         return "reconcile paused: the flink_reconcile DAG is paused, so no run applies it"
+    if skipped:  # the planner's words: something waits (even beside steps it takes, a retention)
+        return skipped
     if steps:
         return None  # the next run acts: next_step says how
-    if skipped:
-        return skipped
     if in_sync is False:
         held = record is not None and record.hold is not None
         if spec.state == "suspended" or held:

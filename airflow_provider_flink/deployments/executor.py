@@ -49,6 +49,7 @@ from airflow_provider_flink.deployments.planner import (
     ACTION_TYPES,
     Action,
     Adopt,
+    AskApproval,
     ClearRestarts,
     ClusterView,
     Deploy,
@@ -741,6 +742,10 @@ class Executor:
         self._write(transitions.released(self.record))
         return "hold released: the deployment follows its file again"
 
+    def _ask_approval(self, spec: DeploymentSpec, action: AskApproval) -> str:
+        self._write(transitions.approval_asked(self.record, action.approval))
+        return f"approval asked ({action.approval.key}): " + "; ".join(action.approval.risks)
+
     def _clear_restarts(self, spec: DeploymentSpec, action: ClearRestarts) -> str:
         forgotten = len(self.record.restarts)
         self._write(transitions.restarts_cleared(self.record))
@@ -800,6 +805,7 @@ HANDLERS: dict[type[Action], Handler] = {
     Release: Executor._release,
     Rescale: Executor._rescale,
     ClearRestarts: Executor._clear_restarts,
+    AskApproval: Executor._ask_approval,
 }
 if _unhandled := {t.kind for t in set(ACTION_TYPES) ^ set(HANDLERS)}:
     raise ImportError(f"action kinds without exactly one executor handler: {sorted(_unhandled)}")

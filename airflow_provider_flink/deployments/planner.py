@@ -42,8 +42,16 @@ from typing import Any, ClassVar, Literal, get_args
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.approvals import (
+    UPGRADES,
+    approval_key,
+    restore_words,
+    risks_of,
+    waiting,
+)
+from airflow_provider_flink.deployments.fields import field_changes
 from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
-from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.records import Approval, DeploymentRecord
 from airflow_provider_flink.deployments.snapshots import Snapshot
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.windows import active_window, until
@@ -67,6 +75,7 @@ ActionKind = Literal[
     "release",
     "rescale",
     "clear-restarts",
+    "ask-approval",
 ]
 ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 
@@ -249,10 +258,18 @@ class ClearRestarts(Action, kind="clear-restarts"):
     FAILED job is restarted again under the policy's rules (the restore rules do not change)."""
 
 
+@dataclass(frozen=True)
+class AskApproval(Action, kind="ask-approval"):
+    """Record a request for a person's approval of a risky action (deployments/approvals.py); the
+    action itself waits for the answer."""
+
+    approval: Approval
+
+
 # Every kind has its class: a kind without one is an import error.
 ACTION_TYPES: tuple[type[Action], ...] = (
     Deploy, Resubmit, Upgrade, Rescale, Rollback, Resume, Restart, Recover,
-    Suspend, Savepoint, Dispose, Adopt, MarkStable, Hold, Release, ClearRestarts,
+    Suspend, Savepoint, Dispose, Adopt, MarkStable, Hold, Release, ClearRestarts, AskApproval,
 )  # fmt: skip
 if {t.kind for t in ACTION_TYPES} ^ set(ACTION_KINDS) or len(ACTION_TYPES) != len(ACTION_KINDS):
     raise ImportError("every action kind needs exactly one Action class")
@@ -298,6 +315,72 @@ Request = Literal["suspend", "resume"]
 
 
 def plan_deployment(
+    spec: DeploymentSpec,
+    desired_hash: str,
+    view: ClusterView,
+    stored: DeploymentRecord | None,
+    now: float,
+    retry_failed: bool = False,
+    savepoint_now: bool = False,
+    request: Request | None = None,
+    rescale_from: int | None = None,
+    restore: Snapshot | None = None,
+    clear_restarts: bool = False,
+    approvals: frozenset[str] = frozenset(),
+    checkpoint_age: float | None = None,
+) -> DeploymentPlan:
+    """Plan one deployment, then stop at the first action that waits for a person's approval
+    (``approvals``: the risks that need one; ``checkpoint_age``: of the checkpoint a last-state
+    upgrade would restore, when known): see :func:`_gate`. The rest as :func:`_plan`."""
+    plan = _plan(
+        spec, desired_hash, view, stored, now, retry_failed, savepoint_now, request, rescale_from, restore,
+        clear_restarts,
+    )  # fmt: skip
+    return _gate(plan, approvals, checkpoint_age, now) if approvals else plan
+
+
+def _gate(
+    plan: DeploymentPlan, required: frozenset[str], checkpoint_age: float | None, now: float
+) -> DeploymentPlan:
+    """Keep the plan's actions up to the first risky one a person has not approved: that one and
+    the ones after it wait. A request not asked yet is recorded first (``ask-approval``)."""
+    for index, action in enumerate(plan.actions):
+        mode = getattr(action, "mode", None)
+        risks = risks_of(action.kind, mode, plan.spec, required, checkpoint_age)
+        if not risks:
+            continue
+        job_id, path = getattr(action, "job_id", None), getattr(action, "path", None)
+        key = approval_key(
+            plan.spec.name, action.kind, job_id, getattr(action, "spec_hash", None), mode, path
+        )
+        asked = plan.record.approval(key)
+        if asked is not None and asked.decision == "approved":
+            continue
+        plan.actions = plan.actions[:index]
+        if asked is None:
+            applied = plan.record.applied
+            changes = (
+                field_changes(plan.spec, applied.spec)
+                if applied is not None and action.kind in UPGRADES
+                else []
+            )
+            asked = Approval(
+                key=key,
+                action=action.describe(),
+                risks=risks,
+                changes=[c.text for c in changes],
+                restore=restore_words(action.kind, mode, job_id, path, checkpoint_age),
+                asked_at=now,
+            )
+            plan.actions.append(
+                AskApproval(plan.spec.name, f"{action.kind} needs a person's approval", approval=asked)
+            )
+        plan.skipped = waiting(asked, now)
+        break
+    return plan
+
+
+def _plan(
     spec: DeploymentSpec,
     desired_hash: str,
     view: ClusterView,

@@ -17,12 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
+from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.deployments.approvals import cluster_risks, required_risks
 from airflow_provider_flink.deployments.drift import only_parallelism_changed
 from airflow_provider_flink.deployments.executor import Executor
 from airflow_provider_flink.deployments.lifecycle import Lifecycle
 from airflow_provider_flink.deployments.observe import catch_up, newest_state, observe
-from airflow_provider_flink.deployments.planner import ClusterView, Request, plan_deployment
+from airflow_provider_flink.deployments.planner import AskApproval, ClusterView, Request, plan_deployment
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
 from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
@@ -112,18 +114,29 @@ def _reconcile(
             stored = records.get_many(cluster, [s.name for s in members])
         except RecordStoreError as err:
             report.errors.append(f"cluster {cluster}: its records could not be read: no action taken ({err})")
-            report.deployments += [_unread(spec, str(err)) for spec in members]
+            report.deployments += [_unread(spec, f"its record could not be read: {err}") for spec in members]
             continue
         hook = FlinkHook(cluster)
         try:
             view = observe(hook, cluster)
+            try:  # read once the cluster answered (its connection was found)
+                requires = cluster_risks(
+                    hook.connection.extra_dejson.get("approval_required_for")
+                    if view.jobs is not None
+                    else None,
+                    cluster,
+                )
+            except ValueError as err:  # a person must fix the connection: acting without it is not safe
+                report.errors.append(f"{err}: no action taken on this cluster")
+                report.deployments += [_unread(spec, str(err)) for spec in members]
+                continue
             if view.jobs is None:
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
             executor = Executor(hook, records, wait_for_health=wait_for_health, run=run)
             executor.neighbours = frozenset(deployment_prefix(s.name) for s in members)
-            share = _ClusterRun(hook, records, stored, view, dry_run, asked, executor)
+            share = _ClusterRun(hook, records, stored, view, dry_run, asked, executor, requires)
             entries = [share.reconcile(spec) for spec in members]
         finally:
             hook.close()
@@ -134,9 +147,10 @@ def _reconcile(
     return report
 
 
-def _unread(spec: DeploymentSpec, why: str) -> DeploymentReport:
+def _unread(spec: DeploymentSpec, skipped: str) -> DeploymentReport:
+    """A deployment of a cluster the run takes no action on (``skipped`` says why)."""
     entry = DeploymentReport(deployment=spec.name, cluster=spec.cluster)
-    entry.skipped = f"its record could not be read: {why}"
+    entry.skipped = skipped
     entry.job_state = JobState.UNKNOWN.value
     entry.lifecycle = Lifecycle.UNKNOWN.value
     return entry
@@ -154,7 +168,9 @@ class _ClusterRun:
         dry_run: bool,
         asked: Asked,
         executor: Executor,
+        requires: frozenset[str] = frozenset(),
     ) -> None:
+        self.requires = requires  # the risks the cluster's connection wants approved
         self.hook, self.records, self.view, self.dry_run, self.asked = hook, records, view, dry_run, asked
         self.stored = stored  # the cluster's records, read at once
         self.executor = executor
@@ -229,6 +245,8 @@ class _ClusterRun:
             savepoint_now=spec.name in self.asked.savepoint_now,
             request=self.asked.request(spec.name),
             clear_restarts=spec.name in self.asked.clear_restarts,
+            approvals=(required := required_risks(spec, self.requires)),
+            checkpoint_age=self._checkpoint_age(spec, required, now),
             rescale_from=self._rescale_from(spec, stored, artifact.sha256),
             restore=None
             if self._stays_suspended(spec, stored)
@@ -245,4 +263,24 @@ class _ClusterRun:
         if self.dry_run or not plan.actions:
             return entry
         entry.done = self.executor.apply(plan, artifact)
+        if any(done.kind == "ask-approval" and done.ok for done in entry.done):
+            entry.approvals = [a.approval.key for a in plan.actions if isinstance(a, AskApproval)]
         return entry
+
+    def _checkpoint_age(self, spec: DeploymentSpec, required: frozenset[str], now: float) -> float | None:
+        """The age of the checkpoint a last-state upgrade would restore, asked only where a person
+        must approve an old one (None: not asked, none, or Flink did not say: a request says so)."""
+        if "old-checkpoint" not in required or spec.upgrade_mode != "last-state":
+            return None
+        live = [j for j in self.view.jobs_of(spec.name) if not j.state.is_globally_terminal]
+        if len(live) != 1:
+            return None
+        try:
+            latest = self.hook.latest_checkpoint(live[0].jid)
+        except FlinkApiError as err:
+            log.warning(
+                "%s: the age of job %s's latest checkpoint is not known (%s)", spec.name, live[0].jid, err
+            )
+            return None
+        stamp = latest.trigger_timestamp if latest is not None else None
+        return max(0.0, now - stamp / 1000) if stamp else None

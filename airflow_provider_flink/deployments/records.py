@@ -151,6 +151,24 @@ class Hold(BaseModel):
     by: str | None = None  # the run that recorded it
 
 
+class Approval(BaseModel):
+    """A person's approval of one risky action (docs/approvals.md): asked once per ``key`` (the
+    action's kind, job, spec and state, derived: every run planning the same action names the
+    same request), then approved or rejected by a person through Airflow's human-in-the-loop."""
+
+    key: str
+    action: str  # the action as the plan describes it
+    risks: list[str]  # why it needs a person: "stateless upgrade: the job's state is dropped", ...
+    changes: list[str] = Field(default_factory=list)  # the declared fields it applies, "field: a -> b"
+    restore: str | None = None  # the snapshot the new job would start from (or what is lost)
+    asked_at: float
+    decision: Literal["approved", "rejected"] | None = None
+    by: str | None = None  # who decided ("timeout" when nobody answered in time)
+    decided_at: float | None = None
+    note: str | None = None  # what the person wrote, or why it was rejected
+
+
+APPROVALS_KEPT = 10
 HISTORY_KEPT = 50
 LEGACY_SPEC_FIELDS = ("applied_hash", "applied_spec", "last_stable_hash", "last_stable_spec")
 LEGACY_OPERATION_FIELDS = (
@@ -183,6 +201,7 @@ class DeploymentRecord(BaseModel):
     failed_spec: FailedSpec | None = None
     restarts: list[float] = Field(default_factory=list)
     hold: Hold | None = None
+    approvals: list[Approval] = Field(default_factory=list)  # newest last (APPROVALS_KEPT)
     # When the deployment last started a job without state (first deploy, stateless upgrade): its
     # checkpoint ids begin again at 1, so snapshots completed before belong to an earlier lineage.
     lineage_since: float | None = None
@@ -197,6 +216,9 @@ class DeploymentRecord(BaseModel):
     # This run rebuilt the record from Flink (it said so once); never stored, or every later run
     # would warn again about a record that is fine.
     rebuilt: bool = Field(False, exclude=True)
+
+    def approval(self, key: str) -> Approval | None:
+        return next((a for a in self.approvals if a.key == key), None)
 
     @model_validator(mode="before")
     @classmethod

@@ -55,6 +55,8 @@ class DeploymentReport(BaseModel):
     job_state: str | None = None
     # What the deployment was doing when the run looked (deployments/lifecycle.py), before acting.
     lifecycle: str | None = None
+    # Requests for a person's approval this run recorded (their keys): the approval DAG asks them.
+    approvals: list[str] = Field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import yaml
 from pydantic import (
@@ -135,6 +135,24 @@ class RestartPolicy(_Strict):
     window_minutes: float = Field(60, gt=0)
 
 
+Risk = Literal["stateless-upgrade", "drop-state", "old-checkpoint", "dispose", "suspend"]
+RISKS: tuple[str, ...] = get_args(Risk)
+
+
+class ApprovalPolicy(_Strict):
+    """Actions that lose or risk state wait for a person's approval (docs/approvals.md)."""
+
+    required_for: list[Risk] = Field(
+        default_factory=list,
+        description="stateless-upgrade (the state is dropped), drop-state (an upgrade that may leave state "
+        "behind: allow_non_restored_state), old-checkpoint (a last-state upgrade from a checkpoint older than "
+        "checkpoint_older_than_minutes), dispose (a savepoint disposed by the retention), suspend.",
+    )
+    checkpoint_older_than_minutes: float = Field(
+        60, gt=0, description="old-checkpoint: a last-state upgrade from a checkpoint older than this."
+    )
+
+
 class DeploymentSpec(_Strict):
     """One declared Flink deployment."""
 
@@ -175,6 +193,10 @@ class DeploymentSpec(_Strict):
         gt=0,
         description="A restore (restart, recovery, last-state upgrade) never uses a checkpoint older than "
         "this: it refuses and says so.",
+    )
+    approval: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="Actions that wait for a person's approval (a cluster's connection may require more).",
     )
     blackout_windows: list[BlackoutWindow] = Field(
         default_factory=list,

@@ -8,11 +8,13 @@ operation in flight becomes when its job is recorded, what "stable" clears) is w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from airflow_provider_flink.deployments.records import (
+    APPROVALS_KEPT,
     HISTORY_KEPT,
     AppliedSpec,
+    Approval,
     DeploymentRecord,
     FailedSpec,
     HistoryEntry,
@@ -130,6 +132,26 @@ def restarted(record: DeploymentRecord, now: float) -> DeploymentRecord:
 def restarts_cleared(record: DeploymentRecord) -> DeploymentRecord:
     """A person cleared the restart limit: no restart is counted against it any more."""
     return _with(record, restarts=[])
+
+
+def approval_asked(record: DeploymentRecord, asked: Approval) -> DeploymentRecord:
+    """A request for a person's approval, recorded before it is asked (once per key)."""
+    kept = [a for a in record.approvals if a.key != asked.key]
+    return _with(record, approvals=[*kept, asked][-APPROVALS_KEPT:])
+
+
+def approval_decided(
+    record: DeploymentRecord, key: str, approved: bool, by: str, now: float, note: str | None = None
+) -> DeploymentRecord:
+    """A person's answer to a request (a request not in the record any more is left alone)."""
+    decision: Literal["approved", "rejected"] = "approved" if approved else "rejected"
+    approvals = [
+        a.model_copy(update={"decision": decision, "by": by, "decided_at": now, "note": note})
+        if a.key == key
+        else a
+        for a in record.approvals
+    ]
+    return _with(record, approvals=approvals)
 
 
 def upload_dropped(record: DeploymentRecord, jar_id: str) -> DeploymentRecord:

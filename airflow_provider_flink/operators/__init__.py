@@ -2,6 +2,11 @@
 push XCom and links."""
 
 from airflow_provider_flink.exceptions import FlinkOperatorError
+from airflow_provider_flink.operators.approval import (
+    FlinkApprovalOperator,
+    FlinkAskApprovalOperator,
+    FlinkReconcileApprovedOperator,
+)
 from airflow_provider_flink.operators.job import (
     FlinkCancelJobOperator,
     FlinkDeployJobOperator,
@@ -13,9 +18,12 @@ from airflow_provider_flink.operators.rescale import FlinkRescaleJobOperator
 from airflow_provider_flink.operators.sql import FlinkSqlJobOperator
 
 __all__ = [
+    "FlinkApprovalOperator",
+    "FlinkAskApprovalOperator",
     "FlinkCancelJobOperator",
     "FlinkDeployJobOperator",
     "FlinkOperatorError",
+    "FlinkReconcileApprovedOperator",
     "FlinkReconcileOperator",
     "FlinkRescaleJobOperator",
     "FlinkSavepointOperator",

@@ -36,6 +36,7 @@ from fastapi.responses import HTMLResponse, Response
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.spec import spec_folder
 from airflow_provider_flink.deployments.stores import configured_store
+from airflow_provider_flink.ui.bundle import static_file
 from airflow_provider_flink.ui.status import (
     ACTIONS,
     STATUS_FILTERS,
@@ -59,6 +60,7 @@ def action_conf(name: str, action: str) -> dict[str, Any]:
         "suspend": "suspend",
         "resume": "resume",
         "retry": "retry_failed",
+        "clear-restarts": "clear_restarts",
     }.get(action)
     if extra:
         conf[extra] = name
@@ -72,6 +74,31 @@ def _access(method: str) -> Any:
     return Depends(requires_access_dag(method, DagAccessEntity.RUN, param_dag_id=RECONCILE_DAG))  # type: ignore[arg-type]
 
 
+def _person() -> Any:
+    """Why the person asking may start no action (None: they may): the same rule the POST's
+    ``access("POST")`` applies, asked of the auth manager, so the page shows a button the person
+    may not press disabled with this reason instead of answering "Forbidden" after the click."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+    from airflow.api_fastapi.core_api.security import get_user
+
+    # Why not ``user: GetUserDep``: this module's annotations are strings, and FastAPI resolves a
+    # string in the module's globals, where a name imported here is not: it took ``user`` for a
+    # query parameter and answered 422 (found under the real api-server). The default says it all.
+    def may_not(user: Any = Depends(get_user)) -> str | None:  # noqa: B008
+        allowed = get_auth_manager().is_authorized_dag(
+            method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=RECONCILE_DAG), user=user
+        )
+        if allowed:
+            return None
+        return (
+            f"{user.get_name()} may not start runs of {RECONCILE_DAG}: the page's actions need "
+            "permission to trigger that DAG (ask an admin)"
+        )
+
+    return Depends(may_not)
+
+
 class Source(Protocol):
     """Where the page reads and what starts a run: Airflow's metadata DB and Flink in the
     api-server (:class:`ServerSource`), a fake in unit tests."""
@@ -83,6 +110,8 @@ class Source(Protocol):
     def record(self, cluster: str, name: str) -> DeploymentRecord | None: ...
 
     def trigger(self, conf: dict[str, Any]) -> str: ...
+
+    def reconcile_paused(self) -> bool: ...
 
 
 def deployments_folder() -> str:
@@ -101,9 +130,20 @@ class ServerSource:
     ) -> tuple[list[DeploymentStatus], list[str], str]:
         folder = deployments_folder()
         found, invalid = collect(
-            spec_folder(folder), configured_store(server=True), only=only, checkpoints=checkpoints
+            spec_folder(folder),
+            configured_store(server=True),
+            only=only,
+            checkpoints=checkpoints,
+            reconcile_paused=self.reconcile_paused(),
         )
         return found, invalid, folder
+
+    def reconcile_paused(self) -> bool:
+        """The reconcile DAG is paused: nothing declared is applied until it is unpaused."""
+        from airflow.models.dag import DagModel
+
+        dag = DagModel.get_dagmodel(RECONCILE_DAG)
+        return bool(dag is not None and dag.is_paused)
 
     def record(self, cluster: str, name: str) -> DeploymentRecord | None:
         return configured_store(server=True).get(cluster, name)
@@ -118,7 +158,11 @@ class ServerSource:
         return str(run.run_id)
 
 
-def create_app(source: Source | None = None, access: Callable[[str], Any] = _access) -> FastAPI:
+def create_app(
+    source: Source | None = None,
+    access: Callable[[str], Any] = _access,
+    person: Callable[[], Any] = _person,
+) -> FastAPI:
     src: Source = source or ServerSource()
     app = FastAPI(title="Flink deployments", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -137,20 +181,36 @@ def create_app(source: Source | None = None, access: Callable[[str], Any] = _acc
         row = found[0]
         return row, history(src.record(row.cluster, name), time.time())
 
+    def context(may_not: str | None) -> dict[str, Any]:
+        """What every answer adds to its rows: who may act, and whether any run will."""
+        return {
+            "reconcile": {"dag_id": RECONCILE_DAG, "paused": src.reconcile_paused()},
+            "person": {"may_act": may_not is None, "why": may_not},
+            "action_labels": ACTIONS,
+        }
+
     @app.get("/api/deployments", dependencies=[access("GET")])
     def list_deployments(
-        cluster: str | None = None, status: StatusFilter = "all", attention: bool = False
+        cluster: str | None = None,
+        status: StatusFilter = "all",
+        attention: bool = False,
+        may_not: str | None = person(),
     ) -> Response:
         found, invalid, folder, _ = listed(cluster, status, attention)
         # Plain JSON types already: serialized at once (FastAPI's encoder walked 10,000 rows for
         # about a second of a 10,000-deployment page).
-        payload = {"folder": folder, "deployments": [r.as_dict() for r in found], "invalid": invalid}
+        payload = {
+            "folder": folder,
+            "deployments": [r.as_dict(may_not) for r in found],
+            "invalid": invalid,
+            **context(may_not),
+        }
         return Response(json.dumps(payload), media_type="application/json")
 
     @app.get("/api/deployments/{name}", dependencies=[access("GET")])
-    def deployment(name: str) -> dict[str, Any]:
+    def deployment(name: str, may_not: str | None = person()) -> dict[str, Any]:
         row, past = one(name)
-        return {"deployment": row.as_dict(), "history": past.as_dict()}
+        return {"deployment": row.as_dict(may_not), "history": past.as_dict(), **context(may_not)}
 
     @app.post("/api/deployments/{name}/{action}", dependencies=[access("POST")])
     def act(name: str, action: str, x_requested_with: str | None = Header(default=None)) -> dict[str, Any]:
@@ -177,6 +237,12 @@ def create_app(source: Source | None = None, access: Callable[[str], Any] = _acc
     def history_page(name: str) -> str:
         row, past = one(name)
         return render_history(row, past)
+
+    # The page's bundle for the Airflow UI (a react_apps plugin, ui/plugin.py) and its icons:
+    # static code, no data, so no auth (as the UI's own assets); ETag + no-cache (ui/bundle.py).
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str, if_none_match: str | None = Header(default=None)) -> Response:
+        return static_file(name, if_none_match)
 
     return app
 
@@ -221,6 +287,8 @@ def _buttons(r: DeploymentStatus) -> str:
     for action, label in ACTIONS.items():
         why = refusal(r, action)
         if action == "retry" and not r.failed_spec:
+            continue
+        if action == "clear-restarts" and not r.restarts_in_window:
             continue
         if action == "suspend" and r.suspended:
             continue  # resume is offered in its place

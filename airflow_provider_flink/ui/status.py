@@ -24,12 +24,13 @@ from urllib.parse import quote
 
 from airflow_provider_flink.client.models import FAILING_STATES, JobOverview, JobState
 from airflow_provider_flink.client.resilience import RetryPolicy
+from airflow_provider_flink.deployments.approvals import cluster_risks
 from airflow_provider_flink.deployments.drift import judge
 from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry
-from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs
+from airflow_provider_flink.deployments.spec import RISKS, DeploymentSpec, SpecPath, load_specs
 from airflow_provider_flink.deployments.stores import RecordStore
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.ids import PREFIX_LENGTH
@@ -173,6 +174,7 @@ def deployment_status(
     checkpoint_at: float | None = None,
     facts: JobFacts | None = None,
     reconcile_paused: bool = False,
+    cluster_requires: frozenset[str] = frozenset(),
 ) -> DeploymentStatus:
     facts = facts or JobFacts(checkpoint_at=checkpoint_at)
     checkpoint_at = facts.checkpoint_at
@@ -184,7 +186,15 @@ def deployment_status(
     window = policy.window_minutes * 60
     restarts = len([t for t in (record.restarts if record else []) if now - t <= window])
     limit_reached = policy.enabled and restarts >= policy.max_restarts
-    judged = judge(spec, record, view, now, reconcile_paused)
+    judged = judge(
+        spec,
+        record,
+        view,
+        now,
+        reconcile_paused,
+        cluster_requires=cluster_requires,
+        checkpoint_age=_age(now, checkpoint_at),
+    )
     failed = record.failed_spec.reason if record is not None and record.failed_spec else None
     hold = record.hold if record is not None else None
     tasks = newest.tasks if newest is not None else {}
@@ -444,6 +454,7 @@ def collect(
         hook = make_hook(cluster)
         try:
             view = observe(hook, cluster)
+            requires = _cluster_requires(hook, cluster) if view.jobs is not None else frozenset()
             newest = {spec.name: _newest(view, spec.name) for spec in members}
             asked = [
                 job
@@ -467,11 +478,21 @@ def collect(
                         now,
                         facts=found.get(job.jid) if job is not None else None,
                         reconcile_paused=reconcile_paused,
+                        cluster_requires=requires,
                     )
                 )
         finally:
             hook.close()
     return rows, [str(p) for p in problems]
+
+
+def _cluster_requires(hook: FlinkHook, cluster: str) -> frozenset[str]:
+    """The risks the cluster's connection wants approved. A wrong word: the page judges as the
+    reconcile would not act at all there (it refuses the cluster), so every risk counts."""
+    try:
+        return cluster_risks(hook.connection.extra_dejson.get("approval_required_for"), cluster)
+    except ValueError:
+        return frozenset(RISKS)
 
 
 def _newest(view: ClusterView, name: str) -> JobOverview | None:

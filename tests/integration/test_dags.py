@@ -210,7 +210,7 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
     monkeypatch.setenv("AIRFLOW_VAR_FLINK_DEPLOYMENTS_FOLDER", str(folder))
 
     first = run_dag("flink_reconcile", deferrable=deferrable)
-    assert first.tasks == {"reconcile": "success"}
+    assert first.tasks == {"reconcile": "success", "ask_approval": "skipped"}
     summary = first.xcom[("reconcile", "return_value")]
     assert summary["deployments"][0]["actions"][0].startswith(f"deploy {name}")
     live = [
@@ -237,7 +237,7 @@ def test_reconcile_example_dag_keeps_records_in_airflow(
     spec["parallelism"] = 2
     (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
     second = run_dag("flink_reconcile", deferrable=deferrable)
-    assert second.tasks == {"reconcile": "success"}
+    assert second.tasks == {"reconcile": "success", "ask_approval": "skipped"}
     done = second.xcom[("reconcile", "return_value")]["deployments"][0]["done"]
     assert done[0]["ok"]
     assert done[0]["action"].startswith(f"upgrade {name} job {live[0].jid}")

@@ -773,3 +773,186 @@ def test_no_secret_of_a_connection_reaches_the_audit_log_the_api_alerts_links_or
     # password a user wrote into web_ui_url (no secret field) is in its own connection's answer,
     # and nowhere the provider writes (docs/connection.md says to keep credentials out of it).
     assert leaks == [("connection API", "ui password")]
+
+
+APPROVE = "real-approve"
+
+
+def _new_run(stack: AirflowStack, dag_id: str, before: set[str], timeout: float = 180) -> str:
+    """The first run of ``dag_id`` not in ``before``."""
+    found = wait_for(
+        f"a new {dag_id} run", lambda: sorted(set(_runs(stack, dag_id)) - before) or None, timeout
+    )
+    return str(found[0])
+
+
+def _asking(real: Real, run: str) -> dict[str, Any]:
+    """The approval task's human-in-the-loop request, once the task waits for the answer (Airflow
+    3.3+: awaiting_input, holding no worker; 3.1 and 3.2: deferred to the triggerer)."""
+    path = f"/dags/flink_approval/dagRuns/{quote(run, safe='')}/taskInstances/approve"
+
+    def waiting() -> dict[str, Any] | None:
+        state = real.stack.api("GET", path)["state"]
+        if state in ("failed", "upstream_failed", "success"):
+            raise AssertionError(
+                f"the approval task ended {state} before anybody answered:\n{real.explain()}"
+            )
+        if state not in ("awaiting_input", "deferred"):
+            return None
+        detail: dict[str, Any] = real.stack.api("GET", f"{path}/-1/hitlDetails")
+        return detail
+
+    asked = wait_for("the approval request", waiting, 120)
+    # A person reads before answering. An answer within the second the task paused races Airflow
+    # (3.3.2): the scheduler re-queues the task for the answer, then handles the paused workload's
+    # end ("success") and fails the re-queued task ("finished with state success, but the task
+    # instance's state attribute is queued"). So answer once the scheduler has seen that end.
+    seen = f"task_id='approve', run_id='{run}'"
+    wait_for(
+        "the scheduler to see the paused task's workload end",
+        lambda: any(
+            "Received executor event" in line and seen in line
+            for line in real.stack.log_tail("scheduler", 400_000).splitlines()
+        ),
+        60,
+    )
+    return asked
+
+
+def _answer(real: Real, run: str, chosen: list[str]) -> None:
+    real.stack.api(
+        "PATCH",
+        f"/dags/flink_approval/dagRuns/{quote(run, safe='')}/taskInstances/approve/-1/hitlDetails",
+        json={"chosen_options": chosen, "params_input": {}},
+    )
+
+
+def _parallelism(real: Real, job_id: str) -> set[int]:
+    return {v.parallelism for v in real.flink.job(job_id).vertices}
+
+
+def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_changes_nothing(real: Real) -> None:
+    """A deployment that wants its stateless upgrades approved: the reconcile records a request and
+    acts on nothing; the flink_approval DAG asks through Airflow's human-in-the-loop (the request
+    shows the changed field and the state given up); an approval through Airflow's REST API (as
+    the Required Actions view sends it) lets the next reconcile upgrade, a rejection changes
+    nothing on Flink and is recorded and shown on the page."""
+    stack = real.stack
+    for dag_id in ("flink_reconcile", "flink_approval"):
+        stack.wait_dag(dag_id)
+    spec: dict[str, Any] = {
+        "name": APPROVE,
+        "artifact": {"jar": str(real.flink.jar)},
+        "entry_class": COUNTER_JOB,
+        "args": ["--rate", "7"],
+        "parallelism": 1,
+        "upgrade_mode": "stateless",
+        "health_timeout_seconds": 60,
+        "approval": {"required_for": ["stateless-upgrade"]},
+    }
+    path = real.specs / f"{APPROVE}.yaml"
+    admin = {"Authorization": f"Bearer {stack.token('admin')}"}
+    try:
+        path.write_text(yaml.safe_dump(spec))  # the folder's watcher starts a reconcile: a first deploy
+        [first] = wait_for("the first job", lambda: real.live_jobs(APPROVE) or None, 180)
+        real.flink.wait_all_running(first)
+
+        def stable() -> Any:
+            record = real.records.get("flink_default", APPROVE)
+            return record if record is not None and record.stable is not None else None
+
+        def reconcile_now() -> None:
+            """A reconcile of this deployment (the page's "reconcile now"), waited for."""
+            started = httpx.post(
+                f"{stack.url}/flink/api/deployments/{APPROVE}/reconcile",
+                headers={**admin, "X-Requested-With": "t"},
+                timeout=30,
+            )
+            assert started.status_code == 200, started.text
+            assert stack.wait_run("flink_reconcile", started.json()["dag_run_id"]) == "success", (
+                real.explain()
+            )
+
+        # A deployment declared after the DAG was parsed has no job watcher yet: the next runs,
+        # asked from the page, see its job healthy and mark it stable.
+        wait_for("the first job marked stable", lambda: stable() or reconcile_now(), 180, interval=2)
+
+        def ask(parallelism: int) -> tuple[str, dict[str, Any]]:
+            before = set(_runs(stack, "flink_approval"))
+            spec["parallelism"] = parallelism
+            path.write_text(yaml.safe_dump(spec))
+            run = _new_run(stack, "flink_approval", before)
+            return run, _asking(real, run)
+
+        run, asked = ask(2)
+        [option, reject] = asked["options"]
+        assert (option.startswith(f"Approve {APPROVE} ("), reject) == (True, "Reject all")
+        assert asked["subject"] == f"Approve Flink actions on {APPROVE}"
+        assert f"- **Action:** upgrade {APPROVE} job {first} -> " in asked["body"]
+        assert (
+            "- **Risk:** stateless upgrade: the new job starts without the running job's state"
+            in asked["body"]
+        )
+        assert "- **Change:** `parallelism: 1 -> 2 (declared)`" in asked["body"]
+        assert (
+            f"- **State:** nothing: the new job starts empty; the state of job {first} is not carried over"
+            in (asked["body"])
+        )
+        record = real.records.get("flink_default", APPROVE)
+        assert record is not None
+        [pending] = record.approvals
+        assert (pending.decision, pending.changes) == (None, ["parallelism: 1 -> 2 (declared)"])
+        assert real.live_jobs(APPROVE) == [first]  # nothing done on Flink before the answer
+        row = httpx.get(f"{stack.url}/flink/api/deployments/{APPROVE}", headers=admin, timeout=30).json()
+        assert row["deployment"]["why_not_applied"].startswith("waiting for a person's approval ("), row
+
+        _answer(real, run, [option])
+        assert stack.wait_run("flink_approval", run) == "success", stack.task_log(
+            "flink_approval", run, "approve"
+        )
+        record = real.records.get("flink_default", APPROVE)
+        assert record is not None
+        assert (record.approvals[0].decision, record.approvals[0].by) == ("approved", "admin")
+        # The reconcile the approval started upgrades: a new job, at the new parallelism.
+        [second] = wait_for(
+            "the upgraded job", lambda: [j for j in real.live_jobs(APPROVE) if j != first] or None, 180
+        )
+        real.flink.wait_all_running(second)
+        assert _parallelism(real, second) == {2}
+        assert real.live_jobs(APPROVE) == [second]
+
+        wait_for(
+            "the upgraded job marked stable",
+            lambda: ((r := stable()) and r.stable.spec_hash[:12] == second[12:24]) or reconcile_now(),
+            180,
+            interval=2,
+        )
+        run, asked = ask(3)
+        _answer(real, run, ["Reject all"])
+        assert stack.wait_run("flink_approval", run) == "success", stack.task_log(
+            "flink_approval", run, "approve"
+        )
+        tasks = stack.api("GET", f"/dags/flink_approval/dagRuns/{quote(run, safe='')}/taskInstances")
+        assert {t["task_id"]: t["state"] for t in tasks["task_instances"]} == {
+            "approve": "success",
+            "reconcile_approved": "skipped",  # nothing approved: no reconcile started
+        }
+        record = real.records.get("flink_default", APPROVE)
+        assert record is not None
+        rejected = record.approvals[-1]
+        assert (rejected.decision, rejected.by, rejected.changes) == (
+            "rejected", "admin", ["parallelism: 2 -> 3 (declared)"],
+        )  # fmt: skip
+        # Nothing changed on Flink, and a reconcile now says why it does not upgrade.
+        reconcile_now()
+        assert real.live_jobs(APPROVE) == [second]
+        assert _parallelism(real, second) == {2}
+        row = httpx.get(f"{stack.url}/flink/api/deployments/{APPROVE}", headers=admin, timeout=30).json()
+        why = row["deployment"]["why_not_applied"]
+        assert why.startswith(f"upgrade {APPROVE} job {second} -> "), why
+        assert " was rejected by admin " in why, why
+        assert [d["text"] for d in row["deployment"]["drift"]] == ["parallelism: 2 -> 3 (declared)"]
+    finally:
+        path.unlink(missing_ok=True)
+        for job_id in real.live_jobs(APPROVE):
+            requests.patch(f"{real.flink.flink.rest_url}/jobs/{job_id}?mode=cancel", timeout=10)

@@ -12,13 +12,8 @@ import pytest
 
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR_SHA256
 from airflow_provider_flink.client.models import JobOverview
-from airflow_provider_flink.deployments.drift import (
-    JOB_FIELDS,
-    SHOWN_CHARS,
-    declared_digest,
-    field_changes,
-    judge,
-)
+from airflow_provider_flink.deployments.drift import declared_digest, judge
+from airflow_provider_flink.deployments.fields import JOB_FIELDS, SHOWN_CHARS, field_changes
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import AppliedSpec, DeploymentRecord, FailedSpec, Hold
 from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
@@ -188,3 +183,14 @@ def test_every_job_field_is_in_the_spec_hash(name: str, value: Any) -> None:
     digest = "e" * 64 if name == "artifact" else DIGEST
     assert spec_hash(changed, digest) != spec_hash(spec(), DIGEST)
     assert [c.field.split(".")[0] for c in field_changes(changed, spec().model_dump(mode="json"))] == [name]
+
+
+def test_an_upgrade_a_person_must_approve_says_so_on_the_page() -> None:
+    record, view = running(spec(parallelism=2))
+    declared = spec(parallelism=1, upgrade_mode="stateless")
+    found = judge(declared, record, view, NOW, cluster_requires=frozenset({"stateless-upgrade"}))
+    assert found.next_step == ["ask-approval orders: upgrade needs a person's approval"]
+    assert found.why_not_applied is not None
+    assert found.why_not_applied.startswith("waiting for a person's approval (0 s ago): upgrade orders job ")
+    # Without the connection's requirement (nor the spec's), the upgrade is the next step.
+    assert judge(declared, record, view, NOW).next_step[0].startswith("upgrade orders job ")

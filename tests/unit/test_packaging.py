@@ -1,5 +1,6 @@
 """The wheel holds the package (and the license), nothing of tests, harness, benchmarks or DAGs;
-the package includes its data: the SQL runner jar and its source."""
+the package includes its data: the SQL runner jar and its source, the Flink page's bundle (not its
+sources)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_the_wheel_contains_only_the_package_and_its_license(tmp_path: Path) -> 
     shutil.copytree(
         ROOT / "airflow_provider_flink",
         source / "airflow_provider_flink",
-        ignore=shutil.ignore_patterns("__pycache__"),
+        ignore=shutil.ignore_patterns("__pycache__", "node_modules"),
     )
     for other in ("tests", "harness", "benchmarks", "dags"):  # present, as in a checkout, to be left out
         shutil.copytree(ROOT / other, source / other, ignore=shutil.ignore_patterns("__pycache__", "*.jar"))
@@ -39,3 +40,7 @@ def test_the_wheel_contains_only_the_package_and_its_license(tmp_path: Path) -> 
     # The SQL runner: built (users need no JDK) and its source, which the jar's manifest names.
     assert "airflow_provider_flink/artifacts/sql/flink-sql-runner.jar" in names
     assert "airflow_provider_flink/artifacts/sql/java/flinkprovider/sql/SqlRunner.java" in names
+    # The Flink page's bundle and icons, built (users need no Node.js); not its sources.
+    assert "airflow_provider_flink/ui/static/flink-page.js" in names
+    assert "airflow_provider_flink/ui/static/flink-icon.svg" in names
+    assert not [n for n in names if "/ui/frontend/" in n or "node_modules" in n]

@@ -119,7 +119,7 @@ def test_the_registry_listing_names_what_the_package_offers() -> None:
     listing = yaml.safe_load((root / ".airflow-registry.yaml").read_text())
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert listing["package-name"] == project["name"]
-    [airflow] = [d for d in project["dependencies"] if d.startswith("apache-airflow")]
+    [airflow] = [d for d in project["dependencies"] if d.startswith("apache-airflow>")]
     assert listing["airflow-versions"] == airflow.removeprefix("apache-airflow")
     for section in ("operators", "sensors", "hooks", "triggers", "plugins"):
         for path in listing[section]:

@@ -1,0 +1,169 @@
+"""Approval before risk (``deployments.approvals`` and the planner's gate): which actions wait for
+a person, the request they record, and what an answer does to the next plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_flink.deployments.approvals import (
+    approval_key,
+    cluster_risks,
+    required_risks,
+    risks_of,
+    waiting,
+)
+from airflow_provider_flink.deployments.planner import AskApproval, plan_deployment
+from airflow_provider_flink.deployments.records import Approval
+from airflow_provider_flink.deployments.transitions import approval_asked, approval_decided
+from tests.unit.test_planner import H1, H2, NOW, jid, job, kinds, running_record, saved, spec, view
+
+ALL = frozenset({"stateless-upgrade", "drop-state", "old-checkpoint", "dispose", "suspend"})
+
+
+def upgrade_plan(approvals: frozenset[str] = ALL, record: Any = None, **fields: Any) -> Any:
+    return plan_deployment(
+        spec(**fields), H2, view(job(jid())), record or running_record(), NOW, approvals=approvals
+    )
+
+
+def test_a_stateless_upgrade_waits_for_a_person_and_records_its_request_first() -> None:
+    plan = upgrade_plan(upgrade_mode="stateless")
+    assert kinds(plan) == ["ask-approval"]
+    [ask] = plan.actions
+    assert isinstance(ask, AskApproval)
+    asked = ask.approval
+    assert asked.risks == ["stateless upgrade: the new job starts without the running job's state"]
+    assert asked.action.startswith(f"upgrade orders job {jid()} -> ")
+    assert asked.restore == f"nothing: the new job starts empty; the state of job {jid()} is not carried over"
+    assert (asked.asked_at, asked.decision) == (NOW, None)
+    assert plan.skipped == f"waiting for a person's approval (0 s ago): {asked.action}"
+    assert not plan.needs_human  # waiting is not a failure of the run
+    # Not required: the same plan acts at once.
+    assert kinds(upgrade_plan(approvals=frozenset({"suspend"}), upgrade_mode="stateless")) == ["upgrade"]
+    assert kinds(upgrade_plan(approvals=frozenset(), upgrade_mode="stateless")) == ["upgrade"]
+
+
+def test_a_request_already_recorded_is_not_asked_twice_and_an_answer_decides() -> None:
+    first = upgrade_plan(upgrade_mode="stateless")
+    asked = first.actions[0].approval
+    pending = approval_asked(running_record(), asked)
+    again = upgrade_plan(record=pending, upgrade_mode="stateless")
+    assert kinds(again) == []
+    assert again.skipped == f"waiting for a person's approval (0 s ago): {asked.action}"
+    approved = approval_decided(pending, asked.key, True, "ada", NOW)
+    assert kinds(upgrade_plan(record=approved, upgrade_mode="stateless")) == ["upgrade"]
+    rejected = approval_decided(pending, asked.key, False, "ada", NOW - 120, note="not during the sale")
+    plan = upgrade_plan(record=rejected, upgrade_mode="stateless")
+    assert kinds(plan) == []
+    assert plan.skipped == (
+        f"{asked.action} was rejected by ada 2.0 min ago: not during the sale; not done "
+        "(it is asked again once the spec or the job changes)"
+    )
+    # Another spec is another action: asked anew, the rejection of the old one does not hold.
+    other = plan_deployment(
+        spec(upgrade_mode="stateless"), "3" * 64, view(job(jid())), rejected, NOW, approvals=ALL
+    )
+    assert kinds(other) == ["ask-approval"]
+    assert other.actions[0].approval.key != asked.key
+
+
+def test_the_request_names_the_changed_fields_and_the_state_it_would_restore() -> None:
+    applied = spec(parallelism=1).model_dump(mode="json")
+    record = running_record(applied={"spec_hash": H1, "spec": applied})
+    plan = upgrade_plan(record=record, parallelism=3, allow_non_restored_state=True)
+    asked = plan.actions[0].approval
+    assert asked.changes == ["parallelism: 1 -> 3 (declared)"]
+    assert asked.risks == ["allow_non_restored_state: state the new job does not map is dropped"]
+    assert asked.restore == f"a savepoint of job {jid()}, taken as the upgrade stops it"
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (None, ["last-state upgrade: the age of the checkpoint it restores is not known"]),
+        (3601.0, ["last-state upgrade from a checkpoint 60.0 min old (approval needed past 60 min)"]),
+        (3600.0, []),
+    ],
+)
+def test_a_last_state_upgrade_waits_only_from_a_checkpoint_past_the_limit(
+    age: float | None, expected: list[str]
+) -> None:
+    last_state = spec(upgrade_mode="last-state")
+    assert risks_of("upgrade", "last-state", last_state, ALL, age) == expected
+    assert risks_of("rescale", "last-state", last_state, ALL, age) == expected
+    plan = plan_deployment(
+        last_state, H2, view(job(jid())), running_record(), NOW, approvals=ALL, checkpoint_age=age
+    )
+    assert kinds(plan) == (["ask-approval"] if expected else ["upgrade"])
+
+
+def test_suspend_and_a_retention_disposal_wait_too_and_earlier_actions_go_on() -> None:
+    suspended = plan_deployment(
+        spec(state="suspended"), H1, view(job(jid())), running_record(), NOW, approvals=frozenset({"suspend"})
+    )
+    assert kinds(suspended) == ["ask-approval"]
+    assert (
+        suspended.actions[0].approval.restore
+        == f"job {jid()} stops with a savepoint; a resume starts from it"
+    )
+    # A person's suspend: the hold is recorded (no risk), the stop waits for the approval.
+    held = plan_deployment(
+        spec(),
+        H1,
+        view(job(jid())),
+        running_record(),
+        NOW,
+        request="suspend",
+        approvals=frozenset({"suspend"}),
+    )
+    assert kinds(held) == ["hold", "ask-approval"]
+    many = running_record(savepoints=[saved(f"file:/sp/{i}", 100 * (9 - i)) for i in range(8)])
+    retention = plan_deployment(
+        spec(savepoint_policy={"keep_last": 5}),
+        H1,
+        view(job(jid())),
+        many,
+        NOW,
+        approvals=frozenset({"dispose"}),
+    )
+    assert kinds(retention) == ["ask-approval"]
+    assert retention.actions[0].approval.restore == "file:/sp/0 is deleted; it is not restored from again"
+    assert (
+        kinds(plan_deployment(spec(savepoint_policy={"keep_last": 5}), H1, view(job(jid())), many, NOW))
+        == ["dispose"] * 3
+    )
+
+
+def test_keys_are_the_same_for_the_same_action_and_differ_for_another() -> None:
+    key = approval_key("orders", "upgrade", "j1", H2, "stateless", None)
+    assert key == approval_key("orders", "upgrade", "j1", H2, "stateless", None)
+    assert len({key, *(approval_key("orders", "upgrade", *alt) for alt in (
+        ("j2", H2, "stateless", None), ("j1", H1, "stateless", None), ("j1", H2, "savepoint", None),
+        ("j1", H2, "stateless", "file:/x"),
+    ))}) == 5  # fmt: skip
+
+
+def test_a_connection_may_require_more_and_a_wrong_word_is_one_clear_error() -> None:
+    assert cluster_risks(None, "c") == frozenset()
+    assert cluster_risks("suspend, dispose", "c") == frozenset({"suspend", "dispose"})
+    assert cluster_risks(["stateless-upgrade"], "c") == frozenset({"stateless-upgrade"})
+    assert required_risks(spec(approval={"required_for": ["dispose"]}), {"suspend"}) == frozenset(
+        {"dispose", "suspend"}
+    )
+    with pytest.raises(ValueError, match=r"^connection c: extra approval_required_for names 'supsend': known risks are stateless-upgrade, drop-state, old-checkpoint, dispose, suspend$"):  # fmt: skip
+        cluster_risks(["supsend"], "c")
+    with pytest.raises(ValueError, match="must be a list of risks or one comma-separated string, got 3"):
+        cluster_risks(3, "c")
+
+
+def test_waiting_words_for_a_timeout() -> None:
+    timed_out = Approval(
+        key="k", action="suspend orders", risks=["r"], asked_at=NOW - 7200, decision="rejected",
+        by="timeout", decided_at=NOW - 3600, note="nobody answered within 24 h",
+    )  # fmt: skip
+    assert waiting(timed_out, NOW) == (
+        "suspend orders was rejected by timeout 1.0 h ago: nobody answered within 24 h; not done "
+        "(it is asked again once the spec or the job changes)"
+    )
