@@ -827,6 +827,15 @@ def _answer(real: Real, run: str, chosen: list[str]) -> None:
     )
 
 
+def _free_slots(real: Real) -> None:
+    """Cancel the jobs the module's earlier tests left running, but the declared deployment's: the
+    cluster has 4 slots, and the tests below start jobs of their own."""
+    live = real.flink.running_job_ids()
+    for job_id, origin in real.origins().items():
+        if origin.get("airflow.deployment") != DEPLOYMENT and job_id in live:
+            requests.patch(f"{real.flink.flink.rest_url}/jobs/{job_id}?mode=cancel", timeout=10)
+
+
 def _parallelism(real: Real, job_id: str) -> set[int]:
     return {v.parallelism for v in real.flink.job(job_id).vertices}
 
@@ -852,14 +861,11 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
     }
     path = real.specs / f"{APPROVE}.yaml"
     admin = {"Authorization": f"Bearer {stack.token('admin')}"}
+    _free_slots(real)
     try:
         path.write_text(yaml.safe_dump(spec))  # the folder's watcher starts a reconcile: a first deploy
         [first] = wait_for("the first job", lambda: real.live_jobs(APPROVE) or None, 180)
         real.flink.wait_all_running(first)
-
-        def stable() -> Any:
-            record = real.records.get("flink_default", APPROVE)
-            return record if record is not None and record.stable is not None else None
 
         def reconcile_now() -> None:
             """A reconcile of this deployment (the page's "reconcile now"), waited for."""
@@ -873,18 +879,25 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
                 real.explain()
             )
 
-        # A deployment declared after the DAG was parsed has no job watcher yet: the next runs,
-        # asked from the page, see its job healthy and mark it stable.
-        wait_for("the first job marked stable", lambda: stable() or reconcile_now(), 180, interval=2)
+        # Healthy is enough: the run the edit starts marks it stable first (no risk), then stops at
+        # the upgrade.
 
-        def ask(parallelism: int) -> tuple[str, dict[str, Any]]:
+        def ask(rate: str) -> tuple[str, dict[str, Any]]:
+            """A new argument (a job field: a new job, here a stateless one); the parallelism stays
+            1, as the other tests' jobs hold the cluster's other slots."""
             before = set(_runs(stack, "flink_approval"))
-            spec["parallelism"] = parallelism
-            path.write_text(yaml.safe_dump(spec))
-            run = _new_run(stack, "flink_approval", before)
+            spec["args"] = ["--rate", rate]
+            path.write_text(yaml.safe_dump(spec))  # its watcher starts a reconcile run
+
+            def asked() -> list[str] | None:
+                # A run that found the job not healthy yet waits (no watcher of this deployment's
+                # job starts the next one): the page's "reconcile now" looks again.
+                return sorted(set(_runs(stack, "flink_approval")) - before) or reconcile_now()
+
+            [run, *_] = wait_for("a new flink_approval run", asked, 180, interval=3)
             return run, _asking(real, run)
 
-        run, asked = ask(2)
+        run, asked = ask("8")
         [option, reject] = asked["options"]
         assert (option.startswith(f"Approve {APPROVE} ("), reject) == (True, "Reject all")
         assert asked["subject"] == f"Approve Flink actions on {APPROVE}"
@@ -893,7 +906,7 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
             "- **Risk:** stateless upgrade: the new job starts without the running job's state"
             in asked["body"]
         )
-        assert "- **Change:** `parallelism: 1 -> 2 (declared)`" in asked["body"]
+        assert "- **Change:** `args: ['--rate', '7'] -> ['--rate', '8'] (declared)`" in asked["body"]
         assert (
             f"- **State:** nothing: the new job starts empty; the state of job {first} is not carried over"
             in (asked["body"])
@@ -901,7 +914,10 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
         record = real.records.get("flink_default", APPROVE)
         assert record is not None
         [pending] = record.approvals
-        assert (pending.decision, pending.changes) == (None, ["parallelism: 1 -> 2 (declared)"])
+        assert (pending.decision, pending.changes) == (
+            None,
+            ["args: ['--rate', '7'] -> ['--rate', '8'] (declared)"],
+        )
         assert real.live_jobs(APPROVE) == [first]  # nothing done on Flink before the answer
         row = httpx.get(f"{stack.url}/flink/api/deployments/{APPROVE}", headers=admin, timeout=30).json()
         assert row["deployment"]["why_not_applied"].startswith("waiting for a person's approval ("), row
@@ -913,21 +929,19 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
         record = real.records.get("flink_default", APPROVE)
         assert record is not None
         assert (record.approvals[0].decision, record.approvals[0].by) == ("approved", "admin")
-        # The reconcile the approval started upgrades: a new job, at the new parallelism.
+        # The reconcile the approval started upgrades: a new job, with the new argument.
         [second] = wait_for(
             "the upgraded job", lambda: [j for j in real.live_jobs(APPROVE) if j != first] or None, 180
         )
         real.flink.wait_all_running(second)
-        assert _parallelism(real, second) == {2}
+        applied = real.records.get("flink_default", APPROVE)
+        assert applied is not None
+        assert applied.applied is not None
+        assert applied.applied.spec_hash[:12] == second[12:24]  # the job runs the approved spec
+        assert (applied.applied.spec or {})["args"] == ["--rate", "8"]
         assert real.live_jobs(APPROVE) == [second]
 
-        wait_for(
-            "the upgraded job marked stable",
-            lambda: ((r := stable()) and r.stable.spec_hash[:12] == second[12:24]) or reconcile_now(),
-            180,
-            interval=2,
-        )
-        run, asked = ask(3)
+        run, asked = ask("9")
         _answer(real, run, ["Reject all"])
         assert stack.wait_run("flink_approval", run) == "success", stack.task_log(
             "flink_approval", run, "approve"
@@ -941,18 +955,155 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
         assert record is not None
         rejected = record.approvals[-1]
         assert (rejected.decision, rejected.by, rejected.changes) == (
-            "rejected", "admin", ["parallelism: 2 -> 3 (declared)"],
+            "rejected", "admin", ["args: ['--rate', '8'] -> ['--rate', '9'] (declared)"],
         )  # fmt: skip
         # Nothing changed on Flink, and a reconcile now says why it does not upgrade.
         reconcile_now()
         assert real.live_jobs(APPROVE) == [second]
-        assert _parallelism(real, second) == {2}
         row = httpx.get(f"{stack.url}/flink/api/deployments/{APPROVE}", headers=admin, timeout=30).json()
         why = row["deployment"]["why_not_applied"]
         assert why.startswith(f"upgrade {APPROVE} job {second} -> "), why
         assert " was rejected by admin " in why, why
-        assert [d["text"] for d in row["deployment"]["drift"]] == ["parallelism: 2 -> 3 (declared)"]
+        assert [d["text"] for d in row["deployment"]["drift"]] == [
+            "args: ['--rate', '8'] -> ['--rate', '9'] (declared)"
+        ]
     finally:
         path.unlink(missing_ok=True)
         for job_id in real.live_jobs(APPROVE):
+            requests.patch(f"{real.flink.flink.rest_url}/jobs/{job_id}?mode=cancel", timeout=10)
+
+
+FAILS = "real-fails"
+
+
+def _reconcile_run(real: Real, name: str, **conf: str) -> tuple[str, str]:
+    """A flink_reconcile run for ``name`` (the page's "reconcile now"), waited for: its id and state."""
+    stack = real.stack
+    started = httpx.post(
+        f"{stack.url}/flink/api/deployments/{name}/reconcile",
+        headers={"Authorization": f"Bearer {stack.token('admin')}", "X-Requested-With": "t"},
+        timeout=30,
+    )
+    assert started.status_code == 200, started.text
+    run = started.json()["dag_run_id"]
+    return run, stack.wait_run("flink_reconcile", run)
+
+
+def test_the_flink_page_in_airflows_ui_shows_drift_a_restart_limit_and_a_viewers_disabled_buttons(
+    real: Real, tmp_path: Path
+) -> None:
+    """The page as Airflow's UI shows it (a react_apps plugin, Airflow's theme), light and dark:
+    the issue's drift case (declared parallelism changed while the reconcile DAG is paused), a
+    deployment at its restart limit with its root cause, cleared from the page (a reconcile run
+    that restarts it), and a viewer's buttons disabled with the reason."""
+    stack = real.stack
+    stack.wait_dag("flink_reconcile")
+    shots = tmp_path / "screenshots"
+    url = f"{stack.url}/plugin/flink"
+    row = f'tr[data-deployment="{DEPLOYMENT}"]'
+    failing = f'tr[data-deployment="{FAILS}"]'
+    path = real.specs / f"{FAILS}.yaml"
+    counter = real.specs / f"{DEPLOYMENT}.yaml"
+    declared = yaml.safe_load(counter.read_text())
+    _free_slots(real)
+    try:
+        # A job that fails a second after each start, allowed one restart in the window.
+        path.write_text(yaml.safe_dump({
+            "name": FAILS, "artifact": {"jar": str(real.flink.jar)}, "entry_class": COUNTER_JOB,
+            "args": ["--fail-after-seconds", "1"], "restart_policy": {"max_restarts": 1, "window_minutes": 60},
+        }))  # fmt: skip
+        [first] = wait_for("the failing job", lambda: real.jobs_of_deployment(FAILS) or None, 180)
+        real.flink.wait_state(first, JobState.FAILED, timeout=120)
+        assert _reconcile_run(real, FAILS)[1] == "success", real.explain()  # restart 1 of 1
+        [second] = wait_for(
+            "the restarted job",
+            lambda: [j for j in real.jobs_of_deployment(FAILS) if j != first] or None,
+            120,
+        )
+        real.flink.wait_state(second, JobState.FAILED, timeout=120)
+        assert _reconcile_run(real, FAILS)[1] == "failed"  # at its limit: a person must look (red)
+
+        # The drift case: the reconcile DAG paused, the declared parallelism changed.
+        [live] = real.live_jobs(DEPLOYMENT)
+        running = max(_parallelism(real, live))
+        wanted = 1 if running != 1 else 2
+        stack.api("PATCH", "/dags/flink_reconcile", json={"is_paused": True})
+        counter.write_text(yaml.safe_dump({**declared, "parallelism": wanted}))
+
+        login = [{"name": "_token", "value": stack.token("admin"), "url": stack.url}]
+        with chromium(login) as page:
+            for theme in ("light", "dark"):  # Airflow's UI keeps its colour mode there
+                page.goto(url)
+                page.evaluate(f"localStorage.setItem('theme', '{theme}')")
+                page.reload()
+                page.locator(row).wait_for()
+                dark = page.evaluate("document.documentElement.classList.contains('dark')")
+                assert dark == (theme == "dark")
+                assert page.locator('[data-testid="reconcile-paused"]').is_visible()
+                drift = page.locator(f'{row} [data-testid="drift-list"]')
+                assert drift.inner_text().strip() == f"parallelism: {running} -> {wanted} (declared)"
+                why = page.locator(f'{row} [data-testid="why-not-applied"]').inner_text()
+                assert "reconcile paused: the flink_reconcile DAG is paused, so no run applies it" in why, why
+                actual = page.locator(f'{row} [data-testid="actual-parallelism"]').first.inner_text()
+                assert actual.strip() == f"p={running}", actual
+                tag = page.locator(f'{row} [data-testid="job-tag"]')
+                assert tag.get_attribute("data-job-id") == live
+                assert tag.inner_text().strip() == f"{live[12:24]}·{live[24:]}"
+                # The deployment at its restart limit: the count against the limit, the root cause.
+                assert (
+                    page.locator(f'{failing} [data-testid="restarts"]')
+                    .inner_text()
+                    .strip()
+                    .startswith("1 / 1")
+                )
+                attention = page.locator(f'{failing} [data-testid="attention-text"]').inner_text()
+                assert attention.startswith(
+                    "job FAILED: restart limit reached (1 restarts in 60 min, limit 1)"
+                )
+                cause = page.locator(f'{failing} [data-testid="root-cause"]').inner_text()
+                assert "counter failing on purpose after 1 s" in cause, cause
+                _screenshot(page, shots, f"flink-page-react-{theme}.png")
+
+            # A person clears the restart limit: one reconcile run, which restarts the job.
+            stack.api("PATCH", "/dags/flink_reconcile", json={"is_paused": False})
+            counter.write_text(yaml.safe_dump(declared))
+            runs_before = set(_runs(stack, "flink_reconcile"))
+            page.evaluate("localStorage.setItem('theme', 'light')")
+            page.reload()
+            clear = page.locator(f'{failing} button[data-action="clear-restarts"]')
+            clear.wait_for()
+            assert clear.is_enabled()
+            clear.click()
+            page.locator('[data-testid="action-result"]').wait_for()
+            _screenshot(page, shots, "flink-page-react-cleared.png")
+        [run] = [r for r in set(_runs(stack, "flink_reconcile")) - runs_before if r.startswith("manual__")]
+        assert stack.api("GET", f"/dags/flink_reconcile/dagRuns/{quote(run, safe='')}")["conf"] == {
+            "deployments": FAILS, "clear_restarts": FAILS,
+        }  # fmt: skip
+        assert stack.wait_run("flink_reconcile", run) == "success", real.explain()
+        record = real.records.get("flink_default", FAILS)
+        assert record is not None
+        assert [h.kind for h in record.history][-2:] == ["clear-restarts", "restart"]
+        assert len([j for j in real.jobs_of_deployment(FAILS) if j not in (first, second)]) == 1
+
+        # A viewer sees every button disabled, each with the reason.
+        viewer = [{"name": "_token", "value": stack.token("viewer"), "url": stack.url}]
+        with chromium(viewer) as page:
+            page.goto(url)
+            page.locator(row).wait_for()
+            assert page.locator('[data-testid="may-not-act"]').is_visible()
+            buttons = page.locator(f"{row} button[data-action]")
+            assert buttons.count() >= 1
+            for i in range(buttons.count()):
+                assert buttons.nth(i).is_disabled()
+                assert buttons.nth(i).get_attribute("data-refused") == (
+                    "viewer may not start runs of flink_reconcile: the page's actions need permission to "
+                    "trigger that DAG (ask an admin)"
+                )
+            _screenshot(page, shots, "flink-page-react-viewer.png")
+    finally:
+        stack.api("PATCH", "/dags/flink_reconcile", json={"is_paused": False})
+        counter.write_text(yaml.safe_dump(declared))
+        path.unlink(missing_ok=True)
+        for job_id in real.live_jobs(FAILS):
             requests.patch(f"{real.flink.flink.rest_url}/jobs/{job_id}?mode=cancel", timeout=10)
