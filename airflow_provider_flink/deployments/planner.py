@@ -38,7 +38,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, TypedDict, get_args
+
+from typing_extensions import Unpack
 
 from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
@@ -314,28 +316,32 @@ def rebuild_record(spec: DeploymentSpec, view: ClusterView) -> DeploymentRecord:
 Request = Literal["suspend", "resume"]
 
 
+class PlanInputs(TypedDict, total=False):
+    """What a run brings to a plan beyond the spec, the view and the record (:func:`_plan`)."""
+
+    retry_failed: bool
+    savepoint_now: bool
+    request: Request | None
+    rescale_from: int | None
+    restore: Snapshot | None
+    clear_restarts: bool
+
+
 def plan_deployment(
     spec: DeploymentSpec,
     desired_hash: str,
     view: ClusterView,
     stored: DeploymentRecord | None,
     now: float,
-    retry_failed: bool = False,
-    savepoint_now: bool = False,
-    request: Request | None = None,
-    rescale_from: int | None = None,
-    restore: Snapshot | None = None,
-    clear_restarts: bool = False,
     approvals: frozenset[str] = frozenset(),
     checkpoint_age: float | None = None,
+    **asked: Unpack[PlanInputs],
 ) -> DeploymentPlan:
-    """Plan one deployment, then stop at the first action that waits for a person's approval
-    (``approvals``: the risks that need one; ``checkpoint_age``: of the checkpoint a last-state
-    upgrade would restore, when known): see :func:`_gate`. The rest as :func:`_plan`."""
-    plan = _plan(
-        spec, desired_hash, view, stored, now, retry_failed, savepoint_now, request, rescale_from, restore,
-        clear_restarts,
-    )  # fmt: skip
+    """Plan one deployment (:func:`_plan`, with what a person asked in ``asked``), then stop at
+    the first action that waits for a person's approval (``approvals``: the risks that need one;
+    ``checkpoint_age``: of the checkpoint a last-state upgrade would restore, when known): see
+    :func:`_gate`."""
+    plan = _plan(spec, desired_hash, view, stored, now, **asked)
     return _gate(plan, approvals, checkpoint_age, now) if approvals else plan
 
 

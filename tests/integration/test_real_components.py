@@ -598,7 +598,7 @@ ARTIFACTS = ROOT / "test-artifacts"  # gitignored; CI keeps it
 
 
 @contextmanager
-def chromium(cookies: list[dict[str, Any]]) -> Iterator[Any]:
+def chromium(cookies: list[dict[str, Any]], width: int = 1500) -> Iterator[Any]:
     """A headless Chromium page (Playwright from PyPI driving Debian's browser) with ``cookies``;
     the browser is closed at the end, also when the test fails."""
     if not Path(CHROMIUM).exists():
@@ -608,7 +608,7 @@ def chromium(cookies: list[dict[str, Any]]) -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1500, "height": 800})
+            context = browser.new_context(viewport={"width": width, "height": 800})
             context.add_cookies(cookies)  # type: ignore[arg-type]
             context.set_default_timeout(30_000)
             yield context.new_page()
@@ -974,6 +974,7 @@ def test_a_stateless_upgrade_waits_for_a_persons_approval_and_a_rejection_change
 
 
 FAILS = "real-fails"
+WIDE = 1760  # every column of the page side by side (narrower, it scrolls; the actions stay in view)
 
 
 def _reconcile_run(real: Real, name: str, **conf: str) -> tuple[str, str]:
@@ -1031,7 +1032,7 @@ def test_the_flink_page_in_airflows_ui_shows_drift_a_restart_limit_and_a_viewers
         counter.write_text(yaml.safe_dump({**declared, "parallelism": wanted}))
 
         login = [{"name": "_token", "value": stack.token("admin"), "url": stack.url}]
-        with chromium(login) as page:
+        with chromium(login, width=WIDE) as page:
             for theme in ("light", "dark"):  # Airflow's UI keeps its colour mode there
                 page.goto(url)
                 page.evaluate(f"localStorage.setItem('theme', '{theme}')")
@@ -1088,7 +1089,7 @@ def test_the_flink_page_in_airflows_ui_shows_drift_a_restart_limit_and_a_viewers
 
         # A viewer sees every button disabled, each with the reason.
         viewer = [{"name": "_token", "value": stack.token("viewer"), "url": stack.url}]
-        with chromium(viewer) as page:
+        with chromium(viewer, width=WIDE) as page:
             page.goto(url)
             page.locator(row).wait_for()
             assert page.locator('[data-testid="may-not-act"]').is_visible()

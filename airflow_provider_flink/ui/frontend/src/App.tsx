@@ -34,7 +34,7 @@ import {
 } from "./api";
 import { age, utc } from "./format";
 import { DeploymentTable } from "./table";
-import { AirflowLink, StateBadge, Tip } from "./ui";
+import { AirflowLink, EmptyRow, StateBadge, Tip } from "./ui";
 import { REFRESH_SECONDS, usePolling, type Polled } from "./usePolling";
 
 const PAGE_ROWS = 200; // rows rendered at once; "show more" adds as many
@@ -425,11 +425,7 @@ function SmallTable({ head, rows, empty }: { head: string[]; rows: ReactNode[][]
         </Table.Header>
         <Table.Body>
           {rows.length === 0 ? (
-            <Table.Row>
-              <Table.Cell colSpan={head.length} color="fg.muted">
-                {empty}
-              </Table.Cell>
-            </Table.Row>
+            <EmptyRow columns={head.length}>{empty}</EmptyRow>
           ) : (
             rows.map((cells, i) => (
               <Table.Row key={i}>

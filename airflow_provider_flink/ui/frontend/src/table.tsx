@@ -6,7 +6,7 @@ import { Link as RouterLink } from "react-router-dom";
 import { ActionButtons } from "./actions";
 import type { ActionEntry, Row } from "./api";
 import { age, dash, utc } from "./format";
-import { Age, AirflowLink, ExternalLink, StateBadge, Tip, jobStatePalette, lifecyclePalette } from "./ui";
+import { Age, AirflowLink, EmptyRow, ExternalLink, StateBadge, Tip, jobStatePalette, lifecyclePalette } from "./ui";
 
 const COLUMNS: [string, string][] = [
   ["deployment (cluster)", "name"],
@@ -66,11 +66,9 @@ export function DeploymentTable({
         </Table.Header>
         <Table.Body>
           {rows.length === 0 ? (
-            <Table.Row>
-              <Table.Cell colSpan={COLUMNS.length} color="fg.muted" data-testid="empty">
-                {empty}
-              </Table.Cell>
-            </Table.Row>
+            <EmptyRow columns={COLUMNS.length} testId="empty">
+              {empty}
+            </EmptyRow>
           ) : (
             rows.map((row) => (
               <DeploymentRow
@@ -374,7 +372,8 @@ function DesiredVsActual({ row }: { row: Row }) {
       {head}
       {row.why_not_applied ? (
         <Text as="div" fontSize="xs" color="fg.warning" data-testid="why-not-applied">
-          not applied: {row.why_not_applied}
+          {row.in_sync === true ? "nothing done: " : "not applied: "}
+          {row.why_not_applied}
         </Text>
       ) : null}
       {next.length > 0 ? (

@@ -1,5 +1,5 @@
 /** Small pieces of the page: tooltips, ages, state badges, links into the Airflow UI. */
-import { Badge, Box, Link, Portal, Tooltip } from "@chakra-ui/react";
+import { Badge, Box, Link, Portal, Table, Tooltip } from "@chakra-ui/react";
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { Link as RouterLink } from "react-router-dom";
 
@@ -158,5 +158,16 @@ export function ExternalLink({ href, children, title }: { href: string; children
     <Link href={href} target="_blank" rel="noopener noreferrer" color="fg.info" title={title} whiteSpace="nowrap">
       {children}
     </Link>
+  );
+}
+
+/** A table body's one row when it has none: what is missing, across every column. */
+export function EmptyRow({ columns, children, testId }: { columns: number; children: ReactNode; testId?: string }) {
+  return (
+    <Table.Row>
+      <Table.Cell colSpan={columns} color="fg.muted" data-testid={testId}>
+        {children}
+      </Table.Cell>
+    </Table.Row>
   );
 }
