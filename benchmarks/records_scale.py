@@ -417,6 +417,57 @@ def page_get(stack: AirflowStack, token: str, deployments: int) -> tuple[float, 
     return took, len(CountingFlink.requests)
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+SHOWN_ROWS = 50  # the page draws this many rows, then "show more"
+
+
+def browser_loads(stack: AirflowStack, token: str, deployments: int, loads: int) -> dict[str, list[float]]:
+    """The Flink page as a person opens it in Airflow's UI (headless Chromium, the UI's own
+    session cookie): seconds from the navigation to its rows drawn (all of them, or the first
+    ``SHOWN_ROWS``), ``loads`` times; the first load (the UI's own scripts) is not counted."""
+    from playwright.sync_api import sync_playwright
+
+    drawn = min(deployments, SHOWN_ROWS)
+    seconds: dict[str, list[float]] = {"rows": [], "mounted": [], "airflow_home": [], "from_the_ui": []}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1760, "height": 900})
+            context.add_cookies([{"name": "_token", "value": token, "url": stack.url}])
+            page = context.new_page()
+            for attempt in range(loads + 1):
+                # The baseline: Airflow's own home page, in the same browser, to its first heading.
+                began = time.perf_counter()
+                page.goto(f"{stack.url}/")
+                page.locator("h2, h1").first.wait_for(timeout=120_000)
+                home = time.perf_counter() - began
+                began = time.perf_counter()
+                page.goto(f"{stack.url}/plugin/flink")
+                page.locator('[data-testid="flink-page"]').wait_for(timeout=120_000)
+                mounted = time.perf_counter() - began
+                page.locator("tr[data-deployment]").nth(drawn - 1).wait_for(timeout=120_000)
+                rows = time.perf_counter() - began
+                # As a person opens it: from another page of the UI (its router, no reload).
+                page.goto(f"{stack.url}/")
+                page.locator("h2, h1").first.wait_for(timeout=120_000)
+                began = time.perf_counter()
+                page.evaluate(
+                    "window.history.pushState({}, '', 'plugin/flink');"
+                    "window.dispatchEvent(new PopStateEvent('popstate'))"
+                )
+                page.locator("tr[data-deployment]").nth(drawn - 1).wait_for(timeout=120_000)
+                if attempt:
+                    seconds["rows"].append(rows)
+                    seconds["mounted"].append(mounted)
+                    seconds["airflow_home"].append(home)
+                    seconds["from_the_ui"].append(time.perf_counter() - began)
+        finally:
+            browser.close()
+    return seconds
+
+
 @dataclass
 class Block:
     """One size on one store."""
@@ -428,6 +479,7 @@ class Block:
     page_seconds: list[float] = field(default_factory=list)
     page_flink_requests: int = 0
     page_db: dict[str, Any] = field(default_factory=dict)
+    browser_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -445,11 +497,23 @@ class Block:
             "page_seconds_median": statistics.median(self.page_seconds),
             "page_flink_requests": self.page_flink_requests,
             "db_per_page_view": self.page_db,
+            "browser_seconds": self.browser_seconds,
+            "browser_seconds_median": (
+                {k: statistics.median(v) for k, v in self.browser_seconds.items()}
+                if self.browser_seconds
+                else None
+            ),
         }
 
 
 def measure(
-    stack: AirflowStack, db: Engine, store: str, scenario: Scenario, runs: int, page_gets: int
+    stack: AirflowStack,
+    db: Engine,
+    store: str,
+    scenario: Scenario,
+    runs: int,
+    page_gets: int,
+    browser: bool = False,
 ) -> Block:
     deployments = len(scenario.specs)
     use_store(stack, store)
@@ -472,6 +536,8 @@ def measure(
         block.page_seconds.append(took)
         block.page_flink_requests = requests
     block.page_db = delta(after, settled(db), page_gets)
+    if browser:
+        block.browser_seconds = browser_loads(stack, token, deployments, page_gets)
     return block
 
 
@@ -587,6 +653,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="200 deployments, 2 runs: a smoke run")
     parser.add_argument("--json", type=Path, help="write the figures there (JSON)")
+    parser.add_argument(
+        "--browser", action="store_true", help="also time the page opened in Airflow's UI (headless Chromium)"
+    )
     args = parser.parse_args(argv)
     sizes = [200] if args.quick else [int(n) for n in args.sizes.split(",") if n]
     runs = 2 if args.quick else args.runs
@@ -620,12 +689,18 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 # Alternate the order between sizes: one restart fewer, and neither store always first.
                 for store in STORES if index % 2 == 0 else tuple(reversed(STORES)):
-                    block = measure(stack, db, store, scenario, runs, args.page_gets)
+                    block = measure(stack, db, store, scenario, runs, args.page_gets, args.browser)
                     blocks.append(block)
                     f = block.figures()
                     print(
                         f"  {store:<9} reconcile task {f['task_seconds_median']:.2f} s "
-                        f"(execute {f['execute_seconds_median']:.2f} s), page {f['page_seconds_median']:.2f} s",
+                        f"(execute {f['execute_seconds_median']:.2f} s), page {f['page_seconds_median']:.2f} s"
+                        + (
+                            ", in the browser: opened from the UI {from_the_ui:.2f} s, loaded anew {rows:.2f} s "
+                            "(Airflow's home page {airflow_home:.2f} s)".format(**f["browser_seconds_median"])
+                            if f["browser_seconds_median"] is not None
+                            else ""
+                        ),
                         flush=True,
                     )
                 server.shutdown()
