@@ -22,12 +22,20 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from airflow_provider_flink.deployments.records import Approval
 from airflow_provider_flink.deployments.spec import RISKS, DeploymentSpec
 from airflow_provider_flink.ids import derived_id
 
 UPGRADES = ("upgrade", "rescale")
+# A job started again after it ended: from its newest snapshot, of the declared spec.
+STARTS = ("restart", "resume", "recover")
+
+
+class Risk(NamedTuple):
+    kind: str  # one of spec.RISKS
+    text: str  # what the person reads
 
 
 def required_risks(spec: DeploymentSpec, cluster_requires: Iterable[str] = ()) -> frozenset[str]:
@@ -61,28 +69,54 @@ def risks_of(
     spec: DeploymentSpec,
     required: frozenset[str],
     checkpoint_age_s: float | None,
-) -> list[str]:
-    """Why a planned action (``kind``, its ``mode``) needs a person's approval, one line per risk
-    it runs that ``required`` names; empty: it needs none."""
-    found: list[str] = []
-    if kind in UPGRADES:
+    changes_spec: bool = False,
+) -> list[Risk]:
+    """Why a planned action (``kind``, its ``mode``) needs a person's approval, one per risk it
+    runs that ``required`` names; empty: it needs none. ``changes_spec``: a start (restart, resume,
+    recover) that runs another spec than the job it replaces ran: it restores the newest
+    snapshot, so it risks what a savepoint upgrade risks (state the new spec does not map)."""
+    found: list[Risk] = []
+    if kind in STARTS:
+        if changes_spec and spec.allow_non_restored_state and "drop-state" in required:
+            found.append(
+                Risk(
+                    "drop-state",
+                    f"{kind} with a changed spec and allow_non_restored_state: state the new job does not map is dropped",
+                )
+            )
+    elif kind in UPGRADES:
         if mode == "stateless" and "stateless-upgrade" in required:
-            found.append("stateless upgrade: the new job starts without the running job's state")
+            found.append(
+                Risk(
+                    "stateless-upgrade",
+                    "stateless upgrade: the new job starts without the running job's state",
+                )
+            )
         if mode != "stateless" and spec.allow_non_restored_state and "drop-state" in required:
-            found.append("allow_non_restored_state: state the new job does not map is dropped")
+            found.append(
+                Risk("drop-state", "allow_non_restored_state: state the new job does not map is dropped")
+            )
         limit = spec.approval.checkpoint_older_than_minutes
         if mode == "last-state" and "old-checkpoint" in required:
             if checkpoint_age_s is None:
-                found.append("last-state upgrade: the age of the checkpoint it restores is not known")
+                found.append(
+                    Risk(
+                        "old-checkpoint",
+                        "last-state upgrade: the age of the checkpoint it restores is not known",
+                    )
+                )
             elif checkpoint_age_s > limit * 60:
                 found.append(
-                    f"last-state upgrade from a checkpoint {checkpoint_age_s / 60:.1f} min old "
-                    f"(approval needed past {limit:g} min)"
+                    Risk(
+                        "old-checkpoint",
+                        f"last-state upgrade from a checkpoint {checkpoint_age_s / 60:.1f} min old "
+                        f"(approval needed past {limit:g} min)",
+                    )
                 )
     elif kind == "dispose" and "dispose" in required:
-        found.append("dispose: the savepoint is deleted for good")
+        found.append(Risk("dispose", "dispose: the savepoint is deleted for good"))
     elif kind == "suspend" and "suspend" in required:
-        found.append("suspend: the job stops until it is resumed")
+        found.append(Risk("suspend", "suspend: the job stops until it is resumed"))
     return found
 
 
@@ -93,16 +127,30 @@ def approval_key(
     spec_hash: str | None,
     mode: str | None,
     path: str | None,
+    risks: Iterable[str] = (),
 ) -> str:
     """The request's id: the same for every run that plans this very action (its kind, the job it
-    acts on, the spec it applies, its mode and path), another once any of them changes."""
-    return derived_id("approval", deployment, kind, job_id or "-", spec_hash or "-", mode or "-", path or "-")
+    acts on, the spec it applies, its mode and path, the kinds of risk it runs), another once any
+    of them changes: a risk added since (``allow_non_restored_state`` set on the same spec) is
+    asked anew, never covered by an approval of less."""
+    return derived_id(
+        "approval",
+        deployment,
+        kind,
+        job_id or "-",
+        spec_hash or "-",
+        mode or "-",
+        path or "-",
+        *sorted(set(risks)),
+    )
 
 
 def restore_words(
     kind: str, mode: str | None, job_id: str | None, path: str | None, checkpoint_age_s: float | None
 ) -> str | None:
     """What the action's new job would start from (or what is given up), for the request."""
+    if kind in STARTS:
+        return f"the deployment's newest snapshot, restored into the declared spec (job {job_id} ran another)"
     if kind in UPGRADES:
         if mode == "stateless":
             return f"nothing: the new job starts empty; the state of job {job_id} is not carried over"

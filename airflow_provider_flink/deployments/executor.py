@@ -222,7 +222,10 @@ class Executor:
                     self._remember_failure(action, str(err))
                     break
                 try:
-                    self._write(transitions.remembered(self.record, self._entry(action, True, detail)))
+                    done = self.record
+                    if used := plan.approved.get(action.describe()):  # it covered this action only
+                        done = transitions.approval_used(done, used)
+                    self._write(transitions.remembered(done, self._entry(action, True, detail)))
                 except DeploymentBusyError as err:
                     results.append(_result(action, True, detail, began))
                     log.warning("%s: done, then %s", action.describe(), err)

@@ -45,6 +45,7 @@ from typing_extensions import Unpack
 from airflow_provider_flink.client import models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.approvals import (
+    STARTS,
     UPGRADES,
     approval_key,
     restore_words,
@@ -288,6 +289,8 @@ class DeploymentPlan:
     needs_human: bool = False
     # What the deployment is doing as the plan found it (one derivation: deployments/lifecycle.py).
     lifecycle: Lifecycle = Lifecycle.UNKNOWN
+    # The approvals the plan's risky actions act on (the action described -> its request's key).
+    approved: dict[str, str] = field(default_factory=dict)
 
     def refuse(self, reason: str) -> DeploymentPlan:
         self.skipped, self.needs_human = reason, True
@@ -349,31 +352,38 @@ def _gate(
     plan: DeploymentPlan, required: frozenset[str], checkpoint_age: float | None, now: float
 ) -> DeploymentPlan:
     """Keep the plan's actions up to the first risky one a person has not approved: that one and
-    the ones after it wait. A request not asked yet is recorded first (``ask-approval``)."""
+    the ones after it wait. A request not asked yet (or whose approval was used by the same action
+    before) is recorded first (``ask-approval``). The keys of the approved ones go with the plan:
+    the executor marks each used once its action is done."""
     for index, action in enumerate(plan.actions):
         mode = getattr(action, "mode", None)
-        risks = risks_of(action.kind, mode, plan.spec, required, checkpoint_age)
+        job_id, path = getattr(action, "job_id", None), getattr(action, "path", None)
+        target: str | None = getattr(action, "spec_hash", None)
+        # A start of another spec than the job it replaces ran (the file changed while no job ran,
+        # or its upgrade waits for an approval): it applies that spec too.
+        replaced = job_id[PREFIX_LENGTH:24] if job_id else (plan.record.applied_hash or "")[:12]
+        changes_spec = action.kind in STARTS and target is not None and target[:12] != replaced
+        risks = risks_of(action.kind, mode, plan.spec, required, checkpoint_age, changes_spec)
         if not risks:
             continue
-        job_id, path = getattr(action, "job_id", None), getattr(action, "path", None)
-        key = approval_key(
-            plan.spec.name, action.kind, job_id, getattr(action, "spec_hash", None), mode, path
-        )
+        key = approval_key(plan.spec.name, action.kind, job_id, target, mode, path, [r.kind for r in risks])
         asked = plan.record.approval(key)
         if asked is not None and asked.decision == "approved":
+            plan.approved[action.describe()] = key
             continue
         plan.actions = plan.actions[:index]
-        if asked is None:
+        if asked is None or asked.decision == "used":
             applied = plan.record.applied
             changes = (
                 field_changes(plan.spec, applied.spec)
-                if applied is not None and action.kind in UPGRADES
+                if applied is not None and (action.kind in UPGRADES or changes_spec)
                 else []
             )
             asked = Approval(
                 key=key,
+                kind=action.kind,
                 action=action.describe(),
-                risks=risks,
+                risks=[r.text for r in risks],
                 changes=[c.text for c in changes],
                 restore=restore_words(action.kind, mode, job_id, path, checkpoint_age),
                 asked_at=now,

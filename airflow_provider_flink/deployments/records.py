@@ -157,12 +157,14 @@ class Approval(BaseModel):
     same request), then approved or rejected by a person through Airflow's human-in-the-loop."""
 
     key: str
+    kind: str = ""  # the action's kind (upgrade, rescale, suspend, dispose, restart, ...)
     action: str  # the action as the plan describes it
     risks: list[str]  # why it needs a person: "stateless upgrade: the job's state is dropped", ...
     changes: list[str] = Field(default_factory=list)  # the declared fields it applies, "field: a -> b"
     restore: str | None = None  # the snapshot the new job would start from (or what is lost)
     asked_at: float
-    decision: Literal["approved", "rejected"] | None = None
+    # "used": approved, then done; the same action planned again is asked again.
+    decision: Literal["approved", "rejected", "used"] | None = None
     by: str | None = None  # who decided ("timeout" when nobody answered in time)
     decided_at: float | None = None
     note: str | None = None  # what the person wrote, or why it was rejected

@@ -143,7 +143,9 @@ def approval_asked(record: DeploymentRecord, asked: Approval) -> DeploymentRecor
 def approval_decided(
     record: DeploymentRecord, key: str, approved: bool, by: str, now: float, note: str | None = None
 ) -> DeploymentRecord:
-    """A person's answer to a request (a request not in the record any more is left alone)."""
+    """A person's answer to a request (a request not in the record any more is left alone). A
+    rejected suspend of a person's hold releases the hold: what was asked is not done, and the
+    deployment follows its file again (a hold kept would freeze it: no upgrade, no restart)."""
     decision: Literal["approved", "rejected"] = "approved" if approved else "rejected"
     approvals = [
         a.model_copy(update={"decision": decision, "by": by, "decided_at": now, "note": note})
@@ -151,6 +153,14 @@ def approval_decided(
         else a
         for a in record.approvals
     ]
+    asked = record.approval(key)
+    release = not approved and asked is not None and asked.kind == "suspend" and record.hold is not None
+    return _with(record, approvals=approvals, hold=None if release else record.hold)
+
+
+def approval_used(record: DeploymentRecord, key: str) -> DeploymentRecord:
+    """An approved action is done: its approval does not cover the same action planned again."""
+    approvals = [a.model_copy(update={"decision": "used"}) if a.key == key else a for a in record.approvals]
     return _with(record, approvals=approvals)
 
 

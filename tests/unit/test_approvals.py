@@ -15,8 +15,8 @@ from airflow_provider_flink.deployments.approvals import (
     waiting,
 )
 from airflow_provider_flink.deployments.planner import AskApproval, plan_deployment
-from airflow_provider_flink.deployments.records import Approval
-from airflow_provider_flink.deployments.transitions import approval_asked, approval_decided
+from airflow_provider_flink.deployments.records import Approval, Hold
+from airflow_provider_flink.deployments.transitions import approval_asked, approval_decided, approval_used
 from tests.unit.test_planner import H1, H2, NOW, jid, job, kinds, running_record, saved, spec, view
 
 ALL = frozenset({"stateless-upgrade", "drop-state", "old-checkpoint", "dispose", "suspend"})
@@ -91,8 +91,8 @@ def test_a_last_state_upgrade_waits_only_from_a_checkpoint_past_the_limit(
     age: float | None, expected: list[str]
 ) -> None:
     last_state = spec(upgrade_mode="last-state")
-    assert risks_of("upgrade", "last-state", last_state, ALL, age) == expected
-    assert risks_of("rescale", "last-state", last_state, ALL, age) == expected
+    assert [r.text for r in risks_of("upgrade", "last-state", last_state, ALL, age)] == expected
+    assert [r.text for r in risks_of("rescale", "last-state", last_state, ALL, age)] == expected
     plan = plan_deployment(
         last_state, H2, view(job(jid())), running_record(), NOW, approvals=ALL, checkpoint_age=age
     )
@@ -167,3 +167,72 @@ def test_waiting_words_for_a_timeout() -> None:
         "suspend orders was rejected by timeout 1.0 h ago: nobody answered within 24 h; not done "
         "(it is asked again once the spec or the job changes)"
     )
+
+
+def test_a_start_of_a_changed_spec_that_drops_state_waits_like_its_upgrade() -> None:
+    """The file changed (its upgrade rejected, or waiting) and the job ended: a restart, resume or
+    recovery would run the new spec from the newest snapshot, with allow_non_restored_state."""
+    risky = spec(allow_non_restored_state=True)
+    failed = view(job(jid(), "FAILED"))
+    plan = plan_deployment(risky, H2, failed, running_record(), NOW, approvals=ALL)
+    assert kinds(plan) == ["ask-approval"]
+    asked = plan.actions[0].approval
+    assert (asked.kind, asked.risks) == (
+        "restart",
+        [
+            "restart with a changed spec and allow_non_restored_state: state the new job does not map is dropped"
+        ],
+    )
+    assert (
+        asked.restore
+        == f"the deployment's newest snapshot, restored into the declared spec (job {jid()} ran another)"
+    )
+    # The same spec as the job ran: a restart is a repair, never held back.
+    assert kinds(plan_deployment(risky, H1, failed, running_record(), NOW, approvals=ALL)) == ["restart"]
+    # Gone from the cluster, or cancelled outside: the same rule.
+    assert kinds(plan_deployment(risky, H2, view(), running_record(), NOW, approvals=ALL)) == ["ask-approval"]
+    cancelled = view(job(jid(), "CANCELED"))
+    assert kinds(plan_deployment(risky, H2, cancelled, running_record(), NOW, approvals=ALL)) == [
+        "ask-approval"
+    ]
+
+
+def test_a_risk_added_since_the_approval_is_asked_anew() -> None:
+    """allow_non_restored_state set on the same spec (its hash unchanged): an approval of a
+    last-state upgrade from an old checkpoint does not cover dropping state too."""
+    old = spec(upgrade_mode="last-state")
+    plan = plan_deployment(
+        old, H2, view(job(jid())), running_record(), NOW, approvals=ALL, checkpoint_age=7200
+    )
+    asked = plan.actions[0].approval
+    approved = approval_decided(approval_asked(running_record(), asked), asked.key, True, "ada", NOW)
+    same = plan_deployment(old, H2, view(job(jid())), approved, NOW, approvals=ALL, checkpoint_age=7200)
+    assert kinds(same) == ["upgrade"]
+    assert same.approved == {same.actions[0].describe(): asked.key}
+    more = spec(upgrade_mode="last-state", allow_non_restored_state=True)
+    again = plan_deployment(more, H2, view(job(jid())), approved, NOW, approvals=ALL, checkpoint_age=7200)
+    assert kinds(again) == ["ask-approval"]
+    assert again.actions[0].approval.key != asked.key
+
+
+def test_an_approval_covers_its_action_once() -> None:
+    plan = upgrade_plan(upgrade_mode="stateless")
+    asked = plan.actions[0].approval
+    approved = approval_decided(approval_asked(running_record(), asked), asked.key, True, "ada", NOW)
+    used = approval_used(approved, asked.key)
+    assert kinds(upgrade_plan(record=used, upgrade_mode="stateless")) == ["ask-approval"]
+
+
+def test_a_rejected_suspend_releases_the_persons_hold() -> None:
+    held = running_record(hold=Hold(at=NOW - 60, by="flink_reconcile/manual__1/reconcile/1"))
+    plan = plan_deployment(spec(), H1, view(job(jid())), held, NOW, approvals=frozenset({"suspend"}))
+    asked = plan.actions[0].approval
+    assert asked.kind == "suspend"
+    rejected = approval_decided(approval_asked(held, asked), asked.key, False, "ada", NOW)
+    assert rejected.hold is None  # the deployment follows its file again
+    assert (
+        kinds(plan_deployment(spec(), H1, view(job(jid())), rejected, NOW, approvals=frozenset({"suspend"})))
+        == []
+    )
+    approved = approval_decided(approval_asked(held, asked), asked.key, True, "ada", NOW)
+    assert approved.hold is not None

@@ -864,3 +864,23 @@ def test_clearing_the_restart_limit_forgets_the_counted_restarts_and_says_how_ma
     assert [(e.kind, e.ok, e.detail) for e in stored.history] == [
         ("clear-restarts", True, "restart limit cleared: 3 restarts forgotten")
     ]
+
+
+def test_an_approved_action_done_marks_its_approval_used() -> None:
+    from airflow_provider_flink.deployments.planner import Hold as HoldAction
+    from airflow_provider_flink.deployments.records import Approval
+
+    asked = Approval(
+        key="k1", kind="hold", action="hold orders: asked", risks=["r"], asked_at=1.0, decision="approved"
+    )
+    record = DeploymentRecord(
+        name="orders", cluster="flink_default", status="running", current_job_id=J, approvals=[asked]
+    )
+    action = HoldAction("orders", "asked")
+    store = MemoryRecordStore()
+    plan = DeploymentPlan(spec(), record, [action], approved={action.describe(): "k1"})
+    (outcome,) = Executor(FlinkHook(), store).apply(plan)
+    assert outcome.ok
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert [a.decision for a in stored.approvals] == ["used"]
