@@ -670,9 +670,13 @@ class Executor:
         runs. Where Flink cannot (not the adaptive scheduler, ...): the savepoint upgrade, saying why.
         Not at the new parallelism within ``health_timeout_seconds``: the old parallelism is asked
         for again and the spec recorded as failed (as a rolled-back upgrade)."""
-        job_id, target, to_hash = action.job_id, spec.parallelism, action.spec_hash
+        job_id, to_hash = action.job_id, action.spec_hash
         flight = self.record.rescaling
-        if flight is None or flight.job_id != job_id or flight.to_hash != to_hash:
+        # Finishing an earlier run's rescale: its own target, whatever the file says now (a file
+        # changed since is the next run's upgrade, never this job recorded as running it).
+        finishing = flight is not None and flight.job_id == job_id and flight.to_hash == to_hash
+        target = flight.to_parallelism if flight is not None and finishing else spec.parallelism
+        if flight is None or not finishing:
             support = self.hook.supports_rescale(job_id, target)
             if not support.possible:
                 return f"not in place ({support.reason}): {self._upgrade(spec, action)}"
@@ -692,6 +696,8 @@ class Executor:
             self.hook.rescale_job(job_id, target)
         except RescaleNotPossibleError as err:  # nothing was sent
             self._write(transitions.rescale_given_up(self.record))
+            if finishing:  # the declared spec may have moved on: the next run plans from what runs
+                return f"not in place ({err}): the earlier run's rescale is given up"
             return f"not in place ({err}): {self._upgrade(spec, action)}"
         crashpoints.reach("rescale:requested")
         event = run_inline(
@@ -708,7 +714,13 @@ class Executor:
         )
         if event.ok:
             # Healthy at the new parallelism: the spec it runs now, and the rollback target.
-            self._write(transitions.rescaled(self.record, job_id, to_hash, _dumped(spec)))
+            applied = self.record.applied_spec
+            ran = (
+                {**applied.spec, "parallelism": target}
+                if applied is not None and applied.spec
+                else _dumped(spec)
+            )
+            self._write(transitions.rescaled(self.record, job_id, to_hash, ran))
             self._prune_uploads()
             crashpoints.reach("rescale:recorded")
             return (

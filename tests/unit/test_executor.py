@@ -884,3 +884,28 @@ def test_an_approved_action_done_marks_its_approval_used() -> None:
     stored = store.get("flink_default", "orders")
     assert stored is not None
     assert [a.decision for a in stored.approvals] == ["used"]
+
+
+def test_finishing_an_earlier_rescale_keeps_its_own_target_when_the_file_changed_since(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An earlier run asked for parallelism 2 (spec "2"...) and died; the file now says 3. The
+    rescale is finished at 2 and the record says the job runs the applied spec at 2, not the
+    file's fields (the file's change is the next run's upgrade)."""
+    from airflow_provider_flink.deployments.records import Rescaling
+
+    asked, _ = _rescale_setup(monkeypatch, possible=True, healthy=True)
+    applied = spec(parallelism=1).model_dump(mode="json")
+    flight = Rescaling(
+        job_id=J, from_parallelism=1, to_parallelism=2, to_hash="2" * 64, started_at=1e12
+    )
+    record = DeploymentRecord(
+        name="orders", cluster="flink_default", status="running", current_job_id=J,
+        applied={"spec_hash": "1" * 64, "spec": applied}, operation=flight,
+    )  # fmt: skip
+    (outcome,), store = apply(record, _rescale_action(), parallelism=3, args=["--new"])
+    assert (outcome.ok, asked) == (True, [2])
+    stored = store.get("flink_default", "orders")
+    assert stored is not None
+    assert stored.applied is not None
+    assert stored.applied.spec == {**applied, "parallelism": 2}
