@@ -896,9 +896,7 @@ def test_finishing_an_earlier_rescale_keeps_its_own_target_when_the_file_changed
 
     asked, _ = _rescale_setup(monkeypatch, possible=True, healthy=True)
     applied = spec(parallelism=1).model_dump(mode="json")
-    flight = Rescaling(
-        job_id=J, from_parallelism=1, to_parallelism=2, to_hash="2" * 64, started_at=1e12
-    )
+    flight = Rescaling(job_id=J, from_parallelism=1, to_parallelism=2, to_hash="2" * 64, started_at=1e12)
     record = DeploymentRecord(
         name="orders", cluster="flink_default", status="running", current_job_id=J,
         applied={"spec_hash": "1" * 64, "spec": applied}, operation=flight,
