@@ -337,6 +337,11 @@ def test_two_deploy_runs_and_a_reconcile_at_once_start_exactly_their_jobs(real: 
     assert max(s for s, _ in spans) < min(e for _, e in spans), spans
 
 
+def _active_runs(stack: AirflowStack, dag_id: str) -> list[str]:
+    runs = stack.api("GET", f"/dags/{dag_id}/dagRuns", params={"state": ["queued", "running"]})["dag_runs"]
+    return [r["dag_run_id"] for r in runs]
+
+
 def _runs(stack: AirflowStack, dag_id: str) -> list[str]:
     return [r["dag_run_id"] for r in stack.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]]
 
@@ -405,6 +410,10 @@ def test_a_job_cancelled_on_flink_is_started_again_by_the_event_and_alerted(real
     [old] = wait_for("the declared job", lambda: real.live_jobs(DEPLOYMENT) or None, 120)
     real.flink.wait_all_running(old)
     wait_for("a completed checkpoint", lambda: real.flink.counter(old) > 0 or None, 60)
+    # No reconcile run of the earlier tests' events left: one started meanwhile would start the
+    # job again before the watcher's next look (every 2 s) could see it CANCELED, and the alert
+    # this test waits for would never come (seen once: started again in 1.7 s, no alert).
+    wait_for("the reconcile runs to settle", lambda: not _active_runs(stack, "flink_reconcile"), 120)
     runs_before = set(_runs(stack, "flink_reconcile"))
     alerts_before = set(_runs(stack, "flink_job_alerts"))
     counted = real.flink.counter(old)
