@@ -121,9 +121,7 @@ def _reconcile(
             view = observe(hook, cluster)
             try:  # read once the cluster answered (its connection was found)
                 requires = cluster_risks(
-                    hook.connection.extra_dejson.get("approval_required_for")
-                    if view.jobs is not None
-                    else None,
+                    hook.approval_required_for if view.jobs is not None else None,
                     cluster,
                 )
             except ValueError as err:  # a person must fix the connection: acting without it is not safe

@@ -137,6 +137,12 @@ class FlinkHook(BaseHook):
     def web_ui_url(self) -> str:
         return web_ui_url(self.connection)
 
+    @property
+    def approval_required_for(self) -> Any:
+        """The connection's extra ``approval_required_for`` as stored (the risks every deployment
+        of this cluster wants approved; deployments/approvals.py reads and checks it)."""
+        return self.connection.extra_dejson.get("approval_required_for")
+
     def job_url(self, job_id: str, ended: bool = False, tab: str = "overview") -> str:
         """Link to the job's page in the Flink web UI (``tab``: overview, exceptions, checkpoints,
         ...); the UI lists an ``ended`` job under "completed"."""

@@ -490,7 +490,7 @@ def _cluster_requires(hook: FlinkHook, cluster: str) -> frozenset[str]:
     """The risks the cluster's connection wants approved. A wrong word: the page judges as the
     reconcile would not act at all there (it refuses the cluster), so every risk counts."""
     try:
-        return cluster_risks(hook.connection.extra_dejson.get("approval_required_for"), cluster)
+        return cluster_risks(hook.approval_required_for, cluster)
     except ValueError:
         return frozenset(RISKS)
 

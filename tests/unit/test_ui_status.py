@@ -4,7 +4,6 @@ tests/integration/test_real_components.py)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -230,7 +229,7 @@ class FakeHook:
         parallelism: dict[str, list[int]] | None = None,
     ) -> None:
         self._jobs, self._checkpoints, self._parallelism = jobs, checkpoints, parallelism or {}
-        self.connection = SimpleNamespace(extra_dejson={})
+        self.approval_required_for = None
         self.asked: list[str] = []
         self.closed = False
 
