@@ -82,6 +82,13 @@ def checkpoint_config(job_id: str) -> Call[m.CheckpointConfig]:
     return Call("GET", f"/jobs/{_seg(job_id)}/checkpoints/config", m.CheckpointConfig.model_validate)
 
 
+def job_metrics(job_id: str, names: list[str]) -> Call[m.Metrics]:
+    """Job-level metrics by name (numRestarts, lastCheckpointDuration, ...)."""
+    return Call(
+        "GET", f"/jobs/{_seg(job_id)}/metrics", m.Metrics.model_validate, params={"get": ",".join(names)}
+    )
+
+
 def vertex_metrics(job_id: str, vertex_id: str, names: list[str]) -> Call[m.AggregatedMetrics]:
     """Metrics of a vertex aggregated over its subtasks (min/max/avg/sum)."""
     return Call(

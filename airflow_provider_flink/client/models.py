@@ -172,16 +172,41 @@ class JobsOverview(_Response):
         return {job.jid: job for job in self.jobs}
 
 
+class VertexIO(_Response):
+    """A vertex's counters in ``/jobs/{id}``, summed over its subtasks since the job started (the
+    JobManager's metric fetcher refreshes them every ``metrics.fetcher.update-interval``)."""
+
+    read_records: int = Field(0, alias="read-records")
+    write_records: int = Field(0, alias="write-records")
+    # Milliseconds the subtasks spent back-pressured, summed over them.
+    backpressured_ms: int = Field(0, alias="accumulated-backpressured-time")
+
+
 class Vertex(_Response):
     id: str
     name: str = ""
     parallelism: int = 0
     max_parallelism: int | None = Field(None, alias="maxParallelism")
     status: str = "UNKNOWN"
+    metrics: VertexIO = Field(default_factory=VertexIO)
+
+
+class PlanInput(_Response):
+    id: str
+
+
+class PlanNode(_Response):
+    id: str
+    inputs: list[PlanInput] = Field(default_factory=list)
+
+
+class JobPlan(_Response):
+    nodes: list[PlanNode] = Field(default_factory=list)
 
 
 class JobDetail(_Job):
     vertices: list[Vertex] = Field(default_factory=list)
+    plan: JobPlan = Field(default_factory=JobPlan)
     job_type: str | None = Field(None, alias="job-type")  # STREAMING or BATCH
     # The scheduler running this job ("Adaptive", "Default", ...): Flink 2.3 says so per job; 1.20
     # does not (None), and then only the cluster's configuration tells.
@@ -321,6 +346,28 @@ class AggregatedMetric(_Response):
 class AggregatedMetrics(RootModel[list[AggregatedMetric]]):
     def by_id(self) -> dict[str, AggregatedMetric]:
         return {m.id: m for m in self.root}
+
+
+class MetricValue(_Response):
+    id: str
+    value: str | None = None
+
+
+class Metrics(RootModel[list[MetricValue]]):
+    """``GET /jobs/{id}/metrics?get=a,b``: ``[{"id": "a", "value": "14"}]``; a metric the job does
+    not have is left out of the answer."""
+
+    def numbers(self) -> dict[str, float]:
+        """The values that are numbers, by name (Flink sends them as strings)."""
+        found: dict[str, float] = {}
+        for metric in self.root:
+            try:
+                found[metric.id] = float(metric.value) if metric.value is not None else float("nan")
+            except ValueError:
+                continue
+            if found[metric.id] != found[metric.id]:  # NaN: not a number after all
+                del found[metric.id]
+        return found
 
 
 # ------------------------------------------------------------------------- jars

@@ -24,6 +24,10 @@ folder, read again each poll (no Flink call), so a new spec is watched from its 
 When Flink does not answer, nothing is concluded ("unknown is not failed"): the last good look
 stands and a warning is logged once per kind of failure.
 
+The same watcher samples each deployment's job for the Flink page's charts
+(``events/sampling.py``): uptime from these polls, and every ``[flink] sample_interval_seconds``
+two calls per live job, beside the polls, never delaying them.
+
 Where it starts from: on Airflow 3.3 the last look is kept in the asset's state store, so a job
 that failed while no triggerer ran is reported when one is back; on 3.1/3.2 the first look is the
 baseline (the reconcile's schedule finds such a job).
@@ -50,8 +54,12 @@ from airflow_provider_flink.deployments.changes import (
     states_of,
     urgent,
 )
+from airflow_provider_flink.deployments.samples import RETENTION_HOURS
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_folder
+from airflow_provider_flink.deployments.stores.base import SampleStore, sample_store
+from airflow_provider_flink.deployments.stores.choice import configured_store, retention_hours, sample_seconds
 from airflow_provider_flink.events import state
+from airflow_provider_flink.events.sampling import Sampler
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.hooks.verbs import AsyncFlinkVerbs
 from airflow_provider_flink.triggers.flink import POLL_RETRY
@@ -80,13 +88,24 @@ class _Look:
 class FlinkJobEventTrigger(BaseEventTrigger):
     """Watch one cluster's declared deployments; yield an event when one's job leaves RUNNING."""
 
-    def __init__(self, flink_conn_id: str, deployments_folder: str, poll_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        flink_conn_id: str,
+        deployments_folder: str,
+        poll_interval: float = 2.0,
+        sample_interval: float | None = None,
+    ) -> None:
+        """``sample_interval``: seconds between samples for the Flink page's charts (0: none;
+        None: ``[flink] sample_interval_seconds``, read in the triggerer)."""
         super().__init__()  # type: ignore[no-untyped-call]
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be > 0, got {poll_interval!r}")
+        if sample_interval is not None and sample_interval < 0:
+            raise ValueError(f"sample_interval must be >= 0, got {sample_interval!r}")
         self.flink_conn_id = flink_conn_id
         self.deployments_folder = deployments_folder
         self.poll_interval = float(poll_interval)
+        self.sample_interval = sample_interval
         self._last_error = ""
         self._budget = max(30.0, 3 * self.poll_interval)  # seconds a look (or an event's details) may take
 
@@ -97,6 +116,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                 "flink_conn_id": self.flink_conn_id,
                 "deployments_folder": self.deployments_folder,
                 "poll_interval": self.poll_interval,
+                "sample_interval": self.sample_interval,
             },
         )
 
@@ -218,7 +238,31 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                 )
         return found
 
+    def _sampler(self) -> Sampler:
+        """The charts' sampler; a bad setting is said once and takes no samples."""
+        every = self.sample_interval
+        retention = RETENTION_HOURS * 3600
+        try:
+            every = sample_seconds() if every is None else every
+            retention = retention_hours() * 3600
+        except Exception as err:
+            self.log.warning("No samples taken: %s", err)
+            every = 0.0
+
+        def store() -> SampleStore | None:
+            return sample_store(configured_store(server=True))
+
+        return Sampler(self.flink_conn_id, store, float(every), retention, self.log, self._budget)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        sampler = self._sampler()
+        try:
+            async for event in self._watch(sampler):
+                yield event
+        finally:
+            sampler.stop()
+
+    async def _watch(self, sampler: Sampler) -> AsyncIterator[TriggerEvent]:
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
         previous = await self._stored()
         health: dict[str, Health] | None = None  # the last look's health (in memory: first look is the base)
@@ -230,6 +274,9 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         )
         while True:
             look = await self._observe(hook)
+            sampler.poll(look.health if look else None, look.specs if look else None, time.time())
+            if look is not None and sampler.due(time.time()):
+                sampler.start(hook, look.health, time.time())
             if look is not None:
                 now = look.states
                 found = job_changes(previous, now) if previous is not None else []

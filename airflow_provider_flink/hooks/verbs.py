@@ -65,6 +65,9 @@ class AsyncFlinkVerbs:
             raise_unless_not_found(err)
             return None
 
+    async def job_metrics(self, job_id: str, names: list[str]) -> dict[str, float]:
+        return (await self.client.call(calls.job_metrics(job_id, names))).numbers()
+
     async def latest_checkpoint(self, job_id: str) -> models.CheckpointInfo | None:
         return (await self.client.call(calls.job_checkpoints(job_id))).latest.completed
 

@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.samples import Sample
 from airflow_provider_flink.deployments.stores import (
     MemoryRecordStore,
     RecordStore,
     RunRecords,
     SqlRecordStore,
     UnfencedStore,
+    VariableRecordStore,
     holder_of,
+    sample_store,
     sql,
 )
 from airflow_provider_flink.deployments.stores.sql import SCHEMA_VERSION
@@ -184,7 +187,12 @@ def test_the_sql_store_creates_its_tables_at_version_and_refuses_a_newer_one(tmp
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         db.execute("UPDATE flink_provider_store SET version = 99")
-    assert tables == {"flink_provider_store", "flink_deployment_records", "flink_deployment_leases"}
+    assert tables == {
+        "flink_provider_store",
+        "flink_deployment_records",
+        "flink_deployment_leases",
+        "flink_deployment_samples",
+    }
     sql._migrated.clear()  # another process, after a newer provider migrated the tables
     with pytest.raises(RecordStoreError) as refused:
         store.write(record())
@@ -443,3 +451,58 @@ def test_the_sql_tables_keep_one_row_per_deployment_and_refuse_what_is_missing(t
             assert all(notnull for notnull, _ in columns.values())
         assert [row[1] for row in db.execute("PRAGMA table_info(flink_provider_store)")] == ["id", "version"]
         assert db.execute("SELECT id, version FROM flink_provider_store").fetchall() == [(1, SCHEMA_VERSION)]
+
+
+# ---------------------------------------------------------------------------------------- samples
+def _sample(at: float, **values: Any) -> Sample:
+    return Sample(at=at, seconds=60.0, **values)
+
+
+@pytest.mark.parametrize("kind", ["sql", "memory"])
+def test_samples_are_kept_per_deployment_read_after_a_time_and_pruned_by_age(
+    kind: str, tmp_path: Path
+) -> None:
+    store: Any = (
+        SqlRecordStore(f"sqlite:///{tmp_path / 'records.db'}", name="flink_records")
+        if kind == "sql"
+        else MemoryRecordStore()
+    )
+    assert sample_store(store) is store
+    store.add_samples(
+        "c", {"orders": _sample(100.0, up_s=60.0, records_in_per_s=10.5), "fraud": _sample(100.0)}
+    )
+    store.add_samples("c", {"orders": _sample(160.0, down_s=60.0, job_state="RESTARTING")})
+    store.add_samples("other", {"orders": _sample(160.0, up_s=1.0)})
+    # A second row at the same instant is not written over: the first stands.
+    store.add_samples("c", {"orders": _sample(160.0, up_s=60.0)})
+    assert [
+        (s.at, s.up_s, s.down_s, s.records_in_per_s, s.job_state) for s in store.samples("c", "orders", 0.0)
+    ] == [
+        (100.0, 60.0, 0.0, 10.5, None),
+        (160.0, 0.0, 60.0, None, "RESTARTING"),
+    ]
+    assert [s.at for s in store.samples("c", "orders", 100.0)] == [160.0]  # strictly after
+    assert store.prune_samples(150.0) == 2  # c/orders and c/fraud at 100
+    assert [s.at for s in store.samples("c", "orders", 0.0)] == [160.0]
+    assert store.samples("c", "fraud", 0.0) == []
+    assert [s.up_s for s in store.samples("other", "orders", 0.0)] == [1.0]
+
+
+def test_variables_keep_no_samples() -> None:
+    assert sample_store(VariableRecordStore()) is None
+
+
+def test_a_version_1_database_gains_the_samples_table_and_keeps_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "records.db"
+    old = SqlRecordStore(f"sqlite:///{path}", name="flink_records")
+    kept = old.write(record())
+    with sqlite3.connect(path) as db:  # as version 1 left it
+        db.execute("DROP TABLE flink_deployment_samples")
+        db.execute("UPDATE flink_provider_store SET version = 1")
+    sql._migrated.clear()  # a new provider's first use
+    store = SqlRecordStore(f"sqlite:///{path}", name="flink_records")
+    assert store.schema_version() == 1
+    store.add_samples("c", {"orders": _sample(5.0, up_s=5.0)})
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.get("c", "orders") == kept
+    assert [s.up_s for s in store.samples("c", "orders", 0.0)] == [5.0]

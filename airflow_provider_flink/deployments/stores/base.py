@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.samples import Sample
 from airflow_provider_flink.exceptions import RecordConflictError
 
 LEASE_SECONDS = 30.0  # renewed every third of it while a run acts; a killed run's lease ends after it
@@ -81,6 +82,29 @@ class RecordStore(Protocol):
     def all_records(self) -> Iterator[DeploymentRecord]:
         """Every readable record (moving records between stores)."""
         ...
+
+
+@runtime_checkable
+class SampleStore(Protocol):
+    """A store that also keeps what deployments' jobs did over time (the SQL and memory stores;
+    Airflow Variables do not: a Variable per sample would flood the metadata DB)."""
+
+    def add_samples(self, cluster: str, samples: dict[str, Sample]) -> None:
+        """One sample per deployment of ``cluster``, by name."""
+        ...
+
+    def samples(self, cluster: str, name: str, since: float) -> list[Sample]:
+        """The samples of one deployment taken after ``since``, oldest first."""
+        ...
+
+    def prune_samples(self, before: float) -> int:
+        """Delete the samples taken before ``before``; how many."""
+        ...
+
+
+def sample_store(store: object) -> SampleStore | None:
+    """``store`` if it keeps samples, else None."""
+    return store if isinstance(store, SampleStore) else None
 
 
 def stale(

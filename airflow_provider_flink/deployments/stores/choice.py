@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from airflow_provider_flink.deployments.samples import RETENTION_HOURS, SAMPLE_SECONDS
 from airflow_provider_flink.deployments.stores.base import LEASE_SECONDS, RecordStore
 from airflow_provider_flink.deployments.stores.sql import SqlRecordStore
 from airflow_provider_flink.deployments.stores.variables import MetadataVariableStore, VariableRecordStore
@@ -17,6 +18,7 @@ from airflow_provider_flink.triggers.waiting import airflow_conf
 
 SECTION, OPTION = "flink", "record_store_conn_id"
 LEASE_OPTION = "record_lease_seconds"
+SAMPLE_OPTION, RETENTION_OPTION = "sample_interval_seconds", "sample_retention_hours"
 
 
 def store_conn_id() -> str | None:
@@ -35,6 +37,32 @@ def lease_seconds() -> float:
     if not math.isfinite(value) or value < 5:
         raise RecordStoreError(f"[flink] {LEASE_OPTION} must be a number of seconds >= 5, got {raw!r}")
     return value
+
+
+def _number(option: str, default: float, least: float, what: str, zero: bool = False) -> float:
+    raw = airflow_conf().get(SECTION, option, fallback=None)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or (value < least and not (zero and value == 0)):
+        raise RecordStoreError(f"[flink] {option} must be {what}, got {raw!r}")
+    return value
+
+
+def sample_seconds() -> float:
+    """``[flink] sample_interval_seconds``: how often the job watcher samples each deployment's job
+    for the Flink page's charts (0: never)."""
+    return _number(
+        SAMPLE_OPTION, SAMPLE_SECONDS, 1.0, "a number of seconds >= 1, or 0 to take no samples", zero=True
+    )
+
+
+def retention_hours() -> float:
+    """``[flink] sample_retention_hours``: how long samples are kept."""
+    return _number(RETENTION_OPTION, RETENTION_HOURS, 1.0, "a number of hours >= 1")
 
 
 def configured_store(server: bool = False) -> RecordStore:

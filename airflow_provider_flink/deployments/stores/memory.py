@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 
 from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record, record_key
+from airflow_provider_flink.deployments.samples import Sample
 from airflow_provider_flink.deployments.stores.base import Lease, busy, fence, refusal, stale
 from airflow_provider_flink.exceptions import RecordConflictError
 
@@ -20,6 +21,7 @@ class MemoryRecordStore:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.raw: dict[str, str] = {}
         self.leases: dict[tuple[str, str], Lease] = {}
+        self.kept: dict[tuple[str, str], dict[float, Sample]] = {}  # samples by (cluster, name), at
         self.clock = clock
         self._lock = threading.Lock()  # a run's lease is renewed from a thread of its own
 
@@ -39,6 +41,24 @@ class MemoryRecordStore:
             record = parse_record(raw, "?", "?")
             if record is not None:
                 yield record
+
+    def add_samples(self, cluster: str, samples: dict[str, Sample]) -> None:
+        with self._lock:
+            for name, sample in samples.items():
+                self.kept.setdefault((cluster, name), {}).setdefault(sample.at, sample)
+
+    def samples(self, cluster: str, name: str, since: float) -> list[Sample]:
+        kept = self.kept.get((cluster, name), {})
+        return [kept[at] for at in sorted(kept) if at > since]
+
+    def prune_samples(self, before: float) -> int:
+        with self._lock:
+            gone = 0
+            for kept in self.kept.values():
+                for at in [at for at in kept if at < before]:
+                    del kept[at]
+                    gone += 1
+            return gone
 
     def put(self, record: DeploymentRecord) -> None:
         self.raw[record_key(record.cluster, record.name)] = record.model_dump_json()

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -50,6 +51,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from airflow_provider_flink.deployments.records import DeploymentRecord, parse_record
+from airflow_provider_flink.deployments.samples import Sample
 from airflow_provider_flink.deployments.stores.base import Lease, busy, fence, refusal, stale
 from airflow_provider_flink.exceptions import RecordConflictError, RecordStoreError
 
@@ -72,6 +74,7 @@ class Tables:
     version: Table
     records: Table
     leases: Table
+    samples: Table
 
 
 def tables(schema: str | None) -> Tables:
@@ -101,6 +104,16 @@ def tables(schema: str | None) -> Tables:
             Column("holder", String(500), nullable=False),
             Column("expires_at", Float, nullable=False),
         ),
+        Table(
+            # What a deployment's job did, one row per deployment per sample (deployments/samples.py).
+            "flink_deployment_samples",
+            metadata,
+            Column("cluster", String(250), primary_key=True),
+            Column("name", String(250), primary_key=True),
+            Column("at", Float, primary_key=True),
+            Column("body", Text, nullable=False),
+            Index("flink_deployment_samples_at", "at"),  # retention deletes by age alone
+        ),
     )
 
 
@@ -109,8 +122,12 @@ def _version_1(conn: Connection, t: Tables) -> None:
     t.leases.create(conn, checkfirst=True)
 
 
+def _version_2(conn: Connection, t: Tables) -> None:
+    t.samples.create(conn, checkfirst=True)
+
+
 # Version N of the tables is what MIGRATIONS[:N] made; a new version appends a step, never edits one.
-MIGRATIONS: tuple[Callable[[Connection, Tables], None], ...] = (_version_1,)
+MIGRATIONS: tuple[Callable[[Connection, Tables], None], ...] = (_version_1, _version_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -317,6 +334,48 @@ class SqlRecordStore:
                 known.clear()
             known.update(found)
         return found
+
+    # ------------------------------------------------------------------ samples
+    def add_samples(self, cluster: str, samples: dict[str, Sample]) -> None:
+        """One row per deployment (by name); written by the job watcher alone, no lease. A row
+        already there at the same instant is kept (a sample is never rewritten)."""
+        if not samples:
+            return
+        s = self.t.samples
+        rows = [
+            {"cluster": cluster, "name": name, "at": sample.at, "body": sample.to_json()}
+            for name, sample in sorted(samples.items())
+        ]
+
+        def add(conn: Connection) -> None:
+            taken = set(
+                conn.execute(
+                    select(s.c.name).where(
+                        s.c.cluster == cluster, s.c.at.in_(sorted({row["at"] for row in rows}))
+                    )
+                ).scalars()
+            )
+            fresh = [row for row in rows if row["name"] not in taken]
+            if fresh:
+                conn.execute(s.insert(), fresh)
+
+        self._run(f"keep the samples of cluster {cluster}", add)
+
+    def samples(self, cluster: str, name: str, since: float) -> list[Sample]:
+        """The samples of one deployment taken after ``since`` (epoch seconds), oldest first."""
+        s = self.t.samples
+        query = (
+            select(s.c.body).where(s.c.cluster == cluster, s.c.name == name, s.c.at > since).order_by(s.c.at)
+        )
+        bodies = self._run(f"read the samples of {name}", lambda c: list(c.execute(query).scalars()))
+        return [Sample.model_validate_json(body) for body in bodies]
+
+    def prune_samples(self, before: float) -> int:
+        """Delete every sample taken before ``before``; how many were deleted."""
+        s = self.t.samples
+        return self._run(
+            "delete old samples", lambda c: int(c.execute(s.delete().where(s.c.at < before)).rowcount or 0)
+        )
 
     def all_records(self) -> Iterator[DeploymentRecord]:
         r = self.t.records
