@@ -74,6 +74,7 @@ class Sampler:
         self.sampled = time.time()  # the first sample covers the interval from the start
         self.pruned = 0.0
         self.running: asyncio.Task[None] | None = None
+        self.clock: Callable[[], float] = time.time  # when a job's counters were read
         self._store: SampleStore | None = None
         self._warned: set[str] = set()
 
@@ -195,7 +196,7 @@ class Sampler:
                     )
                     return
                 if job is not None:
-                    found[name] = counters_of(job, metrics, time.time())
+                    found[name] = counters_of(job, metrics, self.clock())
 
         async def all_of() -> None:
             async with hook.async_verbs() as flink:

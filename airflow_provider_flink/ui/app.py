@@ -6,6 +6,9 @@
 * ``GET /flink/deployments/{name}`` — one deployment's history: its actions, savepoints and
   rollbacks, newest first;
 * ``GET /flink/api/deployments`` and ``GET /flink/api/deployments/{name}`` — the same as JSON;
+* ``GET /flink/api/deployments/{name}/charts?hours=6`` — what its job did over the last hours
+  (uptime, records in and out per second, back-pressure, restarts, checkpoints): the job watcher's
+  samples and the record's restarts;
 * ``POST /flink/api/deployments/{name}/{action}`` — ``savepoint`` (now), ``suspend`` (until
   resumed), ``resume``, ``retry`` (one more try of a spec that failed and was rolled back) or
   ``reconcile`` (a reconcile run for this deployment now): each starts a run of the
@@ -30,12 +33,14 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
 from airflow_provider_flink.deployments.records import DeploymentRecord
+from airflow_provider_flink.deployments.samples import Sample
 from airflow_provider_flink.deployments.spec import spec_folder
-from airflow_provider_flink.deployments.stores import configured_store
+from airflow_provider_flink.deployments.stores import configured_store, sample_store
+from airflow_provider_flink.deployments.stores.choice import retention_hours, sample_seconds
 from airflow_provider_flink.ui.bundle import static_file
 from airflow_provider_flink.ui.status import (
     ACTIONS,
@@ -44,6 +49,7 @@ from airflow_provider_flink.ui.status import (
     DeploymentStatus,
     History,
     StatusFilter,
+    chart_view,
     collect,
     history,
     refusal,
@@ -113,6 +119,14 @@ class Source(Protocol):
 
     def reconcile_paused(self) -> bool: ...
 
+    def samples(self, cluster: str, name: str, since: float) -> list[Sample] | None:
+        """The deployment's samples after ``since``; None: the store keeps none."""
+        ...
+
+    def sampling(self) -> tuple[float, float]:
+        """Seconds between samples, and hours they are kept."""
+        ...
+
 
 def deployments_folder() -> str:
     """The reconcile DAG's folder: the Variable ``flink_deployments_folder``, else ``deployments/``
@@ -147,6 +161,13 @@ class ServerSource:
 
     def record(self, cluster: str, name: str) -> DeploymentRecord | None:
         return configured_store(server=True).get(cluster, name)
+
+    def samples(self, cluster: str, name: str, since: float) -> list[Sample] | None:
+        store = sample_store(configured_store(server=True))
+        return store.samples(cluster, name, since) if store is not None else None
+
+    def sampling(self) -> tuple[float, float]:
+        return sample_seconds(), retention_hours()
 
     def trigger(self, conf: dict[str, Any]) -> str:
         from airflow.api.common.trigger_dag import trigger_dag
@@ -211,6 +232,24 @@ def create_app(
     def deployment(name: str, may_not: str | None = person()) -> dict[str, Any]:
         row, past = one(name)
         return {"deployment": row.as_dict(may_not), "history": past.as_dict(), **context(may_not)}
+
+    @app.get("/api/deployments/{name}/charts", dependencies=[access("GET")])
+    def deployment_charts(
+        name: str, hours: float = Query(6.0, gt=0, le=24 * 31, description="the window, in hours")
+    ) -> Response:
+        # The spec names the cluster; only the job list is needed for that (no checkpoint calls).
+        found, _, _ = src.rows(only=name, checkpoints=False)
+        if not found:
+            raise HTTPException(404, f"no declared deployment {name!r}")
+        row = found[0]
+        every, kept_hours = src.sampling()
+        hours = min(hours, kept_hours)  # nothing older is kept
+        now = time.time()
+        samples = src.samples(row.cluster, name, now - hours * 3600)
+        view = chart_view(src.record(row.cluster, name), samples, hours, now, every)
+        return Response(
+            json.dumps({"deployment": name, "cluster": row.cluster, **view}), media_type="application/json"
+        )
 
     @app.post("/api/deployments/{name}/{action}", dependencies=[access("POST")])
     def act(name: str, action: str, x_requested_with: str | None = Header(default=None)) -> dict[str, Any]:
@@ -421,20 +460,49 @@ def render_history(r: DeploymentStatus, past: History) -> str:
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2933; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-bottom: 1rem; }}
-th, td {{ border-bottom: 1px solid #d9e2ec; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }}
+/* Airflow 3.1 frames this page: its UI lends plugins no Chakra UI, so the page takes Airflow's
+   look by hand (its palette, font and radii), light or dark as the UI's own "theme" setting says. */
+:root {{ color-scheme: light; --bg: #ffffff; --fg: #18181b; --muted: #52525b; --line: #e4e4e7;
+  --subtle: #f4f4f5; --info: #0369a1; --warn-bg: #fef3c7; --err: #b91c1c; --held: #92400e;
+  --btn: #0284c7; --btn-fg: #ffffff; }}
+:root.dark {{ color-scheme: dark; --bg: #09090b; --fg: #fafafa; --muted: #a1a1aa; --line: #27272a;
+  --subtle: #18181b; --info: #7dd3fc; --warn-bg: #422006; --err: #fca5a5; --held: #fcd34d;
+  --btn: #0ea5e9; --btn-fg: #09090b; }}
+body {{ font-family: Inter, ui-sans-serif, system-ui, -apple-system, "Segoe UI", sans-serif;
+  margin: 1.5rem; color: var(--fg); background: var(--bg); font-size: 0.875rem; }}
+a {{ color: var(--info); }}
+h1 {{ font-size: 1.5rem; font-weight: 600; }} h2 {{ font-size: 1.125rem; font-weight: 600; }}
+table {{ border-collapse: separate; border-spacing: 0; width: 100%; font-size: 0.85rem; margin-bottom: 1rem;
+  border: 1px solid var(--line); border-radius: 0.375rem; overflow: hidden; }}
+th {{ background: var(--subtle); font-weight: 600; }}
+th, td {{ border-bottom: 1px solid var(--line); padding: 0.45rem 0.6rem; text-align: left; vertical-align: top; }}
 code {{ font-size: 0.8rem; white-space: nowrap; }}
 td.path code {{ white-space: normal; word-break: break-all; }}
-tr.attention {{ background: #fff3c4; }}
+tr.attention {{ background: var(--warn-bg); }}
 td.state {{ font-weight: 600; }}
-.failed {{ color: #b42318; font-weight: 600; }}
-.held {{ color: #8a4b00; }}
-button {{ margin: 0 0.3rem 0.2rem 0; white-space: nowrap; }}
+.failed {{ color: var(--err); font-weight: 600; }}
+.held {{ color: var(--held); }}
+button {{ margin: 0 0.3rem 0.2rem 0; white-space: nowrap; font: inherit; font-size: 0.8rem; cursor: pointer;
+  padding: 0.25rem 0.6rem; border-radius: 0.375rem; border: 1px solid var(--btn); background: var(--btn);
+  color: var(--btn-fg); }}
+button:disabled {{ opacity: 0.45; cursor: not-allowed; }}
+select {{ font: inherit; background: var(--bg); color: var(--fg); border: 1px solid var(--line); border-radius: 0.375rem; }}
 td.action {{ min-width: 8rem; }}
 label {{ margin-right: 0.8rem; }}
 #message {{ margin: 0.5rem 0; min-height: 1.2rem; font-weight: 600; }}
-</style></head>
+</style>
+<script>
+// Airflow's UI keeps its colour mode in localStorage "theme" (light, dark or system): the frame
+// follows it, and follows a change made in the UI while the page is open.
+function applyTheme() {{
+  let theme = null;
+  try {{ theme = localStorage.getItem("theme"); }} catch (err) {{ theme = null; }}
+  const dark = theme === "dark" || ((!theme || theme === "system") && matchMedia("(prefers-color-scheme: dark)").matches);
+  document.documentElement.classList.toggle("dark", dark);
+}}
+applyTheme();
+addEventListener("storage", (event) => {{ if (event.key === "theme") applyTheme(); }});
+</script></head>
 <body data-api="{api}" data-root="{root}">
 {content}
 <script>

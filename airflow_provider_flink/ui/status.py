@@ -30,6 +30,7 @@ from airflow_provider_flink.deployments.lifecycle import Lifecycle, lifecycle
 from airflow_provider_flink.deployments.observe import observe
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry
+from airflow_provider_flink.deployments.samples import Sample, charts
 from airflow_provider_flink.deployments.spec import RISKS, DeploymentSpec, SpecPath, load_specs
 from airflow_provider_flink.deployments.stores import RecordStore
 from airflow_provider_flink.hooks.flink import FlinkHook
@@ -419,6 +420,35 @@ def history(record: DeploymentRecord | None, now: float) -> History:
         rollbacks=[a for a in actions if a.kind == "rollback" or (a.kind == "upgrade" and not a.ok)],
         held_by=record.hold.by if record.hold is not None else None,
     )
+
+
+# The reconcile's own restarts of a deployment's job (a failed or lost job started again).
+PROVIDER_RESTARTS = frozenset({"restart", "recover"})
+
+
+def chart_view(
+    record: DeploymentRecord | None, samples: list[Sample] | None, hours: float, now: float, every: float
+) -> dict[str, Any]:
+    """One deployment's charts over the last ``hours``: the samples (None: the store keeps none)
+    and the provider's restarts from the record's history."""
+    since = now - hours * 3600
+    restarts = [e.at for e in (record.history if record else []) if e.kind in PROVIDER_RESTARTS and e.ok]
+    view = charts(samples or [], restarts, since, now)
+    view.update(hours=hours, every_s=every, kept=samples is not None)
+    if samples is None:
+        view["why"] = (
+            "no samples are kept: the record store is Airflow Variables; set [flink] record_store_conn_id "
+            "(docs/records.md) and the job watcher keeps samples in its tables"
+        )
+    elif every <= 0:
+        view["why"] = "no samples are taken: [flink] sample_interval_seconds is 0"
+    elif not samples:
+        view["why"] = (
+            f"no samples in the last {hours:g} h: the job watcher (the flink_reconcile DAG's asset "
+            "watcher, in the triggerer) takes one per deployment every "
+            f"{every:g} s while a triggerer runs"
+        )
+    return view
 
 
 CHECKPOINT_ROWS = 100  # up to this many deployments, every live job's checkpoint age is shown

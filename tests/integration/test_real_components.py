@@ -183,6 +183,8 @@ def real(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             # Records in the SQL store, in a schema of the server that holds Airflow's metadata DB.
             "AIRFLOW__FLINK__RECORD_STORE_CONN_ID": "flink_records",
             "AIRFLOW__FLINK__RECORD_LEASE_SECONDS": str(LEASE_SECONDS),
+            # The job watcher's samples for the page's charts, often enough for a test to see.
+            "AIRFLOW__FLINK__SAMPLE_INTERVAL_SECONDS": "2",
             "AIRFLOW__METRICS__STATSD_ON": "True",
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
@@ -667,6 +669,16 @@ def test_the_flink_page_in_a_real_browser_shows_the_deployment_and_a_savepoint_s
         buttons = page.locator(f"{row} button").all_inner_texts()
         assert buttons == ["savepoint now", "suspend", "reconcile now"], buttons
         _screenshot(page, shots, "flink-page-before.png")
+        # Airflow 3.1 frames this page: it takes the UI's colour mode from its "theme" setting.
+        background = "getComputedStyle(document.body).backgroundColor"
+        assert page.evaluate(background) == "rgb(255, 255, 255)"
+        page.evaluate("localStorage.setItem('theme', 'dark')")
+        page.reload()
+        assert page.evaluate("document.documentElement.classList.contains('dark')")
+        assert page.evaluate(background) == "rgb(9, 9, 11)"
+        _screenshot(page, shots, "flink-page-framed-dark.png")
+        page.evaluate("localStorage.setItem('theme', 'light')")
+        page.reload()
 
         page.locator(f'{row} button[data-action="savepoint"]').click()
         message = page.locator("#message")
@@ -1095,6 +1107,60 @@ def test_the_flink_page_in_airflows_ui_shows_drift_a_restart_limit_and_a_viewers
         assert record is not None
         assert [h.kind for h in record.history][-2:] == ["clear-restarts", "restart"]
         assert len([j for j in real.jobs_of_deployment(FAILS) if j not in (first, second)]) == 1
+
+        # Charts: the job watcher (in the real triggerer) sampled both deployments into PostgreSQL.
+        admin = {"Authorization": f"Bearer {stack.token('admin')}"}
+
+        def charts(name: str) -> Any:
+            answer = httpx.get(
+                f"{stack.url}/flink/api/deployments/{name}/charts?hours=1", headers=admin, timeout=30
+            )
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        def with_rates() -> Any:
+            found = charts(DEPLOYMENT)
+            return found if any(p["records_in_per_s"] for p in found["points"]) else None
+
+        steady = wait_for("samples with rates of the counter", with_rates, 60)
+        assert steady["kept"] is True
+        # The spec's --rate 13, over the samples (each 2 s apart here: the JobManager refreshes the
+        # counters every second, so one sample's rate jitters; over a minute they add up).
+        timed = [
+            (p["records_in_per_s"], p["seconds"])
+            for p in steady["points"]
+            if p["records_in_per_s"] is not None
+        ]
+        mean = sum(r * s for r, s in timed) / sum(s for _, s in timed)
+        assert 13 * 0.6 <= mean <= 13 * 1.4, timed
+        assert steady["totals"]["up_s"] > 0
+        failed = charts(FAILS)
+        assert failed["totals"]["down_s"] > 0, failed["totals"]
+        assert failed["totals"]["provider_restarts"] == 2, failed["totals"]  # the two restarts above
+        assert failed["totals"]["uptime"] < steady["totals"]["uptime"]
+        with chromium(login, width=WIDE) as page:
+            for theme in ("light", "dark"):
+                page.goto(f"{url}?deployment={DEPLOYMENT}")
+                page.evaluate(f"localStorage.setItem('theme', '{theme}')")
+                page.reload()
+                page.locator('[data-testid="chart-records"]').wait_for()
+                summary = page.locator('[data-testid="charts-summary"]').inner_text()
+                assert summary.startswith("uptime "), summary
+                for chart in (
+                    "uptime",
+                    "records",
+                    "backpressure",
+                    "restarts",
+                    "checkpoint-duration",
+                    "checkpoint-size",
+                ):
+                    assert page.locator(f'[data-testid="chart-{chart}"] svg').is_visible()
+                assert page.locator('[data-testid="chart-records"] polyline').count() >= 1
+                _screenshot(page, shots, f"flink-page-react-charts-{theme}.png")
+            page.goto(f"{url}?deployment={FAILS}")
+            page.locator('[data-testid="chart-restarts"]').wait_for()
+            assert page.locator('[data-testid="chart-restarts"] rect').count() >= 1  # the reconcile's
+            assert "2 by the reconcile" in page.locator('[data-testid="charts-summary"]').inner_text()
 
         # A viewer sees every button disabled, each with the reason.
         viewer = [{"name": "_token", "value": stack.token("viewer"), "url": stack.url}]

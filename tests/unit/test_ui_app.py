@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from airflow_provider_flink.client.models import JobOverview
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import DeploymentRecord, HistoryEntry, Hold, SavepointEntry
+from airflow_provider_flink.deployments.samples import Sample
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.ui.app import action_conf, create_app
@@ -48,6 +49,9 @@ class FakeSource:
         self.asked: list[tuple[str | None, bool]] = []
         self.paused = False
         self.may_not: str | None = None  # why the person asking may not act (None: they may)
+        self.kept: list[Sample] | None = []  # None: a store that keeps no samples
+        self.samples_asked: list[tuple[str, str, float]] = []
+        self.every, self.retention = 60.0, 24.0
 
     def _rows(self) -> list[DeploymentStatus]:
         seen = ClusterView("flink_a", (job("orders", "RUNNING"), job("audit", "FINISHED")))
@@ -81,6 +85,13 @@ class FakeSource:
 
     def reconcile_paused(self) -> bool:
         return self.paused
+
+    def samples(self, cluster: str, name: str, since: float) -> list[Sample] | None:
+        self.samples_asked.append((cluster, name, since))
+        return None if self.kept is None else [s for s in self.kept if s.at > since]
+
+    def sampling(self) -> tuple[float, float]:
+        return self.every, self.retention
 
 
 @pytest.fixture
@@ -236,3 +247,74 @@ def test_a_deployments_history_as_a_page_and_as_json(client: TestClient, source:
     assert client.get("/deployments/nope").status_code == 404
     assert client.get("/api/deployments/nope").json() == {"detail": "no declared deployment 'nope'"}
     assert source.triggered == []
+
+
+# ------------------------------------------------------------------------------------ charts
+def test_charts_read_the_window_of_samples_and_count_the_reconciles_restarts(
+    client: TestClient, source: FakeSource
+) -> None:
+    now = time.time()
+    source.kept = [
+        Sample(at=now - 7200, seconds=60, up_s=60),  # outside a 1-hour window
+        Sample(at=now - 120, seconds=60, up_s=60, records_in_per_s=10.0),
+        Sample(at=now - 60, seconds=60, up_s=15, down_s=45, restarts=1),
+    ]
+    record = source.records["orders"]
+    source.records["orders"] = record.model_copy(
+        update={
+            "history": [
+                *record.history,
+                HistoryEntry(at=now - 90, kind="restart", ok=True, detail="restarted"),
+            ]
+        }
+    )
+    answer = client.get("/api/deployments/orders/charts", params={"hours": 1})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["deployment"], body["cluster"], body["hours"], body["every_s"], body["kept"]) == (
+        "orders", "flink_a", 1.0, 60.0, True,
+    )  # fmt: skip
+    assert "why" not in body
+    assert source.samples_asked[0][:2] == ("flink_a", "orders")
+    assert source.samples_asked[0][2] == pytest.approx(now - 3600, abs=5)
+    assert [p["records_in_per_s"] for p in body["points"]] == [10.0, None]
+    assert [p["provider_restarts"] for p in body["points"]] == [0, 1]
+    assert body["totals"]["uptime"] == 0.625
+    assert (body["totals"]["flink_restarts"], body["totals"]["provider_restarts"]) == (1, 1)
+
+
+def test_charts_say_why_they_are_empty(client: TestClient, source: FakeSource) -> None:
+    source.kept = None
+    body = client.get("/api/deployments/orders/charts").json()
+    assert (body["kept"], body["hours"], body["points"]) == (False, 6.0, [])
+    assert body["why"] == (
+        "no samples are kept: the record store is Airflow Variables; set [flink] record_store_conn_id "
+        "(docs/records.md) and the job watcher keeps samples in its tables"
+    )
+    source.kept = []
+    source.retention = 2.0
+    body = client.get("/api/deployments/orders/charts", params={"hours": 12}).json()
+    assert body["hours"] == 2.0  # nothing older is kept
+    assert body["why"] == (
+        "no samples in the last 2 h: the job watcher (the flink_reconcile DAG's asset watcher, in the "
+        "triggerer) takes one per deployment every 60 s while a triggerer runs"
+    )
+    source.every = 0.0
+    body = client.get("/api/deployments/orders/charts").json()
+    assert body["why"] == "no samples are taken: [flink] sample_interval_seconds is 0"
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "x", "10000"])
+def test_charts_refuse_a_window_that_is_not_a_number_of_hours(
+    client: TestClient, source: FakeSource, hours: str
+) -> None:
+    answer = client.get("/api/deployments/orders/charts", params={"hours": hours})
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["query", "hours"]
+    assert source.samples_asked == []
+
+
+def test_charts_of_an_undeclared_deployment_are_not_found(client: TestClient, source: FakeSource) -> None:
+    answer = client.get("/api/deployments/nope/charts")
+    assert (answer.status_code, answer.json()) == (404, {"detail": "no declared deployment 'nope'"})
+    assert source.samples_asked == []

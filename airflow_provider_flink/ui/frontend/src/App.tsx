@@ -22,6 +22,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react
 import { Link as RouterLink, useSearchParams } from "react-router-dom";
 
 import { ActionRunner } from "./actions";
+import { HealthCharts } from "./charts";
 import {
   getDeployment,
   listDeployments,
@@ -343,6 +344,9 @@ function DetailView({ name, params }: { name: string; params: URLSearchParams })
                   ))}
                 </Stack>
               ) : null}
+              <Section title="Over the last hours" testId="history-charts">
+                <HealthCharts name={name} />
+              </Section>
               <Section title="Actions" testId="history-actions">
                 <ActionsTable entries={past.actions} empty="no action recorded" />
               </Section>

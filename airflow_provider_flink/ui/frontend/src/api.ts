@@ -184,6 +184,51 @@ export function getDeployment(name: string, signal?: AbortSignal): Promise<Detai
   return call<DetailResponse>(`deployments/${encodeURIComponent(name)}`, { signal });
 }
 
+export interface ChartPoint {
+  at: number; // epoch seconds: the end of the interval
+  seconds: number;
+  up_s: number;
+  down_s: number;
+  uptime: number | null; // 0..1
+  records_in_per_s: number | null;
+  records_out_per_s: number | null;
+  backpressure: number | null; // 0..1
+  restarts: number | null; // Flink's
+  provider_restarts: number; // the reconcile's
+  checkpoints: number | null;
+  checkpoints_failed: number | null;
+  checkpoint_duration_ms: number | null;
+  checkpoint_size_bytes: number | null;
+}
+
+export interface ChartsResponse {
+  deployment: string;
+  cluster: string;
+  hours: number;
+  every_s: number;
+  kept: boolean;
+  why?: string;
+  since: number;
+  until: number;
+  samples: number;
+  points: ChartPoint[];
+  totals: {
+    up_s: number;
+    down_s: number;
+    unknown_s: number;
+    off_s: number;
+    uptime: number | null;
+    flink_restarts: number;
+    provider_restarts: number;
+    checkpoints: number;
+    checkpoints_failed: number;
+  };
+}
+
+export function getCharts(name: string, hours: number, signal?: AbortSignal): Promise<ChartsResponse> {
+  return call<ChartsResponse>(`deployments/${encodeURIComponent(name)}/charts?hours=${hours}`, { signal });
+}
+
 export function startAction(name: string, action: string): Promise<Started> {
   return call<Started>(`deployments/${encodeURIComponent(name)}/${encodeURIComponent(action)}`, {
     method: "POST",
