@@ -236,3 +236,50 @@ def test_a_rejected_suspend_releases_the_persons_hold() -> None:
     )
     approved = approval_decided(approval_asked(held, asked), asked.key, True, "ada", NOW)
     assert approved.hold is not None
+
+
+DROP = "allow_non_restored_state: state the new job does not map is dropped"
+STATELESS = "stateless upgrade: the new job starts without the running job's state"
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "fields", "age", "changes_spec", "expected"),
+    [
+        ("upgrade", "stateless", {}, None, False, [("stateless-upgrade", STATELESS)]),
+        ("upgrade", "savepoint", {"allow_non_restored_state": True}, None, False, [("drop-state", DROP)]),
+        ("rescale", "savepoint", {"allow_non_restored_state": True}, None, False, [("drop-state", DROP)]),
+        ("upgrade", "stateless", {"allow_non_restored_state": True}, None, False, [("stateless-upgrade", STATELESS)]),
+        ("upgrade", "savepoint", {}, None, False, []),
+        ("upgrade", "last-state", {}, None, False,
+         [("old-checkpoint", "last-state upgrade: the age of the checkpoint it restores is not known")]),
+        ("upgrade", "last-state", {"approval": {"checkpoint_older_than_minutes": 10}}, 601.0, False,
+         [("old-checkpoint", "last-state upgrade from a checkpoint 10.0 min old (approval needed past 10 min)")]),
+        ("upgrade", "last-state", {"approval": {"checkpoint_older_than_minutes": 10}}, 600.0, False, []),
+        ("dispose", None, {}, None, False, [("dispose", "dispose: the savepoint is deleted for good")]),
+        ("suspend", None, {}, None, False, [("suspend", "suspend: the job stops until it is resumed")]),
+        ("restart", None, {"allow_non_restored_state": True}, None, True,
+         [("drop-state", "restart with a changed spec and allow_non_restored_state: state the new job does not map is dropped")]),
+        ("resume", None, {"allow_non_restored_state": True}, None, False, []),  # the same spec
+        ("recover", None, {}, None, True, []),  # nothing allowed to be dropped
+        ("savepoint", None, {"allow_non_restored_state": True}, None, True, []),
+    ],
+)  # fmt: skip
+def test_each_risk_has_its_kind_and_words(
+    kind: str,
+    mode: str | None,
+    fields: dict[str, Any],
+    age: float | None,
+    changes_spec: bool,
+    expected: list[tuple[str, str]],
+) -> None:
+    found = risks_of(kind, mode, spec(**fields), ALL, age, changes_spec=changes_spec)
+    assert [(r.kind, r.text) for r in found] == expected
+    # A risk not named by the deployment (or its cluster) needs nobody.
+    assert (
+        risks_of(kind, mode, spec(**fields), ALL - {k for k, _ in expected}, age, changes_spec=changes_spec)
+        == []
+    )
+
+
+def test_a_start_asked_without_saying_whether_the_spec_changed_risks_nothing() -> None:
+    assert risks_of("restart", None, spec(allow_non_restored_state=True), ALL, None) == []

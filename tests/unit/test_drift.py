@@ -15,7 +15,13 @@ from airflow_provider_flink.client.models import JobOverview
 from airflow_provider_flink.deployments.drift import declared_digest, judge
 from airflow_provider_flink.deployments.fields import JOB_FIELDS, SHOWN_CHARS, field_changes
 from airflow_provider_flink.deployments.planner import ClusterView
-from airflow_provider_flink.deployments.records import AppliedSpec, DeploymentRecord, FailedSpec, Hold
+from airflow_provider_flink.deployments.records import (
+    AppliedSpec,
+    DeploymentRecord,
+    FailedSpec,
+    Hold,
+    Rescaled,
+)
 from airflow_provider_flink.deployments.spec import DeploymentSpec, spec_hash
 from airflow_provider_flink.ids import transition_id
 
@@ -194,3 +200,85 @@ def test_an_upgrade_a_person_must_approve_says_so_on_the_page() -> None:
     assert found.why_not_applied.startswith("waiting for a person's approval (0 s ago): upgrade orders job ")
     # Without the connection's requirement (nor the spec's), the upgrade is the next step.
     assert judge(declared, record, view, NOW).next_step[0].startswith("upgrade orders job ")
+
+
+def test_a_new_deployment_has_every_field_to_apply_and_its_first_deploy_next() -> None:
+    found = judge(spec(parallelism=2), None, ClusterView("flink_default", ()), NOW)
+    assert found.running_hash is None
+    assert found.in_sync is False
+    assert found.declared_hash == spec_hash(spec(parallelism=2), DIGEST)[:12]
+    assert found.changes == []  # nothing applied yet to differ from
+    assert [s.split(" -> ")[0] for s in found.next_step] == ["deploy orders"]
+    assert found.why_not_applied is None
+
+
+def test_an_unobserved_cluster_compares_with_the_record_and_does_nothing() -> None:
+    record, _ = running(spec(parallelism=2))
+    unseen = ClusterView("flink_default", None, "connection refused")
+    found = judge(spec(parallelism=2), record, unseen, NOW)
+    assert found.running_hash is None  # no job seen: the record's applied spec is compared
+    assert found.in_sync is True
+    assert found.next_step == []
+    same = judge(spec(parallelism=3), record, unseen, NOW)
+    assert same.in_sync is False
+    assert (
+        same.why_not_applied
+        == "cluster flink_default could not be observed (connection refused): no action taken"
+    )
+
+
+def test_a_digest_given_is_the_one_hashed() -> None:
+    record, view = running(spec())
+    other = "e" * 64
+    found = judge(spec(), record, view, NOW, digest=(other, None))
+    assert found.declared_hash == spec_hash(spec(), other)[:12]
+    assert found.in_sync is False  # the jar's content changed, the fields did not
+    assert found.changes == []
+    unknown = judge(spec(), record, view, NOW, digest=(None, "not known here: test"))
+    assert (unknown.declared_hash, unknown.declared_hash_note, unknown.in_sync) == (
+        None,
+        "not known here: test",
+        None,
+    )
+
+
+def test_a_job_rescaled_in_place_runs_the_spec_the_record_says_not_its_ids() -> None:
+    record, view = running(spec(parallelism=2))
+    [job] = view.jobs or ()
+    now_at = spec(parallelism=3)
+    hashed = spec_hash(now_at, DIGEST)
+    rescaled = record.model_copy(
+        update={
+            "rescaled": Rescaled(job_id=job.jid, spec_hash=hashed),
+            "applied": AppliedSpec(spec_hash=hashed, spec=now_at.model_dump(mode="json")),
+            "stable": AppliedSpec(spec_hash=hashed, spec=now_at.model_dump(mode="json")),
+        }
+    )
+    found = judge(now_at, rescaled, view, NOW)
+    assert found.running_hash == hashed[:12] != job.jid[12:24]
+    assert (found.in_sync, found.changes, found.next_step, found.why_not_applied) == (True, [], [], None)
+    # The same job without the record's word: its id's spec, which is not the declared one.
+    stale = judge(now_at, None, view, NOW)
+    assert stale.running_hash == job.jid[12:24]
+    assert stale.in_sync is False
+
+
+def test_a_declared_suspended_deployment_says_so_and_a_pause_alone_is_not_a_reason() -> None:
+    record, _ = running(spec(parallelism=2))
+    stopped = record.model_copy(update={"status": "suspended"})
+    nothing = ClusterView("flink_default", ())
+    found = judge(spec(parallelism=1, state="suspended"), stopped, nothing, NOW)
+    assert (found.in_sync, found.next_step) == (False, [])
+    assert found.why_not_applied == "declared suspended: the declared spec runs when it is resumed"
+    # The reconcile paused changes nothing of that: no run would apply it anyway.
+    paused = judge(spec(parallelism=1, state="suspended"), stopped, nothing, NOW, reconcile_paused=True)
+    assert (
+        paused.why_not_applied == "reconcile paused: the flink_reconcile DAG is paused, so no run applies it"
+    )
+    # In sync and nothing to do: a pause is not worth a word.
+    live, view = running(spec())
+    assert judge(spec(), live, view, NOW, reconcile_paused=True).why_not_applied is None
+    # Not in sync but nobody held it, nothing planned: nothing to say (no record: the first deploy).
+    assert judge(spec(), None, ClusterView("flink_default", None, "down"), NOW).why_not_applied == (
+        "cluster flink_default could not be observed (down): no action taken"
+    )
