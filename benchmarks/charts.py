@@ -63,7 +63,7 @@ def seed(url: str, deployments: int, hours: float, until: float) -> int:
     with psycopg2.connect(url) as db, db.cursor() as cur:
         minutes = int(hours * 60)
         for m in range(minutes):
-            at = until - (minutes - m) * 60.0
+            at = until - (minutes - m) * 60.0 + 1.0  # inside the window (since, until]
             values = [(CLUSTER, f"dep-{i:05d}", at, sample(at, i).to_json()) for i in range(deployments)]
             execute_values(
                 cur,
