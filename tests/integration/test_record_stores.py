@@ -61,6 +61,7 @@ def test_the_tables_live_in_their_own_schema_beside_airflows(postgres: LocalPost
             assert sorted(found) == [
                 "flink_deployment_leases",
                 "flink_deployment_records",
+                "flink_deployment_samples",
                 "flink_provider_store",
             ]
             revision = conn.execute(
