@@ -30,6 +30,15 @@ class Request:
     key: str
 
 
+@dataclass(frozen=True)
+class Answered:
+    """What :func:`record_answer` did: its words, and the decision the record now holds for the
+    request (None: the request is not in the record any more)."""
+
+    text: str
+    decision: str | None
+
+
 def record_answer(
     records: RunRecords,
     request: Request,
@@ -37,9 +46,11 @@ def record_answer(
     by: str,
     note: str | None = None,
     now: float | None = None,
-) -> str:
-    """Write the answer to ``request``; returns what was recorded, or why nothing was (the request
-    is not in the record any more, or another answer was recorded first: the first one stands)."""
+    expired: bool = False,
+) -> Answered:
+    """Write the answer to ``request`` (``expired``: nobody answered in time; the next run asks
+    again); or say why nothing was written (the request is not in the record any more, or another
+    answer was recorded first: the first one stands)."""
 
     @retry(
         retry=retry_if_exception_type(DeploymentBusyError),
@@ -47,24 +58,31 @@ def record_answer(
         stop=stop_after_delay(BUSY_WAIT_SECONDS),
         reraise=True,
     )
-    def write() -> str:
+    def write() -> Answered:
         record = records.get(request.cluster, request.deployment)
         asked = record.approval(request.key) if record is not None else None
         if record is None or asked is None:
-            return (
-                f"{request.deployment}: request {request.key} is not in its record any more: nothing recorded"
+            return Answered(
+                f"{request.deployment}: request {request.key} is not in its record any more: nothing recorded",
+                None,
             )
         if asked.decision is not None:
-            return (
+            return Answered(
                 f"{request.deployment}: request {request.key} was already {asked.decision} by {asked.by}: "
-                "the first answer stands"
+                "the first answer stands",
+                asked.decision,
             )
-        decided = transitions.approval_decided(
-            record, request.key, approved, by, time.time() if now is None else now, note
-        )
-        records.write(decided)
+        at = time.time() if now is None else now
+        if expired:
+            records.write(transitions.approval_expired(record, request.key, at, note))
+            return Answered(
+                f"{request.deployment}: {asked.action}: nobody answered ({note or 'timeout'}); "
+                "the next reconcile run asks again",
+                "expired",
+            )
+        records.write(transitions.approval_decided(record, request.key, approved, by, at, note))
         word = "approved" if approved else "rejected"
-        return f"{request.deployment}: {asked.action}: {word} by {by}"
+        return Answered(f"{request.deployment}: {asked.action}: {word} by {by}", word)
 
     try:
         return write()

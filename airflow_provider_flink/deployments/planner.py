@@ -353,7 +353,7 @@ def _gate(
 ) -> DeploymentPlan:
     """Keep the plan's actions up to the first risky one a person has not approved: that one and
     the ones after it wait. A request not asked yet (or whose approval was used by the same action
-    before) is recorded first (``ask-approval``). The keys of the approved ones go with the plan:
+    before, or that nobody answered in time) is recorded first (``ask-approval``). The keys of the approved ones go with the plan:
     the executor marks each used once its action is done."""
     for index, action in enumerate(plan.actions):
         mode = getattr(action, "mode", None)
@@ -372,7 +372,7 @@ def _gate(
             plan.approved[action.describe()] = key
             continue
         plan.actions = plan.actions[:index]
-        if asked is None or asked.decision == "used":
+        if asked is None or asked.decision in ("used", "expired"):  # asked (again)
             applied = plan.record.applied
             changes = (
                 field_changes(plan.spec, applied.spec)

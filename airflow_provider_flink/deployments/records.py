@@ -163,8 +163,9 @@ class Approval(BaseModel):
     changes: list[str] = Field(default_factory=list)  # the declared fields it applies, "field: a -> b"
     restore: str | None = None  # the snapshot the new job would start from (or what is lost)
     asked_at: float
-    # "used": approved, then done; the same action planned again is asked again.
-    decision: Literal["approved", "rejected", "used"] | None = None
+    # "used": approved, then done; "expired": nobody answered in time. Either way the same action
+    # planned again is asked again (a rejection stands until the spec or the job changes).
+    decision: Literal["approved", "rejected", "used", "expired"] | None = None
     by: str | None = None  # who decided ("timeout" when nobody answered in time)
     decided_at: float | None = None
     note: str | None = None  # what the person wrote, or why it was rejected

@@ -158,6 +158,21 @@ def approval_decided(
     return _with(record, approvals=approvals, hold=None if release else record.hold)
 
 
+def approval_expired(record: DeploymentRecord, key: str, now: float, note: str | None = None) -> DeploymentRecord:
+    """Nobody answered a request in time: the next run that plans the same action asks again. An
+    unanswered suspend releases a person's hold, as a rejected one does (what was asked is not
+    done; a hold kept while nobody answers would freeze the deployment)."""
+    approvals = [
+        a.model_copy(update={"decision": "expired", "by": "timeout", "decided_at": now, "note": note})
+        if a.key == key
+        else a
+        for a in record.approvals
+    ]
+    asked = record.approval(key)
+    release = asked is not None and asked.kind == "suspend" and record.hold is not None
+    return _with(record, approvals=approvals, hold=None if release else record.hold)
+
+
 def approval_used(record: DeploymentRecord, key: str) -> DeploymentRecord:
     """An approved action is done: its approval does not cover the same action planned again."""
     approvals = [a.model_copy(update={"decision": "used"}) if a.key == key else a for a in record.approvals]

@@ -17,6 +17,7 @@ time) and no worker is held while a person thinks:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -82,8 +83,8 @@ class FlinkAskApprovalOperator(TriggerDagRunOperator):
 class FlinkApprovalOperator(HITLOperator):
     """Ask a person to approve the requests the run's conf names, and record each answer.
 
-    :param response_timeout: how long a person has; then every request is recorded rejected
-        ("nobody answered"). Default one day.
+    :param response_timeout: how long a person has; then every request is recorded expired
+        ("nobody answered") and the next reconcile run asks again. Default one day.
     """
 
     def __init__(self, *, response_timeout: timedelta | None = timedelta(days=1), **kwargs: Any) -> None:
@@ -125,21 +126,26 @@ class FlinkApprovalOperator(HITLOperator):
                 raise RuntimeError(f"the approval request failed: {event.get('error')}")
             chosen: list[str] = []
             by, note = "timeout", f"nobody answered within {self.response_timeout}"
+            expired = True
         else:
             super().execute_complete(context, event)  # checks the options chosen
             chosen = list(event["chosen_options"])
             user = event.get("responded_by_user") or {}
             by, note = str(user.get("name") or user.get("id") or "unknown"), None
+            expired = False
         approve_all_chosen = REJECT_ALL not in chosen
         records = RunRecords(configured_store(), holder_of(_task_label(context.get("ti"))))
-        outcome: dict[str, list[str]] = {"approved": [], "rejected": [], "recorded": []}
+        outcome: dict[str, list[str]] = {"approved": [], "rejected": [], "expired": [], "recorded": []}
         try:
             for request in requests:
                 approved = approve_all_chosen and option(request) in chosen
-                line = record_answer(records, request, approved, by, note)
-                self.log.info("%s", line)
-                outcome["recorded"].append(line)
-                outcome["approved" if approved else "rejected"].append(request.deployment)
+                answered = record_answer(records, request, approved, by, note, expired=expired)
+                self.log.info("%s", answered.text)
+                outcome["recorded"].append(answered.text)
+                # What the record holds decides what the next task starts: a request approved here
+                # but answered before (rejected), or gone from the record, starts nothing.
+                kind = answered.decision if answered.decision in ("approved", "expired") else "rejected"
+                outcome[kind].append(request.deployment)
         finally:
             records.close()
         return outcome
@@ -168,16 +174,34 @@ class FlinkReconcileApprovedOperator(TriggerDagRunOperator):
         return super().execute(context)
 
 
+# Markdown's own characters: a value that holds them (a job argument "*", a note "[link](…)")
+# is shown as written, never as formatting or a link the person did not see.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+
+
+def md(text: str) -> str:
+    """``text`` as Markdown shows it literally."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _describe(request: Request, asked: Approval | None) -> str:
-    """One request as the person reads it (Markdown): the action, its risks, the fields it
-    changes and the state its new job starts from."""
-    head = f"### {option(request)}\n\nDeployment **{request.deployment}** on `{request.cluster}`."
+    """One request as the person reads it (Markdown, every value escaped): the action, its risks,
+    the fields it changes and the state its new job starts from."""
+    head = f"### {md(option(request))}\n\nDeployment **{md(request.deployment)}** on {code(request.cluster)}."
     if asked is None:
         return head + "\n\nThe request is not in the deployment's record any more: approving it does nothing."
-    lines = [head, f"- **Action:** {asked.action}", *(f"- **Risk:** {risk}" for risk in asked.risks)]
-    lines += [f"- **Change:** `{change}`" for change in asked.changes]
+    lines = [head, f"- **Action:** {md(asked.action)}", *(f"- **Risk:** {md(risk)}" for risk in asked.risks)]
+    lines += [f"- **Change:** {code(change)}" for change in asked.changes]
     if asked.restore:
-        lines.append(f"- **State:** {asked.restore}")
+        lines.append(f"- **State:** {md(asked.restore)}")
     if asked.decision is not None:
-        lines.append(f"- Already **{asked.decision}** by {asked.by}: that answer stands.")
+        lines.append(f"- Already **{asked.decision}** by {md(asked.by or 'unknown')}: that answer stands.")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_flink.deployments.answers import Answered, Request, record_answer
 from airflow_provider_flink.deployments.approvals import (
     approval_key,
     cluster_risks,
@@ -16,7 +17,13 @@ from airflow_provider_flink.deployments.approvals import (
 )
 from airflow_provider_flink.deployments.planner import AskApproval, plan_deployment
 from airflow_provider_flink.deployments.records import Approval, Hold
-from airflow_provider_flink.deployments.transitions import approval_asked, approval_decided, approval_used
+from airflow_provider_flink.deployments.stores import MemoryRecordStore, RunRecords
+from airflow_provider_flink.deployments.transitions import (
+    approval_asked,
+    approval_decided,
+    approval_expired,
+    approval_used,
+)
 from tests.unit.test_planner import H1, H2, NOW, jid, job, kinds, running_record, saved, spec, view
 
 ALL = frozenset({"stateless-upgrade", "drop-state", "old-checkpoint", "dispose", "suspend"})
@@ -283,3 +290,107 @@ def test_each_risk_has_its_kind_and_words(
 
 def test_a_start_asked_without_saying_whether_the_spec_changed_risks_nothing() -> None:
     assert risks_of("restart", None, spec(allow_non_restored_state=True), ALL, None) == []
+
+
+# ---------------------------------------------------------------------------- nobody answered
+def test_a_request_nobody_answered_is_asked_again_by_the_next_run() -> None:
+    asked = upgrade_plan(upgrade_mode="stateless").actions[0].approval
+    pending = approval_asked(running_record(), asked)
+    expired = approval_expired(pending, asked.key, NOW + 86400, "nobody answered within 1 day, 0:00:00")
+    [kept] = expired.approvals
+    assert (kept.decision, kept.by, kept.decided_at, kept.note) == (
+        "expired", "timeout", NOW + 86400, "nobody answered within 1 day, 0:00:00",
+    )  # fmt: skip
+    plan = upgrade_plan(record=expired, upgrade_mode="stateless")
+    assert kinds(plan) == ["ask-approval"]  # asked again: not a rejection that stands
+    [again] = plan.actions
+    assert (again.approval.key, again.approval.decision, again.approval.asked_at) == (asked.key, None, NOW)
+    assert approval_asked(expired, again.approval).approvals == [again.approval]  # replaces it
+    # A request not in the record: nothing changes.
+    assert approval_expired(pending, "unknown", NOW).approvals == pending.approvals
+
+
+def test_an_unanswered_suspend_releases_the_persons_hold() -> None:
+    held = running_record(hold=Hold(at=NOW - 60, by="flink_reconcile/manual__1/reconcile/1"))
+    asked = (
+        plan_deployment(spec(), H1, view(job(jid())), held, NOW, approvals=frozenset({"suspend"}))
+        .actions[0]
+        .approval
+    )
+    assert approval_expired(approval_asked(held, asked), asked.key, NOW).hold is None
+    other = upgrade_plan(upgrade_mode="stateless").actions[0].approval  # not a suspend: the hold stays
+    assert approval_expired(approval_asked(held, other), other.key, NOW).hold == held.hold
+
+
+# ---------------------------------------------------------------------------- answers
+def _answer_store() -> tuple[MemoryRecordStore, Approval, Request]:
+    store = MemoryRecordStore()
+    asked = upgrade_plan(upgrade_mode="stateless").actions[0].approval
+    base = running_record()
+    store.write(approval_asked(base, asked).model_copy(update={"revision": 0}))
+    return store, asked, Request(base.name, base.cluster, asked.key)
+
+
+def test_an_answer_is_written_once_and_the_first_one_stands() -> None:
+    store, asked, request = _answer_store()
+    records = RunRecords(store, "flink_approval/manual__1/approve/1")
+    first = record_answer(records, request, True, "ada", now=NOW)
+    assert first == Answered(f"orders: {asked.action}: approved by ada", "approved")
+    stored = store.get(request.cluster, request.deployment)
+    assert stored is not None
+    assert [(a.decision, a.by, a.decided_at) for a in stored.approvals] == [("approved", "ada", NOW)]
+    second = record_answer(records, request, False, "bob", now=NOW + 5)
+    assert second == Answered(
+        f"orders: request {asked.key} was already approved by ada: the first answer stands", "approved"
+    )
+    assert store.get(request.cluster, request.deployment) == stored  # nothing written
+    gone = record_answer(records, Request(request.deployment, request.cluster, "f" * 32), True, "ada")
+    assert gone == Answered(
+        f"orders: request {'f' * 32} is not in its record any more: nothing recorded", None
+    )
+    assert store.leases[(request.cluster, request.deployment)].expires_at == 0.0  # released after each
+
+
+def test_nobody_answering_is_recorded_expired() -> None:
+    store, asked, request = _answer_store()
+    records = RunRecords(store, "flink_approval/manual__1/approve/1")
+    done = record_answer(
+        records, request, False, "timeout", "nobody answered within 1 day", now=NOW, expired=True
+    )
+    assert done == Answered(
+        f"orders: {asked.action}: nobody answered (nobody answered within 1 day); the next reconcile run asks again",
+        "expired",
+    )
+    stored = store.get(request.cluster, request.deployment)
+    assert stored is not None
+    assert [(a.decision, a.by) for a in stored.approvals] == [("expired", "timeout")]
+
+
+def test_the_request_shows_every_value_as_written_not_as_markdown() -> None:
+    from airflow_provider_flink.operators.approval import _describe, code, md
+
+    assert md("a*b_[x](https://evil)`c` <b>#1") == r"a\*b\_\[x\]\(https://evil\)\`c\` \<b\>\#1"
+    assert code("args: ['*'] -> ['`x`'] (declared)") == "``args: ['*'] -> ['`x`'] (declared)``"
+    assert code("`edge") == "`` `edge ``"
+    asked = Approval(
+        key="k" * 32,
+        kind="upgrade",
+        action="upgrade orders: the declared spec changed",
+        risks=["stateless upgrade: the new job starts without the running job's state"],
+        changes=["args: ['--topic', 'a_b'] -> ['--topic', '*'] (declared)"],
+        restore="nothing: the new job starts empty",
+        asked_at=NOW,
+        decision="rejected",
+        by="[ada](https://evil)",
+    )
+    body = _describe(Request("orders", "flink_default", "k" * 32), asked)
+    assert body.splitlines() == [
+        r"### Approve orders \(kkkkkkkk\)",
+        "",
+        "Deployment **orders** on `flink_default`.",
+        "- **Action:** upgrade orders: the declared spec changed",
+        r"- **Risk:** stateless upgrade: the new job starts without the running job's state",
+        "- **Change:** `args: ['--topic', 'a_b'] -> ['--topic', '*'] (declared)`",
+        "- **State:** nothing: the new job starts empty",
+        r"- Already **rejected** by \[ada\]\(https://evil\): that answer stands.",
+    ]
