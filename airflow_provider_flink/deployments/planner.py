@@ -345,16 +345,49 @@ def plan_deployment(
     ``checkpoint_age``: of the checkpoint a last-state upgrade would restore, when known): see
     :func:`_gate`."""
     plan = _plan(spec, desired_hash, view, stored, now, **asked)
-    return _gate(plan, approvals, checkpoint_age, now) if approvals else plan
+    if not approvals:
+        return plan
+    waiting_on = _gate(plan, approvals, checkpoint_age, now)
+    if waiting_on is not None and waiting_on.kind in UPGRADES:
+        _housekeeping_while_waiting(plan, view, waiting_on, now, approvals, checkpoint_age)
+    return plan
+
+
+def _housekeeping_while_waiting(
+    plan: DeploymentPlan,
+    view: ClusterView,
+    waiting_on: Action,
+    now: float,
+    approvals: frozenset[str],
+    checkpoint_age: float | None,
+) -> None:
+    """An upgrade that waits for a person (or was rejected) may wait days: the running job's
+    periodic savepoints and the retention go on meanwhile, as they do while an upgrade waits for a
+    blackout window to end. A disposal the deployment wants approved waits for its own answer."""
+    job_id = getattr(waiting_on, "job_id", None)
+    job = next((j for j in view.jobs_of(plan.spec.name) if j.jid == job_id), None)
+    if job is None or job.state.is_globally_terminal:
+        return
+    extra = DeploymentPlan(plan.spec, plan.record, lifecycle=plan.lifecycle)
+
+    def act(action: Action) -> DeploymentPlan:
+        extra.actions.append(action)
+        return extra
+
+    _plan_housekeeping(extra, job, plan.record, now, act)
+    _gate(extra, approvals, checkpoint_age, now)
+    plan.actions += extra.actions
+    plan.approved.update(extra.approved)
 
 
 def _gate(
     plan: DeploymentPlan, required: frozenset[str], checkpoint_age: float | None, now: float
-) -> DeploymentPlan:
+) -> Action | None:
     """Keep the plan's actions up to the first risky one a person has not approved: that one and
     the ones after it wait. A request not asked yet (or whose approval was used by the same action
-    before, or that nobody answered in time) is recorded first (``ask-approval``). The keys of the approved ones go with the plan:
-    the executor marks each used once its action is done."""
+    before, or that nobody answered in time) is recorded first (``ask-approval``). The keys of the
+    approved ones go with the plan: the executor marks each used once its action is done. Returns
+    the action the plan stops at, if any (the plan's ``skipped`` says why it waits)."""
     for index, action in enumerate(plan.actions):
         mode = getattr(action, "mode", None)
         job_id, path = getattr(action, "job_id", None), getattr(action, "path", None)
@@ -392,8 +425,8 @@ def _gate(
                 AskApproval(plan.spec.name, f"{action.kind} needs a person's approval", approval=asked)
             )
         plan.skipped = waiting(asked, now)
-        break
-    return plan
+        return action
+    return None
 
 
 def _plan(

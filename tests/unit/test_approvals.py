@@ -394,3 +394,61 @@ def test_the_request_shows_every_value_as_written_not_as_markdown() -> None:
         "- **State:** nothing: the new job starts empty",
         r"- Already **rejected** by \[ada\]\(https://evil\): that answer stands.",
     ]
+
+
+# ------------------------------------------------------------------ housekeeping while one waits
+POLICY = {"interval_minutes": 60, "keep_last": 1}
+OLD_SAVEPOINTS = {"savepoints": [saved("file:/sp/1", 7200), saved("file:/sp/2", 3700)]}
+
+
+def test_periodic_savepoints_and_retention_go_on_while_an_upgrade_waits_for_a_person() -> None:
+    waits = plan_deployment(
+        spec(upgrade_mode="stateless", savepoint_policy=POLICY), H2, view(job(jid())),
+        running_record(**OLD_SAVEPOINTS), NOW, approvals=frozenset({"stateless-upgrade"}),
+    )  # fmt: skip
+    assert kinds(waits) == ["ask-approval", "savepoint", "dispose"]
+    assert waits.skipped is not None
+    assert waits.skipped.startswith("waiting for a person's approval (0 s ago): upgrade orders job ")
+    assert [a.describe() for a in waits.actions[1:]] == [
+        f"savepoint orders job {jid()}: periodic savepoint (every 60 min)",
+        "dispose orders [file:/sp/1]: retention (periodic savepoint of 2.0 h)",
+    ]
+    # A disposal that needs its own approval waits for it; the savepoint is still taken.
+    both = plan_deployment(
+        spec(upgrade_mode="stateless", savepoint_policy=POLICY), H2, view(job(jid())),
+        running_record(**OLD_SAVEPOINTS), NOW, approvals=frozenset({"stateless-upgrade", "dispose"}),
+    )  # fmt: skip
+    assert kinds(both) == ["ask-approval", "savepoint", "ask-approval"]
+    assert [a.approval.kind for a in both.actions if isinstance(a, AskApproval)] == ["upgrade", "dispose"]
+    assert both.skipped == waits.skipped  # the upgrade's wait is what the run reports
+
+
+def test_a_rejected_upgrade_keeps_the_housekeeping_going_and_an_approved_one_needs_none_extra() -> None:
+    base = running_record(**OLD_SAVEPOINTS)
+    asked = plan_deployment(
+        spec(upgrade_mode="stateless", savepoint_policy=POLICY), H2, view(job(jid())), base, NOW,
+        approvals=frozenset({"stateless-upgrade"}),
+    ).actions[0].approval  # fmt: skip
+    pending = approval_asked(base, asked)
+    rejected = approval_decided(pending, asked.key, False, "ada", NOW)
+    plan = plan_deployment(
+        spec(upgrade_mode="stateless", savepoint_policy=POLICY), H2, view(job(jid())), rejected, NOW,
+        approvals=frozenset({"stateless-upgrade"}),
+    )  # fmt: skip
+    assert kinds(plan) == ["savepoint", "dispose"]
+    assert plan.skipped is not None
+    assert "was rejected by ada" in plan.skipped
+    approved = approval_decided(pending, asked.key, True, "ada", NOW)
+    go = plan_deployment(
+        spec(upgrade_mode="stateless", savepoint_policy=POLICY), H2, view(job(jid())), approved, NOW,
+        approvals=frozenset({"stateless-upgrade"}),
+    )  # fmt: skip
+    assert kinds(go) == ["upgrade"]  # the upgrade itself: no savepoint beside it
+
+
+def test_a_suspend_that_waits_adds_no_housekeeping() -> None:
+    held = running_record(hold=Hold(at=NOW - 60), **OLD_SAVEPOINTS)
+    plan = plan_deployment(
+        spec(savepoint_policy=POLICY), H1, view(job(jid())), held, NOW, approvals=frozenset({"suspend"})
+    )
+    assert kinds(plan) == ["ask-approval"]  # only an upgrade's wait keeps the housekeeping going
