@@ -90,7 +90,44 @@ def check(evidence: dict[str, Any]) -> list[str]:
     _no_healthy_rollback(judgement, declares)
     _quiescence(judgement, declares)
     _one_actor(judgement)
+    _approved_before_state_dropped(judgement, declares)
     return judgement.violations
+
+
+def _approved_before_state_dropped(j: Judgement, declares: list[dict[str, Any]]) -> None:
+    """Approval before risk: where a deployment's spec requires a person's approval of a
+    stateless upgrade, a job of that spec that started without state (no restore in the log) in
+    place of a job of another spec that had completed a snapshot (state to lose) follows a
+    person's approval given after that spec was declared and before the job was submitted."""
+    approved = [
+        e for e in j.evidence["journal"] if e["event"] == "approval" and e.get("decision") == "approved"
+    ]
+    for dep in j.evidence["deployments"]:
+        previous: Job | None = None
+        for jid in j.order:
+            job = j.jobs[jid]
+            if job.deployment != dep:
+                continue
+            spec = _gen_spec(declares, dep, job.gen) or {}
+            dropped = (
+                previous is not None
+                and previous.gen != job.gen
+                and job.restored is None
+                and previous.epoch in j.completed_in.get(dep, set())
+            )
+            if (
+                dropped
+                and spec.get("mode") == "stateless"
+                and "stateless-upgrade" in (spec.get("approval") or [])
+            ):
+                given = [a for a in approved if a["dep"] == dep and spec["t"] <= a["t"] <= job.submitted]
+                if not given:
+                    j.violate(
+                        f"state dropped without approval: {dep}'s g{job.gen} (stateless, approval required) "
+                        f"started without state as {jid} in place of {previous.jid if previous else '?'}, "
+                        "with no approval given since it was declared"
+                    )
+            previous = job
 
 
 def _one_actor(j: Judgement) -> None:

@@ -37,6 +37,14 @@ CLEAR_RESTARTS_SHARE = 0.2
 PAUSES = ["submit:intent-recorded", "savepoint:id-recorded", "stop:id-recorded", "cancel:intent-recorded"]
 WHILE_PAUSED = ["freeze", "freeze", "stop", "cancel"]
 PAUSED_SHARE = 0.25  # of the plain reconcile runs
+# Drawn from a stream of their own (added with approvals before risk): in half the histories the
+# deployments require a person's approval of a stateless upgrade; a person then answers the
+# pending request now and then (approves it, rejects it, or lets it expire), and more edits are
+# stateless ones.
+APPROVAL_SHARE = 0.5
+ANSWER_SHARE = 0.2
+ANSWERS_GIVEN = ["approve", "approve", "reject", "expire"]
+STATELESS_EDIT_SHARE = 0.4
 EDITS = ["good", "good", "failing", "parallelism", "stateless"]
 # Requests whose answer the fault proxy loses or delays: (method, path pattern).
 ANSWERS = [
@@ -72,13 +80,17 @@ class History:
     seed: int
     deployments: list[str]  # short names ("a", "b", "c"); the run adds a unique prefix
     ops: list[Op] = field(default_factory=list)
+    approvals: bool = False  # the deployments require a person's approval of a stateless upgrade
 
     def as_json(self) -> dict[str, Any]:
-        return {"seed": self.seed, "deployments": self.deployments, "ops": self.ops}
+        raw: dict[str, Any] = {"seed": self.seed, "deployments": self.deployments, "ops": self.ops}
+        if self.approvals:
+            raw["approvals"] = True
+        return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> History:
-        return cls(int(raw["seed"]), list(raw["deployments"]), list(raw["ops"]))
+        return cls(int(raw["seed"]), list(raw["deployments"]), list(raw["ops"]), bool(raw.get("approvals")))
 
 
 def generate(seed: int, ops: int = 15, deployments: int | None = None) -> History:
@@ -89,8 +101,9 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
     side = random.Random(f"{seed}-side")
     pauses = random.Random(f"{seed}-pauses")
     asks = random.Random(f"{seed}-asks")
+    answers = random.Random(f"{seed}-answers")
     count = deployments or rng.choice([2, 2, 3])
-    history = History(seed, ["abc"[i] for i in range(count)])
+    history = History(seed, ["abc"[i] for i in range(count)], approvals=answers.random() < APPROVAL_SHARE)
     history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
     down: dict[str, int] = {}  # component -> operations left until it is started again
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
@@ -117,7 +130,17 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
                 then=pauses.choice(WHILE_PAUSED),
                 dep=op.get("dep") or pauses.choice(history.deployments),
             )
+        if history.approvals and op["op"] == "edit" and answers.random() < STATELESS_EDIT_SHARE:
+            op["change"] = "stateless"
         history.ops.append(op)
+        if history.approvals and answers.random() < ANSWER_SHARE:
+            history.ops.append(
+                {
+                    "op": "approval",
+                    "dep": answers.choice(history.deployments),
+                    "answer": answers.choice(ANSWERS_GIVEN),
+                }
+            )
     history.ops.extend({"op": f"{component}-start"} for component in down)
     return history
 

@@ -191,8 +191,50 @@ class Player:
             self.edit(self.names[op["dep"]], op["change"])
         elif kind == "sleep":
             time.sleep(op["seconds"])
+        elif kind == "approval":
+            self.answer(self.names[op["dep"]], op["answer"])
         else:
             raise ValueError(f"unknown operation {op}")
+
+    def answer(self, name: str, answer: str) -> None:
+        """A person answers the deployment's pending request, as the approval DAG's task records it
+        (the product's ``record_answer``, under the deployment's lease); the journal says what the
+        record holds after it."""
+        from airflow_provider_flink.deployments.answers import Request, record_answer
+        from airflow_provider_flink.deployments.stores import RunRecords, SqlRecordStore
+        from faults.once import FileRecordStore
+
+        store: Any = (
+            SqlRecordStore(self.database, schema=self.schema, name="campaign")
+            if self.database
+            else FileRecordStore(self.records)
+        )
+        record = store.get("flink_default", name)
+        pending = [a for a in (record.approvals if record is not None else []) if a.decision is None]
+        if not pending:
+            self.note("approval", dep=name, answer=answer, decision=None, why="nothing asked")
+            return
+        asked = pending[-1]
+        records = RunRecords(store, f"flink_approval/person/approve/{len(self.journal)}", LEASE_SECONDS)
+        try:
+            answered = record_answer(
+                records,
+                Request(name, "flink_default", asked.key),
+                answer == "approve",
+                "person",
+                "nobody answered in time" if answer == "expire" else None,
+                expired=answer == "expire",
+            )
+        finally:
+            records.close()
+        self.note(
+            "approval",
+            dep=name,
+            answer=answer,
+            key=asked.key,
+            decision=answered.decision,
+            words=answered.text,
+        )
 
     def note(self, event: str, **what: Any) -> None:
         self.journal.append({"t": time.time(), "event": event, **what})
@@ -212,10 +254,21 @@ class Player:
             "flink_config": dict(RETAIN),
             "upgrade_mode": d.mode,
         }
+        approval = ["stateless-upgrade"] if self.history.approvals else []
+        if approval:
+            spec["approval"] = {"required_for": approval}
         if d.entry == "counter":
             spec["args"] += ["--rate", "50", "--checkpoint-interval-ms", str(CHECKPOINT_MS)]
         (self.folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
-        self.note("declare", dep=name, gen=d.gen, parallelism=d.parallelism, entry=d.entry, mode=d.mode)
+        self.note(
+            "declare",
+            dep=name,
+            gen=d.gen,
+            parallelism=d.parallelism,
+            entry=d.entry,
+            mode=d.mode,
+            approval=approval,
+        )
 
     def edit(self, name: str, change: str) -> None:
         d = self.declared[name]

@@ -53,6 +53,7 @@ def test_the_example_histories_are_playable() -> None:
         "answer",
         "edit",
         "sleep",
+        "approval",
     }
     examples = sorted((ROOT / "faults" / "histories" / "examples").glob("*.json"))
     assert examples
@@ -218,6 +219,46 @@ def test_checker_confirms_one_actor_per_deployment_from_the_stores_audit() -> No
     lost = _audit(("leases", "run1", 1, 0.0), ("records", "run1", 1, 1.0), ("records", "run1", 1, 2.0))
     assert violations(lost) == ["d: revision 1 written where 2 was next (a lost update)"]
     assert violations({"audit": []}) == []  # a play on the file store has no audit
+
+
+def test_checker_fails_state_dropped_without_a_persons_approval() -> None:
+    """A stateless upgrade of a deployment that requires approval: the new spec's job starts
+    without state in place of one that completed checkpoints; only an approval given after the
+    spec was declared, before the job was submitted, allows it."""
+    import datetime
+
+    base = datetime.datetime.combine(datetime.date.today(), datetime.time(9, 59)).timestamp()
+    a, b = "a" * 32, "b" * 32
+    declares = [
+        {"t": base, "event": "declare", "dep": "d", "gen": 1, "parallelism": 1, "entry": "counter",
+         "mode": "savepoint", "approval": ["stateless-upgrade"]},
+        {"t": base + 62, "event": "declare", "dep": "d", "gen": 2, "parallelism": 1, "entry": "counter",
+         "mode": "stateless", "approval": ["stateless-upgrade"]},
+    ]  # fmt: skip
+    log = [
+        f"10:00:00,000 INFO x - Submitting job 'd.g1' ({a}) with associated application ({a}).",
+        f"10:00:00,100 INFO x - Job d.g1 ({a}) switched from state CREATED to RUNNING.",
+        f"10:00:01,000 INFO x - Completed checkpoint 1 for job {a} (1 bytes, checkpointDuration=5 ms, finalizationTime=0 ms).",
+        f"10:00:02,500 INFO x - Job d.g1 ({a}) switched from state RUNNING to FINISHED.",
+        f"10:00:03,000 INFO x - Submitting job 'd.g2' ({b}) with associated application ({b}).",
+        f"10:00:03,100 INFO x - Job d.g2 ({b}) switched from state CREATED to RUNNING.",
+    ]
+
+    def dropped(journal: list[dict[str, Any]]) -> list[str]:
+        evidence = _evidence(log, [{"jid": b, "name": "d.g2", "state": "RUNNING"}])
+        evidence["journal"] = journal
+        return [v for v in check(evidence) if v.startswith("state dropped")]
+
+    assert dropped(declares) == [
+        f"state dropped without approval: d's g2 (stateless, approval required) started without state as {b} "
+        f"in place of {a}, with no approval given since it was declared"
+    ]
+    approve = {"t": base + 62.5, "event": "approval", "dep": "d", "answer": "approve", "decision": "approved"}
+    assert dropped([*declares, approve]) == []
+    assert dropped([*declares, {**approve, "decision": "rejected"}]) != []  # a rejection allows nothing
+    assert dropped([*declares, {**approve, "t": base + 61}]) != []  # given before this spec was declared
+    without = [{**d, "approval": []} for d in declares]
+    assert dropped(without) == []  # not required: a stateless upgrade is what was declared
 
 
 @pytest.mark.integration
