@@ -158,7 +158,9 @@ def approval_decided(
     return _with(record, approvals=approvals, hold=None if release else record.hold)
 
 
-def approval_expired(record: DeploymentRecord, key: str, now: float, note: str | None = None) -> DeploymentRecord:
+def approval_expired(
+    record: DeploymentRecord, key: str, now: float, note: str | None = None
+) -> DeploymentRecord:
     """Nobody answered a request in time: the next run that plans the same action asks again. An
     unanswered suspend releases a person's hold, as a rejected one does (what was asked is not
     done; a hold kept while nobody answers would freeze the deployment)."""

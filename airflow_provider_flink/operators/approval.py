@@ -174,14 +174,15 @@ class FlinkReconcileApprovedOperator(TriggerDagRunOperator):
         return super().execute(context)
 
 
-# Markdown's own characters: a value that holds them (a job argument "*", a note "[link](…)")
-# is shown as written, never as formatting or a link the person did not see.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+# Markdown's own characters where they act mid-line (every value sits after a label, and a line
+# break in one is a space): a value that holds them (a job argument "*", a note "[link](…)", an
+# HTML tag) is shown as written, never as formatting or a link the person did not see.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<|~])")
 
 
 def md(text: str) -> str:
-    """``text`` as Markdown shows it literally."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    """``text`` as Markdown shows it literally, on one line."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 def code(text: str) -> str:

@@ -369,7 +369,8 @@ def test_nobody_answering_is_recorded_expired() -> None:
 def test_the_request_shows_every_value_as_written_not_as_markdown() -> None:
     from airflow_provider_flink.operators.approval import _describe, code, md
 
-    assert md("a*b_[x](https://evil)`c` <b>#1") == r"a\*b\_\[x\]\(https://evil\)\`c\` \<b\>\#1"
+    assert md("a*b_[x](https://evil)`c` <b>#1 a-b -> c") == r"a\*b\_\[x\](https://evil)\`c\` \<b>#1 a-b -> c"
+    assert md("two\n# lines") == "two # lines"  # no heading made of a note
     assert code("args: ['*'] -> ['`x`'] (declared)") == "``args: ['*'] -> ['`x`'] (declared)``"
     assert code("`edge") == "`` `edge ``"
     asked = Approval(
@@ -385,14 +386,14 @@ def test_the_request_shows_every_value_as_written_not_as_markdown() -> None:
     )
     body = _describe(Request("orders", "flink_default", "k" * 32), asked)
     assert body.splitlines() == [
-        r"### Approve orders \(kkkkkkkk\)",
+        "### Approve orders (kkkkkkkk)",
         "",
         "Deployment **orders** on `flink_default`.",
         "- **Action:** upgrade orders: the declared spec changed",
         r"- **Risk:** stateless upgrade: the new job starts without the running job's state",
         "- **Change:** `args: ['--topic', 'a_b'] -> ['--topic', '*'] (declared)`",
         "- **State:** nothing: the new job starts empty",
-        r"- Already **rejected** by \[ada\]\(https://evil\): that answer stands.",
+        r"- Already **rejected** by \[ada\](https://evil): that answer stands.",
     ]
 
 
