@@ -12,6 +12,7 @@ from airflow_provider_flink.deployments.approvals import (
     approval_key,
     cluster_risks,
     required_risks,
+    restore_words,
     risks_of,
     waiting,
 )
@@ -453,3 +454,78 @@ def test_a_suspend_that_waits_adds_no_housekeeping() -> None:
         spec(savepoint_policy=POLICY), H1, view(job(jid())), held, NOW, approvals=frozenset({"suspend"})
     )
     assert kinds(plan) == ["ask-approval"]  # only an upgrade's wait keeps the housekeeping going
+
+
+# ------------------------------------------------------------------------------- words and keys
+def test_a_requests_key_is_derived_from_every_part_of_its_action() -> None:
+    base = ("orders", "upgrade", jid(), H2, "stateless", None, ["stateless-upgrade"])
+    key = approval_key(*base)
+    # Pinned: keys are stored in records; a new derivation would orphan every pending request.
+    assert key == approval_key(*base)
+    assert len(key) == 32
+    assert key == "31de7eba1ca50350817bc63a41cf627e"
+    assert approval_key("orders", "suspend", None, None, None, None) == "1055f94b045d1428e5c9962dee78acc3"
+    for i, other in enumerate(["billing", "rescale", jid(H2), H1, "savepoint", "file:/sp/1"]):
+        changed = list(base)
+        changed[i] = other
+        assert approval_key(*changed) != key, i
+    assert approval_key(*base[:-1], ["stateless-upgrade", "drop-state"]) != key
+
+
+def test_the_state_words_of_each_action() -> None:
+    j = jid()
+    assert (
+        restore_words("upgrade", "last-state", j, None, 7200.0)
+        == f"the latest checkpoint of job {j}, 120.0 min old"
+    )
+    assert restore_words("rescale", "last-state", j, None, None) == f"the latest checkpoint of job {j}"
+    assert (
+        restore_words("upgrade", "savepoint", j, None, None)
+        == f"a savepoint of job {j}, taken as the upgrade stops it"
+    )
+    assert (
+        restore_words("dispose", None, None, "file:/sp/1", None)
+        == "file:/sp/1 is deleted; it is not restored from again"
+    )
+    assert (
+        restore_words("suspend", None, j, None, None)
+        == f"job {j} stops with a savepoint; a resume starts from it"
+    )
+    assert restore_words("restart", None, j, None, None) == (
+        f"the deployment's newest snapshot, restored into the declared spec (job {j} ran another)"
+    )
+    assert restore_words("savepoint", None, j, None, None) is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(59.0, "59 s ago"), (60.0, "1.0 min ago"), (90.0, "1.5 min ago"), (3599.0, "60.0 min ago"),
+     (3600.0, "1.0 h ago"), (5400.0, "1.5 h ago"), (-5.0, "0 s ago")],
+)  # fmt: skip
+def test_how_long_ago_a_request_was_asked(seconds: float, said: str) -> None:
+    asked = Approval(key="k", action="suspend orders", risks=[], asked_at=NOW - seconds)
+    assert waiting(asked, NOW) == f"waiting for a person's approval ({said}): suspend orders"
+
+
+def test_a_rejection_says_who_when_and_why_if_they_said() -> None:
+    rejected = Approval(
+        key="k", action="suspend orders", risks=[], asked_at=NOW - 600, decision="rejected", by="ada",
+        decided_at=NOW - 120,
+    )  # fmt: skip
+    tail = "; not done (it is asked again once the spec or the job changes)"
+    assert waiting(rejected, NOW) == "suspend orders was rejected by ada 2.0 min ago" + tail
+    noted = rejected.model_copy(update={"note": "not during the sale"})
+    assert waiting(noted, NOW) == "suspend orders was rejected by ada 2.0 min ago: not during the sale" + tail
+
+
+def test_a_connections_risks_are_read_from_a_list_or_one_string() -> None:
+    assert cluster_risks(None, "c") == frozenset()
+    assert cluster_risks("", "c") == frozenset()
+    assert cluster_risks([], "c") == frozenset()
+    assert cluster_risks("suspend, dispose", "c") == frozenset({"suspend", "dispose"})
+    with pytest.raises(ValueError, match="names 'nope', 'supsend'") as bad:
+        cluster_risks(["supsend", "dispose", "nope"], "flink_prod")
+    assert str(bad.value) == (
+        "connection flink_prod: extra approval_required_for names 'nope', 'supsend': known risks are "
+        "stateless-upgrade, drop-state, old-checkpoint, dispose, suspend"
+    )

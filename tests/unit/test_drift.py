@@ -13,7 +13,7 @@ import pytest
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR_SHA256
 from airflow_provider_flink.client.models import JobOverview
 from airflow_provider_flink.deployments.drift import declared_digest, judge
-from airflow_provider_flink.deployments.fields import JOB_FIELDS, SHOWN_CHARS, field_changes
+from airflow_provider_flink.deployments.fields import JOB_FIELDS, SHOWN_CHARS, FieldChange, field_changes
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.records import (
     AppliedSpec,
@@ -282,3 +282,20 @@ def test_a_declared_suspended_deployment_says_so_and_a_pause_alone_is_not_a_reas
     assert judge(spec(), None, ClusterView("flink_default", None, "down"), NOW).why_not_applied == (
         "cluster flink_default could not be observed (down): no action taken"
     )
+
+
+def test_a_mapping_added_or_dropped_is_named_key_by_key_and_a_value_of_the_limit_is_not_cut() -> None:
+    applied = spec().model_dump(mode="json")
+    applied["flink_config"] = None  # an applied spec without the mapping
+    changes = field_changes(spec(flink_config={"a": "1", "b": "2"}), applied)
+    assert [c.text for c in changes] == [
+        "flink_config.a: (none) -> 1 (declared)",
+        "flink_config.b: (none) -> 2 (declared)",
+    ]
+    dropped = field_changes(spec(), {**spec().model_dump(mode="json"), "flink_config": {"a": "1"}})
+    assert [c.text for c in dropped] == ["flink_config.a: 1 -> (none) (declared)"]
+    # A value of exactly SHOWN_CHARS characters is shown whole; one more is cut to SHOWN_CHARS.
+    whole = "x" * SHOWN_CHARS
+    assert FieldChange("args", None, whole).text == f"args: (none) -> {whole} (declared)"
+    cut = FieldChange("args", None, whole + "y").text
+    assert cut == f"args: (none) -> {'x' * (SHOWN_CHARS - 1)}… (declared)"
