@@ -16,11 +16,14 @@ deployment every ``[flink] sample_interval_seconds`` and the SQL record store ke
   its subtasks spent back-pressured, summed over them). Records in: what the job's first vertices
   (those that read from no other vertex: its sources) emit; records out: what its last vertices
   (those no other vertex reads from: its sinks) take in, or for a job of one vertex, what it emits.
-  Back-pressure: the share of the interval the most back-pressured vertex spent so, 0 to 1.
+  Back-pressure: the share of the interval the most back-pressured vertex spent so, 0 to 1, as a
+  mean over its subtasks (Flink's job view sums them): one subtask of eight back-pressured all the
+  time reads 0.125.
 * **Restarts**: Flink's own (``numRestarts`` of the job, its restart strategy) and the provider's
   (a reconcile's restart or recovery of a failed or lost job, from the record).
-* **Checkpoints**: the duration and size of the last completed one, and how many completed and
-  failed in the interval (``GET /jobs/{id}/metrics``).
+* **Checkpoints**: the duration and full size (the whole state, also for an incremental checkpoint)
+  of the last completed one, and how many completed and failed in the interval
+  (``GET /jobs/{id}/metrics``).
 
 Everything here is pure: the watcher reads Flink, the store keeps rows, this module does the sums.
 """
@@ -40,6 +43,7 @@ from airflow_provider_flink.client.models import JobDetail
 JOB_METRICS = [
     "numRestarts",
     "lastCheckpointDuration",
+    "lastCheckpointFullSize",  # the whole state (an incremental checkpoint's own size is its increment)
     "lastCheckpointSize",
     "numberOfCompletedCheckpoints",
     "numberOfFailedCheckpoints",
@@ -101,7 +105,7 @@ def counters_of(job: JobDetail, metrics: dict[str, float], at: float) -> Counter
         checkpoints=whole("numberOfCompletedCheckpoints"),
         checkpoints_failed=whole("numberOfFailedCheckpoints"),
         checkpoint_duration_ms=amount("lastCheckpointDuration"),
-        checkpoint_size_bytes=amount("lastCheckpointSize"),
+        checkpoint_size_bytes=amount("lastCheckpointFullSize") or amount("lastCheckpointSize"),
     )
 
 

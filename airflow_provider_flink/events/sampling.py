@@ -18,9 +18,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.client.models import TERMINAL, JobState
 from airflow_provider_flink.deployments.changes import Health
 from airflow_provider_flink.deployments.samples import (
     JOB_METRICS,
@@ -34,6 +35,8 @@ from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.stores.base import SampleStore
 from airflow_provider_flink.events import state
 from airflow_provider_flink.hooks.flink import FlinkHook
+
+T = TypeVar("T")
 
 PRUNE_EVERY = 3600.0  # seconds between deletions of samples past their retention
 AT_ONCE = 4  # jobs looked at concurrently in one sample
@@ -68,15 +71,22 @@ class Sampler:
         self.log = log
         self.budget = budget
         self.uptime = Uptime()
-        self.looks: dict[str, Counters] = {}  # the last sample's look at each deployment's job
+        # The newest look at each deployment's job, kept until a newer one of the same deployment:
+        # a job not read this time (restarting, past the time budget) is compared with it later.
+        self.looks: dict[str, Counters] = {}
         self.names: list[str] = []  # the declared deployments at the last answered poll
         self.polled: float | None = None
         self.sampled = time.time()  # the first sample covers the interval from the start
-        self.pruned = 0.0
+        # The first deletion an hour after the start, not at once: the samplers of every cluster
+        # (one trigger each) would otherwise all delete at the triggerer's start.
+        self.pruned = self.sampled
         self.running: asyncio.Task[None] | None = None
         self.clock: Callable[[], float] = time.time  # when a job's counters were read
         self._store: SampleStore | None = None
         self._warned: set[str] = set()
+        # The store's calls get a thread of their own: a database that hangs holds this thread,
+        # never the event loop's shared pool the watcher reads its folder with.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flink-samples-{cluster}")
 
     def _warn(self, kind: str, message: str, *args: Any) -> None:
         if kind not in self._warned:  # once per kind, not every sample
@@ -114,6 +124,12 @@ class Sampler:
     def stop(self) -> None:
         if self.running is not None and not self.running.done():
             self.running.cancel()
+        self._db.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_db(self, call: Callable[..., T], *args: Any) -> T:
+        """``call`` on the store's own thread, bounded in time (a hung database costs a sample)."""
+        loop = asyncio.get_running_loop()
+        return await state.within(loop.run_in_executor(self._db, call, *args), self.budget)
 
     async def _sample(
         self,
@@ -124,13 +140,15 @@ class Sampler:
         seconds: float,
     ) -> None:
         try:
-            store = await asyncio.to_thread(self._open)
+            store = await self._in_db(self._open)
             if store is None:
                 return
+            # Every job not ended is read (a restarting one too: its restarts are what matters),
+            # those read longest ago first, so a time budget that cuts the round short starves no one.
             live = {
                 name: seen
                 for name, seen in health.items()
-                if name in taken and seen.state == JobState.RUNNING.value
+                if name in taken and JobState(seen.state) not in TERMINAL
             }
             looks = await self._look(hook, live)
             samples = {
@@ -144,15 +162,26 @@ class Sampler:
                 )
                 for name in taken
             }
-            self.looks = looks
-            await asyncio.to_thread(store.add_samples, self.cluster, samples)
+            self.looks = {
+                name: looks.get(name) or self.looks[name]
+                for name in taken
+                if name in looks or name in self.looks
+            }
+            await self._in_db(store.add_samples, self.cluster, samples)
             if now - self.pruned >= PRUNE_EVERY:
                 self.pruned = now
-                gone = await asyncio.to_thread(store.prune_samples, now - self.retention)
+                gone = await self._in_db(store.prune_samples, now - self.retention, self.cluster)
                 if gone:
                     self.log.info("Deleted %d samples older than %g h", gone, self.retention / 3600)
         except asyncio.CancelledError:
             raise
+        except asyncio.TimeoutError:
+            self._warn(
+                "store:timeout",
+                "Samples of %s not kept: the record store did not answer within %g s",
+                self.cluster,
+                self.budget,
+            )
         except Exception as err:  # a sample lost, never the watcher
             self._warn(
                 f"store:{type(err).__name__}",
@@ -198,9 +227,14 @@ class Sampler:
                 if job is not None:
                     found[name] = counters_of(job, metrics, self.clock())
 
+        def read_at(name: str) -> float:
+            look = self.looks.get(name)
+            return look.at if look is not None else 0.0
+
         async def all_of() -> None:
             async with hook.async_verbs() as flink:
-                await asyncio.gather(*(one(flink, name, seen.job_id) for name, seen in sorted(live.items())))
+                order = sorted(live, key=lambda name: (read_at(name), name))
+                await asyncio.gather(*(one(flink, name, live[name].job_id) for name in order))
 
         try:
             await state.within(all_of(), self.budget)

@@ -38,7 +38,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.samples import Sample
-from airflow_provider_flink.deployments.spec import spec_folder
+from airflow_provider_flink.deployments.spec import load_specs, spec_folder
 from airflow_provider_flink.deployments.stores import configured_store, sample_store
 from airflow_provider_flink.deployments.stores.choice import retention_hours, sample_seconds
 from airflow_provider_flink.ui.bundle import static_file
@@ -123,6 +123,10 @@ class Source(Protocol):
         """The deployment's samples after ``since``; None: the store keeps none."""
         ...
 
+    def cluster_of(self, name: str) -> str | None:
+        """The cluster a declared deployment's spec names (None: not declared); no Flink call."""
+        ...
+
     def sampling(self) -> tuple[float, float]:
         """Seconds between samples, and hours they are kept."""
         ...
@@ -161,6 +165,10 @@ class ServerSource:
 
     def record(self, cluster: str, name: str) -> DeploymentRecord | None:
         return configured_store(server=True).get(cluster, name)
+
+    def cluster_of(self, name: str) -> str | None:
+        specs, _ = load_specs(spec_folder(deployments_folder()), read_sql_files=False)
+        return next((spec.cluster for spec in specs if spec.name == name), None)
 
     def samples(self, cluster: str, name: str, since: float) -> list[Sample] | None:
         store = sample_store(configured_store(server=True))
@@ -237,18 +245,17 @@ def create_app(
     def deployment_charts(
         name: str, hours: float = Query(6.0, gt=0, le=24 * 31, description="the window, in hours")
     ) -> Response:
-        # The spec names the cluster; only the job list is needed for that (no checkpoint calls).
-        found, _, _ = src.rows(only=name, checkpoints=False)
-        if not found:
+        # The spec names the cluster: no call to Flink (the charts stay quick while Flink is slow).
+        cluster = src.cluster_of(name)
+        if cluster is None:
             raise HTTPException(404, f"no declared deployment {name!r}")
-        row = found[0]
         every, kept_hours = src.sampling()
         hours = min(hours, kept_hours)  # nothing older is kept
         now = time.time()
-        samples = src.samples(row.cluster, name, now - hours * 3600)
-        view = chart_view(src.record(row.cluster, name), samples, hours, now, every)
+        samples = src.samples(cluster, name, now - hours * 3600)
+        view = chart_view(src.record(cluster, name), samples, hours, now, every)
         return Response(
-            json.dumps({"deployment": name, "cluster": row.cluster, **view}), media_type="application/json"
+            json.dumps({"deployment": name, "cluster": cluster, **view}), media_type="application/json"
         )
 
     @app.post("/api/deployments/{name}/{action}", dependencies=[access("POST")])

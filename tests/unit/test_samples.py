@@ -268,3 +268,10 @@ def test_an_empty_window_has_no_points_and_no_uptime() -> None:
     assert out["points"] == []
     assert out["totals"]["uptime"] is None
     assert out["totals"]["provider_restarts"] == 1
+
+
+def test_the_checkpoint_size_is_the_whole_state_where_flink_says_it() -> None:
+    job = _job(_vertex(SOURCE, 1, 0, 1, 0), _vertex(SINK, 1, 1, 0, 0))
+    incremental = {**METRICS, "lastCheckpointFullSize": 48_000_000.0}  # the increment was 5,443 bytes
+    assert counters_of(job, incremental, at=1.0).checkpoint_size_bytes == 48_000_000.0
+    assert counters_of(job, METRICS, at=1.0).checkpoint_size_bytes == 5443.0  # no full size said

@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_flink.client.models import JobDetail
 from airflow_provider_flink.deployments.changes import Health
-from airflow_provider_flink.deployments.samples import Sample
+from airflow_provider_flink.deployments.samples import Counters, Sample
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.events.sampling import MAX_GAP, Sampler, availability
@@ -164,10 +164,13 @@ def test_a_store_that_fails_costs_the_sample_and_old_samples_are_pruned(
 ) -> None:
     store = MemoryRecordStore()
     store.add_samples("c", {"a": Sample(at=1.0, seconds=1.0)})
+    store.add_samples("other", {"a": Sample(at=1.0, seconds=1.0)})  # another cluster's sampler's
     sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
     sampler.poll({}, {"a": spec("a")}, 5000.0)
+    sampler.pruned = 5000.0 - 3600.0  # the first deletion comes an hour after the start
     _sample_once(sampler, FakeHook(FakeFlink()), {}, 5000.0)
     assert [s.at for s in store.samples("c", "a", 0.0)] == [5000.0]  # the one of t=1 pruned (older than 1 h)
+    assert [s.at for s in store.samples("other", "a", 0.0)] == [1.0]  # each cluster deletes its own
 
     def broken(cluster: str, samples: Any) -> None:
         raise RuntimeError("database is locked")
@@ -200,3 +203,44 @@ def test_stop_cancels_a_sample_in_progress() -> None:
         return sampler.running.cancelled()
 
     assert asyncio.run(go())
+
+
+def test_the_first_deletion_waits_an_hour_after_the_start() -> None:
+    store = MemoryRecordStore()
+    store.add_samples("c", {"a": Sample(at=1.0, seconds=1.0)})
+    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler.poll({}, {"a": spec("a")}, sampler.sampled)
+    _sample_once(sampler, FakeHook(FakeFlink()), {}, sampler.sampled + 60)
+    assert next(s.at for s in store.samples("c", "a", 0.0)) == 1.0
+
+
+def test_a_restarting_job_is_read_and_a_job_not_read_keeps_its_last_look() -> None:
+    store = MemoryRecordStore()
+    flink = FakeFlink()
+    specs = {"a": spec("a")}
+    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler.poll({"a": health("a")}, specs, 1000.0)
+    _sample_once(sampler, FakeHook(flink), {"a": health("a", "RESTARTING", healthy=False)}, 1060.0)
+    assert flink.asked == [job_id("a")]  # a restarting job's restarts are what matter
+    looked = sampler.looks["a"]
+    _sample_once(sampler, FakeHook(FakeFlink(fail=ConnectionError("refused"))), {"a": health("a")}, 1120.0)
+    assert sampler.looks["a"] is looked  # kept: the next reading is compared with it
+    _sample_once(sampler, FakeHook(flink), {"a": health("a")}, 1180.0)
+    last = store.samples("c", "a", 1170.0)[0]
+    assert last.records_in_per_s == round(100 / 120, 3)  # over the two intervals since that look
+    ended = {"a": health("a", "FAILED", healthy=False)}
+    _sample_once(sampler, FakeHook(flink), ended, 1240.0)
+    assert flink.asked == [job_id("a")] * 2  # a job that ended is not read
+
+
+def test_the_jobs_read_longest_ago_are_read_first() -> None:
+    sampler = Sampler("c", MemoryRecordStore, 60.0, 3600.0, log)
+    flink = FakeFlink()
+    names = ["a", "b", "c"]
+    sampler.looks = {
+        "a": Counters(job_id("a"), 900.0, 1.0, 0, 0, ()),
+        "c": Counters(job_id("c"), 800.0, 1.0, 0, 0, ()),
+    }
+    sampler.poll({n: health(n) for n in names}, {n: spec(n) for n in names}, 1000.0)
+    _sample_once(sampler, FakeHook(flink), {n: health(n) for n in names}, 1060.0)
+    assert flink.asked == [job_id("b"), job_id("c"), job_id("a")]  # never read, then oldest first

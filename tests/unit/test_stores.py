@@ -506,3 +506,21 @@ def test_a_version_1_database_gains_the_samples_table_and_keeps_its_records(tmp_
     assert store.schema_version() == SCHEMA_VERSION == 2
     assert store.get("c", "orders") == kept
     assert [s.up_s for s in store.samples("c", "orders", 0.0)] == [5.0]
+
+
+def test_version_2_makes_the_clock_columns_double_precision_on_mysql() -> None:
+    from sqlalchemy.dialects import mysql, postgresql, sqlite
+    from sqlalchemy.schema import CreateTable
+
+    t = sql.tables(None)
+    assert sql.widened_clocks(mysql.dialect(), t) == [
+        "ALTER TABLE flink_deployment_records MODIFY updated_at DOUBLE NOT NULL",
+        "ALTER TABLE flink_deployment_leases MODIFY expires_at DOUBLE NOT NULL",
+    ]
+    assert sql.widened_clocks(postgresql.dialect(), t) == []  # FLOAT is float8 there
+    assert sql.widened_clocks(sqlite.dialect(), t) == []
+    # New tables: every time column is double precision on MySQL too.
+    for table in (t.records, t.leases, t.samples):
+        created = str(CreateTable(table).compile(dialect=mysql.dialect()))
+        assert " FLOAT" not in created, created
+    assert "at DOUBLE NOT NULL" in str(CreateTable(t.samples).compile(dialect=mysql.dialect()))

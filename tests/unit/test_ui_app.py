@@ -93,6 +93,9 @@ class FakeSource:
     def sampling(self) -> tuple[float, float]:
         return self.every, self.retention
 
+    def cluster_of(self, name: str) -> str | None:
+        return {"orders": "flink_a", "audit": "flink_a", "billing": "flink_b"}.get(name)
+
 
 @pytest.fixture
 def source() -> FakeSource:
@@ -275,6 +278,7 @@ def test_charts_read_the_window_of_samples_and_count_the_reconciles_restarts(
         "orders", "flink_a", 1.0, 60.0, True,
     )  # fmt: skip
     assert "why" not in body
+    assert source.asked == []  # no job list asked of Flink: the spec names the cluster
     assert source.samples_asked[0][:2] == ("flink_a", "orders")
     assert source.samples_asked[0][2] == pytest.approx(now - 3600, abs=5)
     assert [p["records_in_per_s"] for p in body["points"]] == [10.0, None]

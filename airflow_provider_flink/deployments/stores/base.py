@@ -97,8 +97,9 @@ class SampleStore(Protocol):
         """The samples of one deployment taken after ``since``, oldest first."""
         ...
 
-    def prune_samples(self, before: float) -> int:
-        """Delete the samples taken before ``before``; how many."""
+    def prune_samples(self, before: float, cluster: str | None = None) -> int:
+        """Delete the samples (of ``cluster``; None: of every cluster) taken before ``before``;
+        how many."""
         ...
 
 

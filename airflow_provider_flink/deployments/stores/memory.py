@@ -51,10 +51,12 @@ class MemoryRecordStore:
         kept = self.kept.get((cluster, name), {})
         return [kept[at] for at in sorted(kept) if at > since]
 
-    def prune_samples(self, before: float) -> int:
+    def prune_samples(self, before: float, cluster: str | None = None) -> int:
         with self._lock:
             gone = 0
-            for kept in self.kept.values():
+            for (where, _), kept in self.kept.items():
+                if cluster is not None and where != cluster:
+                    continue
                 for at in [at for at in kept if at < before]:
                     del kept[at]
                     gone += 1

@@ -27,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Double,
     Engine,
     Float,
     Index,
@@ -93,7 +94,7 @@ def tables(schema: str | None) -> Tables:
             Column("name", String(250), primary_key=True),
             Column("revision", BigInteger, nullable=False),
             Column("body", Text, nullable=False),
-            Column("updated_at", Float, nullable=False),
+            Column("updated_at", Double, nullable=False),
         ),
         Table(
             "flink_deployment_leases",
@@ -102,7 +103,9 @@ def tables(schema: str | None) -> Tables:
             Column("name", String(250), primary_key=True),
             Column("token", BigInteger, nullable=False),
             Column("holder", String(500), nullable=False),
-            Column("expires_at", Float, nullable=False),
+            # Double precision: MySQL's FLOAT is single precision, steps of 128 s at today's epoch
+            # seconds, which would end leases early or late by up to a minute.
+            Column("expires_at", Double, nullable=False),
         ),
         Table(
             # What a deployment's job did, one row per deployment per sample (deployments/samples.py).
@@ -110,7 +113,7 @@ def tables(schema: str | None) -> Tables:
             metadata,
             Column("cluster", String(250), primary_key=True),
             Column("name", String(250), primary_key=True),
-            Column("at", Float, primary_key=True),
+            Column("at", Double, primary_key=True),  # MySQL's FLOAT is single precision
             Column("body", Text, nullable=False),
             Index("flink_deployment_samples_at", "at"),  # retention deletes by age alone
         ),
@@ -122,8 +125,22 @@ def _version_1(conn: Connection, t: Tables) -> None:
     t.leases.create(conn, checkfirst=True)
 
 
+def widened_clocks(dialect: Any, t: Tables) -> list[str]:
+    """On MySQL, the statements that make version 1's time columns double precision (they were
+    created as FLOAT, single precision there); nothing on PostgreSQL (FLOAT is float8) or SQLite."""
+    if dialect.name not in ("mysql", "mariadb"):
+        return []
+    table = dialect.identifier_preparer.format_table
+    return [
+        f"ALTER TABLE {table(t.records)} MODIFY updated_at DOUBLE NOT NULL",
+        f"ALTER TABLE {table(t.leases)} MODIFY expires_at DOUBLE NOT NULL",
+    ]
+
+
 def _version_2(conn: Connection, t: Tables) -> None:
     t.samples.create(conn, checkfirst=True)
+    for statement in widened_clocks(conn.dialect, t):
+        conn.execute(text(statement))
 
 
 # Version N of the tables is what MIGRATIONS[:N] made; a new version appends a step, never edits one.
@@ -370,12 +387,14 @@ class SqlRecordStore:
         bodies = self._run(f"read the samples of {name}", lambda c: list(c.execute(query).scalars()))
         return [Sample.model_validate_json(body) for body in bodies]
 
-    def prune_samples(self, before: float) -> int:
-        """Delete every sample taken before ``before``; how many were deleted."""
+    def prune_samples(self, before: float, cluster: str | None = None) -> int:
+        """Delete the samples (of ``cluster``; None: of every cluster) taken before ``before``;
+        how many were deleted. Each cluster's sampler deletes its own: no two delete the same rows."""
         s = self.t.samples
-        return self._run(
-            "delete old samples", lambda c: int(c.execute(s.delete().where(s.c.at < before)).rowcount or 0)
-        )
+        query = s.delete().where(s.c.at < before)
+        if cluster is not None:
+            query = query.where(s.c.cluster == cluster)
+        return self._run("delete old samples", lambda c: int(c.execute(query).rowcount or 0))
 
     def all_records(self) -> Iterator[DeploymentRecord]:
         r = self.t.records

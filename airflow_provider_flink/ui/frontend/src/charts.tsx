@@ -25,7 +25,12 @@ interface Line {
 
 function fmt(value: number | null | undefined, unit: string): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "-";
-  if (unit === "%") return `${(value * 100).toFixed(value < 0.999 && value > 0.99 ? 2 : 1)} %`;
+  if (unit === "%") {
+    // 99.96 % is not "100.0 %": more digits until a value below 1 reads below 100.
+    let digits = 1;
+    while (digits < 4 && value < 1 && Number((value * 100).toFixed(digits)) >= 100) digits++;
+    return `${(value * 100).toFixed(digits)} %`;
+  }
   if (unit === "B") {
     for (const [u, size] of [
       ["GiB", 2 ** 30],
@@ -83,15 +88,18 @@ function Chart({
       <Box asChild w="100%" h="80px">
         <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={title}>
         <line x1={0} x2={W} y1={H - 1} y2={H - 1} stroke="currentColor" strokeOpacity={0.2} />
-        {lines.map((l) => (
+        {lines.map((l, series) => (
           <Box asChild key={l.label} color={l.color}>
             <g>
             {l.bars
               ? points.map((p, i) => {
                   const v = l.value(p);
                   if (typeof v !== "number" || v <= 0) return null;
-                  const w = Math.max(2, (p.seconds / Math.max(1, until - since)) * W);
-                  return <rect key={i} x={x(p.at) - w} y={y(v)} width={w} height={H - 2 - y(v)} fill="currentColor" />;
+                  // Bars of several series side by side in their interval: none hides another.
+                  const bars = lines.filter((other) => other.bars).length;
+                  const w = Math.max(2, (p.seconds / Math.max(1, until - since)) * W) / bars;
+                  const left = x(p.at) - w * (bars - series);
+                  return <rect key={i} x={left} y={y(v)} width={w} height={H - 2 - y(v)} fill="currentColor" />;
                 })
               : segments(points, l.value).map((seg, i) =>
                   seg.length === 1 ? (
@@ -178,7 +186,9 @@ export function HealthCharts({ name }: { name: string }) {
         </NativeSelect.Root>
         {t ? (
           <Text data-testid="charts-summary">
-            uptime {fmt(t.uptime, "%")} · down {Math.round(t.down_s)} s · restarts {t.flink_restarts} by Flink,{" "}
+            uptime {fmt(t.uptime, "%")} · down {Math.round(t.down_s)} s
+            {t.unknown_s >= 1 ? ` · unknown ${Math.round(t.unknown_s)} s (Flink did not answer)` : ""}
+            {t.off_s >= 1 ? ` · suspended ${Math.round(t.off_s)} s` : ""} · restarts {t.flink_restarts} by Flink,{" "}
             {t.provider_restarts} by the reconcile · checkpoints {t.checkpoints} ({t.checkpoints_failed} failed) ·{" "}
             {data?.samples ?? 0} samples, one every {data?.every_s ?? "-"} s
           </Text>
@@ -205,16 +215,16 @@ export function HealthCharts({ name }: { name: string }) {
                 { label: "out", value: (p) => p.records_out_per_s, color: "purple.500" },
               ]} />
             <Chart title="Back-pressure" unit="%" max={1} testId="chart-backpressure" {...common}
-              lines={[{ label: "most back-pressured vertex", value: (p) => p.backpressure, color: "orange.500" }]} />
+              lines={[{ label: "most back-pressured vertex (mean of its subtasks)", value: (p) => p.backpressure, color: "orange.500" }]} />
             <Chart title="Restarts" unit="" testId="chart-restarts" {...common}
               lines={[
                 { label: "by Flink", value: (p) => p.restarts, color: "red.500", bars: true },
                 { label: "by the reconcile", value: (p) => p.provider_restarts, color: "yellow.500", bars: true },
               ]} />
             <Chart title="Checkpoint duration" unit="ms" testId="chart-checkpoint-duration" {...common}
-              lines={[{ label: "last", value: (p) => p.checkpoint_duration_ms, color: "teal.500" }]} />
-            <Chart title="Checkpoint size" unit="B" testId="chart-checkpoint-size" {...common}
-              lines={[{ label: "last", value: (p) => p.checkpoint_size_bytes, color: "cyan.500" }]} />
+              lines={[{ label: "latest", value: (p) => p.checkpoint_duration_ms, color: "teal.500" }]} />
+            <Chart title="Checkpoint size (full state)" unit="B" testId="chart-checkpoint-size" {...common}
+              lines={[{ label: "latest", value: (p) => p.checkpoint_size_bytes, color: "cyan.500" }]} />
           </SimpleGrid>
           <Text color="fg.muted" fontSize="xs">
             {utc(since)} to {utc(until)}
