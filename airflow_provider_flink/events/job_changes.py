@@ -56,8 +56,8 @@ from airflow_provider_flink.deployments.changes import (
 )
 from airflow_provider_flink.deployments.samples import RETENTION_HOURS
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_folder
-from airflow_provider_flink.deployments.stores.base import SampleStore, sample_store
-from airflow_provider_flink.deployments.stores.choice import configured_store, retention_hours, sample_seconds
+from airflow_provider_flink.deployments.stores.base import SampleStore
+from airflow_provider_flink.deployments.stores.choice import asample_store, retention_hours, sample_seconds
 from airflow_provider_flink.events import state
 from airflow_provider_flink.events.sampling import Sampler
 from airflow_provider_flink.hooks.flink import FlinkHook
@@ -177,8 +177,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                 for change, detail in zip(changes, details, strict=True):
                     if not change.job_id:
                         continue
-                    # The link reads the connection synchronously: in a thread, not the event loop.
-                    detail["flink_url"] = await asyncio.to_thread(hook.job_url, change.job_id)
+                    detail["flink_url"] = await hook.ajob_url(change.job_id)
                     if JobState(change.after) in FAILING_STATES:
                         try:
                             detail["root_cause"] = await flink.root_cause(change.job_id)
@@ -249,8 +248,8 @@ class FlinkJobEventTrigger(BaseEventTrigger):
             self.log.warning("No samples taken: %s", err)
             every = 0.0
 
-        def store() -> SampleStore | None:
-            return sample_store(configured_store(server=True))
+        async def store() -> SampleStore | None:
+            return await asample_store()
 
         return Sampler(self.flink_conn_id, store, float(every), retention, self.log, self._budget)
 

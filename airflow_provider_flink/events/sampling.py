@@ -15,9 +15,11 @@ by the SQL record store only; with records in Airflow Variables nothing is sampl
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -52,13 +54,14 @@ def availability(spec: DeploymentSpec, seen: Health | None) -> Availability:
 
 
 class Sampler:
-    """One cluster's samples. ``store``: where they go (called in a thread; None: not kept);
+    """One cluster's samples. ``store``: where they go (awaited on the event loop once; None: not
+    kept; the store's own calls then run on a thread of the sampler's);
     ``every``: seconds between samples; ``retention``: seconds they are kept."""
 
     def __init__(
         self,
         cluster: str,
-        store: Callable[[], SampleStore | None],
+        store: Callable[[], Awaitable[SampleStore | None]],
         every: float,
         retention: float,
         log: logging.Logger | Any,
@@ -127,9 +130,13 @@ class Sampler:
         self._db.shutdown(wait=False, cancel_futures=True)
 
     async def _in_db(self, call: Callable[..., T], *args: Any) -> T:
-        """``call`` on the store's own thread, bounded in time (a hung database costs a sample)."""
+        """``call`` on the store's own thread, bounded in time (a hung database costs a sample),
+        in a copy of this task's context as ``asyncio.to_thread`` runs it: the triggerer's
+        connection lookups (the record store's connection) find what they need there."""
         loop = asyncio.get_running_loop()
-        return await state.within(loop.run_in_executor(self._db, call, *args), self.budget)
+        context = contextvars.copy_context()
+        work = loop.run_in_executor(self._db, functools.partial(context.run, call, *args))
+        return await state.within(work, self.budget)
 
     async def _sample(
         self,
@@ -140,7 +147,7 @@ class Sampler:
         seconds: float,
     ) -> None:
         try:
-            store = await self._in_db(self._open)
+            store = await self._open()
             if store is None:
                 return
             # Every job not ended is read (a restarting one too: its restarts are what matters),
@@ -191,9 +198,9 @@ class Sampler:
                 err,
             )
 
-    def _open(self) -> SampleStore | None:
+    async def _open(self) -> SampleStore | None:
         if self._store is None:
-            self._store = self.store_factory()
+            self._store = await state.within(self.store_factory(), self.budget)
             if self._store is None:
                 self._warn(
                     "no-store",

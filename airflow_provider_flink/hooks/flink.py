@@ -159,8 +159,17 @@ class FlinkHook(BaseHook):
         below do not cover. Changes to the cluster go through the verbs."""
         return self.get_conn().call(call)
 
+    async def ajob_url(self, job_id: str, ended: bool = False, tab: str = "overview") -> str:
+        """:meth:`job_url` for a trigger: the connection looked up on the event loop (a sync lookup
+        from a thread competes with the triggerer's async ones for its channel to the supervisor)."""
+        conn = await self._aconnection()
+        return f"{web_ui_url(conn)}/#/job/{'completed' if ended else 'running'}/{job_id}/{tab}"
+
     async def aget_conn(self) -> AsyncFlinkClient:
         """An async client for triggers; the caller closes it (``async with``)."""
+        return AsyncFlinkClient(self._settings(await self._aconnection()))
+
+    async def _aconnection(self) -> Any:
         try:
             conn = await self.aget_connection(self.flink_conn_id)
         except AirflowNotFoundException as missing:
@@ -173,7 +182,7 @@ class FlinkHook(BaseHook):
                 conn = self.get_connection(self.flink_conn_id)
             except Exception:
                 raise missing from None
-        return AsyncFlinkClient(self._settings(conn))
+        return conn
 
     @asynccontextmanager
     async def async_verbs(self) -> AsyncIterator[AsyncFlinkVerbs]:

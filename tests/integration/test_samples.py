@@ -32,7 +32,11 @@ def deployments(airflow: Cluster, tmp_path: Path) -> Deployments:
 
 def _watch(deployments: Deployments, seconds: float, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Run the job watcher (samples every 2 s) for ``seconds``; the events it yielded."""
-    monkeypatch.setattr(watcher, "configured_store", lambda server=False: deployments.store)
+
+    async def store() -> Any:
+        return deployments.store
+
+    monkeypatch.setattr(watcher, "asample_store", store)
     trigger = FlinkJobEventTrigger(
         "flink_default", str(deployments.folder), poll_interval=0.5, sample_interval=2.0
     )

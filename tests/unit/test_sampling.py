@@ -29,6 +29,15 @@ def spec(name: str, **fields: Any) -> DeploymentSpec:
     )
 
 
+def kept(store: Any) -> Any:
+    """The sampler's store factory (awaited on the event loop) giving ``store``."""
+
+    async def factory() -> Any:
+        return store
+
+    return factory
+
+
 def job_id(name: str) -> str:
     return deployment_prefix(name) + "0" * 20
 
@@ -70,7 +79,7 @@ class FakeHook:
 
 def test_each_poll_counts_for_every_declared_deployment() -> None:
     specs = {"a": spec("a"), "b": spec("b"), "off": spec("off", state="suspended")}
-    sampler = Sampler("c", lambda: None, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(None), 60.0, 3600.0, log)
     sampler.poll({"a": health("a")}, specs, 100.0)  # the first poll: the start, nothing counted
     sampler.poll({"a": health("a"), "b": health("b", "RESTARTING", healthy=False)}, specs, 102.0)
     sampler.poll(None, None, 105.0)  # Flink did not answer: unknown for the deployments known
@@ -88,11 +97,11 @@ def test_availability_is_off_when_declared_suspended_up_only_when_healthy() -> N
 
 
 def test_a_sample_is_due_every_interval_and_never_with_one_still_running() -> None:
-    sampler = Sampler("c", lambda: None, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(None), 60.0, 3600.0, log)
     sampler.sampled = 1000.0
     assert not sampler.due(1059.0)
     assert sampler.due(1060.0)
-    assert not Sampler("c", lambda: None, 0.0, 3600.0, log).due(10**12)  # 0: never
+    assert not Sampler("c", kept(None), 0.0, 3600.0, log).due(10**12)  # 0: never
 
 
 def _sample_once(sampler: Sampler, hook: FakeHook, healths: dict[str, Health], now: float) -> None:
@@ -110,7 +119,7 @@ def test_samples_of_live_jobs_are_written_with_rates_from_the_second_look() -> N
     store = MemoryRecordStore()
     flink = FakeFlink()
     specs = {"a": spec("a"), "gone": spec("gone")}
-    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(store), 60.0, 3600.0, log)
     sampler.sampled = 1000.0  # the job started at 1 s: long before
     sampler.poll({"a": health("a")}, specs, 1000.0)
     sampler.poll({"a": health("a")}, specs, 1060.0)
@@ -129,7 +138,7 @@ def test_samples_of_live_jobs_are_written_with_rates_from_the_second_look() -> N
 
 def test_a_job_flink_cannot_describe_costs_its_rates_not_the_sample(caplog: pytest.LogCaptureFixture) -> None:
     store = MemoryRecordStore()
-    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(store), 60.0, 3600.0, log)
     sampler.poll({"a": health("a")}, {"a": spec("a")}, 0.0)
     sampler.poll({"a": health("a")}, {"a": spec("a")}, 30.0)
     flink = FakeFlink(fail=ConnectionError("refused"))
@@ -146,7 +155,7 @@ def test_without_a_store_of_samples_nothing_is_asked_of_flink_and_it_is_said_onc
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     flink = FakeFlink()
-    sampler = Sampler("c", lambda: None, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(None), 60.0, 3600.0, log)
     sampler.poll({"a": health("a")}, {"a": spec("a")}, 0.0)
     with caplog.at_level(logging.WARNING):
         _sample_once(sampler, FakeHook(flink), {"a": health("a")}, 60.0)
@@ -165,7 +174,7 @@ def test_a_store_that_fails_costs_the_sample_and_old_samples_are_pruned(
     store = MemoryRecordStore()
     store.add_samples("c", {"a": Sample(at=1.0, seconds=1.0)})
     store.add_samples("other", {"a": Sample(at=1.0, seconds=1.0)})  # another cluster's sampler's
-    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(store), 60.0, 3600.0, log)
     sampler.poll({}, {"a": spec("a")}, 5000.0)
     sampler.pruned = 5000.0 - 3600.0  # the first deletion comes an hour after the start
     _sample_once(sampler, FakeHook(FakeFlink()), {}, 5000.0)
@@ -191,7 +200,7 @@ def test_stop_cancels_a_sample_in_progress() -> None:
             await asyncio.sleep(60)
             raise AssertionError("not reached")
 
-    sampler = Sampler("c", MemoryRecordStore, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(MemoryRecordStore()), 60.0, 3600.0, log)
     sampler.poll({"a": health("a")}, {"a": spec("a")}, 0.0)
 
     async def go() -> bool:
@@ -208,7 +217,7 @@ def test_stop_cancels_a_sample_in_progress() -> None:
 def test_the_first_deletion_waits_an_hour_after_the_start() -> None:
     store = MemoryRecordStore()
     store.add_samples("c", {"a": Sample(at=1.0, seconds=1.0)})
-    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(store), 60.0, 3600.0, log)
     sampler.poll({}, {"a": spec("a")}, sampler.sampled)
     _sample_once(sampler, FakeHook(FakeFlink()), {}, sampler.sampled + 60)
     assert next(s.at for s in store.samples("c", "a", 0.0)) == 1.0
@@ -218,7 +227,7 @@ def test_a_restarting_job_is_read_and_a_job_not_read_keeps_its_last_look() -> No
     store = MemoryRecordStore()
     flink = FakeFlink()
     specs = {"a": spec("a")}
-    sampler = Sampler("c", lambda: store, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(store), 60.0, 3600.0, log)
     sampler.poll({"a": health("a")}, specs, 1000.0)
     _sample_once(sampler, FakeHook(flink), {"a": health("a", "RESTARTING", healthy=False)}, 1060.0)
     assert flink.asked == [job_id("a")]  # a restarting job's restarts are what matter
@@ -234,7 +243,7 @@ def test_a_restarting_job_is_read_and_a_job_not_read_keeps_its_last_look() -> No
 
 
 def test_the_jobs_read_longest_ago_are_read_first() -> None:
-    sampler = Sampler("c", MemoryRecordStore, 60.0, 3600.0, log)
+    sampler = Sampler("c", kept(MemoryRecordStore()), 60.0, 3600.0, log)
     flink = FakeFlink()
     names = ["a", "b", "c"]
     sampler.looks = {

@@ -95,8 +95,31 @@ def sql_store(
             f"{named_by} names connection {conn_id!r}, which is not defined: add it "
             f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db){otherwise}"
         ) from None
+    return _sql_store_of(conn_id, conn, remember)
+
+
+def _sql_store_of(conn_id: str, conn: Any, remember: bool = False) -> SqlRecordStore:
     schema = (conn.extra_dejson or {}).get("table_schema") or None
     return SqlRecordStore(database_url(conn_id, conn), schema=schema, name=conn_id, remember=remember)
+
+
+async def asample_store() -> SqlRecordStore | None:
+    """The store of the job watcher's samples: the SQL store (None: records in Variables, which
+    keep no samples). Its connection is looked up on the event loop, as a trigger must: a sync
+    lookup from a thread competes with the triggerer's own async lookups for its one channel to
+    the supervisor, and was seen stalling every watcher of the triggerer."""
+    conn_id = store_conn_id()
+    if conn_id is None:
+        return None
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    try:
+        conn = await FlinkHook.aget_connection(conn_id)
+    except AirflowNotFoundException:
+        raise RecordStoreError(
+            f"[{SECTION}] {OPTION} names connection {conn_id!r}, which is not defined: add it"
+        ) from None
+    return _sql_store_of(conn_id, conn)
 
 
 def database_url(conn_id: str, conn: Any) -> URL:
