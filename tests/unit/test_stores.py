@@ -332,6 +332,38 @@ def test_a_lease_length_that_cannot_work_is_refused(raw: str, monkeypatch: pytes
     assert str(refused.value) == f"[flink] record_lease_seconds must be a number of seconds >= 5, got {raw!r}"
 
 
+@pytest.mark.parametrize(
+    ("option", "raw", "words"),
+    [
+        ("SAMPLE_INTERVAL_SECONDS", "0.5", "a number of seconds >= 1, or 0 to take no samples"),
+        ("SAMPLE_INTERVAL_SECONDS", "often", "a number of seconds >= 1, or 0 to take no samples"),
+        ("SAMPLE_RETENTION_HOURS", "0", "a number of hours >= 1"),
+        ("SAMPLE_RETENTION_HOURS", "inf", "a number of hours >= 1"),
+    ],
+)
+def test_a_sampling_setting_that_cannot_work_is_refused(
+    option: str, raw: str, words: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_flink.deployments.stores.choice import retention_hours, sample_seconds
+
+    monkeypatch.setenv(f"AIRFLOW__FLINK__{option}", raw)
+    read = sample_seconds if option.startswith("SAMPLE_INTERVAL") else retention_hours
+    with pytest.raises(RecordStoreError) as refused:
+        read()
+    assert str(refused.value) == f"[flink] {option.lower()} must be {words}, got {raw!r}"
+
+
+def test_sampling_settings_default_and_zero_means_no_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_flink.deployments.stores.choice import retention_hours, sample_seconds
+
+    monkeypatch.delenv("AIRFLOW__FLINK__SAMPLE_INTERVAL_SECONDS", raising=False)
+    monkeypatch.delenv("AIRFLOW__FLINK__SAMPLE_RETENTION_HOURS", raising=False)
+    assert (sample_seconds(), retention_hours()) == (60.0, 24.0)
+    monkeypatch.setenv("AIRFLOW__FLINK__SAMPLE_INTERVAL_SECONDS", "0")
+    monkeypatch.setenv("AIRFLOW__FLINK__SAMPLE_RETENTION_HOURS", "6")
+    assert (sample_seconds(), retention_hours()) == (0.0, 6.0)
+
+
 def test_a_connection_of_another_type_says_how_to_add_it() -> None:
     from types import SimpleNamespace
 

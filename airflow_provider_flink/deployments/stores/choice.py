@@ -27,16 +27,7 @@ def store_conn_id() -> str | None:
 
 
 def lease_seconds() -> float:
-    raw = airflow_conf().get(SECTION, LEASE_OPTION, fallback=None)
-    if raw in (None, ""):
-        return LEASE_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value < 5:
-        raise RecordStoreError(f"[flink] {LEASE_OPTION} must be a number of seconds >= 5, got {raw!r}")
-    return value
+    return _number(LEASE_OPTION, LEASE_SECONDS, 5.0, "a number of seconds >= 5")
 
 
 def _number(option: str, default: float, least: float, what: str, zero: bool = False) -> float:
@@ -105,9 +96,8 @@ def _sql_store_of(conn_id: str, conn: Any, remember: bool = False) -> SqlRecordS
 
 async def asample_store() -> SqlRecordStore | None:
     """The store of the job watcher's samples: the SQL store (None: records in Variables, which
-    keep no samples). Its connection is looked up on the event loop, as a trigger must: a sync
-    lookup from a thread competes with the triggerer's own async lookups for its one channel to
-    the supervisor, and was seen stalling every watcher of the triggerer."""
+    keep no samples). Its connection is looked up on the event loop, as Airflow's triggers look
+    connections up (``aget_connection``), not through the sync lookup from a thread."""
     conn_id = store_conn_id()
     if conn_id is None:
         return None
