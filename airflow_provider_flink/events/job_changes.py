@@ -56,7 +56,6 @@ from airflow_provider_flink.deployments.changes import (
 )
 from airflow_provider_flink.deployments.samples import RETENTION_HOURS
 from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs, spec_folder
-from airflow_provider_flink.deployments.stores.base import SampleStore
 from airflow_provider_flink.deployments.stores.choice import asample_store, retention_hours, sample_seconds
 from airflow_provider_flink.events import state
 from airflow_provider_flink.events.sampling import Sampler
@@ -248,10 +247,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
             self.log.warning("No samples taken: %s", err)
             every = 0.0
 
-        async def store() -> SampleStore | None:
-            return await asample_store()
-
-        return Sampler(self.flink_conn_id, store, float(every), retention, self.log, self._budget)
+        return Sampler(self.flink_conn_id, asample_store, float(every), retention, self.log, self._budget)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         sampler = self._sampler()

@@ -67,6 +67,11 @@ from airflow_provider_flink.hooks.verbs import (
 T = TypeVar("T")
 
 
+def job_page(ui: str, job_id: str, ended: bool, tab: str) -> str:
+    """A job's page in the Flink web UI at ``ui``; the UI lists an ``ended`` job under "completed"."""
+    return f"{ui}/#/job/{'completed' if ended else 'running'}/{job_id}/{tab}"
+
+
 class FlinkHook(BaseHook):
     """Talk to one Flink cluster through its REST API.
 
@@ -146,7 +151,7 @@ class FlinkHook(BaseHook):
     def job_url(self, job_id: str, ended: bool = False, tab: str = "overview") -> str:
         """Link to the job's page in the Flink web UI (``tab``: overview, exceptions, checkpoints,
         ...); the UI lists an ``ended`` job under "completed"."""
-        return f"{self.web_ui_url}/#/job/{'completed' if ended else 'running'}/{job_id}/{tab}"
+        return job_page(self.web_ui_url, job_id, ended, tab)
 
     # ---------------------------------------------------------------- clients
     def get_conn(self) -> FlinkClient:
@@ -162,8 +167,7 @@ class FlinkHook(BaseHook):
     async def ajob_url(self, job_id: str, ended: bool = False, tab: str = "overview") -> str:
         """:meth:`job_url` for a trigger: the connection looked up on the event loop (a sync lookup
         from a thread competes with the triggerer's async ones for its channel to the supervisor)."""
-        conn = await self._aconnection()
-        return f"{web_ui_url(conn)}/#/job/{'completed' if ended else 'running'}/{job_id}/{tab}"
+        return job_page(web_ui_url(await self._aconnection()), job_id, ended, tab)
 
     async def aget_conn(self) -> AsyncFlinkClient:
         """An async client for triggers; the caller closes it (``async with``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -104,9 +105,18 @@ def test_a_connection_without_pem_texts_leaves_no_directory(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_links_use_the_web_ui_url(flink_conn: None) -> None:
+def test_links_use_the_web_ui_url(flink_conn: None, monkeypatch: pytest.MonkeyPatch) -> None:
     hook = FlinkHook()
     assert hook.job_url("ab" * 16) == f"https://ui.test/#/job/running/{'ab' * 16}/overview"
+    # A trigger's link: the same page, the connection looked up on the event loop.
+    conn = hook.connection
+
+    async def lookup(conn_id: str) -> object:
+        return conn
+
+    monkeypatch.setattr(FlinkHook, "aget_connection", staticmethod(lookup))
+    ended = asyncio.run(hook.ajob_url("ab" * 16, ended=True, tab="exceptions"))
+    assert ended == f"https://ui.test/#/job/completed/{'ab' * 16}/exceptions"
 
 
 @responses.activate

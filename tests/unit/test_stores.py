@@ -556,3 +556,27 @@ def test_version_2_makes_the_clock_columns_double_precision_on_mysql() -> None:
         created = str(CreateTable(table).compile(dialect=mysql.dialect()))
         assert " FLOAT" not in created, created
     assert "at DOUBLE NOT NULL" in str(CreateTable(t.samples).compile(dialect=mysql.dialect()))
+
+
+def test_the_watchers_sample_store_is_looked_up_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from airflow_provider_flink.deployments.stores.choice import asample_store
+    from airflow_provider_flink.exceptions import AirflowNotFoundException
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    monkeypatch.delenv("AIRFLOW__FLINK__RECORD_STORE_CONN_ID", raising=False)
+    assert asyncio.run(asample_store()) is None  # records in Variables: no samples kept
+
+    async def missing(conn_id: str) -> Any:
+        raise AirflowNotFoundException(conn_id)
+
+    monkeypatch.setenv("AIRFLOW__FLINK__RECORD_STORE_CONN_ID", "flink_records")
+    monkeypatch.setattr(FlinkHook, "aget_connection", missing)
+    with pytest.raises(RecordStoreError) as refused:
+        asyncio.run(asample_store())
+    assert str(refused.value) == (
+        "[flink] record_store_conn_id names connection 'flink_records', which is not defined: add it "
+        "(airflow connections add flink_records --conn-uri postgresql://user:pass@host:5432/db) or unset "
+        "[flink] record_store_conn_id to keep records in Variables"
+    )

@@ -77,16 +77,20 @@ def sql_store(
     try:
         conn = FlinkHook.get_connection(conn_id)
     except AirflowNotFoundException:
-        otherwise = (
-            f" or unset [flink] {OPTION} to keep records in Variables"
-            if named_by.startswith("[")
-            else " (or name Airflow Variables: variables)"
-        )
-        raise RecordStoreError(
-            f"{named_by} names connection {conn_id!r}, which is not defined: add it "
-            f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db){otherwise}"
-        ) from None
+        raise _not_defined(conn_id, named_by) from None
     return _sql_store_of(conn_id, conn, remember)
+
+
+def _not_defined(conn_id: str, named_by: str) -> RecordStoreError:
+    otherwise = (
+        f" or unset [flink] {OPTION} to keep records in Variables"
+        if named_by.startswith("[")
+        else " (or name Airflow Variables: variables)"
+    )
+    return RecordStoreError(
+        f"{named_by} names connection {conn_id!r}, which is not defined: add it "
+        f"(airflow connections add {conn_id} --conn-uri postgresql://user:pass@host:5432/db){otherwise}"
+    )
 
 
 def _sql_store_of(conn_id: str, conn: Any, remember: bool = False) -> SqlRecordStore:
@@ -106,9 +110,7 @@ async def asample_store() -> SqlRecordStore | None:
     try:
         conn = await FlinkHook.aget_connection(conn_id)
     except AirflowNotFoundException:
-        raise RecordStoreError(
-            f"[{SECTION}] {OPTION} names connection {conn_id!r}, which is not defined: add it"
-        ) from None
+        raise _not_defined(conn_id, f"[{SECTION}] {OPTION}") from None
     return _sql_store_of(conn_id, conn)
 
 
