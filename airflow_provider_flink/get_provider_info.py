@@ -83,6 +83,11 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "Downloads of larger jars are aborted (default 512 MiB).",
         "schema": {"type": ["integer", "null"]},
     },
+    "python_staging_dir": _field(
+        "Python staging folder",
+        "Where the provider stages a Python job's verified files for this cluster: a folder its JobManager "
+        "and TaskManagers read (a shared path, s3://..., hdfs://...).",
+    ),
     "web_ui_url": _field(
         "Flink web UI URL",
         "Base URL of the Flink web UI for links, when it differs from the REST URL "
@@ -126,6 +131,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_flink.operators.approval",
                     "airflow_provider_flink.operators.job",
+                    "airflow_provider_flink.operators.python",
                     "airflow_provider_flink.operators.reconcile",
                     "airflow_provider_flink.operators.rescale",
                     "airflow_provider_flink.operators.sql",

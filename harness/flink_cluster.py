@@ -37,6 +37,8 @@ DEFAULT_VERSION = "2.3.0"
 SUPPORTED_VERSIONS = ("2.3.0", "1.20.5")
 CACHE_ROOT = Path(os.environ.get("FLINK_PROVIDER_CACHE", Path.home() / ".cache" / "airflow-provider-flink"))
 STATE_FILE = "cluster.json"
+# The entry class that runs a Python program (``-py FILE`` / ``-pym MODULE``) from any uploaded jar.
+PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
 
 JAVA_HELP = (
     "Java 17 or newer is needed to run the local Flink cluster (and javac to build the test jobs), "
@@ -135,6 +137,16 @@ class LocalFlink:
     ``adaptive_scheduler``: run Flink's adaptive scheduler (``jobmanager.scheduler: adaptive``),
     the one that can change a running job's parallelism in place; add :data:`QUICK_RESCALE` to
     ``extra_config`` for a cluster that rescales without its 30 s cooldown.
+
+    ``python``: also run PyFlink (Python) jobs. :meth:`start` installs a Python environment with
+    ``apache-flink`` of this version (:mod:`harness.pyflink_env`, once per version), points
+    ``python.client.executable`` and ``python.executable`` at it and gives the JobManager
+    ``FLINK_OPT_DIR`` (where Flink finds ``flink-python-*.jar`` for a Python program). Submit a
+    Python job as any uploaded jar with entry class :data:`PYTHON_DRIVER` and program arguments
+    ``["-py", "/path/job.py", ...]``, or ``["-pym", "module", ...]`` with the module's folder in
+    the run's ``flinkConfiguration`` ``python.files`` (``-pyfs /dir`` through REST reaches only the
+    JobManager's Python, not the TaskManager's). The Python program's output and traceback land
+    in the JobManager's stdout (``log/jobmanager.out``, ``GET /jobmanager/stdout``).
     """
 
     version: str = DEFAULT_VERSION
@@ -142,6 +154,7 @@ class LocalFlink:
     slots: int = 4
     extra_config: dict[str, str] = field(default_factory=dict)
     adaptive_scheduler: bool = False
+    python: bool = False
     rest_port: int = 0
     tls: Any = None  # harness.tls.RestTls: REST over TLS with client certificates
     pids: dict[str, int] = field(default_factory=dict)
@@ -155,6 +168,13 @@ class LocalFlink:
         scheme = "https" if self.tls is not None else "http"
         host = "localhost" if self.tls is not None else "127.0.0.1"  # the name in the server certificate
         return f"{scheme}://{host}:{self.rest_port}"
+
+    @property
+    def python_executable(self) -> Path:
+        """The Python that runs this cluster's PyFlink jobs (installed by :meth:`start` when ``python``)."""
+        from harness.pyflink_env import env_python
+
+        return env_python(self.version)
 
     @property
     def conf_dir(self) -> Path:
@@ -214,6 +234,9 @@ class LocalFlink:
             settings["jobmanager.scheduler"] = "adaptive"
         if self.tls is not None:
             settings.update(self.tls.flink_config())
+        if self.python:
+            settings["python.client.executable"] = str(self.python_executable)
+            settings["python.executable"] = str(self.python_executable)
         settings.update(self.extra_config)
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
         (self.conf_dir / "config.yaml").write_text("\n".join(lines) + "\n")
@@ -281,6 +304,9 @@ class LocalFlink:
         env = dict(
             os.environ, FLINK_PLUGINS_DIR=str(self.home / "plugins"), FLINK_CONF_DIR=str(self.conf_dir)
         )
+        if self.python and role == "jobmanager":
+            # Without it every Python program's run is HTTP 500 (an NPE in PackagedProgramUtils.getOptJar).
+            env["FLINK_OPT_DIR"] = str(self.home / "opt")
         with open(self.workdir / "log" / f"{role}.out", "ab") as out:
             proc = subprocess.Popen(
                 cmd,
@@ -298,6 +324,10 @@ class LocalFlink:
         """Install if needed, configure, launch both JVMs and wait for free task slots."""
         java_tool("java")
         install_flink(self.version)
+        if self.python:
+            from harness.pyflink_env import install_pyflink_env
+
+            install_pyflink_env(self.version)
         self.write_config()
         self._launch("jobmanager")
         self._launch("taskmanager")
@@ -385,6 +415,7 @@ class LocalFlink:
             "workdir": str(self.workdir),
             "slots": self.slots,
             "adaptive_scheduler": self.adaptive_scheduler,
+            "python": self.python,
         }
         (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
 
@@ -398,6 +429,7 @@ class LocalFlink:
             rest_port=state["rest_port"],
             pids={k: int(v) for k, v in state["pids"].items()},
             adaptive_scheduler=bool(state.get("adaptive_scheduler", False)),
+            python=bool(state.get("python", False)),
         )
 
 
@@ -443,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--adaptive", action="store_true", help="run the adaptive scheduler (rescale jobs in place)"
     )
+    parser.add_argument(
+        "--python", action="store_true", help="also run PyFlink jobs (installs a Python env once)"
+    )
     args = parser.parse_args(argv)
     workdir = args.dir or Path(".run") / f"flink-{args.version}"
     try:
@@ -456,7 +491,11 @@ def main(argv: list[str] | None = None) -> int:
                     return 0
             began = time.monotonic()
             flink = LocalFlink(
-                version=args.version, workdir=workdir, slots=args.slots, adaptive_scheduler=args.adaptive
+                version=args.version,
+                workdir=workdir,
+                slots=args.slots,
+                adaptive_scheduler=args.adaptive,
+                python=args.python,
             ).start()
             print(
                 f"Flink {flink.version} ready at {flink.rest_url} in {time.monotonic() - began:.1f} s "

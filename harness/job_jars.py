@@ -30,7 +30,12 @@ FAILING_MESSAGE = "failing on purpose after "
 
 
 def read_counter(client: Any, job_id: str) -> float:
-    """The CounterJob's keyed counter (max over subtasks) through REST metrics; 0 before the first record."""
+    """The CounterJob's keyed counter (max over subtasks) through REST metrics; 0 before the first record.
+
+    Reads the Python twin (``harness/python/counter_job.py``) alike: its Python gauge is the same
+    metric of the same vertex ("count -> sink: Writer"), updated when the Python operator finishes
+    a bundle (at the latest at each checkpoint), so it lags the records by up to a checkpoint interval.
+    """
     from airflow_provider_flink.client import calls
 
     job = client.call(calls.job(job_id))

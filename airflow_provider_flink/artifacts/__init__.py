@@ -8,7 +8,7 @@ deploy operator or a deployment spec. Nothing here changes a cluster: an artifac
 check never reaches one.
 """
 
-from airflow_provider_flink.artifacts.definition import JobDefinition
+from airflow_provider_flink.artifacts.definition import JobDefinition, prepare_job, python_definition
 from airflow_provider_flink.artifacts.fetch import sha256_of
 from airflow_provider_flink.artifacts.prepare import (
     ArtifactRequest,
@@ -19,6 +19,7 @@ from airflow_provider_flink.artifacts.prepare import (
     prepare_for_cluster,
     public_keys_from_connection,
 )
+from airflow_provider_flink.artifacts.python_program import PythonArchive, PythonFile, PythonProgram
 from airflow_provider_flink.exceptions import ArtifactError
 
 __all__ = [
@@ -27,9 +28,14 @@ __all__ = [
     "ArtifactSource",
     "JobDefinition",
     "PreparedArtifact",
+    "PythonArchive",
+    "PythonFile",
+    "PythonProgram",
     "headers_from_connection",
     "prepare",
     "prepare_for_cluster",
+    "prepare_job",
     "public_keys_from_connection",
+    "python_definition",
     "sha256_of",
 ]

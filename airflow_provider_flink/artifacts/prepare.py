@@ -7,7 +7,21 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_flink.artifacts.fetch import DEFAULT_CACHE, DEFAULT_MAX_BYTES, fetch
-from airflow_provider_flink.artifacts.verify import check_jar, verify_sha256, verify_signature
+from airflow_provider_flink.artifacts.python_program import (
+    CARRIER_SHA256,
+    PYTHON_DRIVER,
+    PythonProgram,
+    StagedFile,
+    StagedProgram,
+    carrier_jar,
+)
+from airflow_provider_flink.artifacts.staging import STAGING_DIR_KEY, check_staging_dir, stage
+from airflow_provider_flink.artifacts.verify import (
+    check_jar,
+    check_python_file,
+    verify_sha256,
+    verify_signature,
+)
 from airflow_provider_flink.exceptions import ArtifactError
 from airflow_provider_flink.hooks.credentials import basic_auth_header, mask_value
 from airflow_provider_flink.hooks.flink import FlinkHook
@@ -26,9 +40,18 @@ class ArtifactSource:
 
 @dataclass(frozen=True)
 class PreparedArtifact:
+    """A verified jar, ready to upload; for a Python job the carrier jar and the staged program."""
+
     path: Path
     sha256: str
     verified_by: str  # "sha256", "signature <key fingerprint>", both, or "nothing"
+    program: StagedProgram | None = None
+
+    @property
+    def digest(self) -> str:
+        """What the job is made of, for the spec hash: the jar's digest, or the Python program's
+        (the carrier jar is always the same bytes)."""
+        return self.program.digest if self.program is not None else self.sha256
 
 
 def headers_from_connection(conn: Any, mask: Any = None) -> dict[str, str]:
@@ -65,7 +88,10 @@ def prepare(
     require_verification: bool = False,
     cache_dir: Path = DEFAULT_CACHE,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    python_file: bool = False,
 ) -> PreparedArtifact:
+    """Fetch and verify one artifact: a jar (holding ``entry_class``), or with ``python_file`` a
+    file of a Python program (artifacts.python_program)."""
     if require_verification and not (source.sha256 or source.signature):
         raise ArtifactError(
             f"artifact {source.uri}: this cluster requires verified artifacts: pin its sha256 or give a signature"
@@ -89,7 +115,10 @@ def prepare(
             source.uri, path, digest, signature_path.read_bytes(), list(source.public_keys)
         )
         checks.append(f"signature by key {fingerprint}")
-    check_jar(source.uri, path, entry_class)
+    if python_file:
+        check_python_file(source.uri, path)
+    else:
+        check_jar(source.uri, path, entry_class)
     return PreparedArtifact(path, digest, " and ".join(checks) or "nothing")
 
 
@@ -107,6 +136,16 @@ class ArtifactRequest:
     headers_conn_id: str | None = None
 
 
+def _keys_and_headers(hook: FlinkHook, request: ArtifactRequest) -> tuple[tuple[str, ...], dict[str, str]]:
+    keys = request.public_keys
+    if request.public_keys_conn_id:
+        keys += public_keys_from_connection(hook.get_connection(request.public_keys_conn_id))
+    headers: dict[str, str] = {}
+    if request.headers_conn_id:
+        headers = headers_from_connection(hook.get_connection(request.headers_conn_id), mask_value)
+    return keys, headers
+
+
 def prepare_for_cluster(hook: FlinkHook, request: ArtifactRequest) -> PreparedArtifact:
     """Everything checked before a jar may go to the hook's cluster, for operators and reconcile alike:
     the connection's caps (:class:`~airflow_provider_flink.exceptions.LimitError`), then fetching and
@@ -119,12 +158,7 @@ def prepare_for_cluster(hook: FlinkHook, request: ArtifactRequest) -> PreparedAr
         raise ArtifactError(str(err)) from None
     limits = ClusterLimits.from_connection(hook.connection)
     limits.check(hook.flink_conn_id, request.jar, request.entry_class, request.parallelism)
-    keys = request.public_keys
-    if request.public_keys_conn_id:
-        keys += public_keys_from_connection(hook.get_connection(request.public_keys_conn_id))
-    headers: dict[str, str] = {}
-    if request.headers_conn_id:
-        headers = headers_from_connection(hook.get_connection(request.headers_conn_id), mask_value)
+    keys, headers = _keys_and_headers(hook, request)
     source = ArtifactSource(jar, request.sha256, signature, keys, headers)
     return prepare(
         source,
@@ -132,3 +166,49 @@ def prepare_for_cluster(hook: FlinkHook, request: ArtifactRequest) -> PreparedAr
         require_verification=limits.require_verified_artifacts,
         max_bytes=limits.max_artifact_bytes or DEFAULT_MAX_BYTES,
     )
+
+
+def prepare_python_program(
+    hook: FlinkHook, program: PythonProgram, request: ArtifactRequest, staging_dir: str | None = None
+) -> PreparedArtifact:
+    """A Python job through the same gate as a jar (I6): the connection's caps on every file (its
+    sources) and on the entry class (``PythonDriver``), then each file fetched and verified under
+    the cluster's policy, and only when all passed, staged where the cluster reads them
+    (``staging_dir``, else the connection's ``python_staging_dir``). The carrier jar is the
+    provider's own pinned bytes."""
+    try:
+        locations = [normalised(f.location, "Python file") for f in program.all_files()]
+        signatures = [
+            normalised(f.signature, "signature") if f.signature else None for f in program.all_files()
+        ]
+    except ValueError as err:
+        raise ArtifactError(str(err)) from None
+    limits = ClusterLimits.from_connection(hook.connection)
+    for location in locations:
+        limits.check(hook.flink_conn_id, location, PYTHON_DRIVER, request.parallelism, "Python file")
+    where = staging_dir or hook.connection.extra_dejson.get(STAGING_DIR_KEY)
+    if not where:
+        raise ArtifactError(
+            f"a Python job's files must be staged where the cluster reads them, and connection {hook.flink_conn_id} "
+            f"has no {STAGING_DIR_KEY}: set that extra to a folder its JobManager and TaskManagers read "
+            "(a shared path, s3://..., hdfs://...), or give the job a staging_dir"
+        )
+    where = check_staging_dir(str(where))
+    keys, headers = _keys_and_headers(hook, request)
+    verified = [
+        prepare(
+            ArtifactSource(location, file.sha256, signature, keys, headers),
+            None,
+            require_verification=limits.require_verified_artifacts,
+            max_bytes=limits.max_artifact_bytes or DEFAULT_MAX_BYTES,
+            python_file=True,
+        )
+        for file, location, signature in zip(program.all_files(), locations, signatures, strict=True)
+    ]
+    staged = tuple(
+        StagedFile(file.name, done.sha256, stage(done.path, done.sha256, file.name, where), done.verified_by)
+        for file, done in zip(program.all_files(), verified, strict=True)
+    )
+    carrier = prepare(ArtifactSource(str(carrier_jar(DEFAULT_CACHE)), CARRIER_SHA256), None)
+    program_staged = StagedProgram(program, staged)
+    return PreparedArtifact(carrier.path, carrier.sha256, program_staged.verified_by, program_staged)

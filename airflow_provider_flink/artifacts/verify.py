@@ -128,3 +128,18 @@ def check_jar(name: str, path: Path, entry_class: str | None) -> None:
         raise ArtifactError(
             f"artifact {name}: no entry class given and the jar's manifest names no Main-Class"
         )
+
+
+def check_python_file(name: str, path: Path) -> None:
+    """A program file Flink can use: a ``.py`` file is UTF-8 text, an archive (``.zip``, ``.whl``,
+    ``.egg``) is a zip; checked before anything is staged."""
+    if name.endswith(".py"):
+        try:
+            path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ArtifactError(
+                f"Python file {name} is not UTF-8 text (byte {err.start}): is it the right file?"
+            ) from None
+        return
+    if not zipfile.is_zipfile(path):
+        raise ArtifactError(f"Python file {name} is not a zip archive")

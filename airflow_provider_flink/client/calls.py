@@ -33,6 +33,7 @@ class Call(Generic[T]):
     upload: Path | None = None
     upload_name: str | None = None
     idempotent: bool = True
+    text: bool = False  # the answer is plain text (a log), given to parse as it is
 
     @property
     def description(self) -> str:
@@ -55,6 +56,12 @@ def overview() -> Call[m.ClusterOverview]:
 
 def jobmanager_config() -> Call[m.JobManagerConfig]:
     return Call("GET", "/jobmanager/config", m.JobManagerConfig.model_validate)
+
+
+def jobmanager_stdout() -> Call[str]:
+    """The JobManager's standard output (``<log dir>/jobmanager.out``): where a Python program's
+    ``main`` prints, and its traceback when it fails (Flink's answer to the run carries none)."""
+    return Call("GET", "/jobmanager/stdout", str, text=True)
 
 
 def taskmanagers() -> Call[m.TaskManagers]:

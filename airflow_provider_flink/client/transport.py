@@ -111,6 +111,8 @@ def _prepare(settings: ClientSettings, call: Call[Any]) -> _Prepared:
 def _interpret(call: Call[T], status: int, content: bytes) -> T:
     """Turn an HTTP answer into the call's result or a typed error."""
     text = content.decode("utf-8", errors="replace")
+    if call.text and status < 400:
+        return call.parse(text)
     try:
         payload: Any = json.loads(text) if text.strip() else None
     except ValueError:

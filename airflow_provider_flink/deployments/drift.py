@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from airflow_provider_flink.artifacts.fetch import sha256_of
+from airflow_provider_flink.artifacts.python_program import PythonProgram, StagedFile, StagedProgram
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR_SHA256
 from airflow_provider_flink.deployments.approvals import required_risks
 from airflow_provider_flink.deployments.fields import FieldChange, field_changes
@@ -54,21 +55,44 @@ def declared_digest(spec: DeploymentSpec) -> tuple[str | None, str | None]:
     file here is read (once per change of the file)."""
     if spec.sql is not None:
         return RUNNER_JAR_SHA256, None
-    if spec.artifact.sha256:
-        return spec.artifact.sha256, None
-    location = spec.artifact.jar
+    if spec.python is not None:
+        return _program_digest(spec.python.program())
+    found = _known_digest(spec.artifact.jar, spec.artifact.sha256)
+    if found is not None:
+        return found, None
+    return None, (
+        "not known here: the jar is not pinned (artifact.sha256) nor a file on this server; "
+        "the reconcile hashes it when it fetches it"
+    )
+
+
+def _known_digest(location: str, pinned: str | None) -> str | None:
+    """A file's digest without fetching it: its pin, or its content when it is a file here."""
+    if pinned:
+        return pinned
     if not urlsplit(location).scheme:
         path = Path(location).expanduser()
         try:
             found = path.stat()
         except OSError:
-            found = None
-        if found is not None and path.is_file():
-            return _file_digest(str(path), found.st_size, found.st_mtime_ns, found.st_ino), None
-    return None, (
-        "not known here: the jar is not pinned (artifact.sha256) nor a file on this server; "
-        "the reconcile hashes it when it fetches it"
-    )
+            return None
+        if path.is_file():
+            return _file_digest(str(path), found.st_size, found.st_mtime_ns, found.st_ino)
+    return None
+
+
+def _program_digest(program: PythonProgram) -> tuple[str | None, str | None]:
+    """A Python program's digest (what the spec hash holds) when every file's is known here."""
+    staged = []
+    for file in program.all_files():
+        found = _known_digest(file.location, file.sha256)
+        if found is None:
+            return None, (
+                f"not known here: the Python file {file.name} is not pinned (sha256) nor a file on this server; "
+                "the reconcile hashes it when it fetches it"
+            )
+        staged.append(StagedFile(file.name, found, "", ""))
+    return StagedProgram(program, tuple(staged)).digest, None
 
 
 @lru_cache(maxsize=4096)

@@ -36,7 +36,8 @@ from functools import partial
 from typing import Any, Literal
 
 from airflow_provider_flink import crashpoints, ids
-from airflow_provider_flink.artifacts import PreparedArtifact, prepare_for_cluster
+from airflow_provider_flink.artifacts import PreparedArtifact, prepare_job
+from airflow_provider_flink.artifacts.submission import submit_prepared
 from airflow_provider_flink.client import (
     FlinkApiError,
     FlinkCircuitOpenError,
@@ -116,9 +117,9 @@ SAVEPOINT_TIMEOUT = 600.0
 
 
 def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArtifact:
-    """The spec's verified jar under the cluster's caps and policy (I6)."""
+    """The spec's verified jar (a Python job's staged program) under the cluster's caps and policy (I6)."""
     try:
-        return prepare_for_cluster(hook, spec.definition().artifact)
+        return prepare_job(hook, spec.definition())
     except (ArtifactError, LimitError) as err:
         raise ReconcileError(str(err)) from None
 
@@ -333,7 +334,10 @@ class Executor:
         short run: not waited for) and whether the job was adopted (an earlier run had submitted it)."""
         artifact = self._artifact(spec)
         origin = {"airflow.deployment": spec.name, "airflow.spec-hash": start.spec_hash[:12]}
-        request = spec.definition().run_request(start.job_id, start.restore_from, origin=origin)
+        definition = spec.definition()
+        request = definition.run_request(
+            start.job_id, start.restore_from, origin=origin, staged=artifact.program
+        )
         record = self.record
         if start.restore_from is None:
             # A new lineage: its checkpoint ids begin again at 1, so what came before is not newer
@@ -341,8 +345,7 @@ class Executor:
             record = transitions.new_lineage(record, self.clock())
         self._write(transitions.intended(record, start, self.clock()))
         crashpoints.reach("submit:intent-recorded")
-        jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, spec.artifact.jar)
-        adopted = self.hook.submit_job(jar_id, request)
+        jar_id, adopted = submit_prepared(self.hook, artifact, request, definition.artifact.jar)
         crashpoints.reach("submit:requested")
         self._write(transitions.submitted(self.record, start, _dumped(spec), jar_id))
         crashpoints.reach("submit:recorded")

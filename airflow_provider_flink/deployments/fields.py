@@ -12,7 +12,7 @@ from airflow_provider_flink.deployments.spec import DeploymentSpec
 # The fields a job is made of: a change to one needs a new job (or a rescale), and shows as drift
 # until it is applied. The others (policies, windows, the desired state) apply without touching
 # the job. tests/unit/test_drift.py checks that each of these changes the spec hash.
-JOB_FIELDS = ("artifact", "sql", "entry_class", "args", "parallelism", "flink_config")
+JOB_FIELDS = ("artifact", "sql", "python", "entry_class", "args", "parallelism", "flink_config")
 SHOWN_CHARS = 60  # a value longer than this (SQL statements, a long argument list) is cut
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from airflow_provider_flink.artifacts import ArtifactRequest, PreparedArtifact, prepare_for_cluster
+from airflow_provider_flink.artifacts import JobDefinition, PreparedArtifact, prepare_job
 from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.approvals import cluster_risks, required_risks
@@ -173,7 +173,7 @@ class _ClusterRun:
         self.stored = stored  # the cluster's records, read at once
         self.executor = executor
         self._adaptive: bool | None = None  # the cluster runs the adaptive scheduler (asked when needed)
-        self._prepared: dict[ArtifactRequest, PreparedArtifact | str] = {}
+        self._prepared: dict[tuple[object, ...], PreparedArtifact | str] = {}
 
     def _rescale_from(self, spec: DeploymentSpec, stored: DeploymentRecord | None, digest: str) -> int | None:
         """The running parallelism when only it changed and the cluster runs the adaptive scheduler
@@ -198,14 +198,16 @@ class _ClusterRun:
         held = stored is not None and stored.hold is not None
         return spec.state == "suspended" or (held and self.asked.request(spec.name) != "resume")
 
-    def _artifact(self, request: ArtifactRequest) -> PreparedArtifact | str:
-        """The verified jar, or why it may not run here (I6); once per distinct request per run."""
-        if request not in self._prepared:
+    def _artifact(self, definition: JobDefinition) -> PreparedArtifact | str:
+        """The verified jar (a Python job's staged program), or why it may not run here (I6); once
+        per distinct jar or program per run."""
+        key = (definition.artifact, definition.python, definition.staging_dir)
+        if key not in self._prepared:
             try:
-                self._prepared[request] = prepare_for_cluster(self.hook, request)
+                self._prepared[key] = prepare_job(self.hook, definition)
             except (ArtifactError, LimitError) as err:
-                self._prepared[request] = str(err)
-        return self._prepared[request]
+                self._prepared[key] = str(err)
+        return self._prepared[key]
 
     def reconcile(self, spec: DeploymentSpec) -> DeploymentReport:
         """Plan one deployment and (unless a dry run) apply the plan; its lease (taken at its first
@@ -224,7 +226,7 @@ class _ClusterRun:
             return entry
         jobs = self.view.jobs_of(spec.name)
         entry.job_state = jobs[-1].state.value if jobs else None
-        artifact = self._artifact(spec.definition().artifact)
+        artifact = self._artifact(spec.definition())
         if isinstance(artifact, str):
             entry.skipped = entry.refused = artifact
             return entry
@@ -235,7 +237,7 @@ class _ClusterRun:
         now = time.time()
         plan = plan_deployment(
             spec,
-            spec_hash(spec, artifact.sha256),
+            spec_hash(spec, artifact.digest),
             self.view,
             stored,
             now,
@@ -245,7 +247,7 @@ class _ClusterRun:
             clear_restarts=spec.name in self.asked.clear_restarts,
             approvals=(required := required_risks(spec, self.requires)),
             checkpoint_age=self._checkpoint_age(spec, required, now),
-            rescale_from=self._rescale_from(spec, stored, artifact.sha256),
+            rescale_from=self._rescale_from(spec, stored, artifact.digest),
             restore=None
             if self._stays_suspended(spec, stored)
             else newest_state(self.hook, spec, stored, self.view, now, self.executor.neighbours),

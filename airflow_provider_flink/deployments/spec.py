@@ -47,7 +47,15 @@ from pydantic import (
     model_validator,
 )
 
-from airflow_provider_flink.artifacts import ArtifactRequest, JobDefinition
+from airflow_provider_flink.artifacts import (
+    ArtifactError,
+    ArtifactRequest,
+    JobDefinition,
+    PythonArchive,
+    PythonFile,
+    PythonProgram,
+    python_definition,
+)
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR, SqlError, read_sql, sql_definition
 from airflow_provider_flink.deployments.windows import BlackoutWindow
 from airflow_provider_flink.locations import beside
@@ -121,6 +129,82 @@ class SqlSource(_Strict):
         return self.statements
 
 
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class PythonFileRef(_Strict):
+    """One more file of a Python job, with how to verify it."""
+
+    path: str = Field(description="A .py, .zip, .whl or .egg file: beside the spec file, absolute, or a URI.")
+    sha256: str | None = Field(None, pattern=_SHA256, description="Pinned SHA-256 of the file.")
+    signature: str | None = Field(None, description="Path or URI of a detached signature of the file.")
+
+    def file(self) -> PythonFile:
+        return PythonFile(self.path, self.sha256, self.signature)
+
+
+class PythonArchiveRef(PythonFileRef):
+    """A .zip unpacked beside the job's Python processes (a virtualenv, data files)."""
+
+    target: str | None = Field(None, description="The folder it is unpacked into (default: its file name).")
+
+
+def _ref(value: Any) -> Any:
+    return {"path": value} if isinstance(value, str) else value
+
+
+class PythonSource(_Strict):
+    """A Python (PyFlink) job's program (docs/python.md): an entry file or a module in its files."""
+
+    file: str | None = Field(
+        None,
+        description="The entry .py file (runs as the module named by its stem): beside the spec file, "
+        "absolute, or a URI.",
+    )
+    sha256: str | None = Field(None, pattern=_SHA256, description="Pinned SHA-256 of the entry file.")
+    signature: str | None = Field(None, description="Path or URI of a detached signature of the entry file.")
+    module: str | None = Field(None, description="Instead of file: the module to run, from one of files.")
+    files: list[PythonFileRef] = Field(
+        default_factory=list, description="More .py, .zip (a package), .whl or .egg files on the PYTHONPATH."
+    )
+    archives: list[PythonArchiveRef] = Field(
+        default_factory=list, description=".zip files unpacked for the job."
+    )
+    public_keys_conn_id: str | None = Field(
+        None, description="Airflow connection with the PEM public keys allowed to sign the files."
+    )
+    public_keys: list[str] = Field(
+        default_factory=list, description="PEM public keys allowed to sign the files."
+    )
+    headers_conn_id: str | None = Field(None, description="Airflow connection for http(s) downloads.")
+    staging_dir: str | None = Field(
+        None,
+        description="Where the verified files are staged for the cluster (default: the connection's "
+        "python_staging_dir).",
+    )
+
+    @field_validator("files", "archives", mode="before")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        return [_ref(v) for v in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _shape(self) -> PythonSource:
+        self.program()  # the shape's own rule, said once (artifacts.python_program)
+        return self
+
+    def program(self) -> PythonProgram:
+        try:
+            return PythonProgram(
+                entry=PythonFile(self.file, self.sha256, self.signature) if self.file is not None else None,
+                module=self.module,
+                files=tuple(f.file() for f in self.files),
+                archives=tuple(PythonArchive(a.file(), a.target) for a in self.archives),
+            )
+        except ArtifactError as err:
+            raise ValueError(str(err)) from None
+
+
 class SavepointPolicy(_Strict):
     interval_minutes: float | None = Field(None, gt=0, description="Take a savepoint this often (periodic).")
     keep_last: int = Field(5, ge=1, description="Savepoints kept; older ones are disposed through Flink.")
@@ -163,11 +247,16 @@ class DeploymentSpec(_Strict):
     sql: SqlSource | None = Field(
         None, description="A SQL job's statements, instead of artifact, entry_class and args (docs/sql.md)."
     )
-    # Validated after sql (field order) and also when absent: it is required unless sql is given.
+    python: PythonSource | None = Field(
+        None,
+        description="A Python (PyFlink) job's program, instead of artifact and entry_class (docs/python.md).",
+    )
+    # Validated after sql and python (field order) and also when absent: it is required unless one
+    # of them is given.
     artifact: Artifact = Field(
         default_factory=_runner_artifact,
         validate_default=True,
-        description="The job jar. Required unless sql is given (a SQL job's jar is the provider's runner).",
+        description="The job jar. Required unless sql or python is given (their jar is the provider's).",
     )
     entry_class: str | None = None
     args: list[str] = Field(default_factory=list)
@@ -205,19 +294,28 @@ class DeploymentSpec(_Strict):
     )
 
     model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["artifact"]}, {"required": ["sql"]}]}
+        json_schema_extra={
+            "oneOf": [{"required": ["artifact"]}, {"required": ["sql"]}, {"required": ["python"]}]
+        }
     )
 
     @field_validator("artifact")
     @classmethod
     def _jar_or_sql(cls, artifact: Artifact, info: ValidationInfo) -> Artifact:
-        if "sql" not in info.data:
-            return artifact  # sql itself was invalid: reported there, once
+        if "sql" not in info.data or "python" not in info.data:
+            return artifact  # sql or python itself was invalid: reported there, once
         runner = artifact == _runner_artifact()
-        if info.data["sql"] is None and runner:
-            raise ValueError("a deployment needs artifact (its jar) or sql (its statements)")
-        if info.data["sql"] is not None and not runner:
+        sql, python = info.data["sql"] is not None, info.data["python"] is not None
+        if sql and python:
+            raise ValueError("give one of sql (a SQL job) and python (a Python job), not both")
+        if not sql and not python and runner:
+            raise ValueError(
+                "a deployment needs artifact (its jar), sql (its statements) or python (its program)"
+            )
+        if sql and not runner:
             raise ValueError("a SQL deployment runs the provider's SQL runner jar: remove artifact")
+        if python and not runner:
+            raise ValueError("a Python deployment's program is python: remove artifact")
         return artifact
 
     @field_validator("entry_class")
@@ -225,6 +323,8 @@ class DeploymentSpec(_Strict):
     def _no_entry_class_for_sql(cls, entry_class: str | None, info: ValidationInfo) -> str | None:
         if entry_class and info.data.get("sql") is not None:
             raise ValueError("a SQL deployment runs the provider's SQL runner: remove entry_class")
+        if entry_class and info.data.get("python") is not None:
+            raise ValueError("a Python deployment runs python.file or python.module: remove entry_class")
         return entry_class
 
     @field_validator("args")
@@ -243,7 +343,7 @@ class DeploymentSpec(_Strict):
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if self.sql is not None:
+        if self.sql is not None or self.python is not None:
             # A record keeps the dump; read back on another worker (a rollback), a SQL deployment's
             # artifact must be that installation's runner, not this one's path.
             data.pop("artifact", None)
@@ -272,6 +372,19 @@ class DeploymentSpec(_Strict):
                 parallelism=self.parallelism,
                 flink_config=config,
                 allow_non_restored_state=self.allow_non_restored_state,
+            )
+        if self.python is not None:
+            source_py = self.python
+            return python_definition(
+                source_py.program(),
+                args=tuple(self.args),
+                parallelism=self.parallelism,
+                flink_config=config,
+                allow_non_restored_state=self.allow_non_restored_state,
+                staging_dir=source_py.staging_dir,
+                public_keys=tuple(source_py.public_keys),
+                public_keys_conn_id=source_py.public_keys_conn_id,
+                headers_conn_id=source_py.headers_conn_id,
             )
         source = self.artifact
         return JobDefinition(
@@ -448,12 +561,37 @@ def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentS
     source = spec.artifact
     if spec.sql is not None:
         return spec
+    if spec.python is not None:
+        return _with_python_beside(folder, spec, spec.python)
     update = {"jar": beside(str(folder), source.jar)}
     if source.signature:
         update["signature"] = beside(str(folder), source.signature)
     if all(getattr(source, field) == value for field, value in update.items()):
         return spec  # absolute already: nothing to copy (thousands of files per load)
     return spec.model_copy(update={"artifact": source.model_copy(update=update)})
+
+
+def _with_python_beside(folder: SpecPath, spec: DeploymentSpec, python: PythonSource) -> DeploymentSpec:
+    """A Python deployment's files (and signatures) named by relative paths are those beside the
+    spec file, as a jar's are."""
+    base = str(folder)
+
+    def moved(ref: PythonFileRef) -> PythonFileRef:
+        update = {"path": beside(base, ref.path)}
+        if ref.signature:
+            update["signature"] = beside(base, ref.signature)
+        return ref.model_copy(update=update)
+
+    update: dict[str, Any] = {
+        "files": [moved(f) for f in python.files],
+        "archives": [moved(a) for a in python.archives],
+    }
+    if python.file is not None:
+        update["file"] = beside(base, python.file)
+    if python.signature:
+        update["signature"] = beside(base, python.signature)
+    changed = python.model_copy(update=update)
+    return spec if changed == python else spec.model_copy(update={"python": changed})
 
 
 def _with_sql_file(

@@ -246,6 +246,10 @@ class FlinkHook(BaseHook):
         """The JobManager's effective configuration."""
         return self.call(calls.jobmanager_config()).as_dict()
 
+    def jobmanager_stdout(self) -> str:
+        """The JobManager's standard output (a Python program's prints and tracebacks)."""
+        return self.call(calls.jobmanager_stdout())
+
     def savepoint_status(self, job_id: str, trigger_id: str) -> models.AsyncOperationStatus:
         """Status of a savepoint or stop-with-savepoint started with ``trigger_id``."""
         return self.call(calls.savepoint_status(job_id, trigger_id))

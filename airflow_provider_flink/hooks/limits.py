@@ -78,7 +78,9 @@ class ClusterLimits:
                 f"parallelism {parallelism} is over the cap of {self.max_parallelism} set on connection {cluster}"
             )
 
-    def check(self, cluster: str, jar: str, entry_class: str | None, parallelism: int | None) -> None:
+    def check(
+        self, cluster: str, jar: str, entry_class: str | None, parallelism: int | None, what: str = "jar"
+    ) -> None:
         """The caps on a job, ``jar`` compared in its normal form (``..`` and symlinks resolved:
         artifacts.location), which is also the form that is read."""
         self.check_parallelism(cluster, parallelism)
@@ -86,7 +88,7 @@ class ClusterLimits:
             where = normalised(jar)
             shown = jar if where == jar else f"{jar} (that is {where})"
             raise LimitError(
-                f"jar {shown} is not from an allowed source of connection {cluster} "
+                f"{what} {shown} is not from an allowed source of connection {cluster} "
                 f"({', '.join(self.allowed_jar_sources)})"
             )
         if self.allowed_entry_classes:

@@ -13,6 +13,7 @@ from airflow_provider_flink.operators.job import (
     FlinkSavepointOperator,
     FlinkStopJobOperator,
 )
+from airflow_provider_flink.operators.python import FlinkPythonJobOperator
 from airflow_provider_flink.operators.reconcile import FlinkReconcileOperator
 from airflow_provider_flink.operators.rescale import FlinkRescaleJobOperator
 from airflow_provider_flink.operators.sql import FlinkSqlJobOperator
@@ -23,6 +24,7 @@ __all__ = [
     "FlinkCancelJobOperator",
     "FlinkDeployJobOperator",
     "FlinkOperatorError",
+    "FlinkPythonJobOperator",
     "FlinkReconcileApprovedOperator",
     "FlinkReconcileOperator",
     "FlinkRescaleJobOperator",

@@ -16,8 +16,10 @@ from airflow_provider_flink.artifacts import (
     ArtifactRequest,
     JobDefinition,
     PreparedArtifact,
-    prepare_for_cluster,
+    prepare_job,
 )
+from airflow_provider_flink.artifacts.python_program import StagedProgram, unstaged
+from airflow_provider_flink.artifacts.submission import submit_prepared
 from airflow_provider_flink.client import FlinkApiError, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.exceptions import (
@@ -205,23 +207,42 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             allow_non_restored_state=allow_non_restored,
         )
 
-    def _request(self, definition: JobDefinition, job_id: str, context: Any = None) -> models.JarRunRequest:
+    def _request(
+        self,
+        definition: JobDefinition,
+        job_id: str,
+        context: Any = None,
+        staged: StagedProgram | None = None,
+    ) -> models.JarRunRequest:
+        if definition.python is not None and staged is None:
+            staged = unstaged(definition.python)  # the request's shape only: never submitted
         try:
             return definition.run_request(
-                job_id, self.savepoint_path, self.claim_mode, airflow_origin(context)
+                job_id, self.savepoint_path, self.claim_mode, airflow_origin(context), staged
             )
         except ValueError as err:
             raise AirflowFailException(f"Invalid Flink job request: {err}") from None
 
     def _artifact(self, definition: JobDefinition) -> PreparedArtifact:
-        """Caps, then fetch and verify the jar, before anything touches the cluster (I6)."""
+        """Caps, then fetch and verify the jar (a Python job's files, then staged), before anything
+        touches the cluster (I6)."""
         try:
-            prepared = prepare_for_cluster(self.hook, definition.artifact)
+            prepared = prepare_job(self.hook, definition)
         except (ArtifactError, LimitError) as err:
             raise AirflowFailException(str(err)) from None
-        self.log.info(
-            "Artifact %s: SHA-256 %s, verified by %s", self.jar, prepared.sha256, prepared.verified_by
-        )
+        if prepared.program is not None:
+            for file in prepared.program.files:
+                self.log.info(
+                    "Python file %s: SHA-256 %s, verified by %s, staged at %s",
+                    file.name,
+                    file.sha256,
+                    file.verified_by,
+                    file.location,
+                )
+        else:
+            self.log.info(
+                "Artifact %s: SHA-256 %s, verified by %s", self.jar, prepared.sha256, prepared.verified_by
+            )
         return prepared
 
     # ------------------------------------------------------------------ job identity
@@ -324,11 +345,10 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         artifact = self._artifact(definition)
         store = id_store(context)
         job_id, on_cluster = self._job_to_use(store)
-        request = self._request(definition, job_id, context)
+        request = self._request(definition, job_id, context, artifact.program)
         if not on_cluster:
             self._ensure_capacity(request.parallelism)
-            jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))
-            adopted = self.hook.submit_job(jar_id, request)
+            _, adopted = submit_prepared(self.hook, artifact, request, definition.artifact.jar)
             crashpoints.reach("deploy-task:requested")
             self.log.info(
                 "%s job %s (%s)", "Adopted" if adopted else "Submitted", job_id, self.entry_class or self.jar

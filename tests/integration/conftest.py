@@ -106,7 +106,9 @@ class Cluster:
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     version: str = request.param
     jar = build_jar(version)
-    flink = LocalFlink(version=version, workdir=tmp_path_factory.mktemp(f"flink-{version}"))
+    # python=True: the same cluster runs the Python (PyFlink) jobs' tests (a Python environment
+    # of this Flink version for its JobManager and TaskManager, installed once per machine).
+    flink = LocalFlink(version=version, workdir=tmp_path_factory.mktemp(f"flink-{version}"), python=True)
     began = time.monotonic()
     flink.start()
     print(f"\nFlink {version} ready at {flink.rest_url} in {time.monotonic() - began:.1f} s")

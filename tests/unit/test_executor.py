@@ -244,11 +244,11 @@ def test_a_run_verifies_a_shared_jar_once_and_the_executor_reuses_it(
             f"name: {name}\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n"
         )
     prepared: list[str] = []
-    real = prepare_spec_artifact.__globals__["prepare_for_cluster"]
+    real = prepare_spec_artifact.__globals__["prepare_job"]
 
-    def counting(hook: Any, request: Any) -> Any:
-        prepared.append(request.jar)
-        return real(hook, request)
+    def counting(hook: Any, definition: Any) -> Any:
+        prepared.append(definition.artifact.jar)
+        return real(hook, definition)
 
     submitted: list[str] = []
 
@@ -256,8 +256,8 @@ def test_a_run_verifies_a_shared_jar_once_and_the_executor_reuses_it(
         submitted.append(self._artifact(spec).sha256)  # what would be uploaded
         return WaitEvent(status="success", message="healthy"), False
 
-    monkeypatch.setattr("airflow_provider_flink.deployments.reconciler.prepare_for_cluster", counting)
-    monkeypatch.setattr("airflow_provider_flink.deployments.executor.prepare_for_cluster", counting)
+    monkeypatch.setattr("airflow_provider_flink.deployments.reconciler.prepare_job", counting)
+    monkeypatch.setattr("airflow_provider_flink.deployments.executor.prepare_job", counting)
     monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, ()))
     monkeypatch.setattr(Executor, "_submit", submit)
     summary = reconcile(tmp_path, MemoryRecordStore())

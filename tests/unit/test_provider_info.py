@@ -39,6 +39,7 @@ def test_connection_form_declares_every_field() -> None:
         "allowed_jar_sources",
         "allowed_entry_classes",
         "max_artifact_bytes",
+        "python_staging_dir",
     }
     for name in ("bearer_token", "client_cert", "client_private_key"):
         assert fields[name]["schema"]["format"] == "password", name

@@ -263,7 +263,7 @@ def problems_of(tmp_path: Path, data: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        (spec(), "clicks.yaml: artifact: a deployment needs artifact (its jar) or sql (its statements)"),
+        (spec(), "clicks.yaml: artifact: a deployment needs artifact (its jar), sql (its statements) or python (its program)"),
         (
             spec(sql={"statements": SQL}, artifact={"jar": "/j.jar"}),
             "clicks.yaml: artifact: a SQL deployment runs the provider's SQL runner jar: remove artifact",
