@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from airflow_provider_flink import crashpoints, ids
 from airflow_provider_flink.artifacts import PreparedArtifact, prepare_job
-from airflow_provider_flink.artifacts.submission import submit_prepared
+from airflow_provider_flink.artifacts.submission import PythonProgramError, submit_prepared
 from airflow_provider_flink.client import (
     FlinkApiError,
     FlinkCircuitOpenError,
@@ -114,6 +114,10 @@ __all__ = ["Executor", "ReconcileError", "prepare_spec_artifact"]
 
 log = logging.getLogger(__name__)
 SAVEPOINT_TIMEOUT = 600.0
+
+
+class SubmissionRefusedError(ReconcileError):
+    """Flink refused a submission: it answered, and no job of it exists (I3 is about no answer)."""
 
 
 def prepare_spec_artifact(spec: DeploymentSpec, hook: FlinkHook) -> PreparedArtifact:
@@ -345,7 +349,13 @@ class Executor:
             record = transitions.new_lineage(record, self.clock())
         self._write(transitions.intended(record, start, self.clock()))
         crashpoints.reach("submit:intent-recorded")
-        jar_id, adopted = submit_prepared(self.hook, artifact, request, definition.artifact.jar)
+        try:
+            jar_id, adopted = submit_prepared(self.hook, artifact, request, definition.artifact.jar)
+        except (FlinkApiError, PythonProgramError) as err:
+            if isinstance(err, FlinkApiError) and (err.status >= 500 or self.hook.find_job(start.job_id)):
+                raise  # not an answer, or the job exists after all: the next run looks again
+            self._write(transitions.submission_refused(self.record, start, str(err), self.clock()))
+            raise SubmissionRefusedError(str(err)) from None
         crashpoints.reach("submit:requested")
         self._write(transitions.submitted(self.record, start, _dumped(spec), jar_id))
         crashpoints.reach("submit:recorded")
@@ -477,9 +487,25 @@ class Executor:
         return f"{event.message}{how}"
 
     # ------------------------------------------------------------------ actions
+    def _submit_or_roll_back(self, spec: DeploymentSpec, start: Start) -> tuple[WaitEvent | None, bool]:
+        """Submit; a spec that never ran healthy and that Flink refuses is rolled back to the last
+        stable spec in the same run (as a failed upgrade is): a refusal is an answer, and the next
+        run would only be refused again (seed 32 of the histories: a recover of a Python program
+        whose main raises, tried run after run while the deployment ran nothing)."""
+        try:
+            return self._submit(spec, start)
+        except SubmissionRefusedError as err:
+            record = self.record
+            if not record.last_stable_spec or start.spec_hash == record.last_stable_hash:
+                raise
+            rollback = self._rollback_to_stable(
+                spec, start.job_id, start.spec_hash, f"Flink refused its submission: {err}"
+            )
+            raise ReconcileError(f"{err}; {rollback}") from None
+
     def _deploy(self, spec: DeploymentSpec, action: Deploy) -> str:
         start = Start(job_id=action.new_job_id, spec_hash=action.spec_hash, restore_from=action.path)
-        return self._healthy_or_raise(self._submit(spec, start), action.new_job_id)
+        return self._healthy_or_raise(self._submit_or_roll_back(spec, start), action.new_job_id)
 
     def _resubmit(self, spec: DeploymentSpec, action: Resubmit) -> str:
         """Finish a submission an earlier run recorded, with the spec it recorded it for: the
@@ -533,7 +559,7 @@ class Executor:
             # flight of this job, judged as one (FAILED or not healthy in time: rolled back to the
             # last stable spec and marked failed), never restarted until the limit.
             self._record = transitions.upgrade_of_never_stable(record, start, self.clock())
-        started = self._healthy_or_raise(self._submit(spec, start), action.new_job_id)
+        started = self._healthy_or_raise(self._submit_or_roll_back(spec, start), action.new_job_id)
         return f"{started} ({snapshot.describe()})"
 
     def _upgrade(self, spec: DeploymentSpec, action: Upgrade) -> str:

@@ -516,6 +516,13 @@ def _plan(
             # the intent is of the declared spec, or of a rollback to the stable one: a stale intent
             # of a spec declared no more is dropped, and the run plans from what Flink shows
             and submission.spec_hash in (desired_hash, record.last_stable_hash)
+            # nor is one of a spec that failed since (Flink refused it: asked again, it refuses again)
+            and not (
+                record.failed_spec is not None
+                and record.failed_spec.spec_hash == submission.spec_hash
+                and submission.spec_hash != record.last_stable_hash
+                and not retry_failed
+            )
         ):
             return act(
                 Resubmit(

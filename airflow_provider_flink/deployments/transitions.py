@@ -124,6 +124,20 @@ def failed(record: DeploymentRecord, spec_hash: str, reason: str, now: float) ->
     return _with(record, failed_spec=FailedSpec(spec_hash=spec_hash, reason=reason, failed_at=now))
 
 
+def submission_refused(record: DeploymentRecord, start: Start, reason: str, now: float) -> DeploymentRecord:
+    """Flink answered the submission with a refusal and no job of it exists (a restore it cannot
+    read, a program whose main failed): the intent is over, never finished by a later run (it
+    would be refused again, run after run). A spec that never ran healthy is failed: not applied
+    again until it changes or a person asks for a retry; a refused stable spec is tried again."""
+    operation = record.operation
+    if isinstance(operation, (Submitting, Upgrading)) and operation.start.job_id == start.job_id:
+        operation = None
+    failed_spec = record.failed_spec
+    if start.spec_hash != record.last_stable_hash:
+        failed_spec = FailedSpec(spec_hash=start.spec_hash, reason=reason, failed_at=now)
+    return _with(record, operation=operation, failed_spec=failed_spec)
+
+
 def restarted(record: DeploymentRecord, now: float) -> DeploymentRecord:
     """One more restart counted against the limit (the newest ``RESTARTS_KEPT``)."""
     return _with(record, restarts=[*record.restarts, now][-RESTARTS_KEPT:])

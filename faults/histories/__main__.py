@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="flink-histories-") as tmp:
             work = Path(tmp)
             jar = build_jar(version, work / "jars")
-            flink = LocalFlink(version=version, workdir=work / "flink").start()
+            flink = LocalFlink(version=version, workdir=work / "flink", python=True).start()
             try:
                 plays = args.keep / version if args.keep else work / "plays"
                 for history in histories:

@@ -46,6 +46,10 @@ ANSWER_SHARE = 0.2
 ANSWERS_GIVEN = ["approve", "approve", "reject", "expire"]
 STATELESS_EDIT_SHARE = 0.4
 EDITS = ["good", "good", "failing", "parallelism", "stateless"]
+# Drawn from a stream of its own (added with Python jobs): in half the histories one deployment is
+# a Python (PyFlink) program, submitted through Flink's PythonDriver with its files staged; its
+# "failing" edit is a program whose main raises (the submission is refused: no job at all).
+PYTHON_SHARE = 0.5
 # Requests whose answer the fault proxy loses or delays: (method, path pattern).
 ANSWERS = [
     ("POST", r"/jars/[^/]+/run"),
@@ -81,16 +85,25 @@ class History:
     deployments: list[str]  # short names ("a", "b", "c"); the run adds a unique prefix
     ops: list[Op] = field(default_factory=list)
     approvals: bool = False  # the deployments require a person's approval of a stateless upgrade
+    python: list[str] = field(default_factory=list)  # the deployments that are Python programs
 
     def as_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {"seed": self.seed, "deployments": self.deployments, "ops": self.ops}
         if self.approvals:
             raw["approvals"] = True
+        if self.python:
+            raw["python"] = self.python
         return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> History:
-        return cls(int(raw["seed"]), list(raw["deployments"]), list(raw["ops"]), bool(raw.get("approvals")))
+        return cls(
+            int(raw["seed"]),
+            list(raw["deployments"]),
+            list(raw["ops"]),
+            bool(raw.get("approvals")),
+            list(raw.get("python", [])),
+        )
 
 
 def generate(seed: int, ops: int = 15, deployments: int | None = None) -> History:
@@ -103,7 +116,10 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
     asks = random.Random(f"{seed}-asks")
     answers = random.Random(f"{seed}-answers")
     count = deployments or rng.choice([2, 2, 3])
+    python = random.Random(f"{seed}-python")
     history = History(seed, ["abc"[i] for i in range(count)], approvals=answers.random() < APPROVAL_SHARE)
+    if python.random() < PYTHON_SHARE:
+        history.python = [python.choice(history.deployments)]
     history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
     down: dict[str, int] = {}  # component -> operations left until it is started again
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())

@@ -35,6 +35,7 @@ from faults.histories.sampler import Sampler, job_deployment
 from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import COUNTER_JOB, FAILING_JOB
+from harness.pyflink_env import PYTHON_JOBS
 from harness.waiting import wait_for
 
 CRASH_ENV = "FLINK_PROVIDER_CRASH_AT"  # airflow_provider_flink/crashpoints.py
@@ -88,6 +89,7 @@ class Declared:
     parallelism: int = 1
     entry: str = "counter"  # counter | failing
     mode: str = "savepoint"
+    python: bool = False  # a Python program (harness/python) rather than the test jar
 
 
 class Player:
@@ -103,7 +105,7 @@ class Player:
         self.folder = self.dir / "specs"
         self.folder.mkdir(parents=True)
         self.records = self.dir / "records.json"
-        self.declared = {name: Declared() for name in self.names.values()}
+        self.declared = {name: Declared(python=short in history.python) for short, name in self.names.items()}
         self.journal: list[dict[str, Any]] = []
         self.background: list[Run] = []
         self.runs = 0
@@ -114,7 +116,8 @@ class Player:
             "conn_type": "flink",
             "host": "127.0.0.1",
             "port": self.proxy.port,
-            "extra": {"request_timeout": REQUEST_TIMEOUT},
+            # A Python deployment's files are staged here (a folder the local cluster reads).
+            "extra": {"request_timeout": REQUEST_TIMEOUT, "python_staging_dir": str(self.dir / "staging")},
         }
         self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
         for key in (CRASH_ENV, PAUSE_ENV, ASKED_ENV):
@@ -245,8 +248,6 @@ class Player:
         d = self.declared[name]
         spec: dict[str, Any] = {
             "name": name,
-            "artifact": {"jar": str(self.jar)},
-            "entry_class": COUNTER_JOB if d.entry == "counter" else FAILING_JOB,
             # The job's name says its deployment and spec generation: the checker's own way to
             # tell jobs apart, independent of the product's job ids.
             "args": ["--name", f"{name}.g{d.gen}"],
@@ -255,6 +256,14 @@ class Player:
             "flink_config": dict(RETAIN),
             "upgrade_mode": d.mode,
         }
+        if d.python:
+            # The Python counter (the same metric, names and rate as the jar's), or a program whose
+            # main raises: Flink refuses the submission and no job of the spec ever exists.
+            program = "counter_job.py" if d.entry == "counter" else "failing_main.py"
+            spec["python"] = {"file": str(PYTHON_JOBS / program)}
+        else:
+            spec["artifact"] = {"jar": str(self.jar)}
+            spec["entry_class"] = COUNTER_JOB if d.entry == "counter" else FAILING_JOB
         approval = ["stateless-upgrade"] if self.history.approvals else []
         if approval:
             spec["approval"] = {"required_for": approval}
@@ -269,6 +278,7 @@ class Player:
             entry=d.entry,
             mode=d.mode,
             approval=approval,
+            python=d.python,
         )
 
     def edit(self, name: str, change: str) -> None:

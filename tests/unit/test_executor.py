@@ -907,3 +907,57 @@ def test_finishing_an_earlier_rescale_keeps_its_own_target_when_the_file_changed
     assert stored is not None
     assert stored.applied is not None
     assert stored.applied.spec == {**applied, "parallelism": 2}
+
+
+@pytest.mark.parametrize("stable", [True, False])
+@responses.activate
+def test_a_refused_submission_ends_its_intent_and_a_never_stable_spec_is_rolled_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stable: bool
+) -> None:
+    """Histories seed 32: Flink refused the submission (it answered; no job exists). The intent is
+    over and the spec failed, so no later run submits it again; a spec that never ran healthy is
+    rolled back to the last stable one in the same run (as a failed upgrade is)."""
+    from airflow_provider_flink.artifacts import PreparedArtifact
+    from airflow_provider_flink.client import FlinkApiError
+    from airflow_provider_flink.deployments import executor as module
+    from airflow_provider_flink.deployments.planner import Resubmit
+    from airflow_provider_flink.deployments.records import Start, Submitting
+
+    h1, h2 = "1" * 64, "2" * 64
+    refused_id = ids.new_job_id("orders", h2)
+    jar = tmp_path / "j.jar"
+    jar.write_bytes(b"jar")
+    monkeypatch.setattr(module, "prepare_job", lambda hook, definition: PreparedArtifact(jar, "f" * 64, "x"))
+
+    def refuse(*_: Any) -> Any:
+        raise FlinkApiError("POST /jars/x/run", 400, ["org.apache...: Python process exits with code: 1"])
+
+    monkeypatch.setattr(module, "submit_prepared", refuse)
+    responses.get(f"{URL}/jobs/{refused_id}", status=404, json={"errors": ["Job not found"]})
+    rolled: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(
+        Executor,
+        "_rollback_to_stable",
+        lambda self, spec, bad, failed, why, job_id=None: rolled.append((bad, failed)) or "rolled back",
+    )
+    stored = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        status="running",
+        operation=Submitting(start=Start(job_id=refused_id, spec_hash=h2)),
+        last_stable_hash=h1 if stable else None,
+        last_stable_spec=spec().model_dump() if stable else None,
+    )
+    outcomes, store = apply(stored, Resubmit("orders", "finish it", new_job_id=refused_id, spec_hash=h2))
+    (outcome,) = outcomes
+    assert not outcome.ok
+    assert outcome.detail.startswith(
+        "Flink answered HTTP 400 to POST /jars/x/run: org.apache...: Python process exits with code: 1."
+    )
+    written = store.get("flink_default", "orders")
+    assert written is not None
+    assert written.operation is None  # the intent is over: no run finishes it again
+    assert written.failed_spec is not None
+    assert written.failed_spec.spec_hash == h2
+    assert rolled == ([(refused_id, h2)] if stable else [])
+    assert outcome.detail.endswith("; rolled back") is stable

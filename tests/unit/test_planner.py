@@ -1303,3 +1303,21 @@ def test_a_cleared_restart_limit_is_recorded_first_then_the_failed_job_restarts(
     # A cleared limit is no licence for anything else: a healthy job gets no action from it.
     healthy = plan_deployment(spec(**policy), H1, view(job(jid())), at_limit, NOW, clear_restarts=True)
     assert kinds(healthy) == ["clear-restarts"]
+
+
+def test_an_intent_of_a_spec_flink_refused_is_not_submitted_again() -> None:
+    """Histories seed 32: a recorded submission of a spec that failed since (Flink refused it: a
+    Python program whose main raises) is not finished again, run after run, while the deployment
+    runs nothing: the last stable spec is started instead; a person's retry submits it again."""
+    refused_id = jid(H2, "99990000")
+    stored = running_record(
+        last_stable_spec=spec().model_dump(),
+        operation=upgrade_in_flight(H1, H2, "file:/sp/9", NOW - 10, refused_id),
+        failed_spec={"spec_hash": H2, "reason": "refused", "failed_at": NOW - 5},
+    )
+    plan = plan_deployment(spec(), H2, view(job(jid(), "FINISHED", 0)), stored, NOW)
+    assert "resubmit" not in kinds(plan)
+    assert [a.spec_hash for a in plan.actions] == [H1]  # the last stable spec
+    again = plan_deployment(spec(), H2, view(job(jid(), "FINISHED", 0)), stored, NOW, retry_failed=True)
+    assert kinds(again) == ["resubmit"]
+    assert again.actions[0].new_job_id == refused_id
