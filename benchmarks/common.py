@@ -13,10 +13,11 @@ from harness.flink_cluster import LocalFlink
 
 
 @contextmanager
-def local_flink(version: str) -> Iterator[LocalFlink]:
-    """A fresh local Flink for the benchmark, stopped at the end whatever happens."""
+def local_flink(version: str, python: bool = False) -> Iterator[LocalFlink]:
+    """A fresh local Flink for the benchmark (``python``: it runs Python jobs too), stopped at the
+    end whatever happens."""
     with TemporaryDirectory(prefix="flink-bench-") as tmp:
-        flink = LocalFlink(version=version, workdir=Path(tmp))
+        flink = LocalFlink(version=version, workdir=Path(tmp), python=python)
         began = time.monotonic()
         flink.start()
         print(f"Flink {version} up at {flink.rest_url} in {time.monotonic() - began:.1f} s")

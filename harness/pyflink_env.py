@@ -15,6 +15,7 @@ killed never looks complete. Standard library only: no provider import.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -46,11 +47,21 @@ def is_installed(version: str) -> bool:
 
 
 def install_pyflink_env(version: str) -> Path:
-    """Install ``apache-flink==version`` with its dependencies into a venv once; return its python."""
-    target = env_dir(version)
+    """Install ``apache-flink==version`` with its dependencies into a venv once; return its python.
+    Installs running at once (``scripts/test`` starts them early, in the background, and a test
+    session's cluster may ask before they end) take turns on a lock: the second finds it done."""
     if is_installed(version):
         return env_python(version)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ENV_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(ENV_ROOT / f"{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_installed(version):
+            return env_python(version)
+        return _install(version)
+
+
+def _install(version: str) -> Path:
+    target = env_dir(version)
     tmp = target.with_name(f"{version}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     began = time.monotonic()

@@ -90,6 +90,12 @@ def look(folder: SpecPath) -> FolderState:
             # A SQL deployment's statements file is what it runs (the runner jar ships with the
             # provider): watched as a jar is, a change to it is a change of the deployment.
             files[name] = SpecFile(digest, spec.name, sql_file_location(folder, spec.sql.file))
+        elif spec.python is not None:
+            # A Python deployment's entry file (else its first file) is watched as a jar is; a
+            # change to its other files is seen by the next scheduled run (their digests are in
+            # the spec hash).
+            entry = spec.python.file if spec.python.file is not None else spec.python.files[0].path
+            files[name] = SpecFile(digest, spec.name, sql_file_location(folder, entry))
         else:
             files[name] = SpecFile(digest, spec.name, spec.artifact.jar)
     jars = {jar: jar_version(jar) for jar in sorted({f.jar for f in files.values() if f.jar})}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from airflow_provider_flink.deployments.changes import FolderState, compare, jar_version, look
@@ -117,5 +119,23 @@ def test_a_sql_deployments_statements_file_edited_names_the_deployment(tmp_path:
     assert (change.deployments, change.jars, change.files) == (
         ("clicks",),
         (str(tmp_path / "clicks.sql"),),
+        (),
+    )
+
+
+@pytest.mark.parametrize("python", [{"file": "orders.py"}, {"module": "orders", "files": ["orders.py"]}])
+def test_a_python_deployments_entry_file_edited_names_the_deployment(
+    tmp_path: Path, python: dict[str, Any]
+) -> None:
+    (tmp_path / "orders.py").write_text("print(1)\n")
+    (tmp_path / "orders.yaml").write_text(yaml.safe_dump({"name": "orders", "python": python}))
+    before = look(tmp_path)
+    (tmp_path / "orders.py").write_text("print(2)\n")
+    os.utime(tmp_path / "orders.py", ns=(1, 10**18))
+    change = compare(before, look(tmp_path))
+    assert change is not None
+    assert (change.deployments, change.jars, change.files) == (
+        ("orders",),
+        (str(tmp_path / "orders.py"),),
         (),
     )

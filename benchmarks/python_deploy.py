@@ -1,0 +1,130 @@
+"""Python (PyFlink) deploy latency: FlinkPythonJobOperator against the raw REST sequence of the
+same job.
+
+Both run in the same process against the same freshly started local Flink (it runs Python jobs),
+rounds interleaved, after one warm-up job of each (the first Python program after start-up starts
+Python's interpreters and loads PyFlink in the JobManager and the TaskManager):
+
+* operator: ``FlinkPythonJobOperator.execute`` (not deferred): checks the entry file's pin,
+  verifies and stages it (its digest already staged: read back and compared), records the job id,
+  finds the carrier jar already uploaded by its digest, submits the driver with the staged file,
+  waits through the same trigger the triggerer runs until the job and all its vertices run;
+* raw REST (the baseline): ``POST /jars/upload`` of a jar holding only a manifest, ``POST
+  /jars/{id}/run`` with ``PythonDriver``, ``-py <the file>`` and the same arguments, ``GET
+  /jobs/{id}`` every 0.1 s until every vertex runs: what a curl script does with the file already
+  on the JobManager.
+
+The job: ``harness/python/counter_job.py`` (a generator, a Python KeyedProcessFunction counting in
+keyed state, a sink). Most of either time is Flink's: the program's ``main`` runs in the JobManager
+before Flink answers, then the TaskManager starts the Python worker of the counting function.
+
+    .venv/bin/python -m benchmarks.python_deploy [--version 2.3.0] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+
+from airflow_provider_flink.client import ClientSettings, FlinkClient
+from airflow_provider_flink.ids import new_id
+from benchmarks.common import local_flink
+from benchmarks.lifecycle import _cancel_all, _wait_running
+from harness.flink_cluster import PYTHON_DRIVER
+from harness.pyflink_env import PYTHON_JOBS, driver_jar
+from harness.task_context import task_context
+
+PROGRAM = PYTHON_JOBS / "counter_job.py"
+ARGS = ["--rate", "50", "--name", "py-bench"]
+
+
+def _operator() -> str:
+    from airflow_provider_flink.operators import FlinkPythonJobOperator
+
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(PROGRAM),
+        python_file_sha256=hashlib.sha256(PROGRAM.read_bytes()).hexdigest(),
+        args=ARGS,
+        deferrable=False,
+    )
+    return str(op.execute(task_context()))
+
+
+def _raw(session: requests.Session, url: str, jar: Path) -> str:
+    with jar.open("rb") as fh:
+        uploaded = session.post(f"{url}/jars/upload", files={"jarfile": (jar.name, fh)}, timeout=30).json()
+    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
+    body: dict[str, Any] = {
+        "entryClass": PYTHON_DRIVER,
+        "programArgsList": ["-py", str(PROGRAM), *ARGS],
+        "jobId": new_id(),
+    }
+    answer = session.post(f"{url}/jars/{jar_id}/run", json=body, timeout=60)
+    answer.raise_for_status()
+    job_id = str(answer.json()["jobid"])
+    _wait_running(session, url, job_id)
+    return job_id
+
+
+def _timed(fn: Any) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", default="2.3.0")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    results: dict[str, list[float]] = {"operator": [], "raw REST": []}
+    with local_flink(args.version, python=True) as flink, requests.Session() as session:
+        url = flink.rest_url
+        stage = flink.workdir / "python-staging"
+        os.environ["AIRFLOW_CONN_FLINK_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "flink",
+                "host": "127.0.0.1",
+                "port": flink.rest_port,
+                "extra": {"python_staging_dir": str(stage)},
+            }
+        )
+        jar = driver_jar(flink.workdir / "pyflink-driver.jar")
+        client = FlinkClient(ClientSettings(url))
+        for warm in (_operator, lambda: _raw(session, url, jar)):  # warm-up
+            warm()
+            _cancel_all(client)
+        for round_ in range(args.rounds):
+            # Alternate which goes first, so that neither always meets a cluster just freed.
+            order = ["operator", "raw REST"] if round_ % 2 == 0 else ["raw REST", "operator"]
+            for name in order:
+                fn = _operator if name == "operator" else (lambda: _raw(session, url, jar))
+                results[name].append(_timed(fn))
+                _cancel_all(client)
+        client.close()
+    print(f"\nPython deploy latency on Flink {args.version} (start -> the job and all its vertices RUNNING)")
+    print(f"{'':<12} {'median':>8} {'min':>8} {'max':>8}   n")
+    for name, samples in results.items():
+        print(
+            f"{name:<12} {statistics.median(samples):7.3f}s {min(samples):7.3f}s {max(samples):7.3f}s   {len(samples)}"
+        )
+    ratio = statistics.median(results["operator"]) / statistics.median(results["raw REST"])
+    print(f"operator / raw REST: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
