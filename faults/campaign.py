@@ -57,6 +57,7 @@ from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import QUICK_RESCALE, LocalFlink
 from harness.job_jars import BATCH_JOB, COUNTER_JOB, FAILING_JOB, build_jar, read_counter
 from harness.postgres import LocalPostgres
+from harness.pyflink_env import PYTHON_JOBS
 from harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +102,9 @@ class Kind:
     short: bool = False
     # Run on a cluster with the adaptive scheduler (rescale in place); the others keep Flink's default.
     adaptive: bool = False
+    # The deployment is a Python program (harness/python/counter_job.py, run through Flink's
+    # PythonDriver with its file staged); its failing spec is a program whose main raises.
+    python: bool = False
 
 
 UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
@@ -243,6 +247,17 @@ KINDS: dict[str, Kind] = {
     # An upgrade's POST /jars/{id}/run answering after the request timeout (every retry too):
     # taken for a failed submission, the running new job was rolled back and its spec marked failed
     "regress@slow-run": Kind("regress-slow-run", answer=("POST", RUN), delay=SLOW, every_retry=True),
+    # A Python program (issue 22): the same steps through PythonDriver, its files staged.
+    "python@deploy@submit:intent-recorded": Kind("deploy", "submit:intent-recorded", python=True),
+    "python@deploy@submit:requested": Kind("deploy", "submit:requested", python=True),
+    "python@upgrade@stop:requested": Kind("upgrade", "stop:requested", python=True),
+    "python@upgrade@submit:intent-recorded": Kind("upgrade", "submit:intent-recorded", python=True),
+    "python@upgrade@submit:requested": Kind("upgrade", "submit:requested", python=True),
+    "python@lost@deploy:run": Kind("deploy", answer=("POST", RUN), python=True),
+    "python@lost@upgrade:run": Kind("upgrade", answer=("POST", RUN), python=True),
+    # The upgrade's program raises in main: Flink refuses it (no job); rolled back, never again
+    "python@rollback@submit:requested": Kind("rollback", "submit:requested", python=True),
+    "python@rollback@rollback:intent-recorded": Kind("rollback", "rollback:intent-recorded", python=True),
 }
 
 # What the test suite runs (tests/integration/test_faults.py), spread over the Flink versions: the
@@ -260,6 +275,7 @@ CI_SAMPLE = [
     "deploy@submit:requested",
     "bounded@submit:requested",  # a batch job once ran again on every run (16 times in one trial)
     "short@rollback@submit:requested",  # short runs: the failed upgrade rolled back by a later run
+    "python@lost@upgrade:run",  # a Python run's retry was refused inside the program: its job was cancelled
     # A user's reports (10-30 s each). Not regress@jm-crash-after-stop: it restarts the JobManager,
     # which forgets the session cluster's uploaded jar the other tests use.
     "regress@cancel-before-first-checkpoint",
@@ -446,6 +462,8 @@ class Trial:
         }
         if kind.answer:
             connection["extra"] = {"request_timeout": TIMEOUT}
+        if kind.python:  # where a Python program's files are staged: a folder the local cluster reads
+            connection["extra"] = {**connection.get("extra", {}), "python_staging_dir": str(work / "staging")}
         self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
         self.env.pop(ENV, None)
         self.env.pop(PAUSE_ENV, None)
@@ -512,6 +530,12 @@ class Trial:
         # A job that cannot start from the counter's state: the upgrade fails and is rolled back.
         if changed and kind.change in ("rollback", "regress-failed-spec"):
             spec.update(entry_class=FAILING_JOB, args=[], parallelism=2)
+        if kind.python:
+            # The Python counter (the same gauge and rate), or, for a failing spec, a program whose
+            # main raises: Flink refuses the submission (the upgrade is rolled back).
+            failing = spec.pop("entry_class") == FAILING_JOB
+            spec.pop("artifact")
+            spec["python"] = {"file": str(PYTHON_JOBS / ("failing_main.py" if failing else "counter_job.py"))}
         (self.folder / f"{self.name}.yaml").write_text(yaml.safe_dump(spec))
 
     def start(self, env: dict[str, str], holder: str = "reconcile") -> Run:
@@ -828,6 +852,10 @@ class Trial:
     def cleanup(self) -> None:
         for job_id in self.live_jobs():
             self.client.call(calls.cancel_job(job_id))
+        # The next trial needs the slots: a Python job's cancel (its workers shutting down) takes
+        # seconds, and a trial that began meanwhile waited for slots past its own deadline.
+        with contextlib.suppress(AssertionError):
+            wait_for("the trial's jobs ended", lambda: not self.live_jobs() or None, 60)
         self.client.close()
         if self.proxy is not None:
             self.proxy.stop()
@@ -1400,7 +1428,7 @@ def main(argv: list[str] | None = None) -> int:
                 flink = (
                     adaptive_flink(version, work / "flink")
                     if adaptive
-                    else LocalFlink(version=version, workdir=work / "flink")
+                    else LocalFlink(version=version, workdir=work / "flink", python=True)
                 )
                 flink.start()
                 try:

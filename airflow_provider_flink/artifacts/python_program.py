@@ -244,16 +244,34 @@ def unstaged(program: PythonProgram) -> StagedProgram:
     )
 
 
-def python_failure(stdout: str, program_files: tuple[str, ...]) -> str | None:
+# Flink refusing a second job or application of an id (1.20: jobs; 2.x: applications).
+DUPLICATE_MARKERS = ("DuplicateJobSubmissionException", "DuplicateApplicationSubmissionException")
+
+
+@dataclass(frozen=True)
+class PythonFailure:
+    """A failed ``main`` as the JobManager's output shows it."""
+
+    traceback: str  # the Python traceback, to its exception's line
+    duplicate: bool  # what failed was Flink refusing a second copy of the job (an earlier try's runs)
+
+
+def python_failure(stdout: str, program_files: tuple[str, ...]) -> PythonFailure | None:
     """The last Python traceback in the JobManager's output that runs through one of the program's
-    files (their staged names hold their digests, so another program's traceback does not match);
-    None when there is none (the output is not served, or was rotated)."""
+    files (a module run from ``python.files`` names a copy of it under a temporary folder, by its
+    file name); None when there is none (the output is not served, or was rotated). Everything the
+    traceback's Java exception prints up to the next traceback tells whether Flink refused a
+    second copy of the job."""
     blocks = stdout.split("Traceback (most recent call last):")
     for block in reversed(blocks[1:]):
-        if any(name in block for name in program_files):
-            lines = block.splitlines()
+        lines = block.splitlines()
+        frames = [line for line in lines if line.startswith('  File "')]
+        if any(
+            line.rstrip().split('"')[1].endswith(tuple(f"/{n}" for n in program_files)) for line in frames
+        ):
             # A traceback ends at its first line that is not indented (the exception's own line).
             end = next((i for i, line in enumerate(lines[1:], 1) if line and not line.startswith(" ")), None)
             kept = lines[: end + 1] if end is not None else lines
-            return "Traceback (most recent call last):" + "\n".join(kept).rstrip()
+            text = "Traceback (most recent call last):" + "\n".join(kept).rstrip()
+            return PythonFailure(text, any(marker in block for marker in DUPLICATE_MARKERS))
     return None

@@ -5,10 +5,13 @@ settled by the id: I1, I3). A Python job adds what Flink's answer does not say: 
 inside the JobManager before Flink answers, and when it raises, Flink answers HTTP 400 "Python
 process exits with code: 1" with a Java stack only. So the provider
 
-* finds the program's job by its chosen id: a ``main`` that raised after it had started the job
-  (``execute_async``) leaves it running behind the 400; it is cancelled, never left behind;
 * reads the Python traceback from the JobManager's output (``GET /jobmanager/stdout``), the last
-  one that runs through one of the program's files, and puts it in the error.
+  one that runs through one of the program's files, and puts it in the error;
+* adopts the job when that traceback is Flink refusing a second copy of it (a retry of a
+  submission whose answer was lost runs the program again: the 400 does not say "duplicate");
+* finds the program's job by its chosen id: a ``main`` that raised after it had started the job
+  (``execute_async``) leaves it running behind the 400; it is cancelled, never left behind. A job
+  of the id that the output cannot tie to this run is never cancelled on a guess.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ import logging
 import time
 
 from airflow_provider_flink.artifacts.prepare import PreparedArtifact
-from airflow_provider_flink.artifacts.python_program import StagedProgram, python_failure
+from airflow_provider_flink.artifacts.python_program import PythonFailure, StagedProgram, python_failure
 from airflow_provider_flink.client import FlinkApiError, models
 from airflow_provider_flink.client.errors import FlinkError
-from airflow_provider_flink.exceptions import FlinkRefusedError
+from airflow_provider_flink.exceptions import FlinkOperatorError, FlinkRefusedError
 from airflow_provider_flink.hooks.flink import FlinkHook
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,12 @@ class PythonProgramError(FlinkRefusedError):
     nothing of it is left running. Running it again fails the same way: no retry."""
 
 
+class PythonOutcomeUnknownError(FlinkOperatorError):
+    """A Python program's run was answered with a failure while a job of its id runs, and the
+    JobManager's output cannot tell whether that job is this run's (its main failed after starting
+    it) or an earlier try's: the job is left alone (never cancelled on a guess); a retry adopts it."""
+
+
 def submit_prepared(
     hook: FlinkHook, prepared: PreparedArtifact, request: models.JarRunRequest, display_name: str
 ) -> tuple[str, bool]:
@@ -46,18 +55,41 @@ def submit_prepared(
     except FlinkApiError as err:
         if prepared.program is None or PYTHON_EXIT not in err.full_text:
             raise
-        raise python_program_error(hook, prepared.program, request.job_id) from None
+        program, job_id = prepared.program, request.job_id
+        failure = _python_output(hook, program)
+        if job_id and failure is not None and failure.duplicate:
+            # A retry of a submission whose answer was lost: the program ran again and Flink refused
+            # its second copy inside it (the marker is in the program's output, not in the 400).
+            log.info("Flink already has job %s (the program's second run was refused): adopting it", job_id)
+            return jar_id, True
+        raise python_program_error(hook, program, job_id, failure) from None
 
 
-def python_program_error(hook: FlinkHook, program: StagedProgram, job_id: str | None) -> PythonProgramError:
+def python_program_error(
+    hook: FlinkHook, program: StagedProgram, job_id: str | None, failure: PythonFailure | None
+) -> FlinkOperatorError:
     """The error of a ``main`` that failed: its traceback, and what became of a job it started."""
-    left = _cancel_leftover(hook, job_id) if job_id else None
-    names = tuple(f.name for f in program.files)
-    try:
-        traceback = python_failure(hook.jobmanager_stdout(), names)
-    except FlinkError as err:
-        log.warning("Could not read the JobManager's output for the Python traceback: %s", err)
-        traceback = None
+    traceback = failure.traceback if failure is not None else None
+    left = ""
+    if job_id:
+        try:
+            job = hook.find_job(job_id)
+        except FlinkError as err:
+            job, left = (
+                None,
+                f" (whether it left job {job_id} running is not known: {err}; check the cluster)",
+            )
+        if job is not None and not job.state.is_globally_terminal:
+            if traceback is None:
+                return PythonOutcomeUnknownError(
+                    f"The Python program {program.program.module_name}'s run failed on Flink while job {job_id} "
+                    "of its id runs, and the JobManager's output shows no traceback of this program: whether "
+                    "the job is this run's or an earlier try's is not known, so it is left running (a retry "
+                    "adopts it); look in the JobManager's log"
+                )
+            left = _cancel_leftover(hook, job_id)
+        elif not left:
+            left = " (no job of it was left running)"
     where = (
         f":\n{traceback}"
         if traceback
@@ -65,16 +97,23 @@ def python_program_error(hook: FlinkHook, program: StagedProgram, job_id: str | 
         "shows none for this program; look in the JobManager's log"
     )
     return PythonProgramError(
-        f"The Python program {program.program.module_name}'s main failed on Flink{left or ''}{where}"
+        f"The Python program {program.program.module_name}'s main failed on Flink{left}{where}"
     )
 
 
-def _cancel_leftover(hook: FlinkHook, job_id: str) -> str | None:
+def _python_output(hook: FlinkHook, program: StagedProgram) -> PythonFailure | None:
+    """The program's last traceback in the JobManager's output (None: not served, or none there)."""
+    try:
+        stdout = hook.jobmanager_stdout()
+    except FlinkError as err:
+        log.warning("Could not read the JobManager's output for the Python traceback: %s", err)
+        return None
+    return python_failure(stdout, tuple(f.name for f in program.files))
+
+
+def _cancel_leftover(hook: FlinkHook, job_id: str) -> str:
     """Cancel the job a failed ``main`` had started (it runs behind the 400); say what was done."""
     try:
-        job = hook.find_job(job_id)
-        if job is None or job.state.is_globally_terminal:
-            return " (no job of it was left running)"
         log.warning("The Python program's main failed after starting job %s: cancelling it", job_id)
         hook.cancel_job(job_id)
         deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
@@ -85,4 +124,4 @@ def _cancel_leftover(hook: FlinkHook, job_id: str) -> str | None:
             time.sleep(0.5)
         return f" after it had started job {job_id}: cancel requested, not yet ended after {LEFTOVER_WAIT_SECONDS:.0f} s"
     except FlinkError as err:
-        return f" (whether it left job {job_id} running is not known: {err}; check the cluster)"
+        return f" after it had started job {job_id}, whose cancel failed: {err}; check the cluster"

@@ -24,7 +24,11 @@ from airflow_provider_flink.artifacts.python_program import (
     unstaged,
 )
 from airflow_provider_flink.artifacts.staging import stage, staged_location
-from airflow_provider_flink.artifacts.submission import PYTHON_EXIT, PythonProgramError
+from airflow_provider_flink.artifacts.submission import (
+    PYTHON_EXIT,
+    PythonOutcomeUnknownError,
+    PythonProgramError,
+)
 from airflow_provider_flink.deployments.drift import declared_digest
 from airflow_provider_flink.deployments.spec import parse_spec_text, spec_hash
 from airflow_provider_flink.exceptions import AirflowFailException
@@ -340,7 +344,10 @@ TRACE = (
 
 
 def test_the_traceback_is_the_last_one_through_the_programs_files() -> None:
-    assert python_failure(TRACE, ("orders.py",)) == (
+    found = python_failure(TRACE, ("orders.py",))
+    assert found is not None
+    assert not found.duplicate
+    assert found.traceback == (
         "Traceback (most recent call last):\n"
         '  File "<frozen runpy>", line 198, in _run_module_as_main\n'
         '  File "/tmp/pyflink/c3/d4/orders.py", line 9, in <module>\n'
@@ -349,9 +356,106 @@ def test_the_traceback_is_the_last_one_through_the_programs_files() -> None:
         '    raise ValueError("py main failing on purpose")\n'
         "ValueError: py main failing on purpose"
     )
-    assert python_failure(TRACE, ("other.py",)).endswith("RuntimeError: another program")  # type: ignore[union-attr]
+    other = python_failure(TRACE, ("other.py",))
+    assert other is not None
+    assert other.traceback.endswith("RuntimeError: another program")
     assert python_failure(TRACE, ("nowhere.py",)) is None
+    assert python_failure(TRACE, ("ders.py",)) is None  # a file name, not the end of one
     assert python_failure("", ("orders.py",)) is None
+
+
+# What a retried submission prints when Flink refuses the second copy inside the program (2.3.0).
+DUPLICATE = (
+    "Traceback (most recent call last):\n"
+    '  File "/tmp/pyflink/e5/f6/orders.py", line 9, in <module>\n'
+    "    env.execute(args.name)\n"
+    "py4j.protocol.Py4JJavaError: An error occurred while calling o0.execute.\n"
+    ": java.util.concurrent.ExecutionException: org.apache.flink.runtime.client.DuplicateApplication"
+    "SubmissionException: Application has already been submitted.\n"
+    "\tat org.apache.flink.runtime.dispatcher.Dispatcher.lambda$submitApplication$9(Dispatcher.java:952)\n"
+)
+
+
+def test_a_second_copy_refused_inside_the_program_is_told_apart() -> None:
+    found = python_failure(TRACE + DUPLICATE, ("orders.py",))
+    assert found is not None
+    assert found.duplicate
+    assert found.traceback.endswith(
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o0.execute."
+    )
+    earlier = python_failure(DUPLICATE + TRACE, ("orders.py",))  # the newest traceback decides
+    assert earlier is not None
+    assert not earlier.duplicate
+
+
+def _refused_run(rsps: responses.RequestsMock, stdout: str) -> None:
+    rsps.get(f"{URL}/jars", json={"files": []})
+    rsps.post(f"{URL}/jars/upload", json={"filename": "/u/c.jar", "status": "success"})
+    rsps.post(
+        f"{URL}/jars/c.jar/run",
+        status=400,
+        json={
+            "errors": ["org.apache.flink.client.program.ProgramInvocationException: ...", f"{PYTHON_EXIT}: 1"]
+        },
+    )
+    rsps.get(f"{URL}/jobmanager/stdout", body=stdout)
+
+
+def test_a_retried_submission_refused_as_a_second_copy_adopts_the_job(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Campaign python@lost@upgrade:run: the run's answer was lost, the client sent it again, the
+    program ran again and Flink refused the second copy inside it (HTTP 400 "Python process exits",
+    the duplicate only in the output). The job of the first run is adopted, never cancelled."""
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})  # before the submit
+        _refused_run(rsps, DUPLICATE)
+        assert op.execute(task_context()) == J
+        methods = [c.request.method for c in rsps.calls]
+    assert "PATCH" not in methods  # nothing cancelled
+
+
+def test_a_job_the_output_cannot_tie_to_this_run_is_left_running(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    states = iter([404, 200])
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(
+            "GET",
+            f"{URL}/jobs/{J}",
+            lambda _: (
+                code := next(states),
+                {},
+                json.dumps({"jid": J, "state": "RUNNING", "vertices": []})
+                if code == 200
+                else json.dumps({"errors": ["Job not found"]}),
+            ),
+        )
+        _refused_run(rsps, "nothing of this program\n")
+        with pytest.raises(PythonOutcomeUnknownError) as info:
+            op.execute(task_context())
+        methods = [c.request.method for c in rsps.calls]
+    assert "PATCH" not in methods
+    assert str(info.value).startswith(
+        f"The Python program orders's run failed on Flink while job {J} of its id runs, and the JobManager's "
+        "output shows no traceback of this program"
+    )
 
 
 def test_a_failing_main_fails_the_task_with_its_traceback_and_cancels_what_it_started(
