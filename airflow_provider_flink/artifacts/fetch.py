@@ -11,6 +11,7 @@ computed; a download larger than ``max_bytes`` is aborted; only a complete downl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -36,6 +37,27 @@ def sha256_of(path: Path) -> str:
         while block := fh.read(CHUNK):
             digest.update(block)
     return digest.hexdigest()
+
+
+def local_sha256(location: str) -> str | None:
+    """The SHA-256 of a file on this machine, read again only when it changes (its size, time or
+    inode); None for a URI or what is not a file here. For the many reads of the same files by
+    long-lived processes (the Flink page, the watchers) and the reconcile's loads."""
+    if urlsplit(location).scheme:
+        return None
+    path = Path(location).expanduser()
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    if not path.is_file():
+        return None
+    return _file_digest(str(path), found.st_size, found.st_mtime_ns, found.st_ino)
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    return sha256_of(Path(path))
 
 
 def _redact(uri: str) -> str:

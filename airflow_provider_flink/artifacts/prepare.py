@@ -14,8 +14,9 @@ from airflow_provider_flink.artifacts.python_program import (
     StagedFile,
     StagedProgram,
     carrier_jar,
+    module_in,
 )
-from airflow_provider_flink.artifacts.staging import STAGING_DIR_KEY, check_staging_dir, stage
+from airflow_provider_flink.artifacts.staging import STAGING_DIR_KEY, check_staging_dir, stage, staged_copy
 from airflow_provider_flink.artifacts.verify import (
     check_jar,
     check_python_file,
@@ -193,21 +194,52 @@ def prepare_python_program(
             f"has no {STAGING_DIR_KEY}: set that extra to a folder its JobManager and TaskManagers read "
             "(a shared path, s3://..., hdfs://...), or give the job a staging_dir"
         )
-    where = check_staging_dir(str(where))
+    where = check_staging_dir(str(where), "staging_dir" if staging_dir else STAGING_DIR_KEY)
     keys, headers = _keys_and_headers(hook, request)
-    verified = [
-        prepare(
-            ArtifactSource(location, file.sha256, signature, keys, headers),
-            None,
-            require_verification=limits.require_verified_artifacts,
-            max_bytes=limits.max_artifact_bytes or DEFAULT_MAX_BYTES,
-            python_file=True,
+    # A pinned file already staged under its pin is those very bytes (read back and compared):
+    # used as it is, its source not read again. A rollback so runs the files that ran, whatever
+    # the files beside the spec hold by now (their pins are in the record's copy of the spec).
+    ready: list[StagedFile | PreparedArtifact] = []
+    for file, location, signature in zip(program.all_files(), locations, signatures, strict=True):
+        if limits.require_verified_artifacts and not (file.sha256 or file.signature):
+            raise ArtifactError(
+                f"artifact {location}: this cluster requires verified artifacts: pin its sha256 or give a signature"
+            )
+        known = file.sha256 or file.read_sha256
+        already = staged_copy(where, known, file.name) if known and not file.signature else None
+        if already is not None and known is not None:
+            how = "sha256" if file.sha256 else "its content when the spec was read"
+            ready.append(StagedFile(file.name, known, already, f"{how} (its copy staged under that digest)"))
+            continue
+        source = ArtifactSource(location, file.sha256, signature, keys, headers)
+        ready.append(
+            prepare(
+                source,
+                None,
+                require_verification=limits.require_verified_artifacts,
+                max_bytes=limits.max_artifact_bytes or DEFAULT_MAX_BYTES,
+                python_file=True,
+            )
         )
-        for file, location, signature in zip(program.all_files(), locations, signatures, strict=True)
-    ]
+    if program.module is not None:
+        local = {
+            file.name: done.path
+            for file, done in zip(program.files, ready, strict=False)
+            if isinstance(done, PreparedArtifact)
+        }
+        if len(local) == len(program.files) and not module_in(program.module, local):
+            raise ArtifactError(
+                f"module {program.module} is in none of the files ({', '.join(local)}): give the .py file named by "
+                "it, or a .zip of its package (a/b.py or a/b/__init__.py inside)"
+            )
+    # Staged only when every file passed: one that fails stages nothing of the program.
     staged = tuple(
-        StagedFile(file.name, done.sha256, stage(done.path, done.sha256, file.name, where), done.verified_by)
-        for file, done in zip(program.all_files(), verified, strict=True)
+        done
+        if isinstance(done, StagedFile)
+        else StagedFile(
+            file.name, done.sha256, stage(done.path, done.sha256, file.name, where), done.verified_by
+        )
+        for file, done in zip(program.all_files(), ready, strict=True)
     )
     carrier = prepare(ArtifactSource(str(carrier_jar(DEFAULT_CACHE)), CARRIER_SHA256), None)
     program_staged = StagedProgram(program, staged)

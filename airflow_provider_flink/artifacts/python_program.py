@@ -43,6 +43,7 @@ CARRIER_NAME = "flink-python-program.jar"
 CARRIER_SHA256 = "4f950317d88b68705e34cdc0c676ffe14f18631ca13883e327a44665ddc7d8ef"
 FILE_SUFFIXES = (".py", ".zip", ".whl", ".egg")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TARGET = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
 # Flink splits python.files and python.archives on commas: a location with one cannot be passed.
 _LIST_SEPARATOR = ","
@@ -85,6 +86,9 @@ class PythonFile:
     location: str
     sha256: str | None = None
     signature: str | None = None
+    # The content the file had when its deployment's spec was read (not a pin: set by the
+    # provider): its copy staged under this digest is what a rollback runs.
+    read_sha256: str | None = None
 
     @property
     def name(self) -> str:
@@ -148,6 +152,9 @@ class PythonProgram:
             if archive.target is not None and not _TARGET.fullmatch(archive.target):
                 return f"archive target {archive.target!r} must be a folder name (letters, digits, . _ -)"
         for where in self.all_files():
+            for pin in (where.sha256, where.read_sha256):
+                if pin is not None and not _SHA256.fullmatch(pin):
+                    return f"the sha256 of {where.location} must be 64 lowercase hex digits (a SHA-256), got {pin!r}"
             if _LIST_SEPARATOR in where.location or "#" in where.name:
                 return f"{where.location}: Flink cannot take a file whose name holds ',' or '#': rename it"
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -236,6 +243,25 @@ class StagedProgram:
         return "; ".join(f"{f.name}: {f.verified_by}" for f in self.files)
 
 
+def module_in(module: str, files: dict[str, Path]) -> bool:
+    """Whether ``module`` is in one of the program's files (by name, to its local copy): a ``.py``
+    file named by it, or a zip (``.zip``, ``.whl``, ``.egg``) holding ``a/b.py`` or ``a/b/__init__.py``."""
+    parts = module.split(".")
+    wanted = {"/".join(parts) + ".py", "/".join(parts) + "/__init__.py"}
+    for name, path in files.items():
+        if name.endswith(".py"):
+            if len(parts) == 1 and name[:-3] == module:
+                return True
+            continue
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if wanted & set(archive.namelist()):
+                    return True
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return False
+
+
 def unstaged(program: PythonProgram) -> StagedProgram:
     """The program at its own locations, unverified: only to check the shape of a run request
     before anything is fetched. Never submitted."""
@@ -256,12 +282,20 @@ class PythonFailure:
     duplicate: bool  # what failed was Flink refusing a second copy of the job (an earlier try's runs)
 
 
-def python_failure(stdout: str, program_files: tuple[str, ...]) -> PythonFailure | None:
+def python_failure(
+    stdout: str, program_files: tuple[str, ...], module: str | None = None
+) -> PythonFailure | None:
     """The last Python traceback in the JobManager's output that runs through one of the program's
     files (a module run from ``python.files`` names a copy of it under a temporary folder, by its
     file name); None when there is none (the output is not served, or was rotated). Everything the
     traceback's Java exception prints up to the next traceback tells whether Flink refused a
     second copy of the job."""
+    if module is not None:
+        # Python itself refusing the module to run (runpy: no traceback, one line).
+        lost = f"Error while finding module specification for '{module}'"
+        for line in reversed(stdout.splitlines()):
+            if line.startswith(lost):
+                return PythonFailure(line.strip(), False)
     blocks = stdout.split("Traceback (most recent call last):")
     for block in reversed(blocks[1:]):
         lines = block.splitlines()

@@ -36,22 +36,42 @@ def _local(staging_dir: str) -> Path | None:
     return Path(parts.path) if parts.scheme == "file" else None
 
 
-def check_staging_dir(staging_dir: str) -> str:
-    """The folder, refused with a clear error when Flink could not be given it."""
+def check_staging_dir(staging_dir: str, what: str = STAGING_DIR_KEY) -> str:
+    """The folder, refused with a clear error when Flink could not be given it; ``what`` names
+    where it was set (the connection's extra, or the task's or spec's ``staging_dir``)."""
     where = staging_dir.strip()
     if not where:
-        raise ArtifactError(f"{STAGING_DIR_KEY} is empty: give a folder the Flink cluster reads")
+        raise ArtifactError(f"{what} is empty: give a folder the Flink cluster reads")
     if "," in where or "#" in where:
         raise ArtifactError(
-            f"{STAGING_DIR_KEY} {where} holds ',' or '#', which Flink's python.files cannot take: choose another folder"
+            f"{what} {where} holds ',' or '#', which Flink's python.files cannot take: choose another folder"
         )
     local = _local(where)
     if local is not None and not local.is_absolute():
         raise ArtifactError(
-            f"{STAGING_DIR_KEY} {where} is a relative path: give an absolute path the cluster's machines share, "
+            f"{what} {where} is a relative path: give an absolute path the cluster's machines share, "
             "or a URI (s3://, hdfs:// ...)"
         )
     return where
+
+
+def staged_copy(staging_dir: str, digest: str, name: str) -> str | None:
+    """The location of a file already staged under ``digest``, read back and matching it; None
+    when there is none (or it does not match)."""
+    location = staged_location(staging_dir, digest, name)
+    local = _local(staging_dir)
+    try:
+        if local is not None:
+            target = local / digest / name
+            return location if target.is_file() and sha256_of(target) == digest else None
+        from airflow.sdk import ObjectStoragePath
+
+        remote = ObjectStoragePath(location)
+        if remote.exists() and hashlib.sha256(remote.read_bytes()).hexdigest() == digest:
+            return location
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def stage(path: Path, digest: str, name: str, staging_dir: str) -> str:

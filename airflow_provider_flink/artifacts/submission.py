@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Flink's words when the program's Python process failed (PythonDriver), in 1.20 and 2.x.
 PYTHON_EXIT = "Python process exits with code"
+NO_JOB = "No jobs included in application"
 LEFTOVER_WAIT_SECONDS = 30.0
 
 
@@ -50,13 +51,23 @@ def submit_prepared(
     """Upload (once per digest) and run; returns the jar id and whether Flink already had the job
     (adopted). A Python program whose ``main`` failed raises :class:`PythonProgramError`."""
     jar_id = hook.upload_jar(prepared.path, prepared.sha256, display_name)
+    # Where the JobManager's output ends now: a failure of this run is looked for after it, never
+    # an earlier run's traceback of a file of the same name (the output outlives restarts).
+    seen = _output_length(hook) if prepared.program is not None else None
     try:
         return jar_id, hook.submit_job(jar_id, request)
     except FlinkApiError as err:
-        if prepared.program is None or PYTHON_EXIT not in err.full_text:
+        if prepared.program is None:
             raise
         program, job_id = prepared.program, request.job_id
-        failure = _python_output(hook, program)
+        if NO_JOB in err.full_text:
+            raise PythonProgramError(
+                f'The Python program {program.program.module_name}\'s main ran and started no job (Flink: "{NO_JOB}"): '
+                "it must build a job and call env.execute(...) (or execute_async) once"
+            ) from None
+        if PYTHON_EXIT not in err.full_text:
+            raise
+        failure = _python_output(hook, program, seen)
         if job_id and failure is not None and failure.duplicate:
             # A retry of a submission whose answer was lost: the program ran again and Flink refused
             # its second copy inside it (the marker is in the program's output, not in the 400).
@@ -101,14 +112,25 @@ def python_program_error(
     )
 
 
-def _python_output(hook: FlinkHook, program: StagedProgram) -> PythonFailure | None:
-    """The program's last traceback in the JobManager's output (None: not served, or none there)."""
+def _output_length(hook: FlinkHook) -> int | None:
+    try:
+        return len(hook.jobmanager_stdout())
+    except FlinkError:
+        return None  # not served (a console-logging JobManager): nothing to read later either
+
+
+def _python_output(hook: FlinkHook, program: StagedProgram, seen: int | None) -> PythonFailure | None:
+    """The program's last traceback in the JobManager's output since ``seen`` characters (None:
+    not served, or none there). An output shorter than before was rotated: all of it is new."""
+    if seen is None:
+        return None
     try:
         stdout = hook.jobmanager_stdout()
     except FlinkError as err:
         log.warning("Could not read the JobManager's output for the Python traceback: %s", err)
         return None
-    return python_failure(stdout, tuple(f.name for f in program.files))
+    new = stdout[seen:] if len(stdout) >= seen else stdout
+    return python_failure(new, tuple(f.name for f in program.files), program.program.module_name)
 
 
 def _cancel_leftover(hook: FlinkHook, job_id: str) -> str:

@@ -16,11 +16,8 @@ file on the api-server has no digest until a reconcile fetches it, so the declar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from urllib.parse import urlsplit
 
-from airflow_provider_flink.artifacts.fetch import sha256_of
+from airflow_provider_flink.artifacts.fetch import local_sha256
 from airflow_provider_flink.artifacts.python_program import PythonProgram, StagedFile, StagedProgram
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR_SHA256
 from airflow_provider_flink.deployments.approvals import required_risks
@@ -68,24 +65,14 @@ def declared_digest(spec: DeploymentSpec) -> tuple[str | None, str | None]:
 
 def _known_digest(location: str, pinned: str | None) -> str | None:
     """A file's digest without fetching it: its pin, or its content when it is a file here."""
-    if pinned:
-        return pinned
-    if not urlsplit(location).scheme:
-        path = Path(location).expanduser()
-        try:
-            found = path.stat()
-        except OSError:
-            return None
-        if path.is_file():
-            return _file_digest(str(path), found.st_size, found.st_mtime_ns, found.st_ino)
-    return None
+    return pinned or local_sha256(location)
 
 
 def _program_digest(program: PythonProgram) -> tuple[str | None, str | None]:
     """A Python program's digest (what the spec hash holds) when every file's is known here."""
     staged = []
     for file in program.all_files():
-        found = _known_digest(file.location, file.sha256)
+        found = _known_digest(file.location, file.sha256 or file.read_sha256)
         if found is None:
             return None, (
                 f"not known here: the Python file {file.name} is not pinned (sha256) nor a file on this server; "
@@ -93,12 +80,6 @@ def _program_digest(program: PythonProgram) -> tuple[str | None, str | None]:
             )
         staged.append(StagedFile(file.name, found, "", ""))
     return StagedProgram(program, tuple(staged)).digest, None
-
-
-@lru_cache(maxsize=4096)
-def _file_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    """A local jar's digest, read again only when the file changes (its size, time or inode)."""
-    return sha256_of(Path(path))
 
 
 @dataclass(frozen=True)

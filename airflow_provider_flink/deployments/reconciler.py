@@ -27,7 +27,13 @@ from airflow_provider_flink.deployments.observe import catch_up, newest_state, o
 from airflow_provider_flink.deployments.planner import AskApproval, ClusterView, Request, plan_deployment
 from airflow_provider_flink.deployments.records import DeploymentRecord
 from airflow_provider_flink.deployments.report import DeploymentReport, ReconcileReport
-from airflow_provider_flink.deployments.spec import DeploymentSpec, SpecPath, load_specs, spec_hash
+from airflow_provider_flink.deployments.spec import (
+    DeploymentSpec,
+    SpecPath,
+    load_specs,
+    spec_folder,
+    spec_hash,
+)
 from airflow_provider_flink.deployments.stores import DryRun, RecordStore, RunRecords, holder_of
 from airflow_provider_flink.deployments.stores.base import LEASE_SECONDS
 from airflow_provider_flink.exceptions import (
@@ -59,7 +65,7 @@ class Asked:
 
 
 def reconcile(
-    folder: SpecPath,
+    folder: SpecPath | str,
     store: RecordStore,
     clusters: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
@@ -77,7 +83,10 @@ def reconcile(
     task acting, for the deployments' history and its leases (``lease_seconds`` each).
 
     The records of a cluster's deployments are read in one request to the store; a store that
-    cannot be read stops that cluster's share of the run (nothing is known of what it did before)."""
+    cannot be read stops that cluster's share of the run (nothing is known of what it did before).
+    ``folder``: a ``Path``, an ``ObjectStoragePath``, or a string of either (a path or a URI)."""
+    if isinstance(folder, str):
+        folder = spec_folder(folder)
     records = RunRecords(store, holder_of(run), lease_seconds)
     try:
         return _reconcile(

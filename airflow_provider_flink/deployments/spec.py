@@ -56,6 +56,7 @@ from airflow_provider_flink.artifacts import (
     PythonProgram,
     python_definition,
 )
+from airflow_provider_flink.artifacts.fetch import local_sha256
 from airflow_provider_flink.artifacts.sql import RUNNER_JAR, SqlError, read_sql, sql_definition
 from airflow_provider_flink.deployments.windows import BlackoutWindow
 from airflow_provider_flink.locations import beside
@@ -138,9 +139,15 @@ class PythonFileRef(_Strict):
     path: str = Field(description="A .py, .zip, .whl or .egg file: beside the spec file, absolute, or a URI.")
     sha256: str | None = Field(None, pattern=_SHA256, description="Pinned SHA-256 of the file.")
     signature: str | None = Field(None, description="Path or URI of a detached signature of the file.")
+    read_sha256: str | None = Field(
+        None,
+        pattern=_SHA256,
+        description="Set by the provider, not a pin: the file's content when the spec was read (a rollback "
+        "runs its copy staged under this digest).",
+    )
 
     def file(self) -> PythonFile:
-        return PythonFile(self.path, self.sha256, self.signature)
+        return PythonFile(self.path, self.sha256, self.signature, self.read_sha256)
 
 
 class PythonArchiveRef(PythonFileRef):
@@ -163,6 +170,11 @@ class PythonSource(_Strict):
     )
     sha256: str | None = Field(None, pattern=_SHA256, description="Pinned SHA-256 of the entry file.")
     signature: str | None = Field(None, description="Path or URI of a detached signature of the entry file.")
+    read_sha256: str | None = Field(
+        None,
+        pattern=_SHA256,
+        description="Set by the provider, not a pin: the entry file's content when the spec was read.",
+    )
     module: str | None = Field(None, description="Instead of file: the module to run, from one of files.")
     files: list[PythonFileRef] = Field(
         default_factory=list, description="More .py, .zip (a package), .whl or .egg files on the PYTHONPATH."
@@ -196,7 +208,9 @@ class PythonSource(_Strict):
     def program(self) -> PythonProgram:
         try:
             return PythonProgram(
-                entry=PythonFile(self.file, self.sha256, self.signature) if self.file is not None else None,
+                entry=PythonFile(self.file, self.sha256, self.signature, self.read_sha256)
+                if self.file is not None
+                else None,
                 module=self.module,
                 files=tuple(f.file() for f in self.files),
                 archives=tuple(PythonArchive(a.file(), a.target) for a in self.archives),
@@ -554,7 +568,7 @@ def sql_file_location(folder: SpecPath, location: str) -> str:
     return beside(str(folder), location)
 
 
-def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentSpec:
+def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec, pin: bool = True) -> DeploymentSpec:
     """A jar or signature named by a relative path is the one beside the spec file, never one in
     the worker's working directory (which nobody chose). The spec hash holds the jar's digest, not
     its path, so where the folder sits on a worker does not change it."""
@@ -562,7 +576,7 @@ def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentS
     if spec.sql is not None:
         return spec
     if spec.python is not None:
-        return _with_python_beside(folder, spec, spec.python)
+        return _with_python_beside(folder, spec, spec.python, pin)
     update = {"jar": beside(str(folder), source.jar)}
     if source.signature:
         update["signature"] = beside(str(folder), source.signature)
@@ -571,15 +585,23 @@ def _with_artifact_beside(folder: SpecPath, spec: DeploymentSpec) -> DeploymentS
     return spec.model_copy(update={"artifact": source.model_copy(update=update)})
 
 
-def _with_python_beside(folder: SpecPath, spec: DeploymentSpec, python: PythonSource) -> DeploymentSpec:
+def _with_python_beside(
+    folder: SpecPath, spec: DeploymentSpec, python: PythonSource, pin: bool = True
+) -> DeploymentSpec:
     """A Python deployment's files (and signatures) named by relative paths are those beside the
-    spec file, as a jar's are."""
+    spec file, as a jar's are. With ``pin``, each file on this machine gets ``read_sha256``, its
+    content as read now (not a pin: the cluster's policy still asks for the user's pins): the
+    record keeps the spec with those digests, so a rollback runs the files that ran (their copies
+    staged under those digests), not what the files hold by then; and a change of a file's content
+    shows as a change of the spec ("python.read_sha256: 9f2c… -> 41ab…")."""
     base = str(folder)
 
     def moved(ref: PythonFileRef) -> PythonFileRef:
-        update = {"path": beside(base, ref.path)}
+        update: dict[str, Any] = {"path": beside(base, ref.path)}
         if ref.signature:
             update["signature"] = beside(base, ref.signature)
+        if pin:
+            update["read_sha256"] = local_sha256(update["path"])
         return ref.model_copy(update=update)
 
     update: dict[str, Any] = {
@@ -588,6 +610,8 @@ def _with_python_beside(folder: SpecPath, spec: DeploymentSpec, python: PythonSo
     }
     if python.file is not None:
         update["file"] = beside(base, python.file)
+        if pin:
+            update["read_sha256"] = local_sha256(update["file"])
     if python.signature:
         update["signature"] = beside(base, python.signature)
     changed = python.model_copy(update=update)
@@ -613,8 +637,9 @@ def load_specs(
     folder: SpecPath, *, read_sql_files: bool = True
 ) -> tuple[list[DeploymentSpec], list[SpecProblem]]:
     """Every deployment file in ``folder`` (sorted); problems are collected, good files still load.
-    A SQL deployment's file is read too (a missing one is a problem of its spec), unless
-    ``read_sql_files`` is False (a caller that needs only names and clusters)."""
+    A SQL deployment's file is read too (a missing one is a problem of its spec), and a Python
+    deployment's files on this machine are pinned to their content, unless ``read_sql_files`` is
+    False (a caller that needs only names and clusters)."""
     if not folder.is_dir():
         return [], [SpecProblem(str(folder), "(folder)", "does not exist or is not a folder")]
     problems: list[SpecProblem] = []
@@ -626,7 +651,9 @@ def load_specs(
             spec, found = _with_sql_file(folder, path.name, spec)
         problems += found
         if spec is not None:
-            declared.setdefault(spec.name, []).append((path.name, _with_artifact_beside(folder, spec)))
+            declared.setdefault(spec.name, []).append(
+                (path.name, _with_artifact_beside(folder, spec, read_sql_files))
+            )
     specs: list[DeploymentSpec] = []
     for name, files_of in declared.items():
         if len(files_of) == 1:

@@ -388,7 +388,10 @@ def test_a_second_copy_refused_inside_the_program_is_told_apart() -> None:
     assert not earlier.duplicate
 
 
-def _refused_run(rsps: responses.RequestsMock, stdout: str) -> None:
+def _refused_run(rsps: responses.RequestsMock, stdout: str, before: str = "") -> None:
+    """A run Flink refuses with "Python process exits"; the JobManager's output held ``before``
+    when the run was sent and ``before + stdout`` after."""
+    rsps.get(f"{URL}/jobmanager/stdout", body=before)
     rsps.get(f"{URL}/jars", json={"files": []})
     rsps.post(f"{URL}/jars/upload", json={"filename": "/u/c.jar", "status": "success"})
     rsps.post(
@@ -398,7 +401,7 @@ def _refused_run(rsps: responses.RequestsMock, stdout: str) -> None:
             "errors": ["org.apache.flink.client.program.ProgramInvocationException: ...", f"{PYTHON_EXIT}: 1"]
         },
     )
-    rsps.get(f"{URL}/jobmanager/stdout", body=stdout)
+    rsps.get(f"{URL}/jobmanager/stdout", body=before + stdout)
 
 
 def test_a_retried_submission_refused_as_a_second_copy_adopts_the_job(
@@ -472,6 +475,7 @@ def test_a_failing_main_fails_the_task_with_its_traceback_and_cancels_what_it_st
     states = iter(["RUNNING", "CANCELED"])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})  # before the submit
+        rsps.get(f"{URL}/jobmanager/stdout", body="")  # when the run was sent
         rsps.get(f"{URL}/jars", json={"files": []})
         rsps.post(f"{URL}/jars/upload", json={"filename": "/u/c.jar", "status": "success"})
         rsps.post(
@@ -501,6 +505,88 @@ def test_a_failing_main_fails_the_task_with_its_traceback_and_cancels_what_it_st
     )
     assert message.endswith("ValueError: py main failing on purpose")
     assert len(cancels) == 1
+
+
+def test_an_earlier_runs_traceback_is_not_this_runs(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review: a program failed with an older program's traceback of a file of the same name
+    (the JobManager's output outlives runs and restarts): only what came after this run's request
+    is this run's."""
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    exit_line = "SystemExit: bad config: --topic is required"
+    now = (
+        'Traceback (most recent call last):\n  File "/tmp/pyflink/x/y/orders.py", line 3, in <module>\n'
+        + exit_line
+        + "\n"
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})
+        _refused_run(rsps, now, before=TRACE)
+        with pytest.raises(PythonProgramError) as info:
+            op.execute(task_context())
+    assert str(info.value).endswith(exit_line)
+
+
+@pytest.mark.parametrize(
+    ("stdout", "message"),
+    [
+        (
+            "Error while finding module specification for 'orders' (ModuleNotFoundError: No module named 'orders')\n",
+            "The Python program orders's main failed on Flink (no job of it was left running):\nError while finding "
+            "module specification for 'orders' (ModuleNotFoundError: No module named 'orders')",
+        ),
+    ],
+)
+def test_a_module_python_cannot_find_is_said(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdout: str, message: str
+) -> None:
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})
+        _refused_run(rsps, stdout)
+        with pytest.raises(PythonProgramError) as info:
+            op.execute(task_context())
+    assert str(info.value) == message
+
+
+def test_a_program_that_starts_no_job_is_told_so(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})
+        rsps.get(f"{URL}/jobmanager/stdout", body="")
+        rsps.get(f"{URL}/jars", json={"files": []})
+        rsps.post(f"{URL}/jars/upload", json={"filename": "/u/c.jar", "status": "success"})
+        rsps.post(f"{URL}/jars/c.jar/run", status=400, json={"errors": ["No jobs included in application."]})
+        with pytest.raises(PythonProgramError) as info:
+            op.execute(task_context())
+    assert str(info.value) == (
+        'The Python program orders\'s main ran and started no job (Flink: "No jobs included in application"): it '
+        "must build a job and call env.execute(...) (or execute_async) once"
+    )
 
 
 # ---------------------------------------------------------------------------- the spec's python form
@@ -582,4 +668,98 @@ def test_the_page_says_when_a_python_files_digest_is_not_known_here() -> None:
         None,
         "not known here: the Python file o.py is not pinned (sha256) nor a file on this server; the reconcile "
         "hashes it when it fetches it",
+    )
+
+
+def test_a_spec_read_keeps_its_files_content_and_a_rollback_runs_the_copy_that_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review: a failed upgrade was rolled back onto the new, broken file (the rollback read
+    the file beside the spec again). The spec read records each local file's content
+    (``read_sha256``, not a pin); the record's copy of the spec so names the content that ran, and
+    its copy staged under that digest is what a rollback runs."""
+    from airflow_provider_flink.artifacts import prepare_job
+    from airflow_provider_flink.deployments.spec import DeploymentSpec, load_specs
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    folder = tmp_path / "deployments"
+    folder.mkdir()
+    (folder / "orders.py").write_text(JOB)
+    (folder / "orders.yaml").write_text("name: orders\npython: {file: orders.py}\n")
+    (ran,), _ = load_specs(folder)
+    assert ran.python.read_sha256 == sha(JOB.encode())
+    assert ran.python.sha256 is None  # not a pin: the cluster's policy still asks for the user's
+    first = prepare_job(FlinkHook(), ran.definition())
+    record_copy = DeploymentSpec.model_validate(ran.model_dump(mode="json"))  # what the record keeps
+
+    (folder / "orders.py").write_text("raise KeyError('broken')\n")  # the new version, edited in place
+    (declared,), _ = load_specs(folder)
+    assert declared.python.read_sha256 != ran.python.read_sha256
+    rollback = prepare_job(FlinkHook(), record_copy.definition())
+    assert rollback.program is not None
+    assert first.program is not None
+    (staged,) = rollback.program.files
+    assert staged.location == first.program.files[0].location
+    assert Path(staged.location).read_text() == JOB  # the bytes that ran, not the file's new ones
+    assert staged.verified_by == "its content when the spec was read (its copy staged under that digest)"
+    assert rollback.digest == first.digest
+
+
+def test_a_cluster_that_requires_verified_files_does_not_take_a_read_digest_for_a_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_flink.artifacts import prepare_job
+    from airflow_provider_flink.deployments.spec import load_specs
+    from airflow_provider_flink.hooks.flink import FlinkHook
+
+    use_flink_connection(
+        monkeypatch,
+        "flink-py.test",
+        python_staging_dir=str(tmp_path / "stage"),
+        require_verified_artifacts=True,
+    )
+    (tmp_path / "orders.py").write_text(JOB)
+    (tmp_path / "orders.yaml").write_text("name: orders\npython: {file: orders.py}\n")
+    (spec,), _ = load_specs(tmp_path)
+    with pytest.raises(ArtifactError) as info:
+        prepare_job(FlinkHook(), spec.definition())
+    assert str(info.value) == (
+        f"artifact {tmp_path / 'orders.py'}: this cluster requires verified artifacts: pin its sha256 or give a "
+        "signature"
+    )
+    assert not (tmp_path / "stage").exists()
+
+
+def test_a_module_in_none_of_the_files_is_refused_before_anything_is_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    package = tmp_path / "orders.zip"
+    with zipfile.ZipFile(package, "w") as zf:
+        zf.writestr("orders/__init__.py", "")
+        zf.writestr("orders/main.py", JOB)
+    good = FlinkPythonJobOperator(
+        task_id="ok", module="orders.main", python_files=[str(package)], deferrable=False
+    )
+    assert good._program().module_name == "orders.main"
+    op = FlinkPythonJobOperator(
+        task_id="py", module="nosuch.main", python_files=[str(package)], deferrable=False
+    )
+    with responses.RequestsMock() as rsps, pytest.raises(AirflowFailException) as info:
+        op.execute(task_context())
+    assert str(info.value) == (
+        "module nosuch.main is in none of the files (orders.zip): give the .py file named by it, or a .zip of its "
+        "package (a/b.py or a/b/__init__.py inside)"
+    )
+    assert len(rsps.calls) == 0
+    assert not (tmp_path / "stage").exists()
+
+
+def test_a_pin_that_is_not_a_sha256_is_refused_as_such() -> None:
+    with pytest.raises(ArtifactError) as info:
+        PythonProgram(entry=PythonFile("/j/orders.py", sha256="9f2c"))
+    assert (
+        str(info.value)
+        == "the sha256 of /j/orders.py must be 64 lowercase hex digits (a SHA-256), got '9f2c'"
     )
