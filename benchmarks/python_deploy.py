@@ -42,6 +42,7 @@ from airflow_provider_flink.ids import new_id
 from benchmarks.common import local_flink
 from benchmarks.lifecycle import _cancel_all, _wait_running
 from harness.flink_cluster import PYTHON_DRIVER
+from harness.job_jars import read_counter
 from harness.pyflink_env import PYTHON_JOBS, driver_jar
 from harness.task_context import task_context
 
@@ -78,10 +79,22 @@ def _raw(session: requests.Session, url: str, jar: Path) -> str:
     return job_id
 
 
-def _timed(fn: Any) -> float:
+def _timed(fn: Any, client: FlinkClient) -> float:
     began = time.perf_counter()
-    fn()
-    return time.perf_counter() - began
+    job_id = fn()
+    took = time.perf_counter() - began
+    _settle_then_cancel(client, str(job_id))
+    return took
+
+
+def _settle_then_cancel(client: FlinkClient, job_id: str) -> None:
+    """Cancel the job once its Python worker reports (its counter): a Python job cancelled right
+    after it runs may take the TaskManager down with it (Beam's "Reference count must not be
+    negative", seen on 1.20.5 and 2.3.0), and the next round would wait for slots forever."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and read_counter(client, job_id) <= 0:
+        time.sleep(0.5)
+    _cancel_all(client)
 
 
 def main() -> None:
@@ -106,15 +119,13 @@ def main() -> None:
         jar = driver_jar(flink.workdir / "pyflink-driver.jar")
         client = FlinkClient(ClientSettings(url))
         for warm in (_operator, lambda: _raw(session, url, jar)):  # warm-up
-            warm()
-            _cancel_all(client)
+            _timed(warm, client)
         for round_ in range(args.rounds):
             # Alternate which goes first, so that neither always meets a cluster just freed.
             order = ["operator", "raw REST"] if round_ % 2 == 0 else ["raw REST", "operator"]
             for name in order:
                 fn = _operator if name == "operator" else (lambda: _raw(session, url, jar))
-                results[name].append(_timed(fn))
-                _cancel_all(client)
+                results[name].append(_timed(fn, client))
         client.close()
     print(f"\nPython deploy latency on Flink {args.version} (start -> the job and all its vertices RUNNING)")
     print(f"{'':<12} {'median':>8} {'min':>8} {'max':>8}   n")

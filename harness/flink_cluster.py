@@ -240,10 +240,14 @@ class LocalFlink:
             # Every Python job loads flink-python's classes anew (in the JobManager for its main,
             # in the TaskManager for its operators) and they stay: on 1.20.5 the TaskManager died
             # with "OutOfMemoryError: Metaspace" (default 256m) after about twenty Python job
-            # starts. More metaspace, and the processes grown by as much.
+            # starts. The Python workers' gRPC channels use the TaskManager's direct memory and
+            # keep some of it: 1.20.5 failed "OutOfMemoryError: Direct buffer memory" (then every
+            # Python worker died at start) after about fifteen Python jobs at the default. More of
+            # both, and the processes grown by as much.
             settings["taskmanager.memory.jvm-metaspace.size"] = "768m"
             settings["jobmanager.memory.jvm-metaspace.size"] = "768m"
-            settings["taskmanager.memory.process.size"] = "2048m"
+            settings["taskmanager.memory.task.off-heap.size"] = "512m"
+            settings["taskmanager.memory.process.size"] = "3072m"
             settings["jobmanager.memory.process.size"] = "1536m"
         settings.update(self.extra_config)
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
