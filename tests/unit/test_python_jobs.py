@@ -67,6 +67,25 @@ def test_the_carrier_jar_is_always_the_pinned_bytes(tmp_path: Path) -> None:
         ),
         ({"entry": PythonFile("/j/job.txt")}, "the entry file /j/job.txt is not a .py file"),
         (
+            {"entry": PythonFile("/j/orders-v2.py")},
+            "the entry file's name orders-v2.py is not a Python module name (it runs as -pym orders-v2): rename "
+            "it with letters, digits and _ only",
+        ),
+        (
+            {"entry": PythonFile("/j/orders.v2.py")},
+            "the entry file's name orders.v2.py is not a Python module name (it runs as -pym orders.v2): rename "
+            "it with letters, digits and _ only",
+        ),
+        (
+            {"entry": PythonFile("/j/a#b.py")},
+            "the entry file's name a#b.py is not a Python module name (it runs as -pym a#b): rename it with "
+            "letters, digits and _ only",
+        ),
+        (
+            {"entry": PythonFile("/j/a.py"), "files": (PythonFile("/j/x#y.zip"),)},
+            "/j/x#y.zip: Flink cannot take a file whose name holds ',' or '#': rename it",
+        ),
+        (
             {"entry": PythonFile("/j/my-job.py")},
             "the entry file's name my-job.py is not a Python module name (it runs as -pym my-job): rename it "
             "with letters, digits and _ only",
@@ -763,3 +782,48 @@ def test_a_pin_that_is_not_a_sha256_is_refused_as_such() -> None:
         str(info.value)
         == "the sha256 of /j/orders.py must be 64 lowercase hex digits (a SHA-256), got '9f2c'"
     )
+
+
+def test_a_module_is_found_in_a_py_file_or_in_a_package_zip(tmp_path: Path) -> None:
+    from airflow_provider_flink.artifacts.python_program import module_in
+
+    single = tmp_path / "orders.py"
+    single.write_text(JOB)
+    package = tmp_path / "pkg.zip"
+    with zipfile.ZipFile(package, "w") as zf:
+        zf.writestr("shop/__init__.py", "")
+        zf.writestr("shop/orders.py", JOB)
+        zf.writestr("shop/billing/__init__.py", "")
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"not a zip")
+    assert module_in("orders", {"orders.py": single})
+    assert not module_in("order", {"orders.py": single})
+    assert not module_in("shop.orders", {"orders.py": single})  # a .py file holds a top-level module only
+    assert module_in("shop.orders", {"pkg.zip": package})
+    assert module_in("shop.billing", {"pkg.zip": package})  # a package: its __init__.py
+    assert module_in("shop", {"pkg.zip": package})
+    assert not module_in("shop.nothing", {"pkg.zip": package})
+    assert not module_in("orders", {"pkg.zip": package})
+    assert module_in("shop.orders", {"broken.zip": broken, "pkg.zip": package})  # a bad zip is skipped
+    assert module_in("shop.orders", {"orders.py": single, "pkg.zip": package})  # looked for in every file
+    assert not module_in("shop.orders", {"broken.zip": broken})
+
+
+def test_unstaged_is_the_program_at_its_own_locations() -> None:
+    program = PythonProgram(entry=PythonFile("/j/orders.py"), files=(PythonFile("s3://b/lib.zip"),))
+    placeholder = unstaged(program)
+    assert placeholder.program == program
+    assert [(f.name, f.location, f.sha256, f.verified_by) for f in placeholder.files] == [
+        ("orders.py", "/j/orders.py", "0" * 64, "nothing"),
+        ("lib.zip", "s3://b/lib.zip", "0" * 64, "nothing"),
+    ]
+
+
+def test_the_carrier_jar_is_written_once(tmp_path: Path) -> None:
+    cache = tmp_path / "cache" / "deeper"
+    first = carrier_jar(cache)
+    assert first == cache / f"{CARRIER_SHA256}.jar"
+    assert first.read_bytes() == carrier_bytes()
+    assert [p.name for p in cache.iterdir()] == [first.name]  # no partial file left
+    first.write_bytes(b"kept as it is")  # already there: not written again
+    assert carrier_jar(cache).read_bytes() == b"kept as it is"

@@ -238,3 +238,22 @@ def test_a_record_of_an_earlier_version_reads_as_one_operation_in_flight() -> No
     stored = read({**base, **intent}).model_dump(mode="json")
     assert "intended_job_id" not in stored
     assert read(stored).operation == Submitting(start=start())
+
+
+def test_a_refused_submission_ends_its_own_intent_and_fails_only_a_never_stable_spec() -> None:
+    refused = t.submission_refused(record(operation=Submitting(start=start())), start(), "main raised", 9.0)
+    assert refused.operation is None
+    assert refused.failed_spec == FailedSpec(spec_hash=H2, reason="main raised", failed_at=9.0)
+    upgrading = record(operation=Upgrading(from_hash=H1, start=start(), started_at=1.0))
+    assert t.submission_refused(upgrading, start(), "x", 9.0).operation is None
+    # Another submission's intent (a later run's) is not this refusal's to end.
+    other = record(operation=Submitting(start=start(job_id="c" * 32)))
+    assert t.submission_refused(other, start(), "x", 9.0).operation == other.operation
+    pending = record(operation=savepointing())
+    assert t.submission_refused(pending, start(), "x", 9.0).operation == pending.operation
+    # The stable spec refused (a restore Flink cannot read): tried again, not failed; the failed
+    # mark of another spec stays as it was.
+    marked = FailedSpec(spec_hash=H3, reason="earlier", failed_at=1.0)
+    stable = t.submission_refused(record(failed_spec=marked), start(spec_hash=H1), "unreadable", 9.0)
+    assert stable.failed_spec == marked
+    assert stable.operation is None
