@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import json
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -37,9 +36,9 @@ import requests
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
-from airflow_provider_flink.client import ClientSettings, FlinkClient
+from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
 from airflow_provider_flink.ids import new_id
-from benchmarks.common import local_flink
+from benchmarks.common import deploy_rounds, local_flink, print_deploy_latency
 from benchmarks.lifecycle import _cancel_all, _wait_running
 from harness.flink_cluster import PYTHON_DRIVER
 from harness.job_jars import read_counter
@@ -79,20 +78,13 @@ def _raw(session: requests.Session, url: str, jar: Path) -> str:
     return job_id
 
 
-def _timed(fn: Any, client: FlinkClient) -> float:
-    began = time.perf_counter()
-    job_id = fn()
-    took = time.perf_counter() - began
-    _settle_then_cancel(client, str(job_id))
-    return took
-
-
-def _settle_then_cancel(client: FlinkClient, job_id: str) -> None:
-    """Cancel the job once its Python worker reports (its counter): a Python job cancelled right
-    after it runs may take the TaskManager down with it (Beam's "Reference count must not be
+def _settle_then_cancel(client: FlinkClient) -> None:
+    """Cancel the jobs once their Python workers report (their counters): a Python job cancelled
+    right after it runs may take the TaskManager down with it (Beam's "Reference count must not be
     negative", seen on 1.20.5 and 2.3.0), and the next round would wait for slots forever."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and read_counter(client, job_id) <= 0:
+    live = [j.jid for j in client.call(calls.jobs_overview()).jobs if not j.state.is_globally_terminal]
+    while time.monotonic() < deadline and any(read_counter(client, job) <= 0 for job in live):
         time.sleep(0.5)
     _cancel_all(client)
 
@@ -104,7 +96,6 @@ def main() -> None:
     parser.add_argument("--version", default="2.3.0")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    results: dict[str, list[float]] = {"operator": [], "raw REST": []}
     with local_flink(args.version, python=True) as flink, requests.Session() as session:
         url = flink.rest_url
         stage = flink.workdir / "python-staging"
@@ -119,22 +110,13 @@ def main() -> None:
         jar = driver_jar(flink.workdir / "pyflink-driver.jar")
         client = FlinkClient(ClientSettings(url))
         for warm in (_operator, lambda: _raw(session, url, jar)):  # warm-up
-            _timed(warm, client)
-        for round_ in range(args.rounds):
-            # Alternate which goes first, so that neither always meets a cluster just freed.
-            order = ["operator", "raw REST"] if round_ % 2 == 0 else ["raw REST", "operator"]
-            for name in order:
-                fn = _operator if name == "operator" else (lambda: _raw(session, url, jar))
-                results[name].append(_timed(fn, client))
-        client.close()
-    print(f"\nPython deploy latency on Flink {args.version} (start -> the job and all its vertices RUNNING)")
-    print(f"{'':<12} {'median':>8} {'min':>8} {'max':>8}   n")
-    for name, samples in results.items():
-        print(
-            f"{name:<12} {statistics.median(samples):7.3f}s {min(samples):7.3f}s {max(samples):7.3f}s   {len(samples)}"
+            warm()
+            _settle_then_cancel(client)
+        results = deploy_rounds(
+            args.rounds, _operator, lambda: _raw(session, url, jar), lambda: _settle_then_cancel(client)
         )
-    ratio = statistics.median(results["operator"]) / statistics.median(results["raw REST"])
-    print(f"operator / raw REST: {ratio:.2f}x")
+        client.close()
+    print_deploy_latency(f"Python deploy latency on Flink {args.version}", results)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
-import time
 from typing import Any
 
 import requests
@@ -33,7 +31,7 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 from airflow_provider_flink.artifacts.sql import RUNNER_CLASS, RUNNER_JAR, runner_args
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
 from airflow_provider_flink.ids import new_id
-from benchmarks.common import local_flink
+from benchmarks.common import deploy_rounds, local_flink, print_deploy_latency
 from benchmarks.lifecycle import _cancel_all, _wait_running
 from harness.task_context import task_context
 
@@ -70,12 +68,6 @@ def _raw(session: requests.Session, url: str) -> str:
     return job_id
 
 
-def _timed(fn: Any) -> float:
-    began = time.perf_counter()
-    fn()
-    return time.perf_counter() - began
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,7 +75,6 @@ def main() -> None:
     parser.add_argument("--version", default="2.3.0")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    results: dict[str, list[float]] = {"operator": [], "raw REST": []}
     with local_flink(args.version) as flink, requests.Session() as session:
         url = flink.rest_url
         os.environ["AIRFLOW_CONN_FLINK_DEFAULT"] = json.dumps(
@@ -92,23 +83,13 @@ def main() -> None:
         client = FlinkClient(ClientSettings(url))
         _operator()  # warm-up
         _cancel_all(client)
-        for round_ in range(args.rounds):
-            # Alternate which goes first, so that neither always meets a cluster just freed.
-            order = ["operator", "raw REST"] if round_ % 2 == 0 else ["raw REST", "operator"]
-            for name in order:
-                fn = _operator if name == "operator" else (lambda: _raw(session, url))
-                results[name].append(_timed(fn))
-                _cancel_all(client)
+        results = deploy_rounds(
+            args.rounds, _operator, lambda: _raw(session, url), lambda: _cancel_all(client)
+        )
         jars = client.call(calls.list_jars()).files
         client.close()
-    print(f"\nSQL deploy latency on Flink {args.version} (start -> the job and all its vertices RUNNING)")
-    print(f"{'':<12} {'median':>8} {'min':>8} {'max':>8}   n")
-    for name, samples in results.items():
-        print(
-            f"{name:<12} {statistics.median(samples):7.3f}s {min(samples):7.3f}s {max(samples):7.3f}s   {len(samples)}"
-        )
-    ratio = statistics.median(results["operator"]) / statistics.median(results["raw REST"])
-    print(f"operator / raw REST: {ratio:.2f}x  ({len(jars)} jar(s) on the cluster at the end)")
+    print_deploy_latency(f"SQL deploy latency on Flink {args.version}", results)
+    print(f"({len(jars)} jar(s) on the cluster at the end)")
 
 
 if __name__ == "__main__":

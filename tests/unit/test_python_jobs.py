@@ -234,6 +234,20 @@ def program_files(tmp_path: Path) -> dict[str, Path]:
     return {"entry": entry, "lib": lib}
 
 
+def staged_operator(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> FlinkPythonJobOperator:
+    """The entry file's operator with a chosen job id, not waiting, on a connection that stages."""
+    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
+    return FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        job_id=J,
+        wait_until_running=False,
+        deferrable=False,
+    )
+
+
 def test_the_operator_refuses_jar_arguments_and_wants_one_entry() -> None:
     with pytest.raises(ValueError, match="FlinkPythonJobOperator takes no jar, entry_class"):
         FlinkPythonJobOperator(task_id="p", python_file="/a.py", jar="/x.jar", entry_class="x.Y")
@@ -429,14 +443,7 @@ def test_a_retried_submission_refused_as_a_second_copy_adopts_the_job(
     """Campaign python@lost@upgrade:run: the run's answer was lost, the client sent it again, the
     program ran again and Flink refused the second copy inside it (HTTP 400 "Python process exits",
     the duplicate only in the output). The job of the first run is adopted, never cancelled."""
-    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
-    op = FlinkPythonJobOperator(
-        task_id="py",
-        python_file=str(program_files["entry"]),
-        job_id=J,
-        wait_until_running=False,
-        deferrable=False,
-    )
+    op = staged_operator(program_files, tmp_path, monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})  # before the submit
         _refused_run(rsps, DUPLICATE)
@@ -448,14 +455,7 @@ def test_a_retried_submission_refused_as_a_second_copy_adopts_the_job(
 def test_a_job_the_output_cannot_tie_to_this_run_is_left_running(
     program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
-    op = FlinkPythonJobOperator(
-        task_id="py",
-        python_file=str(program_files["entry"]),
-        job_id=J,
-        wait_until_running=False,
-        deferrable=False,
-    )
+    op = staged_operator(program_files, tmp_path, monkeypatch)
     states = iter([404, 200])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add_callback(
@@ -483,14 +483,7 @@ def test_a_job_the_output_cannot_tie_to_this_run_is_left_running(
 def test_a_failing_main_fails_the_task_with_its_traceback_and_cancels_what_it_started(
     program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
-    op = FlinkPythonJobOperator(
-        task_id="py",
-        python_file=str(program_files["entry"]),
-        job_id=J,
-        wait_until_running=False,
-        deferrable=False,
-    )
+    op = staged_operator(program_files, tmp_path, monkeypatch)
     states = iter(["RUNNING", "CANCELED"])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})  # before the submit
@@ -532,14 +525,7 @@ def test_an_earlier_runs_traceback_is_not_this_runs(
     """The review: a program failed with an older program's traceback of a file of the same name
     (the JobManager's output outlives runs and restarts): only what came after this run's request
     is this run's."""
-    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
-    op = FlinkPythonJobOperator(
-        task_id="py",
-        python_file=str(program_files["entry"]),
-        job_id=J,
-        wait_until_running=False,
-        deferrable=False,
-    )
+    op = staged_operator(program_files, tmp_path, monkeypatch)
     exit_line = "SystemExit: bad config: --topic is required"
     now = (
         'Traceback (most recent call last):\n  File "/tmp/pyflink/x/y/orders.py", line 3, in <module>\n'
@@ -567,14 +553,7 @@ def test_an_earlier_runs_traceback_is_not_this_runs(
 def test_a_module_python_cannot_find_is_said(
     program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdout: str, message: str
 ) -> None:
-    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
-    op = FlinkPythonJobOperator(
-        task_id="py",
-        python_file=str(program_files["entry"]),
-        job_id=J,
-        wait_until_running=False,
-        deferrable=False,
-    )
+    op = staged_operator(program_files, tmp_path, monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})
         _refused_run(rsps, stdout)
@@ -586,14 +565,7 @@ def test_a_module_python_cannot_find_is_said(
 def test_a_program_that_starts_no_job_is_told_so(
     program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_flink_connection(monkeypatch, "flink-py.test", python_staging_dir=str(tmp_path / "stage"))
-    op = FlinkPythonJobOperator(
-        task_id="py",
-        python_file=str(program_files["entry"]),
-        job_id=J,
-        wait_until_running=False,
-        deferrable=False,
-    )
+    op = staged_operator(program_files, tmp_path, monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})
         rsps.get(f"{URL}/jobmanager/stdout", body="")
