@@ -341,9 +341,11 @@ class LocalFlink:
 
             install_pyflink_env(self.version)
         self.write_config()
-        self._launch("jobmanager")
-        self._launch("taskmanager")
         try:
+            # Inside: a TaskManager that cannot be launched (its memory settings refused) must not
+            # leave the JobManager running (seen: one outlived its failed start by 40 minutes).
+            self._launch("jobmanager")
+            self._launch("taskmanager")
             self.wait_ready(timeout)
         except BaseException:
             self.stop()
