@@ -59,16 +59,24 @@ def _wait_running(session: requests.Session, url: str, job_id: str) -> None:
     raise RuntimeError(f"job {job_id} never ran")
 
 
-def _raw_deploy(session: requests.Session, url: str, jar: Path, savepoint: str | None = None) -> str:
+def raw_run(session: requests.Session, url: str, jar: Path, body: dict[str, Any]) -> str:
+    """The raw REST baseline of a deploy: ``POST /jars/upload``, ``POST /jars/{id}/run`` with
+    ``body`` and a new job id, ``GET /jobs/{id}`` until every vertex runs; the job id."""
     with jar.open("rb") as fh:
         uploaded = session.post(f"{url}/jars/upload", files={"jarfile": (jar.name, fh)}, timeout=30).json()
     jar_id = uploaded["filename"].rsplit("/", 1)[-1]
-    body: dict[str, Any] = {"entryClass": COUNTER_JOB, "jobId": new_id()}
-    if savepoint:
-        body["savepointPath"] = savepoint
-    job_id = str(session.post(f"{url}/jars/{jar_id}/run", json=body, timeout=30).json()["jobid"])
+    answer = session.post(f"{url}/jars/{jar_id}/run", json={**body, "jobId": new_id()}, timeout=60)
+    answer.raise_for_status()
+    job_id = str(answer.json()["jobid"])
     _wait_running(session, url, job_id)
     return job_id
+
+
+def _raw_deploy(session: requests.Session, url: str, jar: Path, savepoint: str | None = None) -> str:
+    body: dict[str, Any] = {"entryClass": COUNTER_JOB}
+    if savepoint:
+        body["savepointPath"] = savepoint
+    return raw_run(session, url, jar, body)
 
 
 def _raw_stop(session: requests.Session, url: str, job_id: str, wait_finished: bool = True) -> str:

@@ -30,16 +30,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import requests
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
-from airflow_provider_flink.ids import new_id
 from benchmarks.common import deploy_rounds, local_flink, print_deploy_latency
-from benchmarks.lifecycle import _cancel_all, _wait_running
+from benchmarks.lifecycle import _cancel_all, raw_run
 from harness.flink_cluster import PYTHON_DRIVER
 from harness.job_jars import read_counter
 from harness.pyflink_env import PYTHON_JOBS, driver_jar
@@ -63,19 +61,8 @@ def _operator() -> str:
 
 
 def _raw(session: requests.Session, url: str, jar: Path) -> str:
-    with jar.open("rb") as fh:
-        uploaded = session.post(f"{url}/jars/upload", files={"jarfile": (jar.name, fh)}, timeout=30).json()
-    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
-    body: dict[str, Any] = {
-        "entryClass": PYTHON_DRIVER,
-        "programArgsList": ["-py", str(PROGRAM), *ARGS],
-        "jobId": new_id(),
-    }
-    answer = session.post(f"{url}/jars/{jar_id}/run", json=body, timeout=60)
-    answer.raise_for_status()
-    job_id = str(answer.json()["jobid"])
-    _wait_running(session, url, job_id)
-    return job_id
+    body = {"entryClass": PYTHON_DRIVER, "programArgsList": ["-py", str(PROGRAM), *ARGS]}
+    return raw_run(session, url, jar, body)
 
 
 def _settle_then_cancel(client: FlinkClient) -> None:

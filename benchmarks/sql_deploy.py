@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import tempfile
-from typing import Any
 
 import requests
 
@@ -30,9 +29,8 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from airflow_provider_flink.artifacts.sql import RUNNER_CLASS, RUNNER_JAR, runner_args
 from airflow_provider_flink.client import ClientSettings, FlinkClient, calls
-from airflow_provider_flink.ids import new_id
 from benchmarks.common import deploy_rounds, local_flink, print_deploy_latency
-from benchmarks.lifecycle import _cancel_all, _wait_running
+from benchmarks.lifecycle import _cancel_all, raw_run
 from harness.task_context import task_context
 
 SQL = """\
@@ -51,21 +49,8 @@ def _operator() -> str:
 
 
 def _raw(session: requests.Session, url: str) -> str:
-    with RUNNER_JAR.open("rb") as fh:
-        uploaded = session.post(
-            f"{url}/jars/upload", files={"jarfile": (RUNNER_JAR.name, fh)}, timeout=30
-        ).json()
-    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
-    body: dict[str, Any] = {
-        "entryClass": RUNNER_CLASS,
-        "programArgsList": list(runner_args(SQL)),
-        "jobId": new_id(),
-    }
-    answer = session.post(f"{url}/jars/{jar_id}/run", json=body, timeout=60)
-    answer.raise_for_status()
-    job_id = str(answer.json()["jobid"])
-    _wait_running(session, url, job_id)
-    return job_id
+    body = {"entryClass": RUNNER_CLASS, "programArgsList": list(runner_args(SQL))}
+    return raw_run(session, url, RUNNER_JAR, body)
 
 
 def main() -> None:

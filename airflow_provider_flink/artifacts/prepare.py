@@ -82,6 +82,14 @@ def public_keys_from_connection(conn: Any) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def require_verified(uri: str, sha256: str | None, signature: str | None) -> None:
+    """A cluster that requires verified artifacts takes one only with a pin or a signature."""
+    if not (sha256 or signature):
+        raise ArtifactError(
+            f"artifact {uri}: this cluster requires verified artifacts: pin its sha256 or give a signature"
+        )
+
+
 def prepare(
     source: ArtifactSource,
     entry_class: str | None,
@@ -93,10 +101,8 @@ def prepare(
 ) -> PreparedArtifact:
     """Fetch and verify one artifact: a jar (holding ``entry_class``), or with ``python_file`` a
     file of a Python program (artifacts.python_program)."""
-    if require_verification and not (source.sha256 or source.signature):
-        raise ArtifactError(
-            f"artifact {source.uri}: this cluster requires verified artifacts: pin its sha256 or give a signature"
-        )
+    if require_verification:
+        require_verified(source.uri, source.sha256, source.signature)
     path, digest = fetch(
         source.uri,
         cache_dir=cache_dir,
@@ -201,10 +207,8 @@ def prepare_python_program(
     # the files beside the spec hold by now (their pins are in the record's copy of the spec).
     ready: list[StagedFile | PreparedArtifact] = []
     for file, location, signature in zip(program.all_files(), locations, signatures, strict=True):
-        if limits.require_verified_artifacts and not (file.sha256 or file.signature):
-            raise ArtifactError(
-                f"artifact {location}: this cluster requires verified artifacts: pin its sha256 or give a signature"
-            )
+        if limits.require_verified_artifacts:  # before the staged copy too: a read digest is no pin
+            require_verified(location, file.sha256, file.signature)
         known = file.sha256 or file.read_sha256
         already = staged_copy(where, known, file.name) if known and not file.signature else None
         if already is not None and known is not None:

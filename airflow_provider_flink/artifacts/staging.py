@@ -55,43 +55,58 @@ def check_staging_dir(staging_dir: str, what: str = STAGING_DIR_KEY) -> str:
     return where
 
 
+def _digest_at(staging_dir: str, digest: str, name: str) -> str | None:
+    """The SHA-256 of what is staged under ``digest`` as ``name`` now; None when nothing is."""
+    local = _local(staging_dir)
+    if local is not None:
+        target = local / digest / name
+        return sha256_of(target) if target.is_file() else None
+    from airflow.sdk import ObjectStoragePath
+
+    remote = ObjectStoragePath(staged_location(staging_dir, digest, name))
+    return hashlib.sha256(remote.read_bytes()).hexdigest() if remote.exists() else None
+
+
 def staged_copy(staging_dir: str, digest: str, name: str) -> str | None:
     """The location of a file already staged under ``digest``, read back and matching it; None
     when there is none (or it does not match)."""
-    location = staged_location(staging_dir, digest, name)
-    local = _local(staging_dir)
     try:
-        if local is not None:
-            target = local / digest / name
-            return location if target.is_file() and sha256_of(target) == digest else None
-        from airflow.sdk import ObjectStoragePath
-
-        remote = ObjectStoragePath(location)
-        if remote.exists() and hashlib.sha256(remote.read_bytes()).hexdigest() == digest:
-            return location
+        found = _digest_at(staging_dir, digest, name)
     except (OSError, ValueError):
         return None
-    return None
+    return staged_location(staging_dir, digest, name) if found == digest else None
 
 
 def stage(path: Path, digest: str, name: str, staging_dir: str) -> str:
-    """Stage the verified file ``path`` (SHA-256 ``digest``) as ``name``; return its location."""
+    """Stage the verified file ``path`` (SHA-256 ``digest``) as ``name``; return its location. A
+    copy already there and matching is kept; one that does not match is written again."""
     location = staged_location(staging_dir, digest, name)
+    if staged_copy(staging_dir, digest, name) is not None:
+        return location
     local = _local(staging_dir)
     try:
         if local is not None:
-            _stage_local(path, digest, local / digest / name)
+            _write_local(path, local / digest / name)
         else:
-            _stage_remote(path, digest, location)
+            from airflow.sdk import ObjectStoragePath
+
+            target = ObjectStoragePath(location)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())  # an object store's put is whole or nothing
+        written = _digest_at(staging_dir, digest, name)
     except OSError as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ArtifactError(f"cannot stage {name} in {staging_dir}: {first}") from None
+    if written != digest:
+        raise ArtifactError(
+            f"the staged copy at {location} does not match what was verified (SHA-256 {str(written)[:12]}, "
+            f"expected {digest[:12]}): is another process writing there? Not running it"
+        )
     return location
 
 
-def _stage_local(path: Path, digest: str, target: Path) -> None:
-    if target.is_file() and sha256_of(target) == digest:
-        return
+def _write_local(path: Path, target: Path) -> None:
+    """``path``'s bytes at ``target``, whole or not at all (a partial file renamed into place)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=".partial-", dir=target.parent)
     try:
@@ -103,23 +118,3 @@ def _stage_local(path: Path, digest: str, target: Path) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
-    _check(sha256_of(target), digest, str(target))
-
-
-def _stage_remote(path: Path, digest: str, location: str) -> None:
-    from airflow.sdk import ObjectStoragePath
-
-    target = ObjectStoragePath(location)
-    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(path.read_bytes())  # an object store's put is whole or nothing
-    _check(hashlib.sha256(target.read_bytes()).hexdigest(), digest, location)
-
-
-def _check(actual: str, expected: str, where: str) -> None:
-    if actual != expected:
-        raise ArtifactError(
-            f"the staged copy at {where} does not match what was verified (SHA-256 {actual[:12]}, expected "
-            f"{expected[:12]}): is another process writing there? Not running it"
-        )

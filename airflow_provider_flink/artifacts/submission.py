@@ -23,8 +23,10 @@ from airflow_provider_flink.artifacts.prepare import PreparedArtifact
 from airflow_provider_flink.artifacts.python_program import PythonFailure, StagedProgram, python_failure
 from airflow_provider_flink.client import FlinkApiError, models
 from airflow_provider_flink.client.errors import FlinkError
+from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.exceptions import FlinkOperatorError, FlinkRefusedError
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.triggers import FlinkJobTrigger, run_inline
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +136,22 @@ def _python_output(hook: FlinkHook, program: StagedProgram, seen: int | None) ->
 
 
 def _cancel_leftover(hook: FlinkHook, job_id: str) -> str:
-    """Cancel the job a failed ``main`` had started (it runs behind the 400); say what was done."""
+    """Cancel the job a failed ``main`` had started (it runs behind the 400), waiting through the
+    same job trigger every wait uses; say what was done."""
+    log.warning("The Python program's main failed after starting job %s: cancelling it", job_id)
     try:
-        log.warning("The Python program's main failed after starting job %s: cancelling it", job_id)
         hook.cancel_job(job_id)
-        deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            ended = hook.find_job(job_id)
-            if ended is None or ended.state.is_globally_terminal:
-                return f" after it had started job {job_id}, which was cancelled"
-            time.sleep(0.5)
-        return f" after it had started job {job_id}: cancel requested, not yet ended after {LEFTOVER_WAIT_SECONDS:.0f} s"
     except FlinkError as err:
         return f" after it had started job {job_id}, whose cancel failed: {err}; check the cluster"
+    trigger = FlinkJobTrigger(
+        hook.flink_conn_id,
+        job_id,
+        time.time() + LEFTOVER_WAIT_SECONDS,
+        target="states",
+        states=[JobState.CANCELED.value, JobState.FINISHED.value, JobState.FAILED.value],
+        poll_interval=0.5,
+    )
+    event = run_inline(trigger)
+    if event.ok:
+        return f" after it had started job {job_id}, which was cancelled"
+    return f" after it had started job {job_id}: cancel requested, not ended: {event.message}"

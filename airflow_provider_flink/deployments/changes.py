@@ -22,6 +22,7 @@ from typing import Any
 from airflow_provider_flink.client.models import COMING_UP, FAILING_STATES, LEFT_RUNNING, TERMINAL, JobState
 from airflow_provider_flink.deployments.planner import ClusterView
 from airflow_provider_flink.deployments.spec import SpecPath, is_spec_file, parse_spec_text, sql_file_location
+from airflow_provider_flink.locations import beside
 from airflow_provider_flink.triggers.conditions import is_healthy
 
 
@@ -95,7 +96,7 @@ def look(folder: SpecPath) -> FolderState:
             # change to its other files is seen by the next scheduled run (their digests are in
             # the spec hash).
             entry = spec.python.file if spec.python.file is not None else spec.python.files[0].path
-            files[name] = SpecFile(digest, spec.name, sql_file_location(folder, entry))
+            files[name] = SpecFile(digest, spec.name, beside(str(folder), entry))
         else:
             files[name] = SpecFile(digest, spec.name, spec.artifact.jar)
     jars = {jar: jar_version(jar) for jar in sorted({f.jar for f in files.values() if f.jar})}

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from airflow_provider_flink.artifacts import (
     ArtifactError,
     JobDefinition,
@@ -23,6 +25,7 @@ from airflow_provider_flink.artifacts import (
     python_definition,
 )
 from airflow_provider_flink.artifacts.python_program import CARRIER_NAME, PYTHON_DRIVER
+from airflow_provider_flink.deployments.spec import PythonArchiveRef, PythonFileRef
 from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.locations import beside, has_scheme
 from airflow_provider_flink.operators.job import FlinkDeployJobOperator, _empty
@@ -129,28 +132,32 @@ class FlinkPythonJobOperator(FlinkDeployJobOperator):
             )
         return beside(str(Path(self.dag.fileloc).parent), location)
 
-    def _file(self, value: FileArgument, what: str) -> PythonFile:
-        if isinstance(value, PythonFile):
-            return PythonFile(self._here(value.location), value.sha256, value.signature)
-        if isinstance(value, str):
-            return PythonFile(self._here(value))
-        unknown = set(value) - {"path", "sha256", "signature", "target"}
-        if "path" not in value or unknown:
-            raise AirflowFailException(
-                f"{what} {dict(value)!r}: give a location, or a mapping with path (and sha256, signature)"
+    def _ref(self, value: Mapping[str, Any], model: type[PythonFileRef], what: str) -> PythonFileRef:
+        """A mapping checked by the spec's own model of it (the same fields, pins and errors)."""
+        try:
+            return model.model_validate(dict(value))
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(mapping)'}: {e['msg']}" for e in err.errors()
             )
-        signature = value.get("signature")
-        return PythonFile(
-            self._here(str(value["path"])),
-            value.get("sha256") or None,
-            self._here(str(signature)) if signature else None,
-        )
+            raise AirflowFailException(f"{what} {dict(value)!r}: {problems}") from None
+
+    def _file(self, value: FileArgument, what: str = "python_files") -> PythonFile:
+        if isinstance(value, str):
+            value = PythonFile(value)
+        elif not isinstance(value, PythonFile):
+            value = self._ref(value, PythonFileRef, what).file()
+        signature = self._here(value.signature) if value.signature else None
+        return PythonFile(self._here(value.location), value.sha256, signature, value.read_sha256)
 
     def _archive(self, value: str | Mapping[str, Any] | PythonArchive) -> PythonArchive:
         if isinstance(value, PythonArchive):
             return PythonArchive(self._file(value.file, "python_archives"), value.target)
-        target = value.get("target") if isinstance(value, Mapping) else None
-        return PythonArchive(self._file(value, "python_archives"), str(target) if target else None)
+        if isinstance(value, str):
+            return PythonArchive(self._file(value, "python_archives"))
+        ref = self._ref(value, PythonArchiveRef, "python_archives")
+        assert isinstance(ref, PythonArchiveRef)
+        return PythonArchive(self._file(ref.file(), "python_archives"), ref.target)
 
     def _program(self) -> PythonProgram:
         """The (rendered) program; a bad shape fails before anything is read or called."""

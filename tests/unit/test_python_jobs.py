@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import responses
 
@@ -481,10 +482,14 @@ def test_a_job_the_output_cannot_tie_to_this_run_is_left_running(
 
 
 def test_a_failing_main_fails_the_task_with_its_traceback_and_cancels_what_it_started(
-    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_flink: Any
 ) -> None:
+    # The cancel is waited for through the job trigger (the async client): it sees the job end.
+    waited = fake_flink(
+        lambda request: httpx.Response(200, json={"jid": J, "state": "CANCELED", "vertices": []})
+    )
     op = staged_operator(program_files, tmp_path, monkeypatch)
-    states = iter(["RUNNING", "CANCELED"])
+    states = iter(["RUNNING"])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["Job not found"]})  # before the submit
         rsps.get(f"{URL}/jobmanager/stdout", body="")  # when the run was sent
@@ -517,6 +522,7 @@ def test_a_failing_main_fails_the_task_with_its_traceback_and_cancels_what_it_st
     )
     assert message.endswith("ValueError: py main failing on purpose")
     assert len(cancels) == 1
+    assert [r.url.path for r in waited] == [f"/jobs/{J}"]
 
 
 def test_an_earlier_runs_traceback_is_not_this_runs(
@@ -799,3 +805,34 @@ def test_the_carrier_jar_is_written_once(tmp_path: Path) -> None:
     assert [p.name for p in cache.iterdir()] == [first.name]  # no partial file left
     first.write_bytes(b"kept as it is")  # already there: not written again
     assert carrier_jar(cache).read_bytes() == b"kept as it is"
+
+
+def test_file_mappings_are_checked_by_the_specs_own_models(program_files: dict[str, Path]) -> None:
+    pin = sha(b"X = 1\n")
+    op = FlinkPythonJobOperator(
+        task_id="py",
+        python_file=str(program_files["entry"]),
+        python_files=[{"path": str(program_files["lib"]), "sha256": pin}],
+        python_archives=[{"path": "/data/venv.zip", "target": "venv"}, "/data/lookup.zip"],
+    )
+    program = op._program()
+    assert program.files == (PythonFile(str(program_files["lib"]), pin),)
+    assert program.archives == (
+        PythonArchive(PythonFile("/data/venv.zip"), "venv"),
+        PythonArchive(PythonFile("/data/lookup.zip")),
+    )
+    wrong = FlinkPythonJobOperator(
+        task_id="py", python_file=str(program_files["entry"]), python_files=[{"path": "/x.py", "target": "t"}]
+    )
+    with pytest.raises(AirflowFailException) as info:
+        wrong._program()
+    assert (
+        str(info.value)
+        == "python_files {'path': '/x.py', 'target': 't'}: target: Extra inputs are not permitted"
+    )
+    no_path = FlinkPythonJobOperator(
+        task_id="py", python_file=str(program_files["entry"]), python_archives=[{"target": "t"}]
+    )
+    with pytest.raises(AirflowFailException) as info:
+        no_path._program()
+    assert str(info.value) == "python_archives {'target': 't'}: path: Field required"
