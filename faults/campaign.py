@@ -107,7 +107,7 @@ class Kind:
     python: bool = False
 
 
-UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run", r"/jobs/[0-9a-f]{32}"
+UPLOAD, RUN, JOB = r"/jars/upload", r"/jars/[^/]+/run(?:-application)?", r"/jobs/[0-9a-f]{32}"
 STOP, SAVEPOINTS = JOB + "/stop", JOB + "/savepoints"
 TIMEOUT, SLOW = 4, 7.0  # the connection's request timeout in fault trials; a late answer comes after it
 HEALTH_TIMEOUT = 15.0

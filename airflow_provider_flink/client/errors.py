@@ -105,6 +105,28 @@ class FlinkApiError(FlinkError):
         return f"Flink answered HTTP {self.status} to {self.call}: {cause}.{hint}{self._giving_up()}"
 
 
+class FlinkApplicationFailedError(FlinkApiError):
+    """Flink took the program (``run-application`` answered 202) and its application then ended
+    without the job: its ``main`` raised, started no job, or a job it started failed to start. A
+    refusal like a 400 of ``/jars/{id}/run`` (``status`` 400): Flink's cause is in ``errors`` (the
+    application's exception history); ``state`` is how the application ended."""
+
+    def __init__(
+        self, call: str, application_id: str, state: str, errors: list[str], started_no_job: bool
+    ) -> None:
+        self.application_id, self.state, self.started_no_job = application_id, state, started_no_job
+        super().__init__(call, 400, errors)
+
+    def __str__(self) -> str:
+        if self.errors:
+            cause = self.root_cause.rstrip(".")
+        elif self.started_no_job:
+            cause = "its main ended without starting a job (it must build one and call execute)"
+        else:
+            cause = "Flink recorded no exception for it"
+        return f"Flink's application {self.application_id} of {self.call} ended {self.state}: {cause}."
+
+
 class FlinkUnreachableError(FlinkError):
     """No answer from Flink at ``url``.
 

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from airflow_provider_flink.client.errors import root_cause
 
@@ -454,6 +454,60 @@ def _claim_mode_field(flink_version: str | None) -> str:
 
 class JobSubmitted(_Response):
     jobid: str
+
+
+# ------------------------------------------------------------------------- applications (Flink 2.3+)
+class ApplicationState(_Tolerant):
+    """An application's status (FLIP-549), plus UNKNOWN. FAILING and CANCELING are on the way to
+    FAILED and CANCELED, not the end: only :data:`APPLICATION_ENDED` is."""
+
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    FAILING = "FAILING"
+    FAILED = "FAILED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    FINISHED = "FINISHED"
+    UNKNOWN = "UNKNOWN"
+
+
+#: Flink will never run the application's ``main`` (or start a job of it) again.
+APPLICATION_ENDED: frozenset[ApplicationState] = frozenset(
+    {ApplicationState.FAILED, ApplicationState.CANCELED, ApplicationState.FINISHED}
+)
+
+
+class ApplicationSubmitted(_Response):
+    """The 202 of ``POST /jars/{id}/run-application``; Flink 2.3.0 spells the field ``applicationid``."""
+
+    application_id: str = Field(validation_alias=AliasChoices("applicationid", "applicationId"))
+
+
+class ApplicationDetail(_Response):
+    """``GET /applications/{id}``: the application and the jobs its ``main`` has started so far."""
+
+    id: str
+    name: str = ""
+    status: ApplicationState = ApplicationState.UNKNOWN
+    jobs: list[JobOverview] = Field(default_factory=list)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in APPLICATION_ENDED
+
+    def job(self, job_id: str) -> JobOverview | None:
+        return next((job for job in self.jobs if job.jid == job_id), None)
+
+
+class ApplicationExceptions(_Response):
+    """``GET /applications/{id}/exceptions``: why the application failed (its ``main``, or a job)."""
+
+    exception_history: ExceptionHistory = Field(default_factory=ExceptionHistory, alias="exceptionHistory")
+
+    def text(self) -> str:
+        """Every recorded stack trace, newest first (searched for markers such as a duplicate)."""
+        entries = sorted(self.exception_history.entries, key=lambda e: e.timestamp, reverse=True)
+        return "\n".join(entry.stacktrace for entry in entries)
 
 
 # ------------------------------------------------------------------------- async operations

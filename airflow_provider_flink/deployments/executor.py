@@ -352,8 +352,8 @@ class Executor:
         try:
             jar_id, adopted = submit_prepared(self.hook, artifact, request, definition.artifact.jar)
         except (FlinkApiError, PythonProgramError) as err:
-            if isinstance(err, FlinkApiError) and (err.status >= 500 or self.hook.find_job(start.job_id)):
-                raise  # not an answer, or the job exists after all: the next run looks again
+            if isinstance(err, FlinkApiError) and (err.status >= 500 or self._job_lives(start.job_id)):
+                raise  # not an answer, or the job runs after all: the next run looks again
             self._write(transitions.submission_refused(self.record, start, str(err), self.clock()))
             raise SubmissionRefusedError(str(err)) from None
         crashpoints.reach("submit:requested")
@@ -370,6 +370,12 @@ class Executor:
         if event.ok:
             self._stable(spec, start.spec_hash)
         return event, adopted
+
+    def _job_lives(self, job_id: str) -> bool:
+        """Whether Flink runs (or may still run) the job: a refused program's job that Flink
+        cancelled with its failed application (run-application) is no reason to look again."""
+        job = self.hook.find_job(job_id)
+        return job is not None and not job.state.is_globally_terminal
 
     def _stable(self, spec: DeploymentSpec, spec_hash: str) -> None:
         """The job of ``spec`` ran healthy: it becomes the rollback target, an upgrade is over."""

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from airflow.sdk import BaseHook
 
@@ -41,6 +41,7 @@ from airflow_provider_flink.exceptions import (
     FlinkConnectionError,
     RescaleNotPossibleError,
 )
+from airflow_provider_flink.hooks.applications import ApplicationRoute
 from airflow_provider_flink.hooks.connection import (
     CONN_TYPE,
     settings_from_connection,
@@ -65,6 +66,7 @@ from airflow_provider_flink.hooks.verbs import (
 )
 
 T = TypeVar("T")
+SubmitRoute = Literal["auto", "jar"]
 
 
 def job_page(ui: str, job_id: str, ended: bool, tab: str) -> str:
@@ -100,6 +102,7 @@ class FlinkHook(BaseHook):
         self._cleanup: weakref.finalize[Any, Any] | None = None
         self._client: FlinkClient | None = None
         self._flink_version: str | None = None
+        self._has_applications: bool | None = None
 
     # ---------------------------------------------------------------- settings
     @classmethod
@@ -276,15 +279,35 @@ class FlinkHook(BaseHook):
         self.call(calls.delete_jar(jar_id))
 
     # ---------------------------------------------------------------- jobs
-    def submit_job(self, jar_id: str, request: models.JarRunRequest) -> bool:
+    def has_applications(self) -> bool:
+        """Whether the cluster runs programs as applications (Flink 2.3+, FLIP-549): told by the
+        cluster itself (``GET /applications/overview`` answered, not 404), asked once per hook."""
+        if self._has_applications is None:
+            try:
+                self.call(calls.applications_overview())
+                self._has_applications = True
+            except FlinkApiError as err:
+                if not err.is_not_found:
+                    raise
+                self._has_applications = False
+        return self._has_applications
+
+    def submit_job(self, jar_id: str, request: models.JarRunRequest, route: SubmitRoute = "auto") -> bool:
         """Run the jar with the request's (caller-chosen) job id; True when Flink already had it.
 
         "Already submitted" is Flink refusing a duplicate id: the job exists, from an earlier
         attempt whose answer was lost, and is adopted instead of started twice (invariant I1).
+
+        ``route``: ``auto`` submits through ``run-application`` where the cluster has
+        applications (hooks/applications.py) and ``/jars/{id}/run`` elsewhere; ``jar`` always
+        through ``/jars/{id}/run``. Either returns once Flink shows the job, or raises with
+        Flink's cause.
         """
         # The version only decides the claim-mode field's name: don't ask for it when there is none.
         version = self.flink_version() if request.claim_mode else None
         job_id = request.job_id
+        if job_id and route == "auto" and self.has_applications():
+            return self._submit_application(jar_id, request, job_id, version)
         try:
             self.call(calls.run_jar(jar_id, request, version))
         except FlinkApiError as err:
@@ -304,6 +327,44 @@ class FlinkHook(BaseHook):
             self.log.info("Flink runs job %s: the answer to its submission was lost, the job was not", job_id)
             return True
         return False
+
+    def _submit_application(
+        self, jar_id: str, request: models.JarRunRequest, job_id: str, version: str | None
+    ) -> bool:
+        """The application route: one job per application, whose id is the job's (I1)."""
+        call = calls.run_application(jar_id, request, job_id, version)
+        adopted = False
+        try:
+            self.call(call)
+        except FlinkApiError as err:
+            # A proxy's 502/504 after Flink took it: the application id says it is there.
+            if not (err.is_duplicate_submission or (err.status >= 500 and self._knows_application(job_id))):
+                raise
+            self.log.info("Flink already has application %s: adopting it instead of submitting again", job_id)
+            adopted = True
+        except FlinkUnreachableError as err:
+            if not err.request_sent:
+                raise
+            self._settle_lost_answer(
+                err, f"application {job_id}", lambda: self.applications.find(job_id) is not None
+            )
+            self.log.info(
+                "Flink has application %s: the answer to its submission was lost, it was not", job_id
+            )
+            adopted = True
+        self.applications.await_job(job_id, job_id, call.description)
+        return adopted
+
+    @cached_property
+    def applications(self) -> ApplicationRoute:
+        return ApplicationRoute(self.call)
+
+    def _knows_application(self, application_id: str) -> bool:
+        """Whether Flink shows the application; a failure to ask is a no (the caller's error stands)."""
+        try:
+            return self.applications.find(application_id) is not None
+        except FlinkError:
+            return False
 
     def _shows(self, job_id: str) -> bool:
         """Whether Flink shows the job; a failure to ask is a no (the caller's own error stands)."""

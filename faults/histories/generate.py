@@ -52,7 +52,7 @@ EDITS = ["good", "good", "failing", "parallelism", "stateless"]
 PYTHON_SHARE = 0.5
 # Requests whose answer the fault proxy loses or delays: (method, path pattern).
 ANSWERS = [
-    ("POST", r"/jars/[^/]+/run"),
+    ("POST", r"/jars/[^/]+/run(?:-application)?"),
     ("POST", r"/jobs/[0-9a-f]{32}/stop"),
     ("POST", r"/jobs/[0-9a-f]{32}/savepoints"),
     ("PATCH", r"/jobs/[0-9a-f]{32}"),

@@ -64,3 +64,13 @@ def fake_flink(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[http
         return seen
 
     return install
+
+
+def without_applications(base: str) -> None:
+    """The mocked cluster is a Flink before 2.3 (no applications): its answer to the hook's
+    ``GET /applications/overview`` (Flink 1.20.5's, as recorded), so submissions take /jars/{id}/run."""
+    import responses
+
+    responses.get(
+        f"{base}/applications/overview", status=404, json=recorded("flink-1.20.5-unknown-path.json")
+    )

@@ -36,7 +36,7 @@ from airflow_provider_flink.deployments.records import (
 from airflow_provider_flink.deployments.spec import DeploymentSpec
 from airflow_provider_flink.deployments.stores import MemoryRecordStore
 from airflow_provider_flink.hooks.flink import FlinkHook
-from tests.unit.conftest import use_flink_connection
+from tests.unit.conftest import recorded, use_flink_connection
 
 URL = "http://flink-exec.test:8081"
 J = "a" * 32
@@ -544,7 +544,9 @@ def test_a_short_run_submits_records_and_returns_without_waiting_for_health(
     jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
     sent: list[str] = []
     monkeypatch.setattr(FlinkHook, "upload_jar", lambda self, *a: "jar-1")
-    monkeypatch.setattr(FlinkHook, "submit_job", lambda self, jar_id, request: sent.append(jar_id) or False)
+    monkeypatch.setattr(
+        FlinkHook, "submit_job", lambda self, jar_id, request, route: sent.append(jar_id) or False
+    )
 
     def no_wait(*_: Any) -> Any:
         raise AssertionError("a short run waited for health")
@@ -961,3 +963,54 @@ def test_a_refused_submission_ends_its_intent_and_a_never_stable_spec_is_rolled_
     assert written.failed_spec.spec_hash == h2
     assert rolled == ([(refused_id, h2)] if stable else [])
     assert outcome.detail.endswith("; rolled back") is stable
+
+
+@pytest.mark.parametrize("job_state", ["CANCELED", "RUNNING"])
+@responses.activate
+def test_a_failed_application_whose_job_flink_cancelled_is_a_refusal_and_one_whose_job_runs_is_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, job_state: str
+) -> None:
+    """run-application (Flink 2.3): a main that raised after starting its job fails the application,
+    and Flink cancels the job with it. That job's id being known is no reason to look again (the
+    next run would submit the same failing program forever); a job of the id that runs is."""
+    from airflow_provider_flink.artifacts import PreparedArtifact
+    from airflow_provider_flink.client.errors import FlinkApplicationFailedError
+    from airflow_provider_flink.deployments import executor as module
+    from airflow_provider_flink.deployments.planner import Resubmit
+    from airflow_provider_flink.deployments.records import Start, Submitting
+
+    h2 = "2" * 64
+    job_id = ids.new_job_id("orders", h2)
+    jar = tmp_path / "j.jar"
+    jar.write_bytes(b"jar")
+    monkeypatch.setattr(module, "prepare_job", lambda hook, definition: PreparedArtifact(jar, "f" * 64, "x"))
+
+    def fail(*_: Any) -> Any:
+        raise FlinkApplicationFailedError(
+            "POST /jars/x/run-application", job_id, "FAILED", ["java.lang.IllegalStateException: late"], False
+        )
+
+    monkeypatch.setattr(module, "submit_prepared", fail)
+    responses.get(
+        f"{URL}/jobs/{job_id}",
+        json=recorded("flink-2.3.0-running-job.json") | {"jid": job_id, "state": job_state},
+    )
+    stored = DeploymentRecord(
+        name="orders",
+        cluster="flink_default",
+        status="running",
+        operation=Submitting(start=Start(job_id=job_id, spec_hash=h2)),
+    )
+    (outcome,), store = apply(stored, Resubmit("orders", "finish it", new_job_id=job_id, spec_hash=h2))
+    assert not outcome.ok
+    assert outcome.detail.startswith(
+        f"Flink's application {job_id} of POST /jars/x/run-application ended FAILED"
+    )
+    written = store.get("flink_default", "orders")
+    assert written is not None
+    if job_state == "CANCELED":  # refused: the intent is over, the spec failed
+        assert written.operation is None
+        assert written.failed_spec is not None
+    else:  # its job runs: the next run looks again
+        assert written.operation == stored.operation
+        assert written.failed_spec is None

@@ -12,7 +12,7 @@ import responses
 from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.client.resilience import breaker_for
 from airflow_provider_flink.hooks import FlinkHook
-from tests.unit.conftest import recorded
+from tests.unit.conftest import recorded, without_applications
 from tests.unit.test_connection import CERT, KEY
 
 URL = "http://flink-hook.test:8081"
@@ -171,6 +171,7 @@ def _quick(monkeypatch: pytest.MonkeyPatch) -> FlinkHook:
 def test_a_lost_answer_to_a_submission_is_settled_by_its_job_id(monkeypatch: pytest.MonkeyPatch) -> None:
     """Failure 4 of issue 18: a /run answered after the request timeout was taken for a failed
     submission; the job ran, was stopped and its valid spec recorded failed. Its id says it runs."""
+    without_applications(URL)
     import requests
 
     hook = _quick(monkeypatch)
@@ -178,11 +179,13 @@ def test_a_lost_answer_to_a_submission_is_settled_by_its_job_id(monkeypatch: pyt
     responses.get(f"{URL}/jobs/{JOB}", status=404, json={"errors": ["Job not found"]})  # not yet
     responses.get(f"{URL}/jobs/{JOB}", json=recorded("flink-2.3.0-running-job.json") | {"jid": JOB})
     assert hook.submit_job("j1", _run_request()) is True  # type: ignore[arg-type]
-    assert [c.request.method for c in responses.calls] == ["POST", "GET", "GET"]
+    # GET /applications/overview (404: no applications, so /jars/{id}/run), then POST and two GETs.
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "GET"]
 
 
 @responses.activate
 def test_a_lost_answer_flink_cannot_settle_is_unknown_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_applications(URL)
     import requests
 
     from airflow_provider_flink.client import FlinkOutcomeUnknownError
@@ -214,6 +217,7 @@ def test_a_lost_answer_to_a_stop_is_settled_by_its_trigger_id(monkeypatch: pytes
 def test_a_server_error_to_a_submission_of_a_job_flink_runs_adopts_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    without_applications(URL)
     hook = _quick(monkeypatch)
     responses.post(f"{URL}/jars/j1/run", status=502, body="bad gateway")
     responses.get(f"{URL}/jobs/{JOB}", json=recorded("flink-2.3.0-running-job.json") | {"jid": JOB})

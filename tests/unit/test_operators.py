@@ -25,7 +25,7 @@ from airflow_provider_flink.operators.task_ids import DerivedIds
 from airflow_provider_flink.triggers import WaitEvent
 from harness.task_context import MemoryTaskState as Store
 from harness.task_context import task_context
-from tests.unit.conftest import use_flink_connection
+from tests.unit.conftest import use_flink_connection, without_applications
 
 URL = "http://flink-ops.test:8081"
 J = "c" * 32
@@ -93,6 +93,7 @@ def test_without_a_task_state_store_a_retry_adopts_the_job_an_earlier_try_submit
 
 @responses.activate
 def test_without_a_task_state_store_the_first_try_submits_its_derived_id(jar: Path) -> None:
+    without_applications(URL)
     _accept_upload_and_run("x_job.jar")
     op = FlinkDeployJobOperator(task_id="deploy", jar=str(jar), wait_until_running=False, deferrable=False)
     op.execute(_no_store(1))
@@ -159,6 +160,7 @@ def test_an_explicit_job_id_already_used_by_a_failed_job_is_refused(jar: Path) -
 
 @responses.activate
 def test_recorded_job_that_failed_gets_a_fresh_id_recorded_before_submitting(jar: Path) -> None:
+    without_applications(URL)
     store = Store({JOB_ID_KEY: J})
     responses.get(f"{URL}/jobs/{J}", json={"jid": J, "state": "FAILED", "vertices": []})
     responses.get(f"{URL}/jars", json={"files": []})
@@ -184,6 +186,7 @@ def test_recorded_job_that_failed_gets_a_fresh_id_recorded_before_submitting(jar
 
 @responses.activate
 def test_jar_already_on_the_cluster_is_not_uploaded_again(jar: Path) -> None:
+    without_applications(URL)
     from airflow_provider_flink.artifacts import sha256_of
 
     name = f"job.sha256-{sha256_of(jar)}.jar"
@@ -319,6 +322,7 @@ def test_connection_caps_are_checked_before_any_call(
 
 @responses.activate
 def test_jar_from_an_allowed_source_passes_the_caps(jar: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    without_applications(URL)
     _limited(
         monkeypatch,
         allowed_jar_sources=[f"{jar.parent}/*.jar"],
@@ -357,6 +361,7 @@ def test_capacity_check_fail_does_not_submit(jar: Path) -> None:
 @responses.activate
 def test_capacity_check_wait_submits_once_slots_are_free(jar: Path, fake_flink: Any) -> None:
     base = "http://flink.test:8081"  # where fake_flink points the connection
+    without_applications(base)
     responses.get(f"{base}/overview", json={"slots-available": 0, "slots-total": 4, "taskmanagers": 1})
     responses.get(f"{base}/jars", json={"files": []})
     responses.post(f"{base}/jars/upload", json={"filename": "/u/1_job.jar", "status": "success"})
@@ -455,6 +460,7 @@ def test_deploy_from_a_savepoint_that_rendered_empty_refuses_to_start_stateless(
 
 @responses.activate
 def test_deploy_told_to_start_without_the_savepoint_submits_without_one(jar: Path) -> None:
+    without_applications(URL)
     _accept_upload_and_run("x_job.jar")
     op = FlinkDeployJobOperator(
         task_id="d",
@@ -497,6 +503,7 @@ def test_retry_failed_takes_a_list_or_a_rendered_string(given: Any, names: list[
 def test_a_submitted_job_carries_the_task_instance_that_started_it(jar: Path) -> None:
     """The job's Flink configuration names DAG, run, task and try (the Flink UI's Configuration
     tab leads back to the Airflow run); a user key of the same name does not hide it."""
+    without_applications(URL)
     _accept_upload_and_run("x_job.jar")
     ctx = context()
     ti = ctx["ti"]

@@ -35,7 +35,7 @@ from airflow_provider_flink.exceptions import AirflowFailException
 from airflow_provider_flink.operators.sql import FlinkSqlJobOperator
 from harness.flink_cluster import java_tool
 from harness.task_context import MemoryTaskState, task_context
-from tests.unit.conftest import recorded, use_flink_connection
+from tests.unit.conftest import recorded, use_flink_connection, without_applications
 
 URL = "http://flink-sql.test:8081"
 J = "5" * 32
@@ -385,6 +385,7 @@ def flink_conn(monkeypatch: pytest.MonkeyPatch) -> None:
 @responses.activate
 @pytest.mark.usefixtures("flink_conn")
 def test_operator_submits_the_runner_with_the_rendered_sql() -> None:
+    without_applications(URL)
     responses.get(f"{URL}/jobs/{J}", status=404, json={"errors": ["not found"]})
     responses.get(f"{URL}/jars", json={"files": []})
     responses.post(f"{URL}/jars/upload", json={"filename": "/u/7_runner.jar", "status": "success"})
@@ -408,6 +409,7 @@ def test_operator_submits_the_runner_with_the_rendered_sql() -> None:
 @responses.activate
 @pytest.mark.usefixtures("flink_conn")
 def test_a_refused_statement_fails_the_task_with_flinks_message_and_its_position() -> None:
+    without_applications(URL)
     responses.get(f"{URL}/jars", json={"files": []})
     responses.post(f"{URL}/jars/upload", json={"filename": "/u/7_runner.jar", "status": "success"})
     responses.post(f"{URL}/jars/7_runner.jar/run", status=400, json=refused_answer("2.3.0"))
@@ -493,6 +495,7 @@ def test_a_sql_file_that_is_a_folder_cannot_be_read(tmp_path: Path) -> None:
 @responses.activate
 @pytest.mark.usefixtures("flink_conn")
 def test_a_failure_that_is_not_the_runners_refusal_is_not_dressed_as_one() -> None:
+    without_applications(URL)
     from airflow_provider_flink.client import FlinkApiError
 
     responses.get(f"{URL}/jars", json={"files": []})
