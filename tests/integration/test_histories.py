@@ -39,6 +39,20 @@ def test_checker_imports_nothing_of_the_product() -> None:
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def test_lost_and_late_submission_answers_reach_both_routes() -> None:
+    """A submission goes through /jars/{id}/run-application where Flink has applications (2.3):
+    the histories and the campaign lose and delay its answers there as on /jars/{id}/run."""
+    import re
+
+    from faults.campaign import RUN
+    from faults.histories.generate import ANSWERS
+
+    for pattern in (RUN, *(path for method, path in ANSWERS if method == "POST" and "jars" in path)):
+        for path in ("/jars/1_job.jar/run", "/jars/1_job.jar/run-application"):
+            assert re.fullmatch(pattern, path), (pattern, path)
+        assert not re.fullmatch(pattern, "/jars/1_job.jar/plan")
+
+
 def test_the_example_histories_are_playable() -> None:
     """The hand-written histories of docs/reliability.md's mutation table (``--file``) load, start
     with the first deploy and use only operations the player knows."""
