@@ -65,6 +65,15 @@ def transition_id(name: str, spec_hash: str, replaces: str | None, taken: Collec
         attempt += 1
 
 
+def application_id(job_id: str, attempt: int = 0) -> str:
+    """The application id of a job's submission on a Flink with applications (2.3+): the job's own
+    id, so either settles a lost answer or a race. Flink never accepts an application id twice; when
+    an earlier submission's application ended without starting the job (its ``main`` failed, or it
+    was cancelled first), the job id is still free and the next attempt's application id is derived
+    from it, the same for every actor."""
+    return job_id if attempt == 0 else derived_id("application", job_id, str(attempt))
+
+
 def spec_part(job_id: str) -> str:
     """The 12 hex of the spec a deployment's job was submitted with."""
     return job_id[12:24]

@@ -29,6 +29,8 @@ _WRAPPERS = (
 _CLASS_PREFIX = re.compile(r"^((?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*)(?::\s*|$)")
 _CLASS_WITH_MESSAGE = re.compile(r"^(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*:")
 _DUPLICATE_MARKERS = ("DuplicateJobSubmissionException", "DuplicateApplicationSubmissionException")
+# Flink 2.3.0 answers GET /applications/{unknown id} with HTTP 500 carrying this, not with 404.
+_APPLICATION_NOT_FOUND = "FlinkApplicationNotFoundException"
 
 
 def _innermost(line: str) -> str:
@@ -93,7 +95,9 @@ class FlinkApiError(FlinkError):
 
     @property
     def is_not_found(self) -> bool:
-        return self.status == 404
+        """Flink does not know what was asked for: a 404, or Flink 2.3.0's HTTP 500 for an unknown
+        application id (an answer, not a sick cluster: never retried, never counted as a failure)."""
+        return self.status == 404 or (self.status == 500 and _APPLICATION_NOT_FOUND in self.full_text)
 
     def __str__(self) -> str:
         hint = ""
@@ -107,14 +111,23 @@ class FlinkApiError(FlinkError):
 
 class FlinkApplicationFailedError(FlinkApiError):
     """Flink took the program (``run-application`` answered 202) and its application then ended
-    without the job: its ``main`` raised, started no job, or a job it started failed to start. A
-    refusal like a 400 of ``/jars/{id}/run`` (``status`` 400): Flink's cause is in ``errors`` (the
-    application's exception history); ``state`` is how the application ended."""
+    without running the job: its ``main`` raised, started no job, or a job it started failed to
+    start (Flink cancels it with the application: ``job_shown``). A refusal like a 400 of
+    ``/jars/{id}/run`` (``status`` 400): Flink's cause is in ``errors`` (the application's
+    exception history, the newest last); ``state`` is how the application ended."""
 
     def __init__(
-        self, call: str, application_id: str, state: str, errors: list[str], started_no_job: bool
+        self,
+        call: str,
+        application_id: str,
+        state: str,
+        errors: list[str],
+        *,
+        started_no_job: bool,
+        job_shown: bool = False,
     ) -> None:
-        self.application_id, self.state, self.started_no_job = application_id, state, started_no_job
+        self.application_id, self.state = application_id, state
+        self.started_no_job, self.job_shown = started_no_job, job_shown
         super().__init__(call, 400, errors)
 
     def __str__(self) -> str:

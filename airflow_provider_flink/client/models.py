@@ -504,10 +504,11 @@ class ApplicationExceptions(_Response):
 
     exception_history: ExceptionHistory = Field(default_factory=ExceptionHistory, alias="exceptionHistory")
 
-    def text(self) -> str:
-        """Every recorded stack trace, newest first (searched for markers such as a duplicate)."""
-        entries = sorted(self.exception_history.entries, key=lambda e: e.timestamp, reverse=True)
-        return "\n".join(entry.stacktrace for entry in entries)
+    def stack_traces(self) -> list[str]:
+        """Every recorded stack trace, oldest first: the last one is the newest failure's (the
+        one whose innermost cause an error reports)."""
+        entries = sorted(self.exception_history.entries, key=lambda e: e.timestamp)
+        return [entry.stacktrace for entry in entries if entry.stacktrace]
 
 
 # ------------------------------------------------------------------------- async operations

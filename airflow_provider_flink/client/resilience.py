@@ -39,6 +39,8 @@ def is_retryable(call: Call[Any], error: BaseException) -> bool:
     if isinstance(error, FlinkUnreachableError):
         return not error.request_sent or call.idempotent
     if isinstance(error, FlinkApiError):
+        if error.is_not_found:
+            return False
         if error.status in NOT_PROCESSED:
             return True
         if error.status in OUTCOME_UNKNOWN:
@@ -51,7 +53,7 @@ def counts_as_failure(error: BaseException) -> bool:
     """Failures that say the cluster is unwell (feed the breaker); a 4xx means it is alive."""
     if isinstance(error, FlinkUnreachableError):
         return True
-    return isinstance(error, FlinkApiError) and error.status >= 500
+    return isinstance(error, FlinkApiError) and error.status >= 500 and not error.is_not_found
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ What differs from ``/jars/{id}/run`` (measured on 2.3.0) and what this module do
   (:class:`FlinkApplicationFailedError`, with the cause from ``/applications/{id}/exceptions``), so
   callers see the same outcomes on either route.
 * The application id is chosen by the caller and refused when seen before, even of an ended
-  application. One job per application: its **application id is its job id** (derived and
-  recorded as the job id is: I1, I4), so a retry, a racing actor or a lost answer is settled by
-  either id, as on the jar route.
+  application. One job per application: its **application id is its job id**
+  (:func:`~airflow_provider_flink.ids.application_id`), so a retry, a racing actor or a lost answer
+  is settled by either id, as on the jar route. An application of an earlier submission that ended
+  without starting the job leaves the job id free: the submission goes on under the next
+  attempt's derived application id, running the program again as ``/run`` would.
 * An unknown application id is answered with HTTP 500 (``FlinkApplicationNotFoundException``), not
-  404: :func:`is_application_not_found`.
-* FAILING and CANCELING are not the end (:data:`~airflow_provider_flink.client.models.APPLICATION_ENDED`);
-  a failing application cancels the jobs it had started.
+  404: the client reads it as "not found" (``FlinkApiError.is_not_found``), never retried.
+* FAILING and CANCELING are not the end
+  (:data:`~airflow_provider_flink.client.models.APPLICATION_ENDED`); a failing application cancels
+  the jobs it had started. A cancelled one is a person's (or another actor's) doing, not a refusal.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from airflow_provider_flink.client import FlinkApiError, FlinkError, calls, models
+from airflow_provider_flink.client import FlinkApiError, FlinkError, FlinkOutcomeUnknownError, calls, models
 from airflow_provider_flink.client.calls import Call
 from airflow_provider_flink.client.errors import FlinkApplicationFailedError
 from airflow_provider_flink.client.models import ApplicationState
@@ -32,28 +35,64 @@ from airflow_provider_flink.client.models import ApplicationState
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-NOT_FOUND_MARKER = "FlinkApplicationNotFoundException"
 # How long a program's ``main`` may take to start its job before the submission gives up waiting
 # (the application is left as it is: unknown, not failed, I3); a JVM program starts its job in
 # well under a second here, a Python one in 2-10 s.
 MAIN_SECONDS = 300.0
 POLL_SECONDS = 0.2
-# An application failing or cancelled (or on its way): a job it shows is being (or was) cancelled
-# with it, so it is not the submission's success.
-_FAILING = frozenset(
-    {ApplicationState.FAILING, ApplicationState.FAILED, ApplicationState.CANCELING, ApplicationState.CANCELED}
-)
+# A failing application: a job it shows is being (or was) cancelled with it, so not a success.
+_FAILING = frozenset({ApplicationState.FAILING, ApplicationState.FAILED})
+_CANCELLED = frozenset({ApplicationState.CANCELING, ApplicationState.CANCELED})
 
 
-def is_application_not_found(err: FlinkApiError) -> bool:
-    return err.is_not_found or NOT_FOUND_MARKER in err.full_text
+class FlinkApplicationPendingError(FlinkOutcomeUnknownError):
+    """The submission's application has not shown the job within the wait: its ``main`` is still
+    running (or Flink never showed the application). Neither failed nor running (I3): nothing is
+    cancelled, nothing rolled back; a retry adopts the application or the job by its id."""
+
+    def __init__(self, call: str, application_id: str, job_id: str, waited: float, seen: bool) -> None:
+        self.application_id, self.job_id, self.seen = application_id, job_id, seen
+        super().__init__(call, f"job {job_id}", "its application has not started it", waited)
+
+    def __str__(self) -> str:
+        if self.seen:
+            what = f"Flink's application {self.application_id} runs, but its main has not started job {self.job_id}"
+            hint = "Look at the JobManager's log for what the program is doing"
+        else:
+            what = f"Flink did not show application {self.application_id} (nor job {self.job_id})"
+            hint = "Check that the cluster is up"
+        return f"{what} within {self.waited:.0f} s: left as it is (not a failure); a retry adopts it by its id. {hint}"
+
+
+class FlinkApplicationCancelledError(FlinkOutcomeUnknownError):
+    """The submission's application was cancelled (by a person or another actor) before its
+    ``main`` started the job: nothing runs, and Flink did not refuse the program. Not a failure of
+    the spec: a retry (or the next run) submits it again under the next application id."""
+
+    def __init__(self, call: str, application_id: str, job_id: str, state: str) -> None:
+        self.application_id, self.job_id, self.state = application_id, job_id, state
+        super().__init__(call, f"job {job_id}", f"its application ended {state}", 0.0)
+
+    def __str__(self) -> str:
+        return (
+            f"Flink's application {self.application_id} ended {self.state} before its main started "
+            f"job {self.job_id} (cancelled outside this submission): nothing runs; a retry "
+            "submits it again"
+        )
 
 
 class ApplicationRoute:
-    """The application route of one hook: ``call`` sends a call through the hook's client."""
+    """The application route of one hook: ``call`` sends a call through the hook's client,
+    ``find_job`` reads a job (None: unknown)."""
 
-    def __init__(self, call: Callable[[Call[Any]], Any], main_seconds: float = MAIN_SECONDS) -> None:
+    def __init__(
+        self,
+        call: Callable[[Call[Any]], Any],
+        find_job: Callable[[str], Any],
+        main_seconds: float = MAIN_SECONDS,
+    ) -> None:
         self._call = call
+        self._find_job = find_job
         self.main_seconds = main_seconds
 
     def find(self, application_id: str) -> models.ApplicationDetail | None:
@@ -61,54 +100,47 @@ class ApplicationRoute:
         try:
             detail: models.ApplicationDetail = self._call(calls.application(application_id))
         except FlinkApiError as err:
-            if is_application_not_found(err):
+            if err.is_not_found:
                 return None
             raise
         return detail
 
     def await_job(self, application_id: str, job_id: str, call: str) -> None:
-        """Wait until the application shows job ``job_id`` (any state: a bounded job may already
-        have ended) while it is not ending; raise :class:`FlinkApplicationFailedError` when it
-        ended (or is ending) without it, or :class:`FlinkApplicationPendingError` when ``main``
-        has not started it within :attr:`main_seconds`."""
-        began = time.monotonic()
+        """Return once the application shows job ``job_id`` (in any state: a bounded job may have
+        ended) and is not failing; a cancelled application that shows it is returned too (what
+        became of the job is the wait's to judge). Raise :class:`FlinkApplicationFailedError` when
+        it failed or finished without the job, :class:`FlinkApplicationCancelledError` when it was
+        cancelled before, :class:`FlinkApplicationPendingError` when neither within
+        :attr:`main_seconds`."""
+        began, seen = time.monotonic(), False
         while True:
             try:
                 app = self.find(application_id)
+                # Not shown (a JobManager that forgot it): the job's own id may still say it runs.
+                if app is None and self._find_job(job_id) is not None:
+                    return
             except FlinkError as busy:  # asked again: a busy JobManager is not a failed program
                 log.info("Flink cannot show application %s yet: %s", application_id, busy)
                 app = None
             if app is not None:
-                if app.job(job_id) is not None and app.status not in _FAILING:
+                seen = True
+                shown = app.job(job_id) is not None
+                if shown and app.status not in _FAILING:
                     return
+                if app.status in _CANCELLED and app.ended:
+                    raise FlinkApplicationCancelledError(call, application_id, job_id, app.status.value)
                 if app.ended:
-                    raise self._failed(app, job_id, call)
+                    raise self._failed(app, call, shown)
             if time.monotonic() - began >= self.main_seconds:
-                raise FlinkApplicationPendingError(application_id, job_id, self.main_seconds)
+                raise FlinkApplicationPendingError(call, application_id, job_id, self.main_seconds, seen)
             time.sleep(POLL_SECONDS)
 
-    def _failed(self, app: models.ApplicationDetail, job_id: str, call: str) -> FlinkApplicationFailedError:
+    def _failed(self, app: models.ApplicationDetail, call: str, shown: bool) -> FlinkApplicationFailedError:
         try:
-            text = self._call(calls.application_exceptions(app.id)).text()
+            traces = self._call(calls.application_exceptions(app.id)).stack_traces()
         except FlinkError as err:
-            text = ""
+            traces = []
             log.warning("Could not read application %s's exceptions: %s", app.id, err)
         return FlinkApplicationFailedError(
-            call, app.id, app.status.value, [text] if text else [], started_no_job=not app.jobs
-        )
-
-
-class FlinkApplicationPendingError(FlinkError):
-    """The application runs, and its ``main`` has not started the job within the wait: neither
-    failed nor running (I3). Nothing is cancelled; a retry adopts the application by its id."""
-
-    def __init__(self, application_id: str, job_id: str, waited: float) -> None:
-        self.application_id, self.job_id, self.waited = application_id, job_id, waited
-        super().__init__()
-
-    def __str__(self) -> str:
-        return (
-            f"Flink's application {self.application_id} runs, but its main has not started job {self.job_id} "
-            f"within {self.waited:.0f} s: left as it is (not a failure); a retry adopts it by its id. "
-            "Look at the JobManager's log for what the program is doing"
+            call, app.id, app.status.value, traces, started_no_job=not app.jobs, job_shown=shown
         )

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_flink import ids
 from airflow_provider_flink.client import (
     AsyncFlinkClient,
     ClientSettings,
@@ -35,13 +36,14 @@ from airflow_provider_flink.client import (
     models,
 )
 from airflow_provider_flink.client.calls import Call
+from airflow_provider_flink.client.errors import FlinkApplicationFailedError
 from airflow_provider_flink.client.resilience import CircuitBreaker
 from airflow_provider_flink.exceptions import (
     AirflowNotFoundException,
     FlinkConnectionError,
     RescaleNotPossibleError,
 )
-from airflow_provider_flink.hooks.applications import ApplicationRoute
+from airflow_provider_flink.hooks.applications import ApplicationRoute, FlinkApplicationCancelledError
 from airflow_provider_flink.hooks.connection import (
     CONN_TYPE,
     settings_from_connection,
@@ -67,6 +69,9 @@ from airflow_provider_flink.hooks.verbs import (
 
 T = TypeVar("T")
 SubmitRoute = Literal["auto", "jar"]
+# Applications of one job whose main failed (or that were cancelled first) before the submission
+# gives up: each is a run of the program that started nothing.
+APPLICATION_ATTEMPTS = 20
 
 
 def job_page(ui: str, job_id: str, ended: bool, tab: str) -> str:
@@ -331,33 +336,71 @@ class FlinkHook(BaseHook):
     def _submit_application(
         self, jar_id: str, request: models.JarRunRequest, job_id: str, version: str | None
     ) -> bool:
-        """The application route: one job per application, whose id is the job's (I1)."""
-        call = calls.run_application(jar_id, request, job_id, version)
-        adopted = False
+        """The application route: one job per application, whose id is the job's (I1). An earlier
+        submission's application that ended without starting the job (its ``main`` failed, or it
+        was cancelled first) spent its id, not the job's: the next attempt's application id is
+        derived from the job id and the program runs again, as a ``/run`` retry would."""
+        for attempt in range(APPLICATION_ATTEMPTS):
+            application_id = ids.application_id(job_id, attempt)
+            call = calls.run_application(jar_id, request, application_id, version)
+            adopted = self._send_application(call, application_id)
+            try:
+                self.applications.await_job(application_id, job_id, call.description)
+                return adopted
+            except FlinkApplicationFailedError as err:
+                if err.is_duplicate_submission and self._shows(job_id):
+                    # This application failed because Flink already has the job (an earlier one
+                    # started it): that job is the submission's, adopted.
+                    self.log.info("Flink already has job %s: adopting it", job_id)
+                    return True
+                if not adopted or err.job_shown:
+                    raise  # this submission's program failed (or its job was cancelled with it)
+                spent: FlinkError = err
+            except FlinkApplicationCancelledError as err:
+                if not adopted:
+                    raise
+                spent = err
+            self.log.info(
+                "%s (an earlier submission): submitting job %s again as a new application", spent, job_id
+            )
+        raise FlinkOutcomeUnknownError(
+            f"POST /jars/{jar_id}/run-application",
+            f"job {job_id}",
+            f"{APPLICATION_ATTEMPTS} applications of it ended without starting it",
+            0.0,
+        )
+
+    def _send_application(self, call: Call[Any], application_id: str) -> bool:
+        """POST run-application; True when Flink already had the application (adopted)."""
         try:
             self.call(call)
         except FlinkApiError as err:
             # A proxy's 502/504 after Flink took it: the application id says it is there.
-            if not (err.is_duplicate_submission or (err.status >= 500 and self._knows_application(job_id))):
+            if not (
+                err.is_duplicate_submission or (err.status >= 500 and self._knows_application(application_id))
+            ):
                 raise
-            self.log.info("Flink already has application %s: adopting it instead of submitting again", job_id)
-            adopted = True
+            self.log.info(
+                "Flink already has application %s: adopting it instead of submitting again", application_id
+            )
+            return True
         except FlinkUnreachableError as err:
             if not err.request_sent:
                 raise
             self._settle_lost_answer(
-                err, f"application {job_id}", lambda: self.applications.find(job_id) is not None
+                err,
+                f"application {application_id}",
+                lambda: self.applications.find(application_id) is not None,
             )
             self.log.info(
-                "Flink has application %s: the answer to its submission was lost, it was not", job_id
+                "Flink has application %s: the answer to its submission was lost, it was not", application_id
             )
-            adopted = True
-        self.applications.await_job(job_id, job_id, call.description)
-        return adopted
+            return True
+        return False
 
     @cached_property
     def applications(self) -> ApplicationRoute:
-        return ApplicationRoute(self.call)
+        return ApplicationRoute(self.call, self.find_job)
 
     def _knows_application(self, application_id: str) -> bool:
         """Whether Flink shows the application; a failure to ask is a no (the caller's error stands)."""

@@ -20,6 +20,7 @@ import pytest
 
 from airflow_provider_flink.client import FlinkApiError, calls
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.ids import application_id, new_id
 from airflow_provider_flink.operators import FlinkDeployJobOperator
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.fault_proxy import FaultProxy
@@ -52,12 +53,13 @@ def proxy(flink: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProx
         proxy.stop()
 
 
-def _deploy(flink: Cluster, task_id: str, *args: str) -> FlinkDeployJobOperator:
+def _deploy(flink: Cluster, task_id: str, *args: str, job_id: str | None = None) -> FlinkDeployJobOperator:
     return FlinkDeployJobOperator(
         task_id=task_id,
         jar=str(flink.jar),
         entry_class=COUNTER_JOB,
         args=list(args),
+        job_id=job_id,
         wait_until_running=True,
         deferrable=False,
     )
@@ -103,3 +105,20 @@ def test_a_lost_answer_to_a_submission_is_adopted_by_its_id(flink: Cluster, prox
     # one job of the deployment's name: the retry (or the settling read) did not start a second
     named = [j for j in flink.client.call(calls.jobs_overview()).jobs if j.name == "apps-lost"]
     assert [(j.jid, j.state.is_globally_terminal) for j in named] == [(job_id, False)]
+
+
+def test_a_job_id_whose_main_failed_runs_the_fixed_program(conn: Cluster) -> None:
+    """A main that failed before starting its job leaves the job id unused: deploying the fixed
+    program under the same job id runs it (on 2.3.0 as the next application of that job id, since
+    Flink never accepts an application id twice), as a /run retry does on 1.20.5."""
+    job_id = new_id()
+    with pytest.raises(FlinkApiError):
+        _deploy(conn, "apps_fix_1", "--rate", "fast", job_id=job_id).execute(task_context())
+    assert (
+        _deploy(conn, "apps_fix_2", "--name", "apps-fixed", job_id=job_id).execute(task_context()) == job_id
+    )
+    assert is_healthy(conn.job(job_id))
+    if has_applications(conn):
+        assert conn.client.call(calls.application(job_id)).status.value == "FAILED"  # the first one's
+        second = conn.client.call(calls.application(application_id(job_id, 1)))
+        assert [job.jid for job in second.jobs] == [job_id]

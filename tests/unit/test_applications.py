@@ -10,12 +10,16 @@ import pytest
 import requests
 import responses
 
-from airflow_provider_flink.client import FlinkApiError, FlinkOutcomeUnknownError, models
+from airflow_provider_flink.client import FlinkApiError, FlinkOutcomeUnknownError, calls, models
 from airflow_provider_flink.client.errors import FlinkApplicationFailedError
 from airflow_provider_flink.client.models import APPLICATION_ENDED, ApplicationState
 from airflow_provider_flink.hooks import applications
-from airflow_provider_flink.hooks.applications import FlinkApplicationPendingError
+from airflow_provider_flink.hooks.applications import (
+    FlinkApplicationCancelledError,
+    FlinkApplicationPendingError,
+)
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.ids import application_id, derived_id
 from tests.unit.conftest import recorded, without_applications
 
 URL = "http://flink-apps.test:8081"
@@ -78,18 +82,51 @@ def test_an_application_shows_its_jobs_and_only_failed_canceled_finished_are_its
     assert models.ApplicationDetail.model_validate({"id": APP, "status": "SUSPENDING"}).ended is False
 
 
-def test_an_applications_exceptions_are_its_stack_traces_newest_first() -> None:
+def test_an_applications_exceptions_are_its_stack_traces_oldest_first() -> None:
     exceptions = models.ApplicationExceptions.model_validate(
         {
             "exceptionHistory": {
                 "entries": [
-                    {"exceptionName": "A", "stacktrace": "older", "timestamp": 1},
                     {"exceptionName": "B", "stacktrace": "newer", "timestamp": 2},
+                    {"exceptionName": "A", "stacktrace": "older", "timestamp": 1},
                 ]
             }
         }
     )
-    assert exceptions.text() == "newer\nolder"
+    assert exceptions.stack_traces() == ["older", "newer"]
+
+
+def test_the_unknown_application_answer_is_not_found_never_retried_nor_a_sick_cluster() -> None:
+    """Flink 2.3.0's HTTP 500 for an unknown application id: retried and counted by the circuit
+    breaker, one lookup cost four requests and a second one found the breaker open."""
+    from airflow_provider_flink.client.resilience import counts_as_failure, is_retryable
+
+    err = FlinkApiError(
+        "GET /applications/x", 500, recorded("flink-2.3.0-unknown-application.json")["errors"]
+    )
+    assert err.is_not_found
+    assert not is_retryable(calls.application("x"), err)
+    assert not counts_as_failure(err)
+    other = FlinkApiError("GET /applications/x", 500, ["java.lang.IllegalStateException: busy"])
+    assert not other.is_not_found
+    assert is_retryable(calls.application("x"), other)
+    assert counts_as_failure(other)
+
+
+@responses.activate
+def test_looking_up_unknown_applications_with_the_default_retries_asks_once_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_DEFAULT",
+        json.dumps({"conn_type": "flink", "host": "flink-apps.test", "port": 8081}),
+    )
+    hook = FlinkHook()  # the default retry policy and the process's circuit breaker
+    responses.get(
+        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
+    )
+    assert [hook.applications.find(APP) for _ in range(6)] == [None] * 6
+    assert len(responses.calls) == 6
 
 
 # ------------------------------------------------------------------------------ the route
@@ -252,12 +289,148 @@ def test_a_server_error_to_a_submission_flink_took_adopts_it_and_one_it_did_not_
 @responses.activate
 def test_a_main_that_does_not_start_its_job_in_time_is_pending_not_failed(hook: FlinkHook) -> None:
     _with_applications()
-    hook.applications.main_seconds = 0.0
+    hook.applications.main_seconds = 0.5
     responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
     responses.get(f"{URL}/applications/{APP}", json=_application(jobs=[]))
     with pytest.raises(FlinkApplicationPendingError) as info:
         hook.submit_job("j1", _request())
-    assert str(info.value).startswith(
-        f"Flink's application {APP} runs, but its main has not started job {APP} within 0 s: left as it is"
+    assert isinstance(info.value, FlinkOutcomeUnknownError)  # I3: unknown, not failed
+    assert str(info.value) == (
+        f"Flink's application {APP} runs, but its main has not started job {APP} within 0 s: left as it is "
+        "(not a failure); a retry adopts it by its id. Look at the JobManager's log for what the program is doing"
     )
+    assert len([c for c in responses.calls if c.request.url.endswith(APP)]) > 1  # looked more than once
     assert not [c for c in responses.calls if c.request.method in ("PATCH", "DELETE")]
+
+
+@responses.activate
+def test_an_application_flink_never_shows_is_pending_and_says_so(hook: FlinkHook) -> None:
+    _with_applications()
+    hook.applications.main_seconds = 0.0
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    responses.get(
+        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
+    )
+    responses.get(f"{URL}/jobs/{APP}", status=404, json={"errors": ["Job not found"]})
+    with pytest.raises(FlinkApplicationPendingError) as info:
+        hook.submit_job("j1", _request())
+    assert str(info.value).startswith(f"Flink did not show application {APP} (nor job {APP}) within 0 s")
+
+
+@responses.activate
+def test_a_job_flink_shows_without_its_application_is_there(hook: FlinkHook) -> None:
+    _with_applications()
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    responses.get(
+        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
+    )
+    responses.get(f"{URL}/jobs/{APP}", json=recorded("flink-2.3.0-running-job.json") | {"jid": APP})
+    assert hook.submit_job("j1", _request()) is False
+
+
+@responses.activate
+def test_an_earlier_submissions_application_that_failed_before_the_job_runs_the_program_again(
+    hook: FlinkHook,
+) -> None:
+    """Flink never accepts an application id twice, while the job id its main never used is free:
+    a retry (of a task, or a person's retry of a refused spec) runs the program again under the
+    next attempt's application id, as a /run retry would, instead of re-reporting the old failure."""
+    _with_applications()
+    second = application_id(APP, 1)
+    responses.post(RUN, status=400, json=recorded("flink-2.3.0-duplicate-application.json"))
+    responses.post(RUN, status=202, json={"applicationid": second})
+    responses.get(
+        f"{URL}/applications/{APP}", json=recorded("flink-2.3.0-application-failed.json") | {"id": APP}
+    )
+    responses.get(
+        f"{URL}/applications/{APP}/exceptions",
+        json=recorded("flink-2.3.0-application-failed-exceptions.json"),
+    )
+    responses.get(f"{URL}/applications/{second}", json=_application() | {"id": second})
+    assert hook.submit_job("j1", _request()) is False  # this submission started it
+    assert [body["applicationId"] for body in _posted()] == [APP, second]
+    assert {body["jobId"] for body in _posted()} == {APP}
+    assert second == derived_id("application", APP, "1")  # the same for every actor (I8)
+
+
+@responses.activate
+def test_this_submissions_failure_is_not_submitted_again(hook: FlinkHook) -> None:
+    _with_applications()
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    responses.get(
+        f"{URL}/applications/{APP}", json=recorded("flink-2.3.0-application-failed.json") | {"id": APP}
+    )
+    responses.get(
+        f"{URL}/applications/{APP}/exceptions",
+        json=recorded("flink-2.3.0-application-failed-exceptions.json"),
+    )
+    with pytest.raises(FlinkApplicationFailedError):
+        hook.submit_job("j1", _request())
+    assert len(_posted()) == 1
+
+
+@responses.activate
+def test_an_application_that_failed_because_flink_has_the_job_adopts_it(hook: FlinkHook) -> None:
+    """A job id first used through /run (its application named otherwise): a new application of
+    it fails on the duplicate job inside; the job is the submission's."""
+    _with_applications()
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    responses.get(f"{URL}/applications/{APP}", json=_application("FAILED", jobs=[]))
+    duplicate = (
+        "org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted."
+    )
+    responses.get(
+        f"{URL}/applications/{APP}/exceptions",
+        json={
+            "exceptionHistory": {
+                "entries": [
+                    {"exceptionName": "x", "stacktrace": f"x\nCaused by: {duplicate}", "timestamp": 1}
+                ]
+            }
+        },
+    )
+    responses.get(f"{URL}/jobs/{APP}", json=recorded("flink-2.3.0-running-job.json") | {"jid": APP})
+    assert hook.submit_job("j1", _request()) is True
+
+
+@responses.activate
+def test_a_cancelled_application_is_not_a_refusal(hook: FlinkHook) -> None:
+    """Cancelled by a person: shown with its job, the wait judges the job; cancelled before its
+    main started the job, the submission is unknown (I3), never a refusal of the program."""
+    _with_applications()
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    canceled = [recorded("flink-2.3.0-application-running.json")["jobs"][0] | {"state": "CANCELED"}]
+    responses.get(f"{URL}/applications/{APP}", json=_application("CANCELING", jobs=canceled))
+    assert hook.submit_job("j1", _request()) is False
+    responses.replace(responses.GET, f"{URL}/applications/{APP}", json=_application("CANCELED", jobs=[]))
+    with pytest.raises(FlinkApplicationCancelledError) as info:
+        hook.submit_job("j1", _request())
+    assert isinstance(info.value, FlinkOutcomeUnknownError)
+    assert str(info.value) == (
+        f"Flink's application {APP} ended CANCELED before its main started job {APP} (cancelled outside this "
+        "submission): nothing runs; a retry submits it again"
+    )
+
+
+@responses.activate
+def test_the_cause_reported_is_the_newest_failures(hook: FlinkHook) -> None:
+    _with_applications()
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    responses.get(f"{URL}/applications/{APP}", json=_application("FAILED", jobs=[]))
+    entries = [
+        {
+            "exceptionName": "x",
+            "stacktrace": "x\nCaused by: java.lang.IllegalStateException: newer",
+            "timestamp": 2,
+        },
+        {
+            "exceptionName": "x",
+            "stacktrace": "x\nCaused by: java.lang.IllegalStateException: older",
+            "timestamp": 1,
+        },
+    ]
+    responses.get(f"{URL}/applications/{APP}/exceptions", json={"exceptionHistory": {"entries": entries}})
+    with pytest.raises(
+        FlinkApplicationFailedError, match=r"ended FAILED: java\.lang\.IllegalStateException: newer\.$"
+    ):
+        hook.submit_job("j1", _request())

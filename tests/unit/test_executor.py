@@ -987,7 +987,12 @@ def test_a_failed_application_whose_job_flink_cancelled_is_a_refusal_and_one_who
 
     def fail(*_: Any) -> Any:
         raise FlinkApplicationFailedError(
-            "POST /jars/x/run-application", job_id, "FAILED", ["java.lang.IllegalStateException: late"], False
+            "POST /jars/x/run-application",
+            job_id,
+            "FAILED",
+            ["java.lang.IllegalStateException: late"],
+            started_no_job=False,
+            job_shown=True,
         )
 
     monkeypatch.setattr(module, "submit_prepared", fail)
@@ -1014,3 +1019,49 @@ def test_a_failed_application_whose_job_flink_cancelled_is_a_refusal_and_one_who
     else:  # its job runs: the next run looks again
         assert written.operation == stored.operation
         assert written.failed_spec is None
+
+
+@responses.activate
+def test_an_upgrade_whose_application_has_not_started_its_job_stays_in_flight(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """run-application (Flink 2.3): the new application's main has not started the job within the
+    wait. Unknown, not failed (I3): a rollback now would start the old spec while the new job may
+    still start (two jobs). The upgrade stays in flight; nothing is rolled back or marked failed."""
+    from airflow_provider_flink.artifacts import PreparedArtifact
+    from airflow_provider_flink.deployments import executor as module
+    from airflow_provider_flink.hooks.applications import FlinkApplicationPendingError
+    from airflow_provider_flink.ids import transition_id
+
+    new = transition_id("orders", "2" * 64, J)
+    jar = tmp_path / "j.jar"
+    jar.write_bytes(b"jar")
+    monkeypatch.setattr(module, "prepare_job", lambda hook, definition: PreparedArtifact(jar, "f" * 64, "x"))
+    monkeypatch.setattr(Executor, "_take_savepoint", lambda self, *a, **k: "file:/sp/1")
+    responses.get(f"{URL}/jobs/{J}", json=recorded("flink-2.3.0-running-job.json") | {"jid": J})
+
+    def pending(*_: Any) -> Any:
+        raise FlinkApplicationPendingError("POST /jars/x/run-application", new, new, 300.0, seen=True)
+
+    monkeypatch.setattr(module, "submit_prepared", pending)
+    rolled: list[str] = []
+    monkeypatch.setattr(
+        Executor, "_rollback_to_stable", lambda self, *a, **k: rolled.append("x") or "rolled back"
+    )
+    record = DeploymentRecord(name="orders", cluster="flink_default", status="running", current_job_id=J)
+    action = Upgrade(
+        "orders", "the declared spec changed", job_id=J, new_job_id=new, spec_hash="2" * 64, mode="savepoint"
+    )
+    (outcome,), store = apply(record, action)
+    assert not outcome.ok
+    assert outcome.detail == (
+        f"the new job {new} may or may not run (Flink's application {new} runs, but its main has not started job "
+        f"{new} within 300 s: left as it is (not a failure); a retry adopts it by its id. Look at the JobManager's "
+        "log for what the program is doing); the upgrade stays in flight: the next run adopts the job or submits "
+        "it again with the same id"
+    )
+    assert rolled == []
+    written = store.get("flink_default", "orders")
+    assert written is not None
+    assert written.failed_spec is None
+    assert written.upgrading is not None
