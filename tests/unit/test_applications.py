@@ -49,6 +49,13 @@ def _with_applications() -> None:
     responses.get(f"{URL}/applications/overview", json=recorded("flink-2.3.0-applications-overview.json"))
 
 
+def _not_shown() -> None:
+    """Flink 2.3.0's answer for an application it does not know: HTTP 500, not 404."""
+    responses.get(
+        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
+    )
+
+
 def _application(status: str = "RUNNING", jobs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     answer: dict[str, Any] = recorded("flink-2.3.0-application-running.json")
     return answer | {"status": status, "jobs": answer["jobs"] if jobs is None else jobs}
@@ -122,9 +129,7 @@ def test_looking_up_unknown_applications_with_the_default_retries_asks_once_each
         json.dumps({"conn_type": "flink", "host": "flink-apps.test", "port": 8081}),
     )
     hook = FlinkHook()  # the default retry policy and the process's circuit breaker
-    responses.get(
-        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
-    )
+    _not_shown()
     assert [hook.applications.find(APP) for _ in range(6)] == [None] * 6
     assert len(responses.calls) == 6
 
@@ -246,24 +251,18 @@ def test_a_bounded_job_that_already_finished_with_its_application_is_a_success(h
     assert hook.submit_job("j1", _request()) is False
 
 
+@pytest.mark.parametrize("shown", [True, False])
 @responses.activate
-def test_a_lost_answer_is_settled_by_the_application_id(hook: FlinkHook) -> None:
+def test_a_lost_answer_is_settled_by_the_application_id_or_is_unknown_not_failed(
+    hook: FlinkHook, shown: bool
+) -> None:
     _with_applications()
     responses.post(RUN, body=requests.exceptions.ReadTimeout("read timed out"))
-    responses.get(
-        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
-    )
-    responses.get(f"{URL}/applications/{APP}", json=_application())
-    assert hook.submit_job("j1", _request()) is True
-
-
-@responses.activate
-def test_a_lost_answer_flink_cannot_settle_is_unknown_not_failed(hook: FlinkHook) -> None:
-    _with_applications()
-    responses.post(RUN, body=requests.exceptions.ReadTimeout("read timed out"))
-    responses.get(
-        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
-    )
+    _not_shown()
+    if shown:
+        responses.get(f"{URL}/applications/{APP}", json=_application())
+        assert hook.submit_job("j1", _request()) is True
+        return
     with pytest.raises(FlinkOutcomeUnknownError, match=f"did not show application {APP}"):
         hook.submit_job("j1", _request())
 
@@ -308,9 +307,7 @@ def test_an_application_flink_never_shows_is_pending_and_says_so(hook: FlinkHook
     _with_applications()
     hook.applications.main_seconds = 0.0
     responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
-    responses.get(
-        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
-    )
+    _not_shown()
     responses.get(f"{URL}/jobs/{APP}", status=404, json={"errors": ["Job not found"]})
     with pytest.raises(FlinkApplicationPendingError) as info:
         hook.submit_job("j1", _request())
@@ -321,9 +318,7 @@ def test_an_application_flink_never_shows_is_pending_and_says_so(hook: FlinkHook
 def test_a_job_flink_shows_without_its_application_is_there(hook: FlinkHook) -> None:
     _with_applications()
     responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
-    responses.get(
-        f"{URL}/applications/{APP}", status=500, json=recorded("flink-2.3.0-unknown-application.json")
-    )
+    _not_shown()
     responses.get(f"{URL}/jobs/{APP}", json=recorded("flink-2.3.0-running-job.json") | {"jid": APP})
     assert hook.submit_job("j1", _request()) is False
 
