@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 # well under a second here, a Python one in 2-10 s.
 MAIN_SECONDS = 300.0
 POLL_SECONDS = 0.2
+# How long Flink may answer "no such application" (and no such job) before the submission stops
+# waiting: Flink shows an application from its 202 on, so one missing this long is gone (a
+# JobManager restarted without HA forgets it), not slow.
+MISSING_SECONDS = 10.0
 # A failing application: a job it shows is being (or was) cancelled with it, so not a success.
 _FAILING = frozenset({ApplicationState.FAILING, ApplicationState.FAILED})
 _CANCELLED = frozenset({ApplicationState.CANCELING, ApplicationState.CANCELED})
@@ -50,11 +54,19 @@ class FlinkApplicationPendingError(FlinkOutcomeUnknownError):
     running (or Flink never showed the application). Neither failed nor running (I3): nothing is
     cancelled, nothing rolled back; a retry adopts the application or the job by its id."""
 
-    def __init__(self, call: str, application_id: str, job_id: str, waited: float, seen: bool) -> None:
-        self.application_id, self.job_id, self.seen = application_id, job_id, seen
+    def __init__(
+        self, call: str, application_id: str, job_id: str, waited: float, seen: bool, gone: bool = False
+    ) -> None:
+        self.application_id, self.job_id, self.seen, self.gone = application_id, job_id, seen, gone
         super().__init__(call, f"job {job_id}", "its application has not started it", waited)
 
     def __str__(self) -> str:
+        if self.gone:
+            return (
+                f"Flink no longer shows application {self.application_id} (nor job {self.job_id}) after "
+                "showing it: a JobManager restarted without HA forgets both. Not a failure: the next try "
+                "submits it again under the same ids"
+            )
         if self.seen:
             what = f"Flink's application {self.application_id} runs, but its main has not started job {self.job_id}"
             hint = "Look at the JobManager's log for what the program is doing"
@@ -112,7 +124,7 @@ class ApplicationRoute:
         it failed or finished without the job, :class:`FlinkApplicationCancelledError` when it was
         cancelled before, :class:`FlinkApplicationPendingError` when neither within
         :attr:`main_seconds`."""
-        began, seen = time.monotonic(), False
+        began, seen, missing_since = time.monotonic(), False, None
         while True:
             try:
                 app = self.find(application_id)
@@ -121,9 +133,17 @@ class ApplicationRoute:
                     return
             except FlinkError as busy:  # asked again: a busy JobManager is not a failed program
                 log.info("Flink cannot show application %s yet: %s", application_id, busy)
-                app = None
+                app, missing_since = None, None  # no answer: not seen missing either
+            else:
+                if app is None:
+                    missing_since = missing_since or time.monotonic()
+                    if time.monotonic() - missing_since >= MISSING_SECONDS:
+                        waited = time.monotonic() - began
+                        raise FlinkApplicationPendingError(
+                            call, application_id, job_id, waited, seen, gone=seen
+                        )
             if app is not None:
-                seen = True
+                seen, missing_since = True, None
                 shown = app.job(job_id) is not None
                 if shown and app.status not in _FAILING:
                     return

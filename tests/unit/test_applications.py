@@ -429,3 +429,24 @@ def test_the_cause_reported_is_the_newest_failures(hook: FlinkHook) -> None:
         FlinkApplicationFailedError, match=r"ended FAILED: java\.lang\.IllegalStateException: newer\.$"
     ):
         hook.submit_job("j1", _request())
+
+
+@responses.activate
+def test_an_application_that_vanishes_is_gone_at_once_not_waited_for(
+    hook: FlinkHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JobManager restarted without HA forgets the application right after its 202: the
+    submission says so (unknown, not failed) instead of waiting out the 300 s for a main."""
+    monkeypatch.setattr(applications, "MISSING_SECONDS", 0.0)
+    _with_applications()
+    responses.post(RUN, status=202, json=recorded("flink-2.3.0-run-application.json"))
+    responses.get(f"{URL}/applications/{APP}", json=_application(jobs=[]))
+    _not_shown()
+    responses.get(f"{URL}/jobs/{APP}", status=404, json={"errors": ["Job not found"]})
+    with pytest.raises(FlinkApplicationPendingError) as info:
+        hook.submit_job("j1", _request())
+    assert info.value.waited < 5
+    assert str(info.value) == (
+        f"Flink no longer shows application {APP} (nor job {APP}) after showing it: a JobManager restarted "
+        "without HA forgets both. Not a failure: the next try submits it again under the same ids"
+    )
