@@ -6,6 +6,8 @@ All three run in the same process against the same freshly started local Flink, 
   - operator: ``FlinkDeployJobOperator.execute`` (not deferred; digest check, submit with a recorded
     job id, wait through the same trigger the triggerer runs);
   - raw REST: ``POST /jars/upload``, ``POST /jars/{id}/run``, ``GET /jobs/{id}`` every 0.1 s;
+    on a Flink with applications (2.3) also the same through ``POST /jars/{id}/run-application``
+    (the route the operator takes there);
   - CLI: ``flink run -d`` (the ``apache-flink`` package's CLI, its own default conf), then the same
     0.1 s REST poll (the CLI does not wait for RUNNING).
 * **upgrade downtime**: stop request to the old job -> the new job restored from its savepoint and RUNNING.
@@ -70,6 +72,28 @@ def raw_run(session: requests.Session, url: str, jar: Path, body: dict[str, Any]
     job_id = str(answer.json()["jobid"])
     _wait_running(session, url, job_id)
     return job_id
+
+
+def raw_run_application(session: requests.Session, url: str, jar: Path, body: dict[str, Any]) -> str:
+    """The raw REST deploy through Flink 2.3's applications: ``POST /jars/upload``,
+    ``POST /jars/{id}/run-application`` (202 before ``main`` runs) with a new id as job and
+    application id, ``GET /jobs/{id}`` until every vertex runs (404 until ``main`` started it)."""
+    with jar.open("rb") as fh:
+        uploaded = session.post(f"{url}/jars/upload", files={"jarfile": (jar.name, fh)}, timeout=30).json()
+    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
+    job_id = new_id()
+    answer = session.post(
+        f"{url}/jars/{jar_id}/run-application",
+        json={**body, "jobId": job_id, "applicationId": job_id},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    _wait_running(session, url, job_id)
+    return job_id
+
+
+def has_applications(session: requests.Session, url: str) -> bool:
+    return session.get(f"{url}/applications/overview", timeout=10).status_code == 200
 
 
 def _raw_deploy(session: requests.Session, url: str, jar: Path, savepoint: str | None = None) -> str:
@@ -170,6 +194,10 @@ def main() -> None:
             {"conn_type": "flink", "host": "127.0.0.1", "port": flink.rest_port}
         )
         client = FlinkClient(ClientSettings(url))
+        # Flink 2.3: the operator submits through run-application; the same raw sequence beside it.
+        applications = has_applications(session, url)
+        if applications:
+            deploy["raw REST, run-application"] = []
         _cancel_all(client)
         _op_deploy(jar)  # warm-up: first job after start is slow in Flink itself
         _cancel_all(client)
@@ -185,6 +213,12 @@ def main() -> None:
                     _timed(lambda j=job: _raw_deploy(session, url, jar, _raw_stop(session, url, j)))[0]
                 )
                 _cancel_all(client)
+                if applications:
+                    seconds, _ = _timed(
+                        lambda: raw_run_application(session, url, jar, {"entryClass": COUNTER_JOB})
+                    )
+                    deploy["raw REST, run-application"].append(seconds)
+                    _cancel_all(client)
                 job = _raw_deploy(session, url, jar)
                 upgrade["raw, unsafe"].append(
                     _timed(lambda j=job: _raw_deploy(session, url, jar, _raw_stop(session, url, j, False)))[0]
@@ -210,7 +244,7 @@ def _print(title: str, results: dict[str, list[float]], ours: str) -> None:
     medians = {name: statistics.median(samples) for name, samples in results.items()}
     for name, samples in results.items():
         print(
-            f"  {name:<10} median {medians[name]:6.3f} s  min {min(samples):6.3f} s  max {max(samples):6.3f} s  n={len(samples)}"
+            f"  {name:<26} median {medians[name]:6.3f} s  min {min(samples):6.3f} s  max {max(samples):6.3f} s  n={len(samples)}"
         )
     for name, median in medians.items():
         if name != ours:
