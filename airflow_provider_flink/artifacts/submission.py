@@ -62,8 +62,11 @@ def submit_prepared(
         # program's main has finished, so a main that fails after starting its job is reported with
         # its traceback. Through run-application (2.3) the job shows RUNNING for ~0.6 s before the
         # failing application cancels it (measured): a deploy would look healthy, then cancelled.
-        route: SubmitRoute = "jar" if prepared.program is not None else "auto"
-        return jar_id, hook.submit_job(jar_id, request, route)
+        # Nor is its run sent again after its answer was lost (settled by the job id instead): a
+        # second run beside the first can run the job in a MiniCluster inside the JobManager.
+        python = prepared.program is not None
+        route: SubmitRoute = "jar" if python else "auto"
+        return jar_id, hook.submit_job(jar_id, request, route, repeatable=not python)
     except FlinkApiError as err:
         if prepared.program is None:
             raise

@@ -142,14 +142,22 @@ def delete_jar(jar_id: str) -> Call[None]:
     return Call("DELETE", f"/jars/{_seg(jar_id)}", _none)
 
 
-def run_jar(jar_id: str, request: m.JarRunRequest, flink_version: str | None = None) -> Call[m.JobSubmitted]:
-    """Submit a job. Safe to repeat only with a ``job_id``: Flink then refuses a second copy."""
+def run_jar(
+    jar_id: str, request: m.JarRunRequest, flink_version: str | None = None, repeatable: bool = True
+) -> Call[m.JobSubmitted]:
+    """Submit a job. Safe to repeat only with a ``job_id``: Flink then refuses a second copy.
+
+    ``repeatable=False``: never sent again once it left, even with a job id. A Python program's
+    run is not safe to repeat while the first may still run its ``main``: two ``PythonDriver``
+    runs at once in one JobManager race on the process-wide context environment, and the loser's
+    program ran its job in a local MiniCluster inside the JobManager, under a random id and
+    without state (histories seed 5, Flink 1.20.5: a second copy Flink's REST does not list)."""
     return Call(
         "POST",
         f"/jars/{_seg(jar_id)}/run",
         m.JobSubmitted.model_validate,
         body=request.body(flink_version),
-        idempotent=request.job_id is not None,
+        idempotent=request.job_id is not None and repeatable,
     )
 
 

@@ -297,7 +297,9 @@ class FlinkHook(BaseHook):
                 self._has_applications = False
         return self._has_applications
 
-    def submit_job(self, jar_id: str, request: models.JarRunRequest, route: SubmitRoute = "auto") -> bool:
+    def submit_job(
+        self, jar_id: str, request: models.JarRunRequest, route: SubmitRoute = "auto", repeatable: bool = True
+    ) -> bool:
         """Run the jar with the request's (caller-chosen) job id; True when Flink already had it.
 
         "Already submitted" is Flink refusing a duplicate id: the job exists, from an earlier
@@ -306,7 +308,8 @@ class FlinkHook(BaseHook):
         ``route``: ``auto`` submits through ``run-application`` where the cluster has
         applications (hooks/applications.py) and ``/jars/{id}/run`` elsewhere; ``jar`` always
         through ``/jars/{id}/run``. Either returns once Flink shows the job, or raises with
-        Flink's cause.
+        Flink's cause. ``repeatable=False`` (a Python program): a request whose answer was lost is
+        never sent again, only settled by its job id (``calls.run_jar`` says why).
         """
         # The version only decides the claim-mode field's name: don't ask for it when there is none.
         version = self.flink_version() if request.claim_mode else None
@@ -314,7 +317,7 @@ class FlinkHook(BaseHook):
         if job_id and route == "auto" and self.has_applications():
             return self._submit_application(jar_id, request, job_id, version)
         try:
-            self.call(calls.run_jar(jar_id, request, version))
+            self.call(calls.run_jar(jar_id, request, version, repeatable))
         except FlinkApiError as err:
             if err.is_duplicate_submission and job_id:
                 self.log.info("Flink already has job %s: adopting it instead of submitting again", job_id)

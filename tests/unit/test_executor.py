@@ -545,7 +545,7 @@ def test_a_short_run_submits_records_and_returns_without_waiting_for_health(
     sent: list[str] = []
     monkeypatch.setattr(FlinkHook, "upload_jar", lambda self, *a: "jar-1")
     monkeypatch.setattr(
-        FlinkHook, "submit_job", lambda self, jar_id, request, route: sent.append(jar_id) or False
+        FlinkHook, "submit_job", lambda self, jar_id, request, *_, **__: sent.append(jar_id) or False
     )
 
     def no_wait(*_: Any) -> Any:

@@ -836,3 +836,36 @@ def test_file_mappings_are_checked_by_the_specs_own_models(program_files: dict[s
     with pytest.raises(AirflowFailException) as info:
         no_path._program()
     assert str(info.value) == "python_archives {'target': 't'}: path: Field required"
+
+
+def test_a_python_run_whose_answer_was_lost_is_never_sent_again_only_settled_by_its_id(
+    program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Histories seed 5 (1.20.5): the run's answer timed out and the client sent it three times
+    more while the first main still ran; two PythonDriver runs at once in one JobManager race on
+    the process-wide context environment, and the loser ran the job in a local MiniCluster inside
+    the JobManager (a second copy, random id, no state). A Python run goes out once; a lost answer
+    is settled by asking Flink for the job id, with the connection's default retries."""
+    import requests
+
+    op = staged_operator(program_files, tmp_path, monkeypatch)
+    states = iter([404, 200])
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(
+            "GET",
+            f"{URL}/jobs/{J}",
+            lambda _: (
+                code := next(states, 200),
+                {},
+                json.dumps({"jid": J, "state": "RUNNING", "vertices": []})
+                if code == 200
+                else json.dumps({"errors": ["Job not found"]}),
+            ),
+        )
+        rsps.get(f"{URL}/jobmanager/stdout", body="")
+        rsps.get(f"{URL}/jars", json={"files": []})
+        rsps.post(f"{URL}/jars/upload", json={"filename": "/u/c.jar", "status": "success"})
+        rsps.post(f"{URL}/jars/c.jar/run", body=requests.exceptions.ReadTimeout("read timed out"))
+        assert op.execute(task_context()) == J
+        runs = [c for c in rsps.calls if c.request.url.endswith("/run")]
+    assert len(runs) == 1
