@@ -170,7 +170,11 @@ def test_upgrade_whose_job_cannot_start_is_rolled_back(deployments: Deployments)
     before = deployments.counted(old, 40)
     stable = deployments.record("rollback-me").last_stable_hash
     deployments.declare(
-        "rollback-me", entry_class=FAILING_JOB, args=["--fail-after", "5"], allow_non_restored_state=True
+        # fails as its operator opens: never RUNNING, so no health check can take it for healthy
+        "rollback-me",
+        entry_class=FAILING_JOB,
+        args=["--fail-in-open"],
+        allow_non_restored_state=True,
     )
     summary = deployments.run()
     assert len(summary.errors) == 1
