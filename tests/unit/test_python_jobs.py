@@ -453,23 +453,28 @@ def test_a_retried_submission_refused_as_a_second_copy_adopts_the_job(
     assert "PATCH" not in methods  # nothing cancelled
 
 
+def _unknown_then_running(rsps: responses.RequestsMock) -> None:
+    """``GET /jobs/{J}``: unknown at the operator's first look (before it submits), RUNNING after."""
+    states = iter([404])
+    rsps.add_callback(
+        "GET",
+        f"{URL}/jobs/{J}",
+        lambda _: (
+            code := next(states, 200),
+            {},
+            json.dumps({"jid": J, "state": "RUNNING", "vertices": []})
+            if code == 200
+            else json.dumps({"errors": ["Job not found"]}),
+        ),
+    )
+
+
 def test_a_job_the_output_cannot_tie_to_this_run_is_left_running(
     program_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     op = staged_operator(program_files, tmp_path, monkeypatch)
-    states = iter([404, 200])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_callback(
-            "GET",
-            f"{URL}/jobs/{J}",
-            lambda _: (
-                code := next(states),
-                {},
-                json.dumps({"jid": J, "state": "RUNNING", "vertices": []})
-                if code == 200
-                else json.dumps({"errors": ["Job not found"]}),
-            ),
-        )
+        _unknown_then_running(rsps)
         _refused_run(rsps, "nothing of this program\n")
         with pytest.raises(PythonOutcomeUnknownError) as info:
             op.execute(task_context())
@@ -849,19 +854,8 @@ def test_a_python_run_whose_answer_was_lost_is_never_sent_again_only_settled_by_
     import requests
 
     op = staged_operator(program_files, tmp_path, monkeypatch)
-    states = iter([404, 200])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_callback(
-            "GET",
-            f"{URL}/jobs/{J}",
-            lambda _: (
-                code := next(states, 200),
-                {},
-                json.dumps({"jid": J, "state": "RUNNING", "vertices": []})
-                if code == 200
-                else json.dumps({"errors": ["Job not found"]}),
-            ),
-        )
+        _unknown_then_running(rsps)
         rsps.get(f"{URL}/jobmanager/stdout", body="")
         rsps.get(f"{URL}/jars", json={"files": []})
         rsps.post(f"{URL}/jars/upload", json={"filename": "/u/c.jar", "status": "success"})
