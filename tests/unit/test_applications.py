@@ -450,3 +450,23 @@ def test_an_application_that_vanishes_is_gone_at_once_not_waited_for(
         f"Flink no longer shows application {APP} (nor job {APP}) after showing it: a JobManager restarted "
         "without HA forgets both. Not a failure: the next try submits it again under the same ids"
     )
+
+
+@responses.activate
+def test_a_submission_gives_up_unknown_after_twenty_spent_application_ids(hook: FlinkHook) -> None:
+    """Every earlier application of the job ended without starting it: after 20 the submission
+    stops as unknown (never a refusal of a program this try did not run), having posted 20 times."""
+    import re
+
+    _with_applications()
+    responses.post(RUN, status=400, json=recorded("flink-2.3.0-duplicate-application.json"))
+    ended = recorded("flink-2.3.0-application-failed.json")
+    responses.get(re.compile(rf"{URL}/applications/[0-9a-f]{{32}}$"), json=ended)
+    responses.get(
+        re.compile(rf"{URL}/applications/[0-9a-f]{{32}}/exceptions$"),
+        json={"exceptionHistory": {"entries": []}},
+    )
+    with pytest.raises(FlinkOutcomeUnknownError) as info:
+        hook.submit_job("j1", _request())
+    assert "20 applications of it ended without starting it" in str(info.value)
+    assert [body["applicationId"] for body in _posted()] == [application_id(APP, n) for n in range(20)]
