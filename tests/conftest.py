@@ -12,7 +12,10 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-AIRFLOW_HOME = ROOT / ".run" / "airflow-test"
+# One home per pytest-xdist worker (the suite runs its tests on both cores): a worker must not
+# remove or share the SQLite metadata DB another worker is using.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+AIRFLOW_HOME = ROOT / ".run" / (f"airflow-test-{WORKER}" if WORKER else "airflow-test")
 
 DAGS = AIRFLOW_HOME / "dags"
 
