@@ -129,6 +129,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Apache Flink REST",
                 "python-modules": [
+                    "airflow_provider_flink.operators.application",
                     "airflow_provider_flink.operators.approval",
                     "airflow_provider_flink.operators.job",
                     "airflow_provider_flink.operators.python",

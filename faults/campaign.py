@@ -235,6 +235,14 @@ KINDS: dict[str, Kind] = {
     "task@stop-task:requested": Kind("task", "stop-task:requested"),
     "task@savepoint-task:id-recorded": Kind("task", "savepoint-task:id-recorded"),
     "task@savepoint-task:requested": Kind("task", "savepoint-task:requested"),
+    # A program of two jobs as one Flink 2.3 application, the same pattern through the application
+    # operators (on 1.20.5: the deploy refuses, nothing submitted): the stop and the upgrade's
+    # deploy killed at their steps, or the upgrade's run-application answer lost
+    "app-task@stop-application-task:id-recorded": Kind("app-task", "stop-application-task:id-recorded"),
+    "app-task@stop-application-task:requested": Kind("app-task", "stop-application-task:requested"),
+    "app-task@deploy-application-task:id-recorded": Kind("app-task", "deploy-application-task:id-recorded"),
+    "app-task@deploy-application-task:requested": Kind("app-task", "deploy-application-task:requested"),
+    "app-task@lost:run-application": Kind("app-task", answer=("POST", r"/jars/[^/]+/run-application")),
     # Regressions a user reported (real Flink 2.3.0, short runs); each one failed when it was added.
     # A job cancelled by a person before its first checkpoint: the next run went back to the
     # record's older upgrade savepoint, behind the checkpoint the job had restored from
@@ -281,6 +289,7 @@ CI_SAMPLE = [
     "regress@cancel-before-first-checkpoint",
     "regress@failed-spec-resumed",
     "regress@slow-run",
+    "app-task@lost:run-application",  # a program of two jobs: one application after a lost answer
 ]
 
 
@@ -471,7 +480,7 @@ class Trial:
         self.runs = 0
         # The jobs on the cluster before an operator trial (theirs are all the others).
         self.baseline: set[str] | None = None
-        if kind.change == "task":
+        if kind.change in ("task", "app-task"):
             self.baseline = {j.jid for j in self.client.call(calls.jobs_overview()).jobs}
 
     def arm(self) -> None:
@@ -866,7 +875,7 @@ def run_trial(
 ) -> Verdict:
     """One trial; ``database``: the SQL store's PostgreSQL URL (None: records in a JSON file)."""
     kind = KINDS[name]
-    if kind.through == "airflow" or kind.change == "task":
+    if kind.through == "airflow" or kind.change in ("task", "app-task"):
         prepare_airflow()
     deployment = f"t{seed}-{random.Random(seed).randrange(16**6):06x}"
     trial = Trial(flink, jar, work, deployment, kind, database)
@@ -891,6 +900,8 @@ def run_trial(
 def _play(trial: Trial, kind: Kind) -> str:
     if kind.change == "task":
         return _operator_pattern(trial, kind)
+    if kind.change == "app-task":
+        return _application_pattern(trial, kind)
     trial.declare()
     if kind.change in REGRESSIONS:
         return REGRESSIONS[kind.change](trial, kind)
@@ -1087,6 +1098,60 @@ def _operator_pattern(trial: Trial, kind: Kind) -> str:
         )
     trial.check_parallelism(job, 2)
     return f"{detail}, one job restored from it: " + trial.check_counter(job, mark)
+
+
+def _application_pattern(trial: Trial, kind: Kind) -> str:
+    """The upgrade pattern for a program of two jobs (one Flink 2.3 application): deploy, stop
+    every job with a savepoint, deploy from them. The kind's task dies at its step (its retry
+    finishes it), or the upgrade's run-application answer is lost. Checked against Flink: one live
+    job of each name, each restored from its own job's stop savepoint (the only one Flink wrote of
+    it), its counter going on. On a Flink without applications the deploy must refuse, submitting
+    nothing."""
+    step = kind.step or ""
+    faulted = step.split(":")[0].removesuffix("-application-task")  # deploy | stop | "" (a lost answer)
+    names = [f"{trial.name}-a", f"{trial.name}-b"]
+    params = {"jar": str(trial.jar), "jobs": ",".join(names), "parallelism": 1, "savepoint_paths": ""}
+    if trial.flink.version.startswith("1."):
+        code = trial.task("deploy_program", params).wait()
+        if code == 0 or trial.jobs():
+            raise Violation(
+                f"Flink {trial.flink.version} has no applications; the deploy ended {code}, jobs {trial.jobs()}"
+            )
+        return "no applications: the deploy refused, nothing submitted"
+    first = trial.task_result("deploy_program", params)
+    old = first["jobs"]
+    if sorted(trial.live_jobs()) != sorted(old.values()):
+        raise Violation(f"the deploy returned {old}; live jobs {trial.live_jobs()}")
+    marks = {name: trial.mark(job) for name, job in old.items()}
+    locations = trial.task_result(
+        "stop_program",
+        {"application_id": first["application_id"]},
+        crash_at=step if faulted == "stop" else None,
+    )
+    if trial.live_jobs():
+        raise Violation(f"the stop task returned {locations}; live jobs {trial.live_jobs()}")
+    details = [_one_savepoint(trial, old[name], locations.get(name)) for name in names]
+    trial.arm()
+    new = trial.task_result(
+        "deploy_program",
+        {**params, "parallelism": 2, "savepoint_paths": json.dumps(locations)},
+        crash_at=step if faulted == "deploy" else None,
+    )
+    trial.check_faulted()
+    live = sorted(trial.live_jobs())
+    if live != sorted(new["jobs"].values()):
+        raise Violation(f"the upgrade's deploy returned {new['jobs']}; Flink runs {live} (a second copy?)")
+    for name in names:
+        job = new["jobs"][name]
+        started_from = trial.client.call(calls.job_checkpoints(job)).latest.restored
+        if started_from is None or started_from.external_path != locations[name]:
+            raise Violation(
+                f"job {name} ({job}) started from {started_from.external_path if started_from else 'nothing'}, "
+                f"not from its own stop savepoint {locations[name]}"
+            )
+        trial.check_parallelism(job, 2)
+        details.append(f"{name[-1]}: " + trial.check_counter(job, marks[name]))
+    return "one application, each job from its own savepoint: " + ", ".join(details)
 
 
 def _one_savepoint(trial: Trial, job: str, location: Any) -> str:

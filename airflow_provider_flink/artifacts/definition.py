@@ -50,13 +50,14 @@ class JobDefinition:
 
     def run_request(
         self,
-        job_id: str,
+        job_id: str | None,
         savepoint_path: str | None = None,
         claim_mode: models.ClaimMode | None = None,
         origin: Mapping[str, str] | None = None,
         staged: StagedProgram | None = None,
     ) -> models.JarRunRequest:
-        """The submission with a caller-chosen job id (I1); raises ValueError on a bad field.
+        """The submission with a caller-chosen job id (I1; None: a program of several jobs, whose
+        application id is chosen instead); raises ValueError on a bad field.
 
         ``origin``: what started the job (``airflow.*`` keys: the DAG run and task, or the
         deployment and spec hash). It goes into the job's global job parameters, which the Flink UI

@@ -175,15 +175,21 @@ def run_application(
 
 
 # ---------------------------------------------------------------------------- applications
-def applications_overview() -> Call[dict[str, object]]:
+def applications_overview() -> Call[m.ApplicationsOverview]:
     """``GET /applications/overview``: answered by a Flink with applications (2.3+), 404 before."""
-    return Call("GET", "/applications/overview", dict)
+    return Call("GET", "/applications/overview", m.ApplicationsOverview.model_validate)
 
 
 def application(application_id: str) -> Call[m.ApplicationDetail]:
     """An application and its jobs. Flink 2.3.0 answers an unknown id with HTTP 500
     (``FlinkApplicationNotFoundException``), not 404."""
     return Call("GET", f"/applications/{_seg(application_id)}", m.ApplicationDetail.model_validate)
+
+
+def cancel_application(application_id: str) -> Call[dict[str, object]]:
+    """Cancel an application and every job of it (202). Flink 2.3.0 answers 404 "Application could
+    not be found" for an unknown id and for an application that already ended."""
+    return Call("POST", f"/applications/{_seg(application_id)}/cancel", dict)
 
 
 def application_exceptions(application_id: str) -> Call[m.ApplicationExceptions]:

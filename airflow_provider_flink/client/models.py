@@ -483,6 +483,23 @@ class ApplicationSubmitted(_Response):
     application_id: str = Field(validation_alias=AliasChoices("applicationid", "applicationId"))
 
 
+class ApplicationOverview(_Response):
+    """One application in ``GET /applications/overview``."""
+
+    id: str
+    name: str = ""
+    status: ApplicationState = ApplicationState.UNKNOWN
+    start_time: int = Field(0, alias="start-time")
+
+    @property
+    def ended(self) -> bool:
+        return self.status in APPLICATION_ENDED
+
+
+class ApplicationsOverview(_Response):
+    applications: list[ApplicationOverview] = Field(default_factory=list)
+
+
 class ApplicationDetail(_Response):
     """``GET /applications/{id}``: the application and the jobs its ``main`` has started so far."""
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from airflow_provider_flink.client import FlinkApiError, FlinkError, FlinkOutcomeUnknownError, calls, models
@@ -52,26 +52,35 @@ _CANCELLED = frozenset({ApplicationState.CANCELING, ApplicationState.CANCELED})
 class FlinkApplicationPendingError(FlinkOutcomeUnknownError):
     """The submission's application has not shown the job within the wait: its ``main`` is still
     running (or Flink never showed the application). Neither failed nor running (I3): nothing is
-    cancelled, nothing rolled back; a retry adopts the application or the job by its id."""
+    cancelled, nothing rolled back; a retry adopts the application or the job by its id.
+    ``jobs`` names what was waited for when it is not one job id ("jobs first, second")."""
 
     def __init__(
-        self, call: str, application_id: str, job_id: str, waited: float, seen: bool, gone: bool = False
+        self,
+        call: str,
+        application_id: str,
+        job_id: str,
+        waited: float,
+        seen: bool,
+        gone: bool = False,
+        jobs: str | None = None,
     ) -> None:
         self.application_id, self.job_id, self.seen, self.gone = application_id, job_id, seen, gone
-        super().__init__(call, f"job {job_id}", "its application has not started it", waited)
+        self.jobs = jobs or f"job {job_id}"
+        super().__init__(call, self.jobs, "its application has not started it", waited)
 
     def __str__(self) -> str:
         if self.gone:
             return (
-                f"Flink no longer shows application {self.application_id} (nor job {self.job_id}) after "
+                f"Flink no longer shows application {self.application_id} (nor {self.jobs}) after "
                 "showing it: a JobManager restarted without HA forgets both. Not a failure: the next try "
                 "submits it again under the same ids"
             )
         if self.seen:
-            what = f"Flink's application {self.application_id} runs, but its main has not started job {self.job_id}"
+            what = f"Flink's application {self.application_id} runs, but its main has not started {self.jobs}"
             hint = "Look at the JobManager's log for what the program is doing"
         else:
-            what = f"Flink did not show application {self.application_id} (nor job {self.job_id})"
+            what = f"Flink did not show application {self.application_id} (nor {self.jobs})"
             hint = "Check that the cluster is up"
         return f"{what} within {self.waited:.0f} s: left as it is (not a failure); a retry adopts it by its id. {hint}"
 
@@ -81,15 +90,35 @@ class FlinkApplicationCancelledError(FlinkOutcomeUnknownError):
     ``main`` started the job: nothing runs, and Flink did not refuse the program. Not a failure of
     the spec: a retry (or the next run) submits it again under the next application id."""
 
-    def __init__(self, call: str, application_id: str, job_id: str, state: str) -> None:
+    def __init__(
+        self, call: str, application_id: str, job_id: str, state: str, jobs: str | None = None
+    ) -> None:
         self.application_id, self.job_id, self.state = application_id, job_id, state
-        super().__init__(call, f"job {job_id}", f"its application ended {state}", 0.0)
+        self.jobs = jobs or f"job {job_id}"
+        super().__init__(call, self.jobs, f"its application ended {state}", 0.0)
 
     def __str__(self) -> str:
         return (
             f"Flink's application {self.application_id} ended {self.state} before its main started "
-            f"job {self.job_id} (cancelled outside this submission): nothing runs; a retry "
+            f"{self.jobs} (cancelled outside this submission): nothing runs; a retry "
             "submits it again"
+        )
+
+
+class FlinkApplicationJobsError(FlinkError):
+    """The program started a job the deployment does not declare (or two of one name): the
+    declaration and the program disagree, so the application (this submission's own) is cancelled.
+    Running it again does the same: no retry."""
+
+    def __init__(self, application_id: str, declared: Sequence[str], started: Sequence[str]) -> None:
+        self.application_id, self.declared, self.started = application_id, tuple(declared), tuple(started)
+        super().__init__()
+
+    def __str__(self) -> str:
+        return (
+            f"Flink's application {self.application_id} started jobs named {', '.join(sorted(self.started))}, but the "
+            f"deployment declares {', '.join(self.declared)} (each name once): the application was cancelled. "
+            "Declare in jobs= the names the program gives its jobs (env.execute(name) / executeAsync(name))"
         )
 
 
@@ -124,12 +153,45 @@ class ApplicationRoute:
         it failed or finished without the job, :class:`FlinkApplicationCancelledError` when it was
         cancelled before, :class:`FlinkApplicationPendingError` when neither within
         :attr:`main_seconds`."""
+
+        def started(app: models.ApplicationDetail) -> bool:
+            return app.job(job_id) is not None
+
+        def by_job_id() -> bool:  # not shown (a JobManager that forgot it): the job's id may say it runs
+            return self._find_job(job_id) is not None
+
+        self._await(application_id, call, started, job_id, f"job {job_id}", by_job_id)
+
+    def await_jobs(self, application_id: str, names: Sequence[str], call: str) -> models.ApplicationDetail:
+        """Return the application once it shows a job of every name in ``names`` (a program of
+        several jobs, whose ids Flink chooses), as :meth:`await_job` does for one job id. A job of
+        a name not declared, or two of one name, raise :class:`FlinkApplicationJobsError`."""
+        shown: list[models.ApplicationDetail] = []
+
+        def started(app: models.ApplicationDetail) -> bool:
+            found = [job.name for job in app.jobs]
+            if any(name not in names for name in found) or len(set(found)) < len(found):
+                raise FlinkApplicationJobsError(application_id, names, found)
+            shown[:] = [app]
+            return set(names) <= set(found)
+
+        self._await(application_id, call, started, "", "jobs " + ", ".join(names), None)
+        return shown[0]
+
+    def _await(
+        self,
+        application_id: str,
+        call: str,
+        started: Callable[[models.ApplicationDetail], bool],
+        job_id: str,
+        jobs: str,
+        by_job_id: Callable[[], bool] | None,
+    ) -> None:
         began, seen, missing_since = time.monotonic(), False, None
         while True:
             try:
                 app = self.find(application_id)
-                # Not shown (a JobManager that forgot it): the job's own id may still say it runs.
-                if app is None and self._find_job(job_id) is not None:
+                if app is None and by_job_id is not None and by_job_id():
                     return
             except FlinkError as busy:  # asked again: a busy JobManager is not a failed program
                 log.info("Flink cannot show application %s yet: %s", application_id, busy)
@@ -140,19 +202,21 @@ class ApplicationRoute:
                     if time.monotonic() - missing_since >= MISSING_SECONDS:
                         waited = time.monotonic() - began
                         raise FlinkApplicationPendingError(
-                            call, application_id, job_id, waited, seen, gone=seen
+                            call, application_id, job_id, waited, seen, gone=seen, jobs=jobs
                         )
             if app is not None:
                 seen, missing_since = True, None
-                shown = app.job(job_id) is not None
+                shown = started(app)
                 if shown and app.status not in _FAILING:
                     return
                 if app.status in _CANCELLED and app.ended:
-                    raise FlinkApplicationCancelledError(call, application_id, job_id, app.status.value)
+                    raise FlinkApplicationCancelledError(call, application_id, job_id, app.status.value, jobs)
                 if app.ended:
                     raise self._failed(app, call, shown)
             if time.monotonic() - began >= self.main_seconds:
-                raise FlinkApplicationPendingError(call, application_id, job_id, self.main_seconds, seen)
+                raise FlinkApplicationPendingError(
+                    call, application_id, job_id, self.main_seconds, seen, jobs=jobs
+                )
             time.sleep(POLL_SECONDS)
 
     def _failed(self, app: models.ApplicationDetail, call: str, shown: bool) -> FlinkApplicationFailedError:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
@@ -43,7 +43,11 @@ from airflow_provider_flink.exceptions import (
     FlinkConnectionError,
     RescaleNotPossibleError,
 )
-from airflow_provider_flink.hooks.applications import ApplicationRoute, FlinkApplicationCancelledError
+from airflow_provider_flink.hooks.applications import (
+    ApplicationRoute,
+    FlinkApplicationCancelledError,
+    FlinkApplicationJobsError,
+)
 from airflow_provider_flink.hooks.connection import (
     CONN_TYPE,
     settings_from_connection,
@@ -372,6 +376,39 @@ class FlinkHook(BaseHook):
             f"{APPLICATION_ATTEMPTS} applications of it ended without starting it",
             0.0,
         )
+
+    def run_program(
+        self, jar_id: str, request: models.JarRunRequest, application_id: str, names: Sequence[str]
+    ) -> tuple[bool, models.ApplicationDetail]:
+        """Run a program of several jobs as one application (Flink 2.3+) under the caller's
+        recorded ``application_id``, and return once it shows a job of every name in ``names``:
+        (whether Flink already had the application, the application). Its jobs' ids are Flink's
+        (one fixed job id cannot name several jobs): the application id alone makes a retry, a race
+        or a lost answer run the program once (I1, I3). A program whose jobs are not the declared
+        ones is cancelled (:class:`FlinkApplicationJobsError`)."""
+        version = self.flink_version() if request.claim_mode else None
+        call = calls.run_application(jar_id, request, application_id, version)
+        adopted = self._send_application(call, application_id)
+        try:
+            return adopted, self.applications.await_jobs(application_id, names, call.description)
+        except FlinkApplicationJobsError:
+            self.cancel_application(application_id)
+            raise
+
+    def applications_overview(self) -> list[models.ApplicationOverview]:
+        """Every application Flink shows (running and ended), on a cluster with applications."""
+        return self.call(calls.applications_overview()).applications
+
+    def cancel_application(self, application_id: str) -> bool:
+        """Cancel an application and every job of it; False when Flink has no running application
+        of the id (Flink 2.3.0 answers 404 for an unknown and for an ended one alike)."""
+        try:
+            self.call(calls.cancel_application(application_id))
+        except FlinkApiError as err:
+            if err.is_not_found:
+                return False
+            raise
+        return True
 
     def _send_application(self, call: Call[Any], application_id: str) -> bool:
         """POST run-application; True when Flink already had the application (adopted)."""

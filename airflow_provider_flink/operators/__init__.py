@@ -2,6 +2,11 @@
 push XCom and links."""
 
 from airflow_provider_flink.exceptions import FlinkOperatorError
+from airflow_provider_flink.operators.application import (
+    FlinkDeployApplicationOperator,
+    FlinkSavepointApplicationOperator,
+    FlinkStopApplicationOperator,
+)
 from airflow_provider_flink.operators.approval import (
     FlinkApprovalOperator,
     FlinkAskApprovalOperator,
@@ -22,13 +27,16 @@ __all__ = [
     "FlinkApprovalOperator",
     "FlinkAskApprovalOperator",
     "FlinkCancelJobOperator",
+    "FlinkDeployApplicationOperator",
     "FlinkDeployJobOperator",
     "FlinkOperatorError",
     "FlinkPythonJobOperator",
     "FlinkReconcileApprovedOperator",
     "FlinkReconcileOperator",
     "FlinkRescaleJobOperator",
+    "FlinkSavepointApplicationOperator",
     "FlinkSavepointOperator",
     "FlinkSqlJobOperator",
+    "FlinkStopApplicationOperator",
     "FlinkStopJobOperator",
 ]

@@ -210,7 +210,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     def _request(
         self,
         definition: JobDefinition,
-        job_id: str,
+        job_id: str | None,
         context: Any = None,
         staged: StagedProgram | None = None,
     ) -> models.JarRunRequest:
@@ -387,6 +387,7 @@ class _SavepointingOperator(FlinkBaseOperator):
     template_fields: Sequence[str] = ("job_id", "target_directory")
 
     drain: bool = False  # the stop operator's: MAX_WATERMARK before stopping
+    crash_infix: str = ""  # the campaign's crash points are "<operation><infix>-task:..."
 
     def __init__(
         self,
@@ -414,9 +415,10 @@ class _SavepointingOperator(FlinkBaseOperator):
         # that took it for that would start a second savepoint beside the first.
         return True
 
-    def _resume_or_start(self, store: Any, job_id: str) -> str:
-        """Poll the trigger id of an earlier try when Flink still knows it; else start anew."""
-        trigger_id = recorded_id(store, TRIGGER_ID_KEY, lambda candidate: self._known(job_id, candidate))
+    def _resume_or_start(self, store: Any, job_id: str, key: str = TRIGGER_ID_KEY) -> str:
+        """Poll the trigger id of an earlier try when Flink still knows it; else start anew (the id
+        recorded under ``key`` first)."""
+        trigger_id = recorded_id(store, key, lambda candidate: self._known(job_id, candidate))
         if trigger_id:
             try:
                 status = self.hook.savepoint_status(job_id, str(trigger_id))
@@ -430,14 +432,14 @@ class _SavepointingOperator(FlinkBaseOperator):
                     trigger_id,
                     err,
                 )
-        trigger_id = fresh_id(store, TRIGGER_ID_KEY)
+        trigger_id = fresh_id(store, key)
         begin_savepoint(
             self.hook,
             job_id,
             trigger_id,
             operation=self.operation,
-            record=partial(store.set, TRIGGER_ID_KEY),  # intent first: a retry polls this id
-            crash_prefix=f"{self.operation}-task:",
+            record=partial(store.set, key),  # intent first: a retry polls this id
+            crash_prefix=f"{self.operation}{self.crash_infix}-task:",
             target_directory=self.target_directory,
             format_type=self.format_type,
             drain=self.drain,

@@ -16,9 +16,11 @@ from typing import Any
 from airflow.sdk import DAG
 
 from airflow_provider_flink.operators import (
+    FlinkDeployApplicationOperator,
     FlinkDeployJobOperator,
     FlinkReconcileOperator,
     FlinkSavepointOperator,
+    FlinkStopApplicationOperator,
     FlinkStopJobOperator,
 )
 
@@ -51,6 +53,14 @@ class Savepoint(_Reported, FlinkSavepointOperator):
     pass
 
 
+class DeployProgram(_Reported, FlinkDeployApplicationOperator):
+    pass
+
+
+class StopProgram(_Reported, FlinkStopApplicationOperator):
+    pass
+
+
 with DAG(dag_id="flink_campaign", schedule=None, catchup=False, tags=["flink", "campaign"]) as dag:
     Reconcile(
         task_id="reconcile",
@@ -69,3 +79,16 @@ with DAG(dag_id="flink_campaign", schedule=None, catchup=False, tags=["flink", "
     )
     Stop(task_id="stop", job_id="{{ params.job_id }}", deferrable=False)
     Savepoint(task_id="savepoint", job_id="{{ params.job_id }}", deferrable=False)
+    # A program of two jobs as one application (Flink 2.3): CounterJobs, each job named by params.jobs.
+    DeployProgram(
+        task_id="deploy_program",
+        jar="{{ params.jar }}",
+        entry_class="flinkprovider.testjobs.CounterJobs",
+        args=["--jobs", "{{ params.jobs }}", "--rate", "100"],
+        jobs="{{ params.jobs }}",
+        parallelism="{{ params.parallelism }}",
+        savepoint_paths="{{ params.savepoint_paths }}",
+        start_without_savepoint=True,  # the first deploy of a trial has no savepoints
+        deferrable=False,
+    )
+    StopProgram(task_id="stop_program", application_id="{{ params.application_id }}", deferrable=False)

@@ -37,16 +37,22 @@ import org.apache.flink.util.Collector;
 public class CounterJob {
     public static void main(String[] args) throws Exception {
         Args a = new Args(args);
+        Configuration conf = new Configuration();
+        if (a.getInt("fail-after-seconds", 0) > 0) {
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        build(env, a);
+        env.execute(a.get("name", "counter"));
+    }
+
+    /** The counting pipeline on {@code env} (shared with {@link CounterJobs}). */
+    static void build(StreamExecutionEnvironment env, Args a) {
         final int rate = a.getInt("rate", 20);
         final long keys = a.getInt("keys", 1);
         final long failAfterMs = a.getInt("fail-after-seconds", 0) * 1000L;
         final long openDelayMs = a.getInt("open-delay-seconds", 0) * 1000L;
         final long snapshotDelayMs = a.getInt("snapshot-delay-seconds", 0) * 1000L;
-        Configuration conf = new Configuration();
-        if (failAfterMs > 0) {
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-        }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.enableCheckpointing(a.getInt("checkpoint-interval-ms", 2000));
         DataGeneratorSource<Long> source =
                 new DataGeneratorSource<>(
@@ -60,7 +66,6 @@ public class CounterJob {
                 .sinkTo(new DiscardingSink<>())
                 .uid("sink")
                 .name("sink");
-        env.execute(a.get("name", "counter"));
     }
 
     /** Counts the records of each key in keyed state and exposes the latest count. */
