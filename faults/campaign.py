@@ -1112,10 +1112,13 @@ def _application_pattern(trial: Trial, kind: Kind) -> str:
     names = [f"{trial.name}-a", f"{trial.name}-b"]
     params = {"jar": str(trial.jar), "jobs": ",".join(names), "parallelism": 1, "savepoint_paths": ""}
     if trial.flink.version.startswith("1."):
-        code = trial.task("deploy_program", params).wait()
-        if code == 0 or trial.jobs():
+        run = trial.task("deploy_program", params)
+        run.wait()
+        log = Path(f"{run.out}.log").read_text(errors="replace") if Path(f"{run.out}.log").exists() else ""
+        if run.report() is not None or trial.jobs() or "needs a Flink with applications" not in log:
             raise Violation(
-                f"Flink {trial.flink.version} has no applications; the deploy ended {code}, jobs {trial.jobs()}"
+                f"Flink {trial.flink.version} has no applications; the deploy returned {run.report()}, "
+                f"jobs {trial.jobs()}, its log {log[-500:]!r}"
             )
         return "no applications: the deploy refused, nothing submitted"
     first = trial.task_result("deploy_program", params)
