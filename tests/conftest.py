@@ -12,10 +12,11 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# One home per pytest-xdist worker (the suite runs its tests on both cores): a worker must not
-# remove or share the SQLite metadata DB another worker is using.
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-AIRFLOW_HOME = ROOT / ".run" / (f"airflow-test-{WORKER}" if WORKER else "airflow-test")
+# One home per pytest process running beside another (pytest-xdist workers; scripts/test's one
+# pytest per Flink version, TEST_RUN_NAME): none may remove or share the SQLite metadata DB another
+# is using.
+RUN = "-".join(filter(None, (os.environ.get("TEST_RUN_NAME"), os.environ.get("PYTEST_XDIST_WORKER"))))
+AIRFLOW_HOME = ROOT / ".run" / (f"airflow-test-{RUN}" if RUN else "airflow-test")
 
 DAGS = AIRFLOW_HOME / "dags"
 

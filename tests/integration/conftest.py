@@ -36,21 +36,6 @@ __all__ = ["Cluster", "connection_json", "wait_for"]
 VERSIONS = [v.strip() for v in os.environ.get("FLINK_VERSIONS", "2.3.0,1.20.5").split(",") if v.strip()]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each Flink version's tests on one pytest-xdist worker (``--dist loadgroup``).
-
-    Why: the suite runs its integration tests on both cores, and a worker starts a local Flink for
-    every version it meets (two clusters started twice would cost minutes and memory); tests of no
-    version stay with their module, whose module-scoped fixtures (a TLS cluster, an Airflow stack)
-    then start once.
-    """
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        version = callspec.params.get("cluster") if callspec else None
-        group = f"flink-{version}" if version else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @dataclass
 class Cluster:
     """One running Flink with the test jar uploaded and helpers to drive it."""
