@@ -92,3 +92,14 @@ with DAG(dag_id="flink_campaign", schedule=None, catchup=False, tags=["flink", "
         deferrable=False,
     )
     StopProgram(task_id="stop_program", application_id="{{ params.application_id }}", deferrable=False)
+    # The upgrade's deploy (the histories'): every job from its stop's savepoint, none started without
+    DeployProgram(
+        task_id="upgrade_program",
+        jar="{{ params.jar }}",
+        entry_class="flinkprovider.testjobs.CounterJobs",
+        args=["--jobs", "{{ params.jobs }}", "--rate", "50", "--checkpoint-interval-ms", "1500"],
+        jobs="{{ params.jobs }}",
+        parallelism="{{ params.parallelism }}",
+        savepoint_paths="{{ params.savepoint_paths }}",
+        deferrable=False,
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import dataclasses
 import json
 import os
 import random
@@ -43,7 +44,7 @@ def _shortened(
     """Replay the failing history with operations dropped; print the shortest that still fails."""
 
     def fails(ops: list[dict[str, object]]) -> bool:
-        again = play(flink, jar, work, History(verdict.seed, verdict.history.deployments, ops), database)
+        again = play(flink, jar, work, dataclasses.replace(verdict.history, ops=ops), database)
         print(
             f"  replay of {len(ops)} ops: {'fails' if not again.ok else 'passes'} {again.why[:160]}",
             flush=True,
@@ -51,7 +52,7 @@ def _shortened(
         return not again.ok
 
     ops, used = shrink(verdict.history.ops, fails, budget)
-    history = History(verdict.seed, verdict.history.deployments, ops)
+    history = dataclasses.replace(verdict.history, ops=ops)
     print(f"  shortened to {len(ops)} of {verdict.ops} ops in {used} replays:", flush=True)
     print("  " + json.dumps(history.as_json()), flush=True)
 

@@ -79,7 +79,10 @@ class Judgement:
 
 def check(evidence: dict[str, Any]) -> list[str]:
     judgement = Judgement(evidence)
-    deployments: list[str] = evidence["deployments"]
+    # A program's jobs (``programs``: one application of two jobs, run by operator tasks, no
+    # record) are judged like deployments by invariants 1 and 2; the end is judged by _programs.
+    programs: list[str] = evidence.get("programs") or []
+    deployments: list[str] = [*evidence["deployments"], *programs]
     declares = [e for e in evidence["journal"] if e["event"] == "declare"]
     lines = _timed(evidence["log"], evidence["journal"][0]["t"] if evidence["journal"] else 0.0)
     _replay_log(judgement, lines, deployments, declares)
@@ -89,6 +92,7 @@ def check(evidence: dict[str, Any]) -> list[str]:
     _failed_not_again(judgement, declares)
     _no_healthy_rollback(judgement, declares)
     _quiescence(judgement, declares)
+    _programs_at_the_end(judgement, programs)
     _one_actor(judgement)
     _approved_before_state_dropped(judgement, declares)
     return judgement.violations
@@ -315,10 +319,11 @@ def _judgeable(j: Judgement) -> None:
 
 # ---------------------------------------------------------------------------------- samples
 def _two_live_in_samples(j: Judgement) -> None:
+    named = [*j.evidence["deployments"], *(j.evidence.get("programs") or [])]
     for sample in j.evidence["observed"]["samples"]:
         by_dep: dict[str, list[str]] = {}
         for job in sample.get("live", []):
-            dep = job_deployment(job["name"], j.evidence["deployments"])
+            dep = job_deployment(job["name"], named)
             if dep:
                 by_dep.setdefault(dep, []).append(f"{job['jid']} {job['state']}")
         for dep, jobs in by_dep.items():
@@ -527,6 +532,25 @@ def _quiescence(j: Judgement, declares: list[dict[str, Any]]) -> None:
             j.violate(f"after quiescence {dep} has {len(live)} live jobs: {[x['jid'] for x in live]}")
             continue
         _runs_allowed_spec(j, declares, dep, live[0])
+
+
+def _programs_at_the_end(j: Judgement, programs: list[str]) -> None:
+    """A program's jobs after quiescence: all live or none (an application of the program runs
+    every job of it, or none was deployed again, as after a JobManager restart without HA
+    forgot it), and one live job per name at most (invariant 1 at the end)."""
+    live = {
+        name: [
+            x["jid"]
+            for x in j.evidence["final"]
+            if x["state"] not in TERMINAL and job_deployment(x["name"], programs) == name
+        ]
+        for name in programs
+    }
+    for name, jobs in live.items():
+        if len(jobs) > 1:
+            j.violate(f"after quiescence the program's job {name} has {len(jobs)} live jobs: {jobs}")
+    if programs and len({bool(jobs) for jobs in live.values()}) > 1:
+        j.violate(f"after quiescence only part of the program runs: {live}")
 
 
 def _runs_allowed_spec(j: Judgement, declares: list[dict[str, Any]], dep: str, final: dict[str, Any]) -> None:

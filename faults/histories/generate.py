@@ -50,6 +50,21 @@ EDITS = ["good", "good", "failing", "parallelism", "stateless"]
 # a Python (PyFlink) program, submitted through Flink's PythonDriver with its files staged; its
 # "failing" edit is a program whose main raises (the submission is refused: no job at all).
 PYTHON_SHARE = 0.5
+# Drawn from a stream of its own (added with programs of several jobs): in half the histories of two
+# deployments, a program of two jobs (one Flink 2.3 application) runs beside them, deployed and
+# upgraded by the application operators (stop every job with a savepoint, deploy from them) as Airflow
+# tasks, killed now and then at one of their steps (the retry finishes it). Played on 2.3 only: a
+# Flink without applications refuses the program (the campaign checks that refusal).
+PROGRAM_SHARE = 0.5
+PROGRAM_OP_SHARE = 0.2  # after each operation, an upgrade of the program
+PROGRAM_CRASH_POINTS = [
+    None,
+    None,
+    "stop-application-task:id-recorded",
+    "stop-application-task:requested",
+    "deploy-application-task:id-recorded",
+    "deploy-application-task:requested",
+]
 # Requests whose answer the fault proxy loses or delays: (method, path pattern).
 ANSWERS = [
     ("POST", r"/jars/[^/]+/run(?:-application)?"),
@@ -86,6 +101,7 @@ class History:
     ops: list[Op] = field(default_factory=list)
     approvals: bool = False  # the deployments require a person's approval of a stateless upgrade
     python: list[str] = field(default_factory=list)  # the deployments that are Python programs
+    program: bool = False  # a program of two jobs (one application) runs beside the deployments
 
     def as_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {"seed": self.seed, "deployments": self.deployments, "ops": self.ops}
@@ -93,6 +109,8 @@ class History:
             raw["approvals"] = True
         if self.python:
             raw["python"] = self.python
+        if self.program:
+            raw["program"] = True
         return raw
 
     @classmethod
@@ -103,6 +121,7 @@ class History:
             list(raw["ops"]),
             bool(raw.get("approvals")),
             list(raw.get("python", [])),
+            bool(raw.get("program")),
         )
 
 
@@ -120,6 +139,9 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
     history = History(seed, ["abc"[i] for i in range(count)], approvals=answers.random() < APPROVAL_SHARE)
     if python.random() < PYTHON_SHARE:
         history.python = [python.choice(history.deployments)]
+    program = random.Random(f"{seed}-program")
+    # Two deployments at most beside it: the cluster's 4 slots hold them and the program's 2 jobs.
+    history.program = program.random() < PROGRAM_SHARE and count == 2
     history.ops.append({"op": "reconcile", "health": True})  # the first deploy, waited for
     down: dict[str, int] = {}  # component -> operations left until it is started again
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
@@ -149,6 +171,8 @@ def generate(seed: int, ops: int = 15, deployments: int | None = None) -> Histor
         if history.approvals and op["op"] == "edit" and answers.random() < STATELESS_EDIT_SHARE:
             op["change"] = "stateless"
         history.ops.append(op)
+        if history.program and program.random() < PROGRAM_OP_SHARE:
+            history.ops.append({"op": "program", "crash_at": program.choice(PROGRAM_CRASH_POINTS)})
         if history.approvals and answers.random() < ANSWER_SHARE:
             history.ops.append(
                 {

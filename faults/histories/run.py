@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import yaml
 
-from faults.campaign import Run, settled, zygote
+from faults.campaign import CAMPAIGN_DAG, REPORT, Run, prepare_airflow, settled, zygote
 from faults.histories.checker import check
 from faults.histories.generate import REQUEST_TIMEOUT, History, Op
 from faults.histories.rest import TERMINAL
@@ -106,6 +106,14 @@ class Player:
         self.folder.mkdir(parents=True)
         self.records = self.dir / "records.json"
         self.declared = {name: Declared(python=short in history.python) for short, name in self.names.items()}
+        # A program of two jobs (one Flink 2.3 application), named like deployments so the checker
+        # judges each job as one; deployed and upgraded by the application operators as Airflow
+        # tasks. A Flink without applications refuses it: not played there.
+        self.program = (
+            [f"{prefix}-p1", f"{prefix}-p2"] if history.program and not flink.version.startswith("1.") else []
+        )
+        self.application: str | None = None  # the program's live application (the last deploy's)
+        self.program_paths: dict[str, str] | None = None  # its jobs' savepoints from the last stop
         self.journal: list[dict[str, Any]] = []
         self.background: list[Run] = []
         self.runs = 0
@@ -126,7 +134,7 @@ class Player:
         # The JobManager log is appended to across restarts; read from here on at the end.
         self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         self.sampler = Sampler(
-            flink.rest_url, list(self.names.values()), flink.checkpoint_dir, flink.savepoint_dir
+            flink.rest_url, [*self.names.values(), *self.program], flink.checkpoint_dir, flink.savepoint_dir
         )
         if database:
             self._audited_tables()
@@ -163,6 +171,8 @@ class Player:
         try:
             for name in self.declared:
                 self.declare(name)
+            if self.program:
+                self.program_start()
             for op in self.history.ops:
                 self.note("op", op=op)
                 self.apply(op)
@@ -196,6 +206,9 @@ class Player:
             time.sleep(op["seconds"])
         elif kind == "approval":
             self.answer(self.names[op["dep"]], op["answer"])
+        elif kind == "program":
+            if self.program:
+                self.program_upgrade(op.get("crash_at"))
         else:
             raise ValueError(f"unknown operation {op}")
 
@@ -430,7 +443,87 @@ class Player:
             self.note("ask", what=what, dep=name)
             self.start_run({ASKED_ENV: f"{what}={name}"}, True).wait()
         self.settle()
+        if self.program and self.application is None and self.program_paths is not None:
+            self.program_upgrade(None)  # stopped, its deploy failed: deployed from its savepoints now
         time.sleep(3.0)  # the sampler sees the settled jobs run
+
+    # ------------------------------------------------------------------ the program of two jobs
+    def program_task(self, task_id: str, params: dict[str, Any], crash_at: str | None = None) -> Any:
+        """A task of the campaign DAG as Airflow runs it (``airflow tasks test`` in a DAG run of its
+        own), its first try killed at ``crash_at``; up to three tries of the same task instance
+        (same run, so the same task state store), as a task with retries. Its result, or None."""
+        self.runs += 1
+        run_id = f"program-{self.runs}"
+        out = self.dir / f"{run_id}.json"
+        trigger = ["dags", "trigger", CAMPAIGN_DAG, "--run-id", run_id]
+        zygote().start({"airflow": trigger, "out": str(out) + ".trigger", "env": self.env}).wait()
+        argv = ["tasks", "test", CAMPAIGN_DAG, task_id, run_id, "-t", json.dumps(params)]
+        for attempt in range(3):
+            env = {**self.env, REPORT: str(out)}
+            if crash_at and attempt == 0:
+                env[CRASH_ENV] = crash_at
+            code = zygote().start({"airflow": argv, "out": str(out), "env": env}).wait(timeout=600)
+            self.note(
+                "program-task",
+                task=task_id,
+                run=run_id,
+                attempt=attempt + 1,
+                exit=code,
+                crash_at=crash_at if not attempt else None,
+            )
+            if code == 0 and out.exists():
+                return json.loads(out.read_text())
+        return None
+
+    def program_declare(self) -> None:
+        for name in self.program:
+            self.note(
+                "declare",
+                dep=name,
+                gen=1,
+                parallelism=1,
+                entry="counter",
+                mode="savepoint",
+                approval=[],
+                python=False,
+            )
+
+    def program_params(self, paths: dict[str, str] | None) -> dict[str, Any]:
+        jobs = ",".join(f"{name}.g1" for name in self.program)  # the job names: stable across upgrades
+        return {
+            "jar": str(self.jar),
+            "jobs": jobs,
+            "parallelism": 1,
+            "savepoint_paths": json.dumps(paths) if paths else "",
+        }
+
+    def program_start(self) -> None:
+        prepare_airflow()
+        self.program_declare()
+        deployed = self.program_task("deploy_program", self.program_params(None))
+        self.application = deployed["application_id"] if deployed else None
+
+    def program_upgrade(self, crash_at: str | None) -> None:
+        """Stop every job of the program with a savepoint, then deploy it from them (the upgrade
+        pattern of docs/applications.md); a step's task killed at ``crash_at`` and retried."""
+        if self.application is None:
+            if self.program_paths is None:
+                return  # never deployed (its first deploy failed): nothing to upgrade from
+        else:
+            step = (crash_at or "").startswith("stop")
+            stopped = self.program_task(
+                "stop_program", {"application_id": self.application}, crash_at if step else None
+            )
+            if stopped is None:
+                return  # the stop failed (a JobManager down, an answer lost): the jobs may still run
+            self.application = None
+            self.program_paths = {name: path for name, path in stopped.items() if path}
+        step = (crash_at or "").startswith("deploy")
+        deployed = self.program_task(
+            "upgrade_program", self.program_params(self.program_paths), crash_at if step else None
+        )
+        if deployed is not None:
+            self.application = deployed["application_id"]
 
     # ------------------------------------------------------------------ a person, components
     def my_live_jobs(self, name: str) -> list[str]:
@@ -494,6 +587,7 @@ class Player:
         return {
             "audit": audit,
             "deployments": list(self.names.values()),
+            "programs": list(self.program),
             "journal": self.journal,
             "observed": self.sampler.as_json(),
             "log": lines,
@@ -512,7 +606,7 @@ class Player:
                 self.component(f"{component}-start")
         try:
             wait_for("the JobManager's REST API", lambda: self.flink.overview() is not None, timeout=120)
-            for name in self.names.values():
+            for name in [*self.names.values(), *self.program]:
                 for jid in self.my_live_jobs(name):
                     self.direct.patch(f"/jobs/{jid}", params={"mode": "cancel"})
         finally:

@@ -68,6 +68,7 @@ def test_the_example_histories_are_playable() -> None:
         "edit",
         "sleep",
         "approval",
+        "program",
     }
     examples = sorted((ROOT / "faults" / "histories" / "examples").glob("*.json"))
     assert examples
@@ -205,6 +206,59 @@ def test_checker_fails_state_going_back_and_two_live_jobs() -> None:
     assert any("could not judge" in v for v in check(_evidence([])))
 
 
+def test_checker_judges_a_programs_jobs_like_deployments_and_all_or_none_at_the_end() -> None:
+    """A program's two jobs (no record): a restore of each from an older snapshot is state going
+    back; at the end both run or neither does."""
+    a, b, c = "1" * 32, "2" * 32, "3" * 32
+    program = [
+        f"10:00:00,000 INFO x - Submitting job 'p1.g1' ({a}) with associated application ({c}).",
+        f"10:00:00,100 INFO x - Job p1.g1 ({a}) switched from state CREATED to RUNNING.",
+        f"10:00:00,000 INFO x - Submitting job 'p2.g1' ({b}) with associated application ({c}).",
+        f"10:00:00,100 INFO x - Job p2.g1 ({b}) switched from state CREATED to RUNNING.",
+    ]
+    both = [{"jid": a, "name": "p1.g1", "state": "RUNNING"}, {"jid": b, "name": "p2.g1", "state": "RUNNING"}]
+    declared = [
+        {
+            "t": 0.0,
+            "event": "declare",
+            "dep": p,
+            "gen": 1,
+            "parallelism": 1,
+            "entry": "counter",
+            "mode": "savepoint",
+        }
+        for p in ("p1", "p2")
+    ]
+
+    def judged(log: list[str], final: list[dict[str, Any]]) -> list[str]:
+        evidence = _evidence(
+            [*_log(2), *log], [{"jid": "b" * 31 + "0", "name": "d.g1", "state": "RUNNING"}, *final]
+        )
+        evidence["records"]["flink_deployment.flink_default.d"] = json.dumps(
+            {"current_job_id": "b" * 31 + "0"}
+        )
+        evidence["programs"] = ["p1", "p2"]
+        evidence["journal"] += declared
+        return [v for v in check(evidence) if "p1" in v or "p2" in v or "program" in v]
+
+    assert judged(program, both) == []
+    assert judged(program, both[:1]) == [
+        f"after quiescence only part of the program runs: {{'p1': ['{a}'], 'p2': []}}"
+    ]
+    assert judged(program, [*both, {**both[0], "jid": "e" * 32}]) == [
+        f"after quiescence the program's job p1 has 2 live jobs: ['{a}', '{'e' * 32}']"
+    ]
+    older = [
+        *program[:2],
+        f"10:00:01,000 INFO x - Completed checkpoint 4 for job {a} (1 bytes, checkpointDuration=5 ms, finalizationTime=0 ms).",
+        f"10:00:01,500 INFO x - Job p1.g1 ({a}) switched from state RUNNING to FINISHED.",
+        f"10:00:02,000 INFO x - Submitting job 'p1.g1' ({'f' * 32}) with associated application ({'4' * 32}).",
+        f"10:00:02,010 INFO x - Restoring job {'f' * 32} from Savepoint 3 @ 1 for {'f' * 32} located at file:/s/sp-3.",
+        *program[2:],
+    ]
+    assert any(v.startswith("state went back: p1's job") for v in judged(older, both))
+
+
 def _audit(*rows: tuple[str, str, int, float]) -> dict[str, Any]:
     """An evidence with only the store's audit: (table, run, revision or token, at); a lease row
     ends 10 s after it was written."""
@@ -289,6 +343,20 @@ def test_random_history(flink: Cluster, database: str, tmp_path: Path, seed: int
         f"python -m faults.histories --versions {flink.flink.version} --replay {seed} --ops {ops} --shrink"
     )
     assert verdict.ok, f"{verdict.why}\nreplay: {replay}\nhistory: {json.dumps(history.as_json())}"
+
+
+@pytest.mark.integration
+def test_a_history_with_a_program_of_two_jobs(flink: Cluster, database: str, tmp_path: Path) -> None:
+    """A program of two jobs (one Flink 2.3 application) beside two deployments, upgraded by the
+    application operators as Airflow tasks, a step of them killed (seed 3: the upgrade's deploy
+    killed after its application id was recorded), amid the history's other faults."""
+    if flink.flink.version.startswith("1."):
+        pytest.skip("a program of several jobs needs Flink 2.3 applications")
+    history = generate(3, 10)
+    assert history.program
+    assert [op for op in history.ops if op["op"] == "program"]
+    verdict = play(flink.flink, flink.jar, tmp_path, history, database)
+    assert verdict.ok, f"{verdict.why}\nhistory: {json.dumps(history.as_json())}"
 
 
 @pytest.mark.integration
