@@ -40,24 +40,18 @@ with DAG(
     doc_md=__doc__,
     default_args={"flink_conn_id": "flink_default", "retries": 1, "retry_delay": 2},
 ) as dag:
-    deploy = FlinkDeployApplicationOperator(
-        task_id="deploy",
-        jar=JAR,
-        entry_class=PROGRAM,
-        args=["--jobs", ",".join(JOBS), "--rate", "50"],
-        jobs=JOBS,
-        parallelism=1,
-    )
+    program = {
+        "jar": JAR,
+        "entry_class": PROGRAM,
+        "args": ["--jobs", ",".join(JOBS), "--rate", "50"],
+        "jobs": JOBS,
+    }
+    deploy = FlinkDeployApplicationOperator(task_id="deploy", parallelism=1, **program)
     savepoint = FlinkSavepointApplicationOperator(task_id="savepoint", application_id=deploy.output)
     stop = FlinkStopApplicationOperator(task_id="stop", application_id=deploy.output)
+    # The upgrade: the same program with more parallelism, each job from its stop's savepoint.
     upgrade = FlinkDeployApplicationOperator(
-        task_id="upgrade",
-        jar=JAR,
-        entry_class=PROGRAM,
-        args=["--jobs", ",".join(JOBS), "--rate", "50"],
-        jobs=JOBS,
-        parallelism=2,
-        savepoint_paths=stop.output,
+        task_id="upgrade", parallelism=2, savepoint_paths=stop.output, **program
     )
     stop_upgraded = FlinkStopApplicationOperator(task_id="stop_upgraded", application_id=upgrade.output)
 

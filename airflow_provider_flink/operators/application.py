@@ -25,15 +25,14 @@ from airflow_provider_flink.client import FlinkError, models
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.exceptions import AirflowFailException, FlinkOperatorError
 from airflow_provider_flink.hooks.applications import FlinkApplicationJobsError
-from airflow_provider_flink.ids import deployment_prefix, transition_id
+from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.operators.job import (
-    KEY_SPEC,
     TRIGGER_ID_KEY,
     FlinkDeployJobOperator,
     _empty,
     _SavepointingOperator,
 )
-from airflow_provider_flink.operators.task_ids import fresh_id, id_store, recorded_id
+from airflow_provider_flink.operators.task_ids import id_store, recorded_id
 from airflow_provider_flink.triggers import FlinkJobTrigger, FlinkSavepointTrigger, WaitEvent, run_inline
 
 APPLICATION_ID_KEY = "flink_application_id"
@@ -148,72 +147,22 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
         return paths
 
     # ------------------------------------------------------------------ identity
-    def _application_to_use(self, store: Any) -> tuple[str, bool]:
-        """(application id, already on the cluster?). A new id is recorded before submitting."""
-        applications = self.hook.applications
-        given = _application_of(self.application_id)
-        if given:
-            application_id: str = given
-            recorded: str | None = given
-        else:
-            recorded = recorded_id(store, APPLICATION_ID_KEY, lambda c: applications.find(c) is not None)
-            if not recorded and self.deployment_key:
-                return self._application_of_key(store, str(self.deployment_key))
-            application_id = recorded or fresh_id(store, APPLICATION_ID_KEY)
-        if recorded:
-            existing = applications.find(application_id)
-            if existing is not None:
-                if existing.status in (models.ApplicationState.FAILED, models.ApplicationState.CANCELED):
-                    if given:
-                        raise AirflowFailException(
-                            f"Application id {application_id} was already used by an application that ended "
-                            f"{existing.status.value}, and Flink never accepts an application id twice: leave "
-                            "application_id unset (one is chosen per run) or give a new one"
-                        )
-                    self.log.info(
-                        "Application %s of an earlier try ended %s: submitting a new one",
-                        application_id,
-                        existing.status.value,
-                    )
-                    application_id = fresh_id(store, APPLICATION_ID_KEY)
-                else:
-                    self.log.info(
-                        "Application %s is already on the cluster (%s): adopting it, not submitting again",
-                        application_id,
-                        existing.status.value,
-                    )
-                    store.set(APPLICATION_ID_KEY, application_id)
-                    return application_id, True
-        store.set(APPLICATION_ID_KEY, application_id)  # intent first (I4): a retry reuses this id
-        crashpoints.reach("deploy-application-task:id-recorded")
-        return application_id, False
+    # The application, by its id, is what this task names before submitting (FlinkDeployJobOperator's
+    # rules: recorded first, adopted when live, a new one after a spent one, derived from the key).
+    noun = "application"
+    id_key = APPLICATION_ID_KEY
+    id_crash_point = "deploy-application-task:id-recorded"
+    key_namespace = "application"
 
-    def _application_of_key(self, store: Any, key: str) -> tuple[str, bool]:
-        """A live application of the key (adopted, or the task fails), else the key's next
-        application id, derived from the key and its last application: every run derives the same."""
-        namespace = f"application:{key}"
-        prefix = deployment_prefix(namespace)
-        found = sorted(
-            (a for a in self.hook.applications_overview() if a.id.startswith(prefix)),
-            key=lambda a: a.start_time,
-        )
-        live = [a for a in found if not a.ended]
-        if live:
-            application = live[-1]
-            if self.on_live_job == "fail":
-                raise AirflowFailException(
-                    f"Deployment key {key!r} already has a live application {application.id} "
-                    f"({application.status.value}): not starting a second copy (on_live_job='fail'). Stop "
-                    "it first, or set on_live_job='adopt'"
-                )
-            self.log.info("Deployment key %r: adopting its live application %s", key, application.id)
-            store.set(APPLICATION_ID_KEY, application.id)
-            return application.id, True
-        last = found[-1].id if found else None
-        application_id = transition_id(namespace, KEY_SPEC, last, {a.id for a in found})
-        store.set(APPLICATION_ID_KEY, application_id)  # intent first (I4)
-        crashpoints.reach("deploy-application-task:id-recorded")
-        return application_id, False
+    def _given_id(self) -> str:
+        return _application_of(self.application_id)
+
+    def _shown_state(self, candidate: str) -> str | None:
+        app = self.hook.applications.find(candidate)
+        return app.status.value if app is not None else None
+
+    def _shown_all(self) -> list[tuple[str, int, str, bool]]:
+        return [(a.id, a.start_time, a.status.value, not a.ended) for a in self.hook.applications_overview()]
 
     # ------------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
@@ -230,7 +179,7 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
             )
         artifact = self._artifact(definition)
         store = id_store(context)
-        application_id, on_cluster = self._application_to_use(store)
+        application_id, on_cluster = self._id_to_use(store)
         self._application = application_id
         request = self._request(definition, None, context)
         config = dict(request.flink_configuration or {})

@@ -46,6 +46,8 @@ JOB_ID_KEY = "flink_job_id"
 # The spec part of a deployment key's job ids: the key, not the jar, decides which job is "the" one.
 KEY_SPEC = "0" * 64
 TRIGGER_ID_KEY = "flink_trigger_id"
+# An id whose job (or application) ended so is spent: Flink never accepts it again.
+SPENT = frozenset({JobState.FAILED.value, JobState.CANCELED.value})
 
 
 def _int_or_none(value: Any, field: str) -> int | None:
@@ -245,69 +247,91 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             )
         return prepared
 
-    # ------------------------------------------------------------------ job identity
-    def _job_to_use(self, store: Any) -> tuple[str, bool]:
-        """(job id, already on the cluster?). A new id is recorded before anything is submitted."""
-        if self.job_id:
-            job_id = str(self.job_id)
-            recorded: str | None = job_id
-        else:
-            recorded = recorded_id(
-                store, JOB_ID_KEY, lambda candidate: self.hook.find_job(candidate) is not None
-            )
-            if not recorded and self.deployment_key:
-                return self._job_of_key(store, str(self.deployment_key))
-            job_id = recorded or fresh_id(store, JOB_ID_KEY)
-        if recorded:
-            existing = self.hook.find_job(job_id)
-            if existing is not None:
-                if existing.state in (JobState.FAILED, JobState.CANCELED) and not self.job_id:
-                    self.log.info(
-                        "Job %s of an earlier try ended %s: submitting a new job",
-                        job_id,
-                        existing.state.value,
-                    )
-                    job_id = fresh_id(store, JOB_ID_KEY)
-                elif existing.state in (JobState.FAILED, JobState.CANCELED):
-                    raise AirflowFailException(
-                        f"Job id {job_id} was already used by a job that ended {existing.state.value}, and Flink "
-                        "never accepts a job id twice: leave job_id unset (one is chosen per run) or give a new one"
-                    )
-                else:
-                    self.log.info(
-                        "Job %s is already on the cluster (%s): adopting it, not submitting again",
-                        job_id,
-                        existing.state.value,
-                    )
-                    store.set(JOB_ID_KEY, job_id)
-                    return job_id, True
-        store.set(JOB_ID_KEY, job_id)  # intent first (I4): a retry reuses this id
-        crashpoints.reach("deploy-task:id-recorded")
-        return job_id, False
+    # ------------------------------------------------------------------ identity
+    # What this task starts and names before submitting it (I4): a job, by its id. The application
+    # operator starts an application instead, by its id (operators/application.py): the same rules.
+    noun = "job"
+    id_key = JOB_ID_KEY
+    id_crash_point = "deploy-task:id-recorded"
+    key_namespace = "operator"  # a deployment key's ids: a reconcile deployment name cannot contain ":"
 
-    def _job_of_key(self, store: Any, key: str) -> tuple[str, bool]:
-        """A live job of the deployment key (adopted, or the task fails), else the key's next job id,
-        derived from the key and its last job: every run that starts now derives the same one."""
-        # The key's own namespace: a reconcile deployment name cannot contain ":".
-        namespace = f"operator:{key}"
+    def _given_id(self) -> str:
+        return str(self.job_id) if self.job_id else ""
+
+    def _shown_state(self, candidate: str) -> str | None:
+        """The state of what Flink shows under the id; None: Flink does not know it."""
+        job = self.hook.find_job(candidate)
+        return job.state.value if job is not None else None
+
+    def _shown_all(self) -> list[tuple[str, int, str, bool]]:
+        """Everything of this kind Flink shows: (id, start time, state, live)."""
+        return [
+            (j.jid, j.start_time, j.state.value, not j.state.is_globally_terminal) for j in self.hook.jobs()
+        ]
+
+    def _id_to_use(self, store: Any) -> tuple[str, bool]:
+        """(id, already on the cluster?). A new id is recorded before anything is submitted."""
+        noun, key, given = self.noun, self.id_key, self._given_id()
+        if given:
+            chosen: str = given
+            recorded: str | None = given
+        else:
+            recorded = recorded_id(store, key, lambda candidate: self._shown_state(candidate) is not None)
+            if not recorded and self.deployment_key:
+                return self._id_of_key(store, str(self.deployment_key))
+            chosen = recorded or fresh_id(store, key)
+        if recorded:
+            state = self._shown_state(chosen)
+            if state in SPENT and given:
+                a = "an" if noun[0] in "aeiou" else "a"
+                raise AirflowFailException(
+                    f"{noun.capitalize()} id {chosen} was already used by {a} {noun} that ended {state}, and Flink "
+                    f"never accepts {a} {noun} id twice: leave {noun}_id unset (one is chosen per run) or give a new one"
+                )
+            if state in SPENT:
+                self.log.info(
+                    "%s %s of an earlier try ended %s: submitting a new %s",
+                    noun.capitalize(),
+                    chosen,
+                    state,
+                    noun,
+                )
+                chosen = fresh_id(store, key)
+            elif state is not None:
+                self.log.info(
+                    "%s %s is already on the cluster (%s): adopting it, not submitting again",
+                    noun.capitalize(),
+                    chosen,
+                    state,
+                )
+                store.set(key, chosen)
+                return chosen, True
+        store.set(key, chosen)  # intent first (I4): a retry reuses this id
+        crashpoints.reach(self.id_crash_point)
+        return chosen, False
+
+    def _id_of_key(self, store: Any, key: str) -> tuple[str, bool]:
+        """A live one of the deployment key (adopted, or the task fails), else the key's next id,
+        derived from the key and its last one: every run that starts now derives the same one."""
+        namespace = f"{self.key_namespace}:{key}"
         prefix = deployment_prefix(namespace)
-        jobs = sorted((j for j in self.hook.jobs() if j.jid.startswith(prefix)), key=lambda j: j.start_time)
-        live = [j for j in jobs if not j.state.is_globally_terminal]
+        found = sorted((f for f in self._shown_all() if f[0].startswith(prefix)), key=lambda f: f[1])
+        live = [f for f in found if f[3]]
         if live:
-            job = live[-1]
+            shown, _, state, _ = live[-1]
             if self.on_live_job == "fail":
                 raise AirflowFailException(
-                    f"Deployment key {key!r} already has a live job {job.jid} ({job.state.value}): not starting a "
+                    f"Deployment key {key!r} already has a live {self.noun} {shown} ({state}): not starting a "
                     "second copy (on_live_job='fail'). Stop or cancel it first, or set on_live_job='adopt'"
                 )
-            self.log.info("Deployment key %r: adopting its live job %s (%s)", key, job.jid, job.state.value)
-            store.set(JOB_ID_KEY, job.jid)
-            return job.jid, True
-        last = jobs[-1].jid if jobs else None
-        job_id = transition_id(namespace, KEY_SPEC, last, {j.jid for j in jobs})
-        store.set(JOB_ID_KEY, job_id)  # intent first (I4)
-        crashpoints.reach("deploy-task:id-recorded")
-        return job_id, False
+            self.log.info("Deployment key %r: adopting its live %s %s (%s)", key, self.noun, shown, state)
+            store.set(self.id_key, shown)
+            return shown, True
+        last = found[-1][0] if found else None
+        chosen = transition_id(namespace, KEY_SPEC, last, {f[0] for f in found})
+        store.set(self.id_key, chosen)  # intent first (I4)
+        crashpoints.reach(self.id_crash_point)
+        return chosen, False
 
     # ------------------------------------------------------------------ execute
     def _ensure_capacity(self, parallelism: int | None) -> None:
@@ -344,7 +368,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         self._request(definition, str(self.job_id) if self.job_id else ids.new_id())  # validate first
         artifact = self._artifact(definition)
         store = id_store(context)
-        job_id, on_cluster = self._job_to_use(store)
+        job_id, on_cluster = self._id_to_use(store)
         request = self._request(definition, job_id, context, artifact.program)
         if not on_cluster:
             self._ensure_capacity(request.parallelism)

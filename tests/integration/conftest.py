@@ -26,6 +26,7 @@ from airflow_provider_flink.client.resilience import reset_breakers
 from airflow_provider_flink.ids import new_id
 from airflow_provider_flink.triggers.conditions import is_healthy
 from harness.auth_proxy import AuthProxy
+from harness.fault_proxy import FaultProxy
 from harness.flink_cluster import LocalFlink
 from harness.job_jars import build_jar, read_counter
 from harness.postgres import LocalPostgres
@@ -127,6 +128,17 @@ def flink(cluster: Cluster) -> Iterator[Cluster]:
     reset_breakers()
     yield cluster
     cluster.cancel_all()
+
+
+@pytest.fixture
+def proxy(flink: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """The fault proxy in front of the cluster, as ``flink_default`` (10 s request timeout)."""
+    proxy = FaultProxy(flink.flink.rest_url).start()
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", connection_json(proxy.url, request_timeout=10))
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 @pytest.fixture(scope="session")

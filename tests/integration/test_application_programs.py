@@ -11,7 +11,6 @@ saying why, with nothing submitted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,16 +152,6 @@ def test_jobs_the_deployment_does_not_declare_cancel_the_application(apps: Clust
     ), str(info.value)
     wait_for("the application cancelled", lambda: apps.running_job_ids() == before or None, 60)
     assert apps.client.call(calls.application(application_id)).status.value in ("CANCELING", "CANCELED")
-
-
-@pytest.fixture
-def proxy(apps: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(apps.flink.rest_url).start()
-    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", connection_json(proxy.url, request_timeout=10))
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 def test_a_lost_run_application_answer_is_adopted_by_the_application_id(

@@ -14,7 +14,6 @@ entry class), on 1.20.5 through ``/jars/{id}/run``. On both:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -41,16 +40,6 @@ def has_applications(flink: Cluster) -> bool:
 def conn(flink: Cluster, monkeypatch: pytest.MonkeyPatch) -> Cluster:
     monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", connection_json(flink.flink.rest_url))
     return flink
-
-
-@pytest.fixture
-def proxy(flink: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(flink.flink.rest_url).start()
-    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", connection_json(proxy.url, request_timeout=10))
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 def _deploy(flink: Cluster, task_id: str, *args: str, job_id: str | None = None) -> FlinkDeployJobOperator:

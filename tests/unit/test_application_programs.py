@@ -215,7 +215,7 @@ def test_a_recorded_application_that_failed_gets_a_fresh_id_and_a_given_one_is_r
         op.execute(task_context(store))  # the artifact gate comes first: nothing recorded yet
     assert store[APPLICATION_ID_KEY] == APP
     # past the gate, the failed application's id is replaced by a fresh one, recorded first
-    assert op._application_to_use(store)[1] is False
+    assert op._id_to_use(store)[1] is False
     assert store[APPLICATION_ID_KEY] != APP
 
 
@@ -225,14 +225,14 @@ def test_a_deployment_keys_live_application_is_adopted_or_refused_and_its_next_i
     live = _application(app=prefix + "1" * 20) | {"start-time": 2}
     ended = _application("FINISHED", app=prefix + "2" * 20) | {"start-time": 1}
     _with_applications(live, ended)
-    assert _deploy(jar, deployment_key="orders")._application_to_use(Store()) == (live["id"], True)
+    assert _deploy(jar, deployment_key="orders")._id_to_use(Store()) == (live["id"], True)
     with pytest.raises(AirflowFailException, match="already has a live application"):
-        _deploy(jar, deployment_key="orders", on_live_job="fail")._application_to_use(Store())
+        _deploy(jar, deployment_key="orders", on_live_job="fail")._id_to_use(Store())
     responses.reset()
     _with_applications(ended)
     store = Store()
     expected = transition_id("application:orders", KEY_SPEC, ended["id"], {ended["id"]})
-    assert _deploy(jar, deployment_key="orders")._application_to_use(store) == (expected, False)
+    assert _deploy(jar, deployment_key="orders")._id_to_use(store) == (expected, False)
     assert store[APPLICATION_ID_KEY] == expected
 
 
