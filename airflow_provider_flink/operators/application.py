@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from airflow_provider_flink import crashpoints
 from airflow_provider_flink.client import FlinkError, models
@@ -29,6 +29,7 @@ from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.operators.job import (
     TRIGGER_ID_KEY,
     FlinkDeployJobOperator,
+    Stopping,
     _empty,
     _SavepointingOperator,
 )
@@ -302,7 +303,7 @@ class FlinkSavepointApplicationOperator(_ApplicationSnapshots):
         }
 
 
-class FlinkStopApplicationOperator(_ApplicationSnapshots):
+class FlinkStopApplicationOperator(Stopping, _ApplicationSnapshots):
     """Stop every job of an application with a savepoint; return ``{job name: location}`` (what
     :class:`FlinkDeployApplicationOperator`'s ``savepoint_paths`` takes for an upgrade).
 
@@ -315,13 +316,6 @@ class FlinkStopApplicationOperator(_ApplicationSnapshots):
     state unless told to. A job whose stop fails fails the task; the others stay stopped, and a
     retry stops the rest.
     """
-
-    operation: Literal["savepoint", "stop"] = "stop"
-
-    def __init__(self, *, drain: bool = False, missing_ok: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.drain = drain
-        self.missing_ok = missing_ok
 
     def execute(self, context: Any) -> Any:
         app = self._application()

@@ -512,7 +512,19 @@ class FlinkSavepointOperator(_SavepointingOperator):
         return self._wait_for(context, job_id, trigger_id)
 
 
-class FlinkStopJobOperator(_SavepointingOperator):
+class Stopping(_SavepointingOperator):
+    """A stop with a savepoint (of a job, or of every job of an application): ``drain`` and
+    ``missing_ok`` (what Flink does not know counts as already stopped)."""
+
+    operation: Literal["savepoint", "stop"] = "stop"
+
+    def __init__(self, *, drain: bool = False, missing_ok: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.drain = drain
+        self.missing_ok = missing_ok
+
+
+class FlinkStopJobOperator(Stopping):
     """Stop a job with a savepoint (optionally draining it first) and return the savepoint location.
 
     :param drain: emit MAX_WATERMARK before stopping (ends event-time windows; use when not resuming).
@@ -523,13 +535,6 @@ class FlinkStopJobOperator(_SavepointingOperator):
     know fails the task (a wrong id, another cluster, or a JobManager restart without HA): a
     redeploy downstream would otherwise start without the state of a job that may still run.
     """
-
-    operation: Literal["savepoint", "stop"] = "stop"
-
-    def __init__(self, *, drain: bool = False, missing_ok: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.drain = drain
-        self.missing_ok = missing_ok
 
     def execute(self, context: Any) -> Any:
         job_id = str(self.job_id)
