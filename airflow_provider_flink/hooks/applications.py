@@ -107,18 +107,19 @@ class FlinkApplicationCancelledError(FlinkOutcomeUnknownError):
 
 class FlinkApplicationJobsError(FlinkError):
     """The program started a job the deployment does not declare (or two of one name): the
-    declaration and the program disagree, so the application (this submission's own) is cancelled.
-    Running it again does the same: no retry."""
+    declaration and the program disagree. Running it again does the same: no retry. ``cancelled``
+    says what became of the application (the caller cancels it: it is its own)."""
 
     def __init__(self, application_id: str, declared: Sequence[str], started: Sequence[str]) -> None:
         self.application_id, self.declared, self.started = application_id, tuple(declared), tuple(started)
+        self.cancelled = "the application was not cancelled"
         super().__init__()
 
     def __str__(self) -> str:
         return (
-            f"Flink's application {self.application_id} started jobs named {', '.join(sorted(self.started))}, but the "
-            f"deployment declares {', '.join(self.declared)} (each name once): the application was cancelled. "
-            "Declare in jobs= the names the program gives its jobs (env.execute(name) / executeAsync(name))"
+            f"Flink's application {self.application_id} started jobs named {', '.join(sorted(self.started))}, but "
+            f"the deployment declares {', '.join(self.declared)} (each name once): {self.cancelled}. Declare in "
+            "jobs= the names the program gives its jobs (env.executeAsync(name))"
         )
 
 
@@ -162,6 +163,15 @@ class ApplicationRoute:
 
         self._await(application_id, call, started, job_id, f"job {job_id}", by_job_id)
 
+    @staticmethod
+    def check_jobs(app: models.ApplicationDetail, names: Sequence[str]) -> bool:
+        """Whether the application shows a job of every name; a job of a name not declared, or two
+        of one name, raise :class:`FlinkApplicationJobsError`."""
+        found = [job.name for job in app.jobs]
+        if any(name not in names for name in found) or len(set(found)) < len(found):
+            raise FlinkApplicationJobsError(app.id, names, found)
+        return set(names) <= set(found)
+
     def await_jobs(self, application_id: str, names: Sequence[str], call: str) -> models.ApplicationDetail:
         """Return the application once it shows a job of every name in ``names`` (a program of
         several jobs, whose ids Flink chooses), as :meth:`await_job` does for one job id. A job of
@@ -169,11 +179,8 @@ class ApplicationRoute:
         shown: list[models.ApplicationDetail] = []
 
         def started(app: models.ApplicationDetail) -> bool:
-            found = [job.name for job in app.jobs]
-            if any(name not in names for name in found) or len(set(found)) < len(found):
-                raise FlinkApplicationJobsError(application_id, names, found)
             shown[:] = [app]
-            return set(names) <= set(found)
+            return self.check_jobs(app, names)
 
         self._await(application_id, call, started, "", "jobs " + ", ".join(names), None)
         return shown[0]

@@ -43,11 +43,7 @@ from airflow_provider_flink.exceptions import (
     FlinkConnectionError,
     RescaleNotPossibleError,
 )
-from airflow_provider_flink.hooks.applications import (
-    ApplicationRoute,
-    FlinkApplicationCancelledError,
-    FlinkApplicationJobsError,
-)
+from airflow_provider_flink.hooks.applications import ApplicationRoute, FlinkApplicationCancelledError
 from airflow_provider_flink.hooks.connection import (
     CONN_TYPE,
     settings_from_connection,
@@ -385,15 +381,11 @@ class FlinkHook(BaseHook):
         (whether Flink already had the application, the application). Its jobs' ids are Flink's
         (one fixed job id cannot name several jobs): the application id alone makes a retry, a race
         or a lost answer run the program once (I1, I3). A program whose jobs are not the declared
-        ones is cancelled (:class:`FlinkApplicationJobsError`)."""
+        ones raises :class:`FlinkApplicationJobsError` (the caller cancels it)."""
         version = self.flink_version() if request.claim_mode else None
         call = calls.run_application(jar_id, request, application_id, version)
         adopted = self._send_application(call, application_id)
-        try:
-            return adopted, self.applications.await_jobs(application_id, names, call.description)
-        except FlinkApplicationJobsError:
-            self.cancel_application(application_id)
-            raise
+        return adopted, self.applications.await_jobs(application_id, names, call.description)
 
     def applications_overview(self) -> list[models.ApplicationOverview]:
         """Every application Flink shows (running and ended), on a cluster with applications."""

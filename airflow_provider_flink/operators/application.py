@@ -27,6 +27,7 @@ from airflow_provider_flink.exceptions import AirflowFailException, FlinkOperato
 from airflow_provider_flink.hooks.applications import FlinkApplicationJobsError
 from airflow_provider_flink.ids import deployment_prefix
 from airflow_provider_flink.operators.job import (
+    SPENT,
     TRIGGER_ID_KEY,
     FlinkDeployJobOperator,
     Stopping,
@@ -39,6 +40,9 @@ from airflow_provider_flink.triggers import FlinkJobTrigger, FlinkSavepointTrigg
 APPLICATION_ID_KEY = "flink_application_id"
 #: The configuration key (plus the job's name) that carries a job's snapshot to the program.
 RESTORE_KEY = "airflow.restore."
+# What a single job's savepointPath request carries besides the path, as configuration (Flink 2.x keys).
+IGNORE_UNCLAIMED = "execution.state-recovery.ignore-unclaimed-state"
+CLAIM_MODE = "execution.state-recovery.claim-mode"
 
 
 def _names(jobs: Any) -> tuple[str, ...]:
@@ -49,7 +53,7 @@ def _names(jobs: Any) -> tuple[str, ...]:
     if not names or any(not name for name in names) or len(set(names)) < len(names):
         raise AirflowFailException(
             f"jobs must name every job the program starts, each once (the names it gives them in "
-            f"env.execute(name)), got {jobs!r}"
+            f"env.executeAsync(name)), got {jobs!r}"
         )
     return names
 
@@ -106,6 +110,11 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
                     f"{field} does not apply to a program of several jobs: give savepoint_paths "
                     "(by job name) instead of savepoint_path; the application id replaces the job id"
                 )
+        if kwargs.get("kill_action") not in (None, "none", "cancel"):
+            raise ValueError(
+                "kill_action must be 'none' or 'cancel' for a program of several jobs (a killed task cancels "
+                "the application, or leaves it running); stop it with FlinkStopApplicationOperator"
+            )
         super().__init__(**kwargs)
         self.jobs = jobs
         self.savepoint_paths = savepoint_paths
@@ -154,6 +163,8 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
     id_key = APPLICATION_ID_KEY
     id_crash_point = "deploy-application-task:id-recorded"
     key_namespace = "application"
+    # A FINISHED application never runs again (its jobs were stopped): a deploy starts a new one.
+    spent = frozenset({*SPENT, models.ApplicationState.FINISHED.value})
 
     def _given_id(self) -> str:
         return _application_of(self.application_id)
@@ -185,10 +196,24 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
         request = self._request(definition, None, context)
         config = dict(request.flink_configuration or {})
         config.update({f"{RESTORE_KEY}{name}": path for name, path in restores.items()})
-        request = request.model_copy(update={"flink_configuration": config or None, "savepoint_path": None})
+        # No one savepointPath (it would be every job's): what it carries goes in the configuration
+        # every job's environment inherits, the path itself per job (airflow.restore.<name>).
+        if request.allow_non_restored_state:
+            config[IGNORE_UNCLAIMED] = "true"
+        if self.claim_mode:
+            config[CLAIM_MODE] = self.claim_mode
+        request = request.model_copy(
+            update={
+                "flink_configuration": config or None,
+                "savepoint_path": None,
+                "allow_non_restored_state": None,
+                "claim_mode": None,
+            }
+        )
         try:
             if on_cluster:
-                app = self.hook.applications.await_jobs(application_id, names, "an adopted application")
+                call = "the earlier try's submission"
+                app = self.hook.applications.await_jobs(application_id, names, call)
             else:
                 self._ensure_capacity((request.parallelism or 1) * len(names))
                 jar_id = self.hook.upload_jar(artifact.path, artifact.sha256, str(self.jar))
@@ -196,24 +221,43 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
                 crashpoints.reach("deploy-application-task:requested")
                 self.log.info("%s application %s", "Adopted" if adopted else "Submitted", application_id)
         except FlinkApplicationJobsError as err:
-            raise AirflowFailException(str(err)) from None
+            raise self._refused(err) from None
         jobs = {job.name: job.jid for job in app.jobs}
         context["ti"].xcom_push(key="application_id", value=application_id)
         self.push_job_link(context, jobs[names[0]])
         if self.wait_until_running:
+            deadline = self.deadline()  # one wait for the whole program, not one per job
             for name in names:
                 self.log.info("Waiting for job %s (%s) of application %s", name, jobs[name], application_id)
                 trigger = FlinkJobTrigger(
                     self.flink_conn_id,
                     jobs[name],
-                    self.deadline(),
+                    deadline,
                     target="running",
                     poll_interval=self.poll_interval,
                     max_restarts=self.max_restarts,
                     asked_parallelism=request.parallelism,
                 )
                 WaitEvent.checked(run_inline(trigger), self.task_id)
+            # A job of another name the program started meanwhile is a disagreement too.
+            later = self.hook.applications.find(application_id)
+            try:
+                if later is not None:
+                    self.hook.applications.check_jobs(later, names)
+            except FlinkApplicationJobsError as err:
+                raise self._refused(err) from None
         return {"application_id": application_id, "jobs": {name: jobs[name] for name in names}}
+
+    def _refused(self, err: FlinkApplicationJobsError) -> AirflowFailException:
+        """The program and ``jobs=`` disagree: its application (this task's own) is cancelled."""
+        try:
+            cancelled = self.hook.cancel_application(err.application_id)
+            err.cancelled = (
+                "the application was cancelled" if cancelled else "the application had already ended"
+            )
+        except FlinkError as cancel:
+            err.cancelled = f"cancelling the application failed ({cancel}): cancel it yourself"
+        return AirflowFailException(str(err))
 
     def on_kill(self) -> None:
         """Killed while waiting: ``kill_action="cancel"`` cancels the application (every job)."""
@@ -261,6 +305,10 @@ class _ApplicationSnapshots(_SavepointingOperator):
             application_id = found[-1].id
         return self.hook.applications.find(application_id)
 
+    def _asked(self) -> str:
+        """The application as this task was asked for it (for messages)."""
+        return _application_of(self.application_id) or f"of deployment key {self.deployment_key!r}"
+
     def _snapshot(self, context: Any, store: Any, job: models.JobOverview) -> str | None:
         trigger_id = self._resume_or_start(store, job.jid, key=f"{TRIGGER_ID_KEY}:{job.name}")
         trigger = FlinkSavepointTrigger(
@@ -290,7 +338,7 @@ class FlinkSavepointApplicationOperator(_ApplicationSnapshots):
         app = self._application()
         if app is None:
             raise FlinkOperatorError(
-                f"Cannot take savepoints: Flink does not know application {self.application_id or self.deployment_key}"
+                f"Cannot take savepoints: Flink does not know application {self._asked()}"
             )
         idle = [f"{job.name} is {job.state.value}" for job in app.jobs if job.state is not JobState.RUNNING]
         if idle or not app.jobs:
@@ -320,7 +368,7 @@ class FlinkStopApplicationOperator(Stopping, _ApplicationSnapshots):
     def execute(self, context: Any) -> Any:
         app = self._application()
         if app is None:
-            what = self.application_id or f"of deployment key {self.deployment_key!r}"
+            what = self._asked()
             if self.missing_ok:
                 self.log.warning("Flink does not know application %s: nothing to stop", what)
                 return {}

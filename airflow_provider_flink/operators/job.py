@@ -46,7 +46,7 @@ JOB_ID_KEY = "flink_job_id"
 # The spec part of a deployment key's job ids: the key, not the jar, decides which job is "the" one.
 KEY_SPEC = "0" * 64
 TRIGGER_ID_KEY = "flink_trigger_id"
-# An id whose job (or application) ended so is spent: Flink never accepts it again.
+# An id whose job ended so is spent: Flink never accepts it again, and the job never runs again.
 SPENT = frozenset({JobState.FAILED.value, JobState.CANCELED.value})
 
 
@@ -254,6 +254,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
     id_key = JOB_ID_KEY
     id_crash_point = "deploy-task:id-recorded"
     key_namespace = "operator"  # a deployment key's ids: a reconcile deployment name cannot contain ":"
+    spent = SPENT  # (a FINISHED job is adopted: a bounded job's deploy waits for exactly that)
 
     def _given_id(self) -> str:
         return str(self.job_id) if self.job_id else ""
@@ -282,13 +283,13 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
             chosen = recorded or fresh_id(store, key)
         if recorded:
             state = self._shown_state(chosen)
-            if state in SPENT and given:
+            if state in self.spent and given:
                 a = "an" if noun[0] in "aeiou" else "a"
                 raise AirflowFailException(
                     f"{noun.capitalize()} id {chosen} was already used by {a} {noun} that ended {state}, and Flink "
                     f"never accepts {a} {noun} id twice: leave {noun}_id unset (one is chosen per run) or give a new one"
                 )
-            if state in SPENT:
+            if state in self.spent:
                 self.log.info(
                     "%s %s of an earlier try ended %s: submitting a new %s",
                     noun.capitalize(),

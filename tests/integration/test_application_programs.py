@@ -147,7 +147,7 @@ def test_jobs_the_deployment_does_not_declare_cancel_the_application(apps: Clust
     assert re.fullmatch(
         rf"Flink's application {application_id} started jobs named (orders, refunds|orders|refunds), but the "
         r"deployment declares orders, payments \(each name once\): the application was cancelled\. Declare in "
-        r"jobs= the names the program gives its jobs \(env\.execute\(name\) / executeAsync\(name\)\)",
+        r"jobs= the names the program gives its jobs \(env\.executeAsync\(name\)\)",
         str(info.value),
     ), str(info.value)
     wait_for("the application cancelled", lambda: apps.running_job_ids() == before or None, 60)

@@ -8,13 +8,14 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import responses
 
 from airflow_provider_flink.exceptions import AirflowFailException, FlinkOperatorError
 from airflow_provider_flink.hooks import applications
-from airflow_provider_flink.hooks.applications import FlinkApplicationJobsError, FlinkApplicationPendingError
+from airflow_provider_flink.hooks.applications import FlinkApplicationPendingError
 from airflow_provider_flink.hooks.flink import FlinkHook
 from airflow_provider_flink.ids import deployment_prefix, transition_id
 from airflow_provider_flink.operators import (
@@ -24,6 +25,7 @@ from airflow_provider_flink.operators import (
 )
 from airflow_provider_flink.operators.application import APPLICATION_ID_KEY
 from airflow_provider_flink.operators.job import KEY_SPEC
+from airflow_provider_flink.triggers import WaitEvent
 from harness.task_context import MemoryTaskState as Store
 from harness.task_context import task_context
 from tests.unit.conftest import recorded, use_flink_connection, without_applications
@@ -80,7 +82,7 @@ def _deploy(jar: Path, **kwargs: Any) -> FlinkDeployApplicationOperator:
         (
             {"jobs": ["orders", "orders"]},
             "jobs must name every job the program starts, each once (the names it gives them in "
-            "env.execute(name)), got ['orders', 'orders']",
+            "env.executeAsync(name)), got ['orders', 'orders']",
         ),
         ({"jobs": []}, "jobs must name every job the program starts, each once"),
         ({"jobs": "orders, "}, "jobs must name every job the program starts, each once"),
@@ -170,7 +172,10 @@ def test_the_program_runs_under_the_recorded_id_with_each_jobs_snapshot_in_its_c
     responses.add_callback(responses.GET, re.compile(rf"{URL}/applications/[0-9a-f]{{32}}$"), callback=shown)
     paths = {"orders": "file:/sp/orders", "payments": "file:/sp/payments"}
     ctx = task_context(store)
-    result = _deploy(jar, savepoint_paths=json.dumps(paths)).execute(ctx)
+    deploy = _deploy(
+        jar, savepoint_paths=json.dumps(paths), allow_non_restored_state=True, claim_mode="CLAIM"
+    )
+    result = deploy.execute(ctx)
     assert result == {
         "application_id": store[APPLICATION_ID_KEY],
         "jobs": {"orders": JOB_A, "payments": JOB_B},
@@ -180,7 +185,12 @@ def test_the_program_runs_under_the_recorded_id_with_each_jobs_snapshot_in_its_c
     assert body["applicationId"] == store[APPLICATION_ID_KEY]  # recorded before it was sent (I4)
     assert "jobId" not in body  # Flink's ids
     assert "savepointPath" not in body  # no one path for all
+    # what a single job's restore request carries besides its path: for every job, as configuration
+    assert "allowNonRestoredState" not in body
+    assert not {"claimMode", "restoreMode"} & body.keys()
     config = body["flinkConfiguration"]
+    assert config["execution.state-recovery.ignore-unclaimed-state"] == "true"
+    assert config["execution.state-recovery.claim-mode"] == "CLAIM"
     assert {k: v for k, v in config.items() if k.startswith("airflow.restore.")} == {
         "airflow.restore.orders": "file:/sp/orders",
         "airflow.restore.payments": "file:/sp/payments",
@@ -266,22 +276,62 @@ def test_a_job_still_missing_after_the_wait_is_pending_not_failed(hook: FlinkHoo
 
 
 @responses.activate
-def test_a_program_whose_jobs_are_not_the_declared_ones_is_cancelled(hook: FlinkHook) -> None:
-    responses.post(f"{URL}/jars/j1/run-application", status=202, json={"applicationid": APP})
-    responses.get(
-        f"{URL}/applications/{APP}", json=_application(jobs=[_job("orders", JOB_A), _job("refunds", JOB_B)])
-    )
-    responses.post(f"{URL}/applications/{APP}/cancel", status=202, json={})
-    from airflow_provider_flink.client import models
-
-    with pytest.raises(FlinkApplicationJobsError) as info:
-        hook.run_program("j1", models.JarRunRequest(entry_class="x.Main"), APP, ["orders", "payments"])
+def test_a_program_whose_jobs_are_not_the_declared_ones_is_cancelled(jar: Path) -> None:
+    """On the adopting path too (a retry finds the recorded application), and the message says what
+    became of it: cancelled, already ended, or the cancel failed."""
+    _with_applications()
+    wrong = _application(jobs=[_job("orders", JOB_A), _job("refunds", JOB_B)])
+    responses.get(f"{URL}/applications/{APP}", json=wrong)
+    cancel = responses.post(f"{URL}/applications/{APP}/cancel", status=202, json={})
+    with pytest.raises(AirflowFailException) as info:
+        _deploy(jar).execute(task_context(Store({APPLICATION_ID_KEY: APP})))
     assert str(info.value) == (
         f"Flink's application {APP} started jobs named orders, refunds, but the deployment declares orders, "
         "payments (each name once): the application was cancelled. Declare in jobs= the names the program gives "
-        "its jobs (env.execute(name) / executeAsync(name))"
+        "its jobs (env.executeAsync(name))"
     )
-    assert responses.calls[-1].request.url == f"{URL}/applications/{APP}/cancel"
+    assert cancel.call_count == 1
+    responses.replace(
+        responses.POST, f"{URL}/applications/{APP}/cancel", status=503, json={"errors": ["busy"]}
+    )
+    with pytest.raises(
+        AirflowFailException, match=r"cancelling the application failed \(Flink answered HTTP 503"
+    ):
+        _deploy(jar).execute(task_context(Store({APPLICATION_ID_KEY: APP})))
+
+
+@responses.activate
+def test_a_job_of_another_name_started_after_the_declared_ones_is_caught_after_the_wait(jar: Path) -> None:
+    _with_applications()
+    responses.get(f"{URL}/applications/{APP}", json=_application())  # the wait's look: as declared
+    later = _application(jobs=[_job("orders", JOB_A), _job("payments", JOB_B), _job("refunds", "0c" * 16)])
+    responses.get(f"{URL}/applications/{APP}", json=later)  # the look after the jobs' health
+    responses.post(f"{URL}/applications/{APP}/cancel", status=202, json={})
+    op = _deploy(jar)
+    op.wait_until_running = True
+    # Every job healthy (the waits' own tests are the trigger's): then the program is looked at again.
+    with (
+        mock.patch("airflow_provider_flink.operators.application.run_inline"),
+        mock.patch.object(WaitEvent, "checked"),
+        pytest.raises(AirflowFailException, match="started jobs named orders, payments, refunds"),
+    ):
+        op.execute(task_context(Store({APPLICATION_ID_KEY: APP})))
+
+
+@responses.activate
+def test_a_finished_application_is_spent_its_deploy_starts_a_new_one(jar: Path) -> None:
+    _with_applications()
+    responses.get(f"{URL}/applications/{APP}", json=_application("FINISHED"))
+    store = Store({APPLICATION_ID_KEY: APP})
+    assert _deploy(jar)._id_to_use(store)[1] is False
+    assert store[APPLICATION_ID_KEY] != APP
+
+
+def test_a_kill_action_of_stop_is_refused_when_the_dag_is_parsed(jar: Path) -> None:
+    with pytest.raises(
+        ValueError, match="kill_action must be 'none' or 'cancel' for a program of several jobs"
+    ):
+        _deploy(jar, kill_action="stop")
 
 
 @responses.activate
