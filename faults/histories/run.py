@@ -500,6 +500,8 @@ class Player:
     def program_start(self) -> None:
         prepare_airflow()
         self.program_declare()
+        # Its first deploy is one try of a task (no reconcile to try again): the slots must be there.
+        wait_for("free slots for the program", lambda: self.free_slots() >= len(self.program), timeout=120)
         deployed = self.program_task("deploy_program", self.program_params(None))
         self.application = deployed["application_id"] if deployed else None
 
@@ -568,6 +570,10 @@ class Player:
             if role == "jm":
                 wait_for("the JobManager's REST API", lambda: self.flink.overview() is not None, timeout=120)
 
+    def free_slots(self) -> int:
+        free = (self.flink.overview() or {}).get("slots-available", 0)
+        return free if isinstance(free, int) else 0
+
     def has_slots(self) -> bool:
         taskmanagers = (self.flink.overview() or {}).get("taskmanagers", 0)
         return isinstance(taskmanagers, int) and taskmanagers > 0
@@ -609,6 +615,9 @@ class Player:
             for name in [*self.names.values(), *self.program]:
                 for jid in self.my_live_jobs(name):
                     self.direct.patch(f"/jobs/{jid}", params={"mode": "cancel"})
+            # A TaskManager started again above registers a few seconds later: what is played next on
+            # this cluster (the suite's next test) must not start without its slots.
+            wait_for("a TaskManager with free slots", self.has_slots, timeout=120)
         finally:
             self.direct.close()
             self.proxy.stop()
