@@ -295,7 +295,10 @@ class _ApplicationSnapshots(_SavepointingOperator):
             )
         application_id = _application_of(self.application_id)
         if not application_id:
-            prefix = deployment_prefix(f"application:{self.deployment_key}")
+            # The deploy's own namespace for the key's application ids: the two cannot drift apart.
+            prefix = deployment_prefix(
+                f"{FlinkDeployApplicationOperator.key_namespace}:{self.deployment_key}"
+            )
             found = sorted(
                 (a for a in self.hook.applications_overview() if a.id.startswith(prefix)),
                 key=lambda a: a.start_time,

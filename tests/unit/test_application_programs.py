@@ -436,3 +436,23 @@ def test_on_a_flink_without_applications_the_snapshot_operators_say_so() -> None
         "Flink 1.20.5 at flink_default has no applications (2.3+): there is no application to act on; use "
         "FlinkStopJobOperator / FlinkSavepointOperator per job"
     )
+
+
+@responses.activate
+def test_a_snapshot_by_deployment_key_acts_on_the_keys_newest_application() -> None:
+    """The key's applications are the ones the deploy derived for it (its namespace): the newest."""
+    prefix = deployment_prefix("application:orders")
+    older, newer = prefix + "1" * 20, prefix + "2" * 20
+    _with_applications(
+        _application("FINISHED", app=older) | {"start-time": 1},
+        _application(app=newer) | {"start-time": 2},
+        _application(app="9" * 32) | {"start-time": 3},  # another key's (or nobody's)
+    )
+    jobs = [_job("orders", JOB_A), _job("payments", JOB_B, "RESTARTING")]
+    responses.get(f"{URL}/applications/{newer}", json=_application(jobs=jobs, app=newer))
+    op = FlinkSavepointApplicationOperator(task_id="s", deployment_key="orders", deferrable=False)
+    with pytest.raises(FlinkOperatorError) as info:
+        op.execute(task_context())
+    assert str(info.value) == (
+        f"Cannot take savepoints of application {newer}: every job must be RUNNING (payments is RESTARTING)"
+    )
