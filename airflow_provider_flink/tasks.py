@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.lineage import events as lineage
 from airflow_provider_flink.links import FlinkJobLink
 from airflow_provider_flink.triggers import (
     DEFER_GRACE,
@@ -63,8 +64,9 @@ def defer_after() -> float:
 def end_in_triggerer(task: BaseOperator, xcoms: dict[str, str] | None) -> dict[str, str] | None:
     """What the triggerer pushes when it ends the task itself (XCom key -> the wait event's field),
     or None when the task must resume in a worker: it has outlets (their asset events are a
-    worker's), or nothing to push."""
-    if not xcoms or getattr(task, "outlets", None):
+    worker's), lineage is on (the job's OpenLineage events and the task's COMPLETE are a worker's:
+    a task the triggerer ends sends neither), or nothing to push."""
+    if not xcoms or getattr(task, "outlets", None) or lineage.active():
         return None
     if not getattr(task, "do_xcom_push", True):
         xcoms = {key: name for key, name in xcoms.items() if key != "return_value"}

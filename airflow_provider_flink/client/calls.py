@@ -77,6 +77,10 @@ def job(job_id: str) -> Call[m.JobDetail]:
     return Call("GET", f"/jobs/{_seg(job_id)}", m.JobDetail.model_validate)
 
 
+def job_config(job_id: str) -> Call[m.JobConfig]:
+    return Call("GET", f"/jobs/{_seg(job_id)}/config", m.JobConfig.model_validate)
+
+
 def job_exceptions(job_id: str) -> Call[m.JobExceptions]:
     return Call("GET", f"/jobs/{_seg(job_id)}/exceptions", m.JobExceptions.model_validate)
 

@@ -198,6 +198,9 @@ class PlanInput(_Response):
 class PlanNode(_Response):
     id: str
     inputs: list[PlanInput] = Field(default_factory=list)
+    # The chained operators' names, HTML ("Source: ticks<br/>+- sink: Writer<br/>"): what lineage
+    # reads sources and sinks from (lineage/datasets.py).
+    description: str = ""
 
 
 class JobPlan(_Response):
@@ -271,6 +274,18 @@ class ExceptionEntry(_Response):
 class ExceptionHistory(_Response):
     entries: list[ExceptionEntry] = Field(default_factory=list)
     truncated: bool = False
+
+
+class ExecutionConfig(_Response):
+    # The job's global job parameters (``pipeline.global-job-parameters``): where the provider puts
+    # what started the job (airflow.* keys), shown in the Flink UI's Configuration tab.
+    user_config: dict[str, Any] = Field(default_factory=dict, alias="user-config")
+
+
+class JobConfig(_Response):
+    """``GET /jobs/{id}/config``."""
+
+    execution_config: ExecutionConfig = Field(default_factory=ExecutionConfig, alias="execution-config")
 
 
 class JobExceptions(_Response):

@@ -29,9 +29,10 @@ Every action, as it ends, is added to the deployment's history (the Flink page s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Literal
 
@@ -141,11 +142,18 @@ def _result(action: Action, ok: bool, detail: str, began: float, yielded: bool =
         detail=detail,
         yielded=yielded,
         seconds=round(time.monotonic() - began, 3),
+        job_id=getattr(action, "job_id", None),
+        new_job_id=getattr(action, "new_job_id", None),
     )
 
 
 def _dumped(spec: DeploymentSpec) -> dict[str, Any]:
     return spec.model_dump(mode="json")
+
+
+# Configuration a run adds to every job it submits, by deployment name (the reconcile operator's
+# OpenLineage parent run): a callable, so the deployments layer knows nothing of lineage.
+JobConfig = Callable[[str], Mapping[str, str]]
 
 
 class Executor:
@@ -164,8 +172,10 @@ class Executor:
         clock: Callable[[], float] = time.time,
         wait_for_health: bool = True,
         run: str | None = None,
+        job_config: JobConfig | None = None,
     ) -> None:
         self.hook = hook
+        self.job_config = job_config
         # The run's reads and fenced writes; a bare store gets this executor's own.
         self.records = store if isinstance(store, RunRecords) else RunRecords(store, holder_of(run))
         self.clock = clock
@@ -339,6 +349,9 @@ class Executor:
         artifact = self._artifact(spec)
         origin = {"airflow.deployment": spec.name, "airflow.spec-hash": start.spec_hash[:12]}
         definition = spec.definition()
+        if self.job_config is not None:  # e.g. the OpenLineage parent run; the spec's own keys win
+            extra = self.job_config(spec.name)
+            definition = dataclasses.replace(definition, flink_config={**extra, **definition.flink_config})
         request = definition.run_request(
             start.job_id, start.restore_from, origin=origin, staged=artifact.program
         )

@@ -21,7 +21,7 @@ from airflow_provider_flink.client import FlinkApiError
 from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.deployments.approvals import cluster_risks, required_risks
 from airflow_provider_flink.deployments.drift import only_parallelism_changed
-from airflow_provider_flink.deployments.executor import Executor
+from airflow_provider_flink.deployments.executor import Executor, JobConfig
 from airflow_provider_flink.deployments.lifecycle import Lifecycle
 from airflow_provider_flink.deployments.observe import catch_up, newest_state, observe
 from airflow_provider_flink.deployments.planner import AskApproval, ClusterView, Request, plan_deployment
@@ -76,11 +76,13 @@ def reconcile(
     wait_for_health: bool = True,
     run: str | None = None,
     lease_seconds: float = LEASE_SECONDS,
+    job_config: JobConfig | None = None,
 ) -> ReconcileReport:
     """Load, observe, plan and (unless ``dry_run``) apply. ``retry_failed``: deployments whose
     failed spec may be applied again (a person asked; also in ``asked``). ``wait_for_health``:
     False for short runs (see :mod:`~airflow_provider_flink.deployments.executor`). ``run``: the
     task acting, for the deployments' history and its leases (``lease_seconds`` each).
+    ``job_config``: configuration added to every job submitted (by deployment name).
 
     The records of a cluster's deployments are read in one request to the store; a store that
     cannot be read stops that cluster's share of the run (nothing is known of what it did before).
@@ -90,7 +92,7 @@ def reconcile(
     records = RunRecords(store, holder_of(run), lease_seconds)
     try:
         return _reconcile(
-            folder, records, clusters, names, dry_run, retry_failed, asked, wait_for_health, run
+            folder, records, clusters, names, dry_run, retry_failed, asked, wait_for_health, run, job_config
         )
     finally:
         records.close()
@@ -106,6 +108,7 @@ def _reconcile(
     asked: Asked | None,
     wait_for_health: bool,
     run: str | None,
+    job_config: JobConfig | None = None,
 ) -> ReconcileReport:
     asked = asked or Asked()
     asked = replace(asked, retry_failed=asked.retry_failed | frozenset(retry_failed))
@@ -141,7 +144,9 @@ def _reconcile(
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
-            executor = Executor(hook, records, wait_for_health=wait_for_health, run=run)
+            executor = Executor(
+                hook, records, wait_for_health=wait_for_health, run=run, job_config=job_config
+            )
             executor.neighbours = frozenset(deployment_prefix(s.name) for s in members)
             share = _ClusterRun(hook, records, stored, view, dry_run, asked, executor, requires)
             entries = [share.reconcile(spec) for spec in members]

@@ -36,6 +36,10 @@ class ActionResult(BaseModel):
     # other actor carries on.
     yielded: bool = False
     seconds: float = 0.0  # how long the action took
+    # The job the action acted on (stopped, replaced, savepointed) and the one it started: what
+    # the reconcile's lineage reports (operators/reconcile.py).
+    job_id: str | None = None
+    new_job_id: str | None = None
 
     @property
     def outcome(self) -> str:

@@ -224,6 +224,11 @@ class FlinkHook(BaseHook):
             raise_unless_not_found(err)
             return None
 
+    def job_parameters(self, job_id: str) -> dict[str, str]:
+        """The job's global job parameters (where ``airflow.*`` keys say what started it)."""
+        found = self.call(calls.job_config(job_id)).execution_config.user_config
+        return {str(key): str(value) for key, value in found.items()}
+
     def root_cause(self, job_id: str) -> str | None:
         """The job's latest failure as one line (its exception history), or None: it never failed."""
         return self.call(calls.job_exceptions(job_id)).root_cause()

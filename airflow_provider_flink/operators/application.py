@@ -16,6 +16,7 @@ savepoint by name, which is what the next deploy takes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +27,7 @@ from airflow_provider_flink.client.models import JobState
 from airflow_provider_flink.exceptions import AirflowFailException, FlinkOperatorError
 from airflow_provider_flink.hooks.applications import FlinkApplicationJobsError
 from airflow_provider_flink.ids import deployment_prefix
+from airflow_provider_flink.lineage import events as lineage
 from airflow_provider_flink.operators.job import (
     SPENT,
     TRIGGER_ID_KEY,
@@ -193,7 +195,11 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
         store = id_store(context)
         application_id, on_cluster = self._id_to_use(store)
         self._application = application_id
-        request = self._request(definition, None, context)
+        # The OpenLineage parent run and names (lineage on only): one configuration for every job.
+        lineage_config, self._lineage_origin = self.lineage_request(
+            context, definition.flink_config, self._lineage_key()
+        )
+        request = self._request(dataclasses.replace(definition, flink_config=lineage_config), None, context)
         config = dict(request.flink_configuration or {})
         config.update({f"{RESTORE_KEY}{name}": path for name, path in restores.items()})
         # No one savepointPath (it would be every job's): what it carries goes in the configuration
@@ -246,6 +252,10 @@ class FlinkDeployApplicationOperator(FlinkDeployJobOperator):
                     self.hook.applications.check_jobs(later, names)
             except FlinkApplicationJobsError as err:
                 raise self._refused(err) from None
+        self.report_lineage(
+            context, {jobs[name]: name for name in names}, ["START"] if self.wait_until_running else [],
+            key=self._lineage_key(),
+        )  # fmt: skip
         return {"application_id": application_id, "jobs": {name: jobs[name] for name in names}}
 
     def _refused(self, err: FlinkApplicationJobsError) -> AirflowFailException:
@@ -349,9 +359,11 @@ class FlinkSavepointApplicationOperator(_ApplicationSnapshots):
                 f"Cannot take savepoints of application {app.id}: every job must be RUNNING ({'; '.join(idle) or 'it has no job'})"
             )
         store = id_store(context)
-        return {
+        locations = {
             job.name: self._snapshot(context, store, job) for job in sorted(app.jobs, key=lambda j: j.name)
         }
+        self.report_lineage(context, {job.jid: job.name for job in app.jobs}, started_here=False)
+        return locations
 
 
 class FlinkStopApplicationOperator(Stopping, _ApplicationSnapshots):
@@ -387,6 +399,9 @@ class FlinkStopApplicationOperator(Stopping, _ApplicationSnapshots):
                 locations[job.name] = self._ended(store, job)
             else:
                 locations[job.name] = self._snapshot(context, store, job)
+        self.report_lineage(
+            context, {job.jid: job.name for job in app.jobs}, [lineage.STOPPED], started_here=False
+        )
         return locations
 
     def _ended(self, store: Any, job: models.JobOverview) -> str | None:

@@ -9,7 +9,7 @@ end in the operator's ``execute_complete`` with the trigger's :class:`WaitEvent`
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -18,6 +18,9 @@ from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow_provider_flink import tasks
 from airflow_provider_flink.exceptions import FlinkOperatorError
 from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.lineage import events as lineage
+from airflow_provider_flink.lineage.datasets import Dataset, dataset_of_uri
+from airflow_provider_flink.lineage.observe import observed_run
 from airflow_provider_flink.links import FlinkJobLink
 from airflow_provider_flink.triggers import (
     FlinkJobTrigger,
@@ -132,6 +135,86 @@ class FlinkBaseOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ lineage
+    # What this task's OpenLineage events say (lineage/events.py): set where it saw its jobs, read
+    # by the OpenLineage listener in the same process when the task ends.
+    _lineage_facts: tuple[list[lineage.FlinkRun], list[Dataset], list[Dataset]] | None = None
+
+    def report_lineage(
+        self,
+        context: Any,
+        jobs: Mapping[str, str],
+        events: Sequence[str] = (),
+        *,
+        key: str | None = None,
+        sql: str | None = None,
+        savepoint: str | None = None,
+        savepoint_output: bool = False,
+        started_here: bool = True,
+    ) -> None:
+        """Lineage of the Flink jobs this task acted on (``jobs``: job id -> a suffix of its
+        OpenLineage job name, "" for a task's one job): each one read from Flink once, ``events``
+        sent for each as a run of its own, and kept for the task's own COMPLETE event, with
+        ``savepoint`` as an input (restored from) or an output (``savepoint_output``: taken).
+        ``started_here``: this task run started the jobs (their parent, and their OpenLineage job
+        named by ``key`` or the task); else the name comes from the job's global parameters.
+        Nothing without the OpenLineage provider; never fails the task."""
+        parent = lineage.task_run(context)
+        if parent is None:
+            return
+        try:
+            runs = []
+            for job_id, suffix in jobs.items():
+                base = (
+                    lineage.flink_job_name(parent, key)
+                    if started_here
+                    else self._lineage_name_of(job_id, parent)
+                )
+                name = f"{base}.{suffix}" if suffix else base
+                runs.append(observed_run(self.hook, job_id, name, sql=sql, savepoint=savepoint))
+            stored = dataset_of_uri(savepoint) if savepoint else None
+            snapshot = [stored] if stored else []
+            self._lineage_facts = (
+                runs,
+                [] if savepoint_output else snapshot,
+                snapshot if savepoint_output else [],
+            )
+            lineage.emit_runs([(run, event) for run in runs for event in events], parent, started_here)
+        except Exception as err:  # lineage never fails a task
+            self.log.warning("OpenLineage: lineage of %s not reported: %s", ", ".join(jobs), err)
+
+    def _lineage_name_of(self, job_id: str, parent: lineage.TaskRun) -> str:
+        """The OpenLineage job the task that started ``job_id`` named (its global parameters), else
+        this task's own."""
+        try:
+            named = lineage.job_name_in(self.hook.job_parameters(job_id))
+        except Exception as err:
+            self.log.info(
+                "OpenLineage: job %s's parameters not read (%s): named after this task", job_id, err
+            )
+            named = None
+        return named or lineage.flink_job_name(parent)
+
+    def lineage_request(
+        self, context: Any, config: Mapping[str, Any], key: str | None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """(job configuration, global parameters to add) for a job this task starts: the
+        OpenLineage parent run and job names (lineage.parent_config) in the configuration, the job's
+        OpenLineage name in its parameters (for the task that ends it). Unchanged without lineage."""
+        parent = lineage.task_run(context)
+        if parent is None:
+            return dict(config), {}
+        name = lineage.flink_job_name(parent, key)
+        return lineage.with_parent_config(config, parent, name), {lineage.LINEAGE_JOB_PARAM: name}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The Flink jobs' inputs and outputs and the ``flink`` run facet (the OpenLineage
+        provider's listener asks, when installed); None: this run saw no job."""
+        if self._lineage_facts is None:
+            return None
+        runs, inputs, outputs = self._lineage_facts
+        return lineage.operator_lineage(runs, inputs, outputs)
 
     def post_execute(self, context: Any, result: Any = None) -> None:
         super().post_execute(context, result)

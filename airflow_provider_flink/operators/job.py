@@ -7,6 +7,7 @@ a second one (I1): a job found under the recorded id is adopted, a savepoint tri
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from functools import partial
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from airflow_provider_flink.exceptions import (
     LimitError,
 )
 from airflow_provider_flink.ids import deployment_prefix, transition_id
+from airflow_provider_flink.lineage import events as lineage
 from airflow_provider_flink.operators.base import FlinkBaseOperator, airflow_origin
 from airflow_provider_flink.operators.task_ids import fresh_id, id_store, recorded_id
 from airflow_provider_flink.triggers import (
@@ -185,6 +187,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         self.wait_until_running = wait_until_running
         self.kill_action: KillAction = kill_action or ("cancel" if wait_for_completion else "none")
         self._started_job: str | None = None
+        self._lineage_origin: dict[str, str] = {}
 
     # ------------------------------------------------------------------ validation
     def _definition(self) -> JobDefinition:
@@ -219,9 +222,8 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         if definition.python is not None and staged is None:
             staged = unstaged(definition.python)  # the request's shape only: never submitted
         try:
-            return definition.run_request(
-                job_id, self.savepoint_path, self.claim_mode, airflow_origin(context), staged
-            )
+            origin = {**airflow_origin(context), **self._lineage_origin}
+            return definition.run_request(job_id, self.savepoint_path, self.claim_mode, origin, staged)
         except ValueError as err:
             raise AirflowFailException(f"Invalid Flink job request: {err}") from None
 
@@ -367,6 +369,11 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         self._check_savepoint_rendered()
         definition = self._definition()
         self._request(definition, str(self.job_id) if self.job_id else ids.new_id())  # validate first
+        # The OpenLineage parent run and job names into the job's configuration (lineage on only).
+        config, self._lineage_origin = self.lineage_request(
+            context, definition.flink_config, self._lineage_key()
+        )
+        definition = dataclasses.replace(definition, flink_config=config)
         artifact = self._artifact(definition)
         store = id_store(context)
         job_id, on_cluster = self._id_to_use(store)
@@ -381,6 +388,7 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         self._started_job = job_id
         self.push_job_link(context, job_id)
         if not self.wait_for_completion and not self.wait_until_running:
+            self._job_lineage(context, job_id, None)
             return job_id
         target: Literal["running", "finished"] = "finished" if self.wait_for_completion else "running"
         return self.wait_for_job(
@@ -397,7 +405,36 @@ class FlinkDeployJobOperator(FlinkBaseOperator):
         done = self.completed(event)
         if self.wait_for_completion:
             context["ti"].xcom_push(key="final_state", value=done.state)
+        if done.job_id:
+            self._job_lineage(context, done.job_id, done.state if self.wait_for_completion else None)
         return done.job_id
+
+    # ------------------------------------------------------------------ lineage
+    def _lineage_key(self) -> str | None:
+        return str(self.deployment_key) if self.deployment_key else None
+
+    def _lineage_sql(self) -> str | None:
+        """A SQL job's statements (its datasets); None for a jar's job."""
+        return None
+
+    def _job_lineage(self, context: Any, job_id: str, ended: str | None) -> None:
+        """The job's run started (and, waited for to its end, ended) as OpenLineage events."""
+        if lineage.task_run(context) is None:
+            return
+        events = ["START"] + ([lineage.END_EVENTS.get(ended, "COMPLETE")] if ended else [])
+        try:
+            sql = self._lineage_sql()
+        except Exception as err:  # the SQL was read when the job was submitted; lineage only
+            self.log.warning("OpenLineage: SQL statements not read again (%s)", err)
+            sql = None
+        self.report_lineage(
+            context,
+            {job_id: ""},
+            events,
+            key=self._lineage_key(),
+            sql=sql,
+            savepoint=None if _empty(self.savepoint_path) else str(self.savepoint_path),
+        )
 
     def on_kill(self) -> None:
         """Killed while waiting in the worker: do what the deferred wait's trigger would do."""
@@ -512,6 +549,13 @@ class FlinkSavepointOperator(_SavepointingOperator):
         trigger_id = self._resume_or_start(id_store(context), job_id)
         return self._wait_for(context, job_id, trigger_id)
 
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        location = super().execute_complete(context, event)
+        self.report_lineage(
+            context, {str(self.job_id): ""}, savepoint=location, savepoint_output=True, started_here=False
+        )
+        return location
+
 
 class Stopping(_SavepointingOperator):
     """A stop with a savepoint (of a job, or of every job of an application): ``drain`` and
@@ -567,6 +611,18 @@ class FlinkStopJobOperator(Stopping):
         trigger_id = self._resume_or_start(store, job_id)
         return self._wait_for(context, job_id, trigger_id)
 
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        location = super().execute_complete(context, event)
+        self.report_lineage(
+            context,
+            {str(self.job_id): ""},
+            [lineage.STOPPED],
+            savepoint=location,
+            savepoint_output=True,
+            started_here=False,
+        )
+        return location
+
 
 class FlinkCancelJobOperator(FlinkBaseOperator):
     """Cancel a job **without** a savepoint and wait for CANCELED; returns the final state.
@@ -605,4 +661,6 @@ class FlinkCancelJobOperator(FlinkBaseOperator):
         return {"return_value": "state"}
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        return self.completed(event).state
+        state = self.completed(event).state
+        self.report_lineage(context, {str(self.job_id): ""}, ["ABORT"], started_here=False)
+        return state

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from airflow_provider_flink.artifacts.sql import script_of
 from airflow_provider_flink.deployments import (
     Asked,
     ReconcileReport,
@@ -19,10 +20,14 @@ from airflow_provider_flink.deployments import (
     configured_store,
     reconcile,
 )
+from airflow_provider_flink.deployments.executor import JobConfig
 from airflow_provider_flink.deployments.report import Metric
-from airflow_provider_flink.deployments.spec import spec_folder
+from airflow_provider_flink.deployments.spec import load_specs, spec_folder
 from airflow_provider_flink.deployments.stores import lease_seconds
 from airflow_provider_flink.exceptions import FlinkOperatorError, FlinkRefusedError
+from airflow_provider_flink.hooks.flink import FlinkHook
+from airflow_provider_flink.lineage import events as lineage
+from airflow_provider_flink.lineage.observe import observed_run
 from airflow_provider_flink.operators.base import FlinkBaseOperator
 
 
@@ -207,6 +212,13 @@ class FlinkReconcileOperator(FlinkBaseOperator):
                 f"Both suspend and resume were asked for {', '.join(sorted(both))}: ask for one of them"
             )
         run = _task_label(context.get("ti"))
+        parent = lineage.task_run(context)
+        job_config: JobConfig | None = None
+        if parent is not None:  # each job's OpenLineage parent run and name, in its configuration
+
+            def job_config(name: str) -> dict[str, str]:
+                return lineage.parent_config(parent, lineage.flink_job_name(parent, name))
+
         began = time.monotonic()
         report = reconcile(
             spec_folder(str(self.deployments_folder)),
@@ -218,8 +230,11 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             wait_for_health=self.wait_for_health,
             run=run,
             lease_seconds=lease_seconds(),
+            job_config=job_config,
         )
         self._log(report)
+        if parent is not None:
+            self._lineage(report, parent)
         complete = names is None and self.clusters is None and not self.plan_only
         send_metrics(report.metrics(time.monotonic() - began, complete), self.log)
         if self.fail_on_problems and report.problems:
@@ -231,6 +246,39 @@ class FlinkReconcileOperator(FlinkBaseOperator):
             # max_active_runs=1, hold back the runs other deployments' events queue behind it.
             raise FlinkRefusedError(message + " (not retried: each needs a person; see the runbook)")
         return report.as_dict()
+
+    def _lineage(self, report: ReconcileReport, parent: lineage.TaskRun) -> None:
+        """The jobs this run started (START, this task run their parent) and ended (their end), as
+        runs of the OpenLineage job ``flink.<deployment>``; the started ones' datasets for the
+        task's own COMPLETE event. Never fails the run."""
+        try:
+            specs = {spec.name: spec for spec in load_specs(spec_folder(str(self.deployments_folder)))[0]}
+            started: list[lineage.FlinkRun] = []
+            ended: list[tuple[lineage.FlinkRun, str]] = []
+            for entry in report.deployments:
+                spec = specs.get(entry.deployment)
+                sql = script_of(spec.definition().args) if spec is not None else None
+                name = lineage.flink_job_name(parent, entry.deployment)
+                hook = FlinkHook(entry.cluster)
+                try:
+                    for done in entry.done:
+                        if not done.ok:
+                            continue
+                        if done.new_job_id:
+                            run = observed_run(hook, done.new_job_id, name, sql=sql)
+                            if run.state != "UNKNOWN":  # planned, not submitted (a rescale in place)
+                                started.append(run)
+                        if done.job_id and done.job_id != done.new_job_id:
+                            old = observed_run(hook, done.job_id, name)
+                            if old.state in lineage.END_EVENTS:
+                                ended.append((old, lineage.END_EVENTS[old.state]))
+                finally:
+                    hook.close()
+            self._lineage_facts = (started, [], [])
+            lineage.emit_runs([(run, "START") for run in started], parent)
+            lineage.emit_runs(ended, parent, started_by_parent=False)
+        except Exception as err:  # lineage never fails a reconcile
+            self.log.warning("OpenLineage: lineage of this run not reported: %s", err)
 
     def _log(self, report: ReconcileReport) -> None:
         for problem in report.invalid:

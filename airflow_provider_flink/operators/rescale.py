@@ -143,7 +143,10 @@ class FlinkRescaleJobOperator(FlinkBaseOperator):
         which the rescale is asked for, and the rescale's."""
         done = WaitEvent.from_payload(event, self.task_id)
         if done.trigger_id is None:
-            return self.completed(event).job_id
+            rescaled = self.completed(event).job_id
+            # The same job, rescaled in place: the task's facets name it; no run starts or ends.
+            self.report_lineage(context, {str(rescaled): ""}, started_here=False)
+            return rescaled
         if done.ok:
             self.log.info("%s", done.message)
         else:  # the rescale is still safe: Flink restarts the job from its latest checkpoint

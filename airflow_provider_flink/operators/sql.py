@@ -131,6 +131,9 @@ class FlinkSqlJobOperator(FlinkDeployJobOperator):
         )
         return dataclasses.replace(super()._definition(), args=runner_args(sql))
 
+    def _lineage_sql(self) -> str | None:
+        return self._statements()
+
     def execute(self, context: Any) -> Any:
         try:
             return super().execute(context)

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("artifacts",),  # jars: fetch, verify, what a job is made of
     ("deployments",),  # declared deployments: spec, records, planner, executor, reconcile
     ("events",),  # event triggers that start reconcile runs (asset watchers)
+    ("lineage",),  # OpenLineage: jobs' datasets from plans and SQL, events (when the provider is installed)
     ("links",),  # the UI's extra links
     ("tasks",),  # what operators and sensors do alike around a wait
     ("operators", "sensors", "ui"),  # thin Airflow tasks; the Flink page
@@ -113,7 +114,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         (
             {"hooks/flink.py": "def f():\n    from airflow_provider_flink.operators.job import X\n"},
             "airflow_provider_flink/hooks/flink.py:2: hooks (layer 2) imports "
-            "airflow_provider_flink.operators.job (layer 9) above it",
+            "airflow_provider_flink.operators.job (layer 10) above it",
         ),
         (
             {"sensors/flink.py": "from airflow_provider_flink.operators import base\n"},
@@ -127,7 +128,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         (
             {"deployments/x.py": "from airflow_provider_flink import operators\n"},
             "airflow_provider_flink/deployments/x.py:1: deployments (layer 5) imports "
-            "airflow_provider_flink.operators (layer 9) above it",
+            "airflow_provider_flink.operators (layer 10) above it",
         ),
     ],
 )
