@@ -280,10 +280,14 @@ def emit_runs(
 
 
 def operator_lineage(
-    runs: Sequence[FlinkRun], inputs: Iterable[Dataset] = (), outputs: Iterable[Dataset] = ()
+    runs: Sequence[FlinkRun],
+    inputs: Iterable[Dataset] = (),
+    outputs: Iterable[Dataset] = (),
+    job_datasets: bool = True,
 ) -> Any:
     """The task's own lineage (``get_openlineage_facets_on_complete``): the datasets of the jobs it
-    acted on (and ``inputs``/``outputs`` of its own, a savepoint), the first job's ``flink`` facet."""
+    started (``job_datasets``; a stop or a savepoint moves none of their data) and ``inputs`` /
+    ``outputs`` of its own (a savepoint), the first job's ``flink`` facet."""
     if not INSTALLED:
         return None
     run_facets: dict[str, Any] = {}
@@ -297,8 +301,8 @@ def operator_lineage(
     if sqls:
         job_facets["sql"] = sql_job.SQLJobFacet(query=redacted_sql(sqls[0]))
     return OperatorLineage(
-        inputs=_inputs([*(d for run in runs for d in run.endpoints.inputs), *inputs]),
-        outputs=_outputs([*(d for run in runs for d in run.endpoints.outputs), *outputs]),
+        inputs=_inputs([*(d for run in runs if job_datasets for d in run.endpoints.inputs), *inputs]),
+        outputs=_outputs([*(d for run in runs if job_datasets for d in run.endpoints.outputs), *outputs]),
         run_facets=run_facets,
         job_facets=job_facets,
     )

@@ -139,7 +139,8 @@ class FlinkBaseOperator(BaseOperator):
     # ------------------------------------------------------------------ lineage
     # What this task's OpenLineage events say (lineage/events.py): set where it saw its jobs, read
     # by the OpenLineage listener in the same process when the task ends.
-    _lineage_facts: tuple[list[lineage.FlinkRun], list[Dataset], list[Dataset]] | None = None
+    # (jobs, inputs, outputs of the task's own, whether the jobs' datasets are the task's: it started them)
+    _lineage_facts: tuple[list[lineage.FlinkRun], list[Dataset], list[Dataset], bool] | None = None
 
     def report_lineage(
         self,
@@ -175,11 +176,8 @@ class FlinkBaseOperator(BaseOperator):
                 runs.append(observed_run(self.hook, job_id, name, sql=sql, savepoint=savepoint))
             stored = dataset_of_uri(savepoint) if savepoint else None
             snapshot = [stored] if stored else []
-            self._lineage_facts = (
-                runs,
-                [] if savepoint_output else snapshot,
-                snapshot if savepoint_output else [],
-            )
+            inputs, outputs = ([], snapshot) if savepoint_output else (snapshot, [])
+            self._lineage_facts = (runs, inputs, outputs, started_here)
             lineage.emit_runs([(run, event) for run in runs for event in events], parent, started_here)
         except Exception as err:  # lineage never fails a task
             self.log.warning("OpenLineage: lineage of %s not reported: %s", ", ".join(jobs), err)
@@ -213,8 +211,8 @@ class FlinkBaseOperator(BaseOperator):
         provider's listener asks, when installed); None: this run saw no job."""
         if self._lineage_facts is None:
             return None
-        runs, inputs, outputs = self._lineage_facts
-        return lineage.operator_lineage(runs, inputs, outputs)
+        runs, inputs, outputs, started = self._lineage_facts
+        return lineage.operator_lineage(runs, inputs, outputs, job_datasets=started)
 
     def post_execute(self, context: Any, result: Any = None) -> None:
         super().post_execute(context, result)

@@ -274,7 +274,7 @@ class FlinkReconcileOperator(FlinkBaseOperator):
                                 ended.append((old, lineage.END_EVENTS[old.state]))
                 finally:
                     hook.close()
-            self._lineage_facts = (started, [], [])
+            self._lineage_facts = (started, [], [], True)
             lineage.emit_runs([(run, "START") for run in started], parent)
             lineage.emit_runs(ended, parent, started_by_parent=False)
         except Exception as err:  # lineage never fails a reconcile

@@ -183,6 +183,35 @@ def airflow(flink: Cluster, airflow_db: None, monkeypatch: pytest.MonkeyPatch) -
     return flink
 
 
+AIRFLOW_CLI = str(Path(sys.executable).with_name("airflow"))
+
+
+def airflow_cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """An ``airflow`` command in a process of its own, with ``env``."""
+    return subprocess.run(
+        [AIRFLOW_CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def db_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """``flink_default`` in the metadata DB only (``airflow connections add``, as users store it);
+    the environment for commands. On the first Flink version only: where the connection comes from
+    is Airflow's side, not Flink's."""
+    if airflow.version != VERSIONS[0]:
+        pytest.skip(f"connection lookups: on Flink {VERSIONS[0]} only")
+    monkeypatch.delenv("AIRFLOW_CONN_FLINK_DEFAULT")
+    env = dict(os.environ)
+    port = airflow.flink.rest_url.rsplit(":", 1)[1]
+    added = airflow_cli(
+        "connections", "add", "flink_default", "--conn-type", "flink", "--conn-host", "127.0.0.1",
+        "--conn-port", port, env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    yield env
+    airflow_cli("connections", "delete", "flink_default", env=env)
+
+
 _DAG_FILES: dict[str, dict[str, object]] = {}
 
 

@@ -10,10 +10,8 @@ ran on to FINISHED.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,36 +19,9 @@ import pytest
 from airflow_provider_flink.client import calls
 from airflow_provider_flink.client.models import JobState
 from harness.job_jars import COUNTER_JOB
-from tests.integration.conftest import VERSIONS, Cluster
+from tests.integration.conftest import Cluster, airflow_cli
 
 pytestmark = pytest.mark.integration
-
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-def _airflow(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-@pytest.fixture
-def db_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """``flink_default`` in the metadata DB only; the environment for the commands. On the first
-    Flink version only: where the connection comes from is Airflow's side, not Flink's."""
-    if airflow.version != VERSIONS[0]:
-        pytest.skip(f"connection lookups: on Flink {VERSIONS[0]} only")
-    monkeypatch.delenv("AIRFLOW_CONN_FLINK_DEFAULT")
-    env = dict(os.environ)
-    port = airflow.flink.rest_url.rsplit(":", 1)[1]
-    added = _airflow(
-        "connections", "add", "flink_default", "--conn-type", "flink", "--conn-host", "127.0.0.1",
-        "--conn-port", port, env=env,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stdout + added.stderr
-    yield env
-    _airflow("connections", "delete", "flink_default", env=env)
-
 
 @pytest.mark.parametrize(
     ("command", "deferrable"),
@@ -67,7 +38,7 @@ def test_a_connection_in_the_metadata_db_serves_cli_runs(
         if command == "tasks"
         else ["dags", "test", "flink_batch_job"]
     )
-    done = _airflow(*args, env=env)
+    done = airflow_cli(*args, env=env)
     output = done.stdout + done.stderr
     assert "isn't defined" not in output, output[-3000:]
     new = [j for j in airflow.client.call(calls.jobs_overview()).jobs if j.jid not in before]

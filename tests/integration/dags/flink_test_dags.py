@@ -15,6 +15,7 @@ from airflow_provider_flink.operators import (
     FlinkDeployJobOperator,
     FlinkReconcileOperator,
     FlinkSavepointOperator,
+    FlinkSqlJobOperator,
     FlinkStopJobOperator,
 )
 from airflow_provider_flink.sensors import FlinkClusterHealthSensor, FlinkJobStateSensor
@@ -131,3 +132,36 @@ with DAG("test_reconcile_unpooled", schedule=None, start_date=START, catchup=Fal
     FlinkReconcileOperator(
         task_id="reconcile", deployments_folder="{{ var.value.get('flink_deployments_folder', '') }}"
     )
+
+# Lineage (tests/integration/test_lineage.py): a jar job deployed under a key and stopped, a SQL
+# job from a file to a file, and a reconcile run; paths from the run's conf.
+LINEAGE_ARGS = [
+    *("--source-name", "kafka://broker-1:9092/orders"),
+    *("--sink-name", "s3://lake/orders"),
+    *("--name-from-config", "openlineage.parentRunId"),
+]
+
+with DAG("test_lineage", schedule=None, start_date=START, catchup=False) as lineage_dag:
+    deployed = FlinkDeployJobOperator(
+        task_id="deploy",
+        jar=JAR,
+        entry_class="flinkprovider.testjobs.CounterJob",
+        # The plan's names are the datasets' URIs; the job's name is the parent run its
+        # configuration got (read back through Flink's REST API).
+        args=LINEAGE_ARGS,
+        deployment_key="lineage-orders",
+    )
+    deployed >> FlinkStopJobOperator(task_id="stop", job_id=deployed.output)
+    FlinkSqlJobOperator(
+        task_id="sql",
+        sql="""
+        CREATE TABLE src (id INT, name STRING) WITH (
+          'connector' = 'filesystem', 'path' = 'file://{{ dag_run.conf['in'] }}', 'format' = 'csv');
+        CREATE TABLE dst (id INT, name STRING) WITH (
+          'connector' = 'filesystem', 'path' = 'file://{{ dag_run.conf['out'] }}', 'format' = 'csv');
+        INSERT INTO dst SELECT id, UPPER(name) FROM src;
+        """,
+        flink_config={"execution.runtime-mode": "batch"},
+        wait_for_completion=True,
+    )
+    FlinkReconcileOperator(task_id="reconcile", deployments_folder="{{ dag_run.conf['specs'] }}")

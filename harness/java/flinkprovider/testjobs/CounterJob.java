@@ -6,6 +6,8 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
@@ -32,7 +34,8 @@ import org.apache.flink.util.Collector;
  * {@code --open-delay-seconds S} to take S seconds to open the counting operator at each start (its
  * task stays INITIALIZING meanwhile: a job that takes a while to become healthy, as real jobs that
  * load state or warm caches do), {@code --snapshot-delay-seconds S} to take S seconds over each
- * checkpoint and savepoint (a job with a lot of state).
+ * checkpoint and savepoint (a job with a lot of state), {@code --source-name} / {@code --sink-name}
+ * (the plan's names), {@code --name-from-config KEY} (see {@link #name}).
  */
 public class CounterJob {
     public static void main(String[] args) throws Exception {
@@ -43,7 +46,22 @@ public class CounterJob {
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         build(env, a);
-        env.execute(a.get("name", "counter"));
+        env.execute(name(env, a));
+    }
+
+    /**
+     * The job's name: {@code --name}, or with {@code --name-from-config KEY} the value of that option
+     * of the job's configuration (what the REST run request's flinkConfiguration gave it: the tests
+     * read it back from the job's name, which Flink's REST API shows, where it shows no job option).
+     */
+    static String name(StreamExecutionEnvironment env, Args a) {
+        String fallback = a.get("name", "counter");
+        if (!a.has("name-from-config")) {
+            return fallback;
+        }
+        ConfigOption<String> option =
+                ConfigOptions.key(a.get("name-from-config", "")).stringType().noDefaultValue();
+        return env.getConfiguration().getOptional(option).orElse(fallback);
     }
 
     /** The counting pipeline on {@code env} (shared with {@link CounterJobs}). */
@@ -57,7 +75,9 @@ public class CounterJob {
         DataGeneratorSource<Long> source =
                 new DataGeneratorSource<>(
                         i -> i, Long.MAX_VALUE, RateLimiterStrategy.perSecond(rate), Types.LONG);
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "ticks")
+        // --source-name / --sink-name: the names the plan shows (lineage reads them); the uids,
+        // which state is mapped by, stay.
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), a.get("source-name", "ticks"))
                 .uid("ticks")
                 .keyBy(i -> i % keys)
                 .process(new Count(failAfterMs, openDelayMs, snapshotDelayMs))
@@ -65,7 +85,7 @@ public class CounterJob {
                 .name("count")
                 .sinkTo(new DiscardingSink<>())
                 .uid("sink")
-                .name("sink");
+                .name(a.get("sink-name", "sink"));
     }
 
     /** Counts the records of each key in keyed state and exposes the latest count. */
