@@ -96,10 +96,9 @@ class TaskRun:
     namespace: str
     job_name: str
     run_id: str
+    root_namespace: str
     root_job_name: str
     root_run_id: str
-    dag_id: str
-    task_id: str
 
 
 def task_run(context: Any) -> TaskRun | None:
@@ -112,10 +111,10 @@ def task_run(context: Any) -> TaskRun | None:
             namespace=str(_ol_conf.namespace()),
             job_name=str(_macros.lineage_job_name(ti)),
             run_id=str(_macros.lineage_run_id(ti)),
+            # The DAG run, or what its conf names as its own root (a run another system started)
+            root_namespace=str(_macros.lineage_root_job_namespace(ti)),
             root_job_name=str(_macros.lineage_root_job_name(ti)),
             root_run_id=str(_macros.lineage_root_run_id(ti)),
-            dag_id=str(ti.dag_id),
-            task_id=str(ti.task_id),
         )
     except Exception as err:
         log.warning("Cannot name this task run for OpenLineage, no lineage: %s", err)
@@ -145,7 +144,7 @@ def parent_config(parent: TaskRun, job_name: str) -> dict[str, str]:
         "openlineage.parentJobNamespace": parent.namespace,
         "openlineage.parentJobName": parent.job_name,
         "openlineage.parentRunId": parent.run_id,
-        "openlineage.rootParentJobNamespace": parent.namespace,
+        "openlineage.rootParentJobNamespace": parent.root_namespace,
         "openlineage.rootParentJobName": parent.root_job_name,
         "openlineage.rootParentRunId": parent.root_run_id,
     }
@@ -242,7 +241,7 @@ def flink_event(run: FlinkRun, event_type: str, parent: TaskRun | None, namespac
             job=parent_run.Job(namespace=parent.namespace, name=parent.job_name),
             root=parent_run.Root(
                 run=parent_run.RootRun(runId=parent.root_run_id),
-                job=parent_run.RootJob(namespace=parent.namespace, name=parent.root_job_name),
+                job=parent_run.RootJob(namespace=parent.root_namespace, name=parent.root_job_name),
             ),
         )
     job_facets: dict[str, Any] = {

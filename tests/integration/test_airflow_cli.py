@@ -23,6 +23,7 @@ from tests.integration.conftest import Cluster, airflow_cli
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.mark.parametrize(
     ("command", "deferrable"),
     [("tasks", False), ("dags", False), ("dags", True)],

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,6 +31,13 @@ from airflow_provider_flink.operators import (
     FlinkSqlJobOperator,
     FlinkStopJobOperator,
 )
+from airflow_provider_flink.operators import (
+    FlinkDeployApplicationOperator as FlinkApplicationDeploy,
+)
+from airflow_provider_flink.operators import (
+    FlinkStopApplicationOperator as FlinkApplicationStop,
+)
+from harness.task_context import MemoryTaskState as Store
 from harness.task_context import task_context
 from tests.unit.conftest import use_flink_connection, without_applications
 
@@ -51,13 +60,19 @@ SQL_PLAN = {
             "fields=[id, name])<br/>+- StreamingFileWriter<br/>   +- end: Writer<br/>",
         },
         {"id": "79", "description": "bh[4]: Writer<br/>", "inputs": [{"id": "fe"}]},
-        {"id": "fe", "description": "[3]:TableSourceScan(table=[[default_catalog, default_database, gen]], fields=[id])<br/>"},
+        {
+            "id": "fe",
+            "description": "[3]:TableSourceScan(table=[[default_catalog, default_database, gen]], fields=[id])<br/>",
+        },
     ]
 }
 NAMED_PLAN = {
     "nodes": [
         {"id": "a", "description": "Source: kafka://broker-1:9092/orders<br/>"},
-        {"id": "b", "description": "enrich<br/>+- s3://lake/orders/enriched: Writer<br/>+- s3://lake/orders/enriched: Committer<br/>"},
+        {
+            "id": "b",
+            "description": "enrich<br/>+- s3://lake/orders/enriched: Writer<br/>+- s3://lake/orders/enriched: Committer<br/>",
+        },
         {"id": "c", "description": "Sink: audit-log<br/>"},
     ]
 }
@@ -92,7 +107,14 @@ def test_a_plan_names_sources_sinks_and_scanned_tables_as_flink_shows_them() -> 
 
 def test_an_unnamed_sink_and_html_escapes() -> None:
     plan = JobPlan.model_validate(
-        {"nodes": [{"id": "x", "description": "Source: a &amp; b<br/>+- Sink: Writer<br/>+- Sink: Committer<br/>"}]}
+        {
+            "nodes": [
+                {
+                    "id": "x",
+                    "description": "Source: a &amp; b<br/>+- Sink: Writer<br/>+- Sink: Committer<br/>",
+                }
+            ]
+        }
     )
     assert plan_endpoints(plan) == (["a & b"], [], [])
 
@@ -168,17 +190,32 @@ def test_a_tables_connector_options_name_its_datasets(
 
 def test_a_sql_jobs_inputs_come_from_its_plan_and_statements_and_its_outputs_from_its_inserts() -> None:
     plan = JobPlan.model_validate(
-        {"nodes": [{"id": "x", "description": "TableSourceScan(table=[[default_catalog, default_database, orders]])"}]}
+        {
+            "nodes": [
+                {
+                    "id": "x",
+                    "description": "TableSourceScan(table=[[default_catalog, default_database, orders]])",
+                }
+            ]
+        }
     )
     found = job_endpoints(plan, SQL)
-    assert found.inputs == (Dataset("kafka://broker-1:9092", "orders"), Dataset("kafka://broker-1:9092", "returns"))
-    assert found.outputs == (Dataset("s3://lake", "orders"), Dataset("postgres://db:5432", "shop.public.orders"))
-    assert found.unnamed_sources == () and found.unnamed_sinks == ()
+    assert found.inputs == (
+        Dataset("kafka://broker-1:9092", "orders"),
+        Dataset("kafka://broker-1:9092", "returns"),
+    )
+    assert found.outputs == (
+        Dataset("s3://lake", "orders"),
+        Dataset("postgres://db:5432", "shop.public.orders"),
+    )
+    assert found.unnamed_sources == ()
+    assert found.unnamed_sinks == ()
 
 
 def test_a_table_the_script_does_not_create_is_reported_unnamed() -> None:
     found = job_endpoints(None, "INSERT INTO cat.db.sink SELECT * FROM cat.db.src")
-    assert found.inputs == () and found.outputs == ()
+    assert found.inputs == ()
+    assert found.outputs == ()
     assert found.unnamed_sources == ("cat.db.src",)
     assert found.unnamed_sinks == ("cat.db.sink",)
 
@@ -194,8 +231,12 @@ def test_a_jar_jobs_sources_and_sinks_named_by_uri_are_datasets_the_others_are_l
 
 
 def test_secret_option_values_and_url_credentials_never_reach_an_event() -> None:
-    shown = redacted_sql(SQL + "\nCREATE TABLE x WITH ('url' = 'jdbc:postgresql://bob:pw@db/x', 'key.format' = 'json');")
-    assert "hunter2" not in shown and "k1" not in shown and "bob:pw" not in shown
+    shown = redacted_sql(
+        SQL + "\nCREATE TABLE x WITH ('url' = 'jdbc:postgresql://bob:pw@db/x', 'key.format' = 'json');"
+    )
+    assert "hunter2" not in shown
+    assert "k1" not in shown
+    assert "bob:pw" not in shown
     assert "'password' = '***'" in shown
     assert "'properties.sasl.jaas.config' = '***'" in shown
     assert "'url' = 'jdbc:postgresql://***@db/x'" in shown
@@ -207,10 +248,9 @@ PARENT = lineage.TaskRun(
     namespace="prod-airflow",
     job_name="orders.deploy",
     run_id="01930000-0000-7000-8000-000000000001",
+    root_namespace="upstream-scheduler",
     root_job_name="orders",
     root_run_id="01930000-0000-7000-8000-000000000002",
-    dag_id="orders",
-    task_id="deploy",
 )
 
 
@@ -236,12 +276,13 @@ def test_the_parent_run_goes_into_the_jobs_configuration_and_a_given_key_wins() 
         "openlineage.parentJobNamespace": "prod-airflow",
         "openlineage.parentJobName": "orders.deploy",
         "openlineage.parentRunId": PARENT.run_id,
-        "openlineage.rootParentJobNamespace": "prod-airflow",
+        "openlineage.rootParentJobNamespace": "upstream-scheduler",
         "openlineage.rootParentJobName": "orders",
         "openlineage.rootParentRunId": PARENT.root_run_id,
     }
     merged = lineage.with_parent_config({"openlineage.job.name": "mine", "x": 1}, PARENT, "flink.orders")
-    assert merged["openlineage.job.name"] == "mine" and merged["x"] == 1
+    assert merged["openlineage.job.name"] == "mine"
+    assert merged["x"] == 1
     assert lineage.with_parent_config({"x": 1}, None, "n") == {"x": 1}
     assert lineage.flink_job_name(PARENT) == "orders.deploy.flink"
     assert lineage.flink_job_name(PARENT, "orders") == "flink.orders"
@@ -254,13 +295,17 @@ def test_a_flink_run_event_field_by_field() -> None:
     assert event["eventType"] == "START"
     assert event["producer"] == lineage.PRODUCER
     assert event["run"]["runId"] == str(uuid.UUID(hex=J))
-    assert event["job"]["namespace"] == "prod-airflow" and event["job"]["name"] == "flink.orders"
+    assert event["job"]["namespace"] == "prod-airflow"
+    assert event["job"]["name"] == "flink.orders"
     facets = event["run"]["facets"]
     assert facets["parent"]["run"]["runId"] == PARENT.run_id
-    assert (facets["parent"]["job"]["namespace"], facets["parent"]["job"]["name"]) == ("prod-airflow", "orders.deploy")
+    assert (facets["parent"]["job"]["namespace"], facets["parent"]["job"]["name"]) == (
+        "prod-airflow",
+        "orders.deploy",
+    )
     assert facets["parent"]["root"]["run"]["runId"] == PARENT.root_run_id
     assert (facets["parent"]["root"]["job"]["namespace"], facets["parent"]["root"]["job"]["name"]) == (
-        "prod-airflow",
+        "upstream-scheduler",
         "orders",
     )
     flink = facets["flink"]
@@ -275,7 +320,8 @@ def test_a_flink_run_event_field_by_field() -> None:
     job_facets = event["job"]["facets"]
     assert job_facets["jobType"]["processingType"] == "STREAMING"
     assert job_facets["jobType"]["integration"] == "FLINK"
-    assert "hunter2" not in job_facets["sql"]["query"] and "INSERT INTO pg" in job_facets["sql"]["query"]
+    assert "hunter2" not in job_facets["sql"]["query"]
+    assert "INSERT INTO pg" in job_facets["sql"]["query"]
     assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [
         ("kafka://broker-1:9092", "orders"),
         ("kafka://broker-1:9092", "returns"),
@@ -304,6 +350,51 @@ def test_emitting_never_fails_and_does_nothing_when_lineage_is_off(monkeypatch: 
 
     adapter.emit = broken  # type: ignore[attr-defined]
     lineage.emit_runs([(_run(), "START")], PARENT)  # logged, not raised
+
+
+def _ti(try_number: int = 1, conf: dict[str, Any] | None = None) -> Any:
+    run = SimpleNamespace(
+        conf=conf or {}, logical_date=datetime(2026, 12, 1, tzinfo=timezone.utc), clear_number=0
+    )
+    return SimpleNamespace(
+        dag_id="orders",
+        task_id="deploy",
+        try_number=try_number,
+        map_index=-1,
+        dag_run=run,
+        get_template_context=lambda: {"dag_run": run},
+    )
+
+
+def test_a_task_run_is_named_by_the_openlineage_providers_own_macros(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lineage, "active", lambda: True)
+    first = lineage.task_run({"ti": _ti()})
+    assert first is not None
+    assert (first.job_name, first.root_job_name, first.namespace) == ("orders.deploy", "orders", "default")
+    assert first.root_namespace == "default"
+    assert uuid.UUID(first.run_id)
+    assert uuid.UUID(first.root_run_id)
+    assert lineage.task_run({"ti": _ti()}) == first  # the same task run, the same ids
+    retry = lineage.task_run({"ti": _ti(try_number=2)})
+    assert retry is not None
+    assert retry.run_id != first.run_id
+    assert retry.root_run_id == first.root_run_id
+    # A DAG run another system started (its conf names the parent): that is the root.
+    upstream = {
+        "openlineage": {
+            "parentRunId": "01930000-0000-7000-8000-0000000000aa",
+            "parentJobNamespace": "upstream-scheduler",
+            "parentJobName": "nightly",
+        }
+    }
+    child = lineage.task_run({"ti": _ti(conf=upstream)})
+    assert child is not None
+    assert (child.root_namespace, child.root_job_name, child.root_run_id) == (
+        "upstream-scheduler",
+        "nightly",
+        "01930000-0000-7000-8000-0000000000aa",
+    )
+    assert lineage.task_run({"ti": SimpleNamespace()}) is None  # not a task instance: no lineage
 
 
 def test_lineage_is_off_without_a_transport() -> None:
@@ -383,9 +474,14 @@ def test_a_sql_job_waited_for_to_its_end_sends_start_and_complete_with_its_state
     responses.get(f"{URL}/jars", json={"files": []})
     responses.post(f"{URL}/jars/upload", json={"filename": "/u/r.jar", "status": "success"})
     responses.post(f"{URL}/jars/r.jar/run", json={"jobid": J})
-    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "name": "q", "state": "FINISHED", "job-type": "BATCH", "plan": SQL_PLAN})
+    responses.get(
+        f"{URL}/jobs/{J}",
+        json={"jid": J, "name": "q", "state": "FINISHED", "job-type": "BATCH", "plan": SQL_PLAN},
+    )
     op = FlinkSqlJobOperator(task_id="q", sql=SQL, wait_for_completion=True, deferrable=False)
-    op.execute_complete(task_context(), {"status": "success", "job_id": J, "state": "FINISHED", "message": "done"})
+    op.execute_complete(
+        task_context(), {"status": "success", "job_id": J, "state": "FINISHED", "message": "done"}
+    )
     assert [e.eventType.value for e in lineage_on] == ["START", "COMPLETE"]
     assert lineage_on[0].job.name == "orders.deploy.flink"  # no deployment key: named after the task
     assert lineage_on[0].job.facets["jobType"].processingType == "BATCH"
@@ -407,7 +503,9 @@ def test_a_stop_ends_the_run_under_the_name_its_deploy_gave_and_outputs_the_save
         f"{URL}/jobs/{J}/config",
         json={"jid": J, "execution-config": {"user-config": {"airflow.openlineage-job": "flink.orders"}}},
     )
-    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "name": "orders", "state": "FINISHED", "plan": COUNTER_PLAN})
+    responses.get(
+        f"{URL}/jobs/{J}", json={"jid": J, "name": "orders", "state": "FINISHED", "plan": COUNTER_PLAN}
+    )
     op = FlinkStopJobOperator(task_id="stop", job_id=J, deferrable=False)
     location = op.execute_complete(
         task_context(), {"status": "success", "job_id": J, "location": "s3://sp/savepoint-1", "message": "ok"}
@@ -425,9 +523,13 @@ def test_a_cancel_aborts_the_run_and_a_job_started_without_lineage_is_named_afte
     lineage_on: list[Any],
 ) -> None:
     responses.get(f"{URL}/jobs/{J}/config", json={"jid": J, "execution-config": {"user-config": {}}})
-    responses.get(f"{URL}/jobs/{J}", json={"jid": J, "name": "orders", "state": "CANCELED", "plan": COUNTER_PLAN})
+    responses.get(
+        f"{URL}/jobs/{J}", json={"jid": J, "name": "orders", "state": "CANCELED", "plan": COUNTER_PLAN}
+    )
     op = FlinkCancelJobOperator(task_id="cancel", job_id=J, deferrable=False)
-    op.execute_complete(task_context(), {"status": "success", "job_id": J, "state": "CANCELED", "message": "ok"})
+    op.execute_complete(
+        task_context(), {"status": "success", "job_id": J, "state": "CANCELED", "message": "ok"}
+    )
     assert [(e.eventType.value, e.job.name) for e in lineage_on] == [("ABORT", "orders.deploy.flink")]
 
 
@@ -455,3 +557,63 @@ def test_without_lineage_a_job_gets_no_openlineage_keys(jar: Path) -> None:
     body = json.loads(run.request.body)
     assert "openlineage" not in json.dumps(body)
     assert op.get_openlineage_facets_on_complete(None) is None
+
+
+@responses.activate
+def test_a_program_of_two_jobs_gets_the_parent_run_and_each_job_is_a_run_of_its_own(
+    jar: Path, lineage_on: list[Any]
+) -> None:
+    from tests.unit.test_application_programs import APP, JOB_A, JOB_B, _accept, _application, _posted_runs
+
+    responses.get(f"{URL}/applications/overview", json={"applications": []})
+    _accept()
+    responses.post(f"{URL}/jars/j1/run-application", json={"applicationid": APP})
+    responses.get(re.compile(rf"{URL}/applications/[0-9a-f]{{32}}$"), json=_application())
+    for jid, name in ((JOB_A, "orders"), (JOB_B, "payments")):
+        responses.get(
+            f"{URL}/jobs/{jid}", json={"jid": jid, "name": name, "state": "RUNNING", "plan": COUNTER_PLAN}
+        )
+    deploy = FlinkApplicationDeploy(
+        task_id="d", jar=str(jar), entry_class="x.Main", jobs=["orders", "payments"], deployment_key="shop",
+        deferrable=False, wait_until_running=False,
+    )  # fmt: skip
+    deploy.execute(task_context())
+    [body] = _posted_runs()
+    assert body["flinkConfiguration"]["openlineage.job.name"] == "flink.shop"
+    assert body["flinkConfiguration"]["openlineage.parentRunId"] == PARENT.run_id
+    assert (
+        "'airflow.openlineage-job':'flink.shop'"
+        in body["flinkConfiguration"]["pipeline.global-job-parameters"]
+    )
+    assert lineage_on == []  # not waited for: no job is known to run
+    facts = deploy._lineage_facts
+    assert facts is not None
+    assert [(run.job_id, run.job_name) for run in facts[0]] == [
+        (JOB_A, "flink.shop.orders"),
+        (JOB_B, "flink.shop.payments"),
+    ]
+
+
+@responses.activate
+def test_a_programs_stop_ends_each_jobs_run_under_its_deploys_name(lineage_on: list[Any]) -> None:
+    from tests.unit.test_application_programs import APP, JOB_A, JOB_B, _application, _job, _status
+
+    responses.get(f"{URL}/applications/overview", json={"applications": []})
+    jobs = [_job("orders", JOB_A, "FINISHED"), _job("payments", JOB_B, "FINISHED")]
+    responses.get(f"{URL}/applications/{APP}", json=_application("FINISHED", jobs))
+    for jid, name in ((JOB_A, "orders"), (JOB_B, "payments")):
+        responses.get(f"{URL}/jobs/{jid}/savepoints/{'e' * 32}", json=_status(f"file:/sp/{name}"))
+        responses.get(
+            f"{URL}/jobs/{jid}/config",
+            json={"jid": jid, "execution-config": {"user-config": {"airflow.openlineage-job": "flink.shop"}}},
+        )
+        responses.get(
+            f"{URL}/jobs/{jid}", json={"jid": jid, "name": name, "state": "FINISHED", "plan": COUNTER_PLAN}
+        )
+    store = Store({"flink_trigger_id:orders": "e" * 32, "flink_trigger_id:payments": "e" * 32})
+    op = FlinkApplicationStop(task_id="s", application_id=APP, deferrable=False)
+    assert op.execute(task_context(store)) == {"orders": "file:/sp/orders", "payments": "file:/sp/payments"}
+    assert [(e.eventType.value, e.job.name, e.run.runId) for e in lineage_on] == [
+        ("COMPLETE", "flink.shop.orders", str(uuid.UUID(hex=JOB_A))),
+        ("COMPLETE", "flink.shop.payments", str(uuid.UUID(hex=JOB_B))),
+    ]
