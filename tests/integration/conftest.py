@@ -194,12 +194,9 @@ def airflow_cli(*args: str, env: dict[str, str], timeout: float = 300) -> subpro
 
 
 @pytest.fixture
-def db_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def stored_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """``flink_default`` in the metadata DB only (``airflow connections add``, as users store it);
-    the environment for commands. On the first Flink version only: where the connection comes from
-    is Airflow's side, not Flink's."""
-    if airflow.version != VERSIONS[0]:
-        pytest.skip(f"connection lookups: on Flink {VERSIONS[0]} only")
+    the environment for commands."""
     monkeypatch.delenv("AIRFLOW_CONN_FLINK_DEFAULT")
     env = dict(os.environ)
     port = airflow.flink.rest_url.rsplit(":", 1)[1]
@@ -210,6 +207,16 @@ def db_connection(airflow: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator
     assert added.returncode == 0, added.stdout + added.stderr
     yield env
     airflow_cli("connections", "delete", "flink_default", env=env)
+
+
+@pytest.fixture
+def db_connection(airflow: Cluster, request: pytest.FixtureRequest) -> dict[str, str]:
+    """:func:`stored_connection`, on the first Flink version only: where the connection comes from
+    is Airflow's side, not Flink's."""
+    if airflow.version != VERSIONS[0]:
+        pytest.skip(f"connection lookups: on Flink {VERSIONS[0]} only")
+    env: dict[str, str] = request.getfixturevalue("stored_connection")
+    return env
 
 
 _DAG_FILES: dict[str, dict[str, object]] = {}

@@ -9,7 +9,6 @@ it), OpenLineage configured the way users configure it (``[openlineage] transpor
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -51,10 +50,11 @@ def _child_of(flink: dict[str, Any], task: dict[str, Any], dag: str) -> None:
 def test_openlineage_events_of_a_jar_job_a_sql_job_and_a_reconcile(
     airflow: Cluster, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    # The connection in the metadata DB on the first version; what differs on the others is Flink's
-    # plan (the environment's connection serves).
-    first = airflow.version == VERSIONS[0]
-    connection_env = request.getfixturevalue("db_connection") if first else dict(os.environ)
+    # On one Flink version (the last: ./scripts/test runs it beside the first version's tests):
+    # the job plan's forms it reads are the same on 1.20.5 and 2.3.0 (unit tests hold both).
+    if airflow.version != VERSIONS[-1]:
+        pytest.skip(f"lineage under Airflow: on Flink {VERSIONS[-1]} only")
+    connection_env: dict[str, str] = request.getfixturevalue("stored_connection")
     events_file = tmp_path / "events.jsonl"
     source, sink, specs = tmp_path / "in", tmp_path / "out", tmp_path / "specs"
     for folder in (source, specs):
