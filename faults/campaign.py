@@ -409,6 +409,16 @@ _ZYGOTE: Zygote | None = None
 _AIRFLOW_READY = False
 
 
+def lineage_env(events: Path) -> dict[str, str]:
+    """OpenLineage on through Airflow's provider, its events written to ``events`` (a file transport)."""
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events), "append": True}
+        ),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "faults",
+    }
+
+
 def airflow_settings(home: Path) -> dict[str, str]:
     """An Airflow of the campaign's own: SQLite metadata DB, the campaign DAG (set before the zygote
     starts: it reads Airflow's configuration once, when it imports Airflow)."""
@@ -473,7 +483,12 @@ class Trial:
             connection["extra"] = {"request_timeout": TIMEOUT}
         if kind.python:  # where a Python program's files are staged: a folder the local cluster reads
             connection["extra"] = {**connection.get("extra", {}), "python_staging_dir": str(work / "staging")}
-        self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
+        self.env = {
+            **os.environ,
+            "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection),
+            # Lineage on (docs/lineage.md): the operator tasks' paths with it, under the same faults.
+            **lineage_env(work / "lineage.jsonl"),
+        }
         self.env.pop(ENV, None)
         self.env.pop(PAUSE_ENV, None)
         self.stagger = 0.0

@@ -16,7 +16,11 @@ Invariants (each violation is one line of text):
 6. on the SQL store, one actor per deployment at every moment, from the database's own audit of
    the store's tables (every lease change and every record write, with the run that made it and
    the database's clock): each record write was made by the run holding the deployment's newest
-   lease, before that lease ran out, and each write's revision follows the last by one.
+   lease, before that lease ran out, and each write's revision follows the last by one;
+7. lineage claims only what Flink ran: every OpenLineage event of a Flink run (job type
+   integration FLINK, the job id in its ``externalQuery`` facet) has the job id as its run id,
+   names a job Flink's log shows for one of the play's deployments, and says it ended
+   (COMPLETE, ABORT, FAIL) only of a job Flink ended.
 """
 
 from __future__ import annotations
@@ -95,7 +99,32 @@ def check(evidence: dict[str, Any]) -> list[str]:
     _programs_at_the_end(judgement, programs)
     _one_actor(judgement)
     _approved_before_state_dropped(judgement, declares)
+    _lineage_matches_flink(judgement, evidence.get("lineage") or [])
     return judgement.violations
+
+
+ENDED_EVENTS = {"COMPLETE", "ABORT", "FAIL"}
+
+
+def _lineage_matches_flink(j: Judgement, events: list[dict[str, Any]]) -> None:
+    """7. Events of Flink runs against Flink's own record of the jobs (the log, the final overview)."""
+    final = {job["jid"]: job["state"] for job in j.evidence.get("final") or []}
+    for event in events:
+        job_type = ((event.get("job") or {}).get("facets") or {}).get("jobType") or {}
+        if job_type.get("integration") != "FLINK":
+            continue  # an Airflow task's own event
+        run = event.get("run") or {}
+        jid = str(((run.get("facets") or {}).get("externalQuery") or {}).get("externalQueryId", ""))
+        said = f"lineage {event.get('eventType')} of run {run.get('runId')}"
+        if not re.fullmatch(r"[0-9a-f]{32}", jid):
+            j.violate(f"{said} names no Flink job id ({jid!r})")
+            continue
+        if str(run.get("runId", "")).replace("-", "") != jid:
+            j.violate(f"{said}: its run id is not its job {jid}")
+        if jid not in j.jobs:
+            j.violate(f"{said} names job {jid}, which no deployment of the play ran (JobManager log)")
+        if event.get("eventType") in ENDED_EVENTS and final.get(jid, "FINISHED") not in TERMINAL:
+            j.violate(f"{said} says job {jid} ended, but Flink shows it {final[jid]}")
 
 
 def _approved_before_state_dropped(j: Judgement, declares: list[dict[str, Any]]) -> None:

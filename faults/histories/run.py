@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import yaml
 
-from faults.campaign import CAMPAIGN_DAG, REPORT, Run, prepare_airflow, settled, zygote
+from faults.campaign import CAMPAIGN_DAG, REPORT, Run, lineage_env, prepare_airflow, settled, zygote
 from faults.histories.checker import check
 from faults.histories.generate import REQUEST_TIMEOUT, History, Op
 from faults.histories.rest import TERMINAL
@@ -127,7 +127,13 @@ class Player:
             # A Python deployment's files are staged here (a folder the local cluster reads).
             "extra": {"request_timeout": REQUEST_TIMEOUT, "python_staging_dir": str(self.dir / "staging")},
         }
-        self.env = {**os.environ, "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection)}
+        # Lineage on: the operator tasks (the program's) report it; the checker holds it against Flink.
+        self.lineage = self.dir / "lineage.jsonl"
+        self.env = {
+            **os.environ,
+            "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(connection),
+            **lineage_env(self.lineage),
+        }
         for key in (CRASH_ENV, PAUSE_ENV, ASKED_ENV):
             self.env.pop(key, None)
         self.log = flink.workdir / "log" / "jobmanager.log"
@@ -599,6 +605,7 @@ class Player:
             "log": lines,
             "records": records,
             "final": self.direct.get("/jobs/overview").json()["jobs"],
+            "lineage": [json.loads(line) for line in lines_of(self.lineage)],
         }
 
     def cleanup(self) -> None:
@@ -621,6 +628,11 @@ class Player:
         finally:
             self.direct.close()
             self.proxy.stop()
+
+
+def lines_of(path: Path) -> list[str]:
+    """The non-empty lines of a file that may not exist (no event was sent)."""
+    return [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def play(flink: LocalFlink, jar: Path, work: Path, history: History, database: str | None = None) -> Verdict:

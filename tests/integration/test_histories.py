@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,50 @@ def test_checker_fails_state_going_back_and_two_live_jobs() -> None:
     other = [{"jid": "c" * 32, "name": "d.g1", "state": "RUNNING"}]
     assert any("record names job" in v for v in check(_evidence(_log(2), other)))
     assert any("could not judge" in v for v in check(_evidence([])))
+
+
+def _flink_run_event(kind: str, jid: str, run_id: str | None = None) -> dict[str, Any]:
+    return {
+        "eventType": kind,
+        "run": {
+            "runId": run_id or str(uuid.UUID(hex=jid)),
+            "facets": {"externalQuery": {"externalQueryId": jid}},
+        },
+        "job": {"name": "flink.d", "facets": {"jobType": {"integration": "FLINK"}}},
+    }
+
+
+def test_checker_holds_lineage_to_what_flink_ran() -> None:
+    """7: a Flink run's events name a job the play ran, under its id, and end only what Flink ended."""
+    a, b = "a" * 32, "b" * 32
+    task = {
+        "eventType": "COMPLETE",
+        "run": {"runId": "x"},
+        "job": {"facets": {"jobType": {"integration": "AIRFLOW"}}},
+    }
+
+    def judged(*events: dict[str, Any]) -> list[str]:
+        evidence = _evidence(_log(2))
+        evidence["lineage"] = list(events)
+        return [v for v in check(evidence) if v.startswith("lineage")]
+
+    assert (
+        judged(
+            task, _flink_run_event("START", a), _flink_run_event("COMPLETE", a), _flink_run_event("START", b)
+        )
+        == []
+    )
+    stranger = "c" * 32
+    assert judged(_flink_run_event("START", stranger)) == [
+        f"lineage START of run {uuid.UUID(hex=stranger)} names job {stranger}, which no deployment of the play ran "
+        "(JobManager log)"
+    ]
+    assert judged(_flink_run_event("START", a, run_id=str(uuid.UUID(hex=b)))) == [
+        f"lineage START of run {uuid.UUID(hex=b)}: its run id is not its job {a}"
+    ]
+    assert judged(_flink_run_event("COMPLETE", b)) == [
+        f"lineage COMPLETE of run {uuid.UUID(hex=b)} says job {b} ended, but Flink shows it RUNNING"
+    ]
 
 
 def test_checker_judges_a_programs_jobs_like_deployments_and_all_or_none_at_the_end() -> None:
