@@ -208,9 +208,10 @@ class FlinkBaseOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """The Flink jobs' inputs and outputs and the ``flink`` run facet (the OpenLineage
-        provider's listener asks, when installed); None: this run saw no job."""
-        if self._lineage_facts is None:
-            return None
+        provider's listener asks, when installed; also for a failed try): empty when this try
+        saw no job."""
+        if self._lineage_facts is None:  # empty, not None (which the listener warns about)
+            return lineage.operator_lineage([])
         runs, inputs, outputs, started = self._lineage_facts
         return lineage.operator_lineage(runs, inputs, outputs, job_datasets=started)
 

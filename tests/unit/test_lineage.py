@@ -556,7 +556,8 @@ def test_without_lineage_a_job_gets_no_openlineage_keys(jar: Path) -> None:
     run = next(c for c in responses.calls if c.request.url.endswith("/run"))
     body = json.loads(run.request.body)
     assert "openlineage" not in json.dumps(body)
-    assert op.get_openlineage_facets_on_complete(None) is None
+    empty = op.get_openlineage_facets_on_complete(None)
+    assert (empty.inputs, empty.outputs, empty.run_facets) == ([], [], {})
 
 
 @responses.activate
