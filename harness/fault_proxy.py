@@ -54,6 +54,7 @@ class FaultProxy:
         self.events: list[str] = []  # what the proxy did to which request, in order
         self.requests: list[tuple[str, str]] = []  # (method, path without query) of every request
         self.timed: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request
+        self.down_until = 0.0  # an outage refuses every request until then (time.monotonic())
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=120)
         proxy = self
@@ -100,6 +101,12 @@ class FaultProxy:
         with self._lock:
             self.rules.append(Rule(method, re.compile(path), times, seconds, retries))
 
+    def outage(self, seconds: float) -> None:
+        """For ``seconds`` from now every request is refused (closed before it reaches Flink): a
+        network partition or a load balancer down. Flink does nothing of what is asked meanwhile."""
+        with self._lock:
+            self.down_until = time.monotonic() + seconds
+
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()
@@ -118,6 +125,9 @@ class FaultProxy:
 
     def forward(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?", 1)[0]
+        if time.monotonic() < self.down_until:
+            handler.close_connection = True  # refused: nothing forwarded, nothing answered
+            return
         with self._lock:
             self.requests.append((handler.command, path))
             self.timed.append((time.monotonic(), path))

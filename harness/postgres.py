@@ -47,6 +47,7 @@ class LocalPostgres:
     workdir: Path | None = None
     pid: int | None = None
     _owned: bool = field(default=False, repr=False)
+    _argv: list[str] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:
@@ -82,7 +83,7 @@ class LocalPostgres:
         if done.returncode:
             raise RuntimeError(f"initdb failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
         self.port = self.port or free_port()
-        log = (self.workdir / "postgres.log").open("ab")
+        (self.workdir / "postgres.log").touch()
         if as_user:
             os.chown(self.workdir / "postgres.log", int(as_user["user"]), int(as_user["group"]))  # type: ignore[call-overload]
         settings = {
@@ -97,11 +98,8 @@ class LocalPostgres:
         argv = [str(binaries / "postgres"), "-D", str(data)]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
-        server = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True, **as_user,  # type: ignore[call-overload]
-        )  # fmt: skip
-        self.pid = server.pid
-        self._wait_ready(timeout)
+        self._argv = argv
+        self._launch(timeout)
         created = subprocess.run(
             [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database],
             capture_output=True, text=True, check=False,
@@ -110,6 +108,26 @@ class LocalPostgres:
             self.stop()
             raise RuntimeError(f"createdb failed: {created.stderr[-2000:]}")
         return self
+
+    def _launch(self, timeout: float) -> None:
+        assert self.workdir is not None
+        log = (self.workdir / "postgres.log").open("ab")
+        server = subprocess.Popen(
+            self._argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True,
+            **self._as_server_user(),  # type: ignore[call-overload]
+        )  # fmt: skip
+        self.pid = server.pid
+        self._wait_ready(timeout)
+
+    def crash(self) -> None:
+        """The server killed (SIGKILL, its backends with it): what a crashed host does to it."""
+        if self.pid and _alive(self.pid):
+            os.killpg(self.pid, signal.SIGKILL)
+            _wait_gone(self.pid, 10)
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start the server again on its port and data (after :meth:`crash`): crash recovery runs."""
+        self._launch(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

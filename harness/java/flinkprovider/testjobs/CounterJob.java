@@ -35,7 +35,9 @@ import org.apache.flink.util.Collector;
  * task stays INITIALIZING meanwhile: a job that takes a while to become healthy, as real jobs that
  * load state or warm caches do), {@code --snapshot-delay-seconds S} to take S seconds over each
  * checkpoint and savepoint (a job with a lot of state), {@code --source-name} / {@code --sink-name}
- * (the plan's names), {@code --name-from-config KEY} (see {@link #name}).
+ * (the plan's names), {@code --name-from-config KEY} (see {@link #name}), {@code --fail-when-file P}
+ * to throw "counter failing on purpose" while the file P exists (looked at every 10th record: a
+ * soak fails a running job on demand; Flink's restart strategy then restarts it).
  */
 public class CounterJob {
     public static void main(String[] args) throws Exception {
@@ -80,7 +82,7 @@ public class CounterJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), a.get("source-name", "ticks"))
                 .uid("ticks")
                 .keyBy(i -> i % keys)
-                .process(new Count(failAfterMs, openDelayMs, snapshotDelayMs))
+                .process(new Count(failAfterMs, openDelayMs, snapshotDelayMs, a.get("fail-when-file", "")))
                 .uid("count")
                 .name("count")
                 .sinkTo(new DiscardingSink<>())
@@ -93,12 +95,15 @@ public class CounterJob {
         private final long failAfterMs;
         private final long openDelayMs;
         private final long snapshotDelayMs;
+        private final String failWhenFile;
         private transient ValueState<Long> count;
+        private transient long seen;
         private transient long openedAt;
         private volatile long latest;
 
-        Count(long failAfterMs, long openDelayMs, long snapshotDelayMs) {
+        Count(long failAfterMs, long openDelayMs, long snapshotDelayMs, String failWhenFile) {
             this.failAfterMs = failAfterMs;
+            this.failWhenFile = failWhenFile;
             this.openDelayMs = openDelayMs;
             this.snapshotDelayMs = snapshotDelayMs;
         }
@@ -127,6 +132,10 @@ public class CounterJob {
         public void processElement(Long value, Context ctx, Collector<Long> out) throws Exception {
             if (failAfterMs > 0 && System.currentTimeMillis() - openedAt > failAfterMs) {
                 throw new IllegalStateException("counter failing on purpose after " + failAfterMs / 1000 + " s");
+            }
+            // Looked at every 10th record: a soak fails a running job on demand by creating the file.
+            if (!failWhenFile.isEmpty() && ++seen % 10 == 0 && java.nio.file.Files.exists(java.nio.file.Paths.get(failWhenFile))) {
+                throw new IllegalStateException("counter failing on purpose: " + failWhenFile + " exists");
             }
             Long current = count.value();
             long next = current == null ? 1L : current + 1L;

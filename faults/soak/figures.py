@@ -1,0 +1,192 @@
+"""The soak's figures from what the sampler saw and the faults it was dealt (pure functions).
+
+- **availability** of a deployment: the share of samples, from its first up one to the end, in
+  which it was up (a sample Flink did not answer counts as down: nobody can tell it runs);
+- **time to recover** from a fault, per deployment it took down: from the fault to the first
+  sample the deployment is up again; a fault that did not take a deployment down (within
+  ``GRACE`` seconds), or met it already down, has no recovery of its own;
+- per fault kind: the recoveries' median and worst; against them, Flink's own restart time: the
+  recovery from ``job-fail`` (a job that throws once, restarted by Flink's restart strategy with
+  no help), measured in the same run;
+- availability at one fault per deployment per hour, from the measured recovery times: the mean
+  recovery over the kinds, per hour;
+- what limited a recovery the reconcile made (:func:`limits`): the reconcile run that acted after
+  the deployment went down, its phases from Airflow's own times: **detect** (down -> the run
+  queued: the job watcher's poll and the asset event), **schedule** (queued -> started: the
+  scheduler and an executor slot), **act** (the run's reconcile) and **health** (its end -> the job
+  up and counting: Flink starting it, restoring its state, its first records).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+GRACE = 15.0  # seconds after a fault within which a deployment going down counts as its doing
+
+Sample = tuple[float, "dict[str, tuple[bool, str | None]] | None"]
+
+
+@dataclass
+class Fault:
+    kind: str
+    at: float  # epoch seconds
+    targets: list[str]  # the deployments it aims at ([] for every one)
+    note: str = ""
+
+
+@dataclass
+class Recovery:
+    kind: str
+    deployment: str
+    at: float
+    down_at: float
+    seconds: float | None  # None: not up again by the end
+    phases: dict[str, float] | None = None  # what the reconcile's recovery took (limits)
+
+
+@dataclass
+class Figures:
+    availability: dict[str, float] = field(default_factory=dict)
+    recoveries: list[Recovery] = field(default_factory=list)
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flink_own: float | None = None
+    hourly_availability: float | None = None
+
+
+def _up(sample: Sample, dep: str) -> bool:
+    state = sample[1]
+    return bool(state and state.get(dep, (False, None))[0])
+
+
+def availability(samples: Sequence[Sample], deployments: Sequence[str]) -> dict[str, float]:
+    found = {}
+    for dep in deployments:
+        first = next((i for i, s in enumerate(samples) if _up(s, dep)), None)
+        if first is None:
+            found[dep] = 0.0
+            continue
+        span = samples[first:]
+        found[dep] = sum(_up(s, dep) for s in span) / len(span)
+    return found
+
+
+def recoveries(
+    samples: Sequence[Sample], faults: Sequence[Fault], deployments: Sequence[str]
+) -> list[Recovery]:
+    found = []
+    for fault in faults:
+        for dep in fault.targets or deployments:
+            before = [s for s in samples if s[0] < fault.at][-1:]
+            if before and not _up(before[0], dep):
+                continue  # already down: the recovery belongs to what took it down
+            after = [s for s in samples if s[0] >= fault.at]
+            down = next((s for s in after if s[0] <= fault.at + GRACE and not _up(s, dep)), None)
+            if down is None:
+                continue
+            back = next((s for s in after if s[0] > down[0] and _up(s, dep)), None)
+            found.append(
+                Recovery(
+                    fault.kind, dep, fault.at, down[0], None if back is None else round(back[0] - fault.at, 1)
+                )
+            )
+    return found
+
+
+def _time(text: object) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def limits(recovery: Recovery, runs: Sequence[Mapping[str, object]]) -> dict[str, float] | None:
+    """The phases of a recovery the reconcile made: the first run queued after the deployment
+    went down and ended before it was up; None when no run did (Flink recovered it alone)."""
+    if recovery.seconds is None:
+        return None
+    back = recovery.at + recovery.seconds
+    for run in sorted(runs, key=lambda r: _time(r.get("queued_at")) or 0.0):
+        queued, start, end = (_time(run.get(k)) for k in ("queued_at", "start_date", "end_date"))
+        if queued is None or start is None or end is None:
+            continue
+        if recovery.down_at - 1.0 <= queued and end <= back:
+            return {
+                "detect": round(queued - recovery.down_at, 1),
+                "schedule": round(start - queued, 1),
+                "act": round(end - start, 1),
+                "health": round(back - end, 1),
+            }
+    return None
+
+
+def figures(
+    samples: Sequence[Sample],
+    faults: Sequence[Fault],
+    deployments: Sequence[str],
+    runs: Sequence[Mapping[str, object]] = (),
+) -> Figures:
+    result = Figures(availability=availability(samples, deployments))
+    result.recoveries = recoveries(samples, faults, deployments)
+    for recovery in result.recoveries:
+        recovery.phases = limits(recovery, runs)
+    kinds: dict[str, list[Recovery]] = {}
+    for recovery in result.recoveries:
+        kinds.setdefault(recovery.kind, []).append(recovery)
+    for kind, found in sorted(kinds.items()):
+        done = [r.seconds for r in found if r.seconds is not None]
+        result.by_kind[kind] = {
+            "faults": len({r.at for r in found}),
+            "recoveries": len(found),
+            "not_recovered": len(found) - len(done),
+            "median": statistics.median(done) if done else None,
+            "worst": max(done) if done else None,
+            # the median of each phase over the recoveries the reconcile made
+            "phases": {
+                phase: statistics.median(r.phases[phase] for r in found if r.phases)
+                for phase in ("detect", "schedule", "act", "health")
+                if any(r.phases for r in found)
+            },
+        }
+    own = result.by_kind.get("job-fail", {}).get("median")
+    result.flink_own = own
+    medians = [v["median"] for v in result.by_kind.values() if v["median"] is not None]
+    if medians:
+        result.hourly_availability = 1 - statistics.mean(medians) / 3600
+    return result
+
+
+def markdown(result: Figures, minutes: float, version: str) -> str:
+    lines = [
+        f"Soak of {minutes:g} minutes on Flink {version}",
+        "",
+        "| deployment | availability |",
+        "|---|---|",
+        *[f"| {dep} | {share * 100:.2f} % |" for dep, share in result.availability.items()],
+        "",
+        "| fault kind | faults | recoveries | median | worst | not recovered | median against Flink's own + 5 s "
+        "| the reconcile's phases (median: detect, schedule, act, health) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, row in result.by_kind.items():
+        goal = ""
+        if result.flink_own is not None and row["median"] is not None and kind != "job-fail":
+            goal = "within" if row["median"] <= result.flink_own + 5 else "OVER"
+        phases = row["phases"]
+        shown = (
+            ", ".join(f"{phase} {value:g} s" for phase, value in phases.items()) if phases else "Flink alone"
+        )
+        lines.append(
+            f"| {kind} | {row['faults']} | {row['recoveries']} | {row['median']} s | {row['worst']} s | "
+            f"{row['not_recovered']} | {goal} | {shown} |"
+        )
+    lines.append("")
+    lines.append(f"Flink's own restart (job-fail, median): {result.flink_own} s")
+    if result.hourly_availability is not None:
+        lines.append(
+            f"Availability at one fault per deployment per hour (mean of the kinds' medians): "
+            f"{result.hourly_availability * 100:.3f} %"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""The soak's outside view: every second, for each deployment, whether a job of it runs and makes
+progress, measured from Flink's REST API alone (nothing of the product is imported).
+
+A deployment is **up** in a sample when one of its jobs (named ``<deployment>.g<generation>``: the
+soak's specs name them) is RUNNING with every vertex running and its progress grew since the
+previous sample of the same job: the counter job's keyed counter (``count.counter``), any other
+job's records read by its vertices. A job's first sample shows no growth yet, so a restarted job is
+up from its second second.
+
+**State never goes back**: when a deployment's counter job is replaced by another (a restart, an
+upgrade, a recovery), the new job's first counter must not be below what the old job had counted
+by its newest completed snapshot (its checkpoints' and savepoints' trigger times, read from Flink
+while it lived, against the counter samples taken up to then: a lower bound, so no false alarm).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from faults.histories.rest import TERMINAL, FlinkReader, all_running
+
+
+def deployment_of(name: str, deployments: list[str]) -> str | None:
+    base = name.rsplit(".g", 1)[0]
+    return base if base in deployments else None
+
+
+@dataclass
+class Seen:
+    """One job as the sampler saw it."""
+
+    jid: str
+    deployment: str
+    first: float
+    values: list[tuple[float, float]] = field(default_factory=list)  # (t, counter or records)
+    counter: bool = True  # a keyed counter (state) or a record count (progress only)
+    snapshot_ms: int = 0  # trigger time of its newest completed snapshot, epoch ms
+    previous: str | None = None  # the deployment's job seen before it
+
+
+class UptimeSampler:
+    def __init__(self, url: str, deployments: list[str], interval: float = 1.0) -> None:
+        self.reader = FlinkReader(url)
+        self.deployments = deployments
+        self.interval = interval
+        # (t, {deployment: (up, job id or None)}), or (t, None) when Flink did not answer
+        self.samples: list[tuple[float, dict[str, tuple[bool, str | None]] | None]] = []
+        self.jobs: dict[str, Seen] = {}
+        self.current: dict[str, str] = {}  # deployment -> its newest job seen
+        self.back: list[str] = []  # state that went back, one line each
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> UptimeSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.reader.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                self.sample()
+            except Exception as err:  # a sampler that died silently would report 100 %
+                self.errors.append(f"{time.time():.0f}: {type(err).__name__}: {err}")
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+
+    def sample(self) -> None:
+        now = time.time()
+        jobs = self.reader.jobs()
+        if jobs is None:
+            self.samples.append((now, None))
+            return
+        state: dict[str, tuple[bool, str | None]] = {dep: (False, None) for dep in self.deployments}
+        for job in sorted(jobs, key=lambda j: int(j.get("start-time", 0))):
+            dep = deployment_of(str(job.get("name", "")), self.deployments)
+            if dep is None or job.get("state") in TERMINAL:
+                continue
+            up = self._look(str(job["jid"]), dep, now)
+            if up or state[dep][1] is None:
+                state[dep] = (up, str(job["jid"]))
+        self.samples.append((now, state))
+
+    def _look(self, jid: str, dep: str, now: float) -> bool:
+        detail = self.reader.job(jid)
+        if detail is None:
+            return False
+        seen = self.jobs.get(jid)
+        if seen is None:
+            seen = self.jobs[jid] = Seen(jid, dep, now, previous=self.current.get(dep))
+            self.current[dep] = jid
+        value = self.reader.counter(jid, detail)
+        if value is None:
+            seen.counter = False
+            value = float(
+                sum(int((v.get("metrics") or {}).get("read-records", 0)) for v in detail.get("vertices", []))
+            )
+        grew = bool(seen.values) and value > seen.values[-1][1]
+        if value:
+            seen.values.append((now, value))
+            self._first_value(seen)
+        self._snapshot(seen)
+        return all_running(detail) and grew
+
+    def _snapshot(self, seen: Seen) -> None:
+        found = self.reader.get(f"/jobs/{seen.jid}/checkpoints")
+        latest = (found or {}).get("latest") or {}
+        for kind in ("completed", "savepoint"):
+            entry = latest.get(kind) or {}
+            seen.snapshot_ms = max(seen.snapshot_ms, int(entry.get("trigger_timestamp") or 0))
+
+    def _first_value(self, seen: Seen) -> None:
+        previous = seen.previous
+        if previous is None or len(seen.values) != 1 or not seen.counter:
+            return
+        old = self.jobs.get(previous)
+        if old is None or not old.counter or not old.snapshot_ms:
+            return
+        by_snapshot = [v for t, v in old.values if t * 1000 <= old.snapshot_ms]
+        if by_snapshot and seen.values[0][1] < by_snapshot[-1]:
+            self.back.append(
+                f"{seen.deployment}: job {seen.jid} started at counter {seen.values[0][1]:.0f}, below the "
+                f"{by_snapshot[-1]:.0f} job {previous} had counted by its newest snapshot"
+            )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "back": self.back,
+            "errors": self.errors,
+            "jobs": {
+                jid: {"deployment": s.deployment, "first": s.first, "counter": s.counter}
+                for jid, s in self.jobs.items()
+            },
+        }

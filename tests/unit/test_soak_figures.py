@@ -1,0 +1,88 @@
+"""The soak's figures (faults/soak/figures.py): availability and recoveries from samples."""
+
+from __future__ import annotations
+
+from faults.soak.figures import Fault, availability, figures, markdown, recoveries
+
+
+def _samples(
+    pattern: dict[str, str], start: float = 100.0
+) -> list[tuple[float, dict[str, tuple[bool, str | None]] | None]]:
+    """One sample a second: per deployment "u" up, "d" down, "?" Flink did not answer (all)."""
+    length = len(next(iter(pattern.values())))
+    found: list[tuple[float, dict[str, tuple[bool, str | None]] | None]] = []
+    for i in range(length):
+        if any(p[i] == "?" for p in pattern.values()):
+            found.append((start + i, None))
+        else:
+            found.append(
+                (start + i, {dep: (p[i] == "u", "j" if p[i] == "u" else None) for dep, p in pattern.items()})
+            )
+    return found
+
+
+def test_availability_counts_from_the_first_up_sample_and_an_unanswered_one_as_down() -> None:
+    samples = _samples({"a": "ddduuuu?uu", "b": "dddddddddd"})
+    assert availability(samples, ["a", "b"]) == {"a": 6 / 7, "b": 0.0}
+
+
+def test_a_recovery_runs_from_the_fault_to_the_first_up_sample_after_the_deployment_went_down() -> None:
+    samples = _samples({"a": "uuuuudddduuuu", "b": "uuuuuuuuuuuuu"})
+    faults = [Fault("cancel", 104.5, ["a"]), Fault("tm-kill", 104.5, [])]
+    found = recoveries(samples, faults, ["a", "b"])
+    # the cancel: down at 105, up at 109: 4.5 s; the TaskManager's: b never went down (no recovery)
+    assert [(r.kind, r.deployment, r.down_at, r.seconds) for r in found] == [
+        ("cancel", "a", 105.0, 4.5),
+        ("tm-kill", "a", 105.0, 4.5),
+    ]
+
+
+def test_a_deployment_still_down_at_the_end_is_not_recovered_and_a_late_failure_is_not_the_faults() -> None:
+    samples = _samples({"a": "uuuddddddd" + "u" * 20 + "d" * 5})
+    found = recoveries(samples, [Fault("jm-kill", 102.0, []), Fault("cancel", 110.0, ["a"])], ["a"])
+    assert [(r.kind, r.seconds) for r in found] == [("jm-kill", 8.0)]
+    down = recoveries(samples, [Fault("cancel", 129.5, ["a"])], ["a"])
+    assert [(r.kind, r.seconds) for r in down] == [("cancel", None)]
+    # a fault that meets the deployment already down: the earlier fault's recovery, not its own
+    assert recoveries(samples, [Fault("jm-kill", 102.0, []), Fault("cancel", 104.5, ["a"])], ["a"])[1:] == []
+
+
+def test_figures_by_kind_against_flinks_own_restart() -> None:
+    samples = _samples({"a": "uuddduuuuuuuuuuuuuuuuuuudddddddduuuu"})
+    faults = [Fault("job-fail", 101.5, ["a"]), Fault("cancel", 123.5, ["a"])]
+    result = figures(samples, faults, ["a"])
+    assert result.by_kind["job-fail"] == {
+        "faults": 1,
+        "recoveries": 1,
+        "not_recovered": 0,
+        "median": 3.5,
+        "worst": 3.5,
+        "phases": {},
+    }
+    assert result.by_kind["cancel"]["median"] == 8.5
+    assert result.flink_own == 3.5
+    assert result.hourly_availability == 1 - (3.5 + 8.5) / 2 / 3600
+    table = markdown(result, 1, "2.3.0")
+    assert "| cancel | 1 | 1 | 8.5 s | 8.5 s | 0 | within | Flink alone |" in table
+    assert "Flink's own restart (job-fail, median): 3.5 s" in table
+
+
+def test_a_recoverys_phases_come_from_the_reconcile_run_that_made_it() -> None:
+    from faults.soak.figures import Recovery, limits
+
+    recovery = Recovery("cancel", "a", at=1_800_000_000.0, down_at=1_800_000_001.0, seconds=9.0)
+    runs = [
+        {
+            "queued_at": "2027-01-15T08:00:02+00:00",
+            "start_date": "2027-01-15T08:00:03+00:00",
+            "end_date": "2027-01-15T08:00:05+00:00",
+        },
+        {
+            "queued_at": "2027-01-15T07:59:00+00:00",
+            "start_date": "2027-01-15T07:59:01+00:00",
+            "end_date": "2027-01-15T07:59:02+00:00",
+        },
+    ]
+    # 1_800_000_000 is 2027-01-15T08:00:00Z
+    assert limits(recovery, runs) == {"detect": 1.0, "schedule": 1.0, "act": 2.0, "health": 4.0}
+    assert limits(recovery, runs[1:]) is None  # no run in between: Flink recovered it alone
