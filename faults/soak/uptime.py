@@ -2,10 +2,10 @@
 progress, measured from Flink's REST API alone (nothing of the product is imported).
 
 A deployment is **up** in a sample when one of its jobs (named ``<deployment>.g<generation>``: the
-soak's specs name them) is RUNNING with every vertex running and its progress grew since the
-previous sample of the same job: the counter job's keyed counter (``count.counter``), any other
-job's records read by its vertices. A job's first sample shows no growth yet, so a restarted job is
-up from its second second.
+soak's specs name them) is RUNNING with every vertex running and its progress grew within the
+last 2.5 s (Flink refreshes metrics about once a second): the counter job's keyed counter
+(``count.counter``), any other job's records read by its vertices. A job's first sample shows no
+growth yet, so a restarted job is up from its second sample.
 
 **State never goes back**: when a deployment's counter job is replaced by another (a restart, an
 upgrade, a recovery), the new job's first counter must not be below what the old job had counted
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults.histories.rest import TERMINAL, FlinkReader, all_running
+
+WINDOW = 2.5  # seconds over which a running job must have progressed to count as up
 
 
 def deployment_of(name: str, deployments: list[str]) -> str | None:
@@ -97,18 +99,22 @@ class UptimeSampler:
         if seen is None:
             seen = self.jobs[jid] = Seen(jid, dep, now, previous=self.current.get(dep))
             self.current[dep] = jid
-        value = self.reader.counter(jid, detail)
-        if value is None:
-            seen.counter = False
+        seen.counter = any(str(v.get("name", "")).startswith("count") for v in detail.get("vertices", []))
+        if seen.counter:
+            value = self.reader.counter(jid, detail)
+        else:
             value = float(
                 sum(int((v.get("metrics") or {}).get("read-records", 0)) for v in detail.get("vertices", []))
             )
-        grew = bool(seen.values) and value > seen.values[-1][1]
-        if value:
-            seen.values.append((now, value))
-            self._first_value(seen)
         self._snapshot(seen)
-        return all_running(detail) and grew
+        if not value:  # nothing counted yet (or the gauge not reported): no progress to see
+            return False
+        # Flink refreshes metrics about once a second: growth is looked for over the last 2.5 s,
+        # so a sample that falls between two refreshes does not read as a stall.
+        window = [v for t, v in seen.values if now - t <= WINDOW]
+        seen.values.append((now, value))
+        self._first_value(seen)
+        return all_running(detail) and bool(window) and value > min(window)
 
     def _snapshot(self, seen: Seen) -> None:
         found = self.reader.get(f"/jobs/{seen.jid}/checkpoints")
