@@ -11,8 +11,8 @@
 - availability at one fault per deployment per hour, from the measured recovery times: the mean
   recovery over the kinds, per hour;
 - what limited a recovery the reconcile made (:func:`limits`): the reconcile run that acted after
-  the deployment went down, its phases from Airflow's own times: **detect** (down -> the run
-  queued: the job watcher's poll and the asset event), **schedule** (queued -> started: the
+  the fault and started a job of the deployment (its report), its phases from Airflow's own
+  times: **detect** (the fault -> the run queued: the job watcher's poll and the asset event), **schedule** (queued -> started: the
   scheduler and an executor slot), **act** (the run's reconcile) and **health** (its end -> the job
   up and counting: Flink starting it, restoring its state, its first records).
 """
@@ -102,9 +102,14 @@ def _time(text: object) -> float | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def limits(recovery: Recovery, runs: Sequence[Mapping[str, object]]) -> dict[str, float] | None:
-    """The phases of a recovery the reconcile made: the first run queued after the deployment
-    went down and ended before it was up; None when no run did (Flink recovered it alone)."""
+# What a run does that brings a deployment's job back (not a health mark or a savepoint).
+STARTS = frozenset({"deploy", "resubmit", "upgrade", "rescale", "rollback", "resume", "restart", "recover"})
+
+
+def limits(recovery: Recovery, runs: Sequence[Mapping[str, Any]]) -> dict[str, float] | None:
+    """The phases of a recovery the reconcile made: the first run queued after the fault that
+    started a job of the deployment (its report's ``acted``) and ended before it was up; None when
+    no run did (Flink recovered it alone)."""
     if recovery.seconds is None:
         return None
     back = recovery.at + recovery.seconds
@@ -112,9 +117,10 @@ def limits(recovery: Recovery, runs: Sequence[Mapping[str, object]]) -> dict[str
         queued, start, end = (_time(run.get(k)) for k in ("queued_at", "start_date", "end_date"))
         if queued is None or start is None or end is None:
             continue
-        if recovery.down_at - 1.0 <= queued and end <= back:
+        acted = set((run.get("acted") or {}).get(recovery.deployment, ()))
+        if recovery.at <= queued and end <= back and acted & STARTS:
             return {
-                "detect": round(queued - recovery.down_at, 1),
+                "detect": round(queued - recovery.at, 1),
                 "schedule": round(start - queued, 1),
                 "act": round(end - start, 1),
                 "health": round(back - end, 1),
@@ -141,11 +147,11 @@ def figures(
             "faults": len({r.at for r in found}),
             "recoveries": len(found),
             "not_recovered": len(found) - len(done),
-            "median": statistics.median(done) if done else None,
+            "median": round(statistics.median(done), 1) if done else None,
             "worst": max(done) if done else None,
             # the median of each phase over the recoveries the reconcile made
             "phases": {
-                phase: statistics.median(r.phases[phase] for r in found if r.phases)
+                phase: round(statistics.median(r.phases[phase] for r in found if r.phases), 1)
                 for phase in ("detect", "schedule", "act", "health")
                 if any(r.phases for r in found)
             },

@@ -372,7 +372,27 @@ class Soak:
         return [{k: run.get(k) for k in keep} for run in found.get("dag_runs", [])]
 
     def reconcile_runs(self) -> list[dict[str, Any]]:
-        return self.runs_of("flink_reconcile")
+        """Every reconcile run with what it did: per deployment, the kinds of its actions that
+        succeeded (its report, the task's XCom)."""
+        runs = self.runs_of("flink_reconcile")
+        for run in runs:
+            run["acted"] = {}
+            try:
+                found = self.stack.api(
+                    "GET",
+                    f"/dags/flink_reconcile/dagRuns/{run['dag_run_id']}/taskInstances/reconcile/xcomEntries/return_value",
+                )
+            except Exception as err:  # a run that failed or is still going: it made no recovery
+                run["acted_error"] = str(err)[:200]
+                continue
+            report = found.get("value") if isinstance(found, dict) else None
+            if isinstance(report, str):
+                report = json.loads(report)
+            for entry in (report or {}).get("deployments", []):
+                kinds = [d["kind"] for d in entry.get("done", []) if d.get("ok") and not d.get("yielded")]
+                if kinds:
+                    run["acted"][entry["deployment"]] = kinds
+        return runs
 
 
 def _exited(pid: int) -> bool:

@@ -71,18 +71,16 @@ def test_a_recoverys_phases_come_from_the_reconcile_run_that_made_it() -> None:
     from faults.soak.figures import Recovery, limits
 
     recovery = Recovery("cancel", "a", at=1_800_000_000.0, down_at=1_800_000_001.0, seconds=9.0)
-    runs = [
-        {
-            "queued_at": "2027-01-15T08:00:02+00:00",
-            "start_date": "2027-01-15T08:00:03+00:00",
-            "end_date": "2027-01-15T08:00:05+00:00",
-        },
-        {
-            "queued_at": "2027-01-15T07:59:00+00:00",
-            "start_date": "2027-01-15T07:59:01+00:00",
-            "end_date": "2027-01-15T07:59:02+00:00",
-        },
-    ]
-    # 1_800_000_000 is 2027-01-15T08:00:00Z
-    assert limits(recovery, runs) == {"detect": 1.0, "schedule": 1.0, "act": 2.0, "health": 4.0}
-    assert limits(recovery, runs[1:]) is None  # no run in between: Flink recovered it alone
+
+    def run(queued: int, start: int, end: int, acted: dict[str, list[str]]) -> dict[str, object]:
+        """Seconds after 2027-01-15T08:00:00Z (1_800_000_000), as Airflow's API writes times."""
+        at = {k: f"2027-01-15T07:59:{60 + v:02d}+00:00" if v < 0 else f"2027-01-15T08:00:{v:02d}+00:00"
+              for k, v in (("queued_at", queued), ("start_date", start), ("end_date", end))}  # fmt: skip
+        return {**at, "acted": acted}
+
+    restarted = run(2, 3, 5, {"a": ["restart"]})
+    assert limits(recovery, [restarted]) == {"detect": 2.0, "schedule": 1.0, "act": 2.0, "health": 4.0}
+    # a run queued before the fault, and one that only marked the deployment healthy: neither made it
+    earlier = run(-1, 1, 2, {"a": ["restart"]})
+    other = run(2, 3, 5, {"b": ["restart"], "a": ["mark-stable"]})
+    assert limits(recovery, [earlier, other]) is None
