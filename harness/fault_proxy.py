@@ -134,9 +134,13 @@ class FaultProxy:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
-        answer = self._client.request(
-            handler.command, self.upstream + handler.path, headers=headers, content=body
-        )
+        try:
+            answer = self._client.request(
+                handler.command, self.upstream + handler.path, headers=headers, content=body
+            )
+        except httpx.HTTPError:  # Flink is down: its caller sees what it would see, no answer
+            handler.close_connection = True
+            return
         rule = self._take(handler.command, handler.path, body)
         if rule is not None and rule.delay is None:
             self.events.append(f"lost the answer to {handler.command} {handler.path} ({answer.status_code})")

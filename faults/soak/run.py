@@ -6,7 +6,8 @@ The deployments (``deployments/`` of the soak's folder, the provider's spec file
 
 - ``soak-a``, ``soak-b``: the stateful counter job (keyed state, a checkpoint every 2 s), 20
   records per second; ``soak-a`` fails on demand (``--fail-when-file``);
-- ``soak-sql``: a SQL job (datagen -> a keyed count -> blackhole), its progress its records read.
+- ``soak-sql``: a SQL job (datagen -> a keyed count -> blackhole, a checkpoint every 2 s), its
+  progress its records read.
 
 Besides, ``soak_bounded`` (faults/soak/dags) runs the bounded job every 2 minutes and waits for it.
 
@@ -188,7 +189,13 @@ class Soak:
         spec: dict[str, Any] = {"name": name, "parallelism": d.parallelism, "health_timeout_seconds": 60}
         if name == "soak-sql":
             spec["sql"] = {"statements": SQL}
-            spec["flink_config"] = {"pipeline.name": f"{name}.g{d.generation}"}
+            # Checkpoints, as a streaming SQL job in production has: without them a job lost with
+            # its JobManager has no state to recover from, and the reconcile (rightly) refuses to
+            # start it without (the first soak on 1.20.5, before this).
+            spec["flink_config"] = {
+                "pipeline.name": f"{name}.g{d.generation}",
+                "execution.checkpointing.interval": "2 s",
+            }
         else:
             args = [
                 "--rate",
