@@ -124,7 +124,7 @@ class Soak:
         )
         self.flink.start()
         self.proxy = FaultProxy(self.flink.rest_url).start()
-        self.postgres = LocalPostgres().start()
+        self.postgres = LocalPostgres(durable=True).start()  # crashed by a fault: commits must survive it
         self.specs = self.work / "deployments"
         self.specs.mkdir(parents=True, exist_ok=True)
         self.fail_file = self.work / "fail-now"
