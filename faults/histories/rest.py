@@ -6,9 +6,12 @@ through JobManager restarts, and the checker judges only what it did see.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import httpx
+from typing_extensions import Self
 
 COUNTER_METRIC = "count.counter"  # the CounterJob's keyed counter (harness/java/.../CounterJob.java)
 TERMINAL = {"FINISHED", "CANCELED", "FAILED"}
@@ -64,3 +67,39 @@ def all_running(detail: dict[str, Any]) -> bool:
 
 def parallelism(detail: dict[str, Any]) -> int:
     return max((int(v.get("parallelism", 0)) for v in detail.get("vertices", [])), default=0)
+
+
+class Periodic:
+    """A thread that looks at Flink every ``interval`` seconds (:meth:`sample`) through its own
+    reader until stopped; a look that raises is handed to :meth:`failed` (a sampler that died
+    silently would judge nothing, and every run would pass)."""
+
+    def __init__(self, url: str, interval: float) -> None:
+        self.reader = FlinkReader(url)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.reader.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                self.sample()
+            except Exception as err:
+                self.failed(err)
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def failed(self, err: Exception) -> None:
+        raise NotImplementedError

@@ -7,12 +7,11 @@ which snapshots were on storage. Nothing of the product is imported.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from faults.histories.rest import TERMINAL, FlinkReader, all_running, parallelism
+from faults.histories.rest import TERMINAL, Periodic, all_running, parallelism
 
 
 def job_deployment(name: str, deployments: list[str]) -> str | None:
@@ -35,7 +34,7 @@ def snapshots_on_storage(checkpoint_dir: Path, savepoint_dir: Path) -> list[str]
     return sorted(found)
 
 
-class Sampler:
+class Sampler(Periodic):
     def __init__(
         self,
         url: str,
@@ -44,33 +43,15 @@ class Sampler:
         savepoint_dir: Path,
         interval: float = 0.5,
     ) -> None:
-        self.reader = FlinkReader(url)
+        super().__init__(url, interval)
         self.deployments = deployments
         self.dirs = (checkpoint_dir, savepoint_dir)
-        self.interval = interval
         self.samples: list[dict[str, Any]] = []
         self.jobs: dict[str, dict[str, Any]] = {}  # jid -> {name, deployment, parallelism, healthy: [t...]}
         self.storage: list[tuple[float, list[str]]] = []  # (t, listing) whenever it changed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def start(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-        self.reader.close()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            try:
-                self.sample()
-            except Exception as err:  # a sampler that dies silently would make every history pass
-                self.samples.append({"t": time.time(), "error": f"{type(err).__name__}: {err}"})
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+    def failed(self, err: Exception) -> None:
+        self.samples.append({"t": time.time(), "error": f"{type(err).__name__}: {err}"})
 
     def sample(self) -> None:
         now = time.time()

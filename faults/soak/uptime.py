@@ -15,12 +15,11 @@ while it lived, against the counter samples taken up to then: a lower bound, so 
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.histories.rest import TERMINAL, FlinkReader, all_running
+from faults.histories.rest import TERMINAL, Periodic, all_running
 
 WINDOW = 2.5  # seconds over which a running job must have progressed to count as up
 
@@ -43,37 +42,19 @@ class Seen:
     previous: str | None = None  # the deployment's job seen before it
 
 
-class UptimeSampler:
+class UptimeSampler(Periodic):
     def __init__(self, url: str, deployments: list[str], interval: float = 1.0) -> None:
-        self.reader = FlinkReader(url)
+        super().__init__(url, interval)
         self.deployments = deployments
-        self.interval = interval
         # (t, {deployment: (up, job id or None)}), or (t, None) when Flink did not answer
         self.samples: list[tuple[float, dict[str, tuple[bool, str | None]] | None]] = []
         self.jobs: dict[str, Seen] = {}
         self.current: dict[str, str] = {}  # deployment -> its newest job seen
         self.back: list[str] = []  # state that went back, one line each
         self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def start(self) -> UptimeSampler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-        self.reader.close()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            try:
-                self.sample()
-            except Exception as err:  # a sampler that died silently would report 100 %
-                self.errors.append(f"{time.time():.0f}: {type(err).__name__}: {err}")
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+    def failed(self, err: Exception) -> None:
+        self.errors.append(f"{time.time():.0f}: {type(err).__name__}: {err}")
 
     def sample(self) -> None:
         now = time.time()
