@@ -374,6 +374,10 @@ class LocalFlink:
         if ready:
             self.wait_ready(timeout)
 
+    def taskmanager_alive(self) -> bool:
+        pid = self.pids.get("taskmanager")
+        return pid is not None and _alive(pid)
+
     def _kill(self, role: str) -> None:
         pid = self.pids.pop(role, None)
         if pid:

@@ -96,6 +96,15 @@ class Cluster:
             j.jid for j in self.client.call(calls.jobs_overview()).jobs if not j.state.is_globally_terminal
         }
 
+    def revive(self) -> None:
+        """A TaskManager that died since the last test started again, said aloud. Cancelling a
+        Python job can take the TaskManager down (Beam's cleanup after its classloader closed:
+        ``ClassNotFoundException ... SharedResourceHolder``, seen on 2.3.0 after the Python
+        tests): one test's Flink crash must not fail every test after it for want of slots."""
+        if not self.flink.taskmanager_alive():
+            print(f"\nFlink {self.version}: the TaskManager had died; starting it again", flush=True)
+            self.flink.start_taskmanager()
+
     def cancel_all(self) -> None:
         for job_id in self.running_job_ids():
             with contextlib.suppress(FlinkApiError):
@@ -126,6 +135,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def flink(cluster: Cluster) -> Iterator[Cluster]:
     """The cluster, with every job a test left running cancelled afterwards (slots are few)."""
     reset_breakers()
+    cluster.revive()
     yield cluster
     cluster.cancel_all()
 
