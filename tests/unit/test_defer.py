@@ -83,6 +83,17 @@ def test_a_task_the_triggerer_may_not_end_resumes_in_a_worker() -> None:
     }
 
 
+def test_with_lineage_on_a_task_resumes_in_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task the triggerer ends sends no OpenLineage events (the Flink run's, the task's COMPLETE)."""
+    from airflow_provider_flink.lineage import events as lineage
+
+    sensor = FlinkJobStateSensor(task_id="s", job_id=J)
+    monkeypatch.setattr(lineage, "active", lambda: True)
+    assert tasks.end_in_triggerer(sensor, {"return_value": "state"}) is None
+    monkeypatch.setattr(lineage, "active", lambda: False)
+    assert tasks.end_in_triggerer(sensor, {"return_value": "state"}) == {"return_value": "state"}
+
+
 def test_a_sensors_target_states_keep_flinks_spelling_whether_strings_or_members() -> None:
     from airflow_provider_flink.client.models import JobState
 
