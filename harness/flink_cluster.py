@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -29,6 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,13 +81,33 @@ def java_tool(name: str) -> str:
     return candidate
 
 
+@contextlib.contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """Hold ``<path>.lock`` exclusively: processes filling the same cache entry at once (the
+    suite's lanes start together on a fresh machine) take turns; the second finds it done."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def install_flink(version: str) -> Path:
     """Install the Flink distribution for ``version`` once into the cache; return FLINK_HOME."""
     target = CACHE_ROOT / "flink" / version
     home = target / "pyflink"
-    if (home / "lib" / f"flink-dist-{version}.jar").exists() and (home / "bin" / "flink").exists():
+
+    def installed() -> bool:
+        return (home / "lib" / f"flink-dist-{version}.jar").exists() and (home / "bin" / "flink").exists()
+
+    if installed():
         return home
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with cache_lock(target):
+        if installed():
+            return home
+        return _install_flink(version, target, home)
+
+
+def _install_flink(version: str, target: Path, home: Path) -> Path:
     tmp = target.with_name(f"{version}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     packages = [f"apache-flink-libraries=={version}", f"apache-flink=={version}"]

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.flink_cluster import CACHE_ROOT, DEFAULT_VERSION, install_flink, java_tool
+from harness.flink_cluster import CACHE_ROOT, DEFAULT_VERSION, cache_lock, install_flink, java_tool
 
 SOURCES = Path(__file__).parent / "java"
 PACKAGE = "flinkprovider.testjobs"
@@ -63,7 +63,13 @@ def build_jar(version: str = DEFAULT_VERSION, out_dir: Path | None = None) -> Pa
     jar = out_dir / f"flink-provider-testjobs-{_digest()}.jar"
     if jar.exists():
         return jar
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with cache_lock(jar):
+        if jar.exists():
+            return jar
+        return _compile(home, version, jar)
+
+
+def _compile(home: Path, version: str, jar: Path) -> Path:
     javac = java_tool("javac")
     jar_tool = str(Path(javac).with_name("jar"))
     with tempfile.TemporaryDirectory() as classes:

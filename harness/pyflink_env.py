@@ -15,7 +15,6 @@ killed never looks complete. Standard library only: no provider import.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from harness.flink_cluster import CACHE_ROOT, DEFAULT_VERSION
+from harness.flink_cluster import CACHE_ROOT, DEFAULT_VERSION, cache_lock
 
 ENV_ROOT = CACHE_ROOT / "pyflink-env"
 MARKER = "installed.txt"
@@ -52,9 +51,7 @@ def install_pyflink_env(version: str) -> Path:
     session's cluster may ask before they end) take turns on a lock: the second finds it done."""
     if is_installed(version):
         return env_python(version)
-    ENV_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(ENV_ROOT / f"{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with cache_lock(env_dir(version)):
         if is_installed(version):
             return env_python(version)
         return _install(version)

@@ -150,9 +150,15 @@ ensure_venv() {
 # provider, resolved fresh from the provider's own metadata (nothing pinned by hand), as a user's
 # plain install would.
 ensure_airflow_venv() {
-  local airflow="$1" venv="$ROOT/.venv-airflow-$1"
+  local airflow="$1" venv="$ROOT/.venv-airflow-$1" lock
   local stamp="$venv/.installed-$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)"
   if [ -f "$stamp" ]; then return 0; fi
+  # One maker at a time: the suite makes these in the background and a later step may ask for one
+  # before it is done (it waits here, then finds the stamp).
+  mkdir -p "$ROOT/.run"
+  exec {lock}>"$ROOT/.run/venv-airflow-$airflow.lock"
+  flock "$lock"
+  if [ -f "$stamp" ]; then flock -u "$lock"; exec {lock}>&-; return 0; fi
   say "creating $venv with Airflow $airflow"
   if command -v uv >/dev/null 2>&1; then
     [ -x "$venv/bin/python" ] || uv venv --quiet --python "$PY" "$venv"
@@ -164,4 +170,5 @@ ensure_airflow_venv() {
       "apache-airflow==$airflow" -e "$ROOT[test]"
   fi
   rm -f "$venv"/.installed-* && touch "$stamp"
+  flock -u "$lock"; exec {lock}>&-
 }

@@ -23,6 +23,15 @@ def recorded(name: str) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fast_default_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection's default retry policy (4 attempts) without its backoff: a unit test that
+    meets an unreachable Flink through a hook waits no seconds for the same answer."""
+    from airflow_provider_flink.hooks import connection
+
+    monkeypatch.setattr(connection, "RetryPolicy", lambda: FAST_RETRY)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_breakers() -> Iterator[None]:
     reset_breakers()
     yield

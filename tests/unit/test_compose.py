@@ -125,6 +125,7 @@ def _image_sources(target: Path) -> None:
                     shutil.copy(path, target / source)
 
 
+@pytest.mark.image_build
 @pytest.mark.parametrize("owner", [50000, 0], ids=["owned-by-the-image-user", "owned-by-root"])
 def test_the_image_build_step_runs_as_the_image_user(owner: int) -> None:
     """The Dockerfile's install, as uid 50000 (Airflow's image user) over sources it owns (COPY
