@@ -2,8 +2,11 @@
 
     .venv/bin/python -m faults.soak --minutes 60 --version 2.3.0 --seed 1 [--every 60] [--out soak.json]
 
-Exit code 1 when a deployment's keyed state went back, the sampler failed, or a fault's recovery
-was not over by the end (the figures are printed either way).
+Exit code 1 when a deployment's keyed state went back, the sampler failed, a fault's recovery
+was not over by the end, or (with ``--bound S``) a recovery took more than S seconds once the
+faulted part answered again (the figures are printed either way). The suite's sample:
+
+    .venv/bin/python -m faults.soak --minutes 5 --every 30 --bound 60 --seed 1
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from faults.soak.figures import Fault, figures, markdown
+from faults.soak.figures import Fault, beyond, figures, markdown
 from faults.soak.run import DEPLOYMENTS, Soak, keep
 
 
@@ -29,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default="", help="comma-separated fault kinds (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="the soak's evidence and figures as JSON")
     parser.add_argument("--keep", type=Path, default=None, help="keep the soak's folder (logs) here")
+    parser.add_argument(
+        "--bound",
+        type=float,
+        default=None,
+        help="seconds a recovery may take once the faulted part answers again (default: no bound)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="flink-soak-") as tmp:
         soak = Soak(args.version, Path(tmp), args.minutes, args.seed, args.every)
@@ -58,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in result.recoveries
         if r.seconds is None
     ]
+    if args.bound is not None:
+        problems += beyond(result, args.bound)
     if not evidence["settled"]:
         problems.append("not every deployment was up at the end")
     for problem in problems:
@@ -68,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             "by_kind": result.by_kind,
             "flink_own": result.flink_own,
             "hourly_availability": result.hourly_availability,
-            "recoveries": [vars(r) for r in result.recoveries],
+            "recoveries": [{**vars(r), "share": r.share} for r in result.recoveries],
         }
         args.out.write_text(json.dumps(evidence, indent=1, default=str))
     return 1 if problems else 0

@@ -38,6 +38,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ class Soak:
     # ------------------------------------------------------------------ the stack
     def setup(self) -> None:
         self.random = random.Random(self.seed)
-        self.jar = build_jar(self.version, self.work / "jars")
+        self.jar = build_jar(self.version)  # the cached jar (the suite's sessions share it)
         self.flink = LocalFlink(
             version=self.version, workdir=self.work / "flink", slots=8, extra_config=FLINK_CONFIG
         )
@@ -260,11 +261,17 @@ class Soak:
         fault = Fault(kind, time.time(), [])
         if kind == "tm-kill":
             self.flink.kill_taskmanager()
-            threading.Timer(5.0, lambda: self.flink.start_taskmanager(ready=False)).start()
+
+            def back() -> None:
+                self.flink.start_taskmanager(ready=False)
+                fault.back_at = time.time()
+
+            threading.Timer(5.0, back).start()
         elif kind == "jm-kill":
             self.flink.kill_jobmanager()
             time.sleep(2.0)
             self.flink.start_jobmanager(ready=False)
+            self.back_when(fault, self.flink_answers)
         elif kind == "job-fail":
             fault.targets = ["soak-a"]
             self.fail_file.touch()
@@ -274,20 +281,24 @@ class Soak:
             fault.note = self.cancel(target)
         elif kind == "rest-outage":
             self.proxy.outage(20.0)
+            fault.back_at = fault.at + 20.0
         elif kind in ("triggerer", "scheduler", "api-server"):
             fault.targets = [target]
             self.stack.kill(kind)
             time.sleep(1.0)
             fault.note = self.cancel(target)
             time.sleep(3.0)
+            restarted = time.time()
             self.stack.restart(kind)
+            self.back_when(fault, lambda: self.airflow_component_back(kind, restarted))
         elif kind == "postgres":
             fault.targets = [target]
             self.postgres.crash()
             time.sleep(1.0)
             fault.note = self.cancel(target)
             time.sleep(3.0)
-            self.postgres.restart()
+            self.postgres.restart()  # returns once it accepts connections
+            fault.back_at = time.time()
         elif kind == "worker":
             fault.targets = [target]
             fault.note = self.cancel(target) + "; " + self.kill_reconcile_worker()
@@ -304,6 +315,33 @@ class Soak:
                 threading.Timer(60.0, lambda: self.unfail(target)).start()
             self.write(target)
         return fault
+
+    def back_when(self, fault: Fault, answers: Callable[[], bool], timeout: float = 180.0) -> None:
+        """In the background: ``fault.back_at`` = when ``answers()`` first holds (polled 5 times
+        a second); left None (no outage known) if it never does within ``timeout``."""
+
+        def watch() -> None:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    if answers():
+                        fault.back_at = time.time()
+                        return
+                time.sleep(0.2)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def flink_answers(self) -> bool:
+        return self.direct.get("/overview", timeout=2).status_code == 200
+
+    def airflow_component_back(self, component: str, restarted: float) -> bool:
+        """The api-server answers its health check; the scheduler or triggerer has written a
+        heartbeat since it was started again."""
+        health = httpx.get(f"{self.stack.url}/api/v2/monitor/health", timeout=2).json()
+        if component == "api-server":
+            return True
+        beat = health.get(component, {}).get(f"latest_{component}_heartbeat")
+        return isinstance(beat, str) and datetime.fromisoformat(beat).timestamp() >= restarted
 
     def unfail(self, name: str) -> None:
         d = self.declared[name]

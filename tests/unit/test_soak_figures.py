@@ -57,13 +57,16 @@ def test_figures_by_kind_against_flinks_own_restart() -> None:
         "not_recovered": 0,
         "median": 3.5,
         "worst": 3.5,
+        "median_share": 3.5,
+        "worst_share": 3.5,
         "phases": {},
+        "goal": "Flink's",
     }
     assert result.by_kind["cancel"]["median"] == 8.5
     assert result.flink_own == 3.5
     assert result.hourly_availability == 1 - (3.5 + 8.5) / 2 / 3600
     table = markdown(result, 1, "2.3.0")
-    assert "| cancel | 1 | 1 | 8.5 s | 8.5 s | 0 | within | Flink alone |" in table
+    assert "| cancel | 1 | 1 | 8.5 s | 8.5 s | 8.5 s (8.5 s) | 0 | within | Flink alone |" in table
     assert "Flink's own restart (job-fail, median): 3.5 s" in table
 
 
@@ -84,3 +87,29 @@ def test_a_recoverys_phases_come_from_the_reconcile_run_that_made_it() -> None:
     earlier = run(-1, 1, 2, {"a": ["restart"]})
     other = run(2, 3, 5, {"b": ["restart"], "a": ["mark-stable"]})
     assert limits(recovery, [earlier, other]) is None
+
+
+def test_a_recoverys_share_leaves_out_the_time_the_faulted_part_did_not_answer() -> None:
+    """A JobManager back 6 s after its kill: of a 14.5 s recovery, 8.5 s are the provider's (and
+    Flink's restart of the job), held to Flink's own restart + 5 s; a bound on the share is a
+    problem per recovery beyond it."""
+    from faults.soak.figures import beyond
+
+    samples = _samples({"a": "uuddduuuuuuuuuuuuuuuuuuudddddddddddddduuuu"})
+    faults = [Fault("job-fail", 101.5, ["a"]), Fault("jm-kill", 123.5, [], back_at=129.5)]
+    result = figures(samples, faults, ["a"])
+    (jm,) = [r for r in result.recoveries if r.kind == "jm-kill"]
+    assert (jm.seconds, jm.outage, jm.share) == (14.5, 6.0, 8.5)
+    row = result.by_kind["jm-kill"]
+    assert (row["median"], row["median_share"], row["worst_share"], row["goal"]) == (14.5, 8.5, 8.5, "within")
+    # one second slower once Flink answered: over Flink's own 3.5 s + 5 s
+    late = figures(samples, [faults[0], Fault("jm-kill", 123.5, [], back_at=128.5)], ["a"])
+    assert late.by_kind["jm-kill"]["goal"] == "OVER"
+    assert beyond(result, 8.5) == []
+    assert beyond(late, 9.0) == [
+        "jm-kill at 124: a took 9.5 s once the faulted part answered (of 14.5 s), over the bound of 9 s"
+    ]
+    # without Flink's own restart measured there is nothing to hold a kind to; Flink's kinds have no goal
+    alone = figures(samples, faults[1:], ["a"])
+    assert alone.by_kind["jm-kill"]["goal"] == ""
+    assert result.by_kind["job-fail"]["goal"] == "Flink's"
