@@ -5,7 +5,7 @@ its spec's ``max_checkpoint_age_minutes``. A job becoming healthy is an event to
 reconcile that marks it stable) but not an alert.
 
 Scheduled on the asset ``flink_job_states``, which a watcher in the triggerer updates (one
-``/jobs/overview`` per cluster every 2 s; see ``dags/flink_reconcile.py``, which the same event
+``/jobs/overview`` per cluster every second; see ``dags/flink_reconcile.py``, which the same event
 starts to restart or recover the job per the spec's policies). Each event carries, per change:
 deployment, job id, the state before and after, the root cause of a failure, the Flink UI link.
 

@@ -41,7 +41,7 @@ except ImportError:  # Airflow 3.1
 DEFAULT_FOLDER = str(Path(__file__).parent / "deployments")
 FOLDER = folder_from_variable(DEFAULT_FOLDER)
 # Updated by watchers in the triggerer: a deployment file or jar changed (read every 2 s); a
-# declared deployment's job left RUNNING on Flink (one /jobs/overview per cluster every 2 s).
+# declared deployment's job left RUNNING on Flink (one /jobs/overview per cluster every second).
 DEPLOYMENT_FILES = deployment_files_asset(FOLDER)
 JOB_STATES = job_states_asset(FOLDER)
 

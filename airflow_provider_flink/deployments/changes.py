@@ -15,6 +15,7 @@ Both are plain functions over plain data, so the event trigger that calls them
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,23 @@ def confirmed(held: list[JobChange], now: dict[str, tuple[str, str]]) -> list[Jo
         if change.job_id and job_id == change.job_id and JobState(state) is not JobState.RUNNING:
             out.append(JobChange(change.deployment, job_id, change.before, state))  # as it is now
     return out
+
+
+def settle(
+    held: Sequence[tuple[JobChange, float]], now: dict[str, tuple[str, str]], clock: float, after: float
+) -> tuple[list[JobChange], list[tuple[JobChange, float]]]:
+    """Held ended jobs ``(change, first seen)`` against the look ``now`` at ``clock``: those still
+    ended and seen at least ``after`` seconds ago to report (as they are now), those still ended
+    but younger to hold on; one a newer job took over (an upgrade: stop, then submit) or that runs
+    again is dropped. Time, not a number of looks: the window stays the same whatever the poll."""
+    report, holding = [], []
+    for change, seen in held:
+        still = confirmed([change], now)
+        if still and clock - seen >= after:
+            report += still
+        elif still:
+            holding.append((change, seen))
+    return report, holding
 
 
 def urgent(change: JobChange) -> bool:

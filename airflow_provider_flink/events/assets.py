@@ -47,7 +47,7 @@ def deployment_files_asset(folder: str, poll_interval: float = 2.0) -> Any:
     return Asset(name=FILES_ASSET, watchers=[AssetWatcher(name=FILES_ASSET, trigger=trigger)])
 
 
-def job_states_asset(folder: str, clusters: Sequence[str] | None = None, poll_interval: float = 2.0) -> Any:
+def job_states_asset(folder: str, clusters: Sequence[str] | None = None, poll_interval: float = 1.0) -> Any:
     from airflow.sdk import Asset, AssetWatcher
 
     watchers = [

@@ -46,10 +46,10 @@ from airflow_provider_flink.client.models import FAILING_STATES, JobState
 from airflow_provider_flink.deployments.changes import (
     Health,
     JobChange,
-    confirmed,
     health_changes,
     job_changes,
     newest_health,
+    settle,
     stale_checkpoint,
     states_of,
     urgent,
@@ -65,6 +65,13 @@ from airflow_provider_flink.triggers.flink import POLL_RETRY
 
 CURSOR_KEY = "flink_job_states"
 CHECKPOINT_EVERY = 30.0  # seconds between looks at the checkpoints of jobs that declare a max age
+# One GET /jobs/overview a second per cluster: a failed or vanished job is known within a second.
+POLL_INTERVAL = 1.0
+# An ended job (FINISHED, CANCELED) is reported once it has stayed the deployment's newest job this
+# long: a reconcile's upgrade stops a job, then submits the next (measured in the soak on 2.3.0:
+# stop and submit together take 0.5-0.9 s; 2 s leaves room for a slower cluster); a person's
+# cancel is reported this much later.
+CONFIRM_AFTER = 2.0
 
 
 def declared(folder: str, cluster: str) -> list[DeploymentSpec]:
@@ -91,7 +98,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         self,
         flink_conn_id: str,
         deployments_folder: str,
-        poll_interval: float = 2.0,
+        poll_interval: float = POLL_INTERVAL,
         sample_interval: float | None = None,
     ) -> None:
         """``sample_interval``: seconds between samples for the Flink page's charts (0: none;
@@ -263,7 +270,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
         health: dict[str, Health] | None = None  # the last look's health (in memory: first look is the base)
         reported: set[str] = set()  # jobs (and checkpoints) already reported unhealthy or stale
         checked = 0.0  # when the checkpoints were last looked at
-        held: list[JobChange] = []  # ended jobs (FINISHED, CANCELED ...) waiting one look to be sure
+        held: list[tuple[JobChange, float]] = []  # ended jobs (FINISHED, CANCELED ...), when first seen
         self.log.info(
             "Watching the declared deployments' jobs on %s every %g s", self.flink_conn_id, self.poll_interval
         )
@@ -283,8 +290,9 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                 if time.monotonic() - checked >= CHECKPOINT_EVERY:
                     checked = time.monotonic()
                     found += await self._stale_checkpoints(hook, look, reported)
-                changes = [c for c in found if urgent(c)] + confirmed(held, now)
-                held = [c for c in found if not urgent(c)]
+                sure, held = settle(held, now, time.monotonic(), CONFIRM_AFTER)
+                changes = [c for c in found if urgent(c)] + sure
+                held += [(c, time.monotonic()) for c in found if not urgent(c)]
                 health = look.health
                 if changes:
                     self.log.info("Jobs changed: %s", "; ".join(c.describe() for c in changes))

@@ -20,6 +20,7 @@ from airflow_provider_flink.deployments.changes import (
     health_changes,
     job_changes,
     newest_jobs,
+    settle,
     urgent,
 )
 from airflow_provider_flink.events import FlinkJobEventTrigger
@@ -239,6 +240,44 @@ def test_a_job_cancelled_outside_is_an_event_once_the_next_look_confirms_it(
     event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05))
     assert event is not None
     assert [(c["from"], c["to"]) for c in event["changes"]] == [("RUNNING", "CANCELED")]
+
+
+def test_an_ended_job_is_reported_once_it_stayed_ended_for_the_window_not_after_one_look() -> None:
+    a, b = jid("orders", 0), jid("orders", 1)
+    cancel = JobChange("orders", a, "RUNNING", "CANCELLING")
+    ended = {"orders": (a, "CANCELED")}
+    # Seen at 10.0; a look at 11.0 (poll 1 s) is too soon for a 2 s window: held on, as it was seen.
+    assert settle([(cancel, 10.0)], ended, 11.0, 2.0) == ([], [(cancel, 10.0)])
+    # At 12.0 it is reported, as it is now (CANCELED).
+    assert settle([(cancel, 10.0)], ended, 12.0, 2.0) == ([JobChange("orders", a, "RUNNING", "CANCELED")], [])
+    # An upgrade's next job listed meanwhile (or the job running again): dropped, never reported.
+    assert settle([(cancel, 10.0)], {"orders": (b, "INITIALIZING")}, 11.0, 2.0) == ([], [])
+    assert settle([(cancel, 10.0)], {"orders": (a, "RUNNING")}, 13.0, 2.0) == ([], [])
+
+
+def test_an_upgrades_next_job_listed_a_second_after_the_old_one_ended_is_no_event(
+    fake_flink: Any, folder: Path
+) -> None:
+    """A poll faster than the window: the old job FINISHED for 1 s over 20 looks (the old rule,
+    one look later, reported it and woke a reconcile and an alert for the provider's own upgrade);
+    then the next job runs. The only event is the new job becoming healthy."""
+    import time
+
+    old, new = jid("orders", 0), jid("orders", 1)
+    began = time.monotonic()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        elapsed = time.monotonic() - began
+        if elapsed < 0.3:
+            return httpx.Response(200, json=overview((old, "RUNNING", 1)))
+        if elapsed < 1.3:
+            return httpx.Response(200, json=overview((old, "FINISHED", 1)))
+        return httpx.Response(200, json=overview((old, "FINISHED", 1), (new, "RUNNING", 2)))
+
+    fake_flink(handler)
+    event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05), 2.8)
+    assert event is not None
+    assert [(c["job_id"], c["kind"]) for c in event["changes"]] == [(new, "healthy")]
 
 
 def test_the_alert_dag_writes_one_line_per_change() -> None:
