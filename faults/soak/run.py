@@ -297,8 +297,14 @@ class Soak:
             time.sleep(1.0)
             fault.note = self.cancel(target)
             time.sleep(3.0)
+            restarted = time.time()
             self.postgres.restart()  # returns once it accepts connections
-            fault.back_at = time.time()
+            # Airflow whole again: the scheduler and the triggerer (which exit when their database
+            # goes away; the supervisor starts them again) heartbeating since.
+            self.back_when(
+                fault,
+                lambda: all(self.airflow_component_back(c, restarted) for c in ("scheduler", "triggerer")),
+            )
         elif kind == "worker":
             fault.targets = [target]
             fault.note = self.cancel(target) + "; " + self.kill_reconcile_worker()
@@ -332,7 +338,10 @@ class Soak:
         threading.Thread(target=watch, daemon=True).start()
 
     def flink_answers(self) -> bool:
-        return self.direct.get("/overview", timeout=2).status_code == 200
+        """The JobManager answers and a TaskManager has registered its slots with it (the jobs
+        can run again): Flink whole again after a JobManager's restart."""
+        answer = self.direct.get("/overview", timeout=2)
+        return answer.status_code == 200 and int(answer.json().get("slots-total", 0)) > 0
 
     def airflow_component_back(self, component: str, restarted: float) -> bool:
         """The api-server answers its health check; the scheduler or triggerer has written a

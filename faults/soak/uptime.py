@@ -2,10 +2,10 @@
 progress, measured from Flink's REST API alone (nothing of the product is imported).
 
 A deployment is **up** in a sample when one of its jobs (named ``<deployment>.g<generation>``: the
-soak's specs name them) is RUNNING with every vertex running and its progress grew within the
-last 2.5 s (Flink refreshes metrics about once a second): the counter job's keyed counter
-(``count.counter``), any other job's records read by its vertices. A job's first sample shows no
-growth yet, so a restarted job is up from its second sample.
+soak's specs name them) is RUNNING with every vertex running and makes progress: the records its
+vertices read and wrote (counted by Flink since the job started) grew within the last 2.5 s
+(Flink refreshes metrics about once a second), counted from 0 for a job first seen within that
+time (a restarted job is up from its first sample that shows records processed).
 
 **State never goes back**: when a deployment's counter job is replaced by another (a restart, an
 upgrade, a recovery), the new job's first counter must not be below what the old job had counted
@@ -36,7 +36,8 @@ class Seen:
     jid: str
     deployment: str
     first: float
-    values: list[tuple[float, float]] = field(default_factory=list)  # (t, counter or records)
+    values: list[tuple[float, float]] = field(default_factory=list)  # (t, the keyed counter)
+    records: list[tuple[float, float]] = field(default_factory=list)  # (t, records read and written)
     counter: bool = True  # a keyed counter (state) or a record count (progress only)
     snapshot_ms: int = 0  # trigger time of its newest completed snapshot, epoch ms
     previous: str | None = None  # the deployment's job seen before it
@@ -83,19 +84,26 @@ class UptimeSampler(Periodic):
         seen.counter = any(str(v.get("name", "")).startswith("count") for v in detail.get("vertices", []))
         if seen.counter:
             value = self.reader.counter(jid, detail)
-        else:
-            value = float(
-                sum(int((v.get("metrics") or {}).get("read-records", 0)) for v in detail.get("vertices", []))
-            )
+            if value:  # the gauge reported (a restored job's first value is its restored state)
+                seen.values.append((now, value))
+                self._first_value(seen)
         self._snapshot(seen)
-        if not value:  # nothing counted yet (or the gauge not reported): no progress to see
-            return False
+        records = float(
+            sum(
+                int((v.get("metrics") or {}).get(key, 0))
+                for v in detail.get("vertices", [])
+                for key in ("read-records", "write-records")
+            )
+        )
         # Flink refreshes metrics about once a second: growth is looked for over the last 2.5 s,
         # so a sample that falls between two refreshes does not read as a stall.
-        window = [v for t, v in seen.values if now - t <= WINDOW]
-        seen.values.append((now, value))
-        self._first_value(seen)
-        return all_running(detail) and bool(window) and value > min(window)
+        # A job first seen within the window counts from 0 (what it had processed when it
+        # started): one that has processed records is up from its first sample.
+        window = [v for t, v in seen.records if now - t <= WINDOW]
+        if now - seen.first <= WINDOW:
+            window.append(0.0)
+        seen.records.append((now, records))
+        return all_running(detail) and bool(window) and records > min(window)
 
     def _snapshot(self, seen: Seen) -> None:
         found = self.reader.get(f"/jobs/{seen.jid}/checkpoints")

@@ -64,10 +64,13 @@ def test_figures_by_kind_against_flinks_own_restart() -> None:
     }
     assert result.by_kind["cancel"]["median"] == 8.5
     assert result.flink_own == 3.5
-    assert result.hourly_availability == 1 - (3.5 + 8.5) / 2 / 3600
+    # down 3 + 8 samples of 1 s from its first up one, over the 2 faults aimed at it
+    assert result.downtime_per_fault == {"a": 5.5}
+    assert result.hourly_availability == {"a": 1 - 5.5 / 3600}
     table = markdown(result, 1, "2.3.0")
     assert "| cancel | 1 | 1 | 8.5 s | 8.5 s | 8.5 s (8.5 s) | 0 | within | Flink alone |" in table
     assert "Flink's own restart (job-fail, median): 3.5 s" in table
+    assert "a: 5.5 s down per fault it was exposed to: 99.847 % available at one fault per hour" in table
 
 
 def test_a_recoverys_phases_come_from_the_reconcile_run_that_made_it() -> None:
@@ -113,3 +116,13 @@ def test_a_recoverys_share_leaves_out_the_time_the_faulted_part_did_not_answer()
     alone = figures(samples, faults[1:], ["a"])
     assert alone.by_kind["jm-kill"]["goal"] == ""
     assert result.by_kind["job-fail"]["goal"] == "Flink's"
+
+
+def test_downtime_per_fault_counts_every_fault_a_deployment_was_exposed_to() -> None:
+    """A whole-stack fault that did not take ``b`` down still counts as one it endured; a fault
+    aimed at ``a`` does not count for ``b``; downtime no fault explains counts all the same."""
+    samples = _samples({"a": "uuuddduuuuuuuu", "b": "uuuuuuuuuddduu"})
+    faults = [Fault("cancel", 102.5, ["a"]), Fault("rest-outage", 104.0, []), Fault("jm-kill", 108.5, ["b"])]
+    result = figures(samples, faults, ["a", "b"])
+    assert result.downtime_per_fault == {"a": 1.5, "b": 1.5}  # a: 3 s over 2 faults; b: 3 s over 2
+    assert result.hourly_availability["a"] == 1 - 1.5 / 3600

@@ -1,0 +1,104 @@
+"""The soak's outside sampler (faults/soak/uptime.py) on scripted Flink answers: when a
+deployment is up, and the check that its keyed state never goes back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faults.soak.uptime import UptimeSampler
+
+
+class Script:
+    """What Flink answers, set by the test between samples."""
+
+    def __init__(self) -> None:
+        self.listing: list[dict[str, Any]] = []
+        self.records: dict[str, int] = {}
+        self.counters: dict[str, float] = {}
+        self.snapshot_ms: dict[str, int] = {}
+        self.running = True
+
+    def jobs(self) -> list[dict[str, Any]] | None:
+        return self.listing
+
+    def job(self, jid: str) -> dict[str, Any]:
+        status = "RUNNING" if self.running else "INITIALIZING"
+        vertices = [
+            {"name": "Source: ticks", "status": status, "metrics": {"write-records": self.records[jid]}},
+            {"name": "count", "status": status, "metrics": {"read-records": self.records[jid]}},
+        ]
+        return {"state": "RUNNING", "vertices": vertices}
+
+    def counter(self, jid: str, detail: dict[str, Any]) -> float | None:
+        return self.counters.get(jid)
+
+    def get(self, path: str, **params: str) -> Any:
+        jid = path.split("/")[2]
+        return {"latest": {"completed": {"trigger_timestamp": self.snapshot_ms.get(jid, 0)}}}
+
+
+def sampler(script: Script) -> UptimeSampler:
+    found = UptimeSampler("http://flink.test:8081", ["a"])
+    found.reader.close()
+    found.reader = script  # type: ignore[assignment]
+    script.listing = []
+    return found
+
+
+def job(jid: str, start: int) -> dict[str, Any]:
+    return {"jid": jid, "name": "a.g1", "state": "RUNNING", "start-time": start}
+
+
+def test_a_job_is_up_from_its_first_sample_with_records_and_down_when_they_stop_growing(
+    monkeypatch: Any,
+) -> None:
+    clock = iter(range(100, 200))
+    monkeypatch.setattr("faults.soak.uptime.time.time", lambda: float(next(clock)))
+    script = Script()
+    seen = sampler(script)
+    script.listing = [job("j1", 1)]
+    script.records["j1"] = 0
+    seen.sample()  # running, nothing processed yet
+    script.records["j1"] = 40
+    seen.sample()  # grew: up
+    script.listing, script.records["j2"] = [job("j2", 2)], 25
+    seen.sample()  # a new job seen first with records: up at once (no second sample needed)
+    seen.sample()  # 25 again, within the window: up (a sample between two metric refreshes)
+    seen.sample()
+    seen.sample()  # no growth over 2.5 s: down
+    script.records["j2"], script.running = 30, False
+    seen.sample()  # grew, but a vertex is not running: down
+    assert [state["a"] if state else None for _, state in seen.samples] == [
+        (False, "j1"),
+        (True, "j1"),
+        (True, "j2"),
+        (True, "j2"),
+        (True, "j2"),
+        (False, "j2"),
+        (False, "j2"),
+    ]
+
+
+def test_state_going_back_is_judged_against_the_old_jobs_newest_snapshot(monkeypatch: Any) -> None:
+    clock = iter(range(100, 200))
+    monkeypatch.setattr("faults.soak.uptime.time.time", lambda: float(next(clock)))
+    script = Script()
+    seen = sampler(script)
+    script.listing, script.records["old"] = [job("old", 1)], 10
+    for counter in (100.0, 120.0, 140.0):  # at 100, 101, 102
+        script.counters["old"] = counter
+        seen.sample()
+    script.snapshot_ms["old"] = 101_500  # its newest checkpoint: after the 120 read at 101
+    seen.sample()  # the snapshot is read (the counter at 103: 140)
+    # The next job restored from that checkpoint starts at 120 or more: not back.
+    script.listing, script.records["ok"], script.counters["ok"] = [job("ok", 2)], 5, 125.0
+    seen.sample()
+    assert seen.back == []
+    # A job of the deployment after "ok" that starts from nothing: back, named against "ok".
+    script.snapshot_ms["ok"] = 105_000
+    seen.sample()
+    script.listing, script.records["fresh"], script.counters["fresh"] = [job("fresh", 3)], 5, 3.0
+    seen.sample()
+    assert seen.back == [
+        "a: job fresh started at counter 3, below the 125 job ok had counted by its newest snapshot"
+    ]
