@@ -6,8 +6,9 @@
   sample the deployment is up again; a fault that did not take a deployment down (within
   ``GRACE`` seconds), or met it already down, has no recovery of its own;
 - a recovery's **share**: its time less the fault's **outage**, the time the faulted part took to
-  answer again (the JobManager's REST API, PostgreSQL, a restarted Airflow component's heartbeat,
-  the TaskManager's process; nothing for a cancel or an edit): what is left is what the
+  be whole again (the JobManager or a new TaskManager with its slots registered, PostgreSQL and
+  the components its crash ended, a restarted Airflow component's heartbeat; nothing for a
+  cancel or an edit): what is left is what the
   provider (and Flink restarting the job) took once it could act;
 - per fault kind: the recoveries' median and worst; against them, Flink's own restart time: the
   recovery from ``job-fail`` (a job that throws once, restarted by Flink's restart strategy with
@@ -35,9 +36,10 @@ from typing import Any
 
 GRACE = 15.0  # seconds after a fault within which a deployment going down counts as its doing
 GOAL_MARGIN = 5.0  # seconds over Flink's own restart time a recovery's median share may take
-# Kinds Flink recovers by itself (no goal for the provider): the job's own failure, and the
-# TaskManager's loss (the restart strategy waits for its slots) -- unless its attempts run out.
-FLINK_RECOVERS = frozenset({"job-fail", "tm-kill"})
+# The kind Flink recovers by itself (the reference, no goal of its own): the job's own failure.
+# A TaskManager's loss is held to the goal: the restart strategy's attempts (3, 2 s apart) run
+# out before a new TaskManager registers, and the reconcile restarts the job.
+FLINK_RECOVERS = frozenset({"job-fail"})
 
 Sample = tuple[float, "dict[str, tuple[bool, str | None]] | None"]
 

@@ -264,7 +264,7 @@ class Soak:
 
             def back() -> None:
                 self.flink.start_taskmanager(ready=False)
-                fault.back_at = time.time()
+                self.back_when(fault, self.flink_answers)  # its slots registered again
 
             threading.Timer(5.0, back).start()
         elif kind == "jm-kill":
