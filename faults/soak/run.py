@@ -144,6 +144,10 @@ class Soak:
                 "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
                 "AIRFLOW__FLINK__RECORD_STORE_CONN_ID": "flink_records",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                # Airflow's own default (the harness parses every 5 s for tests that add DAGs):
+                # the soak's DAG files never change, and each parse costs CPU the soak shares.
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             },
         )
         self.stack.start()
