@@ -139,8 +139,8 @@ STARTS = frozenset({"deploy", "resubmit", "upgrade", "rescale", "rollback", "res
 
 def limits(recovery: Recovery, runs: Sequence[Mapping[str, Any]]) -> dict[str, float] | None:
     """The phases of a recovery the reconcile made: the first run queued after the fault that
-    started a job of the deployment (its report's ``acted``) and ended before it was up; None when
-    no run did (Flink recovered it alone)."""
+    started a job of the deployment (its report's ``acted``) and started before it was up; None
+    when no run did (Flink recovered it alone)."""
     if recovery.seconds is None:
         return None
     back = recovery.at + recovery.seconds
@@ -149,12 +149,14 @@ def limits(recovery: Recovery, runs: Sequence[Mapping[str, Any]]) -> dict[str, f
         if queued is None or start is None or end is None:
             continue
         acted = set((run.get("acted") or {}).get(recovery.deployment, ()))
-        if recovery.at <= queued and end <= back and acted & STARTS:
+        # Started before the deployment was up again (the run's end is written a scheduler loop
+        # after its task ended, which can be after the new job already counts).
+        if recovery.at <= queued and start <= back and acted & STARTS:
             return {
                 "detect": round(queued - recovery.at, 1),
                 "schedule": round(start - queued, 1),
-                "act": round(end - start, 1),
-                "health": round(back - end, 1),
+                "act": round(min(end, back) - start, 1),
+                "health": round(max(0.0, back - end), 1),
             }
     return None
 

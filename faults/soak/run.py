@@ -364,15 +364,27 @@ class Soak:
         self.say(f"put {name}'s good spec back")
 
     def kill_reconcile_worker(self, timeout: float = 60.0) -> str:
-        """The process running a reconcile task (and its supervisor) killed while it acts."""
+        """The worker running a reconcile task killed while it acts: the task's process (its pid
+        as Airflow's API reports it) and the executor's worker process that supervises it, as a
+        lost machine would. (A task process forks from its supervisor: its command line does not
+        say which task it runs.)"""
         deadline = time.monotonic() + timeout
+        protected = {pid for name, pid in self.stack.pids.items()}
         while time.monotonic() < deadline:
-            for process in psutil.process_iter(["pid", "cmdline"]):
-                line = " ".join(process.info.get("cmdline") or [])
-                if "flink_reconcile" in line and "reconcile" in line and "supervisor" not in line:
-                    kill_tree(process.pid, signal.SIGKILL)
-                    return f"killed the reconcile task process {process.pid}"
-            time.sleep(0.2)
+            with contextlib.suppress(Exception):
+                found = self.stack.api(
+                    "GET", "/dags/flink_reconcile/dagRuns/~/taskInstances", params={"state": "running"}
+                )
+                for ti in found.get("task_instances", []):
+                    pid = ti.get("pid")
+                    if not pid or pid in protected:
+                        continue
+                    task = psutil.Process(int(pid))
+                    parent = task.parent()
+                    worker = parent.pid if parent is not None and parent.pid not in protected else task.pid
+                    kill_tree(worker, signal.SIGKILL)
+                    return f"killed the worker {worker} running reconcile task process {pid} ({ti['dag_run_id']})"
+            time.sleep(0.1)
         return "no reconcile task process was seen to kill"
 
     # ------------------------------------------------------------------ the soak

@@ -90,6 +90,11 @@ def test_a_recoverys_phases_come_from_the_reconcile_run_that_made_it() -> None:
     earlier = run(-1, 1, 2, {"a": ["restart"]})
     other = run(2, 3, 5, {"b": ["restart"], "a": ["mark-stable"]})
     assert limits(recovery, [earlier, other]) is None
+    # a run whose end Airflow wrote after the job was up (9 s): its act ends there, no health wait
+    late = run(2, 3, 11, {"a": ["resume"]})
+    assert limits(recovery, [late]) == {"detect": 2.0, "schedule": 1.0, "act": 6.0, "health": 0.0}
+    # one that started after the deployment was up did not make the recovery
+    assert limits(recovery, [run(2, 10, 11, {"a": ["resume"]})]) is None
 
 
 def test_a_recoverys_share_leaves_out_the_time_the_faulted_part_did_not_answer() -> None:
