@@ -173,6 +173,16 @@ class Soak:
         )
         for dag_id in ("flink_reconcile", "soak_bounded"):
             self.stack.wait_dag(dag_id)
+        # The watchers of the soak's folder (a parse after the Variable was set): a fault before
+        # they watch would be one nobody is told of (seen: a cancel 10 s before they started).
+        wait_for(
+            "the job watcher on the soak's deployments",
+            lambda: (
+                f"Watching {self.specs}:" in self.stack.log_tail("triggerer", 200_000)
+                and "Watching the declared deployments' jobs" in self.stack.log_tail("triggerer", 200_000)
+            ),
+            timeout=120,
+        )
         self.direct = httpx.Client(base_url=self.flink.rest_url, timeout=10)
         self.sampler = UptimeSampler(self.flink.rest_url, DEPLOYMENTS).start()
         self.supervising = threading.Event()
