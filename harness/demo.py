@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from harness.airflow_db import MigrationError, migrated_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = Path(os.environ.get("DEMO_RUN_DIR", ROOT / ".run")).resolve()
 FLINK_DIR = RUN / "demo-flink"
 AIRFLOW_HOME = RUN / "demo-airflow"
 DAG_ID = "flink_job_lifecycle"
-# The reconcile DAG's pool: one slot, so two runs never act on the same deployments at once.
-RECONCILE_POOL = ("pools", "set", "flink_reconcile", "1", "Flink reconcile: one run acts at a time")
 
 
 def start_flink(version: str) -> Any:
@@ -55,11 +54,10 @@ def prepare_airflow(rest_url: str, jar: Path) -> None:
             "AIRFLOW_VAR_FLINK_EXAMPLE_JAR": str(jar),
         }
     )
-    airflow = Path(sys.executable).with_name("airflow")
-    for command in (["db", "migrate"], [*RECONCILE_POOL]):
-        done = subprocess.run([str(airflow), *command], capture_output=True, text=True, check=False)
-        if done.returncode:
-            sys.exit(f"airflow {' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    try:
+        migrated_sqlite()
+    except MigrationError as err:
+        sys.exit(str(err))
 
 
 def run_dag(log_file: Path, dag_id: str = DAG_ID) -> Any:

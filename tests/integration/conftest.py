@@ -172,12 +172,9 @@ def database(postgres: LocalPostgres) -> str:
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """A migrated metadata DB in the test AIRFLOW_HOME (set in tests/conftest.py), with the reconcile pool."""
-    from harness.demo import RECONCILE_POOL
+    from harness.airflow_db import migrated_sqlite
 
-    airflow = Path(sys.executable).with_name("airflow")
-    for command in (["db", "migrate"], [*RECONCILE_POOL]):
-        done = subprocess.run([str(airflow), *command], capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    migrated_sqlite()  # a copy of the cached migrated DB of this Airflow version, made once
 
 
 def connection_json(url: str, **extra: object) -> str:
