@@ -420,7 +420,7 @@ def test_a_job_cancelled_on_flink_is_started_again_by_the_event_and_alerted(real
     real.flink.wait_all_running(old)
     wait_for("a completed checkpoint", lambda: real.flink.counter(old) > 0 or None, 60)
     # No reconcile run of the earlier tests' events left: one started meanwhile would start the
-    # job again before the watcher's next look (every 2 s) could see it CANCELED, and the alert
+    # job again before the watcher's next look (every second, then 2 s to confirm) could report it CANCELED, and the alert
     # this test waits for would never come (seen once: started again in 1.7 s, no alert).
     wait_for("the reconcile runs to settle", lambda: not _active_runs(stack, "flink_reconcile"), 120)
     runs_before = set(_runs(stack, "flink_reconcile"))
