@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             "flink_own": result.flink_own,
             "hourly_availability": result.hourly_availability,
             "downtime_per_fault": result.downtime_per_fault,
+            "recovery_per_fault": result.recovery_per_fault,
             "recoveries": [{**vars(r), "share": r.share} for r in result.recoveries],
         }
         args.out.write_text(json.dumps(evidence, indent=1, default=str))

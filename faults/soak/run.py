@@ -271,14 +271,21 @@ class Soak:
         return f"cancelled {name}'s job {jid}"
 
     def inject(self, kind: str) -> Fault:
-        target = self.random.choice(COUNTERS if kind in ("edit-good", "edit-failing") else DEPLOYMENTS)
+        choices = COUNTERS if kind in ("edit-good", "edit-failing") else DEPLOYMENTS
+        if kind.startswith("edit-"):  # not a deployment whose failing spec is still to be put back
+            choices = [name for name in choices if not self.declared[name].failing] or choices
+        target = self.random.choice(choices)
+        if kind.startswith("edit-") and self.declared[target].failing:
+            kind = "cancel"  # every deployment is mid-way through a failing edit: a cancel instead
         fault = Fault(kind, time.time(), [])
         if kind == "tm-kill":
+            dead = self.taskmanagers()
             self.flink.kill_taskmanager()
 
             def back() -> None:
                 self.flink.start_taskmanager(ready=False)
-                self.back_when(fault, self.flink_answers)  # its slots registered again
+                # a new TaskManager registered (the dead one may still be listed for a while)
+                self.back_when(fault, lambda: bool(self.taskmanagers() - dead))
 
             threading.Timer(5.0, back).start()
         elif kind == "jm-kill":
@@ -321,7 +328,12 @@ class Soak:
             )
         elif kind == "worker":
             fault.targets = [target]
-            fault.note = self.cancel(target) + "; " + self.kill_reconcile_worker()
+            cancelled = time.time()
+            fault.note = self.cancel(target)
+            killed = self.kill_reconcile_worker(after=cancelled)
+            fault.note += "; " + (killed or "no reconcile run queued after the cancel was seen to kill")
+            if killed is None:
+                fault.kind = "cancel"  # a cancel, nothing more: not counted as a worker's loss
         elif kind.startswith("edit-"):
             fault.targets = [target]
             d = self.declared[target]
@@ -351,6 +363,13 @@ class Soak:
 
         threading.Thread(target=watch, daemon=True).start()
 
+    def taskmanagers(self) -> set[str]:
+        """The ids of the TaskManagers registered with the JobManager (none when it does not answer)."""
+        with contextlib.suppress(Exception):
+            found = self.direct.get("/taskmanagers", timeout=2).json()
+            return {str(tm["id"]) for tm in found.get("taskmanagers", [])}
+        return set()
+
     def flink_answers(self) -> bool:
         """The JobManager answers and a TaskManager has registered its slots with it (the jobs
         can run again): Flink whole again after a JobManager's restart."""
@@ -367,27 +386,31 @@ class Soak:
         return isinstance(beat, str) and datetime.fromisoformat(beat).timestamp() >= restarted
 
     def unfail(self, name: str) -> None:
+        """The good spec put back a minute after a failing one: an upgrade with its own downtime,
+        recorded as a fault of its own (``edit-restore``) so no other fault is charged with it."""
         d = self.declared[name]
         d.failing = False
         d.generation += 1
+        self.faults.append(Fault("edit-restore", time.time(), [name], "the good spec put back"))
         self.write(name)
         self.say(f"put {name}'s good spec back")
 
-    def kill_reconcile_worker(self, timeout: float = 60.0) -> str:
-        """The worker running a reconcile task killed while it acts: the task's process (its pid
-        as Airflow's API reports it) and the executor's worker process that supervises it, as a
-        lost machine would. (A task process forks from its supervisor: its command line does not
-        say which task it runs.)"""
+    def kill_reconcile_worker(self, after: float, timeout: float = 60.0) -> str | None:
+        """The worker running the reconcile task queued after ``after`` (the one acting on the
+        fault) killed while it runs: the task's process (its pid as Airflow's API reports it) and
+        the executor's worker process that supervises it, as a lost machine would. (A task process
+        forks from its supervisor: its command line does not say which task it runs.) None when
+        no such task was seen running within ``timeout``."""
         deadline = time.monotonic() + timeout
-        protected = {pid for name, pid in self.stack.pids.items()}
+        protected = set(self.stack.pids.values())
         while time.monotonic() < deadline:
             with contextlib.suppress(Exception):
                 found = self.stack.api(
                     "GET", "/dags/flink_reconcile/dagRuns/~/taskInstances", params={"state": "running"}
                 )
                 for ti in found.get("task_instances", []):
-                    pid = ti.get("pid")
-                    if not pid or pid in protected:
+                    pid, queued = ti.get("pid"), _epoch(ti.get("queued_when"))
+                    if not pid or pid in protected or queued is None or queued < after:
                         continue
                     task = psutil.Process(int(pid))
                     parent = task.parent()
@@ -395,7 +418,7 @@ class Soak:
                     kill_tree(worker, signal.SIGKILL)
                     return f"killed the worker {worker} running reconcile task process {pid} ({ti['dag_run_id']})"
             time.sleep(0.1)
-        return "no reconcile task process was seen to kill"
+        return None
 
     # ------------------------------------------------------------------ the soak
     def run(self) -> dict[str, Any]:
@@ -444,12 +467,20 @@ class Soak:
         return False
 
     def runs_of(self, dag_id: str) -> list[dict[str, Any]]:
-        try:
-            found = self.stack.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 1000})
-        except Exception as err:
-            return [{"error": str(err)}]
+        """Every run of ``dag_id``, page by page (the API gives at most 100 at a time)."""
         keep = ("dag_run_id", "state", "run_type", "queued_at", "start_date", "end_date", "logical_date")
-        return [{k: run.get(k) for k in keep} for run in found.get("dag_runs", [])]
+        runs: list[dict[str, Any]] = []
+        while True:
+            try:
+                found = self.stack.api(
+                    "GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, "offset": len(runs)}
+                )
+            except Exception as err:
+                return [*runs, {"error": str(err)}]
+            page = found.get("dag_runs", [])
+            runs += [{k: run.get(k) for k in keep} for run in page]
+            if not page or len(runs) >= int(found.get("total_entries", 0)):
+                return runs
 
     def reconcile_runs(self) -> list[dict[str, Any]]:
         """Every reconcile run with what it did: per deployment, the kinds of its actions that
@@ -473,6 +504,12 @@ class Soak:
                 if kinds:
                     run["acted"][entry["deployment"]] = kinds
         return runs
+
+
+def _epoch(text: object) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _exited(pid: int) -> bool:

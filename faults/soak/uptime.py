@@ -8,9 +8,11 @@ vertices read and wrote (counted by Flink since the job started) grew within the
 time (a restarted job is up from its first sample that shows records processed).
 
 **State never goes back**: when a deployment's counter job is replaced by another (a restart, an
-upgrade, a recovery), the new job's first counter must not be below what the old job had counted
-by its newest completed snapshot (its checkpoints' and savepoints' trigger times, read from Flink
-while it lived, against the counter samples taken up to then: a lower bound, so no false alarm).
+upgrade, a recovery, a rollback), the new job's first counter must not be below what any earlier
+job of the deployment had counted by its newest completed snapshot (its checkpoints' and
+savepoints' trigger times, read from Flink while it lived, against the counter samples taken up
+to then: a lower bound, so no false alarm). A restart Flink makes within one job, and the SQL
+job's keyed counts (no metric shows them), are not checked.
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ class Seen:
     records: list[tuple[float, float]] = field(default_factory=list)  # (t, records read and written)
     counter: bool = True  # a keyed counter (state) or a record count (progress only)
     snapshot_ms: int = 0  # trigger time of its newest completed snapshot, epoch ms
-    previous: str | None = None  # the deployment's job seen before it
+
+
+def _by_snapshot(job: Seen) -> float | None:
+    """What ``job`` had counted by its newest completed snapshot, at least (the last counter read
+    before the snapshot's trigger time); None without a counter or a snapshot."""
+    if not job.counter or not job.snapshot_ms:
+        return None
+    values = [v for t, v in job.values if t * 1000 <= job.snapshot_ms]
+    return values[-1] if values else None
 
 
 class UptimeSampler(Periodic):
@@ -79,7 +89,7 @@ class UptimeSampler(Periodic):
             return False
         seen = self.jobs.get(jid)
         if seen is None:
-            seen = self.jobs[jid] = Seen(jid, dep, now, previous=self.current.get(dep))
+            seen = self.jobs[jid] = Seen(jid, dep, now)
             self.current[dep] = jid
         seen.counter = any(str(v.get("name", "")).startswith("count") for v in detail.get("vertices", []))
         if seen.counter:
@@ -99,7 +109,8 @@ class UptimeSampler(Periodic):
         # so a sample that falls between two refreshes does not read as a stall.
         # A job first seen within the window counts from 0 (what it had processed when it
         # started): one that has processed records is up from its first sample.
-        window = [v for t, v in seen.records if now - t <= WINDOW]
+        # A sample that came late (a slow answer) compares with the one before it, whatever its age.
+        window = [v for t, v in seen.records if now - t <= WINDOW] or [v for _, v in seen.records[-1:]]
         if now - seen.first <= WINDOW:
             window.append(0.0)
         seen.records.append((now, records))
@@ -113,17 +124,24 @@ class UptimeSampler(Periodic):
             seen.snapshot_ms = max(seen.snapshot_ms, int(entry.get("trigger_timestamp") or 0))
 
     def _first_value(self, seen: Seen) -> None:
-        previous = seen.previous
-        if previous is None or len(seen.values) != 1 or not seen.counter:
+        """A new job's first counter against every earlier job of its deployment: none may have
+        counted more by its newest snapshot (not only the job just before it: a job with no
+        counter or no snapshot yet, a failing spec's, must not hide an older one's state)."""
+        if len(seen.values) != 1 or not seen.counter:
             return
-        old = self.jobs.get(previous)
-        if old is None or not old.counter or not old.snapshot_ms:
+        earlier = [
+            job for job in self.jobs.values()
+            if job.deployment == seen.deployment and job.jid != seen.jid and job.first <= seen.first
+        ]  # fmt: skip
+        marks = [(job.jid, _by_snapshot(job)) for job in earlier]
+        found = [(jid, mark) for jid, mark in marks if mark is not None]
+        if not found:
             return
-        by_snapshot = [v for t, v in old.values if t * 1000 <= old.snapshot_ms]
-        if by_snapshot and seen.values[0][1] < by_snapshot[-1]:
+        jid, mark = max(found, key=lambda item: item[1])
+        if seen.values[0][1] < mark:
             self.back.append(
                 f"{seen.deployment}: job {seen.jid} started at counter {seen.values[0][1]:.0f}, below the "
-                f"{by_snapshot[-1]:.0f} job {previous} had counted by its newest snapshot"
+                f"{mark:.0f} job {jid} had counted by its newest snapshot"
             )
 
     def as_json(self) -> dict[str, Any]:

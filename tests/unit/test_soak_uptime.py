@@ -102,3 +102,40 @@ def test_state_going_back_is_judged_against_the_old_jobs_newest_snapshot(monkeyp
     assert seen.back == [
         "a: job fresh started at counter 3, below the 125 job ok had counted by its newest snapshot"
     ]
+
+
+def test_a_job_after_one_without_state_is_held_to_the_older_jobs_count(monkeypatch: Any) -> None:
+    """A failing spec's job (no counter, no snapshot) between two: the rollback after it is still
+    held to what the job before it had counted (the check once looked at the job just before)."""
+    clock = iter(range(100, 200))
+    monkeypatch.setattr("faults.soak.uptime.time.time", lambda: float(next(clock)))
+    script = Script()
+    seen = sampler(script)
+    script.listing, script.records["old"] = [job("old", 1)], 10
+    for counter in (100.0, 120.0):
+        script.counters["old"] = counter
+        seen.sample()
+    script.snapshot_ms["old"] = 101_500
+    seen.sample()
+    script.listing, script.records["failing"] = [job("failing", 2)], 0  # no counter reported
+    seen.sample()
+    script.listing, script.records["rollback"], script.counters["rollback"] = [job("rollback", 3)], 5, 7.0
+    seen.sample()
+    assert seen.back == [
+        "a: job rollback started at counter 7, below the 120 job old had counted by its newest snapshot"
+    ]
+
+
+def test_a_late_sample_compares_with_the_one_before_it(monkeypatch: Any) -> None:
+    times = iter([100.0, 101.0, 105.0, 109.0])  # the last two came 4 s after the one before
+    monkeypatch.setattr("faults.soak.uptime.time.time", lambda: next(times))
+    script = Script()
+    seen = sampler(script)
+    script.listing, script.records["j"] = [job("j", 1)], 10
+    seen.sample()
+    script.records["j"] = 20
+    seen.sample()
+    script.records["j"] = 30
+    seen.sample()  # grew since 101: up, though nothing lies within the last 2.5 s
+    seen.sample()  # 30 again: down
+    assert [state["a"][0] if state else None for _, state in seen.samples] == [True, True, True, False]
