@@ -71,8 +71,13 @@ with DAG(
         resume="{{ dag_run.conf.get('resume', '') if dag_run.conf else '' }}",
         # {"clear_restarts": ...}: the page's "clear the restart limit".
         clear_restarts="{{ dag_run.conf.get('clear_restarts', '') if dag_run.conf else '' }}",
-        retries=2,
-        retry_delay=timedelta(seconds=30),
+        # A try whose worker died is failed at Airflow's task heartbeat timeout; its retry takes
+        # over the leases the dead try held at once (the same task: docs/records.md), so the wait
+        # before it need not be long: 4 retries 5 s apart also outlast a REST outage of ~20 s.
+        # (Measured in the soak: a killed worker's deployment back ~30 s after the kill with the
+        # soak's 20 s heartbeat timeout, against ~55 s with one retry 30 s later.)
+        retries=4,
+        retry_delay=timedelta(seconds=5),
     )
     # Actions a deployment (or its cluster) wants approved are not done: the reconcile records a
     # request, and this task starts a flink_approval run that asks a person (docs/approvals.md).
