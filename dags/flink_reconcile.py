@@ -74,8 +74,8 @@ with DAG(
         # A try whose worker died is failed at Airflow's task heartbeat timeout; its retry takes
         # over the leases the dead try held at once (the same task: docs/records.md), so the wait
         # before it need not be long: 4 retries 5 s apart also outlast a REST outage of ~20 s.
-        # (Measured in the soak: a killed worker's deployment back ~30 s after the kill with the
-        # soak's 20 s heartbeat timeout, against ~55 s with one retry 30 s later.)
+        # (The soak's killed worker, with a 20 s heartbeat timeout and a retry 30 s later: its
+        # deployment was down ~55-60 s.)
         retries=4,
         retry_delay=timedelta(seconds=5),
     )
