@@ -201,7 +201,16 @@ class Soak:
 
     def write(self, name: str) -> None:
         d = self.declared[name]
-        spec: dict[str, Any] = {"name": name, "parallelism": d.parallelism, "health_timeout_seconds": 60}
+        spec: dict[str, Any] = {
+            "name": name,
+            "parallelism": d.parallelism,
+            "health_timeout_seconds": 60,
+            # The soak deals a fault every minute or so, far above the default's crash-loop guard
+            # (3 restarts an hour, then a person): the hour-long soak of 2026-12-08 reached it and
+            # its deployments stayed FAILED 10-14 minutes, as the guard means them to. A team
+            # expecting that rate of infrastructure faults sets the limit to match.
+            "restart_policy": {"max_restarts": 100, "window_minutes": 60},
+        }
         if name == "soak-sql":
             spec["sql"] = {"statements": SQL}
             # Checkpoints, as a streaming SQL job in production has: without them a job lost with

@@ -5,7 +5,9 @@ A deployment is **up** in a sample when one of its jobs (named ``<deployment>.g<
 soak's specs name them) is RUNNING with every vertex running and makes progress: the records its
 vertices read and wrote (counted by Flink since the job started) grew within the last 2.5 s
 (Flink refreshes metrics about once a second), counted from 0 for a job first seen within that
-time (a restarted job is up from its first sample that shows records processed).
+time (a restarted job is up from its first sample that shows records processed), or its
+completed checkpoints grew within the last 5 s (Flink's metrics can freeze while a job runs: for
+600 s after a TaskManager's loss in the hour-long soak; the checkpoints went on).
 
 **State never goes back**: when a deployment's counter job is replaced by another (a restart, an
 upgrade, a recovery, a rollback), the new job's first counter must not be below what any earlier
@@ -24,6 +26,7 @@ from typing import Any
 from faults.histories.rest import TERMINAL, Periodic, all_running
 
 WINDOW = 2.5  # seconds over which a running job must have progressed to count as up
+CHECKPOINT_WINDOW = 5.0  # or completed a checkpoint (the soak's jobs checkpoint every 2 s)
 
 
 def deployment_of(name: str, deployments: list[str]) -> str | None:
@@ -40,6 +43,7 @@ class Seen:
     first: float
     values: list[tuple[float, float]] = field(default_factory=list)  # (t, the keyed counter)
     records: list[tuple[float, float]] = field(default_factory=list)  # (t, records read and written)
+    checkpoints: list[tuple[float, int]] = field(default_factory=list)  # (t, completed checkpoints)
     counter: bool = True  # a keyed counter (state) or a record count (progress only)
     snapshot_ms: int = 0  # trigger time of its newest completed snapshot, epoch ms
 
@@ -97,7 +101,7 @@ class UptimeSampler(Periodic):
             if value:  # the gauge reported (a restored job's first value is its restored state)
                 seen.values.append((now, value))
                 self._first_value(seen)
-        self._snapshot(seen)
+        completed = self._snapshot(seen)
         records = float(
             sum(
                 int((v.get("metrics") or {}).get(key, 0))
@@ -114,14 +118,25 @@ class UptimeSampler(Periodic):
         if now - seen.first <= WINDOW:
             window.append(0.0)
         seen.records.append((now, records))
-        return all_running(detail) and bool(window) and records > min(window)
+        grew = bool(window) and records > min(window)
+        # Or its completed checkpoints grew within CHECKPOINT_WINDOW: every task took part, so the
+        # job runs. (Flink's metrics, the records, froze for 600 s after a TaskManager's loss in
+        # the hour-long soak, while the checkpoints, which the JobManager keeps, went on.)
+        earlier = [n for t, n in seen.checkpoints if now - t <= CHECKPOINT_WINDOW]
+        checkpointed = completed is not None and bool(earlier) and completed > min(earlier)
+        if completed is not None:
+            seen.checkpoints.append((now, completed))
+        return all_running(detail) and (grew or checkpointed)
 
-    def _snapshot(self, seen: Seen) -> None:
+    def _snapshot(self, seen: Seen) -> int | None:
+        """Note the job's newest snapshot; return its count of completed checkpoints (None: not read)."""
         found = self.reader.get(f"/jobs/{seen.jid}/checkpoints")
         latest = (found or {}).get("latest") or {}
         for kind in ("completed", "savepoint"):
             entry = latest.get(kind) or {}
             seen.snapshot_ms = max(seen.snapshot_ms, int(entry.get("trigger_timestamp") or 0))
+        counts = (found or {}).get("counts") if isinstance(found, dict) else None
+        return int(counts["completed"]) if isinstance(counts, dict) and "completed" in counts else None
 
     def _first_value(self, seen: Seen) -> None:
         """A new job's first counter against every earlier job of its deployment: none may have

@@ -16,6 +16,7 @@ class Script:
         self.records: dict[str, int] = {}
         self.counters: dict[str, float] = {}
         self.snapshot_ms: dict[str, int] = {}
+        self.completed: dict[str, int] = {}
         self.running = True
 
     def jobs(self) -> list[dict[str, Any]] | None:
@@ -34,7 +35,10 @@ class Script:
 
     def get(self, path: str, **params: str) -> Any:
         jid = path.split("/")[2]
-        return {"latest": {"completed": {"trigger_timestamp": self.snapshot_ms.get(jid, 0)}}}
+        return {
+            "latest": {"completed": {"trigger_timestamp": self.snapshot_ms.get(jid, 0)}},
+            "counts": {"completed": self.completed.get(jid, 0)},
+        }
 
 
 def sampler(script: Script) -> UptimeSampler:
@@ -139,3 +143,19 @@ def test_a_late_sample_compares_with_the_one_before_it(monkeypatch: Any) -> None
     seen.sample()  # grew since 101: up, though nothing lies within the last 2.5 s
     seen.sample()  # 30 again: down
     assert [state["a"][0] if state else None for _, state in seen.samples] == [True, True, True, False]
+
+
+def test_a_job_whose_metrics_froze_is_up_while_its_checkpoints_complete(monkeypatch: Any) -> None:
+    """After a TaskManager's loss Flink's metrics (the records) stood still for 600 s while the
+    job ran; its completed checkpoints, which the JobManager keeps, went on: up while they grow."""
+    clock = iter(range(100, 200))
+    monkeypatch.setattr("faults.soak.uptime.time.time", lambda: float(next(clock)))
+    script = Script()
+    seen = sampler(script)
+    script.listing, script.records["j"] = [job("j", 1)], 50
+    for completed in (1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3):  # one every 2 s, then none (at 107 on)
+        script.completed["j"] = completed
+        seen.sample()
+    ups = [state["a"][0] if state else None for _, state in seen.samples]
+    # up while first seen (records from 0), then by the checkpoints; down 5 s after the last one
+    assert ups == [True, True, True, True, True, True, True, True, True, True, False]
