@@ -7,7 +7,8 @@ vertices read and wrote (counted by Flink since the job started) grew within the
 (Flink refreshes metrics about once a second), counted from 0 for a job first seen within that
 time (a restarted job is up from its first sample that shows records processed), or its
 completed checkpoints grew within the last 5 s (Flink's metrics can freeze while a job runs: for
-600 s after a TaskManager's loss in the hour-long soak; the checkpoints went on).
+600 s after a TaskManager's loss in the hour-long soak, while Flink listed the jobs RUNNING and
+healthy; the JobManager keeps the checkpoints' counts).
 
 **State never goes back**: when a deployment's counter job is replaced by another (a restart, an
 upgrade, a recovery, a rollback), the new job's first counter must not be below what any earlier
@@ -121,7 +122,7 @@ class UptimeSampler(Periodic):
         grew = bool(window) and records > min(window)
         # Or its completed checkpoints grew within CHECKPOINT_WINDOW: every task took part, so the
         # job runs. (Flink's metrics, the records, froze for 600 s after a TaskManager's loss in
-        # the hour-long soak, while the checkpoints, which the JobManager keeps, went on.)
+        # the hour-long soak while Flink listed the jobs RUNNING and healthy.)
         earlier = [n for t, n in seen.checkpoints if now - t <= CHECKPOINT_WINDOW]
         checkpointed = completed is not None and bool(earlier) and completed > min(earlier)
         if completed is not None:
