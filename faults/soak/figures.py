@@ -139,7 +139,8 @@ def recoveries(
     return found
 
 
-def _time(text: object) -> float | None:
+def epoch(text: object) -> float | None:
+    """Epoch seconds of a time Airflow's API writes (ISO 8601, "Z" or an offset); None for none."""
     if not isinstance(text, str) or not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -156,8 +157,8 @@ def limits(recovery: Recovery, runs: Sequence[Mapping[str, Any]]) -> dict[str, f
     if recovery.seconds is None:
         return None
     back = recovery.at + recovery.seconds
-    for run in sorted(runs, key=lambda r: _time(r.get("queued_at")) or 0.0):
-        queued, start, end = (_time(run.get(k)) for k in ("queued_at", "start_date", "end_date"))
+    for run in sorted(runs, key=lambda r: epoch(r.get("queued_at")) or 0.0):
+        queued, start, end = (epoch(run.get(k)) for k in ("queued_at", "start_date", "end_date"))
         if queued is None or start is None or end is None:
             continue
         acted = set((run.get("acted") or {}).get(recovery.deployment, ()))

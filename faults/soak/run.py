@@ -38,7 +38,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ import httpx
 import psutil
 import yaml
 
-from faults.soak.figures import Fault
+from faults.soak.figures import Fault, epoch
 from faults.soak.uptime import UptimeSampler
 from harness.airflow_stack import AirflowStack, kill_tree
 from harness.fault_proxy import FaultProxy
@@ -392,7 +391,8 @@ class Soak:
         if component == "api-server":
             return True
         beat = health.get(component, {}).get(f"latest_{component}_heartbeat")
-        return isinstance(beat, str) and datetime.fromisoformat(beat).timestamp() >= restarted
+        at = epoch(beat)
+        return at is not None and at >= restarted
 
     def unfail(self, name: str) -> None:
         """The good spec put back a minute after a failing one: an upgrade with its own downtime,
@@ -418,7 +418,7 @@ class Soak:
                     "GET", "/dags/flink_reconcile/dagRuns/~/taskInstances", params={"state": "running"}
                 )
                 for ti in found.get("task_instances", []):
-                    pid, queued = ti.get("pid"), _epoch(ti.get("queued_when"))
+                    pid, queued = ti.get("pid"), epoch(ti.get("queued_when"))
                     if not pid or pid in protected or queued is None or queued < after:
                         continue
                     task = psutil.Process(int(pid))
@@ -513,12 +513,6 @@ class Soak:
                 if kinds:
                     run["acted"][entry["deployment"]] = kinds
         return runs
-
-
-def _epoch(text: object) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _exited(pid: int) -> bool:
