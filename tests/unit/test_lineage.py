@@ -618,3 +618,20 @@ def test_a_programs_stop_ends_each_jobs_run_under_its_deploys_name(lineage_on: l
         ("COMPLETE", "flink.shop.orders", str(uuid.UUID(hex=JOB_A))),
         ("COMPLETE", "flink.shop.payments", str(uuid.UUID(hex=JOB_B))),
     ]
+
+
+def test_importing_the_operators_leaves_openlineage_unimported() -> None:
+    """Every DAG parse and task start imports the operators: OpenLineage's events, macros and
+    listener (0.3-0.6 s) wait until a task first sends or names something."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, airflow_provider_flink.operators, airflow_provider_flink.events; "
+        "print(sorted(m for m in ('openlineage.client', 'airflow.providers.openlineage.plugins.macros', "
+        "'airflow.providers.openlineage.extractors') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
