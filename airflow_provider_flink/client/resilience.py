@@ -11,8 +11,9 @@ Rules (see :func:`is_retryable`):
 * Any other 4xx: never.
 
 The :class:`CircuitBreaker` is per cluster (base URL) per process: after ``threshold``
-consecutive failures it fails calls at once for ``cooldown`` seconds, then lets one probe call
-through; the probe's outcome closes or re-opens it.
+consecutive failures it fails calls at once, for ``FIRST_COOLDOWN`` seconds the first time, then
+lets one probe call through; the probe's success closes it, its failure opens it again for twice
+as long, up to ``cooldown`` seconds.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(attempts=1)
 
+# Why the cooldown starts short and grows: a JobManager restarts in 10-20 s and a REST outage is
+# often shorter. A fixed 30 s made every watcher in the triggerer see the cluster back up to 30 s
+# late (the soak: a job's loss found 34.8 s after the JobManager's kill). Doubling while the
+# cluster stays down keeps a long outage to one probe call per ``cooldown``.
+FIRST_COOLDOWN = 2.0
+
 
 @dataclass
 class CircuitBreaker:
@@ -92,8 +99,10 @@ class CircuitBreaker:
     threshold: int = 5
     cooldown: float = 30.0
     clock: Any = time.monotonic
+    first_cooldown: float = FIRST_COOLDOWN
     _failures: int = 0
     _opened_at: float | None = None
+    _open_for: float = 0.0  # this opening's cooldown: first_cooldown, doubled by each failed probe
     _probing: bool = False
     _last_error: str = ""  # what the breaker's message names: the real cause, not only "open"
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,23 +113,29 @@ class CircuitBreaker:
             if self._opened_at is None:
                 return
             waited = self.clock() - self._opened_at
-            if waited < self.cooldown or self._probing:
+            if waited < self._open_for or self._probing:
                 raise FlinkCircuitOpenError(
-                    self.url, self._failures, max(0.0, self.cooldown - waited), self._last_error
+                    self.url, self._failures, max(0.0, self._open_for - waited), self._last_error
                 )
             self._probing = True
 
     def record(self, error: BaseException | None) -> None:
         with self._lock:
-            self._probing = False
+            probed, self._probing = self._probing, False
             if error is None or not counts_as_failure(error):
                 self._failures = 0
                 self._opened_at = None
                 return
             self._failures += 1
             self._last_error = str(error)
-            if self._failures >= self.threshold:
+            if self._opened_at is None:
+                if self._failures >= self.threshold:
+                    self._opened_at = self.clock()
+                    self._open_for = min(self.first_cooldown, self.cooldown)
+            elif probed:  # the probe failed: still down, look again twice as late
                 self._opened_at = self.clock()
+                self._open_for = min(self._open_for * 2, self.cooldown)
+            # else a call sent before the breaker opened failed late: this opening stands
 
     @property
     def is_open(self) -> bool:

@@ -51,7 +51,7 @@ def test_breaker_opens_after_threshold_then_fails_fast(
     assert len(responses.calls) == 3  # the open breaker sent nothing
     assert str(info.value) == (
         f"Not calling Flink at {BASE}: its last 3 calls failed (the last: Flink answered HTTP 502 to "
-        "GET /overview: bad gateway.), so the circuit breaker is open; a probe call is let through in 30 s."
+        "GET /overview: bad gateway.), so the circuit breaker is open; a probe call is let through in 2 s."
     )
 
 
@@ -82,7 +82,66 @@ def test_breaker_probe_failure_reopens_and_only_one_probe_at_a_time(
     assert breaker.is_open
     with pytest.raises(FlinkCircuitOpenError) as info:
         breaker.before_call()
-    assert info.value.retry_in == 30.0
+    assert info.value.retry_in == 4.0  # twice the first cooldown: the cluster is still down
+
+
+def _fail_probe(breaker: CircuitBreaker, clock: FakeClock, error: BaseException) -> float:
+    """Wait out the breaker's cooldown, let the probe fail; the next cooldown."""
+    with pytest.raises(FlinkCircuitOpenError) as info:
+        breaker.before_call()
+    clock.now += info.value.retry_in
+    breaker.before_call()  # the probe
+    breaker.record(error)
+    with pytest.raises(FlinkCircuitOpenError) as info:
+        breaker.before_call()
+    return info.value.retry_in
+
+
+def test_the_cooldown_starts_short_and_doubles_while_probes_fail_up_to_the_setting(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    """A JobManager restarts in 10-20 s: a breaker that waited its full 30 s every time made the
+    triggerer's watchers see the cluster back up to 30 s late."""
+    refused = FlinkUnreachableError("GET /overview", BASE, "connection refused", request_sent=False)
+    for _ in range(3):
+        breaker.record(refused)
+    with pytest.raises(FlinkCircuitOpenError) as info:
+        breaker.before_call()
+    assert info.value.retry_in == 2.0
+    assert [_fail_probe(breaker, clock, refused) for _ in range(6)] == [4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    # back: the probe closes it, and the next outage starts short again
+    clock.now += 30
+    breaker.before_call()
+    breaker.record(None)
+    assert not breaker.is_open
+    for _ in range(3):
+        breaker.record(refused)
+    with pytest.raises(FlinkCircuitOpenError) as info:
+        breaker.before_call()
+    assert info.value.retry_in == 2.0
+
+
+def test_a_late_failure_of_a_call_sent_before_the_breaker_opened_does_not_extend_it(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    refused = FlinkUnreachableError("GET /overview", BASE, "connection refused", request_sent=False)
+    for _ in range(3):
+        breaker.record(refused)
+    clock.now += 1.5
+    breaker.record(refused)  # in flight when it opened
+    with pytest.raises(FlinkCircuitOpenError) as info:
+        breaker.before_call()
+    assert info.value.retry_in == pytest.approx(0.5)
+    clock.now += 0.5
+    breaker.before_call()  # the probe goes through on time
+
+
+def test_the_cooldown_setting_caps_the_first_one_too(clock: FakeClock) -> None:
+    breaker = CircuitBreaker(BASE, threshold=1, cooldown=1.0, clock=clock)
+    breaker.record(FlinkApiError("GET /overview", 503, []))
+    with pytest.raises(FlinkCircuitOpenError) as info:
+        breaker.before_call()
+    assert info.value.retry_in == 1.0
 
 
 def test_client_errors_do_not_count_against_the_cluster(breaker: CircuitBreaker) -> None:
