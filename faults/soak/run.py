@@ -21,7 +21,8 @@ Faults (one every ``every`` seconds, kinds drawn from the seed; each recorded wi
 - Airflow, each while a job is down (the cancel of one a second after): ``triggerer``,
   ``scheduler``, ``api-server`` killed and started again, ``postgres`` (the metadata and record
   database) crashed and started again, ``worker`` (the worker running the reconcile that acts on
-  the cancel killed);
+  the cancel killed), ``scheduler-mid-run`` (the scheduler, with its LocalExecutor workers, killed
+  while the reconcile acting on a cancel runs, and started again);
 - specs: ``edit-parallelism`` (1 <-> 2), ``edit-good`` (a new argument: a stateful upgrade),
   ``edit-failing`` (a job that cannot start: rolled back; the file put back a minute later).
 """
@@ -73,6 +74,7 @@ KINDS: dict[str, int] = {
     "rest-outage": 2,
     "triggerer": 1,
     "scheduler": 1,
+    "scheduler-mid-run": 1,
     "api-server": 1,
     "postgres": 1,
     "worker": 1,
@@ -147,6 +149,13 @@ class Soak:
                 # the soak's DAG files never change, and each parse costs CPU the soak shares.
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+                # What docs/airflow-components.md asks of a team running the reconcile: a task that
+                # ran under a dead scheduler is reset once that scheduler's heartbeat is this old,
+                # looked for this often. With Airflow's defaults (30 s, 300 s) a reconcile running
+                # when the scheduler died held the DAG (max_active_runs=1) for up to 5 minutes:
+                # the suite's sample saw a cancelled job started again 282 s later.
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "15",
+                "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "10",
             },
         )
         self.stack.start()
@@ -320,6 +329,21 @@ class Soak:
             restarted = time.time()
             self.stack.restart(kind)
             self.back_when(fault, lambda: self.airflow_component_back(kind, restarted))
+        elif kind == "scheduler-mid-run":
+            fault.targets = [target]
+            cancelled = time.time()
+            fault.note = self.cancel(target)
+            running = self.running_reconcile_task(after=cancelled)
+            if running is None:
+                fault.kind = "cancel"  # a cancel, nothing more: not counted as the scheduler's loss
+                fault.note += "; no reconcile run queued after the cancel was seen running"
+            else:
+                self.stack.kill("scheduler")  # its LocalExecutor workers and their tasks with it
+                fault.note += f"; killed the scheduler while reconcile task process {running['pid']} ran"
+                time.sleep(3.0)
+                restarted = time.time()
+                self.stack.restart("scheduler")
+                self.back_when(fault, lambda: self.airflow_component_back("scheduler", restarted))
         elif kind == "postgres":
             fault.targets = [target]
             self.postgres.crash()
@@ -404,12 +428,9 @@ class Soak:
         self.write(name)
         self.say(f"put {name}'s good spec back")
 
-    def kill_reconcile_worker(self, after: float, timeout: float = 60.0) -> str | None:
-        """The worker running the reconcile task queued after ``after`` (the one acting on the
-        fault) killed while it runs: the task's process (its pid as Airflow's API reports it) and
-        the executor's worker process that supervises it, as a lost machine would. (A task process
-        forks from its supervisor: its command line does not say which task it runs.) None when
-        no such task was seen running within ``timeout``."""
+    def running_reconcile_task(self, after: float, timeout: float = 60.0) -> dict[str, Any] | None:
+        """The reconcile task instance queued after ``after`` (the one acting on the fault) once it
+        runs with a pid, as Airflow's API reports it; None when none was seen within ``timeout``."""
         deadline = time.monotonic() + timeout
         protected = set(self.stack.pids.values())
         while time.monotonic() < deadline:
@@ -419,15 +440,25 @@ class Soak:
                 )
                 for ti in found.get("task_instances", []):
                     pid, queued = ti.get("pid"), epoch(ti.get("queued_when"))
-                    if not pid or pid in protected or queued is None or queued < after:
-                        continue
-                    task = psutil.Process(int(pid))
-                    parent = task.parent()
-                    worker = parent.pid if parent is not None and parent.pid not in protected else task.pid
-                    kill_tree(worker, signal.SIGKILL)
-                    return f"killed the worker {worker} running reconcile task process {pid} ({ti['dag_run_id']})"
+                    if pid and pid not in protected and queued is not None and queued >= after:
+                        return dict(ti)
             time.sleep(0.1)
         return None
+
+    def kill_reconcile_worker(self, after: float) -> str | None:
+        """The worker running the reconcile task queued after ``after`` killed while it runs: the
+        task's process and the executor's worker process that supervises it, as a lost machine
+        would. (A task process forks from its supervisor: its command line does not say which
+        task it runs.) None when no such task was seen running."""
+        ti = self.running_reconcile_task(after)
+        if ti is None:
+            return None
+        task = psutil.Process(int(ti["pid"]))
+        parent = task.parent()
+        protected = set(self.stack.pids.values())
+        worker = parent.pid if parent is not None and parent.pid not in protected else task.pid
+        kill_tree(worker, signal.SIGKILL)
+        return f"killed the worker {worker} running reconcile task process {ti['pid']} ({ti['dag_run_id']})"
 
     # ------------------------------------------------------------------ the soak
     def run(self) -> dict[str, Any]:
