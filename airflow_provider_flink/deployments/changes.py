@@ -280,6 +280,24 @@ def settle(
     return report, holding
 
 
+def kept_cursor(
+    now: dict[str, tuple[str, str]],
+    kept: dict[str, tuple[str, str]],
+    held: Sequence[tuple[JobChange, float]],
+) -> dict[str, tuple[str, str]]:
+    """The look to keep across a triggerer's restart: ``now``, but a deployment whose change is
+    held (an ended job not confirmed yet, so not reported yet) keeps what was kept before it.
+    Keeping ``now`` ran ahead of the events: a watcher started again after the triggerer died in
+    the window (or could not send the event: its database down) began from the ended state, saw
+    no change, and the job stayed down until the reconcile's schedule (the soak: a job cancelled
+    while PostgreSQL was down, not started again)."""
+    cursor = dict(now)
+    for change, _ in held:
+        if change.deployment in kept:
+            cursor[change.deployment] = kept[change.deployment]
+    return cursor
+
+
 def urgent(change: JobChange) -> bool:
     """A failure or a vanished job is reported at once; an ended job only once confirmed."""
     return change.kind != "state" or JobState(change.after) in FAILING_STATES or not change.after

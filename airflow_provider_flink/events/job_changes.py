@@ -30,7 +30,10 @@ two calls per live job, beside the polls, never delaying them.
 
 Where it starts from: on Airflow 3.3 the last look is kept in the asset's state store, so a job
 that failed while no triggerer ran is reported when one is back; on 3.1/3.2 the first look is the
-baseline (the reconcile's schedule finds such a job).
+baseline (the reconcile's schedule finds such a job). What is kept never runs ahead of the events
+(:func:`~airflow_provider_flink.deployments.changes.kept_cursor`): an ended job still held is kept
+as it was before, so a triggerer that dies before the event is sent costs a duplicate event at
+worst, never a lost one.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from airflow_provider_flink.deployments.changes import (
     JobChange,
     health_changes,
     job_changes,
+    kept_cursor,
     newest_health,
     settle,
     stale_checkpoint,
@@ -267,6 +271,7 @@ class FlinkJobEventTrigger(BaseEventTrigger):
     async def _watch(self, sampler: Sampler) -> AsyncIterator[TriggerEvent]:
         hook = FlinkHook(self.flink_conn_id, retry=POLL_RETRY)
         previous = await self._stored()
+        kept = dict(previous or {})  # what the store holds: never ahead of the events sent
         health: dict[str, Health] | None = None  # the last look's health (in memory: first look is the base)
         reported: set[str] = set()  # jobs (and checkpoints) already reported unhealthy or stale
         checked = 0.0  # when the checkpoints were last looked at
@@ -297,7 +302,9 @@ class FlinkJobEventTrigger(BaseEventTrigger):
                 if changes:
                     self.log.info("Jobs changed: %s", "; ".join(c.describe() for c in changes))
                     yield TriggerEvent(await self._event(changes, hook))  # type: ignore[no-untyped-call]
-                if now != previous:
-                    previous = now
-                    await self._store(now)
+                previous = now
+                cursor = kept_cursor(now, kept, held)
+                if cursor != kept:
+                    kept = cursor
+                    await self._store(cursor)
             await asyncio.sleep(self.poll_interval)

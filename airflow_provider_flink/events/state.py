@@ -17,6 +17,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 TIMEOUT = 10.0
+# A watcher started again after its database came back (PostgreSQL restarted, the triggerer with
+# it) may find the store not answering yet; starting from now would miss what changed meanwhile.
+LOAD_ATTEMPTS = 3
+LOAD_PAUSE = 2.0
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -45,18 +49,24 @@ def _lock() -> asyncio.Lock:
 
 
 async def load(trigger: Any, key: str) -> Any:
-    """The stored value, or None (no store, nothing stored, or the store did not answer)."""
+    """The stored value, or None (no store, nothing stored, or the store did not answer
+    ``LOAD_ATTEMPTS`` times, ``LOAD_PAUSE`` seconds apart)."""
     store = getattr(trigger, "asset_state_store", None)
     if store is None:
         return None
-    try:
-        async with _lock():
-            return await within(store.aget(key), TIMEOUT)
-    except Exception as err:
-        trigger.log.warning(
-            "The asset state store did not give %s (%s: %s): starting from now", key, type(err).__name__, err
-        )
-        return None
+    for attempt in range(1, LOAD_ATTEMPTS + 1):
+        try:
+            async with _lock():
+                return await within(store.aget(key), TIMEOUT)
+        except Exception as err:
+            if attempt == LOAD_ATTEMPTS:
+                trigger.log.warning(
+                    "The asset state store did not give %s (%s: %s): starting from now",
+                    key, type(err).__name__, err,
+                )  # fmt: skip
+            else:
+                await asyncio.sleep(LOAD_PAUSE)
+    return None
 
 
 async def save(trigger: Any, key: str, value: Any) -> None:

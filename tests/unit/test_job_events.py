@@ -19,6 +19,7 @@ from airflow_provider_flink.deployments.changes import (
     confirmed,
     health_changes,
     job_changes,
+    kept_cursor,
     newest_jobs,
     settle,
     urgent,
@@ -278,6 +279,68 @@ def test_an_upgrades_next_job_listed_a_second_after_the_old_one_ended_is_no_even
     event = first_event(FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05), 2.8)
     assert event is not None
     assert [(c["job_id"], c["kind"]) for c in event["changes"]] == [(new, "healthy")]
+
+
+def test_the_kept_look_never_runs_ahead_of_a_held_change() -> None:
+    a, b = jid("orders", 0), jid("clicks", 0)
+    kept = {"orders": (a, "RUNNING"), "clicks": (b, "RUNNING")}
+    now = {"orders": (a, "CANCELED"), "clicks": (b, "FAILED")}
+    cancel = JobChange("orders", a, "RUNNING", "CANCELED")
+    # The cancel is held (not reported yet): its deployment keeps its last kept look; the
+    # reported failure is kept as it is now.
+    assert kept_cursor(now, kept, [(cancel, 10.0)]) == {"orders": (a, "RUNNING"), "clicks": (b, "FAILED")}
+    assert kept_cursor(now, kept, []) == now  # reported (or dropped): kept as it is
+    assert kept_cursor(now, {}, [(cancel, 10.0)]) == now  # nothing kept before it: as it is
+
+
+def test_a_cancel_seen_by_a_watcher_that_died_before_reporting_it_is_reported_by_the_next(
+    fake_flink: Any, folder: Path
+) -> None:
+    """The triggerer died (or its database went down) between the first look at a cancelled job
+    and the event, 2 s later: the next watcher must still report it. Keeping each look as it was
+    seen made the next one start from CANCELED and never report it (the soak: a job cancelled while
+    PostgreSQL was down stayed down)."""
+    job = jid("orders")
+    fake_flink(lambda request: httpx.Response(200, json=overview((job, "CANCELED", 1))))
+    store = FakeStateStore()
+    store.values[CURSOR_KEY] = {"orders": [job, "RUNNING"]}
+    first = FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05)
+    first.asset_state_store = store
+    assert first_event(first, 1.0) is None  # stopped within the 2 s an ended job is held
+    assert store.values[CURSOR_KEY] == {"orders": [job, "RUNNING"]}
+    second = FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05)
+    second.asset_state_store = store
+    event = first_event(second)
+    assert event is not None
+    assert [(c["job_id"], c["from"], c["to"]) for c in event["changes"]] == [(job, "RUNNING", "CANCELED")]
+
+
+def test_a_store_that_answers_only_at_the_second_ask_still_gives_the_last_look(
+    fake_flink: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watcher started again with its database (PostgreSQL restarted) asks the store before it
+    answers: it asks again, not "starting from now" (which would miss the cancel)."""
+    monkeypatch.setattr("airflow_provider_flink.events.state.LOAD_PAUSE", 0.05)
+    job = jid("orders")
+    fake_flink(lambda request: httpx.Response(200, json=overview((job, "CANCELED", 1))))
+
+    class Waking(FakeStateStore):
+        asked = 0
+
+        async def aget(self, key: str) -> Any:
+            self.asked += 1
+            if self.asked == 1:
+                raise ConnectionError("server closed the connection unexpectedly")
+            return await super().aget(key)
+
+    store = Waking()
+    store.values[CURSOR_KEY] = {"orders": [job, "RUNNING"]}
+    trigger = FlinkJobEventTrigger("flink_default", str(folder), poll_interval=0.05)
+    trigger.asset_state_store = store
+    event = first_event(trigger, 3.5)
+    assert event is not None
+    assert [(c["from"], c["to"]) for c in event["changes"]] == [("RUNNING", "CANCELED")]
+    assert store.asked == 2
 
 
 def test_the_alert_dag_writes_one_line_per_change() -> None:

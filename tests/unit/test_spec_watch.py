@@ -224,6 +224,7 @@ def test_a_state_store_that_does_not_answer_never_stops_the_watcher(
             await asyncio.sleep(3600)
 
     monkeypatch.setattr("airflow_provider_flink.events.state.TIMEOUT", 0.1)
+    monkeypatch.setattr("airflow_provider_flink.events.state.LOAD_ATTEMPTS", 1)  # asked again: elsewhere
     spec(tmp_path, "orders")
     trigger = watcher(tmp_path)
     trigger.asset_state_store = Silent()
