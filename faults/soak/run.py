@@ -561,4 +561,6 @@ def _exited(pid: int) -> bool:
 
 def keep(work: Path, into: Path | None) -> None:
     if into is not None:
-        shutil.copytree(work, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.jar", "flink"))
+        # Logs and configuration, Flink's too; not jars, snapshots or Flink's blob and temporary files.
+        skip = shutil.ignore_patterns("*.jar", "checkpoints", "savepoints", "blob*", "tmp*", "flink-*")
+        shutil.copytree(work, into, dirs_exist_ok=True, ignore=skip)
