@@ -11,12 +11,10 @@ enough connections for four Airflow components and their workers.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -134,15 +132,19 @@ class LocalPostgres:
         self._launch(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
+        """Until it accepts connections: listening is not enough, a server in crash recovery
+        listens and refuses them ("the database system is not yet accepting connections"; a test
+        that connected once the port answered failed under load)."""
         deadline = time.monotonic() + timeout
+        ready = [str(bin_dir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-t", "1"]
         while time.monotonic() < deadline:
             if self.pid and not _alive(self.pid):
                 raise RuntimeError(f"postgres exited at start: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            if subprocess.run(ready, check=False).returncode == 0:  # 0: accepting connections
                 return
             time.sleep(0.1)
         raise RuntimeError(
-            f"postgres did not listen on {self.port} within {timeout:.0f} s: {self.log_tail()}"
+            f"postgres did not accept connections on {self.port} within {timeout:.0f} s: {self.log_tail()}"
         )
 
     def log_tail(self) -> str:
