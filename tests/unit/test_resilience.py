@@ -36,6 +36,15 @@ def breaker(clock: FakeClock) -> CircuitBreaker:
     return CircuitBreaker(BASE, threshold=3, cooldown=30.0, clock=clock)
 
 
+REFUSED = FlinkUnreachableError("GET /overview", BASE, "connection refused", request_sent=False)
+
+
+def open_it(breaker: CircuitBreaker) -> None:
+    """As many refused calls as the breaker's threshold: it opens."""
+    for _ in range(breaker.threshold):
+        breaker.record(REFUSED)
+
+
 @responses.activate
 def test_breaker_opens_after_threshold_then_fails_fast(
     settings: ClientSettings, breaker: CircuitBreaker
@@ -71,14 +80,12 @@ def test_breaker_lets_one_probe_through_and_closes_on_success(
 def test_breaker_probe_failure_reopens_and_only_one_probe_at_a_time(
     breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
-    refused = FlinkUnreachableError("GET /overview", BASE, "connection refused", request_sent=False)
-    for _ in range(3):
-        breaker.record(refused)
+    open_it(breaker)
     clock.now += 31
     breaker.before_call()  # the probe
     with pytest.raises(FlinkCircuitOpenError):
         breaker.before_call()  # a second caller while the probe is out
-    breaker.record(refused)
+    breaker.record(REFUSED)
     assert breaker.is_open
     with pytest.raises(FlinkCircuitOpenError) as info:
         breaker.before_call()
@@ -102,20 +109,17 @@ def test_the_cooldown_starts_short_and_doubles_while_probes_fail_up_to_the_setti
 ) -> None:
     """A JobManager restarts in 10-20 s: a breaker that waited its full 30 s every time made the
     triggerer's watchers see the cluster back up to 30 s late."""
-    refused = FlinkUnreachableError("GET /overview", BASE, "connection refused", request_sent=False)
-    for _ in range(3):
-        breaker.record(refused)
+    open_it(breaker)
     with pytest.raises(FlinkCircuitOpenError) as info:
         breaker.before_call()
     assert info.value.retry_in == 2.0
-    assert [_fail_probe(breaker, clock, refused) for _ in range(6)] == [4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert [_fail_probe(breaker, clock, REFUSED) for _ in range(6)] == [4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
     # back: the probe closes it, and the next outage starts short again
     clock.now += 30
     breaker.before_call()
     breaker.record(None)
     assert not breaker.is_open
-    for _ in range(3):
-        breaker.record(refused)
+    open_it(breaker)
     with pytest.raises(FlinkCircuitOpenError) as info:
         breaker.before_call()
     assert info.value.retry_in == 2.0
@@ -124,11 +128,9 @@ def test_the_cooldown_starts_short_and_doubles_while_probes_fail_up_to_the_setti
 def test_a_late_failure_of_a_call_sent_before_the_breaker_opened_does_not_extend_it(
     breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
-    refused = FlinkUnreachableError("GET /overview", BASE, "connection refused", request_sent=False)
-    for _ in range(3):
-        breaker.record(refused)
+    open_it(breaker)
     clock.now += 1.5
-    breaker.record(refused)  # in flight when it opened
+    breaker.record(REFUSED)  # in flight when it opened
     with pytest.raises(FlinkCircuitOpenError) as info:
         breaker.before_call()
     assert info.value.retry_in == pytest.approx(0.5)
