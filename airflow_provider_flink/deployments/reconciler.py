@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from airflow_provider_flink.artifacts import JobDefinition, PreparedArtifact, prepare_job
 from airflow_provider_flink.client import FlinkApiError
-from airflow_provider_flink.client.models import JobState
+from airflow_provider_flink.client.models import LEFT_RUNNING, JobState
 from airflow_provider_flink.deployments.approvals import cluster_risks, required_risks
 from airflow_provider_flink.deployments.drift import only_parallelism_changed
 from airflow_provider_flink.deployments.executor import Executor, JobConfig
@@ -115,9 +115,8 @@ def _reconcile(
     specs, problems = load_specs(folder)
     report = ReconcileReport(invalid=[str(p) for p in problems])
     # None: every deployment; a list (even empty: an event that named none) only those.
-    specs = [
-        s for s in specs if (not clusters or s.cluster in clusters) and (names is None or s.name in names)
-    ]
+    declared = [s for s in specs if not clusters or s.cluster in clusters]
+    specs = [s for s in declared if names is None or s.name in names]
     by_cluster: dict[str, list[DeploymentSpec]] = {}
     for spec in specs:
         by_cluster.setdefault(spec.cluster, []).append(spec)
@@ -144,6 +143,8 @@ def _reconcile(
                 report.errors.append(
                     f"cluster {cluster} could not be observed: no action taken ({view.error})"
                 )
+            elif names is not None:
+                members, stored = _with_unnamed_troubles(records, view, members, stored, declared)
             executor = Executor(
                 hook, records, wait_for_health=wait_for_health, run=run, job_config=job_config
             )
@@ -157,6 +158,48 @@ def _reconcile(
         report.deployments += entries
         report.errors += [f"{entry.deployment}: {error}" for entry in entries for error in entry.errors]
     return report
+
+
+def _with_unnamed_troubles(
+    records: RunRecords,
+    view: ClusterView,
+    members: list[DeploymentSpec],
+    stored: dict[str, DeploymentRecord],
+    declared: list[DeploymentSpec],
+) -> tuple[list[DeploymentSpec], dict[str, DeploymentRecord]]:
+    """A run started by events also takes in the cluster's other declared deployments whose newest
+    job has left RUNNING (the same look, no extra call). Why: Airflow 3.1-3.3 can leave an event
+    without a run of its own (apache/airflow#56050: while a run of a DAG at ``max_active_runs``
+    waits, a second event of the same asset is queued behind the first and not consumed with it;
+    it waits for a later event). The soak saw a job FAILED 3 s after another deployment's event
+    restarted only 3.5 minutes later; the run queued meanwhile had looked at the cluster after the
+    failure and passed it over, not named."""
+    named = {spec.name for spec in members}
+    extra = []
+    for spec in declared:
+        jobs = view.jobs_of(spec.name)
+        if (
+            spec.cluster != view.cluster
+            or spec.name in named
+            or not jobs
+            or jobs[-1].state not in LEFT_RUNNING
+        ):
+            continue
+        log.info(
+            "Deployment %s is also reconciled: its job %s is %s (no event named it in this run)",
+            spec.name, jobs[-1].jid, jobs[-1].state.value,
+        )  # fmt: skip
+        extra.append(spec)
+    if not extra:
+        return members, stored
+    try:
+        more = records.get_many(view.cluster, [spec.name for spec in extra])
+    except RecordStoreError as err:
+        log.warning(
+            "The records of %s could not be read: left to the next run (%s)", [s.name for s in extra], err
+        )
+        return members, stored
+    return [*members, *extra], {**stored, **more}
 
 
 def _unread(spec: DeploymentSpec, skipped: str) -> DeploymentReport:

@@ -1065,3 +1065,38 @@ def test_an_upgrade_whose_application_has_not_started_its_job_stays_in_flight(
     assert written is not None
     assert written.failed_spec is None
     assert written.upgrading is not None
+
+
+def test_a_run_started_by_events_also_takes_in_a_deployment_whose_job_failed_though_no_event_named_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow 3.1-3.3 can leave an event without a run of its own (apache/airflow#56050): the
+    soak's soak-a FAILED 3 s after another deployment's event and was restarted 3.5 minutes later,
+    the run queued meanwhile having passed it over. A run started by events takes in the cluster's
+    other deployments whose job left RUNNING, from the same look; a healthy one stays out."""
+    from airflow_provider_flink.client import models
+    from airflow_provider_flink.deployments import ClusterView, reconcile
+    from airflow_provider_flink.deployments import reconciler as use_case
+    from airflow_provider_flink.ids import new_job_id
+    from tests.unit.test_artifacts import make_jar
+
+    jar = make_jar(tmp_path / "j.jar", classes=("x/Main.class",))
+    for name in ("orders", "billing", "clicks"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\nartifact: {{jar: {jar}}}\nentry_class: x.Main\n"
+        )
+    jobs = tuple(
+        models.JobOverview.model_validate(
+            {"jid": new_job_id(name, "1" * 64, lambda: "00000001"), "state": state, "start-time": n}
+        )
+        for n, (name, state) in enumerate(
+            (("orders", "RUNNING"), ("billing", "FAILED"), ("clicks", "RUNNING"))
+        )
+    )
+    monkeypatch.setattr(use_case, "observe", lambda hook, cluster: ClusterView(cluster, jobs))
+    scoped = reconcile(tmp_path, MemoryRecordStore(), names=["orders"], dry_run=True)
+    assert [entry.deployment for entry in scoped.deployments] == ["orders", "billing"]
+    billing = scoped.deployments[1]
+    assert billing.actions, billing
+    every = reconcile(tmp_path, MemoryRecordStore(), dry_run=True)  # not started by events: as before
+    assert sorted(entry.deployment for entry in every.deployments) == ["billing", "clicks", "orders"]
