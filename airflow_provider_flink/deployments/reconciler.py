@@ -168,7 +168,7 @@ def _with_unnamed_troubles(
     declared: list[DeploymentSpec],
 ) -> tuple[list[DeploymentSpec], dict[str, DeploymentRecord]]:
     """A run started by events also takes in the cluster's other declared deployments whose newest
-    job has left RUNNING (the same look, no extra call). Why: Airflow 3.1-3.3 can leave an event
+    job has left RUNNING (the same look, no extra call). Why: Airflow (3.3 here) can leave an event
     without a run of its own (apache/airflow#56050: while a run of a DAG at ``max_active_runs``
     waits, a second event of the same asset is queued behind the first and not consumed with it;
     it waits for a later event). The soak saw a job FAILED 3 s after another deployment's event

@@ -1070,7 +1070,7 @@ def test_an_upgrade_whose_application_has_not_started_its_job_stays_in_flight(
 def test_a_run_started_by_events_also_takes_in_a_deployment_whose_job_failed_though_no_event_named_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Airflow 3.1-3.3 can leave an event without a run of its own (apache/airflow#56050): the
+    """Airflow (3.3 here) can leave an event without a run of its own (apache/airflow#56050): the
     soak's soak-a FAILED 3 s after another deployment's event and was restarted 3.5 minutes later,
     the run queued meanwhile having passed it over. A run started by events takes in the cluster's
     other deployments whose job left RUNNING, from the same look; a healthy one stays out."""
