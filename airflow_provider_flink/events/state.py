@@ -14,6 +14,8 @@ import weakref
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import tenacity
+
 T = TypeVar("T")
 
 TIMEOUT = 10.0
@@ -54,18 +56,19 @@ async def load(trigger: Any, key: str) -> Any:
     store = getattr(trigger, "asset_state_store", None)
     if store is None:
         return None
-    for attempt in range(1, LOAD_ATTEMPTS + 1):
-        try:
-            async with _lock():
-                return await within(store.aget(key), TIMEOUT)
-        except Exception as err:
-            if attempt == LOAD_ATTEMPTS:
-                trigger.log.warning(
-                    "The asset state store did not give %s (%s: %s): starting from now",
-                    key, type(err).__name__, err,
-                )  # fmt: skip
-            else:
-                await asyncio.sleep(LOAD_PAUSE)
+    try:
+        async for attempt in tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(LOAD_ATTEMPTS),
+            wait=tenacity.wait_fixed(LOAD_PAUSE),
+            reraise=True,
+        ):
+            with attempt:
+                async with _lock():
+                    return await within(store.aget(key), TIMEOUT)
+    except Exception as err:
+        trigger.log.warning(
+            "The asset state store did not give %s (%s: %s): starting from now", key, type(err).__name__, err
+        )
     return None
 
 
